@@ -1,0 +1,108 @@
+"""One application error type, and the handlers that turn every failure into the API's shape.
+
+Every error body is ``{"error": "<message>", "code": "<machine code>", …extra}``: DRF's own
+exceptions, validation errors, unknown URLs, wrong methods and unexpected crashes alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+logger = logging.getLogger("wireflow.api")
+
+
+class ApiError(Exception):
+    """An error a client caused or must see: message, machine code, HTTP status, extra fields."""
+
+    def __init__(self, message: str, *, code: str, status: int = 400, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, **self.extra}
+
+
+class NotFound(ApiError):
+    def __init__(self, what: str = "Resource") -> None:
+        super().__init__(f"{what} not found", code="not_found", status=404)
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[str]:
+    """DRF's nested validation detail as readable 'field: message' lines."""
+    if isinstance(detail, dict):
+        lines: list[str] = []
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else ""
+            lines += _flatten(value, f"{prefix}.{name}".strip(".") if name else prefix)
+        return lines
+    if isinstance(detail, list):
+        lines = []
+        for index, item in enumerate(detail):
+            nested = isinstance(item, (dict, list))
+            lines += _flatten(item, f"{prefix}[{index}]" if nested else prefix)
+        return lines
+    return [f"{prefix}: {detail}" if prefix else str(detail)]
+
+
+def _drf_error(exc: drf_exceptions.APIException) -> ApiError:
+    if isinstance(exc, drf_exceptions.ValidationError):
+        lines = _flatten(exc.detail)
+        return ApiError(
+            "Invalid request: " + "; ".join(lines),
+            code="invalid_request",
+            status=400,
+            fields=exc.detail,
+        )
+    if isinstance(exc, drf_exceptions.NotAuthenticated):
+        return ApiError("Missing Authorization header", code="missing_authorization", status=401)
+    if isinstance(exc, drf_exceptions.ParseError):
+        return ApiError(f"Malformed request body: {exc.detail}", code="malformed_body", status=400)
+    code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return ApiError(str(message), code=str(code), status=exc.status_code)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: map any exception raised in an API view to the error shape."""
+    if isinstance(exc, Http404):
+        error = ApiError("Not found", code="not_found", status=404)
+    elif isinstance(exc, PermissionDenied):
+        error = ApiError("You do not have permission to do this", code="forbidden", status=403)
+    elif isinstance(exc, ApiError):
+        error = exc
+    elif isinstance(exc, drf_exceptions.APIException):
+        error = _drf_error(exc)
+    else:
+        request = context.get("request")
+        logger.exception(
+            "Unhandled error in %s", getattr(request, "path", "?"), exc_info=exc
+        )
+        error = server_error()
+    response = Response(error.body(), status=error.status)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        response["WWW-Authenticate"] = auth_header
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait:
+        response["Retry-After"] = str(int(exc.wait))
+    return response
+
+
+def server_error() -> ApiError:
+    return ApiError(
+        "Internal server error. The request id in X-Request-Id helps us find it.",
+        code="server_error",
+        status=500,
+    )
+
+
+def json_error(error: ApiError) -> JsonResponse:
+    return JsonResponse(error.body(), status=error.status)

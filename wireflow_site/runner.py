@@ -1,0 +1,136 @@
+"""The one-command dev runner behind `make run`.
+
+Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then runs one
+daphne and one Celery worker until Ctrl-C (or SIGTERM), and stops every child it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from wireflow_site.embedded_redis import EmbeddedRedis
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.host = os.environ.get("HOST", "127.0.0.1")
+        self.port = int(os.environ.get("PORT", "8000"))
+        self.env = dict(os.environ)
+        # A laptop serves plain HTTP: development mode unless the caller says otherwise.
+        self.env.setdefault("DEBUG", "1")
+        self.env.setdefault("HTTPS", "0")
+        self.env.setdefault("DJANGO_SETTINGS_MODULE", "wireflow_site.settings")
+        self.env["PYTHONUNBUFFERED"] = "1"
+        self.redis: EmbeddedRedis | None = None
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env, check=True)
+
+    def spawn(self, name: str, argv: list[str]) -> None:
+        # A session of its own, so Ctrl-C reaches only us and we stop children in order.
+        process = subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, start_new_session=True)
+        self.children.append((name, process))
+
+    def start(self) -> None:
+        if not self.env.get("REDIS_URL"):
+            var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
+            self.redis = EmbeddedRedis(workdir=var_dir / "redis").start()
+            self.env["REDIS_URL"] = self.redis.url
+            print(f"Embedded Redis on {self.redis.url}", flush=True)
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("collectstatic", "--noinput", "-v", "0")
+        self.manage("seed_demo", "--host", f"http://{self.host}:{self.port}")
+        self.spawn(
+            "daphne",
+            [PYTHON, "-m", "daphne", "-b", self.host, "-p", str(self.port),
+             "wireflow_site.asgi:application"],
+        )
+        self.spawn(
+            "celery",
+            [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO",
+             "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
+             "--hostname", f"wireflow@{os.uname().nodename}"],
+        )
+        self.wait_until_up()
+        print(
+            f"\n  Wireflow is running at http://{self.host}:{self.port}/"
+            f"\n  API docs: http://{self.host}:{self.port}/api/docs"
+            f"\n  Admin:    http://{self.host}:{self.port}/admin/"
+            "\n  Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+
+    def wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://{self.host}:{self.port}/healthz"
+        while time.monotonic() < deadline:
+            self.check_children()
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"daphne did not answer on {url} within {timeout:.0f}s")
+
+    def check_children(self) -> None:
+        for name, process in self.children:
+            if process.poll() is not None and not self.stopping:
+                raise RuntimeError(f"{name} exited with code {process.returncode}")
+
+    def stop(self) -> None:
+        self.stopping = True
+        for _, process in reversed(self.children):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, process in reversed(self.children):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop in time; killing it", flush=True)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.children.clear()
+        if self.redis:
+            self.redis.stop()
+            self.redis = None
+
+
+def main() -> int:
+    runner = Runner()
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell that starts us in the background may have ignored SIGINT.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    try:
+        runner.start()
+        while True:
+            runner.check_children()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        print(f"make run failed: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        runner.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
