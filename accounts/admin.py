@@ -1,0 +1,183 @@
+"""Django admin for operators: teams, members, keys and the credit ledger."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count
+from django.shortcuts import render
+
+from accounts import services
+from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
+from accounts.roles import API_KEY_SCOPES
+from wireflow_site.errors import ApiError
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user", "team"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [MembershipInline]
+    list_display = ["username", "email", "is_staff", "is_active", "team_list", "last_login"]
+
+    @admin.display(description="Teams")
+    def team_list(self, user: User) -> str:
+        return ", ".join(m.team.slug for m in user.memberships.select_related("team"))
+
+
+class CreditGrantForm(forms.Form):
+    amount = forms.IntegerField(min_value=1, help_text="Credits to add to each selected team.")
+    reason = forms.CharField(max_length=300, required=False)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "plan", "credit_balance", "member_count", "created_at"]
+    list_filter = ["plan", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["credit_balance", "created_at"]
+    inlines = [MembershipInline]
+    actions = ["grant_credits"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_members=Count("memberships"))
+
+    @admin.display(description="Members", ordering="_members")
+    def member_count(self, team: Team) -> int:
+        return team._members
+
+    @admin.action(description="Grant credits to the selected teams")
+    def grant_credits(self, request, queryset):
+        if "apply" in request.POST:
+            form = CreditGrantForm(request.POST)
+            if form.is_valid():
+                for team in queryset:
+                    services.credits_grant(
+                        team=team,
+                        amount=form.cleaned_data["amount"],
+                        reason=form.cleaned_data["reason"] or "Granted in admin",
+                        created_by=request.user,
+                    )
+                self.message_user(
+                    request,
+                    f"Granted {form.cleaned_data['amount']} credits to {queryset.count()} team(s).",
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            form = CreditGrantForm()
+        return render(
+            request,
+            "admin/accounts/grant_credits.html",
+            {**self.admin_site.each_context(request), "form": form, "teams": queryset,
+             "title": "Grant credits", "action": "grant_credits"},
+        )
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role", "created_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["user__username", "user__email", "team__slug", "team__name"]
+    autocomplete_fields = ["user", "team"]
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in API_KEY_SCOPES],
+        initial=list(API_KEY_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["team", "name", "scopes", "expires_at"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "masked", "scope_list", "created_at", "expires_at",
+                    "revoked_at", "last_used_at"]
+    list_filter = ["team", ("revoked_at", admin.EmptyFieldListFilter), "expires_at"]
+    search_fields = ["name", "prefix", "last4", "team__slug"]
+    readonly_fields = ["prefix", "last4", "key_hash", "created_by", "created_at",
+                       "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+    autocomplete_fields = ["team"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyCreateForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [*self.readonly_fields, "team", "scopes"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["team", "name", "scopes", "expires_at"]
+        return super().get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        try:
+            new = services.api_key_create(
+                team=form.cleaned_data["team"],
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=form.cleaned_data.get("expires_at"),
+                created_by=request.user,
+            )
+        except ApiError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        obj.pk = new.api_key.pk
+        self.message_user(
+            request,
+            f"New API key (copy it now, it is not shown again): {new.raw_key}",
+            messages.WARNING,
+        )
+        return None
+
+    @admin.display(description="Key")
+    def masked(self, key: ApiKey) -> str:
+        return key.masked
+
+    @admin.display(description="Scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes)
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(api_key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+
+
+@admin.register(CreditLedgerEntry)
+class CreditLedgerAdmin(admin.ModelAdmin):
+    """The ledger is append-only: visible, never edited or deleted (use 'Grant credits')."""
+
+    list_display = ["created_at", "team", "kind", "delta", "balance_after", "reason",
+                    "reference", "created_by"]
+    list_filter = ["kind", "team", "created_at"]
+    search_fields = ["team__slug", "reason", "reference"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
