@@ -1,0 +1,37 @@
+"""Input nodes: where a workflow's values come from. Their `config` holds the value."""
+
+from graph.catalog.types import Input, NodeSpec, Output, no_credits
+
+TEXT_INPUT = NodeSpec(
+    node_type="input:text",
+    label="Text Input",
+    category="input",
+    description="A piece of text such as a prompt, offered on two outputs (prompt and text).",
+    inputs=(
+        Input("prompt", "Text", "text", is_port=False, default="",
+              description="The text this node passes on."),
+    ),
+    outputs=(Output("prompt", "Prompt", "text"), Output("text", "Text", "text")),
+    provider=None,
+    model=None,
+    model_version="1",
+    credits=no_credits,
+)
+
+IMAGE_INPUT = NodeSpec(
+    node_type="input:image",
+    label="Image Input",
+    category="input",
+    description="An image: an uploaded media URL or an https URL.",
+    inputs=(
+        Input("url", "Image URL", "url", is_port=False, required=True,
+              description="A /media/… URL from POST /media/upload, or an https URL."),
+    ),
+    outputs=(Output("image", "Image", "image"),),
+    provider=None,
+    model=None,
+    model_version="1",
+    credits=no_credits,
+)
+
+SPECS = (TEXT_INPUT, IMAGE_INPUT)

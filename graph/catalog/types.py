@@ -1,0 +1,166 @@
+"""The shapes a node type is declared with: its inputs (ports and settings), outputs and cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Media carried along edges; "any" is a pass-through (a router's) port.
+PORT_TYPES = frozenset({"text", "image", "video", "audio", "number", "any"})
+# Value kinds of settings held in a node's `config`.
+SETTING_KINDS = frozenset(
+    {"string", "text", "integer", "number", "boolean", "enum", "color", "url", "seed"}
+)
+
+CreditsFn = Callable[[dict[str, Any]], float]
+
+
+def no_credits(config: dict[str, Any]) -> float:
+    """The cost of a node that runs locally or not at all."""
+    return 0
+
+
+def flat_credits(amount: float) -> CreditsFn:
+    """A cost that does not depend on the settings."""
+
+    def credits(config: dict[str, Any]) -> float:
+        return amount
+
+    return credits
+
+
+@dataclass(frozen=True)
+class Input:
+    """A wireable port (`is_port`) or a setting typed into `config`.
+
+    `type` is a media type for ports and a value kind for settings. A `multiple` port takes up to
+    `max_items` edges; an `inline` port may instead take its value from `config[id]`.
+    """
+
+    id: str
+    label: str
+    type: str
+    is_port: bool
+    required: bool = False
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    enum: tuple[Any, ...] | None = None
+    description: str = ""
+    multiple: bool = False
+    max_items: int | None = None
+    multiple_of: int | None = None
+    inline: bool = False
+
+    def __post_init__(self) -> None:
+        kinds = PORT_TYPES if self.is_port else SETTING_KINDS
+        if self.type not in kinds:
+            raise ValueError(f"input {self.id!r}: unknown type {self.type!r}")
+        if self.enum is not None:
+            object.__setattr__(self, "enum", tuple(self.enum))
+        if (self.type == "enum") != bool(self.enum) and not self.is_port:
+            raise ValueError(f"input {self.id!r}: an enum setting needs its options, and only it")
+        if not self.is_port and (self.multiple or self.inline):
+            raise ValueError(f"input {self.id!r}: only ports can be multiple or inline")
+        if self.inline and self.type != "text":
+            raise ValueError(f"input {self.id!r}: only text ports can be typed inline")
+        if self.max_items is not None and not self.multiple:
+            raise ValueError(f"input {self.id!r}: max_items needs multiple=True")
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "type": self.type,
+            "isPort": self.is_port,
+            "required": self.required,
+            "default": self.default,
+            "min": self.min,
+            "max": self.max,
+            "enum": list(self.enum) if self.enum is not None else None,
+            "description": self.description,
+            "multiple": self.multiple,
+            "maxItems": self.max_items,
+            "multipleOf": self.multiple_of,
+            "inline": self.inline,
+        }
+
+
+@dataclass(frozen=True)
+class Output:
+    id: str
+    label: str
+    type: str
+
+    def __post_init__(self) -> None:
+        if self.type not in PORT_TYPES:
+            raise ValueError(f"output {self.id!r}: unknown media type {self.type!r}")
+
+    def to_api(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "type": self.type}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node type: what the palette shows, validation checks, the engine runs and bills.
+
+    `credits(config)` is the cost of one run given the node's effective config (defaults
+    applied); `model_version` goes into the cache key, so bump it when the model's output changes.
+    """
+
+    node_type: str
+    label: str
+    category: str
+    description: str
+    inputs: tuple[Input, ...]
+    outputs: tuple[Output, ...]
+    provider: str | None
+    model: str | None
+    model_version: str
+    credits: CreditsFn
+    executable: bool = True
+    cacheable: bool = True
+    preview: bool = False
+    _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
+    _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for kind, items in (("input", self.inputs), ("output", self.outputs)):
+            ids = [item.id for item in items]
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"{self.node_type}: duplicate {kind} id")
+        object.__setattr__(self, "_ports", tuple(i for i in self.inputs if i.is_port))
+        object.__setattr__(self, "_settings", tuple(i for i in self.inputs if not i.is_port))
+
+    def ports(self) -> tuple[Input, ...]:
+        return self._ports
+
+    def settings(self) -> tuple[Input, ...]:
+        return self._settings
+
+    def input(self, input_id: str) -> Input | None:
+        return next((i for i in self.inputs if i.id == input_id), None)
+
+    def output(self, output_id: str) -> Output | None:
+        return next((o for o in self.outputs if o.id == output_id), None)
+
+    def defaults(self) -> dict[str, Any]:
+        """Every setting's default, as a new dict."""
+        return {s.id: s.default for s in self._settings}
+
+    def to_api(self) -> dict[str, Any]:
+        """The `GET /nodes` shape of api.md, plus provider, model, preview and executable."""
+        return {
+            "nodeType": self.node_type,
+            "label": self.label,
+            "category": self.category,
+            "description": self.description,
+            "inputs": [i.to_api() for i in self.inputs],
+            "outputs": [o.to_api() for o in self.outputs],
+            "credits": self.credits(self.defaults()),
+            "provider": self.provider,
+            "model": self.model,
+            "preview": self.preview,
+            "executable": self.executable,
+        }

@@ -1,0 +1,124 @@
+"""The node catalog: declared once, refused early when malformed, served in the api.md shape."""
+
+import json
+
+import pytest
+
+from graph.catalog import Input, NodeSpec, Output, Registry, catalog
+from graph.catalog.generate import flux_flex_credits, flux_pro_credits
+from graph.catalog.types import no_credits
+from graph.catalog.values import check_setting
+
+REQUIRED_TYPES = {
+    "input:text", "input:image", "generate:flux_2_pro", "generate:flux_2_flex",
+    "generate:nano_banana_2", "generate:local_preview", "process:upscale_local",
+    "process:upscale_esrgan", "generate:image_to_video_local", "generate:kling_video",
+    "process:resize_crop", "compose:text_overlay", "logic:router", "utility:sticky_note",
+}
+
+
+def _spec(node_type: str = "process:thing", **overrides) -> NodeSpec:
+    fields = dict(node_type=node_type, label="Thing", category=node_type.split(":")[0],
+                  description="", inputs=(), outputs=(), provider=None, model=None,
+                  model_version="1", credits=no_credits)
+    return NodeSpec(**{**fields, **overrides})
+
+
+def test_catalog_holds_every_required_node_type():
+    assert set(catalog.node_types()) >= REQUIRED_TYPES
+    assert all(catalog.get(t).node_type == t for t in REQUIRED_TYPES)
+    assert catalog.get("generate:nope") is None and catalog.get(["not", "a", "str"]) is None
+
+
+def test_registry_refuses_a_duplicate_node_type():
+    registry = Registry([_spec()])
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(_spec())
+
+
+@pytest.mark.parametrize("name", [
+    "process:Thing", "process:thing ", "process:thing\n", "proc:thing", "process-thing",
+    "process:", ":thing", "process:thing:x",
+])
+def test_registry_refuses_malformed_node_type_names(name):
+    with pytest.raises(ValueError, match="malformed node type"):
+        Registry([_spec(name, category="process")])
+
+
+def test_registry_refuses_a_category_from_another_family_and_an_invalid_default():
+    with pytest.raises(ValueError, match="category"):
+        Registry([_spec(category="compose")])
+    bad = Input("n", "N", "integer", is_port=False, default=0, min=1, max=4)
+    with pytest.raises(ValueError, match="default"):
+        Registry([_spec(inputs=(bad,))])
+
+
+def test_declarations_refuse_unknown_types_and_duplicate_ids():
+    with pytest.raises(ValueError):
+        Input("x", "X", "picture", is_port=True)
+    with pytest.raises(ValueError):
+        Input("x", "X", "enum", is_port=False)
+    with pytest.raises(ValueError):
+        Output("x", "X", "integer")
+    with pytest.raises(ValueError, match="duplicate"):
+        _spec(outputs=(Output("a", "A", "image"), Output("a", "B", "image")))
+
+
+def test_every_spec_serialises_to_the_api_catalog_shape():
+    payload = json.loads(json.dumps([spec.to_api() for spec in catalog.all()]))
+    for item in payload:
+        assert {"nodeType", "label", "category", "description", "inputs", "outputs", "credits",
+                "provider", "preview"} <= set(item)
+        assert item["category"] == item["nodeType"].split(":")[0] and item["description"]
+        for entry in item["inputs"]:
+            assert {"id", "label", "type", "isPort", "required", "default", "min", "max",
+                    "enum"} <= set(entry)
+        for entry in item["outputs"]:
+            assert set(entry) == {"id", "label", "type"}
+    text = next(i for i in payload if i["nodeType"] == "input:text")
+    assert [o["id"] for o in text["outputs"]] == ["prompt", "text"]
+
+
+def test_every_default_is_a_valid_setting():
+    for spec in catalog.all():
+        for setting in spec.settings():
+            assert check_setting(setting, setting.default) is None, (spec.node_type, setting.id)
+        assert spec.defaults() == {s.id: s.default for s in spec.settings()}
+
+
+@pytest.mark.parametrize("width,height,credits", [
+    (1024, 1024, 3),   # 1 MP: $0.03
+    (512, 512, 3),     # rounded up to 1 MP
+    (1920, 1080, 5),   # 2 MP: 3 + 1.5
+    (1536, 1536, 6),   # 3 MP (2.25 rounded up): 3 + 3
+    (2048, 2048, 8),   # 4 MP: 3 + 4.5 rounded up
+])
+def test_flux_pro_credits_follow_megapixels(width, height, credits):
+    assert flux_pro_credits({"width": width, "height": height}) == credits
+
+
+def test_flux_flex_credits_are_six_per_megapixel():
+    assert flux_flex_credits({"width": 1024, "height": 1024}) == 6
+    assert flux_flex_credits({"width": 2048, "height": 2048}) == 24
+
+
+def test_credits_at_defaults_and_per_setting():
+    by_type = {spec.node_type: spec for spec in catalog.all()}
+    assert by_type["generate:flux_2_pro"].to_api()["credits"] == 3
+    assert by_type["generate:nano_banana_2"].credits({"num_images": 3}) == 12
+    assert by_type["generate:kling_video"].credits({"duration": 10}) == 50
+    assert by_type["process:upscale_esrgan"].to_api()["credits"] == 2
+    assert by_type["generate:local_preview"].to_api()["credits"] == 0
+    assert by_type["generate:flux_2_pro"].credits({"width": "wide", "height": None}) == 3
+
+
+def test_spec_lookups_and_flags():
+    flux = catalog.get("generate:flux_2_pro")
+    assert flux.provider == "bfl" and flux.model == "flux-2-pro"
+    assert [p.id for p in flux.ports()] == ["prompt", "reference_images"]
+    assert flux.input("reference_images").max_items == 8 and flux.input("prompt").inline
+    assert flux.output("image").type == "image" and flux.input("nope") is None
+    preview = catalog.get("generate:local_preview")
+    assert preview.preview and "not an AI generation" in preview.description
+    assert not catalog.get("utility:sticky_note").executable
+    assert catalog.get("logic:router").output("output").type == "any"
