@@ -1,0 +1,173 @@
+"""Input and output shapes of the workflow endpoints (camelCase, as api.md documents)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from graph.models import Workflow
+from graph.services import format_timestamp
+
+
+def public_base_url(request) -> str:
+    return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+def webhook_url(request, workflow: Workflow) -> str:
+    return f"{public_base_url(request)}/api/v1/workflow/{workflow.webhook_id}/trigger"
+
+
+def editor_url(request, workflow: Workflow) -> str:
+    return f"{public_base_url(request)}/workflows/{workflow.pk}"
+
+
+class GraphField(serializers.JSONField):
+    """A JSON list (nodes or edges); its contents are checked by graph validation."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, list):
+            raise serializers.ValidationError("Expected a list.")
+        return value
+
+
+class WorkflowWriteIn(serializers.Serializer):
+    id = serializers.CharField(required=False, help_text="With POST: update this workflow.")
+    teamId = serializers.IntegerField(required=False, help_text="Team to create in.")
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=30
+    )
+    isActive = serializers.BooleanField(required=False)
+    nodes = GraphField(required=False)
+    edges = GraphField(required=False)
+    baseUpdatedAt = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+    FIELD_MAP = {
+        "name": "name",
+        "description": "description",
+        "tags": "tags",
+        "isActive": "is_active",
+        "nodes": "nodes",
+        "edges": "edges",
+    }
+
+    def model_changes(self) -> dict:
+        return {
+            model_field: self.validated_data[api_field]
+            for api_field, model_field in self.FIELD_MAP.items()
+            if api_field in self.validated_data
+        }
+
+
+class WorkflowItemOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    webhookId = serializers.CharField(source="webhook_id")
+    webhookUrl = serializers.SerializerMethodField()
+    isActive = serializers.BooleanField(source="is_active")
+    executionCount = serializers.IntegerField(source="execution_count")
+    lastExecutedAt = serializers.DateTimeField(source="last_executed_at", allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    teamId = serializers.IntegerField(source="team_id")
+    version = serializers.IntegerField()
+    createdAt = serializers.SerializerMethodField()
+    updatedAt = serializers.SerializerMethodField()
+
+    def get_webhookUrl(self, workflow: Workflow) -> str:
+        return webhook_url(self.context["request"], workflow)
+
+    def get_createdAt(self, workflow: Workflow) -> str:
+        return format_timestamp(workflow.created_at)
+
+    def get_updatedAt(self, workflow: Workflow) -> str:
+        return format_timestamp(workflow.updated_at)
+
+
+class WorkflowOut(WorkflowItemOut):
+    nodes = serializers.JSONField()
+    edges = serializers.JSONField()
+
+
+class WorkflowListOut(serializers.Serializer):
+    workflows = WorkflowItemOut(many=True)
+
+
+class ViolationOut(serializers.Serializer):
+    rule = serializers.CharField()
+    message = serializers.CharField()
+    fix = serializers.CharField(allow_null=True)
+    nodeId = serializers.CharField(allow_null=True)
+    edgeId = serializers.CharField(allow_null=True)
+
+
+class WarningsMeta(serializers.Serializer):
+    warnings = ViolationOut(many=True)
+
+
+class WorkflowSavedOut(serializers.Serializer):
+    data = WorkflowOut()
+    meta = WarningsMeta()
+
+
+class LintIn(serializers.Serializer):
+    nodes = GraphField()
+    edges = GraphField(required=False, default=list)
+
+
+class LintResult(serializers.Serializer):
+    ok = serializers.BooleanField()
+    violations = ViolationOut(many=True)
+    warnings = ViolationOut(many=True)
+
+
+class LintOut(serializers.Serializer):
+    data = LintResult()
+
+
+class NodePatchIn(serializers.Serializer):
+    config = serializers.DictField(required=False)
+    params = serializers.DictField(required=False)
+    label = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    position = serializers.DictField(required=False)
+    baseUpdatedAt = serializers.CharField(required=False)
+
+
+class NodePatchResult(serializers.Serializer):
+    node = serializers.JSONField()
+    updatedAt = serializers.CharField()
+
+
+class NodePatchOut(serializers.Serializer):
+    data = NodePatchResult()
+
+
+class DuplicateIn(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+
+
+class DuplicateResult(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    url = serializers.URLField()
+
+
+class DuplicateOut(serializers.Serializer):
+    data = DuplicateResult()
+
+
+class ErrorOut(serializers.Serializer):
+    error = serializers.CharField()
+    code = serializers.CharField()
+
+
+class GraphErrorOut(ErrorOut):
+    violations = ViolationOut(many=True)
+    warnings = ViolationOut(many=True)
+
+
+class StaleWriteOut(ErrorOut):
+    currentUpdatedAt = serializers.CharField()
+    yourBaseUpdatedAt = serializers.CharField()

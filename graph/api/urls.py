@@ -1,0 +1,29 @@
+"""Workflow routes, spelled exactly as api.md spells them (no trailing slash)."""
+
+from django.urls import path
+
+from graph.api import views
+
+app_name = "graph"
+
+urlpatterns = [
+    path("nodes", views.NodeCatalogApi.as_view(), name="nodes"),
+    path("workflows", views.WorkflowCollectionApi.as_view(), name="workflows"),
+    path("workflows/lint", views.WorkflowLintApi.as_view(), name="lint"),
+    path("workflows/<str:workflow_id>", views.WorkflowDetailApi.as_view(), name="workflow"),
+    path(
+        "workflows/<str:workflow_id>/nodes/<str:node_id>",
+        views.WorkflowNodePatchApi.as_view(),
+        name="workflow-node",
+    ),
+    path(
+        "workflows/<str:workflow_id>/validate",
+        views.WorkflowValidateApi.as_view(),
+        name="validate",
+    ),
+    path(
+        "workflows/<str:workflow_id>/duplicate",
+        views.WorkflowDuplicateApi.as_view(),
+        name="duplicate",
+    ),
+]

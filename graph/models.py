@@ -1,0 +1,82 @@
+"""Workflows, and the immutable version written on every save."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def new_webhook_id() -> str:
+    """An unguessable id for the public trigger URL (~190 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+class Workflow(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    webhook_id = models.CharField(max_length=64, unique=True, default=new_webhook_id)
+    nodes = models.JSONField(default=list, blank=True)
+    edges = models.JSONField(default=list, blank=True)
+    # The latest WorkflowVersion.number: every save writes one.
+    version = models.PositiveIntegerField(default=0)
+    execution_count = models.PositiveIntegerField(default=0)
+    last_executed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Deleting through the API hides a workflow; its versions stay and an operator can restore it.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["team", "deleted_at", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowVersion(models.Model):
+    """A snapshot of a workflow as saved. Never changed once written."""
+
+    class Source(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        REPLACE = "replace", "Replaced"
+        PATCH_NODE = "patch_node", "Node patched"
+        DUPLICATE = "duplicate", "Duplicated"
+        RESTORE = "restore", "Restored"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    nodes = models.JSONField(default=list)
+    edges = models.JSONField(default=list)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    valid = models.BooleanField(default=True, help_text="Whether the graph passed validation.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "number"], name="one_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"

@@ -1,0 +1,269 @@
+"""Writes on workflows. Every save checks the graph, guards against stale writes and appends
+an immutable WorkflowVersion in the same transaction."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone as dt_timezone
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import Team
+from accounts.selectors import Principal
+from graph.models import Workflow, WorkflowVersion, new_webhook_id
+from graph.validation import ValidationResult, validate_graph
+from wireflow_site.errors import ApiError
+
+# Problems no draft may be saved with, strict or not.
+ALWAYS_REFUSED = {"empty_graph", "too_many_nodes", "too_many_edges", "malformed_graph"}
+
+# Node fields PATCH /workflows/{id}/nodes/{nodeId} may change; everything else is structural.
+PATCHABLE_NODE_FIELDS = {"config", "params", "label", "position", "baseUpdatedAt"}
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with microseconds, so a client can echo it back as baseUpdatedAt."""
+    return value.astimezone(dt_timezone.utc).isoformat(timespec="microseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def _parse_base(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ApiError(
+            "baseUpdatedAt must be an ISO 8601 timestamp, as returned in updatedAt",
+            code="invalid_request",
+        )
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt_timezone.utc)
+    return parsed
+
+
+def _guard_stale(workflow: Workflow, base_updated_at: Any) -> None:
+    base = _parse_base(base_updated_at)
+    if base is not None and base < workflow.updated_at:
+        raise ApiError(
+            "The workflow was saved by someone else since you loaded it",
+            code="stale_write",
+            status=409,
+            currentUpdatedAt=format_timestamp(workflow.updated_at),
+            yourBaseUpdatedAt=base_updated_at,
+        )
+
+
+def check_graph(
+    nodes: Any, edges: Any, *, strict: bool, only_node: str | None = None
+) -> ValidationResult:
+    """Validate; raise 422 for violations (all of them in strict mode, else only the fatal).
+
+    With `only_node`, strict mode refuses only violations that point at that node, so
+    patching one node of a draft is not blocked by problems elsewhere.
+    """
+    result = validate_graph(nodes, edges)
+    blocking = [
+        v
+        for v in result.violations
+        if v["rule"] in ALWAYS_REFUSED
+        or (strict and (only_node is None or v.get("nodeId") == only_node))
+    ]
+    if blocking:
+        raise ApiError(
+            f"Workflow graph failed validation ({len(blocking)} error"
+            f"{'s' if len(blocking) != 1 else ''})",
+            code="invalid_graph",
+            status=422,
+            violations=blocking,
+            warnings=result.warnings,
+        )
+    return result
+
+
+def _write_version(workflow: Workflow, *, source: str, valid: bool, actor: Principal) -> None:
+    workflow.version += 1
+    WorkflowVersion.objects.create(
+        workflow=workflow,
+        number=workflow.version,
+        name=workflow.name,
+        description=workflow.description,
+        nodes=workflow.nodes,
+        edges=workflow.edges,
+        source=source,
+        valid=valid,
+        created_by=actor.user,
+        api_key=actor.api_key,
+    )
+
+
+def workflow_create(
+    *,
+    team: Team,
+    actor: Principal,
+    name: str,
+    nodes: list,
+    edges: list,
+    description: str = "",
+    tags: list[str] | None = None,
+    is_active: bool = True,
+    strict: bool = True,
+    source: str = WorkflowVersion.Source.CREATE,
+) -> tuple[Workflow, ValidationResult]:
+    result = check_graph(nodes, edges, strict=strict)
+    now = timezone.now()
+    with transaction.atomic():
+        workflow = Workflow.objects.create(
+            team=team,
+            name=name,
+            description=description,
+            tags=list(tags or []),
+            is_active=is_active,
+            nodes=nodes,
+            edges=edges,
+            created_by=actor.user,
+            created_at=now,
+            updated_at=now,
+        )
+        _write_version(workflow, source=source, valid=result.ok, actor=actor)
+        workflow.save(update_fields=["version"])
+    return workflow, result
+
+
+def workflow_update(
+    *,
+    workflow: Workflow,
+    actor: Principal,
+    changes: dict[str, Any],
+    base_updated_at: Any = None,
+    strict: bool = True,
+    source: str = WorkflowVersion.Source.UPDATE,
+) -> tuple[Workflow, ValidationResult]:
+    """Apply `changes` (model field names: name, description, tags, is_active, nodes, edges).
+
+    A graph left out of `changes` keeps the saved one; the stored graph is still checked so the
+    response can report its warnings.
+    """
+    nodes = changes.get("nodes", workflow.nodes)
+    edges = changes.get("edges", workflow.edges)
+    graph_changed = "nodes" in changes or "edges" in changes
+    result = check_graph(nodes, edges, strict=strict and graph_changed)
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        _guard_stale(locked, base_updated_at)
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.updated_at = max(timezone.now(), locked.updated_at)
+        _write_version(locked, source=source, valid=result.ok, actor=actor)
+        locked.save()
+    return locked, result
+
+
+def workflow_patch_node(
+    *,
+    workflow: Workflow,
+    actor: Principal,
+    node_id: str,
+    patch: dict[str, Any],
+    strict: bool = True,
+) -> tuple[dict[str, Any], Workflow]:
+    """Shallow-merge one node's config/params (null deletes a key); replace label/position."""
+    structural = sorted(set(patch) - PATCHABLE_NODE_FIELDS)
+    if structural:
+        raise ApiError(
+            f"Cannot change {', '.join(structural)} with PATCH; only config, params, label and "
+            f"position. Use PUT /workflows/{workflow.pk} to change the graph's structure.",
+            code="immutable_field",
+            fields=structural,
+        )
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        _guard_stale(locked, patch.get("baseUpdatedAt"))
+        nodes = copy.deepcopy(locked.nodes)
+        node = next(
+            (n for n in nodes if isinstance(n, dict) and n.get("id") == node_id), None
+        )
+        if node is None:
+            raise ApiError(f"Node {node_id} not found in this workflow", code="not_found", status=404)
+        data = node.setdefault("data", {})
+        if not isinstance(data, dict):
+            data = node["data"] = {}
+        for key in ("config", "params"):
+            if key in patch:
+                _merge_settings(data, key, patch[key])
+        if "label" in patch:
+            if not isinstance(patch["label"], str):
+                raise ApiError("label must be a string", code="invalid_request")
+            data["label"] = patch["label"]
+        if "position" in patch:
+            node["position"] = _position(patch["position"])
+        result = check_graph(nodes, locked.edges, strict=strict, only_node=node_id)
+        locked.nodes = nodes
+        locked.updated_at = max(timezone.now(), locked.updated_at)
+        _write_version(
+            locked, source=WorkflowVersion.Source.PATCH_NODE, valid=result.ok, actor=actor
+        )
+        locked.save()
+    return node, locked
+
+
+def _merge_settings(data: dict, key: str, changes: Any) -> None:
+    if not isinstance(changes, dict):
+        raise ApiError(f"{key} must be an object", code="invalid_request")
+    current = data.get(key) if isinstance(data.get(key), dict) else {}
+    merged = dict(current)
+    for name, value in changes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    data[key] = merged
+
+
+def _position(value: Any) -> dict[str, float]:
+    if (
+        not isinstance(value, dict)
+        or set(value) - {"x", "y"}
+        or not all(
+            isinstance(value.get(axis), (int, float)) and not isinstance(value.get(axis), bool)
+            for axis in ("x", "y")
+        )
+    ):
+        raise ApiError('position must be {"x": number, "y": number}', code="invalid_request")
+    return {"x": value["x"], "y": value["y"]}
+
+
+def workflow_duplicate(*, workflow: Workflow, actor: Principal, name: str | None = None) -> Workflow:
+    copy_of, _ = workflow_create(
+        team=workflow.team,
+        actor=actor,
+        name=name or f"{workflow.name} (copy)",
+        description=workflow.description,
+        tags=list(workflow.tags),
+        is_active=workflow.is_active,
+        nodes=copy.deepcopy(workflow.nodes),
+        edges=copy.deepcopy(workflow.edges),
+        strict=False,
+        source=WorkflowVersion.Source.DUPLICATE,
+    )
+    return copy_of
+
+
+def workflow_delete(*, workflow: Workflow) -> None:
+    """Hide the workflow from every API and page; versions are kept for an operator's restore."""
+    Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now()
+    )
+
+
+def workflow_restore(*, workflow: Workflow) -> None:
+    Workflow.objects.filter(pk=workflow.pk).update(deleted_at=None)
+
+
+def workflow_rotate_webhook(*, workflow: Workflow) -> Workflow:
+    workflow.webhook_id = new_webhook_id()
+    workflow.save(update_fields=["webhook_id"])
+    return workflow
