@@ -1,0 +1,92 @@
+"""Shared fixtures: teams, members, API keys and an API client per principal."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_team(db):
+    from accounts.services import team_create
+
+    def make(plan: str = "pro", credits: int = 0, **kwargs):
+        from accounts.services import credits_grant
+
+        n = next(_counter)
+        team = team_create(name=kwargs.get("name", f"Team {n}"), slug=f"team-{n}", plan=plan)
+        if credits:
+            credits_grant(team=team, amount=credits)
+        return team
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    from accounts.models import User
+    from accounts.services import membership_set
+
+    def make(team=None, role: str = "editor", **kwargs):
+        n = next(_counter)
+        user = User.objects.create_user(username=kwargs.get("username", f"user{n}"), password="pw")
+        if team is not None:
+            membership_set(team=team, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_key(db):
+    from accounts.services import api_key_create
+
+    def make(team, scopes=None, **kwargs):
+        return api_key_create(team=team, name=kwargs.pop("name", "test"), scopes=scopes, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def team(make_team):
+    return make_team()
+
+
+@pytest.fixture
+def other_team(make_team):
+    return make_team()
+
+
+@pytest.fixture
+def key_client(make_key):
+    """An APIClient authenticated with a new key of `team` (all scopes unless given)."""
+    from rest_framework.test import APIClient
+
+    def make(team, scopes=None):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(team, scopes=scopes).raw_key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(team, key_client):
+    return key_client(team)
+
+
+@pytest.fixture
+def session_client(make_user):
+    """An APIClient logged in as a member with `role`, enforcing CSRF like a browser."""
+    from rest_framework.test import APIClient
+
+    def make(team, role: str = "editor"):
+        user = make_user(team=team, role=role)
+        client = APIClient(enforce_csrf_checks=True)
+        client.force_login(user)
+        return client, user
+
+    return make
