@@ -153,3 +153,17 @@ def credits_set(*, team: Team, balance: int, reason: str = "", created_by=None):
             reason=reason or f"Balance set to {balance}",
             created_by=created_by,
         )
+
+
+def credits_reserve(*, team: Team, amount: int, reference: str) -> None:
+    """Hold a run's estimated cost; 402 (nothing held) when the balance is short."""
+    if amount > 0:
+        _credits_apply(team=team, delta=-amount, kind=CreditLedgerEntry.Kind.CHARGE,
+                       reason="Reserved for a run", reference=reference)
+
+
+def credits_release(*, team: Team, amount: int, reference: str) -> None:
+    """Give back the part of a reservation that was not spent."""
+    if amount > 0:
+        _credits_apply(team=team, delta=amount, kind=CreditLedgerEntry.Kind.REFUND,
+                       reason="Unspent reservation returned", reference=reference)

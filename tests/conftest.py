@@ -90,3 +90,13 @@ def session_client(make_user):
         return client, user
 
     return make
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process (prefork, 2 children) plus beat running the reaper."""
+    from tests.live import LiveWorker
+
+    worker = LiveWorker().start()
+    yield worker
+    worker.stop()

@@ -185,6 +185,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
 MEDIA_URL = "/media/"
+# Where clients reach us: output URLs in API responses are absolute and built from it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {
@@ -242,26 +244,63 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
 }
 
-# --- providers (vendor credentials and base URLs; the simulator is chosen by base URL) -------
-PROVIDER_SETTINGS = {
-    "bfl": {
-        "api_key": os.environ.get("BFL_API_KEY", ""),
-        "base_url": os.environ.get("BFL_BASE_URL", "https://api.bfl.ai"),
-        "max_concurrency": int(os.environ.get("BFL_MAX_CONCURRENCY", "24")),
-    },
-    "google": {
-        "api_key": os.environ.get("GEMINI_API_KEY", ""),
-        "base_url": os.environ.get(
-            "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com"
-        ),
-        "max_concurrency": int(os.environ.get("GEMINI_MAX_CONCURRENCY", "16")),
-    },
-    "fal": {
-        "api_key": os.environ.get("FAL_KEY", ""),
-        "base_url": os.environ.get("FAL_QUEUE_BASE_URL", "https://queue.fal.run"),
-        "max_concurrency": int(os.environ.get("FAL_MAX_CONCURRENCY", "16")),
+# --- providers ------------------------------------------------------------------------------
+# An alias maps to a backend class and its options, like STORAGES. The simulator is chosen by
+# base URL only (SIMULATE=1 points every remote provider at it); provider code never branches.
+SIMULATE = env_bool("SIMULATE", False)
+SIMULATOR_URL = os.environ.get("SIMULATOR_URL", "http://127.0.0.1:8765")
+
+
+def _remote(env_prefix: str, backend: str, base_url: str, concurrency: int, key_env: str):
+    return {
+        "BACKEND": backend,
+        "OPTIONS": {
+            "api_key": os.environ.get(key_env, "simulator-key" if SIMULATE else ""),
+            "base_url": SIMULATOR_URL if SIMULATE else os.environ.get(
+                f"{env_prefix}_BASE_URL", base_url
+            ),
+            "max_concurrency": int(os.environ.get(f"{env_prefix}_MAX_CONCURRENCY", concurrency)),
+            "timeout": float(os.environ.get(f"{env_prefix}_TIMEOUT", "60")),
+            "simulated": SIMULATE,
+        },
+    }
+
+
+PROVIDERS = {
+    "bfl": _remote("BFL", "executions.providers.bfl.BflProvider", "https://api.bfl.ai", 24,
+                   "BFL_API_KEY"),
+    "google": _remote("GEMINI", "executions.providers.google.GoogleProvider",
+                      "https://generativelanguage.googleapis.com", 16, "GEMINI_API_KEY"),
+    "fal": _remote("FAL", "executions.providers.fal.FalProvider", "https://queue.fal.run", 16,
+                   "FAL_KEY"),
+    "local": {
+        "BACKEND": "executions.providers.local.LocalProvider",
+        "OPTIONS": {"max_concurrency": int(os.environ.get("LOCAL_MAX_CONCURRENCY", "8"))},
     },
 }
+
+# --- engine -------------------------------------------------------------------------------
+ENGINE = {
+    # Transient provider errors (429, 5xx, timeouts) are retried this many times in all.
+    "max_attempts": int(os.environ.get("ENGINE_MAX_ATTEMPTS", "5")),
+    "backoff_base": float(os.environ.get("ENGINE_BACKOFF_BASE", "1.0")),
+    "backoff_cap": float(os.environ.get("ENGINE_BACKOFF_CAP", "60")),
+    # A node waiting for a provider slot re-checks this often even if no wake-up arrives.
+    "slot_recheck": float(os.environ.get("ENGINE_SLOT_RECHECK", "10")),
+    # A poll that keeps saying "pending" for longer than this fails the node.
+    "remote_timeout": float(os.environ.get("ENGINE_REMOTE_TIMEOUT", "1800")),
+    # The reaper re-queues node runs whose heartbeat is older than this (seconds).
+    "stale_after": float(os.environ.get("ENGINE_STALE_AFTER", "120")),
+    "reap_every": float(os.environ.get("ENGINE_REAP_EVERY", "30")),
+}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Fetching input images by URL refuses private, loopback and link-local hosts unless allowed.
+FETCH_ALLOW_PRIVATE = env_bool("FETCH_ALLOW_PRIVATE", False)
+FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))
 
 # --- misc -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

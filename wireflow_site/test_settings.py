@@ -11,3 +11,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+
+# Live workers run in other processes, so even SQLite tests use a database file they can open.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+# Short engine intervals so recovery paths finish within a test.
+ENGINE = {**ENGINE, "stale_after": 4.0, "reap_every": 1.0, "backoff_base": 0.2,  # noqa: F405
+          "backoff_cap": 2.0, "slot_recheck": 2.0}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
+}

@@ -1,0 +1,73 @@
+"""Admin for an operator: find a run, see why it failed, cancel it, look at what it made."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from executions.models import Asset, Execution, NodeRun
+from executions.services import execution_cancel
+
+
+class NodeRunInline(admin.TabularInline):
+    model = NodeRun
+    extra = 0
+    can_delete = False
+    fields = ("node_id", "node_type", "status", "progress", "attempts", "credits", "error",
+              "started_at", "finished_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    list_display = ("id", "team", "workflow", "status", "trigger", "credits_charged",
+                    "simulated", "created_at", "finished_at")
+    list_filter = ("status", "trigger", "simulated", "team")
+    search_fields = ("id", "workflow__name", "team__slug", "error")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Execution._meta.fields]
+    inlines = [NodeRunInline]
+    actions = ["cancel"]
+    list_select_related = ("team", "workflow")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Cancel selected runs")
+    def cancel(self, request, queryset):
+        for execution in queryset:
+            execution_cancel(execution=execution)
+        self.message_user(request, f"Cancelled {queryset.count()} run(s).", messages.SUCCESS)
+
+
+@admin.register(NodeRun)
+class NodeRunAdmin(admin.ModelAdmin):
+    list_display = ("node_id", "node_type", "status", "execution", "provider", "attempts",
+                    "credits", "heartbeat_at")
+    list_filter = ("status", "provider", "node_type")
+    search_fields = ("node_id", "execution__id", "cache_key", "error")
+    readonly_fields = [f.name for f in NodeRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ("file", "kind", "team", "mime", "size", "width", "height", "duration",
+                    "simulated", "created_at")
+    list_filter = ("kind", "simulated", "uploaded", "team")
+    search_fields = ("file", "sha256")
+    readonly_fields = [f.name for f in Asset._meta.fields] + ["preview"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Preview")
+    def preview(self, obj):
+        if obj.kind == Asset.Kind.IMAGE:
+            return format_html('<img src="{}" style="max-width:480px">', obj.file.url)
+        return format_html('<video src="{}" controls style="max-width:480px"></video>',
+                           obj.file.url)

@@ -1,0 +1,339 @@
+"""What a worker does with one node run: resolve inputs, try the cache, call the provider.
+
+A remote job is submitted once, its handle saved, then polled by short tasks scheduled with a
+countdown, so waiting holds no worker. Transient errors back off and retry (bounded); anything
+else fails the node with the vendor's reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from executions import services, slots
+from executions.assets import asset_api, asset_from_output, asset_media
+from executions.fetch import fetch_image_asset
+from executions.models import Asset, NodeRun, NodeStatus
+from executions.providers import Job, Pending, ProviderError, Result, get_provider
+from graph.catalog import catalog
+
+log = logging.getLogger(__name__)
+NodeOutputs = dict[str, dict[str, Any]]  # port -> {"asset": id} | {"text": str}
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+def _port(handle: Any, prefix: str) -> str:
+    handle = str(handle or "")
+    return handle[len(prefix):] if handle.startswith(prefix) else handle
+
+
+def resolve_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
+    """Values on each input port, in edge order, plus the content hashes the cache key uses."""
+    execution = node_run.execution
+    edges = [e for e in execution.edges if e.get("target") == node_run.node_id]
+    sources = {
+        run.node_id: run for run in NodeRun.objects.filter(
+            execution=execution, node_id__in={e["source"] for e in edges}
+        )
+    }
+    asset_ids = {
+        ref["asset"] for run in sources.values() for ref in run.outputs.values() if "asset" in ref
+    }
+    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)}
+    values: dict[str, list[Any]] = {}
+    hashes: list[str] = []
+    for edge in edges:
+        source = sources.get(edge["source"])
+        if source is None:  # upstream not part of this run (a sticky note, or not targeted)
+            continue
+        ref = source.outputs.get(_port(edge.get("sourceHandle"), "out-"))
+        if ref is None:
+            continue
+        port = _port(edge.get("targetHandle"), "in-")
+        if "asset" in ref:
+            asset = assets[ref["asset"]]
+            values.setdefault(port, []).append(asset_media(asset))
+            hashes.append(f"{port}:{asset.sha256}")
+        else:
+            text = str(ref.get("text", ""))
+            values.setdefault(port, []).append(text)
+            hashes.append(f"{port}:{hashlib.sha256(text.encode()).hexdigest()}")
+    return values, hashes
+
+
+def cache_key(node_run: NodeRun, input_hashes: list[str]) -> str:
+    """Node type, model version, settings, seed and the hashes of its inputs."""
+    spec = catalog.get(node_run.node_type)
+    material = {
+        "type": node_run.node_type,
+        "model": spec.model if spec else None,
+        "version": spec.model_version if spec else None,
+        "config": node_run.config,
+        "seed": node_run.seed,
+        "inputs": input_hashes,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cache_lookup(node_run: NodeRun, key: str) -> NodeRun | None:
+    spec = catalog.get(node_run.node_type)
+    if not spec.cacheable or node_run.execution.force:
+        return None
+    if spec.input("seed") is not None and not isinstance(node_run.config.get("seed"), int):
+        return None  # a random seed asks for a new result every time
+    return (
+        NodeRun.objects.filter(
+            cache_key=key, status=NodeStatus.COMPLETED,
+            execution__team_id=node_run.execution.team_id,
+        )
+        .exclude(pk=node_run.pk)
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+def output_api(outputs: NodeOutputs) -> dict[str, Any]:
+    """The api.md output shape: images, videos and text."""
+    ids = [ref["asset"] for ref in outputs.values() if "asset" in ref]
+    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)}
+    shaped: dict[str, Any] = {"images": [], "videos": [], "text": None}
+    for ref in outputs.values():
+        if "asset" in ref and ref["asset"] in assets:
+            asset = assets[ref["asset"]]
+            shaped["images" if asset.kind == Asset.Kind.IMAGE else "videos"].append(
+                asset_api(asset)
+            )
+        elif "text" in ref and shaped["text"] is None:
+            shaped["text"] = ref["text"]
+    return shaped
+
+
+def _store_result(node_run: NodeRun, result: Result, *, simulated: bool) -> NodeOutputs:
+    outputs: NodeOutputs = {}
+    for port, value in result.outputs.items():
+        if isinstance(value, str):
+            outputs[port] = {"text": value}
+        else:
+            asset = asset_from_output(node_run=node_run, output=value, simulated=simulated)
+            outputs[port] = {"asset": str(asset.pk)}
+    return outputs
+
+
+# --- built-in nodes: no provider -------------------------------------------------------------
+
+def _input_text(node_run: NodeRun, values: dict[str, list[Any]]) -> NodeOutputs:
+    text = str(node_run.config.get("prompt") or "")
+    return {"prompt": {"text": text}, "text": {"text": text}}
+
+
+def _input_image(node_run: NodeRun, values: dict[str, list[Any]]) -> NodeOutputs:
+    asset = fetch_image_asset(team=node_run.execution.team, url=node_run.config.get("url"))
+    return {"image": {"asset": str(asset.pk)}}
+
+
+def _router(node_run: NodeRun, values: dict[str, list[Any]]) -> NodeOutputs:
+    source = next((e for e in node_run.execution.edges if e.get("target") == node_run.node_id),
+                  None)
+    if source is None:
+        raise ProviderError("The router has nothing to pass on", kind="invalid")
+    upstream = NodeRun.objects.get(execution=node_run.execution, node_id=source["source"])
+    ref = upstream.outputs.get(_port(source.get("sourceHandle"), "out-"))
+    if ref is None:
+        raise ProviderError("The router's input produced nothing", kind="invalid")
+    return {"output": ref}
+
+
+BUILT_IN = {"input:text": _input_text, "input:image": _input_image, "logic:router": _router}
+
+
+# --- the task bodies -------------------------------------------------------------------------
+
+def _job(node_run: NodeRun, values: dict[str, list[Any]]) -> Job:
+    spec = catalog.get(node_run.node_type)
+    return Job(node_type=node_run.node_type, model=spec.model, config=node_run.config,
+               inputs=values, seed=node_run.seed, node_run_id=str(node_run.pk))
+
+
+@contextmanager
+def _heartbeat(node_run: NodeRun):
+    """Keep the node's heartbeat fresh while long local work runs in this thread."""
+    stop = threading.Event()
+    every = min(10.0, settings.ENGINE["stale_after"] / 4)
+
+    def beat():
+        while not stop.wait(every):
+            services.node_heartbeat(node_run)
+        close_old_connections()
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=1)
+
+
+def run_node(node_run_id: str, lease: str) -> None:
+    node_run = services.node_claim(node_run_id, lease)
+    if node_run is None:
+        return  # a duplicate delivery, a cancelled run, or an older lease
+    try:
+        _run_claimed(node_run)
+    except ProviderError as error:
+        _on_error(node_run, error, phase="submit")
+    except Exception as error:  # noqa: BLE001 - a bug must fail the node, not wedge the run
+        log.exception("node run %s crashed", node_run.pk)
+        _release_slot(node_run)
+        services.node_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
+
+
+def _run_claimed(node_run: NodeRun) -> None:
+    values, hashes = resolve_inputs(node_run)
+    key = cache_key(node_run, hashes)
+    built_in = BUILT_IN.get(node_run.node_type)
+    if built_in is not None:
+        outputs = built_in(node_run, values)
+        services.node_complete(node_run, outputs=outputs, output_api=output_api(outputs),
+                               cache_key=key)
+        return
+    hit = _cache_lookup(node_run, key)
+    if hit is not None:
+        services.node_complete(node_run, outputs=hit.outputs, output_api=output_api(hit.outputs),
+                               cached_from=hit, simulated=hit.simulated, cache_key=key)
+        return
+    provider = get_provider(node_run.provider)
+    holder = str(node_run.pk)
+    if not slots.acquire(node_run.provider, holder, provider.max_concurrency):
+        services.node_requeue(node_run, countdown=settings.ENGINE["slot_recheck"])
+        return
+    NodeRun.objects.filter(pk=node_run.pk).update(holds_slot=True, cache_key=key)
+    node_run.cache_key = key
+    job = _job(node_run, values)
+    if node_run.remote:  # resumed after a crash: the vendor already has this job
+        _poll(node_run, provider, job)
+        return
+    node_run.attempts += 1
+    NodeRun.objects.filter(pk=node_run.pk).update(attempts=node_run.attempts)
+    with _heartbeat(node_run):
+        outcome = provider.submit(job)
+    _advance(node_run, provider, outcome)
+
+
+def poll_node(node_run_id: str, lease: str) -> None:
+    node_run = NodeRun.objects.select_related("execution", "execution__team").filter(
+        pk=node_run_id, lease=lease, status=NodeStatus.RUNNING
+    ).first()
+    if node_run is None or not node_run.remote:
+        return
+    provider = get_provider(node_run.provider)
+    try:
+        values, _ = resolve_inputs(node_run)
+        _poll(node_run, provider, _job(node_run, values))
+    except ProviderError as error:
+        _on_error(node_run, error, phase="poll")
+    except Exception as error:  # noqa: BLE001
+        log.exception("poll of node run %s crashed", node_run.pk)
+        _release_slot(node_run)
+        services.node_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
+
+
+def _poll(node_run: NodeRun, provider, job: Job) -> None:
+    slots.renew(node_run.provider, str(node_run.pk))
+    started = node_run.started_at or timezone.now()
+    if (timezone.now() - started).total_seconds() > settings.ENGINE["remote_timeout"]:
+        provider.cancel(node_run.remote)
+        raise ProviderError("The provider did not finish the job in time", kind="failed")
+    _advance(node_run, provider, provider.poll(job, node_run.remote))
+
+
+def _advance(node_run: NodeRun, provider, outcome: Result | Pending) -> None:
+    if isinstance(outcome, Pending):
+        if services.node_save_remote(node_run, handle=outcome.handle, progress=outcome.progress):
+            services.schedule("poll", str(node_run.pk), node_run.lease, outcome.poll_after)
+        else:  # cancelled while we submitted: stop the vendor's job too
+            provider.cancel(outcome.handle)
+            _release_slot(node_run)
+        return
+    simulated = provider.simulated or bool(outcome.meta.get("simulated"))
+    outputs = _store_result(node_run, outcome, simulated=simulated)
+    _release_slot(node_run)
+    services.node_complete(node_run, outputs=outputs, output_api=output_api(outputs),
+                           simulated=simulated, cache_key=node_run.cache_key)
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    engine = settings.ENGINE
+    delay = min(engine["backoff_cap"], engine["backoff_base"] * 2 ** max(0, attempt - 1))
+    delay = delay * random.uniform(0.5, 1.0)  # full jitter, so retries do not stampede
+    return max(delay, retry_after or 0)
+
+
+def _on_error(node_run: NodeRun, error: ProviderError, *, phase: str) -> None:
+    if error.transient and node_run.attempts < settings.ENGINE["max_attempts"]:
+        delay = _backoff(node_run.attempts, error.retry_after)
+        if phase == "poll":
+            node_run.attempts += 1
+            NodeRun.objects.filter(pk=node_run.pk).update(attempts=node_run.attempts)
+            services.schedule("poll", str(node_run.pk), node_run.lease, delay)
+        else:
+            _release_slot(node_run)
+            services.node_requeue(node_run, countdown=delay)
+        log.info("node run %s: %s; retry %d in %.1fs", node_run.pk, error.message,
+                 node_run.attempts, delay)
+        return
+    if node_run.remote:
+        try:
+            get_provider(node_run.provider).cancel(node_run.remote)
+        except ProviderError:
+            pass
+    _release_slot(node_run)
+    message = error.message
+    if error.transient:
+        message = f"{message} (gave up after {node_run.attempts} attempts)"
+    services.node_fail(node_run, error=message, kind=error.kind)
+
+
+def _release_slot(node_run: NodeRun) -> None:
+    if not node_run.provider:
+        return
+    woken = slots.release(node_run.provider, str(node_run.pk))
+    NodeRun.objects.filter(pk=node_run.pk).update(holds_slot=False)
+    if woken:
+        wake(woken)
+
+
+def wake(node_run_id: str) -> None:
+    """A slot freed: send the first waiting node's task now instead of at its re-check."""
+    from executions import tasks
+
+    row = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED).values_list(
+        "lease", flat=True
+    ).first()
+    if row:
+        tasks.run_node.delay(node_run_id, row)
+
+
+def cancel_remote(provider_alias: str, handle: dict[str, Any] | None, holder: str) -> None:
+    """After a cancel: stop the vendor's job and hand the slot to the next waiting node."""
+    if handle:
+        try:
+            get_provider(provider_alias).cancel(handle)
+        except ProviderError as error:
+            log.info("cancel of %s job failed: %s", provider_alias, error.message)
+    slots.forget(provider_alias, holder)
+    woken = slots.release(provider_alias, holder)
+    if woken:
+        wake(woken)

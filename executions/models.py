@@ -1,0 +1,194 @@
+"""Executions, their node runs and the files they produce. The database is the source of truth:
+Redis only carries work and events, so a lost worker or a lost message never loses a run."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ExecutionStatus(models.TextChoices):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "PENDING"  # waiting for its inputs
+    QUEUED = "QUEUED"  # ready; a task is on its way (or it waits for a provider slot)
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    CACHED = "CACHED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"
+
+
+EXECUTION_DONE = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+NODE_DONE = (
+    NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
+    NodeStatus.CANCELLED,
+)
+NODE_SUCCEEDED = (NodeStatus.COMPLETED, NodeStatus.CACHED)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Execution(models.Model):
+    class Trigger(models.TextChoices):
+        EDITOR = "editor"
+        API = "api"
+        WEBHOOK = "webhook"
+        BATCH = "batch"
+        CLI = "cli"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="executions")
+    workflow = models.ForeignKey(
+        "graph.Workflow", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="executions",
+    )
+    workflow_version = models.ForeignKey(
+        "graph.WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="executions",
+    )
+    # The graph as it ran: later edits to the workflow never change a past run.
+    nodes = models.JSONField(default=list)
+    edges = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED,
+        db_index=True,
+    )
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.API)
+    target_node_id = models.CharField(max_length=200, blank=True, default="")
+    force = models.BooleanField(default=False, help_text="Ignore every cached result.")
+    inputs = models.JSONField(default=dict, blank=True)
+    trigger_data = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    error_node_id = models.CharField(max_length=200, blank=True, default="")
+    credits_estimated = models.PositiveIntegerField(default=0)
+    credits_charged = models.PositiveIntegerField(default=0)
+    # Held from the balance at start; what was not charged goes back when the run ends.
+    credits_reserved = models.PositiveIntegerField(default=0)
+    # Every status event carries the next number, so a client can detect a gap and re-sync.
+    seq = models.PositiveBigIntegerField(default=0)
+    status_secret = models.CharField(max_length=64, default=new_secret, editable=False)
+    simulated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "workflow", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in EXECUTION_DONE
+
+
+class NodeRun(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
+    node_id = models.CharField(max_length=200)
+    node_type = models.CharField(max_length=100)
+    label = models.CharField(max_length=200, blank=True, default="")
+    position = models.PositiveIntegerField(default=0, help_text="Topological order.")
+    status = models.CharField(
+        max_length=12, choices=NodeStatus.choices, default=NodeStatus.PENDING, db_index=True
+    )
+    # Distinct upstream nodes not finished yet; decremented atomically, ready at zero.
+    waiting_inputs = models.PositiveIntegerField(default=0)
+    upstream = models.JSONField(default=list, help_text="Node ids this node reads from.")
+    config = models.JSONField(default=dict, help_text="Effective settings (defaults applied).")
+    seed = models.BigIntegerField(null=True, blank=True)
+    provider = models.CharField(max_length=20, blank=True, default="")
+    progress = models.FloatField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A token per claim: a task carrying an older token (a duplicate or a dead worker's) stops.
+    lease = models.CharField(max_length=32, blank=True, default="")
+    remote = models.JSONField(
+        null=True, blank=True, help_text="The provider's job handle while a remote job runs."
+    )
+    holds_slot = models.BooleanField(default=False)
+    cache_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    cached_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outputs = models.JSONField(
+        default=dict, blank=True,
+        help_text='By output port: {"asset": id} for files, {"text": …} for text.',
+    )
+    error = models.TextField(blank=True, default="")
+    error_kind = models.CharField(max_length=20, blank=True, default="")
+    credits = models.PositiveIntegerField(default=0, help_text="Charged: only when it succeeded.")
+    simulated = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["execution", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "node_id"], name="one_run_per_node")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in NODE_DONE
+
+
+def asset_upload_to(asset: Asset, filename: str) -> str:
+    day = timezone.now().strftime("%Y/%m/%d")
+    return f"assets/{asset.team_id}/{day}/{filename}"
+
+
+class Asset(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        VIDEO = "video"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="assets")
+    node_run = models.ForeignKey(
+        NodeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    file = models.FileField(upload_to=asset_upload_to, max_length=300)
+    mime = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video.")
+    frame_count = models.PositiveIntegerField(null=True, blank=True)
+    uploaded = models.BooleanField(default=False, help_text="Uploaded by a user, not generated.")
+    simulated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file.name

@@ -1,0 +1,453 @@
+"""The scheduler's state changes: start a run, finish, fail or skip nodes, cancel, settle.
+
+Every change happens in a transaction that writes the database first; tasks are enqueued and
+events sent only on commit. A node becomes ready when the atomic countdown of its waiting
+inputs reaches zero, and only the one transaction that moves it PENDING → QUEUED enqueues it.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import uuid
+from typing import Any
+
+import networkx as nx
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Team
+from accounts.selectors import Principal
+from accounts.services import credits_release, credits_reserve
+from executions import events
+from executions.pricing import estimate
+from executions.models import (
+    Execution,
+    ExecutionStatus,
+    NodeRun,
+    NodeStatus,
+)
+from graph.catalog import catalog
+from graph.models import Workflow, WorkflowVersion
+from graph.services import check_graph
+from graph.validation import effective_config, topological_order
+from wireflow_site.errors import ApiError
+
+SEED_MAX = 2**32 - 1
+ACTIVE = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
+
+
+def new_lease() -> str:
+    return uuid.uuid4().hex
+
+
+def apply_inputs(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
+    """Per-run values for input nodes: a bare value fills the node's main setting, an object
+    is merged into its config. Unknown node ids are refused."""
+    by_id = {node.get("id"): node for node in nodes if isinstance(node, dict)}
+    unknown = [node_id for node_id in inputs if node_id not in by_id]
+    if unknown:
+        raise ApiError(f"Unknown input node: {unknown[0]}", code="invalid_inputs", status=400,
+                       nodeId=unknown[0])
+    result = []
+    for node in nodes:
+        if not isinstance(node, dict) or node.get("id") not in inputs:
+            result.append(node)
+            continue
+        value = inputs[node["id"]]
+        data = dict(node.get("data") or {})
+        config = dict(data.get("config") or {})
+        spec = catalog.get(data.get("nodeType"))
+        main = spec.settings()[0].id if spec and spec.settings() else "value"
+        config.update(value if isinstance(value, dict) else {main: value})
+        data["config"] = config
+        result.append({**node, "data": data})
+    return result
+
+
+def ancestors_and_self(nodes: list[dict], edges: list[dict], node_id: str) -> set[str]:
+    """The node and everything upstream of it (for pricing a targeted run)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(n.get("id") for n in nodes if isinstance(n, dict))
+    graph.add_edges_from((e.get("source"), e.get("target")) for e in edges
+                         if isinstance(e, dict))
+    if node_id not in graph:
+        raise ApiError(f"Node {node_id} not found", code="node_not_found", status=404)
+    return nx.ancestors(graph, node_id) | {node_id}
+
+
+def _resolve_seed(spec, config: dict[str, Any]) -> int | None:
+    if spec.input("seed") is None:
+        return None
+    seed = config.get("seed")
+    return seed if isinstance(seed, int) else secrets.randbelow(SEED_MAX + 1)
+
+
+def execution_start(
+    *,
+    team: Team,
+    nodes: list[dict],
+    edges: list[dict],
+    actor: Principal | None = None,
+    workflow: Workflow | None = None,
+    version: WorkflowVersion | None = None,
+    trigger: str = Execution.Trigger.API,
+    inputs: dict[str, Any] | None = None,
+    target_node_id: str | None = None,
+    force: bool = False,
+    trigger_data: dict[str, Any] | None = None,
+) -> Execution:
+    """Validate the graph, create the run and its node runs, and enqueue the ready nodes."""
+    if inputs:
+        nodes = apply_inputs(nodes, inputs)
+    check_graph(nodes, edges, strict=True)
+    specs = {node["id"]: catalog.get(node["data"]["nodeType"]) for node in nodes}
+    runnable = {node_id for node_id, spec in specs.items() if spec.executable}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(runnable)
+    graph.add_edges_from(
+        (e["source"], e["target"]) for e in edges
+        if e["source"] in runnable and e["target"] in runnable
+    )
+    if target_node_id:
+        if target_node_id not in runnable:
+            raise ApiError(f"Node {target_node_id} not found", code="node_not_found", status=404)
+        runnable = nx.ancestors(graph, target_node_id) | {target_node_id}
+        graph = graph.subgraph(runnable).copy()
+    order = [n for n in topological_order(nodes, edges) if n in runnable]
+    by_id = {node["id"]: node for node in nodes}
+    price = estimate(nodes, only=set(runnable))
+    now = timezone.now()
+    with transaction.atomic():
+        execution = Execution.objects.create(
+            credits_estimated=price["estimatedCredits"],
+            credits_reserved=price["estimatedCredits"],
+            team=team,
+            workflow=workflow,
+            workflow_version=version,
+            nodes=nodes,
+            edges=edges,
+            trigger=trigger,
+            target_node_id=target_node_id or "",
+            force=force,
+            inputs=inputs or {},
+            trigger_data=trigger_data or {},
+            created_by=actor.user if actor else None,
+            api_key=actor.api_key if actor else None,
+            created_at=now,
+        )
+        runs = []
+        for position, node_id in enumerate(order):
+            spec = specs[node_id]
+            config = effective_config(by_id[node_id], spec)
+            upstream = sorted(graph.predecessors(node_id))
+            runs.append(NodeRun(
+                execution=execution,
+                node_id=node_id,
+                node_type=spec.node_type,
+                label=str((by_id[node_id].get("data") or {}).get("label") or spec.label)[:200],
+                position=position,
+                waiting_inputs=len(upstream),
+                upstream=upstream,
+                config=config,
+                seed=_resolve_seed(spec, config),
+                provider=spec.provider or "",
+                status=NodeStatus.QUEUED if not upstream else NodeStatus.PENDING,
+                lease=new_lease() if not upstream else "",
+                queued_at=now if not upstream else None,
+            ))
+        NodeRun.objects.bulk_create(runs)
+        _reserve(team, execution, price)
+        if workflow is not None:
+            Workflow.objects.filter(pk=workflow.pk).update(
+                execution_count=F("execution_count") + 1, last_executed_at=now
+            )
+        events.emit_execution(execution)
+        ready = [(str(run.pk), run.lease) for run in runs if run.status == NodeStatus.QUEUED]
+        transaction.on_commit(lambda: _enqueue(ready))
+        if not runs:
+            _finish_execution(execution.pk)
+    return execution
+
+
+def _reserve(team: Team, execution: Execution, price: dict[str, Any]) -> None:
+    try:
+        credits_reserve(team=team, amount=price["estimatedCredits"],
+                        reference=f"execution:{execution.pk}")
+    except ApiError as error:
+        if error.code != "insufficient_credits":
+            raise
+        error.extra["breakdown"] = [
+            {"nodeId": item["nodeId"], "nodeLabel": item["nodeLabel"], "credits": item["credits"]}
+            for item in price["breakdown"]
+        ]
+        raise
+
+
+def _release_reservation(execution: Execution) -> None:
+    """At the end of a run: whatever was held and not charged goes back to the team."""
+    unspent = execution.credits_reserved - execution.credits_charged
+    if unspent > 0:
+        credits_release(team=execution.team, amount=unspent,
+                        reference=f"execution:{execution.pk}")
+
+
+def _enqueue(ready: list[tuple[str, str]]) -> None:
+    from executions import tasks
+
+    for node_run_id, lease in ready:
+        tasks.run_node.delay(node_run_id, lease)
+
+
+def node_claim(node_run_id: str, lease: str) -> NodeRun | None:
+    """QUEUED → RUNNING for the task holding the current lease; None for anyone else."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = NodeRun.objects.filter(
+            pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
+        ).update(status=NodeStatus.RUNNING, started_at=now, heartbeat_at=now)
+        if not claimed:
+            return None
+        node_run = NodeRun.objects.select_related("execution").get(pk=node_run_id)
+        execution = node_run.execution
+        if Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.QUEUED).update(
+            status=ExecutionStatus.RUNNING, started_at=now
+        ):
+            execution.status, execution.started_at = ExecutionStatus.RUNNING, now
+            events.emit_execution(execution)
+        events.emit_node(node_run)
+    return node_run
+
+
+def node_requeue(node_run: NodeRun, *, countdown: float, task: str = "run") -> None:
+    """Put a running node back in line (waiting for a slot, or backing off) under its lease."""
+    if task == "run":
+        updated = NodeRun.objects.filter(
+            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
+        ).update(status=NodeStatus.QUEUED, queued_at=timezone.now(), attempts=node_run.attempts)
+        if not updated:
+            return
+    schedule(task, str(node_run.pk), node_run.lease, countdown)
+
+
+def schedule(task: str, node_run_id: str, lease: str, countdown: float) -> None:
+    from executions import tasks
+
+    entry = tasks.run_node if task == "run" else tasks.poll_node
+    transaction.on_commit(
+        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown))
+    )
+
+
+def node_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress: float | None) -> bool:
+    """Record the vendor's job handle the moment we have it, so nothing submits it again."""
+    fields: dict[str, Any] = {"remote": handle, "heartbeat_at": timezone.now()}
+    if progress is not None:
+        fields["progress"] = max(0.0, min(1.0, progress))
+    with transaction.atomic():
+        updated = NodeRun.objects.filter(
+            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
+        ).update(**fields)
+        if updated and progress is not None and abs(progress - node_run.progress) >= 0.05:
+            node_run.progress = fields["progress"]
+            events.emit_node(node_run)
+    node_run.remote = handle
+    return bool(updated)
+
+
+def node_complete(
+    node_run: NodeRun, *, outputs: dict[str, Any], output_api: dict[str, Any],
+    cached_from: NodeRun | None = None, simulated: bool = False, cache_key: str = "",
+) -> bool:
+    """RUNNING → COMPLETED (or CACHED), then count down the successors and enqueue the ready."""
+    spec = catalog.get(node_run.node_type)
+    charged = 0
+    if cached_from is None and spec is not None and spec.provider:
+        charged = math.ceil(spec.credits(node_run.config) or 0)
+    status = NodeStatus.CACHED if cached_from is not None else NodeStatus.COMPLETED
+    now = timezone.now()
+    with transaction.atomic():
+        updated = NodeRun.objects.filter(
+            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
+        ).update(
+            status=status, outputs=outputs, progress=1.0, finished_at=now, heartbeat_at=now,
+            credits=charged, cached_from=cached_from, simulated=simulated, remote=None,
+            holds_slot=False, cache_key=cache_key,
+        )
+        if not updated:
+            return False
+        node_run.status, node_run.progress, node_run.credits = status, 1.0, charged
+        node_run.outputs, node_run.finished_at = outputs, now
+        events.emit_node(node_run, output=output_api)
+        if charged:
+            Execution.objects.filter(pk=node_run.execution_id).update(
+                credits_charged=F("credits_charged") + charged
+            )
+        if simulated:
+            Execution.objects.filter(pk=node_run.execution_id).update(simulated=True)
+        _release_successors(node_run)
+        _finish_execution(node_run.execution_id)
+    return True
+
+
+def _release_successors(node_run: NodeRun) -> None:
+    execution_id = node_run.execution_id
+    successors = _successors(node_run)
+    if not successors:
+        return
+    NodeRun.objects.filter(execution_id=execution_id, node_id__in=successors).update(
+        waiting_inputs=F("waiting_inputs") - 1
+    )
+    ready = []
+    now = timezone.now()
+    for node_id in successors:
+        lease = new_lease()
+        if NodeRun.objects.filter(
+            execution_id=execution_id, node_id=node_id, status=NodeStatus.PENDING,
+            waiting_inputs=0,
+        ).update(status=NodeStatus.QUEUED, lease=lease, queued_at=now):
+            run = NodeRun.objects.select_related("execution").get(
+                execution_id=execution_id, node_id=node_id
+            )
+            events.emit_node(run)
+            ready.append((str(run.pk), lease))
+    transaction.on_commit(lambda: _enqueue(ready))
+
+
+def _successors(node_run: NodeRun) -> list[str]:
+    """The node ids whose upstream list names this node (read from the run's own rows)."""
+    rows = NodeRun.objects.filter(execution_id=node_run.execution_id).values_list(
+        "node_id", "upstream"
+    )
+    return [node_id for node_id, upstream in rows if node_run.node_id in upstream]
+
+
+def node_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> bool:
+    """RUNNING → FAILED with the reason; every node downstream of it is SKIPPED."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = NodeRun.objects.filter(
+            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
+        ).update(status=NodeStatus.FAILED, error=error[:4000], error_kind=kind, finished_at=now,
+                 heartbeat_at=now, remote=None, holds_slot=False)
+        if not updated:
+            return False
+        node_run.status, node_run.error, node_run.finished_at = NodeStatus.FAILED, error, now
+        events.emit_node(node_run)
+        Execution.objects.filter(pk=node_run.execution_id, error="").update(
+            error=f"{node_run.label or node_run.node_id}: {error}"[:4000],
+            error_node_id=node_run.node_id,
+        )
+        _skip_descendants(node_run)
+        _finish_execution(node_run.execution_id)
+    return True
+
+
+def _skip_descendants(node_run: NodeRun) -> None:
+    rows = list(NodeRun.objects.filter(execution_id=node_run.execution_id).values_list(
+        "node_id", "upstream"
+    ))
+    graph = nx.DiGraph()
+    for node_id, upstream in rows:
+        graph.add_node(node_id)
+        graph.add_edges_from((source, node_id) for source in upstream)
+    below = nx.descendants(graph, node_run.node_id)
+    skipped = NodeRun.objects.select_related("execution").filter(
+        execution_id=node_run.execution_id, node_id__in=below,
+        status__in=(NodeStatus.PENDING, NodeStatus.QUEUED),
+    )
+    for run in skipped:
+        if NodeRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=NodeStatus.SKIPPED, finished_at=timezone.now(),
+            error=f"Skipped: upstream node {node_run.node_id} failed",
+        ):
+            run.status = NodeStatus.SKIPPED
+            run.error = f"Skipped: upstream node {node_run.node_id} failed"
+            events.emit_node(run)
+
+
+def _finish_execution(execution_id: Any) -> None:
+    """Settle the run once no node is left to run: COMPLETED, or FAILED if any node failed."""
+    if NodeRun.objects.filter(execution_id=execution_id, status__in=ACTIVE).exists():
+        return
+    failed = NodeRun.objects.filter(execution_id=execution_id, status=NodeStatus.FAILED).exists()
+    status = ExecutionStatus.FAILED if failed else ExecutionStatus.COMPLETED
+    now = timezone.now()
+    if Execution.objects.filter(
+        pk=execution_id, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+    ).update(status=status, finished_at=now):
+        execution = Execution.objects.select_related("team").get(pk=execution_id)
+        Execution.objects.filter(pk=execution_id, started_at__isnull=True).update(started_at=now)
+        _release_reservation(execution)
+        events.emit_execution(execution)
+
+
+def execution_cancel(*, execution: Execution) -> Execution:
+    """Stop a run: queued and running nodes are CANCELLED and remote jobs asked to stop."""
+    from executions import tasks
+
+    now = timezone.now()
+    with transaction.atomic():
+        if not Execution.objects.filter(
+            pk=execution.pk, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+        ).update(status=ExecutionStatus.CANCELLED, finished_at=now):
+            execution.refresh_from_db()
+            return execution
+        execution.refresh_from_db()
+        _release_reservation(execution)
+        active = list(NodeRun.objects.select_related("execution").filter(
+            execution=execution, status__in=ACTIVE
+        ))
+        for run in active:
+            if not NodeRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=NodeStatus.CANCELLED, finished_at=now, lease=new_lease(), remote=None,
+                holds_slot=False,
+            ):
+                continue
+            if run.provider and (run.remote or run.holds_slot):
+                remote, provider, holder = run.remote, run.provider, str(run.pk)
+                transaction.on_commit(
+                    lambda r=remote, p=provider, h=holder: tasks.cancel_remote.delay(p, r, h)
+                )
+            run.status = NodeStatus.CANCELLED
+            events.emit_node(run)
+        events.emit_execution(execution)
+    return execution
+
+
+def node_heartbeat(node_run: NodeRun) -> None:
+    NodeRun.objects.filter(pk=node_run.pk, lease=node_run.lease).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def reap_stale(*, stale_after: float) -> int:
+    """Re-queue node runs whose worker went quiet; a remote job is polled, never re-submitted."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=stale_after)
+    count = 0
+    stale = NodeRun.objects.filter(
+        Q(status=NodeStatus.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(status=NodeStatus.QUEUED, queued_at__lt=cutoff),
+        execution__status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING),
+    ).values_list("pk", "status", "lease", "remote")
+    for pk, status, lease, remote in stale:
+        fresh = new_lease()
+        now = timezone.now()
+        with transaction.atomic():
+            if status == NodeStatus.RUNNING and remote:
+                moved = NodeRun.objects.filter(pk=pk, lease=lease, status=status).update(
+                    lease=fresh, heartbeat_at=now
+                )
+                task = "poll"
+            else:
+                moved = NodeRun.objects.filter(pk=pk, lease=lease, status=status).update(
+                    lease=fresh, status=NodeStatus.QUEUED, queued_at=now
+                )
+                task = "run"
+            if moved:
+                schedule(task, str(pk), fresh, 0)
+                count += 1
+    return count
+
+

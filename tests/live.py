@@ -1,0 +1,91 @@
+"""A real Celery worker (and beat) in its own process, on the test database and Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class LiveWorker:
+    """`celery worker -B` as a child process; `kill_child()` SIGKILLs one pool process."""
+
+    def __init__(self, *, concurrency: int = 2, pool: str = "prefork", beat: bool = True,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.concurrency = concurrency
+        self.pool = pool
+        self.beat = beat
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen | None = None
+        self.beat_process: subprocess.Popen | None = None
+        self.log = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
+
+    def start(self) -> LiveWorker:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "wireflow_site.test_settings",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+        argv = [sys.executable, "-m", "celery", "-A", "wireflow_site", "worker",
+                "--loglevel", "INFO", "--pool", self.pool, "--concurrency", str(self.concurrency),
+                "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@localhost",
+                "--without-mingle", "--without-gossip"]
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.log.open("wb")
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        if self.beat:  # its own process, so killing the worker's pool leaves the reaper alive
+            beat_log = self.log.with_suffix(".beat.log").open("wb")
+            self.beat_process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "wireflow_site", "beat", "--loglevel",
+                 "INFO", "--schedule", str(Path(settings.VAR_DIR) / f"beat-{os.getpid()}")],
+                cwd=ROOT, env=env, stdout=beat_log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.log.read_text()[-3000:]}")
+            if b" ready." in self.log.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready:\n{self.log.read_text()[-3000:]}")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                             text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def stop(self) -> None:
+        for process in (self.beat_process, self.process):
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        self.process = self.beat_process = None
