@@ -1,0 +1,85 @@
+"""The status WebSocket over a Redis channel layer: members get a snapshot then numbered events;
+strangers and anonymous visitors are refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from executions.services import execution_start
+from graph.services import workflow_create
+from accounts.selectors import principal_for_user
+from tests.graph.builders import text_to_image
+from wireflow_site.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _cookie_for(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def _connect(workflow_id, cookie: bytes | None):
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, f"/ws/workflows/{workflow_id}/",
+                                         headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+@pytest.fixture
+def workflow_and_members(team, other_team, make_user):
+    member = make_user(team=team, role="viewer")
+    stranger = make_user(team=other_team, role="owner")
+    nodes, edges = text_to_image()
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(member), name="ws",
+                                  nodes=nodes, edges=edges)
+    return workflow, member, stranger
+
+
+def test_a_member_gets_a_snapshot_then_numbered_events(workflow_and_members):
+    async_to_sync(_member_scenario)(*workflow_and_members)
+
+
+async def _member_scenario(workflow, member, stranger):
+    cookie = await sync_to_async(_cookie_for)(member)
+    communicator, connected, _ = await _connect(workflow.pk, cookie)
+    assert connected
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot == {"type": "snapshot", "workflowId": str(workflow.pk), "execution": None}
+
+    execution = await sync_to_async(execution_start)(
+        team=workflow.team, workflow=workflow, nodes=workflow.nodes, edges=workflow.edges
+    )
+    event = await communicator.receive_json_from(timeout=5)
+    assert json.loads(json.dumps(event)) == event
+    assert event["type"] == "execution.status" and event["status"] == "QUEUED"
+    assert event["executionId"] == str(execution.pk) and event["seq"] == 1
+    await communicator.disconnect()
+
+    # A reconnecting client gets the latest run in its snapshot, with the same sequence.
+    communicator, connected, _ = await _connect(workflow.pk, cookie)
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["execution"]["executionId"] == str(execution.pk)
+    assert snapshot["execution"]["seq"] >= 1
+    await communicator.disconnect()
+
+
+def test_a_stranger_and_an_anonymous_visitor_are_refused(workflow_and_members):
+    async_to_sync(_stranger_scenario)(*workflow_and_members)
+
+
+async def _stranger_scenario(workflow, member, stranger):
+    cookie = await sync_to_async(_cookie_for)(stranger)
+    for credentials in (cookie, None):
+        communicator, connected, _ = await _connect(workflow.pk, credentials)
+        assert not connected
+        await communicator.disconnect()
