@@ -17,6 +17,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("graph.api.urls")),
     path("", include("frontend.urls")),
 ]

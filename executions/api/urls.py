@@ -1,0 +1,20 @@
+"""Execution routes; included before the workflow routes so `workflows/executions` is ours."""
+
+from django.urls import path
+
+from executions.api import views
+
+app_name = "executions"
+
+urlpatterns = [
+    path("workflows/executions", views.ExecutionListApi.as_view(), name="list"),
+    path("workflows/executions/<str:execution_id>/poll", views.ExecutionPollApi.as_view(),
+         name="poll"),
+    path("workflows/executions/<str:execution_id>/cancel", views.ExecutionCancelApi.as_view(),
+         name="cancel"),
+    path("workflows/<str:workflow_id>/execute", views.WorkflowExecuteApi.as_view(),
+         name="execute"),
+    path("workflows/<str:workflow_id>/run", views.WorkflowRunApi.as_view(), name="run"),
+    path("workflows/<str:workflow_id>/estimate", views.WorkflowEstimateApi.as_view(),
+         name="estimate"),
+]

@@ -1,0 +1,219 @@
+"""Execution endpoints of /api/v1: execute, run, poll, cancel and history."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import require_scope
+from accounts.roles import Scope
+from executions import selectors, services
+from executions.api import serializers as s
+from executions.models import Execution, ExecutionStatus
+from executions.pricing import estimate
+from graph.api.serializers import ErrorOut
+from graph.catalog import catalog
+from graph.selectors import workflow_get
+from wireflow_site.errors import ApiError
+
+EXECUTE = Scope.WORKFLOWS_EXECUTE
+READ = Scope.EXECUTIONS_READ
+
+
+def _body(serializer_class, data):
+    if not isinstance(data, dict):
+        raise ApiError("The request body must be a JSON object", code="invalid_request")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _poll_url(request: Request, execution: Execution) -> str:
+    return request.build_absolute_uri(f"/api/v1/workflows/executions/{execution.pk}/poll")
+
+
+def _trigger(request: Request) -> str:
+    return Execution.Trigger.API if request.principal.api_key else Execution.Trigger.EDITOR
+
+
+def _start(request: Request, workflow, *, inputs=None, **options) -> Execution:
+    if not workflow.is_active:
+        raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
+    nodes = options.pop("nodes", None)
+    edges = options.pop("edges", None)
+    return services.execution_start(
+        team=workflow.team,
+        workflow=workflow,
+        version=workflow.versions.order_by("-number").first() if nodes is None else None,
+        nodes=workflow.nodes if nodes is None else nodes,
+        edges=workflow.edges if edges is None else (edges or []),
+        actor=request.principal,
+        trigger=_trigger(request),
+        inputs=inputs,
+        **options,
+    )
+
+
+class WorkflowExecuteApi(APIView):
+    """Start a run of the saved graph (or of `nodes`/`edges` sent in the body)."""
+
+    required_scopes = {"POST": EXECUTE}
+
+    @extend_schema(operation_id="workflows_execute", request=s.ExecuteIn,
+                   responses={201: s.ExecuteOut, 400: ErrorOut, 404: ErrorOut,
+                              422: OpenApiResponse(ErrorOut, description="Invalid graph")})
+    def post(self, request: Request, workflow_id: str) -> Response:
+        workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
+        require_scope(request.principal, workflow.team_id, EXECUTE)
+        data = _body(s.ExecuteIn, request.data)
+        trigger_data = data.get("triggerData")
+        execution = _start(
+            request, workflow,
+            nodes=data.get("nodes"), edges=data.get("edges"),
+            inputs=data.get("inputs") or None,
+            target_node_id=data.get("targetNodeId") or None,
+            force=data.get("force", False),
+            trigger_data=trigger_data if isinstance(trigger_data, dict) else None,
+        )
+        payload = selectors.execution_poll_payload(execution)
+        body = {
+            "executionId": str(execution.pk),
+            "status": execution.status,
+            "workflowId": str(workflow.pk),
+            "batchId": None,
+            "executionRuns": [{
+                "id": str(execution.pk), "status": execution.status,
+                "startTime": payload["startTime"], "endTime": payload["endTime"],
+                "error": payload["error"], "batchId": None, "runIndexInBatch": None,
+                "nodeRuns": payload["nodeResults"]["nodeRuns"],
+            }],
+        }
+        return Response(body, status=status.HTTP_201_CREATED,
+                         headers={"Location": _poll_url(request, execution)})
+
+
+class WorkflowRunApi(APIView):
+    """GET: the inputs a run takes. POST: run with `{"inputs": {nodeId: value}}` → 202."""
+
+    required_scopes = {"GET": Scope.WORKFLOWS_READ, "POST": EXECUTE}
+
+    @extend_schema(operation_id="workflows_run_inputs", responses={200: dict, 404: ErrorOut})
+    def get(self, request: Request, workflow_id: str) -> Response:
+        workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
+        inputs = []
+        for node in workflow.nodes:
+            data = node.get("data") or {}
+            spec = catalog.get(data.get("nodeType"))
+            if spec is None or spec.category != "input" or not spec.settings():
+                continue
+            main = spec.settings()[0]
+            config = {**(data.get("params") or {}), **(data.get("config") or {})}
+            inputs.append({
+                "nodeId": node.get("id"), "label": data.get("label") or spec.label,
+                "type": spec.outputs[0].type if spec.outputs else main.type,
+                "required": main.required, "description": main.description or spec.description,
+                "default": config.get(main.id, main.default),
+            })
+        return Response({"inputs": inputs})
+
+    @extend_schema(operation_id="workflows_run", request=s.RunIn,
+                   responses={202: dict, 400: ErrorOut, 404: ErrorOut})
+    def post(self, request: Request, workflow_id: str) -> Response:
+        workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
+        require_scope(request.principal, workflow.team_id, EXECUTE)
+        data = _body(s.RunIn, request.data)
+        execution = _start(request, workflow, inputs=data.get("inputs") or None)
+        return Response({"data": {"executionId": str(execution.pk), "status": execution.status}},
+                        status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": _poll_url(request, execution)})
+
+
+class ExecutionPollApi(APIView):
+    required_scopes = {"GET": READ}
+
+    @extend_schema(operation_id="executions_poll", responses={200: s.PollOut, 404: ErrorOut})
+    def get(self, request: Request, execution_id: str) -> Response:
+        execution = selectors.execution_get(principal=request.principal,
+                                            execution_id=execution_id)
+        return Response(selectors.execution_poll_payload(execution))
+
+
+class ExecutionCancelApi(APIView):
+    required_scopes = {"POST": EXECUTE}
+
+    @extend_schema(operation_id="executions_cancel", request=None,
+                   responses={200: s.PollOut, 404: ErrorOut})
+    def post(self, request: Request, execution_id: str) -> Response:
+        execution = selectors.execution_get(principal=request.principal,
+                                            execution_id=execution_id)
+        require_scope(request.principal, execution.team_id, EXECUTE)
+        execution = services.execution_cancel(execution=execution)
+        return Response(selectors.execution_poll_payload(execution))
+
+
+class ExecutionListApi(APIView):
+    """History: the caller's runs, newest first, filtered by workflow and status."""
+
+    required_scopes = {"GET": READ}
+
+    @extend_schema(
+        operation_id="executions_list",
+        parameters=[OpenApiParameter("workflowId", str), OpenApiParameter("status", str),
+                    OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        state = params.get("status")
+        if state and state.upper() not in ExecutionStatus.values:
+            raise ApiError(f"status must be one of {', '.join(ExecutionStatus.values)}",
+                           code="invalid_request")
+        try:
+            limit = max(1, min(100, int(params.get("limit", 20))))
+            offset = max(0, int(params.get("offset", 0)))
+        except ValueError:
+            raise ApiError("limit and offset must be integers", code="invalid_request") from None
+        executions, total = selectors.execution_list(
+            principal=request.principal, workflow_id=params.get("workflowId"),
+            status=state.upper() if state else None, limit=limit, offset=offset,
+        )
+        return Response({"executions": executions, "total": total, "limit": limit,
+                         "offset": offset})
+
+
+class WorkflowEstimateApi(APIView):
+    """What a run would cost, and whether the team's balance covers it."""
+
+    required_scopes = {"POST": Scope.WORKFLOWS_READ}
+
+    @extend_schema(operation_id="workflows_estimate", request=s.ExecuteIn,
+                   responses={200: dict, 404: ErrorOut})
+    def post(self, request: Request, workflow_id: str) -> Response:
+        workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
+        data = _body(s.ExecuteIn, request.data or {})
+        nodes = data.get("nodes") if data.get("nodes") is not None else workflow.nodes
+        if data.get("inputs"):
+            nodes = services.apply_inputs(nodes, data["inputs"])
+        price = estimate_for(nodes, data.get("edges") if data.get("nodes") is not None
+                             else workflow.edges, data.get("targetNodeId") or None)
+        available = workflow.team.credit_balance
+        return Response({"data": {
+            "workflowId": str(workflow.pk),
+            "estimatedCredits": price["estimatedCredits"],
+            "availableCredits": available,
+            "sufficient": available >= price["estimatedCredits"],
+            "estimateComplete": price["estimateComplete"],
+            "breakdown": price["breakdown"],
+            "warnings": price["warnings"],
+        }})
+
+
+def estimate_for(nodes, edges, target_node_id):
+    """Price the nodes a run would execute (only the target's ancestors with targetNodeId)."""
+    only = None
+    if target_node_id:
+        only = services.ancestors_and_self(nodes, edges or [], target_node_id)
+    return estimate(nodes, only=only)
