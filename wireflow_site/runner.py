@@ -1,7 +1,7 @@
 """The one-command dev runner behind `make run`.
 
 Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then runs one
-daphne and one Celery worker until Ctrl-C (or SIGTERM), and stops every child it started.
+daphne, one Celery worker and celery beat (the reaper) until Ctrl-C (or SIGTERM), and stops every child it started.
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ class Runner:
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("collectstatic", "--noinput", "-v", "0")
         self.manage("seed_demo", "--host", f"http://{self.host}:{self.port}")
+        if self.env.get("SIMULATE", "") in ("1", "true", "yes", "on"):
+            simulator_port = self.env.setdefault("SIMULATOR_PORT", "8765")
+            self.env.setdefault("SIMULATOR_URL", f"http://127.0.0.1:{simulator_port}")
+            self.spawn("simulator", [PYTHON, "manage.py", "provider_simulator", "--port",
+                                     simulator_port])
+            print(f"Provider simulator on {self.env['SIMULATOR_URL']}: every remote node "
+                  "runs offline and its results are marked simulated", flush=True)
         self.spawn(
             "daphne",
             [PYTHON, "-m", "daphne", "-b", self.host, "-p", str(self.port),
@@ -61,6 +68,12 @@ class Runner:
             [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO",
              "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
              "--hostname", f"wireflow@{os.uname().nodename}"],
+        )
+        var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
+        self.spawn(
+            "beat",
+            [PYTHON, "-m", "celery", "-A", "wireflow_site", "beat", "--loglevel", "WARNING",
+             "--schedule", str(var_dir / "celerybeat-schedule")],
         )
         self.wait_until_up()
         print(
