@@ -10,8 +10,7 @@ from __future__ import annotations
 import time
 from functools import cache
 
-import redis
-from django.conf import settings
+from wireflow_site.redis_client import client
 
 LEASE_SECONDS = 900
 
@@ -34,11 +33,6 @@ local woken = redis.call('ZPOPMIN', KEYS[2])
 if woken[1] then return woken[1] end
 return false
 """
-
-
-@cache
-def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 @cache

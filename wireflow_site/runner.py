@@ -47,6 +47,8 @@ class Runner:
             var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
             self.redis = EmbeddedRedis(workdir=var_dir / "redis").start()
             self.env["REDIS_URL"] = self.redis.url
+            self.redis_url_file = var_dir / "redis.url"
+            self.redis_url_file.write_text(self.redis.url)
             print(f"Embedded Redis on {self.redis.url}", flush=True)
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("collectstatic", "--noinput", "-v", "0")
@@ -117,6 +119,7 @@ class Runner:
                 process.wait()
         self.children.clear()
         if self.redis:
+            self.redis_url_file.unlink(missing_ok=True)
             self.redis.stop()
             self.redis = None
 

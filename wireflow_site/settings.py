@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "wireflow_site.middleware.RequestIdMiddleware",
+    "wireflow_site.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,7 +151,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/admin/login/"
 
 # --- Redis: broker, channel layer, cache ----------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# `make run` writes its embedded Redis's URL to var/redis.url, so other commands run beside it
+# (run_workflow, shell) find the same Redis without being told.
+_EMBEDDED_REDIS = VAR_DIR / "redis.url"
+REDIS_URL = os.environ.get("REDIS_URL") or (
+    _EMBEDDED_REDIS.read_text().strip() if _EMBEDDED_REDIS.exists()
+    else "redis://127.0.0.1:6379/0"
+)
 
 CACHES = {
     "default": {
@@ -215,6 +222,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.PlanRequestThrottle"],
     "EXCEPTION_HANDLER": "wireflow_site.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
