@@ -18,6 +18,8 @@ def request_principal(request) -> Principal | None:
         principal = principal_for_user(request.user)
     else:
         return None
+    # On the Django request too, so middleware (rate-limit headers) can see who asked.
+    getattr(request, "_request", request)._wireflow_principal = principal
     request._wireflow_principal = principal
     return principal
 

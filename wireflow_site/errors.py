@@ -20,11 +20,13 @@ logger = logging.getLogger("wireflow.api")
 class ApiError(Exception):
     """An error a client caused or must see: message, machine code, HTTP status, extra fields."""
 
-    def __init__(self, message: str, *, code: str, status: int = 400, **extra: Any) -> None:
+    def __init__(self, message: str, *, code: str, status: int = 400,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        self.headers = headers or {}
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -87,7 +89,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             "Unhandled error in %s", getattr(request, "path", "?"), exc_info=exc
         )
         error = server_error()
-    response = Response(error.body(), status=error.status)
+    response = Response(error.body(), status=error.status, headers=error.headers)
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
         response["WWW-Authenticate"] = auth_header

@@ -78,3 +78,33 @@ class ApiErrorMiddleware:
             return json_error(exception)
         logger.exception("Unhandled error in %s", request.path, exc_info=exception)
         return json_error(server_error())
+
+
+class RateLimitHeadersMiddleware:
+    """X-RateLimit-* on every API response: the key's request window, or for the browser the
+    team's executions-per-minute window."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or "X-RateLimit-Limit" in response:
+            return response
+        figures = getattr(request, "rate_limit", None)
+        if figures is None:
+            principal = getattr(request, "_wireflow_principal", None)
+            team = principal.default_team() if principal is not None else None
+            if team is not None:
+                from accounts.ratelimit import session_figures
+
+                try:
+                    figures = session_figures(team)
+                except Exception:  # noqa: BLE001 - headers must never break a response
+                    figures = None
+        if figures is not None:
+            limit, remaining, reset = figures
+            response["X-RateLimit-Limit"] = str(limit)
+            response["X-RateLimit-Remaining"] = str(remaining)
+            response["X-RateLimit-Reset"] = str(reset)
+        return response
