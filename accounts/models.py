@@ -123,3 +123,22 @@ class CreditLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team.slug} {self.delta:+d} ({self.kind})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a creating POST with an Idempotency-Key, replayed for 24 hours."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    in_progress = models.BooleanField(default=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "key"], name="one_record_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}:{self.key}"

@@ -98,5 +98,48 @@ def live_worker(django_db_setup, django_db_blocker):
     from tests.live import LiveWorker
 
     worker = LiveWorker().start()
+    _LIVE.append(worker)
     yield worker
+    _LIVE.clear()
     worker.stop()
+
+
+_LIVE: list = []
+
+
+@pytest.fixture(autouse=True)
+def _settle_runs_before_flush(request):
+    """With a live worker about, a test that leaves runs going would race the table flush of
+    transactional tests: cancel what is left and wait until the worker is idle."""
+    yield
+    if not _LIVE or "transactional_db" not in request.fixturenames and not any(
+        m.kwargs.get("transaction") for m in request.node.iter_markers("django_db")
+    ):
+        return
+    import time
+
+    from executions.models import Execution, ExecutionStatus
+    from executions.services import execution_cancel
+    from wireflow_site.celery import app
+
+    for execution in Execution.objects.filter(
+        status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+    ):
+        execution_cancel(execution=execution)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        active = app.control.inspect(timeout=0.5).active() or {}
+        if not any(active.values()):
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in Redis, outside the test transaction: start each test clean
+    (row ids are reused between tests on SQLite)."""
+    from wireflow_site.redis_client import client
+
+    keys = list(client().scan_iter("wireflow:rl:*", count=1000))
+    if keys:
+        client().delete(*keys)

@@ -8,7 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.idempotency import idempotent
 from accounts.permissions import require_scope
+from accounts.ratelimit import executions_admit, executions_refund
 from accounts.roles import Scope
 from executions import selectors, services
 from executions.api import serializers as s
@@ -44,6 +46,15 @@ def _start(request: Request, workflow, *, inputs=None, **options) -> Execution:
         raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
     nodes = options.pop("nodes", None)
     edges = options.pop("edges", None)
+    windows = executions_admit(workflow.team)
+    try:
+        return _create(request, workflow, nodes, edges, inputs, options)
+    except Exception:
+        executions_refund(windows)
+        raise
+
+
+def _create(request, workflow, nodes, edges, inputs, options) -> Execution:
     return services.execution_start(
         team=workflow.team,
         workflow=workflow,
@@ -65,6 +76,7 @@ class WorkflowExecuteApi(APIView):
     @extend_schema(operation_id="workflows_execute", request=s.ExecuteIn,
                    responses={201: s.ExecuteOut, 400: ErrorOut, 404: ErrorOut,
                               422: OpenApiResponse(ErrorOut, description="Invalid graph")})
+    @idempotent
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, EXECUTE)
@@ -121,6 +133,7 @@ class WorkflowRunApi(APIView):
 
     @extend_schema(operation_id="workflows_run", request=s.RunIn,
                    responses={202: dict, 400: ErrorOut, 404: ErrorOut})
+    @idempotent
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, EXECUTE)

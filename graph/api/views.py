@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.idempotency import idempotent
 from accounts.permissions import require_scope
 from accounts.roles import Scope
 from graph import selectors, services
@@ -85,6 +86,7 @@ class WorkflowCollectionApi(APIView):
         request=s.WorkflowWriteIn,
         responses={201: s.WorkflowSavedOut, 200: s.WorkflowSavedOut, **GRAPH_ERRORS},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = _valid(s.WorkflowWriteIn, request.data)
         data = body.validated_data
