@@ -48,14 +48,26 @@ def _claim(team, key: str, digest: str) -> IdempotencyRecord | None:
         return IdempotencyRecord.objects.filter(team=team, key=key).first()
 
 
+def idempotent_for_team(team_of):
+    """Make a view method idempotent per team; `team_of(request, *args)` names the team."""
+
+    def decorate(view_method):
+        return _wrap(view_method, team_of)
+
+    return decorate
+
+
 def idempotent(view_method):
     """Decorate an APIView's `post`. The team is the caller's (a key's team, or a member's
     first team), so keys never collide across teams."""
+    return _wrap(view_method, lambda request, *args, **kwargs: request.principal.default_team())
 
+
+def _wrap(view_method, team_of):
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER, "").strip()
-        team = request.principal.default_team() if key else None
+        team = team_of(request, *args, **kwargs) if key else None
         if not key or team is None:
             return view_method(self, request, *args, **kwargs)
         if len(key) > 255:
@@ -68,7 +80,8 @@ def idempotent(view_method):
         try:
             response = view_method(self, request, *args, **kwargs)
         except ApiError as error:
-            if error.status >= 500:
+            if error.status >= 500 or error.status == 429:  # transient: a retry may succeed
+                IdempotencyRecord.objects.filter(team=team, key=key, in_progress=True).delete()
                 raise
             _store(team, key, error.status, error.body(), error.headers)
             raise

@@ -64,7 +64,8 @@ def asset_media(asset: Asset) -> Media:
 
 def asset_url(asset: Asset) -> str:
     """An absolute URL of ours that stays valid (vendor URLs expire within minutes)."""
-    return urljoin(settings.PUBLIC_BASE_URL.rstrip("/") + "/", asset.file.url.lstrip("/"))
+    base = settings.PUBLIC_BASE_URL or settings.DEFAULT_BASE_URL
+    return urljoin(base.rstrip("/") + "/", asset.file.url.lstrip("/"))
 
 
 def asset_api(asset: Asset) -> dict[str, Any]:

@@ -71,8 +71,9 @@ def fetch_image_asset(*, team: Team, url: object) -> Asset:
         raise ProviderError("The image input has no URL", kind="invalid")
     media_url = settings.MEDIA_URL
     local = url
-    if url.startswith(settings.PUBLIC_BASE_URL.rstrip("/") + media_url):
-        local = url[len(settings.PUBLIC_BASE_URL.rstrip("/")):]
+    for base in {settings.PUBLIC_BASE_URL, settings.DEFAULT_BASE_URL} - {""}:
+        if url.startswith(base.rstrip("/") + media_url):
+            local = url[len(base.rstrip("/")):]
     if local.startswith(media_url):
         name = local[len(media_url):]
         asset = Asset.objects.filter(team=team, file=name).first()

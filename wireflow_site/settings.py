@@ -192,8 +192,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
 MEDIA_URL = "/media/"
-# Where clients reach us: output URLs in API responses are absolute and built from it.
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+# Output URLs are absolute; workers have no request to read a host from, so without
+# PUBLIC_BASE_URL they use where `make run` serves.
+DEFAULT_BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {

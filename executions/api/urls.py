@@ -2,11 +2,17 @@
 
 from django.urls import path
 
-from executions.api import views
+from executions.api import triggers, views
 
 app_name = "executions"
 
 urlpatterns = [
+    path("workflow/<str:webhook_id>/trigger", triggers.WebhookTriggerApi.as_view(),
+         name="trigger"),
+    path("executions/<str:execution_id>/status", triggers.ExecutionStatusApi.as_view(),
+         name="status"),
+    path("workflows/<str:workflow_id>/webhook/rotate", views.WorkflowWebhookRotateApi.as_view(),
+         name="webhook-rotate"),
     path("workflows/executions", views.ExecutionListApi.as_view(), name="list"),
     path("workflows/executions/<str:execution_id>/poll", views.ExecutionPollApi.as_view(),
          name="poll"),

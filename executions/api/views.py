@@ -230,3 +230,21 @@ def estimate_for(nodes, edges, target_node_id):
     if target_node_id:
         only = services.ancestors_and_self(nodes, edges or [], target_node_id)
     return estimate(nodes, only=only)
+
+
+class WorkflowWebhookRotateApi(APIView):
+    """A new webhookId: the old trigger URL stops working at once."""
+
+    required_scopes = {"POST": Scope.WORKFLOWS_WRITE}
+
+    @extend_schema(operation_id="workflows_webhook_rotate", request=None,
+                   responses={200: dict, 404: ErrorOut})
+    def post(self, request: Request, workflow_id: str) -> Response:
+        from graph.api.serializers import webhook_url
+        from graph.services import workflow_rotate_webhook
+
+        workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
+        require_scope(request.principal, workflow.team_id, Scope.WORKFLOWS_WRITE)
+        workflow = workflow_rotate_webhook(workflow=workflow)
+        return Response({"data": {"webhookId": workflow.webhook_id,
+                                  "webhookUrl": webhook_url(request, workflow)}})

@@ -13,15 +13,10 @@ from rest_framework.test import APIClient
 from accounts.ratelimit import execution_windows
 from executions.models import Execution
 from tests.samples import offline_chain
+from tests.timing import away_from_the_minute_edge
 from wireflow_site.redis_client import client as redis_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def away_from_the_minute_edge():
-    """Minute windows are fixed: start a counting test with at least 5 s left in the minute."""
-    if time.time() % 60 > 55:
-        time.sleep(61 - time.time() % 60)
 
 
 def keyed(raw):

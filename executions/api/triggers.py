@@ -1,0 +1,147 @@
+"""Webhook triggers: run a workflow by its unguessable webhookId, with no API key, from a server
+or a browser (CORS). The team's request limits, execution quotas and credits still apply."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.idempotency import idempotent_for_team
+from accounts.ratelimit import executions_admit, executions_refund, webhook_request_admit
+from executions import selectors, services
+from executions.models import Execution
+from graph.api.serializers import ErrorOut, public_base_url
+from graph.catalog import catalog
+from graph.models import Workflow
+from wireflow_site.errors import ApiError, NotFound
+
+MAX_BODY = 1024 * 1024
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+    "Access-Control-Expose-Headers": "Location, Retry-After, X-RateLimit-Limit, "
+                                     "X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+class CorsApiView(APIView):
+    """No API key, no session (so no CSRF): the webhookId or the status secret is the key."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for header, value in CORS.items():
+            response[header] = value
+        return response
+
+    def options(self, request, *args, **kwargs):
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _workflow(webhook_id: str) -> Workflow:
+    workflow = Workflow.objects.select_related("team").filter(
+        webhook_id=webhook_id, deleted_at__isnull=True
+    ).first()
+    if workflow is None:
+        raise NotFound("Workflow")
+    return workflow
+
+
+def _input_ids(workflow: Workflow) -> set[str]:
+    ids = set()
+    for node in workflow.nodes:
+        spec = catalog.get((node.get("data") or {}).get("nodeType"))
+        if spec is not None and spec.category == "input":
+            ids.add(node.get("id"))
+    return ids
+
+
+def status_url(request: Request, execution: Execution) -> str:
+    return (f"{public_base_url(request)}/api/v1/executions/{execution.pk}/status"
+            f"?secret={execution.status_secret}")
+
+
+class WebhookTriggerApi(CorsApiView):
+    @extend_schema(operation_id="webhook_info", auth=[], responses={200: dict, 404: ErrorOut})
+    def get(self, request: Request, webhook_id: str) -> Response:
+        workflow = _workflow(webhook_id)
+        return Response({
+            "workflowId": str(workflow.pk), "name": workflow.name,
+            "isActive": workflow.is_active,
+            "message": "POST a JSON body to this URL to run the workflow"
+            if workflow.is_active else "Workflow is not active",
+        })
+
+    @extend_schema(
+        operation_id="webhook_trigger", auth=[], request=dict,
+        responses={202: dict, 400: ErrorOut, 404: ErrorOut, 402: ErrorOut,
+                   413: OpenApiResponse(ErrorOut, description="Body over 1 MB"),
+                   429: ErrorOut},
+    )
+    def post(self, request: Request, webhook_id: str) -> Response:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY or len(request.body) > MAX_BODY:
+            raise ApiError("Request body too large (limit 1 MB)", code="payload_too_large",
+                           status=413)
+        workflow = _workflow(webhook_id)
+        figures = webhook_request_admit(workflow.team, workflow.webhook_id)
+        request._request.rate_limit = figures
+        if not workflow.is_active:
+            raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
+        return _trigger(self, request, workflow)
+
+
+@idempotent_for_team(lambda request, workflow: workflow.team)
+def _trigger(view, request: Request, workflow: Workflow) -> Response:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("Malformed request body: expected JSON", code="malformed_body") from None
+    trigger_data = body if isinstance(body, dict) else {"body": body}
+    inputs = {key: value for key, value in trigger_data.items() if key in _input_ids(workflow)}
+    windows = executions_admit(workflow.team)
+    try:
+        execution = services.execution_start(
+            team=workflow.team, workflow=workflow,
+            version=workflow.versions.order_by("-number").first(),
+            nodes=workflow.nodes, edges=workflow.edges, trigger=Execution.Trigger.WEBHOOK,
+            inputs=inputs or None, trigger_data=trigger_data,
+        )
+    except Exception:
+        executions_refund(windows)
+        raise
+    return Response(
+        {"executionId": str(execution.pk), "status": "queued",
+         "message": "Workflow execution started", "statusUrl": status_url(request, execution)},
+        status=status.HTTP_202_ACCEPTED,
+    )
+
+
+class ExecutionStatusApi(CorsApiView):
+    """The read-only status of one run, for browser callers holding its secret (no API key)."""
+
+    @extend_schema(operation_id="executions_status", auth=[], responses={200: dict,
+                                                                         404: ErrorOut})
+    def get(self, request: Request, execution_id: str) -> Response:
+        secret = request.query_params.get("secret", "")
+        try:
+            execution = Execution.objects.filter(pk=uuid.UUID(execution_id)).first()
+        except ValueError:
+            execution = None
+        if execution is None or not hmac.compare_digest(secret, execution.status_secret):
+            raise NotFound("Execution")
+        return Response(selectors.execution_poll_payload(execution))
+
