@@ -2,11 +2,15 @@
 
 from django.urls import path
 
-from executions.api import triggers, views
+from accounts.api.views import UsageApi
+from executions.api import media, triggers, views
 
 app_name = "executions"
 
 urlpatterns = [
+    path("media/upload", media.MediaUploadApi.as_view(), name="media-upload"),
+    path("media", media.MediaListApi.as_view(), name="media"),
+    path("developer/usage", UsageApi.as_view(), name="usage"),
     path("workflow/<str:webhook_id>/trigger", triggers.WebhookTriggerApi.as_view(),
          name="trigger"),
     path("executions/<str:execution_id>/status", triggers.ExecutionStatusApi.as_view(),

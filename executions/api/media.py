@@ -1,0 +1,75 @@
+"""Uploads that feed input:image nodes: a file, or a URL fetched server-side with an SSRF guard."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import require_scope
+from accounts.roles import Scope
+from executions.assets import asset_api, asset_create
+from executions.fetch import ALLOWED_TYPES, fetch_url
+from executions.models import Asset
+from executions.providers import ProviderError
+from graph.api.serializers import ErrorOut
+from wireflow_site.errors import ApiError
+
+UPLOAD_TYPES = {**ALLOWED_TYPES, "video/mp4": "mp4"}
+
+
+def _media_out(asset: Asset) -> dict:
+    item = asset_api(asset)
+    return {"url": item["url"], "id": str(asset.pk), "type": asset.kind,
+            "width": asset.width, "height": asset.height, "mime": asset.mime,
+            "size": asset.size, "createdAt": asset.created_at.isoformat()}
+
+
+class MediaUploadApi(APIView):
+    required_scopes = {"POST": Scope.WORKFLOWS_WRITE}
+
+    @extend_schema(operation_id="media_upload", request=dict,
+                   responses={201: dict, 400: ErrorOut, 413: ErrorOut})
+    def post(self, request: Request) -> Response:
+        team = request.principal.default_team()
+        if team is None:
+            raise ApiError("You are not a member of any team", code="no_team", status=403)
+        require_scope(request.principal, team.pk, Scope.WORKFLOWS_WRITE)
+        upload = request.FILES.get("file")
+        if upload is not None:
+            if upload.size > settings.FETCH_MAX_BYTES:
+                raise ApiError(f"File too large (limit {settings.FETCH_MAX_BYTES // 2**20} MB)",
+                               code="payload_too_large", status=413)
+            data, mime, name = upload.read(), (upload.content_type or "").lower(), upload.name
+        elif isinstance(request.data, dict) and isinstance(request.data.get("url"), str):
+            try:
+                data, mime = fetch_url(request.data["url"])
+            except ProviderError as error:
+                raise ApiError(error.message, code="fetch_refused") from error
+            name = request.data["url"].rsplit("/", 1)[-1]
+        else:
+            raise ApiError('Send a multipart "file" or a JSON body {"url": "https://…"}',
+                           code="invalid_request")
+        if mime not in UPLOAD_TYPES:
+            raise ApiError(f"Unsupported media type {mime or 'unknown'}: use PNG, JPEG, WebP, "
+                           "GIF or MP4", code="unsupported_media_type", status=415)
+        try:
+            asset = asset_create(team=team, data=data, mime=mime,
+                                 extension=UPLOAD_TYPES[mime],
+                                 stem=name.rsplit(".", 1)[0] or "upload", uploaded=True)
+        except ProviderError as error:
+            raise ApiError(error.message, code="invalid_media") from error
+        return Response({"data": _media_out(asset)}, status=status.HTTP_201_CREATED)
+
+
+class MediaListApi(APIView):
+    required_scopes = {"GET": Scope.WORKFLOWS_READ}
+
+    @extend_schema(operation_id="media_list", responses={200: dict})
+    def get(self, request: Request) -> Response:
+        assets = Asset.objects.filter(team_id__in=request.principal.team_ids(),
+                                      uploaded=True).order_by("-created_at")[:200]
+        return Response({"data": [_media_out(asset) for asset in assets]})

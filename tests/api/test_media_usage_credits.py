@@ -1,0 +1,78 @@
+"""Uploads (file and guarded URL), usage figures, and the 402 with its breakdown."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from accounts.models import CreditLedgerEntry
+from executions.models import Execution
+from tests.samples import WIREFLOW_EXAMPLE
+
+pytestmark = pytest.mark.django_db
+
+
+def png(size=(40, 30)) -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 10, 10)).save(buffer, "PNG")
+    buffer.seek(0)
+    buffer.name = "red.png"
+    return buffer
+
+
+def test_upload_a_file_and_list_it(api, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = api.post("/api/v1/media/upload", {"file": png()}, format="multipart")
+    assert response.status_code == 201
+    data = response.json()["data"]
+    assert data["type"] == "image" and (data["width"], data["height"]) == (40, 30)
+    assert data["url"].endswith(".png")
+    assert [m["id"] for m in api.get("/api/v1/media").json()["data"]] == [data["id"]]
+
+
+def test_uploads_refuse_other_types_and_private_urls(api):
+    text = io.BytesIO(b"hello")
+    text.name = "a.txt"
+    response = api.post("/api/v1/media/upload", {"file": text}, format="multipart")
+    assert response.status_code == 415
+    for url in ("http://127.0.0.1:8000/x.png", "http://169.254.169.254/latest",
+                "http://10.0.0.1/a.png", "file:///etc/passwd"):
+        refused = api.post("/api/v1/media/upload", {"url": url}, format="json")
+        assert refused.status_code == 400, url
+        assert refused.json()["code"] == "fetch_refused"
+
+
+def test_short_credits_answer_402_with_the_breakdown_and_start_nothing(make_team, key_client):
+    team = make_team(credits=3)
+    api = key_client(team)
+    workflow_id = api.post("/api/v1/workflows", WIREFLOW_EXAMPLE,
+                           format="json").json()["data"]["id"]
+    estimate = api.post(f"/api/v1/workflows/{workflow_id}/estimate", {}, format="json").json()
+    assert estimate["data"]["estimatedCredits"] == 4 and estimate["data"]["sufficient"] is False
+    response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json")
+    assert response.status_code == 402
+    assert response.json() == {
+        "error": "Insufficient credits. Required: 4, Available: 3",
+        "code": "insufficient_credits", "insufficientCredits": True, "requiredCredits": 4,
+        "availableCredits": 3,
+        "breakdown": [{"nodeId": "gen-1", "nodeLabel": "Nano Banana 2", "credits": 4}],
+    }
+    assert Execution.objects.count() == 0
+    team.refresh_from_db()
+    assert team.credit_balance == 3
+
+
+def test_usage_shows_balance_quota_and_spend(make_team, key_client):
+    team = make_team(plan="starter", credits=50)
+    api = key_client(team)
+    workflow_id = api.post("/api/v1/workflows", WIREFLOW_EXAMPLE,
+                           format="json").json()["data"]["id"]
+    assert api.post(f"/api/v1/workflows/{workflow_id}/execute", {},
+                    format="json").status_code == 201
+    usage = api.get("/api/v1/developer/usage").json()["data"]
+    assert usage["balance"] == 46 and usage["plan"] == "starter"
+    assert usage["executionsToday"] == 1 and usage["executionsPerDay"] == 200
+    assert usage["spendByDay"][0]["credits"] == 4
+    assert CreditLedgerEntry.objects.filter(team=team, kind="charge").count() == 1
