@@ -16,6 +16,14 @@ class User(AbstractUser):
     """A person who logs in to the editor or admin. Teams are reached through memberships."""
 
 
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and base64 of 32 random bytes."""
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 class Team(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
@@ -23,6 +31,8 @@ class Team(models.Model):
     # The running balance; every change to it is one row in CreditLedgerEntry, written in the
     # same transaction (accounts.services.credits_*).
     credit_balance = models.BigIntegerField(default=0)
+    # Signs completion webhooks (Standard Webhooks); shown to the team in settings.
+    webhook_secret = models.CharField(max_length=80, default=new_webhook_secret)
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"

@@ -3,7 +3,14 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from executions.models import Asset, Execution, NodeRun
+from executions.models import (
+    Asset,
+    Batch,
+    Execution,
+    NodeRun,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from executions.services import execution_cancel
 
 
@@ -71,3 +78,53 @@ class AssetAdmin(admin.ModelAdmin):
             return format_html('<img src="{}" style="max-width:480px">', obj.file.url)
         return format_html('<video src="{}" controls style="max-width:480px"></video>',
                            obj.file.url)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "status_code", "error", "response_excerpt", "duration_ms", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("event_type", "url", "status", "attempts", "next_attempt_at",
+                    "delivered_at", "execution")
+    list_filter = ("status", "event_type")
+    search_fields = ("url", "message_id", "execution__id")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    inlines = [WebhookAttemptInline]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send again now")
+    def send_again(self, request, queryset):
+        from executions.tasks import deliver_webhook
+
+        for delivery in queryset:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=WebhookDelivery.Status.PENDING)
+            deliver_webhook.delay(str(delivery.pk))
+        self.message_user(request, f"Queued {queryset.count()} delivery(ies).", messages.SUCCESS)
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "team", "workflow", "size", "created_at")
+    list_filter = ("team",)
+    search_fields = ("id", "workflow__name")
+    readonly_fields = [f.name for f in Batch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Runs")
+    def size(self, obj):
+        return len(obj.items)

@@ -3,9 +3,7 @@ guard against server-side request forgery (no private, loopback or link-local ta
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 from django.conf import settings
@@ -13,35 +11,20 @@ from django.conf import settings
 from accounts.models import Team
 from executions.models import Asset
 from executions.providers import ProviderError
+from wireflow_site.net import PrivateAddress, require_public_url
 
 ALLOWED_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 MAX_REDIRECTS = 3
 
 
-def check_public_host(host: str, port: int) -> None:
-    """Refuse a host that resolves to anything but public addresses."""
-    if settings.FETCH_ALLOW_PRIVATE:
-        return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ProviderError(f"Cannot resolve host {host}", kind="invalid") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise ProviderError(
-                f"Refusing to fetch from {host}: it is a private, loopback or link-local address",
-                kind="invalid",
-            )
-
-
 def fetch_url(url: str) -> tuple[bytes, str]:
     """GET an http(s) URL with the guard applied to every redirect hop; capped in size."""
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ProviderError("Only http(s) URLs can be fetched", kind="invalid")
-        check_public_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        try:
+            require_public_url(url, allow_private=settings.FETCH_ALLOW_PRIVATE)
+        except PrivateAddress as refused:
+            raise ProviderError(f"Refusing to fetch {url[:200]}: {refused}",
+                                kind="invalid") from refused
         with httpx.stream("GET", url, timeout=30, follow_redirects=False) as response:
             if response.is_redirect:
                 url = urljoin(url, response.headers.get("location", ""))

@@ -90,6 +90,10 @@ class Execution(models.Model):
     # Every status event carries the next number, so a client can detect a gap and re-sync.
     seq = models.PositiveBigIntegerField(default=0)
     status_secret = models.CharField(max_length=64, default=new_secret, editable=False)
+    webhook_url = models.URLField(max_length=500, blank=True, default="")
+    batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="executions")
+    run_index_in_batch = models.PositiveIntegerField(null=True, blank=True)
     simulated = models.BooleanField(default=False)
 
     class Meta:
@@ -157,6 +161,69 @@ class NodeRun(models.Model):
     @property
     def is_done(self) -> bool:
         return self.status in NODE_DONE
+
+
+class Batch(models.Model):
+    """Many runs of one workflow from one call, each with its own inputs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="batches")
+    workflow = models.ForeignKey("graph.Workflow", null=True, on_delete=models.SET_NULL,
+                                 related_name="batches")
+    items = models.JSONField(default=list, help_text="The inputs of each run, by index.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return f"batch {self.id} ({len(self.items)} runs)"
+
+
+class WebhookDelivery(models.Model):
+    """One completion event for one URL, retried with backoff for up to a day."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        REFUSED = "refused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message_id = models.CharField(max_length=64, unique=True)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE,
+                                  related_name="webhook_deliveries")
+    url = models.URLField(max_length=500)
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.url} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    response_excerpt = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["delivery", "number"]
 
 
 def asset_upload_to(asset: Asset, filename: str) -> str:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.selectors import Principal
 from accounts.services import credits_release, credits_reserve
-from executions import events
+from executions import events, webhooks
 from executions.pricing import estimate
 from executions.models import (
     Execution,
@@ -97,6 +97,9 @@ def execution_start(
     target_node_id: str | None = None,
     force: bool = False,
     trigger_data: dict[str, Any] | None = None,
+    webhook_url: str = "",
+    batch=None,
+    run_index_in_batch: int | None = None,
 ) -> Execution:
     """Validate the graph, create the run and its node runs, and enqueue the ready nodes."""
     if inputs:
@@ -133,6 +136,9 @@ def execution_start(
             force=force,
             inputs=inputs or {},
             trigger_data=trigger_data or {},
+            webhook_url=webhook_url,
+            batch=batch,
+            run_index_in_batch=run_index_in_batch,
             created_by=actor.user if actor else None,
             api_key=actor.api_key if actor else None,
             created_at=now,
@@ -381,6 +387,7 @@ def _finish_execution(execution_id: Any) -> None:
         Execution.objects.filter(pk=execution_id, started_at__isnull=True).update(started_at=now)
         _release_reservation(execution)
         events.emit_execution(execution)
+        webhooks.deliveries_create(execution)
 
 
 def execution_cancel(*, execution: Execution) -> Execution:
@@ -413,6 +420,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
             run.status = NodeStatus.CANCELLED
             events.emit_node(run)
         events.emit_execution(execution)
+        webhooks.deliveries_create(execution)
     return execution
 
 

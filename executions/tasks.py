@@ -32,6 +32,14 @@ def cancel_remote(provider: str, handle: dict | None, holder: str) -> None:
 
 @shared_task(name="executions.reap", ignore_result=True)
 def reap() -> int:
-    from executions import services
+    from executions import services, webhooks
 
+    webhooks.deliver_due()
     return services.reap_stale(stale_after=settings.ENGINE["stale_after"])
+
+
+@shared_task(name="executions.deliver_webhook", ignore_result=True)
+def deliver_webhook(delivery_id: str) -> None:
+    from executions import webhooks
+
+    webhooks.deliver(delivery_id)

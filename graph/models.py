@@ -23,6 +23,10 @@ class Workflow(models.Model):
     tags = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     webhook_id = models.CharField(max_length=64, unique=True, default=new_webhook_id)
+    completion_webhook_url = models.URLField(
+        max_length=500, blank=True, default="",
+        help_text="Default URL told of every finished run (signed per Standard Webhooks).",
+    )
     nodes = models.JSONField(default=list, blank=True)
     edges = models.JSONField(default=list, blank=True)
     # The latest WorkflowVersion.number: every save writes one.

@@ -43,6 +43,8 @@ class LiveWorker:
             "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "PYTHONUNBUFFERED": "1",
+            "WEBHOOK_ALLOW_PRIVATE": "1",  # tests receive webhooks on loopback
+            "FETCH_ALLOW_PRIVATE": "1",
             **self.extra_env,
         }
         argv = [sys.executable, "-m", "celery", "-A", "wireflow_site", "worker",

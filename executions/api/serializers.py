@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from graph.api.serializers import public_webhook_url
+
 
 class ExecuteIn(serializers.Serializer):
     nodes = serializers.ListField(child=serializers.JSONField(), required=False)
@@ -11,6 +13,12 @@ class ExecuteIn(serializers.Serializer):
     force = serializers.BooleanField(required=False, default=False)
     triggerData = serializers.JSONField(required=False, allow_null=True)
     inputs = serializers.DictField(required=False, allow_empty=True)
+    webhookUrl = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    batch = serializers.ListField(child=serializers.DictField(allow_empty=True), required=False,
+                                  min_length=1, max_length=500)
+
+    def validate_webhookUrl(self, value: str) -> str:
+        return public_webhook_url(value)
 
 
 class RunIn(serializers.Serializer):

@@ -11,6 +11,8 @@ urlpatterns = [
     path("media/upload", media.MediaUploadApi.as_view(), name="media-upload"),
     path("media", media.MediaListApi.as_view(), name="media"),
     path("developer/usage", UsageApi.as_view(), name="usage"),
+    path("batches/<str:batch_id>", views.BatchDetailApi.as_view(), name="batch"),
+    path("batches/<str:batch_id>/retry", views.BatchRetryApi.as_view(), name="batch-retry"),
     path("workflow/<str:webhook_id>/trigger", triggers.WebhookTriggerApi.as_view(),
          name="trigger"),
     path("executions/<str:execution_id>/status", triggers.ExecutionStatusApi.as_view(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -14,12 +16,13 @@ from accounts.ratelimit import executions_admit, executions_refund
 from accounts.roles import Scope
 from executions import selectors, services
 from executions.api import serializers as s
-from executions.models import Execution, ExecutionStatus
+from executions.batches import batch_latest_runs, batch_retry, batch_start
+from executions.models import Batch, Execution, ExecutionStatus
 from executions.pricing import estimate
 from graph.api.serializers import ErrorOut
 from graph.catalog import catalog
 from graph.selectors import workflow_get
-from wireflow_site.errors import ApiError
+from wireflow_site.errors import ApiError, NotFound
 
 EXECUTE = Scope.WORKFLOWS_EXECUTE
 READ = Scope.EXECUTIONS_READ
@@ -81,6 +84,13 @@ class WorkflowExecuteApi(APIView):
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, EXECUTE)
         data = _body(s.ExecuteIn, request.data)
+        if data.get("batch"):
+            if not workflow.is_active:
+                raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
+            batch, runs = batch_start(workflow=workflow, items=data["batch"],
+                                      actor=request.principal, trigger=Execution.Trigger.BATCH,
+                                      webhook_url=data.get("webhookUrl", ""))
+            return _started(request, workflow, runs, batch_id=str(batch.pk))
         trigger_data = data.get("triggerData")
         execution = _start(
             request, workflow,
@@ -89,22 +99,33 @@ class WorkflowExecuteApi(APIView):
             target_node_id=data.get("targetNodeId") or None,
             force=data.get("force", False),
             trigger_data=trigger_data if isinstance(trigger_data, dict) else None,
+            webhook_url=data.get("webhookUrl", ""),
         )
-        payload = selectors.execution_poll_payload(execution)
-        body = {
-            "executionId": str(execution.pk),
-            "status": execution.status,
-            "workflowId": str(workflow.pk),
-            "batchId": None,
-            "executionRuns": [{
-                "id": str(execution.pk), "status": execution.status,
-                "startTime": payload["startTime"], "endTime": payload["endTime"],
-                "error": payload["error"], "batchId": None, "runIndexInBatch": None,
-                "nodeRuns": payload["nodeResults"]["nodeRuns"],
-            }],
-        }
-        return Response(body, status=status.HTTP_201_CREATED,
-                         headers={"Location": _poll_url(request, execution)})
+        return _started(request, workflow, [execution], batch_id=None)
+
+
+def _run_out(execution: Execution, batch_id: str | None) -> dict:
+    payload = selectors.execution_poll_payload(execution)
+    return {
+        "id": str(execution.pk), "status": execution.status,
+        "startTime": payload["startTime"], "endTime": payload["endTime"],
+        "error": payload["error"], "batchId": batch_id,
+        "runIndexInBatch": execution.run_index_in_batch,
+        "nodeRuns": payload["nodeResults"]["nodeRuns"],
+    }
+
+
+def _started(request: Request, workflow, runs: list[Execution], *, batch_id) -> Response:
+    first = runs[0]
+    body = {
+        "executionId": str(first.pk),
+        "status": first.status,
+        "workflowId": str(workflow.pk),
+        "batchId": batch_id,
+        "executionRuns": [_run_out(run, batch_id) for run in runs],
+    }
+    return Response(body, status=status.HTTP_201_CREATED,
+                    headers={"Location": _poll_url(request, first)})
 
 
 class WorkflowRunApi(APIView):
@@ -248,3 +269,55 @@ class WorkflowWebhookRotateApi(APIView):
         workflow = workflow_rotate_webhook(workflow=workflow)
         return Response({"data": {"webhookId": workflow.webhook_id,
                                   "webhookUrl": webhook_url(request, workflow)}})
+
+
+def _batch_get(request: Request, batch_id: str) -> Batch:
+    try:
+        batch = Batch.objects.filter(pk=uuid.UUID(batch_id),
+                                     team_id__in=request.principal.team_ids()).first()
+    except ValueError:
+        batch = None
+    if batch is None:
+        raise NotFound("Batch")
+    return batch
+
+
+def _batch_out(batch: Batch) -> dict:
+    latest = batch_latest_runs(batch)
+    counts: dict[str, int] = {}
+    for run in latest.values():
+        counts[run.status] = counts.get(run.status, 0) + 1
+    active = counts.get("QUEUED", 0) + counts.get("RUNNING", 0)
+    overall = "RUNNING" if active else ("COMPLETED" if counts.get("COMPLETED", 0) == len(latest)
+                                        else "FAILED")
+    return {
+        "batchId": str(batch.pk),
+        "workflowId": str(batch.workflow_id) if batch.workflow_id else None,
+        "status": overall,
+        "total": len(batch.items),
+        "counts": counts,
+        "runs": [{"id": str(run.pk), "runIndexInBatch": index, "status": run.status,
+                  "error": run.error or None} for index, run in sorted(latest.items())],
+    }
+
+
+class BatchDetailApi(APIView):
+    required_scopes = {"GET": READ}
+
+    @extend_schema(operation_id="batches_retrieve", responses={200: dict, 404: ErrorOut})
+    def get(self, request: Request, batch_id: str) -> Response:
+        return Response({"data": _batch_out(_batch_get(request, batch_id))})
+
+
+class BatchRetryApi(APIView):
+    required_scopes = {"POST": EXECUTE}
+
+    @extend_schema(operation_id="batches_retry", request=None,
+                   responses={201: dict, 400: ErrorOut, 404: ErrorOut})
+    def post(self, request: Request, batch_id: str) -> Response:
+        batch = _batch_get(request, batch_id)
+        require_scope(request.principal, batch.team_id, EXECUTE)
+        runs = batch_retry(batch=batch, actor=request.principal, trigger=Execution.Trigger.BATCH)
+        return Response({"data": {**_batch_out(batch),
+                                  "retried": [_run_out(r, str(batch.pk)) for r in runs]}},
+                        status=status.HTTP_201_CREATED)

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from graph.models import Workflow
 from graph.services import format_timestamp
+from wireflow_site.net import PrivateAddress, require_public_url
 
 
 def public_base_url(request) -> str:
@@ -15,6 +16,16 @@ def public_base_url(request) -> str:
 
 def webhook_url(request, workflow: Workflow) -> str:
     return f"{public_base_url(request)}/api/v1/workflow/{workflow.webhook_id}/trigger"
+
+
+def public_webhook_url(value: str) -> str:
+    """A webhook target must be public (unless WEBHOOK_ALLOW_PRIVATE): no SSRF through us."""
+    if value:
+        try:
+            require_public_url(value, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+        except PrivateAddress as refused:
+            raise serializers.ValidationError(str(refused)) from refused
+    return value
 
 
 def editor_url(request, workflow: Workflow) -> str:
@@ -43,8 +54,10 @@ class WorkflowWriteIn(serializers.Serializer):
     nodes = GraphField(required=False)
     edges = GraphField(required=False)
     baseUpdatedAt = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    completionWebhookUrl = serializers.URLField(required=False, allow_blank=True, max_length=500)
 
     FIELD_MAP = {
+        "completionWebhookUrl": "completion_webhook_url",
         "name": "name",
         "description": "description",
         "tags": "tags",
@@ -52,6 +65,9 @@ class WorkflowWriteIn(serializers.Serializer):
         "nodes": "nodes",
         "edges": "edges",
     }
+
+    def validate_completionWebhookUrl(self, value: str) -> str:
+        return public_webhook_url(value)
 
     def model_changes(self) -> dict:
         return {
@@ -87,6 +103,7 @@ class WorkflowItemOut(serializers.Serializer):
 
 
 class WorkflowOut(WorkflowItemOut):
+    completionWebhookUrl = serializers.CharField(source="completion_webhook_url")
     nodes = serializers.JSONField()
     edges = serializers.JSONField()
 

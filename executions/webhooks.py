@@ -1,0 +1,139 @@
+"""Completion webhooks, signed per Standard Webhooks (standardwebhooks.com):
+
+    webhook-id: <message id>   webhook-timestamp: <unix seconds>
+    webhook-signature: v1,<base64 HMAC-SHA256 over "<id>.<timestamp>.<body>">
+
+keyed with the base64 part of the team's `whsec_…` secret. A delivery that fails is retried
+with growing delays for up to a day; every attempt is kept for admin. Targets on private,
+loopback or link-local addresses are refused unless WEBHOOK_ALLOW_PRIVATE is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from executions.models import Execution, WebhookAttempt, WebhookDelivery
+from wireflow_site.net import PrivateAddress, require_public_url
+
+# Seconds after the first attempt, as Standard Webhooks suggests: about a day in all.
+RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+TIMEOUT = 15
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def check_target(url: str) -> None:
+    require_public_url(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+
+
+def deliveries_create(execution: Execution) -> list[WebhookDelivery]:
+    """On a run's end: one delivery per target URL (the run's, and the workflow's default)."""
+    from executions.selectors import execution_poll_payload
+
+    urls = [execution.webhook_url]
+    if execution.workflow_id and execution.workflow.completion_webhook_url:
+        urls.append(execution.workflow.completion_webhook_url)
+    urls = list(dict.fromkeys(u for u in urls if u))
+    if not urls:
+        return []
+    event = f"execution.{execution.status.lower()}"
+    payload = {"type": event, "timestamp": timezone.now().isoformat(),
+               "data": execution_poll_payload(execution)}
+    created = [
+        WebhookDelivery.objects.create(
+            message_id=f"msg_{uuid.uuid4().hex}", execution=execution, url=url,
+            event_type=event, payload=payload, next_attempt_at=timezone.now(),
+        )
+        for url in urls
+    ]
+    from executions import tasks
+
+    for delivery in created:
+        transaction.on_commit(lambda pk=str(delivery.pk): tasks.deliver_webhook.delay(pk))
+    return created
+
+
+def deliver(delivery_id: str) -> None:
+    """One attempt; schedules the next one when it fails and attempts remain."""
+    delivery = WebhookDelivery.objects.select_related("execution__team").filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING
+    ).first()
+    if delivery is None:
+        return
+    number = delivery.attempts + 1
+    # Claim this attempt: a sweep and a manual resend racing each other send it once.
+    if not WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+    ).update(attempts=number):
+        return
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    started = time.monotonic()
+    status_code, error, excerpt = None, "", ""
+    try:
+        check_target(delivery.url)
+        response = httpx.post(
+            delivery.url, content=body, timeout=TIMEOUT, follow_redirects=False,
+            headers={
+                "content-type": "application/json",
+                "user-agent": "Wireflow-Webhooks/1",
+                "webhook-id": delivery.message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(delivery.execution.team.webhook_secret,
+                                          delivery.message_id, timestamp, body),
+            },
+        )
+        status_code, excerpt = response.status_code, response.text[:500]
+    except PrivateAddress as refused:
+        error = f"Refused: {refused}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    WebhookAttempt.objects.create(
+        delivery=delivery, number=number, status_code=status_code, error=error,
+        response_excerpt=excerpt, duration_ms=int((time.monotonic() - started) * 1000),
+    )
+    fields: dict = {}
+    if status_code is not None and 200 <= status_code < 300:
+        fields.update(status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(),
+                      next_attempt_at=None)
+    elif error.startswith("Refused:"):
+        fields.update(status=WebhookDelivery.Status.REFUSED, next_attempt_at=None)
+    elif number > len(RETRY_DELAYS):
+        fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+    else:  # the beat sweep (deliver_due) sends it again when the time comes
+        fields["next_attempt_at"] = timezone.now() + timedelta(seconds=RETRY_DELAYS[number - 1])
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+
+
+def deliver_due() -> int:
+    """Enqueue the retries that are due. Long Celery countdowns are unsafe on a Redis broker
+    (redelivered after the visibility timeout), so retries wait in the database instead."""
+    from executions import tasks
+
+    now = timezone.now()
+    due = list(WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, attempts__gt=0, next_attempt_at__lte=now
+    ).values_list("pk", flat=True)[:500])
+    for pk in due:
+        # Claim it for a while so the next sweep does not send it twice.
+        if WebhookDelivery.objects.filter(pk=pk, next_attempt_at__lte=now).update(
+            next_attempt_at=now + timedelta(minutes=10)
+        ):
+            tasks.deliver_webhook.delay(str(pk))
+    return len(due)
