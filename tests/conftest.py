@@ -93,11 +93,29 @@ def session_client(make_user):
 
 
 @pytest.fixture(scope="session")
-def live_worker(django_db_setup, django_db_blocker):
+def simulator_server():
+    """The provider simulator on loopback, shared by the suite (reset per test by `simulator`)."""
+    from executions.simulator import SimulatorServer
+
+    with SimulatorServer(latency=0.3) as server:
+        yield server
+
+
+# The worker's remote providers talk to the simulator, with a small BFL concurrency limit so
+# the limit itself is exercised.
+WORKER_BFL_LIMIT = 3
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker, simulator_server):
     """A real Celery worker process (prefork, 2 children) plus beat running the reaper."""
     from tests.live import LiveWorker
 
-    worker = LiveWorker().start()
+    url = simulator_server.url
+    worker = LiveWorker(extra_env={
+        "SIMULATE": "1", "SIMULATOR_URL": url,
+        "BFL_MAX_CONCURRENCY": str(WORKER_BFL_LIMIT), "BFL_TIMEOUT": "5",
+    }).start()
     _LIVE.append(worker)
     yield worker
     _LIVE.clear()

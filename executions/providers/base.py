@@ -33,8 +33,11 @@ class Media:
         with default_storage.open(self.storage_name, "rb") as handle:
             return handle.read()
 
+    def base64(self) -> str:
+        return base64.b64encode(self.read()).decode("ascii")
+
     def data_uri(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.read()).decode('ascii')}"
+        return f"data:{self.mime};base64,{self.base64()}"
 
 
 @dataclass(frozen=True)

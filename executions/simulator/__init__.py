@@ -1,0 +1,3 @@
+from executions.simulator.server import SimulatorServer
+
+__all__ = ["SimulatorServer"]

@@ -1,0 +1,93 @@
+"""Whole runs through the real worker with remote providers pointed at the simulator: the Flux
+demo chain, moderation, a 429 retried, the provider concurrency limit, and a killed worker
+whose remote job is polled again, never submitted twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from executions.models import NodeRun
+from executions.services import execution_start
+from graph.demo import DEMO_WORKFLOWS
+from tests.conftest import WORKER_BFL_LIMIT
+from tests.executions.conftest import sim_script, sim_stats
+from tests.executions.test_scheduler import states, wait_done
+from tests.graph.builders import edge, node
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def team(make_team):
+    """Remote models cost credits: a team that can pay for them."""
+    return make_team(credits=10_000)
+
+
+def flux(prompt: str, **config) -> dict:
+    nodes = [node("text", "input:text", {"prompt": prompt}),
+             node("flux", "generate:flux_2_pro", {"width": 512, "height": 512, "seed": 3,
+                                                  **config})]
+    return {"nodes": nodes, "edges": [edge("e1", "text", "prompt", "flux", "prompt")]}
+
+
+def test_the_flux_demo_runs_end_to_end_and_is_marked_simulated(team, live_worker, simulator):
+    demo = DEMO_WORKFLOWS[0]
+    execution = wait_done(execution_start(team=team, nodes=demo["nodes"], edges=demo["edges"]),
+                          timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    assert execution.simulated
+    runs = {r.node_type: r for r in NodeRun.objects.filter(execution=execution)}
+    flux_image = runs["generate:flux_2_pro"].assets.get()
+    upscaled = runs["process:upscale_esrgan"].assets.get()
+    video = runs["generate:kling_video"].assets.get()
+    assert (upscaled.width, upscaled.height) == (flux_image.width * 2, flux_image.height * 2)
+    assert video.mime == "video/mp4" and video.frame_count > 0 and video.simulated
+    assert runs["generate:flux_2_pro"].credits > 0 and execution.credits_charged > 0
+
+
+def test_moderation_fails_the_node_with_the_reason_and_skips_below(team, live_worker,
+                                                                    simulator):
+    graph = flux("a scene sim:content-moderated")
+    nodes, edges = graph["nodes"], graph["edges"]
+    nodes.append(node("up", "process:upscale_local", {"scale": 2}))
+    edges.append(edge("e2", "flux", "image", "up", "image"))
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges))
+    assert execution.status == "FAILED"
+    assert states(execution) == {"text": "COMPLETED", "flux": "FAILED", "up": "SKIPPED"}
+    failed = NodeRun.objects.get(execution=execution, node_id="flux")
+    assert "content moderated" in failed.error.lower() and failed.credits == 0
+
+
+def test_a_429_is_retried_with_backoff_and_then_succeeds(team, live_worker, simulator):
+    sim_script(simulator, "/v1/flux-2-pro", [429, 503])
+    execution = wait_done(execution_start(team=team, **flux("retry me")), timeout=60)
+    assert execution.status == "COMPLETED", execution.error
+    run = NodeRun.objects.get(execution=execution, node_id="flux")
+    assert run.attempts == 3 and sim_stats(simulator)["bfl.submit"] == 1
+
+
+def test_the_provider_limit_holds_across_workers(team, live_worker, simulator):
+    simulator.state.latency = 1.0
+    started = [execution_start(team=team, **flux(f"limit {i}")) for i in range(8)]
+    for execution in started:
+        assert wait_done(execution, timeout=120).status == "COMPLETED"
+    stats = sim_stats(simulator)
+    assert stats["bfl.submit"] == 8 and stats["max_active"] <= WORKER_BFL_LIMIT
+
+
+def test_a_killed_worker_never_submits_a_remote_job_twice(team, live_worker, simulator):
+    simulator.state.latency = 6.0
+    execution = execution_start(team=team, **flux("survive the crash"))
+    deadline = time.monotonic() + 30
+    while not NodeRun.objects.get(execution=execution, node_id="flux").remote:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for pid in live_worker.children():
+        os.kill(pid, signal.SIGKILL)
+    execution = wait_done(execution, timeout=90)
+    assert execution.status == "COMPLETED", execution.error
+    assert sim_stats(simulator)["bfl.submit"] == 1
