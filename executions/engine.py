@@ -38,7 +38,8 @@ def _port(handle: Any, prefix: str) -> str:
 
 
 def resolve_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
-    """Values on each input port, in edge order, plus the content hashes the cache key uses."""
+    """Values on each input port, in edge order, plus the content hashes the cache key uses.
+    (The upstream output references themselves are kept on `node_run.input_refs`.)"""
     execution = node_run.execution
     edges = [e for e in execution.edges if e.get("target") == node_run.node_id]
     sources = {
@@ -51,7 +52,9 @@ def resolve_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
     }
     assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)}
     values: dict[str, list[Any]] = {}
+    refs: dict[str, list[dict[str, Any]]] = {}
     hashes: list[str] = []
+    node_run.input_refs = refs
     for edge in edges:
         source = sources.get(edge["source"])
         if source is None:  # upstream not part of this run (a sticky note, or not targeted)
@@ -60,6 +63,7 @@ def resolve_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
         if ref is None:
             continue
         port = _port(edge.get("targetHandle"), "in-")
+        refs.setdefault(port, []).append(ref)
         if "asset" in ref:
             asset = assets[ref["asset"]]
             values.setdefault(port, []).append(asset_media(asset))
@@ -144,15 +148,10 @@ def _input_image(node_run: NodeRun, values: dict[str, list[Any]]) -> NodeOutputs
 
 
 def _router(node_run: NodeRun, values: dict[str, list[Any]]) -> NodeOutputs:
-    source = next((e for e in node_run.execution.edges if e.get("target") == node_run.node_id),
-                  None)
-    if source is None:
+    incoming = node_run.input_refs.get("input")
+    if not incoming:
         raise ProviderError("The router has nothing to pass on", kind="invalid")
-    upstream = NodeRun.objects.get(execution=node_run.execution, node_id=source["source"])
-    ref = upstream.outputs.get(_port(source.get("sourceHandle"), "out-"))
-    if ref is None:
-        raise ProviderError("The router's input produced nothing", kind="invalid")
-    return {"output": ref}
+    return {"output": incoming[0]}
 
 
 BUILT_IN = {"input:text": _input_text, "input:image": _input_image, "logic:router": _router}
@@ -187,9 +186,24 @@ def _heartbeat(node_run: NodeRun):
 
 
 def run_node(node_run_id: str, lease: str) -> None:
-    node_run = services.node_claim(node_run_id, lease)
-    if node_run is None:
+    provider_alias = NodeRun.objects.filter(
+        pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
+    ).values_list("provider", flat=True).first()
+    if provider_alias is None:
         return  # a duplicate delivery, a cancelled run, or an older lease
+    if provider_alias:
+        # Take the provider slot before claiming: a node over the limit stays QUEUED, in line,
+        # and its task ends at once. A freed slot wakes it; a re-check is the safety net.
+        provider = get_provider(provider_alias)
+        if not slots.acquire(provider_alias, node_run_id, provider.max_concurrency):
+            services.node_wait_for_slot(node_run_id, lease,
+                                        recheck=settings.ENGINE["slot_recheck"])
+            return
+    node_run = services.node_claim(node_run_id, lease, holds_slot=bool(provider_alias))
+    if node_run is None:
+        if provider_alias:
+            _free_slot(provider_alias, node_run_id)
+        return
     try:
         _run_claimed(node_run)
     except ProviderError as error:
@@ -211,15 +225,12 @@ def _run_claimed(node_run: NodeRun) -> None:
         return
     hit = _cache_lookup(node_run, key)
     if hit is not None:
+        _release_slot(node_run)
         services.node_complete(node_run, outputs=hit.outputs, output_api=output_api(hit.outputs),
                                cached_from=hit, simulated=hit.simulated, cache_key=key)
         return
     provider = get_provider(node_run.provider)
-    holder = str(node_run.pk)
-    if not slots.acquire(node_run.provider, holder, provider.max_concurrency):
-        services.node_requeue(node_run, countdown=settings.ENGINE["slot_recheck"])
-        return
-    NodeRun.objects.filter(pk=node_run.pk).update(holds_slot=True, cache_key=key)
+    NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key)
     node_run.cache_key = key
     job = _job(node_run, values)
     if node_run.remote:  # resumed after a crash: the vendor already has this job
@@ -262,7 +273,8 @@ def _poll(node_run: NodeRun, provider, job: Job) -> None:
 def _advance(node_run: NodeRun, provider, outcome: Result | Pending) -> None:
     if isinstance(outcome, Pending):
         if services.node_save_remote(node_run, handle=outcome.handle, progress=outcome.progress):
-            services.schedule("poll", str(node_run.pk), node_run.lease, outcome.poll_after)
+            services.schedule("poll", str(node_run.pk), node_run.lease,
+                              next_poll(node_run, outcome))
         else:  # cancelled while we submitted: stop the vendor's job too
             provider.cancel(outcome.handle)
             _release_slot(node_run)
@@ -272,6 +284,16 @@ def _advance(node_run: NodeRun, provider, outcome: Result | Pending) -> None:
     _release_slot(node_run)
     services.node_complete(node_run, outputs=outputs, output_api=output_api(outputs),
                            simulated=simulated, cache_key=node_run.cache_key)
+
+
+def next_poll(node_run: NodeRun, pending: Pending) -> float:
+    """When to look again. With the vendor's progress, aim at the expected finish (fewer polls
+    for slow jobs, a prompt one for fast ones); without it, slow down as the job ages."""
+    elapsed = (timezone.now() - (node_run.started_at or timezone.now())).total_seconds()
+    progress = pending.progress
+    if progress and 0.05 <= progress < 1 and elapsed > 0:
+        return min(5.0, max(0.25, elapsed * (1 - progress) / progress))
+    return min(10.0, max(pending.poll_after, elapsed / 10))
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -309,8 +331,12 @@ def _on_error(node_run: NodeRun, error: ProviderError, *, phase: str) -> None:
 def _release_slot(node_run: NodeRun) -> None:
     if not node_run.provider:
         return
-    woken = slots.release(node_run.provider, str(node_run.pk))
-    NodeRun.objects.filter(pk=node_run.pk).update(holds_slot=False)
+    NodeRun.objects.filter(pk=node_run.pk, holds_slot=True).update(holds_slot=False)
+    _free_slot(node_run.provider, str(node_run.pk))
+
+
+def _free_slot(provider_alias: str, holder: str) -> None:
+    woken = slots.release(provider_alias, holder)
     if woken:
         wake(woken)
 

@@ -6,13 +6,15 @@ subscribe by group. A client that sees a gap in `seq` re-syncs from the poll end
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import os
+import threading
 from typing import Any, TypedDict
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from executions.models import Execution, NodeRun
 
@@ -51,9 +53,13 @@ def workflow_group(workflow_id: Any) -> str:
 
 
 def _next_seq(execution_id: Any) -> int:
-    """Bump and read the run's sequence number inside the caller's transaction."""
-    Execution.objects.filter(pk=execution_id).update(seq=F("seq") + 1)
-    return Execution.objects.values_list("seq", flat=True).get(pk=execution_id)
+    """Bump and read the run's sequence number in one statement, inside the caller's
+    transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it)."""
+    table = Execution._meta.db_table
+    pk = Execution._meta.pk.get_db_prep_value(execution_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = %s RETURNING seq", [pk])
+        return cursor.fetchone()[0]
 
 
 def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None) -> None:
@@ -95,15 +101,50 @@ def _send_on_commit(execution: Execution, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send(groups, event))
 
 
-def send(groups: list[str], event: dict[str, Any]) -> None:
-    """Fan one event out to its groups. Losing an event is survivable (clients re-sync)."""
+class _Sender:
+    """One event loop per process, in a daemon thread, that sends events in order. A worker
+    hands an event over and goes on: publishing never sits on the run's critical path."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pid = 0
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            if self.loop is None or self.pid != os.getpid():  # a forked child needs its own
+                self.loop = asyncio.new_event_loop()
+                self.pid = os.getpid()
+                threading.Thread(target=self.loop.run_forever, daemon=True,
+                                 name="status-events").start()
+            return self.loop
+
+    def submit(self, groups: list[str], event: dict[str, Any]) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(_publish(groups, event), self._ensure_loop())
+
+
+_sender = _Sender()
+
+
+async def _publish(groups: list[str], event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": "status.event", "event": event}
     try:
         for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+            await layer.group_send(group, message)
     except Exception:  # noqa: BLE001 - Redis down must not fail the run; the DB has the state
         log.warning("could not publish %s for %s", event["type"], event["executionId"],
                     exc_info=True)
+
+
+def send(groups: list[str], event: dict[str, Any]) -> concurrent.futures.Future:
+    """Fan one event out to its groups, in the background. Losing an event is survivable:
+    clients see the gap in `seq` and re-sync."""
+    return _sender.submit(groups, event)
+
+
+def flush(timeout: float = 5.0) -> None:
+    """Wait until every event handed over so far has been sent (tests, shutdown)."""
+    send([], {"type": "flush", "executionId": ""}).result(timeout)

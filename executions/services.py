@@ -206,24 +206,34 @@ def _enqueue(ready: list[tuple[str, str]]) -> None:
         tasks.run_node.delay(node_run_id, lease)
 
 
-def node_claim(node_run_id: str, lease: str) -> NodeRun | None:
+def node_claim(node_run_id: str, lease: str, *, holds_slot: bool = False) -> NodeRun | None:
     """QUEUED → RUNNING for the task holding the current lease; None for anyone else."""
     now = timezone.now()
     with transaction.atomic():
         claimed = NodeRun.objects.filter(
             pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
-        ).update(status=NodeStatus.RUNNING, started_at=now, heartbeat_at=now)
+        ).update(status=NodeStatus.RUNNING, started_at=now, heartbeat_at=now,
+                 holds_slot=holds_slot)
         if not claimed:
             return None
         node_run = NodeRun.objects.select_related("execution").get(pk=node_run_id)
         execution = node_run.execution
-        if Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.QUEUED).update(
-            status=ExecutionStatus.RUNNING, started_at=now
-        ):
+        if execution.status == ExecutionStatus.QUEUED and Execution.objects.filter(
+            pk=execution.pk, status=ExecutionStatus.QUEUED
+        ).update(status=ExecutionStatus.RUNNING, started_at=now):
             execution.status, execution.started_at = ExecutionStatus.RUNNING, now
             events.emit_execution(execution)
         events.emit_node(node_run)
     return node_run
+
+
+def node_wait_for_slot(node_run_id: str, lease: str, *, recheck: float) -> None:
+    """A ready node over its provider's limit: stays QUEUED (fresh, so the reaper leaves it)
+    and looks again after `recheck` seconds unless a freed slot wakes it first."""
+    NodeRun.objects.filter(pk=node_run_id, lease=lease, status=NodeStatus.QUEUED).update(
+        queued_at=timezone.now()
+    )
+    schedule("run", node_run_id, lease, recheck)
 
 
 def node_requeue(node_run: NodeRun, *, countdown: float, task: str = "run") -> None:
@@ -292,16 +302,18 @@ def node_complete(
             )
         if simulated:
             Execution.objects.filter(pk=node_run.execution_id).update(simulated=True)
-        _release_successors(node_run)
-        _finish_execution(node_run.execution_id)
+        if not _release_successors(node_run):
+            _finish_execution(node_run.execution_id)
     return True
 
 
-def _release_successors(node_run: NodeRun) -> None:
+def _release_successors(node_run: NodeRun) -> bool:
+    """Count down the successors' waiting inputs; enqueue those that reach zero. True when
+    any was enqueued (so the run cannot be over yet)."""
     execution_id = node_run.execution_id
     successors = _successors(node_run)
     if not successors:
-        return
+        return False
     NodeRun.objects.filter(execution_id=execution_id, node_id__in=successors).update(
         waiting_inputs=F("waiting_inputs") - 1
     )
@@ -313,20 +325,19 @@ def _release_successors(node_run: NodeRun) -> None:
             execution_id=execution_id, node_id=node_id, status=NodeStatus.PENDING,
             waiting_inputs=0,
         ).update(status=NodeStatus.QUEUED, lease=lease, queued_at=now):
-            run = NodeRun.objects.select_related("execution").get(
-                execution_id=execution_id, node_id=node_id
-            )
+            run = NodeRun.objects.get(execution_id=execution_id, node_id=node_id)
+            run.execution = node_run.execution
             events.emit_node(run)
             ready.append((str(run.pk), lease))
     transaction.on_commit(lambda: _enqueue(ready))
+    return bool(ready)
 
 
 def _successors(node_run: NodeRun) -> list[str]:
-    """The node ids whose upstream list names this node (read from the run's own rows)."""
-    rows = NodeRun.objects.filter(execution_id=node_run.execution_id).values_list(
-        "node_id", "upstream"
-    )
-    return [node_id for node_id, upstream in rows if node_run.node_id in upstream]
+    """Targets of this node's edges in the run's graph snapshot (a target that is not part of
+    the run, e.g. outside a targetNodeId's ancestry, simply matches no row below)."""
+    edges = node_run.execution.edges
+    return sorted({e["target"] for e in edges if e.get("source") == node_run.node_id})
 
 
 def node_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> bool:
@@ -434,10 +445,14 @@ def reap_stale(*, stale_after: float) -> int:
     """Re-queue node runs whose worker went quiet; a remote job is polled, never re-submitted."""
     cutoff = timezone.now() - timezone.timedelta(seconds=stale_after)
     count = 0
+    # One table per statement (no joins): cheap, and never a lock-order deadlock with DDL.
+    live = list(Execution.objects.filter(
+        status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+    ).values_list("pk", flat=True))
     stale = NodeRun.objects.filter(
         Q(status=NodeStatus.RUNNING, heartbeat_at__lt=cutoff)
         | Q(status=NodeStatus.QUEUED, queued_at__lt=cutoff),
-        execution__status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING),
+        execution_id__in=live,
     ).values_list("pk", "status", "lease", "remote")
     for pk, status, lease, remote in stale:
         fresh = new_lease()
