@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.cache import cache
+
 from accounts.selectors import Principal
 from executions.assets import asset_api
 from executions.models import Asset, Execution, NodeRun, NodeStatus
@@ -16,11 +18,13 @@ DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.S
 
 
 def execution_get(*, principal: Principal, execution_id: Any) -> Execution:
+    """One run of the principal's teams, without its graph snapshot (polls do not need it)."""
     try:
         pk = uuid.UUID(str(execution_id))
     except ValueError:
         raise NotFound("Execution") from None
-    execution = Execution.objects.filter(pk=pk, team_id__in=principal.team_ids()).first()
+    execution = Execution.objects.defer("nodes", "edges", "inputs", "trigger_data").filter(
+        pk=pk, team_id__in=principal.team_ids()).first()
     if execution is None:
         raise NotFound("Execution")
     return execution
@@ -53,6 +57,17 @@ def _node_output(run: NodeRun, assets: dict[str, Asset]) -> dict[str, Any]:
         elif "text" in ref and shaped["text"] is None:
             shaped["text"] = ref["text"]
     return shaped
+
+
+def execution_poll_cached(execution: Execution) -> dict[str, Any]:
+    """The poll payload, cached per (run, seq): every state change bumps `seq`, so a cached
+    payload is never stale, and clients polling between changes cost one cache read."""
+    key = f"wireflow:poll:{execution.pk}:{execution.seq}"
+    payload = cache.get(key)
+    if payload is None:
+        payload = execution_poll_payload(execution)
+        cache.set(key, payload, timeout=600)
+    return payload
 
 
 def execution_poll_payload(execution: Execution) -> dict[str, Any]:
@@ -95,7 +110,8 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
         "executionId": str(execution.pk),
         "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
         "status": execution.status,
-        "progress": execution_progress(execution.pk),
+        "progress": round(sum(1 for r in runs if r.status in DONE) / len(runs), 3) if runs
+        else 1.0,
         "nodeResults": {"nodeRuns": node_runs},
         "nodeStates": node_states,
         "finalOutput": {"url": final_url} if final_url else None,

@@ -42,6 +42,12 @@ def new_lease() -> str:
     return uuid.uuid4().hex
 
 
+def _lock_run(execution_id: Any) -> None:
+    """Take the run's row lock first in every transaction that changes its node runs, so all of
+    them lock in the same order (run, then nodes) and can never deadlock each other."""
+    list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk"))
+
+
 def apply_inputs(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
     """Per-run values for input nodes: a bare value fills the node's main setting, an object
     is merged into its config. Unknown node ids are refused."""
@@ -209,7 +215,10 @@ def _enqueue(ready: list[tuple[str, str]]) -> None:
 def node_claim(node_run_id: str, lease: str, *, holds_slot: bool = False) -> NodeRun | None:
     """QUEUED → RUNNING for the task holding the current lease; None for anyone else."""
     now = timezone.now()
+    execution_id = NodeRun.objects.filter(pk=node_run_id).values_list(
+        "execution_id", flat=True).first()
     with transaction.atomic():
+        _lock_run(execution_id)
         claimed = NodeRun.objects.filter(
             pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
         ).update(status=NodeStatus.RUNNING, started_at=now, heartbeat_at=now,
@@ -262,6 +271,7 @@ def node_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress: flo
     if progress is not None:
         fields["progress"] = max(0.0, min(1.0, progress))
     with transaction.atomic():
+        _lock_run(node_run.execution_id)
         updated = NodeRun.objects.filter(
             pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
         ).update(**fields)
@@ -284,6 +294,7 @@ def node_complete(
     status = NodeStatus.CACHED if cached_from is not None else NodeStatus.COMPLETED
     now = timezone.now()
     with transaction.atomic():
+        _lock_run(node_run.execution_id)
         updated = NodeRun.objects.filter(
             pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
         ).update(
@@ -344,6 +355,7 @@ def node_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> bool:
     """RUNNING → FAILED with the reason; every node downstream of it is SKIPPED."""
     now = timezone.now()
     with transaction.atomic():
+        _lock_run(node_run.execution_id)
         updated = NodeRun.objects.filter(
             pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
         ).update(status=NodeStatus.FAILED, error=error[:4000], error_kind=kind, finished_at=now,
@@ -407,6 +419,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
 
     now = timezone.now()
     with transaction.atomic():
+        _lock_run(execution.pk)
         if not Execution.objects.filter(
             pk=execution.pk, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
         ).update(status=ExecutionStatus.CANCELLED, finished_at=now):

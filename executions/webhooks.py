@@ -78,9 +78,10 @@ def deliver(delivery_id: str) -> None:
         return
     number = delivery.attempts + 1
     # Claim this attempt: a sweep and a manual resend racing each other send it once.
+    # While it is in flight, the sweep must not see it as due.
     if not WebhookDelivery.objects.filter(
         pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
-    ).update(attempts=number):
+    ).update(attempts=number, next_attempt_at=timezone.now() + timedelta(seconds=TIMEOUT + 60)):
         return
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())

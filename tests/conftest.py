@@ -126,7 +126,7 @@ _LIVE: list = []
 
 
 @pytest.fixture(autouse=True)
-def _settle_runs_before_flush(request):
+def _settle_runs_before_flush(request, django_db_blocker):
     """With a live worker about, a test that leaves runs going would race the table flush of
     transactional tests: cancel what is left and wait until the worker is idle."""
     yield
@@ -140,10 +140,11 @@ def _settle_runs_before_flush(request):
     from executions.services import execution_cancel
     from wireflow_site.celery import app
 
-    for execution in Execution.objects.filter(
-        status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-    ):
-        execution_cancel(execution=execution)
+    with django_db_blocker.unblock():
+        for execution in Execution.objects.filter(
+            status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+        ):
+            execution_cancel(execution=execution)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         active = app.control.inspect(timeout=0.5).active() or {}

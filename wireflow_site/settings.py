@@ -310,6 +310,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Fetching input images by URL refuses private, loopback and link-local hosts unless allowed.
 FETCH_ALLOW_PRIVATE = env_bool("FETCH_ALLOW_PRIVATE", False)
+# Plan rate limits and quotas (api.md). Turn off only for load tests and benchmarks.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # Completion webhooks to private, loopback or link-local hosts are refused unless allowed.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))

@@ -172,7 +172,7 @@ class ExecutionPollApi(APIView):
     def get(self, request: Request, execution_id: str) -> Response:
         execution = selectors.execution_get(principal=request.principal,
                                             execution_id=execution_id)
-        return Response(selectors.execution_poll_payload(execution))
+        return Response(selectors.execution_poll_cached(execution))
 
 
 class ExecutionCancelApi(APIView):
