@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
-from rest_framework.test import APIClient
 
 from executions.models import Execution
 from graph.models import Workflow
+from tests.concurrency import at_once, keyed_client
 from tests.samples import offline_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,28 +55,10 @@ def test_a_replayed_execute_keeps_status_body_and_location(api):
 
 def test_twenty_identical_requests_at_once_create_exactly_one_execution(team, make_key):
     raw = make_key(team).raw_key
-    setup = APIClient()
-    setup.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    workflow_id = setup.post("/api/v1/workflows", offline_chain(),
-                             format="json").json()["data"]["id"]
-    barrier = threading.Barrier(20)
-    statuses: list[int] = []
-
-    def call():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-        try:
-            barrier.wait()
-            response = client.post(f"/api/v1/workflows/{workflow_id}/execute", {},
-                                   format="json", HTTP_IDEMPOTENCY_KEY="burst")
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    workflow_id = keyed_client(raw).post("/api/v1/workflows", offline_chain(),
+                                         format="json").json()["data"]["id"]
+    statuses = at_once(20, lambda: keyed_client(raw).post(
+        f"/api/v1/workflows/{workflow_id}/execute", {}, format="json",
+        HTTP_IDEMPOTENCY_KEY="burst").status_code)
     assert Execution.objects.count() == 1
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}

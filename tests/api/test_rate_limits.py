@@ -3,15 +3,13 @@ and no over-admission when requests arrive at once."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection
-from rest_framework.test import APIClient
 
 from accounts.ratelimit import execution_windows
 from executions.models import Execution
+from tests.concurrency import at_once, keyed_client
 from tests.samples import offline_chain
 from tests.timing import away_from_the_minute_edge
 from wireflow_site.redis_client import client as redis_client
@@ -19,15 +17,9 @@ from wireflow_site.redis_client import client as redis_client
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def keyed(raw):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return api
-
-
 def test_every_key_response_carries_the_headers_and_remaining_falls(team, make_key):
     away_from_the_minute_edge()
-    api = keyed(make_key(team).raw_key)
+    api = keyed_client(make_key(team).raw_key)
     first = api.get("/api/v1/workflows")
     second = api.get("/api/v1/nodes")
     assert first["X-RateLimit-Limit"] == "60"  # Pro
@@ -39,7 +31,7 @@ def test_every_key_response_carries_the_headers_and_remaining_falls(team, make_k
 
 def test_the_request_limit_answers_429_with_retry_after(make_team, make_key):
     away_from_the_minute_edge()
-    api = keyed(make_key(make_team(plan="free")).raw_key)
+    api = keyed_client(make_key(make_team(plan="free")).raw_key)
     for _ in range(10):
         assert api.get("/api/v1/nodes").status_code == 200
     refused = api.get("/api/v1/nodes")
@@ -53,28 +45,14 @@ def test_the_request_limit_answers_429_with_retry_after(make_team, make_key):
 def test_concurrent_requests_are_never_over_admitted(make_team, make_key):
     away_from_the_minute_edge()
     raw = make_key(make_team(plan="free")).raw_key
-    barrier = threading.Barrier(30)
-    statuses: list[int] = []
-
-    def call():
-        try:
-            barrier.wait()
-            statuses.append(keyed(raw).get("/api/v1/nodes").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call) for _ in range(30)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(30, lambda: keyed_client(raw).get("/api/v1/nodes").status_code)
     assert statuses.count(200) == 10 and statuses.count(429) == 20
 
 
 def test_executions_per_minute_and_per_day(make_team, make_key):
     away_from_the_minute_edge()
     team = make_team(plan="free")
-    api = keyed(make_key(team).raw_key)
+    api = keyed_client(make_key(team).raw_key)
     workflow_id = api.post("/api/v1/workflows", offline_chain(),
                            format="json").json()["data"]["id"]
     for _ in range(5):
@@ -99,7 +77,7 @@ def test_executions_per_minute_and_per_day(make_team, make_key):
 def test_a_refused_run_gives_its_count_back(make_team, make_key):
     away_from_the_minute_edge()
     team = make_team(plan="free")
-    api = keyed(make_key(team).raw_key)
+    api = keyed_client(make_key(team).raw_key)
     draft = {**offline_chain(), "edges": []}  # saved as a draft: required inputs missing
     workflow_id = api.post("/api/v1/workflows?strict=false", draft,
                            format="json").json()["data"]["id"]

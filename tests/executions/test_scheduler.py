@@ -28,6 +28,13 @@ def wait_done(execution: Execution, timeout: float = 90) -> Execution:
     raise AssertionError(f"run did not finish in {timeout}s: {execution.status} {states}")
 
 
+def wait_for_node(execution: Execution, node_id: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while NodeRun.objects.get(execution=execution, node_id=node_id).status != status:
+        assert time.monotonic() < deadline, states(execution)
+        time.sleep(0.05)
+
+
 def states(execution: Execution) -> dict[str, str]:
     return dict(NodeRun.objects.filter(execution=execution).values_list("node_id", "status"))
 
@@ -149,10 +156,7 @@ def test_cancel_stops_queued_and_running_nodes(team, live_worker):
     nodes, edges = chain(prompt="slow one", seed=5, video_seconds=10, fps=30)
     nodes[1]["data"]["config"].update(width=1024, height=1024)
     execution = start(team, nodes, edges)
-    deadline = time.monotonic() + 60
-    while NodeRun.objects.get(execution=execution, node_id="video").status != "RUNNING":
-        assert time.monotonic() < deadline, states(execution)
-        time.sleep(0.05)
+    wait_for_node(execution, "video", "RUNNING")
     execution_cancel(execution=execution)
     execution.refresh_from_db()
     assert execution.status == "CANCELLED"
@@ -165,10 +169,7 @@ def test_a_worker_killed_mid_run_does_not_lose_the_run(team, live_worker):
     nodes, edges = chain(prompt="survive", seed=9, video_seconds=10, fps=30)
     nodes[1]["data"]["config"].update(width=1024, height=1024)
     execution = start(team, nodes, edges)
-    deadline = time.monotonic() + 60
-    while NodeRun.objects.get(execution=execution, node_id="video").status != "RUNNING":
-        assert time.monotonic() < deadline, states(execution)
-        time.sleep(0.05)
+    wait_for_node(execution, "video", "RUNNING")
     for pid in live_worker.children():
         os.kill(pid, signal.SIGKILL)
     execution = wait_done(execution, timeout=120)
