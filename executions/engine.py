@@ -93,7 +93,11 @@ def _cache_lookup(node_run: NodeRun, key: str) -> NodeRun | None:
     spec = catalog.get(node_run.node_type)
     if not spec.cacheable or node_run.execution.force:
         return None
-    if spec.input("seed") is not None and not isinstance(node_run.config.get("seed"), int):
+    random_seed = spec.input("seed") is not None and not isinstance(node_run.config.get("seed"),
+                                                                      int)
+    targeted_upstream = bool(node_run.execution.target_node_id) and (
+        node_run.node_id != node_run.execution.target_node_id)
+    if random_seed and not targeted_upstream:
         return None  # a random seed asks for a new result every time
     return (
         NodeRun.objects.filter(

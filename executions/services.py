@@ -83,11 +83,29 @@ def ancestors_and_self(nodes: list[dict], edges: list[dict], node_id: str) -> se
     return nx.ancestors(graph, node_id) | {node_id}
 
 
-def _resolve_seed(spec, config: dict[str, Any]) -> int | None:
+def _resolve_seed(spec, config: dict[str, Any], reuse: int | None = None) -> int | None:
+    """The seed a node runs with: its own, else (a targeted re-run's upstream node) the seed of
+    its last good run so its cached result is reused, else a fresh random one."""
     if spec.input("seed") is None:
         return None
     seed = config.get("seed")
-    return seed if isinstance(seed, int) else secrets.randbelow(SEED_MAX + 1)
+    if isinstance(seed, int):
+        return seed
+    return reuse if reuse is not None else secrets.randbelow(SEED_MAX + 1)
+
+
+def _last_seeds(workflow: Workflow | None, node_ids: set[str]) -> dict[str, int]:
+    """Seeds of each node's latest successful run in this workflow."""
+    if workflow is None or not node_ids:
+        return {}
+    seeds: dict[str, int] = {}
+    rows = NodeRun.objects.filter(
+        execution__workflow=workflow, node_id__in=node_ids, seed__isnull=False,
+        status__in=(NodeStatus.COMPLETED, NodeStatus.CACHED),
+    ).order_by("-finished_at").values_list("node_id", "seed")
+    for node_id, seed in rows[:500]:
+        seeds.setdefault(node_id, seed)
+    return seeds
 
 
 def execution_start(
@@ -127,6 +145,9 @@ def execution_start(
     order = [n for n in topological_order(nodes, edges) if n in runnable]
     by_id = {node["id"]: node for node in nodes}
     price = estimate(nodes, only=set(runnable))
+    # Re-running one node: its upstream nodes keep their last seeds, so unchanged ones are
+    # served from the cache instead of being generated (and paid for) again.
+    reused = _last_seeds(workflow, set(runnable) - {target_node_id}) if target_node_id else {}
     now = timezone.now()
     with transaction.atomic():
         execution = Execution.objects.create(
@@ -163,7 +184,7 @@ def execution_start(
                 waiting_inputs=len(upstream),
                 upstream=upstream,
                 config=config,
-                seed=_resolve_seed(spec, config),
+                seed=_resolve_seed(spec, config, reused.get(node_id)),
                 provider=spec.provider or "",
                 status=NodeStatus.QUEUED if not upstream else NodeStatus.PENDING,
                 lease=new_lease() if not upstream else "",

@@ -176,3 +176,19 @@ def test_a_worker_killed_mid_run_does_not_lose_the_run(team, live_worker):
     assert execution.status == "COMPLETED", execution.error
     video = NodeRun.objects.get(execution=execution, node_id="video")
     assert video.assets.count() >= 1
+
+
+def test_rerunning_one_node_reuses_upstream_results_even_with_random_seeds(team, live_worker):
+    from graph.models import Workflow
+
+    nodes, edges = chain(prompt="random upstream", seed=None)
+    workflow = Workflow.objects.create(team=team, name="w", nodes=nodes, edges=edges)
+    first = wait_done(start(team, nodes, edges, workflow=workflow, target_node_id="upscale"))
+    nodes[2]["data"]["config"]["scale"] = 4  # tweak the target only
+    again = wait_done(start(team, nodes, edges, workflow=workflow, target_node_id="upscale"))
+    assert states(again) == {"text": "COMPLETED", "preview": "CACHED", "upscale": "COMPLETED"}
+    seed = NodeRun.objects.get(execution=first, node_id="preview").seed
+    assert NodeRun.objects.get(execution=again, node_id="preview").seed == seed
+    # A full run with a random seed still asks for a new picture.
+    full = wait_done(start(team, nodes, edges, workflow=workflow))
+    assert states(full)["preview"] == "COMPLETED"
