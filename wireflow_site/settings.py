@@ -252,6 +252,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKey": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wireflow_site.openapi.add_shared_parts",
+    ],
 }
 
 # --- providers ------------------------------------------------------------------------------
