@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import networkx as nx
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -44,8 +44,10 @@ def new_lease() -> str:
 
 def _lock_run(execution_id: Any) -> None:
     """Take the run's row lock first in every transaction that changes its node runs, so all of
-    them lock in the same order (run, then nodes) and can never deadlock each other."""
-    list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk"))
+    them lock in the same order (run, then nodes) and can never deadlock each other. (SQLite
+    has no row locks: its write transactions are serial already.)"""
+    if connection.features.has_select_for_update:
+        list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk"))
 
 
 def apply_inputs(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
