@@ -41,9 +41,16 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ["plan", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["credit_balance", "created_at"]
+    readonly_fields = ["credit_balance", "webhook_secret", "created_at"]
     inlines = [MembershipInline]
-    actions = ["grant_credits"]
+    actions = ["grant_credits", "rotate_webhook_secret"]
+
+    @admin.action(description="Rotate the webhook signing secret")
+    def rotate_webhook_secret(self, request, queryset):
+        for team in queryset:
+            services.team_rotate_webhook_secret(team=team)
+        self.message_user(request, f"New signing secret for {queryset.count()} team(s); "
+                                   "receivers must use the new one.", messages.SUCCESS)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_members=Count("memberships"))

@@ -167,3 +167,12 @@ def credits_release(*, team: Team, amount: int, reference: str) -> None:
     if amount > 0:
         _credits_apply(team=team, delta=amount, kind=CreditLedgerEntry.Kind.REFUND,
                        reason="Unspent reservation returned", reference=reference)
+
+
+def team_rotate_webhook_secret(*, team: Team) -> str:
+    """A new Standard Webhooks signing secret; deliveries sign with it from now on."""
+    from accounts.models import new_webhook_secret
+
+    team.webhook_secret = new_webhook_secret()
+    team.save(update_fields=["webhook_secret"])
+    return team.webhook_secret

@@ -51,3 +51,35 @@ class UsageApi(APIView):
             "spendByDay": [{"date": row["day"].isoformat(), "credits": -row["net"]}
                            for row in spend],
         }})
+
+
+class WebhookSecretApi(APIView):
+    """The team's signing secret for completion webhooks: team admins only (never a key)."""
+
+    required_scopes = {"GET": Scope.USAGE_READ, "POST": Scope.USAGE_READ}
+
+    def _team(self, request: Request):
+        from accounts.roles import MANAGE_KEYS
+
+        team = request.principal.default_team()
+        if team is None or request.principal.api_key is not None or not request.principal.can(
+                team.pk, MANAGE_KEYS):
+            raise ApiError("Only a team admin, signed in, can see the webhook secret",
+                           code="forbidden", status=403)
+        return team
+
+    @extend_schema(operation_id="developer_webhook_secret", responses={200: dict})
+    def get(self, request: Request) -> Response:
+        team = self._team(request)
+        return Response({"data": {"teamId": team.pk, "secret": team.webhook_secret,
+                                  "scheme": "Standard Webhooks (HMAC-SHA256)"}})
+
+    @extend_schema(operation_id="developer_webhook_secret_rotate", request=None,
+                   responses={200: dict})
+    def post(self, request: Request) -> Response:
+        from accounts.services import team_rotate_webhook_secret
+
+        team = self._team(request)
+        return Response({"data": {"teamId": team.pk,
+                                  "secret": team_rotate_webhook_secret(team=team),
+                                  "scheme": "Standard Webhooks (HMAC-SHA256)"}})

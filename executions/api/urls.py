@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts.api.views import UsageApi
+from accounts.api.views import UsageApi, WebhookSecretApi
 from executions.api import media, triggers, views
 
 app_name = "executions"
@@ -11,6 +11,7 @@ urlpatterns = [
     path("media/upload", media.MediaUploadApi.as_view(), name="media-upload"),
     path("media", media.MediaListApi.as_view(), name="media"),
     path("developer/usage", UsageApi.as_view(), name="usage"),
+    path("developer/webhook-secret", WebhookSecretApi.as_view(), name="webhook-secret"),
     path("batches/<str:batch_id>", views.BatchDetailApi.as_view(), name="batch"),
     path("batches/<str:batch_id>/retry", views.BatchRetryApi.as_view(), name="batch-retry"),
     path("workflow/<str:webhook_id>/trigger", triggers.WebhookTriggerApi.as_view(),

@@ -76,3 +76,13 @@ def test_usage_shows_balance_quota_and_spend(make_team, key_client):
     assert usage["executionsToday"] == 1 and usage["executionsPerDay"] == 200
     assert usage["spendByDay"][0]["credits"] == 4
     assert CreditLedgerEntry.objects.filter(team=team, kind="charge").count() == 1
+
+
+def test_the_webhook_secret_is_for_signed_in_team_admins_only(team, session_client, api):
+    admin_client, _ = session_client(team, role="admin")
+    secret = admin_client.get("/api/v1/developer/webhook-secret").json()["data"]["secret"]
+    team.refresh_from_db()
+    assert secret == team.webhook_secret and secret.startswith("whsec_")
+    editor_client, _ = session_client(team, role="editor")
+    assert editor_client.get("/api/v1/developer/webhook-secret").status_code == 403
+    assert api.get("/api/v1/developer/webhook-secret").status_code == 403
