@@ -205,7 +205,10 @@ def run_node(node_run_id: str, lease: str) -> None:
             return
     node_run = services.node_claim(node_run_id, lease, holds_slot=bool(provider_alias))
     if node_run is None:
-        if provider_alias:
+        # A duplicate delivery lost the claim. The slot is per node, so if the winner is
+        # running it holds this very slot: leave it. Otherwise nobody uses it: free it.
+        if provider_alias and not NodeRun.objects.filter(
+                pk=node_run_id, status=NodeStatus.RUNNING).exists():
             _free_slot(provider_alias, node_run_id)
         return
     try:

@@ -16,3 +16,17 @@ def home(request):
         "home.html",
         {"teams": list(principal.teams.values()), "workflows": workflows},
     )
+
+
+def shared_workflow(request, token: str):
+    """The read-only page a share link opens (only while the workflow is shared)."""
+    from django.http import Http404
+
+    from graph.models import Workflow
+    from graph.services import public_graph
+
+    workflow = Workflow.objects.filter(share_token=token, link_permission="view",
+                                       deleted_at__isnull=True).first()
+    if workflow is None:
+        raise Http404("No shared workflow here")
+    return render(request, "shared_workflow.html", {"graph": public_graph(workflow)})

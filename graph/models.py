@@ -23,6 +23,12 @@ class Workflow(models.Model):
     tags = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     webhook_id = models.CharField(max_length=64, unique=True, default=new_webhook_id)
+    # "view": anyone with the share link sees a read-only page of the graph (no secrets).
+    link_permission = models.CharField(
+        max_length=10, choices=[("private", "Private"), ("view", "Anyone with the link")],
+        default="private",
+    )
+    share_token = models.CharField(max_length=64, unique=True, default=new_webhook_id)
     completion_webhook_url = models.URLField(
         max_length=500, blank=True, default="",
         help_text="Default URL told of every finished run (signed per Standard Webhooks).",

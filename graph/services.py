@@ -267,3 +267,28 @@ def workflow_rotate_webhook(*, workflow: Workflow) -> Workflow:
     workflow.webhook_id = new_webhook_id()
     workflow.save(update_fields=["webhook_id"])
     return workflow
+
+
+SECRET_WORDS = ("key", "token", "secret", "password", "credential", "auth")
+
+
+def workflow_set_visibility(*, workflow: Workflow, visibility: Any) -> Workflow:
+    if visibility not in ("view", "private"):
+        raise ApiError('visibility must be "view" or "private"', code="invalid_request")
+    workflow.link_permission = visibility
+    workflow.save(update_fields=["link_permission"])
+    return workflow
+
+
+def public_graph(workflow: Workflow) -> dict[str, Any]:
+    """The graph as a shared page shows it: settings whose names suggest secrets are left out."""
+    nodes = []
+    for node in workflow.nodes:
+        data = dict(node.get("data") or {})
+        for key in ("config", "params"):
+            if isinstance(data.get(key), dict):
+                data[key] = {k: v for k, v in data[key].items()
+                             if not any(word in k.lower() for word in SECRET_WORDS)}
+        nodes.append({**node, "data": data})
+    return {"id": str(workflow.pk), "name": workflow.name, "description": workflow.description,
+            "nodes": nodes, "edges": workflow.edges}

@@ -28,6 +28,10 @@ def public_webhook_url(value: str) -> str:
     return value
 
 
+def share_url(request, workflow: Workflow) -> str:
+    return f"{public_base_url(request)}/share/{workflow.share_token}"
+
+
 def editor_url(request, workflow: Workflow) -> str:
     return f"{public_base_url(request)}/workflows/{workflow.pk}"
 
@@ -188,3 +192,12 @@ class GraphErrorOut(ErrorOut):
 class StaleWriteOut(ErrorOut):
     currentUpdatedAt = serializers.CharField()
     yourBaseUpdatedAt = serializers.CharField()
+
+
+class VisibilityIn(serializers.Serializer):
+    visibility = serializers.ChoiceField(["view", "private"])
+
+
+class VisibilityOut(serializers.Serializer):
+    linkPermission = serializers.ChoiceField(["view", "private"])
+    url = serializers.CharField()

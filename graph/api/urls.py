@@ -22,6 +22,11 @@ urlpatterns = [
         name="validate",
     ),
     path(
+        "workflows/<str:workflow_id>/visibility",
+        views.WorkflowVisibilityApi.as_view(),
+        name="visibility",
+    ),
+    path(
         "workflows/<str:workflow_id>/duplicate",
         views.WorkflowDuplicateApi.as_view(),
         name="duplicate",

@@ -258,3 +258,20 @@ class NodeCatalogApi(APIView):
     @extend_schema(operation_id="nodes_list", responses={200: dict})
     def get(self, request: Request) -> Response:
         return Response({"nodes": [spec.to_api() for spec in catalog.all()]})
+
+
+class WorkflowVisibilityApi(APIView):
+    """Share a read-only page of the workflow with anyone who has the link, or stop sharing."""
+
+    required_scopes = {"POST": WRITE}
+
+    @extend_schema(operation_id="workflows_visibility", request=s.VisibilityIn,
+                   responses={200: s.VisibilityOut, 400: s.ErrorOut, 404: s.ErrorOut})
+    def post(self, request: Request, workflow_id: str) -> Response:
+        workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
+        require_scope(request.principal, workflow.team_id, WRITE)
+        data = request.data if isinstance(request.data, dict) else {}
+        workflow = services.workflow_set_visibility(workflow=workflow,
+                                                    visibility=data.get("visibility"))
+        return Response({"linkPermission": workflow.link_permission,
+                         "url": s.share_url(request, workflow)})

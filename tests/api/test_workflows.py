@@ -215,3 +215,26 @@ def test_node_catalog_lists_every_type_in_the_documented_shape(api):
             assert {"id", "label", "type"} <= set(item)
     text = next(n for n in nodes if n["nodeType"] == "input:text")
     assert {o["id"] for o in text["outputs"]} == {"prompt", "text"}
+
+
+def test_visibility_shares_a_read_only_page_without_secrets(api, client):
+    graph = {"name": "Shared <b>bold</b>", "nodes": [
+        {"id": "t", "type": "basedNode", "position": {"x": 0, "y": 0},
+         "data": {"label": "Prompt", "nodeType": "input:text",
+                  "config": {"prompt": "hello", "api_key": "sk-should-not-leak"}}}],
+        "edges": []}
+    workflow_id = api.post("/api/v1/workflows?strict=false", graph,
+                           format="json").json()["data"]["id"]
+    private = api.post(f"{URL}/{workflow_id}/visibility", {"visibility": "private"},
+                       format="json").json()
+    assert private["linkPermission"] == "private"
+    share_path = "/" + private["url"].split("://", 1)[1].split("/", 1)[1]
+    assert client.get(share_path).status_code == 404
+    shared = api.post(f"{URL}/{workflow_id}/visibility", {"visibility": "view"}, format="json")
+    assert shared.status_code == 200 and shared.json()["linkPermission"] == "view"
+    page = client.get(share_path)
+    html = page.content.decode()
+    assert page.status_code == 200 and "hello" in html
+    assert "sk-should-not-leak" not in html and "<b>bold</b>" not in html
+    bad = api.post(f"{URL}/{workflow_id}/visibility", {"visibility": "public"}, format="json")
+    assert bad.status_code == 400
