@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test bench install install-dev lint clean
+.PHONY: run test bench install install-dev frontend frontend-test lint clean
+
+EDITOR := frontend/editor
+EDITOR_SOURCES := $(shell find $(EDITOR)/src -type f 2>/dev/null) $(EDITOR)/vite.config.ts
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,17 +22,30 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
+# The browser editor: React + TypeScript + @xyflow/react, built by Vite into frontend/dist.
+$(EDITOR)/node_modules/.installed: $(EDITOR)/package.json $(EDITOR)/package-lock.json
+	cd $(EDITOR) && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/editor/.vite/manifest.json: $(EDITOR)/node_modules/.installed $(EDITOR_SOURCES)
+	cd $(EDITOR) && npx vite build
+
+frontend: frontend/dist/editor/.vite/manifest.json
+
+frontend-test: $(EDITOR)/node_modules/.installed
+	cd $(EDITOR) && npx vitest run
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-run: install
+run: install frontend
 	$(PY) -m wireflow_site.runner
 
-test: install-dev
+test: install-dev frontend frontend-test
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache frontend/dist $(EDITOR)/node_modules

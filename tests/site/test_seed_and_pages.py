@@ -108,3 +108,24 @@ def test_admin_creates_a_key_and_shows_it_once(seeded, client):
     assert key.scopes == ["workflows:read"]
     from accounts.services import hash_api_key
     assert key.key_hash == hash_api_key(raw)
+
+
+def test_the_editor_page_loads_the_built_editor_for_members_only(client, team, make_user,
+                                                                 other_team):
+    from accounts.selectors import principal_for_user
+    from graph.services import workflow_create
+    from tests.samples import offline_chain
+
+    member = make_user(team=team, role="editor")
+    graph = offline_chain()
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(member), name="E",
+                                  nodes=graph["nodes"], edges=graph["edges"])
+    client.force_login(member)
+    page = client.get(f"/workflows/{workflow.pk}")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f'data-workflow-id="{workflow.pk}"' in html
+    assert '<script type="module" src="/static/editor/assets/' in html
+    assert "csrftoken" in page.cookies
+    client.force_login(make_user(team=other_team))
+    assert client.get(f"/workflows/{workflow.pk}").status_code == 404
