@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test bench install install-dev frontend frontend-test lint clean
+.PHONY: run test bench install install-dev frontend frontend-test browser lint clean
 
 EDITOR := frontend/editor
 EDITOR_SOURCES := $(shell find $(EDITOR)/src -type f 2>/dev/null) $(EDITOR)/vite.config.ts
@@ -35,13 +35,17 @@ frontend: frontend/dist/editor/.vite/manifest.json
 frontend-test: $(EDITOR)/node_modules/.installed
 	cd $(EDITOR) && npx vitest run
 
+# Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 run: install frontend
 	$(PY) -m wireflow_site.runner
 
-test: install-dev frontend frontend-test
+test: install-dev frontend frontend-test browser
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev

@@ -101,6 +101,17 @@ def simulator_server():
         yield server
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Where browser tests' daphne listens; the worker builds output URLs from it.
+LIVE_SERVER_URL = f"http://127.0.0.1:{_free_port()}"
+
 # The worker's remote providers talk to the simulator, with a small BFL concurrency limit so
 # the limit itself is exercised.
 WORKER_BFL_LIMIT = 3
@@ -113,7 +124,7 @@ def live_worker(django_db_setup, django_db_blocker, simulator_server):
 
     url = simulator_server.url
     worker = LiveWorker(extra_env={
-        "SIMULATE": "1", "SIMULATOR_URL": url,
+        "SIMULATE": "1", "SIMULATOR_URL": url, "PUBLIC_BASE_URL": LIVE_SERVER_URL,
         "BFL_MAX_CONCURRENCY": str(WORKER_BFL_LIMIT), "BFL_TIMEOUT": "5",
     }).start()
     _LIVE.append(worker)

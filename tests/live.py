@@ -91,3 +91,41 @@ class LiveWorker:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         self.process = self.beat_process = None
+
+
+class LiveServer:
+    """daphne (HTTP + WebSockets) on a free port, on the test database, as a child process."""
+
+    def __init__(self, *, url: str, extra_env: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen | None = None
+        self.log = Path(settings.VAR_DIR) / f"test-daphne-{os.getpid()}.log"
+
+    def start(self) -> LiveServer:
+        import urllib.request
+
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wireflow_site.test_settings",
+               "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+               "DEBUG": "1", "PUBLIC_BASE_URL": self.url, "PYTHONUNBUFFERED": "1",
+               **self.extra_env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+             "wireflow_site.asgi:application"], cwd=ROOT, env=env,
+            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
+                    return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.log.read_text()[-3000:]) from None
+                time.sleep(0.2)
+        raise RuntimeError("daphne did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)

@@ -48,6 +48,7 @@ function Editor({ workflowId }: { workflowId: string }) {
   const flow = useReactFlow();
   const [estimate, setEstimate] = useState<number | null>(null);
   const lintTimer = useRef<number>(0);
+  const lintRound = useRef(0);
   useLiveStatus(workflowId);
 
   useEffect(() => {
@@ -58,7 +59,7 @@ function Editor({ workflowId }: { workflowId: string }) {
       ]);
       useEditor.getState().setCatalog(catalog.nodes);
       useEditor.getState().load(workflow);
-      setTimeout(() => flow.fitView({ padding: 0.2 }), 50);
+      setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
     })().catch((error) => notify(`Could not open the workflow: ${error.message}`));
   }, [workflowId, flow, notify]);
 
@@ -68,8 +69,11 @@ function Editor({ workflowId }: { workflowId: string }) {
     lintTimer.current = window.setTimeout(() => {
       const graph = toWorkflowJson(useEditor.getState().nodes, useEditor.getState().edges);
       if (!graph.nodes.length) return;
+      const round = ++lintRound.current;  // answers can arrive out of order: keep the newest
       api<{ data: { violations: Problem[] } }>("POST", "/workflows/lint", graph)
-        .then((result) => useEditor.getState().setProblems(result.data.violations))
+        .then((result) => {
+          if (round === lintRound.current) useEditor.getState().setProblems(result.data.violations);
+        })
         .catch(() => undefined);
     }, 400);
   }, [nodes, edges]);
@@ -171,7 +175,8 @@ function Editor({ workflowId }: { workflowId: string }) {
           <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
                      onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
                      onConnect={connect} deleteKeyCode={["Backspace", "Delete"]}
-                     multiSelectionKeyCode="Shift" fitView minZoom={0.1} colorMode="dark">
+                     multiSelectionKeyCode="Shift" fitView fitViewOptions={{ maxZoom: 1 }}
+                     minZoom={0.1} colorMode="dark">
             <Background />
             <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
                      nodeColor="#394150" />
