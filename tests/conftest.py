@@ -158,7 +158,8 @@ def _settle_runs_before_flush(request, django_db_blocker):
             execution_cancel(execution=execution)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        active = app.control.inspect(timeout=0.5).active() or {}
+        active = app.control.inspect(timeout=0.5,
+                                     destination=[_LIVE[0].hostname]).active() or {}
         if not any(active.values()):
             return
         time.sleep(0.2)

@@ -32,6 +32,7 @@ class LiveWorker:
         self.pool = pool
         self.beat = beat
         self.extra_env = extra_env or {}
+        self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
         self.process: subprocess.Popen | None = None
         self.beat_process: subprocess.Popen | None = None
         self.log = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
@@ -49,7 +50,7 @@ class LiveWorker:
         }
         argv = [sys.executable, "-m", "celery", "-A", "wireflow_site", "worker",
                 "--loglevel", "INFO", "--pool", self.pool, "--concurrency", str(self.concurrency),
-                "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@localhost",
+                "--hostname", self.hostname,
                 "--without-mingle", "--without-gossip"]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("wb")

@@ -1,5 +1,8 @@
 """Settings for the test suite: production settings, served over plain HTTP, fast hashing."""
 
+import os
+import uuid
+
 from wireflow_site.settings import *  # noqa: F403
 
 HTTPS = False
@@ -22,3 +25,8 @@ ENGINE = {**ENGINE, "stale_after": 4.0, "reap_every": 1.0, "backoff_base": 0.2, 
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
 }
+
+# A queue of this test run's own (its worker processes inherit the name), so two suites on
+# one machine and one Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("CELERY_QUEUE",
+                                                  f"wireflow-test-{uuid.uuid4().hex[:8]}")

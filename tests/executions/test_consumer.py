@@ -83,3 +83,23 @@ async def _stranger_scenario(workflow, member, stranger):
         communicator, connected, _ = await _connect(workflow.pk, credentials)
         assert not connected
         await communicator.disconnect()
+
+
+def test_the_socket_stays_open_past_the_redis_receive_timeout(workflow_and_members):
+    async_to_sync(_long_scenario)(*workflow_and_members)
+
+
+async def _long_scenario(workflow, member, stranger):
+    import asyncio
+
+    cookie = await sync_to_async(_cookie_for)(member)
+    communicator, connected, _ = await _connect(workflow.pk, cookie)
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+    await asyncio.sleep(7)  # longer than channels_redis's 5 s blocking receive
+    execution = await sync_to_async(execution_start)(
+        team=workflow.team, workflow=workflow, nodes=workflow.nodes, edges=workflow.edges
+    )
+    event = await communicator.receive_json_from(timeout=5)
+    assert event["executionId"] == str(execution.pk)
+    await communicator.disconnect()
