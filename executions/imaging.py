@@ -1,18 +1,22 @@
 """Pure image and video work for the local provider, and probes the engine uses on every file.
 
-Pillow does the pixels; imageio-ffmpeg's bundled ffmpeg encodes H.264. Nothing here touches the
-network or the database.
+Pillow does the pixels; imageio-ffmpeg's bundled ffmpeg encodes and reads H.264. Nothing here
+touches the network or the database. Bad input raises ProviderError(kind="invalid").
 """
 
 from __future__ import annotations
 
+import colorsys
+import functools
 import hashlib
 import io
 import math
 import os
 import random
+import re
 import tempfile
-import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import imageio_ffmpeg
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
@@ -23,121 +27,249 @@ FORMATS = {"png": ("PNG", "image/png", "png"), "jpeg": ("JPEG", "image/jpeg", "j
            "jpg": ("JPEG", "image/jpeg", "jpg"), "webp": ("WEBP", "image/webp", "webp")}
 MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp",
                   "GIF": "image/gif"}
+MAX_PIXELS = 8192 * 8192  # largest image we decode or produce (a 2048² image ×4)
 MAX_VIDEO_SIDE = 1280
-Image.MAX_IMAGE_PIXELS = 64_000_000  # refuse decompression bombs, allow 4 MP ×4 upscales
+PAN_MIN_ZOOM = 1.1  # a pan needs some room to travel even when zoom is 1.0
+_HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
+
+Box = tuple[float, float, float, float]
 
 
-def font(size: int) -> ImageFont.FreeTypeFont:
+def font(size: float) -> ImageFont.FreeTypeFont:
     """Pillow's bundled scalable font (FreeType), so text is real at any size."""
     return ImageFont.load_default(size=max(6, int(size)))
 
 
 def hex_color(value: str) -> tuple[int, int, int]:
-    value = value.lstrip("#")
-    if len(value) == 3:
-        value = "".join(ch * 2 for ch in value)
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+    """"#rgb" or "#rrggbb" → (r, g, b); anything else is an invalid setting."""
+    match = _HEX.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ProviderError(f"{value!r} is not a hex colour such as #ff8800", kind="invalid")
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
+def _choice(options: dict[str, Any], key: str, what: str) -> Any:
+    if key not in options:
+        raise ProviderError(f"Unknown {what} {key!r}: use one of {', '.join(options)}",
+                            kind="invalid")
+    return options[key]
+
+
+def _check_size(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ProviderError(f"A {width}×{height} image is too large: the limit is "
+                            f"{MAX_PIXELS:,} pixels", kind="invalid")
 
 
 def decode(data: bytes) -> Image.Image:
-    """Bytes → an RGB image, or ProviderError(kind="invalid") for anything undecodable."""
+    """Bytes → an upright RGB image (RGBA when it has transparency), or ProviderError."""
     try:
         image = Image.open(io.BytesIO(data))
+        _check_size(*image.size)
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        image = ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS as exc:
         raise ProviderError(f"The input is not a readable image: {exc}", kind="invalid") from exc
-    return ImageOps.exif_transpose(image).convert("RGB")
+    return image.convert("RGBA" if image.has_transparency_data else "RGB")
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency laid on black (video and JPEG have no alpha)."""
+    if image.mode != "RGBA":
+        return image.convert("RGB")
+    canvas = Image.new("RGB", image.size, (0, 0, 0))
+    canvas.paste(image, mask=image.getchannel("A"))
+    return canvas
+
+
+def wrap(text: str, *, face: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    """Lines of `text` no wider than `max_width`, breaking at spaces (inside a word if needed)."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if face.getlength(candidate) <= max_width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = word
+            while len(line) > 1 and face.getlength(line) > max_width:
+                cut = len(line) - 1
+                while cut > 1 and face.getlength(line[:cut]) > max_width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line)
+    return lines
 
 
 # --- generation --------------------------------------------------------------------------------
+
+def _palette(rng: random.Random) -> list[tuple[int, int, int]]:
+    """Three harmonious colours: one random hue and its neighbours on the colour wheel."""
+    hue, spread = rng.random(), rng.choice((0.08, 0.15, 0.5))
+    colours = [colorsys.hsv_to_rgb((hue + step * spread) % 1, rng.uniform(0.45, 0.85),
+                                   rng.uniform(0.6, 0.98)) for step in (0, 1, -1)]
+    return [(round(r * 255), round(g * 255), round(b * 255)) for r, g, b in colours]
+
+
+def _gradient(angle: float, *, width: int, height: int) -> Image.Image:
+    """A full-range 0→255 ramp tilted by `angle` degrees (the centre of a rotated ramp)."""
+    ramp = Image.linear_gradient("L").rotate(angle, resample=Image.Resampling.BICUBIC)
+    return ImageOps.autocontrast(ramp.crop((38, 38, 218, 218))).resize((width, height))
+
+
+def _label(draw: ImageDraw.ImageDraw, *, width: int, height: int) -> None:
+    """A yellow "PREVIEW" tag on a dark box in the top-left corner."""
+    face = font(max(12, min(width, height) // 12))
+    pad = face.size // 3
+    box = draw.textbbox((pad, pad), "PREVIEW", font=face)
+    draw.rectangle((0, 0, box[2] + pad, box[3] + pad), fill=(0, 0, 0, 170))
+    draw.text((pad, pad), "PREVIEW", font=face, fill=(255, 214, 0, 255))
+
+
+def _caption(draw: ImageDraw.ImageDraw, text: str, *, width: int, height: int,
+             max_lines: int = 4) -> None:
+    """The prompt in white on a dark band along the bottom, cut to a few lines."""
+    face = font(max(10, min(width, height) // 18))
+    margin = face.size
+    lines = wrap(text.strip() or "(empty prompt)", face=face, max_width=width - 2 * margin)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and face.getlength(last + "…") > width - 2 * margin:
+            last = last[:-1]
+        lines = lines[: max_lines - 1] + [last.rstrip() + "…"]
+    block = "\n".join(lines)
+    spacing = face.size // 4
+    box = draw.multiline_textbbox((0, 0), block, font=face, spacing=spacing)
+    top = height - margin - (box[3] - box[1])
+    draw.rectangle((0, top - margin // 2, width, height), fill=(0, 0, 0, 110))
+    draw.multiline_text((margin, top - box[1]), block, font=face, spacing=spacing,
+                        fill=(255, 255, 255, 235))
+
 
 def preview_image(*, prompt: str, seed: int, width: int, height: int) -> Image.Image:
     """A deterministic procedural picture for a prompt and seed, labelled PREVIEW.
 
     Colours and shapes come from a hash of prompt and seed: same inputs, same pixels.
     """
-    digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
-    rng = random.Random(digest)
-    top = tuple(rng.randrange(40, 200) for _ in range(3))
-    bottom = tuple(rng.randrange(0, 120) for _ in range(3))
-    gradient = Image.linear_gradient("L").resize((width, height))
-    image = Image.composite(Image.new("RGB", (width, height), bottom),
-                            Image.new("RGB", (width, height), top), gradient)
+    _check_size(width, height)
+    rng = random.Random(hashlib.sha256(f"{seed}:{prompt}".encode()).digest())
+    base, accent, shade = _palette(rng)
+    gradient = _gradient(rng.uniform(-45, 45), width=width, height=height)
+    image = Image.composite(Image.new("RGB", (width, height), tuple(c // 3 for c in shade)),
+                            Image.new("RGB", (width, height), base), gradient)
     draw = ImageDraw.Draw(image, "RGBA")
+    side = min(width, height)
     for _ in range(6 + rng.randrange(6)):
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-        radius = rng.uniform(0.05, 0.3) * min(width, height)
-        fill = tuple(rng.randrange(0, 256) for _ in range(3)) + (rng.randrange(70, 170),)
-        if rng.random() < 0.5:
+        radius = rng.uniform(0.05, 0.3) * side
+        fill = rng.choice((base, accent, shade)) + (rng.randrange(70, 170),)
+        if rng.random() < 0.6:
             draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill)
         else:
             points = [(cx + radius * math.cos(a), cy + radius * math.sin(a))
-                      for a in (rng.uniform(0, 2 * math.pi) for _ in range(3))]
+                      for a in sorted(rng.uniform(0, 2 * math.pi) for _ in range(3))]
             draw.polygon(points, fill=fill)
-    size = max(10, min(width, height) // 18)
-    words = textwrap.fill(prompt.strip() or "(empty prompt)", width=max(12, width // (size // 2 + 1)))
-    draw.multiline_text((size, height - size * 2 - size * words.count("\n") * 1.2), words,
-                        font=font(size), fill=(255, 255, 255, 230), spacing=size // 5)
-    label = "PREVIEW"
-    label_font = font(max(12, min(width, height) // 12))
-    box = draw.textbbox((0, 0), label, font=label_font)
-    pad = label_font.size // 3
-    draw.rectangle((0, 0, box[2] + 2 * pad, box[3] + 2 * pad), fill=(0, 0, 0, 170))
-    draw.text((pad, pad), label, font=label_font, fill=(255, 214, 0, 255))
+    _caption(draw, prompt, width=width, height=height)
+    _label(draw, width=width, height=height)
     return image
 
 
 # --- processing --------------------------------------------------------------------------------
 
 def upscale(image: Image.Image, *, scale: int) -> Image.Image:
-    return image.resize((image.width * scale, image.height * scale), Image.Resampling.LANCZOS)
+    """Lanczos enlargement by a whole factor (the catalog offers 2 and 4)."""
+    size = (image.width * scale, image.height * scale)
+    _check_size(*size)
+    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 def _ratio(aspect_ratio: str, image: Image.Image) -> float:
     if aspect_ratio in ("", "original"):
         return image.width / image.height
-    w, h = (float(part) for part in aspect_ratio.split(":"))
-    return w / h
+    try:
+        w, h = (float(part) for part in aspect_ratio.split(":"))
+        if w > 0 and h > 0:
+            return w / h
+    except ValueError:
+        pass
+    raise ProviderError(f"{aspect_ratio!r} is not an aspect ratio such as 16:9", kind="invalid")
+
+
+def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    return ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+
+
+def _contain(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    bars = (0, 0, 0, 0) if image.mode == "RGBA" else (0, 0, 0)
+    return ImageOps.pad(image, size, Image.Resampling.LANCZOS, color=bars)
+
+
+FITS: dict[str, Callable[[Image.Image, tuple[int, int]], Image.Image]] = {
+    "cover": _cover, "contain": _contain,
+}
 
 
 def resize_crop(image: Image.Image, *, aspect_ratio: str, width: int | None,
                 mode: str) -> Image.Image:
-    """Fit to an aspect ratio: `cover` crops the centre, `contain` pads with black bars."""
-    ratio = _ratio(aspect_ratio, image)
+    """Fit to an aspect ratio at `width` (default: the image's own).
+
+    `cover` crops around the centre; `contain` fits the whole image and pads with black bars
+    (transparent ones when the image has an alpha channel).
+    """
+    fit = _choice(FITS, mode, "resize mode")
     target_w = int(width) if width else image.width
-    target_h = max(1, round(target_w / ratio))
-    if mode == "contain":
-        return ImageOps.pad(image, (target_w, target_h), Image.Resampling.LANCZOS,
-                            color=(0, 0, 0))
-    return ImageOps.fit(image, (target_w, target_h), Image.Resampling.LANCZOS)
+    target = (target_w, max(1, round(target_w / _ratio(aspect_ratio, image))))
+    _check_size(*target)
+    return fit(image, target)
+
+
+TEXT_TOP: dict[str, Callable[[int, float, int], float]] = {  # (height, text_h, margin) → y
+    "top": lambda height, text_h, margin: margin,
+    "center": lambda height, text_h, margin: (height - text_h) / 2,
+    "bottom": lambda height, text_h, margin: height - text_h - margin,
+}
 
 
 def text_overlay(image: Image.Image, *, text: str, font_size: int, color: str,
                  background: str, position: str) -> Image.Image:
-    """Draw wrapped text across the image at top, centre or bottom, on an optional box."""
+    """Centred text at the top, centre or bottom, wrapped to the image width.
+
+    `background` (a hex colour, "" for none) fills a full-width band behind the text.
+    """
+    ink = hex_color(color)
+    band = hex_color(background) if background else None
     result = image.copy()
     draw = ImageDraw.Draw(result, "RGBA")
     face = font(font_size)
     margin = max(8, font_size // 2)
-    average = max(1.0, draw.textlength("abcdefghijklmnopqrstuvwxyz", font=face) / 26)
-    wrapped = textwrap.fill(text, width=max(1, int((image.width - 2 * margin) / average)))
-    box = draw.multiline_textbbox((0, 0), wrapped, font=face, align="center")
+    block = "\n".join(wrap(text, face=face, max_width=image.width - 2 * margin))
+    spacing = max(2, font_size // 5)
+    box = draw.multiline_textbbox((0, 0), block, font=face, spacing=spacing, align="center")
     text_w, text_h = box[2] - box[0], box[3] - box[1]
-    x = (image.width - text_w) / 2 - box[0]
-    y = {"top": margin, "center": (image.height - text_h) / 2}.get(
-        position, image.height - text_h - margin) - box[1]
-    if background:
-        pad = margin // 2
-        draw.rectangle((x + box[0] - pad, y + box[1] - pad, x + box[2] + pad, y + box[3] + pad),
-                       fill=hex_color(background) + (200,))
-    draw.multiline_text((x, y), wrapped, font=face, fill=hex_color(color), align="center")
+    top = _choice(TEXT_TOP, position, "text position")(image.height, text_h, margin)
+    if band:
+        draw.rectangle((0, top - margin, image.width, top + text_h + margin),
+                       fill=band + (255,))
+    draw.multiline_text(((image.width - text_w) / 2 - box[0], top - box[1]), block, font=face,
+                        fill=ink + (255,), spacing=spacing, align="center")
     return result
 
 
-def encode_image(image: Image.Image, *, fmt: str = "png") -> OutputFile:
-    pil_format, mime, extension = FORMATS.get(fmt, FORMATS["png"])
+def encode_image(image: Image.Image, *, fmt: str) -> OutputFile:
+    """PNG (keeps alpha), JPEG or WebP bytes, with their mime type and file extension."""
+    pil_format, mime, extension = FORMATS[fmt.lower()]
+    if pil_format == "JPEG":
+        image = _flatten(image)
     buffer = io.BytesIO()
-    options = {"quality": 92} if pil_format in ("JPEG", "WEBP") else {"optimize": False}
+    options = {"quality": 92} if pil_format in ("JPEG", "WEBP") else {"compress_level": 3}
     image.save(buffer, pil_format, **options)
     return OutputFile(data=buffer.getvalue(), mime=mime, extension=extension)
 
@@ -148,33 +280,70 @@ def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
 
 
+def _smooth(t: float) -> float:
+    """Smoothstep: starts and ends at rest, so the camera never jolts."""
+    return t * t * (3 - 2 * t)
+
+
+def _zoom_box(size: tuple[int, int], t: float, *, zoom: float, out: bool) -> Box:
+    """A centred crop that narrows from the full frame to 1/zoom (widens when `out`)."""
+    progress = 1 - t if out else t
+    factor = zoom ** progress  # geometric, so the zoom speed looks constant
+    w, h = size[0] / factor, size[1] / factor
+    left, top = (size[0] - w) / 2, (size[1] - h) / 2
+    return left, top, left + w, top + h
+
+
+def _pan_box(size: tuple[int, int], t: float, *, zoom: float, leftward: bool) -> Box:
+    """A 1/zoom crop travelling from one side to the other (the camera moving left or right)."""
+    factor = max(zoom, PAN_MIN_ZOOM)
+    w, h = size[0] / factor, size[1] / factor
+    left = (size[0] - w) * (1 - t if leftward else t)
+    top = (size[1] - h) / 2
+    return left, top, left + w, top + h
+
+
+CAMERA: dict[str, Callable[..., Box]] = {  # the catalog's `direction` → crop box at time t
+    "in": functools.partial(_zoom_box, out=False),
+    "out": functools.partial(_zoom_box, out=True),
+    "left": functools.partial(_pan_box, leftward=True),
+    "right": functools.partial(_pan_box, leftward=False),
+}
+
+
 def pan_zoom_video(image: Image.Image, *, duration: float, fps: int, zoom: float,
                    direction: str) -> bytes:
-    """A smooth zoom (in or out) over the still, as an H.264 MP4 that browsers play."""
-    scale = min(1.0, MAX_VIDEO_SIDE / max(image.width, image.height))
-    out_w, out_h = _even(image.width * scale), _even(image.height * scale)
-    source = image.resize((out_w, out_h), Image.Resampling.LANCZOS) if scale < 1 else image
-    frames = max(1, round(duration * fps))
+    """An H.264 MP4 (yuv420p, faststart) of a smooth camera move over the still.
+
+    The output keeps the image's aspect, at most MAX_VIDEO_SIDE on its longest side; frames are
+    cut from a source up to `zoom` times larger, so zoomed-in frames stay sharp.
+    """
+    camera = _choice(CAMERA, direction, "camera direction")
     zoom = max(1.0, float(zoom))
+    fit = min(1.0, MAX_VIDEO_SIDE / max(image.width, image.height))
+    out_w, out_h = _even(image.width * fit), _even(image.height * fit)
+    sharp = min(1.0, fit * max(zoom, PAN_MIN_ZOOM))
+    source = _flatten(image)
+    if sharp < 1.0:
+        source = source.resize((round(image.width * sharp), round(image.height * sharp)),
+                               Image.Resampling.LANCZOS)
+    frames = max(1, round(duration * fps))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "out.mp4")
         writer = imageio_ffmpeg.write_frames(
-            path, (out_w, out_h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-            output_params=["-preset", "veryfast", "-movflags", "+faststart"],
+            path, (out_w, out_h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
+            output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
             macro_block_size=2, ffmpeg_log_level="error",
         )
-        writer.send(None)
-        for index in range(frames):
-            t = index / max(1, frames - 1)
-            eased = t * t * (3 - 2 * t)  # smoothstep: no jolt at either end
-            factor = 1 + (zoom - 1) * (eased if direction != "out" else 1 - eased)
-            crop_w, crop_h = source.width / factor, source.height / factor
-            left = (source.width - crop_w) / 2
-            top = (source.height - crop_h) / 2
-            frame = source.resize((out_w, out_h), Image.Resampling.BILINEAR,
-                                  box=(left, top, left + crop_w, top + crop_h))
-            writer.send(frame.tobytes())
-        writer.close()
+        writer.send(None)  # start ffmpeg
+        try:
+            for index in range(frames):
+                t = _smooth(index / max(1, frames - 1))
+                box = camera(source.size, t, zoom=zoom)
+                writer.send(source.resize((out_w, out_h), Image.Resampling.BILINEAR,
+                                          box=box).tobytes())
+        finally:
+            writer.close()
         with open(path, "rb") as handle:
             return handle.read()
 
@@ -188,23 +357,24 @@ def image_info(data: bytes) -> tuple[str, int, int]:
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
             return MIME_BY_FORMAT.get(image.format, "application/octet-stream"), *image.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ProviderError(f"Not a readable image: {exc}", kind="invalid") from exc
 
 
-def video_info(data: bytes) -> dict:
-    """Width, height, frame count and duration of an MP4, read back with ffmpeg."""
+def video_info(data: bytes) -> dict[str, Any]:
+    """mime, width, height, frames, duration (s), codec and fps of a video, read with ffmpeg."""
     with tempfile.NamedTemporaryFile(suffix=".mp4") as handle:
         handle.write(data)
         handle.flush()
         try:
             reader = imageio_ffmpeg.read_frames(handle.name)
-            meta = reader.__next__()
+            meta = next(reader)
             reader.close()
             frames, seconds = imageio_ffmpeg.count_frames_and_secs(handle.name)
         except (RuntimeError, OSError, StopIteration) as exc:
-            raise ProviderError(f"Not a readable video: {exc}", kind="invalid") from exc
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # not ffmpeg's banner
+            raise ProviderError(f"Not a readable video: {reason}", kind="invalid") from exc
     width, height = meta["size"]
-    codec = str(meta.get("codec", ""))
     return {"mime": "video/mp4", "width": width, "height": height, "frames": frames,
-            "duration": round(seconds, 3), "codec": codec, "fps": meta.get("fps")}
+            "duration": round(seconds, 3), "codec": str(meta.get("codec", "")),
+            "fps": meta.get("fps")}

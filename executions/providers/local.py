@@ -1,55 +1,72 @@
-"""Real work with no network: preview text-to-image, Lanczos upscale, resize/crop, text
-overlay and a pan-and-zoom MP4. Each node type is one small function in `HANDLERS`."""
+"""Real work on our own servers, with no network: a procedural preview image, Lanczos upscale,
+resize/crop, text overlay and a pan-and-zoom MP4. One small function per node type, in `HANDLERS`;
+the pixels are done by the pure functions of `executions.imaging`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from PIL import Image
 
 from executions import imaging
 from executions.providers.base import Job, OutputFile, Provider, ProviderError, Result
 
 
-def _image_in(job: Job):
+def _setting(job: Job, key: str, cast: Callable[[Any], Any]) -> Any:
+    """`job.config[key]` as `cast` makes it, or ProviderError(kind="invalid") naming the key."""
+    value = job.config.get(key)
+    try:
+        return cast(value)
+    except (TypeError, ValueError) as exc:
+        raise ProviderError(f"The setting '{key}' is not valid: {value!r}",
+                            kind="invalid") from exc
+
+
+def _image_in(job: Job) -> Image.Image:
     media = job.media("image")
     if not media:
-        raise ProviderError("No image arrived on the image input", kind="invalid")
+        raise ProviderError("No image arrived on the 'image' input", kind="invalid")
     return imaging.decode(media[0].read())
 
 
+def _png(image: Image.Image) -> Result:
+    return Result({"image": imaging.encode_image(image, fmt="png")})
+
+
 def _preview(job: Job) -> Result:
-    config = job.config
     image = imaging.preview_image(prompt=job.text("prompt"), seed=job.seed or 0,
-                                  width=int(config["width"]), height=int(config["height"]))
+                                  width=_setting(job, "width", int),
+                                  height=_setting(job, "height", int))
     return Result({"image": imaging.encode_image(image, fmt="png")}, meta={"preview": True})
 
 
 def _upscale(job: Job) -> Result:
-    image = imaging.upscale(_image_in(job), scale=int(job.config["scale"]))
-    return Result({"image": imaging.encode_image(image, fmt="png")})
+    return _png(imaging.upscale(_image_in(job), scale=_setting(job, "scale", int)))
 
 
 def _resize_crop(job: Job) -> Result:
-    config = job.config
-    image = imaging.resize_crop(_image_in(job), aspect_ratio=config["aspect_ratio"],
-                                width=config.get("width"), mode=config["mode"])
-    return Result({"image": imaging.encode_image(image, fmt="png")})
+    width = job.config.get("width")
+    return _png(imaging.resize_crop(
+        _image_in(job), aspect_ratio=_setting(job, "aspect_ratio", str),
+        width=None if width in (None, "") else _setting(job, "width", int),
+        mode=_setting(job, "mode", str),
+    ))
 
 
 def _text_overlay(job: Job) -> Result:
-    config = job.config
-    image = imaging.text_overlay(
-        _image_in(job), text=job.text("text"), font_size=int(config["font_size"]),
-        color=config["color"] or "#ffffff", background=config.get("background") or "",
-        position=config["position"],
-    )
-    return Result({"image": imaging.encode_image(image, fmt="png")})
+    return _png(imaging.text_overlay(
+        _image_in(job), text=job.text("text"), font_size=_setting(job, "font_size", int),
+        color=job.config.get("color") or "#ffffff", background=job.config.get("background") or "",
+        position=_setting(job, "position", str),
+    ))
 
 
 def _pan_zoom(job: Job) -> Result:
-    config = job.config
-    video = imaging.pan_zoom_video(_image_in(job), duration=float(config["duration"]),
-                                   fps=int(config["fps"]), zoom=float(config["zoom"]),
-                                   direction=config["direction"])
+    video = imaging.pan_zoom_video(
+        _image_in(job), duration=_setting(job, "duration", float), fps=_setting(job, "fps", int),
+        zoom=_setting(job, "zoom", float), direction=_setting(job, "direction", str),
+    )
     return Result({"video": OutputFile(data=video, mime="video/mp4", extension="mp4")})
 
 
@@ -63,10 +80,12 @@ HANDLERS: dict[str, Callable[[Job], Result]] = {
 
 
 class LocalProvider(Provider):
+    """Runs the `provider="local"` nodes inside the worker; every job finishes at once."""
+
     alias = "local"
 
     def submit(self, job: Job) -> Result:
         handler = HANDLERS.get(job.node_type)
         if handler is None:
-            raise ProviderError(f"The local provider cannot run {job.node_type}", kind="config")
+            raise ProviderError(f"The local provider cannot run {job.node_type!r}", kind="config")
         return handler(job)
