@@ -1,23 +1,34 @@
 """Black Forest Labs FLUX.2 ([pro], [flex]) as BFL documents it:
 
     POST {base}/v1/<model>   x-key: <key>   {"prompt", "width", "height", "seed", …}
-      → {"id", "polling_url", …}
+      → {"id", "polling_url", "cost", …}
     GET <polling_url>        x-key: <key>
       → {"status": "Ready" | "Pending" | "Request Moderated" | "Content Moderated" | "Error"
-                   | "Task not found", "result": {"sample": <signed URL, valid 10 min>}, …}
+                   | "Task not found", "result": {"sample": <signed URL, valid 10 min>, "seed"},
+         "progress", "details"}
 
-The polling URL is used exactly as returned (BFL routes jobs to regional endpoints).
+The polling URL is used exactly as returned (BFL routes jobs to regional endpoints), and the
+sample is downloaded inside the poll that sees it Ready, before it expires.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from executions.providers.base import Job, OutputFile, Pending, Provider, ProviderError, Result
-from executions.providers.http import EXTENSIONS, Http, require_key
+from executions.providers.base import Job, Pending, Provider, ProviderError, Result
+from executions.providers.http import Http, output_file, require_key
 
 MAX_REFERENCES = 8
-MODERATED = {"Request Moderated", "Content Moderated"}
+POLL_AFTER = 0.5
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A finished BFL task: where its image is, and what BFL told us about it."""
+
+    sample: str
+    meta: dict[str, Any]
 
 
 def build_request(job: Job) -> dict[str, Any]:
@@ -27,11 +38,12 @@ def build_request(job: Job) -> dict[str, Any]:
         "prompt": job.text("prompt"),
         "width": int(config["width"]),
         "height": int(config["height"]),
-        "seed": job.seed,
-        "output_format": config.get("output_format", "jpeg"),
+        "output_format": config.get("output_format") or "jpeg",
         "safety_tolerance": int(config.get("safety_tolerance", 2)),
         "prompt_upsampling": bool(config.get("prompt_upsampling", False)),
     }
+    if job.seed is not None:
+        body["seed"] = job.seed
     if job.model == "flux-2-flex":
         body["steps"] = int(config.get("steps", 50))
         body["guidance"] = float(config.get("guidance", 4.5))
@@ -40,30 +52,58 @@ def build_request(job: Job) -> dict[str, Any]:
     return body
 
 
-def parse_poll(payload: dict[str, Any]) -> tuple[str, Any]:
-    """('ready', sample URL) | ('pending', progress) — or raise the node's ProviderError."""
+def parse_submit(payload: dict[str, Any]) -> dict[str, Any]:
+    """The handle kept on the node run: BFL's task id and the polling URL it gave us."""
+    if not payload.get("id") or not payload.get("polling_url"):
+        raise ProviderError("BFL accepted the job but sent no id / polling_url", kind="failed")
+    return {"id": payload["id"], "polling_url": payload["polling_url"]}
+
+
+def parse_poll(payload: dict[str, Any], handle: dict[str, Any]) -> Pending | Ready:
+    """Still running, or finished with a sample URL; any other status raises the node's error."""
     status = payload.get("status")
-    if status == "Ready":
-        sample = (payload.get("result") or {}).get("sample")
-        if not sample:
-            raise ProviderError("BFL said Ready but sent no result URL", kind="failed")
-        return "ready", sample
     if status == "Pending":
-        progress = payload.get("progress")
-        return "pending", float(progress) if isinstance(progress, (int, float)) else None
-    if status in MODERATED:
-        reasons = (payload.get("details") or {}).get("Moderation Reasons") or []
-        why = f": {', '.join(map(str, reasons))}" if reasons else ""
-        raise ProviderError(f"BFL {status.lower()}{why}", kind="moderated")
+        return Pending(handle=handle, progress=_progress(payload.get("progress")),
+                       poll_after=POLL_AFTER)
+    if status == "Ready":
+        result = payload.get("result") or {}
+        if not result.get("sample"):
+            raise ProviderError("BFL said Ready but sent no result URL", kind="failed")
+        meta = {"vendor_id": handle.get("id"), "seed": result.get("seed"),
+                "cost": payload.get("cost")}
+        return Ready(sample=result["sample"],
+                     meta={key: value for key, value in meta.items() if value is not None})
+    if status in ("Request Moderated", "Content Moderated"):
+        raise ProviderError(f"BFL: {status}{_reason(payload)}", kind="moderated")
     if status == "Task not found":
         raise ProviderError("BFL no longer knows this task (Task not found)", kind="not_found")
     if status == "Error":
-        detail = (payload.get("details") or {}) or payload.get("result") or ""
-        raise ProviderError(f"BFL reported an error: {detail or 'no details'}", kind="failed")
+        raise ProviderError(f"BFL reported an error{_reason(payload)}", kind="failed")
     raise ProviderError(f"BFL answered an unknown status {status!r}", kind="failed")
 
 
+def _progress(value: Any) -> float | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return min(1.0, max(0.0, value / 100 if value > 1 else float(value)))
+
+
+def _reason(payload: dict[str, Any]) -> str:
+    """': <the vendor's reasons>' from `details` (e.g. "Moderation Reasons") or `error`."""
+    details = payload.get("details") or payload.get("error") or ""
+    if isinstance(details, dict):
+        parts = []
+        for key, value in details.items():
+            value = ", ".join(map(str, value)) if isinstance(value, list) else value
+            parts.append(f"{key}: {value}" if value else str(key))
+        details = "; ".join(parts)
+    return f": {str(details)[:300]}" if details else ""
+
+
 class BflProvider(Provider):
+    """FLUX.2 on BFL. BFL has no cancel endpoint, so `cancel` stays the base no-op: an
+    abandoned task finishes on their side and is simply never downloaded."""
+
     alias = "bfl"
 
     def __init__(self, **options: Any) -> None:
@@ -76,22 +116,24 @@ class BflProvider(Provider):
         return {"x-key": self.api_key, "accept": "application/json"}
 
     def submit(self, job: Job) -> Pending:
-        require_key(self.api_key, env="BFL_API_KEY", what="FLUX.2 (Black Forest Labs)")
-        response = self.http.send("POST", f"{self.base_url}/v1/{job.model}",
-                                  headers=self._headers(), json=build_request(job))
-        payload = response.json()
-        if not payload.get("id") or not payload.get("polling_url"):
-            raise ProviderError("BFL accepted the job but sent no polling_url", kind="failed")
-        return Pending(handle={"id": payload["id"], "polling_url": payload["polling_url"]},
-                       poll_after=0.5)
+        require_key(self.api_key, env="BFL_API_KEY", model="FLUX.2", vendor="Black Forest Labs")
+        payload = self.http.send_json("POST", f"{self.base_url}/v1/{job.model}",
+                                      headers=self._headers(), json=build_request(job))
+        return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
-        response = self.http.send("GET", handle["polling_url"], headers=self._headers())
-        state, value = parse_poll(response.json())
-        if state == "pending":
-            return Pending(handle=handle, progress=value, poll_after=0.5)
-        data, mime = self.http.download(value)
-        if mime not in EXTENSIONS:
-            mime = "image/png" if job.config.get("output_format") == "png" else "image/jpeg"
-        return Result({"image": OutputFile(data=data, mime=mime, extension=EXTENSIONS[mime])},
-                      meta={"seed": job.seed, "vendor_id": handle["id"]})
+        try:
+            payload = self.http.send_json("GET", handle["polling_url"], headers=self._headers())
+        except ProviderError as error:
+            if error.status == 404:
+                raise ProviderError(f"BFL no longer knows this task: {error.message}",
+                                    kind="not_found", status=404) from error
+            raise
+        state = parse_poll(payload, handle)
+        if isinstance(state, Pending):
+            return state
+        data, mime = self.http.download(state.sample)
+        return Result({"image": output_file(data, mime, vendor="BFL")}, meta=state.meta)
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,49 +1,107 @@
 """The fal queue API, for the remote upscaler (ESRGAN) and image-to-video (Kling):
 
-    POST {base}/<model id>            Authorization: Key <key>    <model input JSON>
+    POST {base}/<model id>     Authorization: Key <key>    <model input JSON>
       → {"request_id", "status_url", "response_url", "cancel_url"}
-    GET <status_url>   → {"status": "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED", …}
-    GET <response_url> → the model's output, e.g. {"image": {"url"}} or {"video": {"url"}}
-    PUT <cancel_url>   → 202 {"status": "CANCELLATION_REQUESTED"} (400 when already done)
+    GET <status_url>   → {"status": "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED", "error"?, …}
+    GET <response_url> → the model's output, e.g. {"image": {"url"}} or {"video": {"url"}};
+                         a failed request answers 4xx/5xx {"detail": …} here instead
+    PUT <cancel_url>   → 202 CANCELLATION_REQUESTED (400 ALREADY_COMPLETED, 404 NOT_FOUND)
 
-The URLs fal returns are used as they are.
+The URLs fal returns are used as they are; the input image travels as a data URI.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from executions.providers.base import Job, OutputFile, Pending, Provider, ProviderError, Result
-from executions.providers.http import EXTENSIONS, Http, require_key
+from executions.providers.base import Job, Pending, Provider, ProviderError, Result
+from executions.providers.http import Http, VendorError, output_file, plain_error, require_key
+
+logger = logging.getLogger(__name__)
+
+POLL_AFTER = 1.0
+HANDLE_KEYS = ("request_id", "status_url", "response_url", "cancel_url")
 
 
-def build_request(job: Job) -> dict[str, Any]:
+def _image_url(job: Job) -> str:
     images = job.media("image")
     if not images:
         raise ProviderError("No image arrived on the image input", kind="invalid")
-    body: dict[str, Any] = {"image_url": images[0].data_uri()}
+    return images[0].data_uri()
+
+
+def _esrgan_input(job: Job) -> dict[str, Any]:
+    return {"image_url": _image_url(job), "scale": int(job.config.get("scale", 2))}
+
+
+def _kling_input(job: Job) -> dict[str, Any]:
     config = job.config
-    if "esrgan" in (job.model or ""):
-        body["scale"] = int(config.get("scale", 2))
-    else:
-        body.update(prompt=job.text("prompt"), duration=str(config.get("duration", 5)),
-                    aspect_ratio=config.get("aspect_ratio", "16:9"))
-        if config.get("negative_prompt"):
-            body["negative_prompt"] = config["negative_prompt"]
+    body = {"image_url": _image_url(job), "prompt": job.text("prompt"),
+            "duration": str(config.get("duration", 5)),
+            "aspect_ratio": config.get("aspect_ratio") or "16:9"}
+    if config.get("negative_prompt"):
+        body["negative_prompt"] = config["negative_prompt"]
     return body
 
 
+INPUTS: dict[str, Callable[[Job], dict[str, Any]]] = {
+    "process:upscale_esrgan": _esrgan_input,
+    "generate:kling_video": _kling_input,
+}
+
+
+def build_request(job: Job) -> dict[str, Any]:
+    """The model input JSON for this node type."""
+    builder = INPUTS.get(job.node_type)
+    if builder is None:
+        raise ProviderError(f"The fal provider cannot run {job.node_type}", kind="config")
+    return builder(job)
+
+
+def parse_submit(payload: dict[str, Any]) -> dict[str, Any]:
+    """The handle kept on the node run: the request id and the three URLs fal gave us."""
+    missing = [key for key in HANDLE_KEYS[:3] if not payload.get(key)]
+    if missing:
+        raise ProviderError(f"fal accepted the job but sent no {missing[0]}", kind="failed")
+    return {key: payload.get(key) for key in HANDLE_KEYS}
+
+
+def parse_status(payload: dict[str, Any], handle: dict[str, Any]) -> Pending | None:
+    """Pending while queued or running, None once COMPLETED; a failed request raises."""
+    status = payload.get("status")
+    if status in ("IN_QUEUE", "IN_PROGRESS"):
+        return Pending(handle=handle, poll_after=POLL_AFTER)
+    if status == "COMPLETED" and not payload.get("error"):
+        return None
+    detail = payload.get("error") or f"status {status!r}"
+    kind = "moderated" if payload.get("error_type") == "content_policy_violation" else "failed"
+    raise ProviderError(f"fal: the request failed ({str(detail)[:300]})", kind=kind)
+
+
 def parse_output(payload: dict[str, Any]) -> tuple[str, str]:
-    """(output port, file URL) from a finished job's response."""
+    """(output port, file URL) from a finished request's response."""
     for port in ("video", "image"):
         item = payload.get(port)
         if isinstance(item, dict) and item.get("url"):
             return port, item["url"]
     images = payload.get("images")
-    if isinstance(images, list) and images and isinstance(images[0], dict):
-        return "image", images[0].get("url", "")
-    detail = payload.get("detail") or payload.get("error") or payload
-    raise ProviderError(f"fal finished without an output: {str(detail)[:300]}", kind="failed")
+    if isinstance(images, list) and images and isinstance(images[0], dict) and \
+            images[0].get("url"):
+        return "image", images[0]["url"]
+    said = plain_error(200, payload).message
+    raise ProviderError(f"fal finished without an output file: {said}", kind="failed")
+
+
+def describe_error(status: int, body: Any) -> VendorError:
+    """fal's `{"detail": …}`; a `content_policy_violation` in it is a moderation."""
+    said = plain_error(status, body)
+    details = body.get("detail") if isinstance(body, dict) else None
+    flagged = isinstance(details, list) and any(
+        isinstance(item, dict) and item.get("type") == "content_policy_violation"
+        for item in details)
+    return VendorError(said.message, kind="moderated" if flagged else None)
 
 
 class FalProvider(Provider):
@@ -53,44 +111,46 @@ class FalProvider(Provider):
         super().__init__(**options)
         self.api_key = options.get("api_key", "")
         self.base_url = options.get("base_url", "https://queue.fal.run").rstrip("/")
-        self.http = Http(vendor="fal", timeout=float(options.get("timeout", 60)))
+        self.http = Http(vendor="fal", timeout=float(options.get("timeout", 60)),
+                         describe=describe_error)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self.api_key}"}
 
     def submit(self, job: Job) -> Pending:
-        require_key(self.api_key, env="FAL_KEY", what="fal models (ESRGAN, Kling)")
-        response = self.http.send("POST", f"{self.base_url}/{job.model}",
-                                  headers=self._headers(), json=build_request(job))
-        payload = response.json()
-        missing = [k for k in ("request_id", "status_url", "response_url") if not payload.get(k)]
-        if missing:
-            raise ProviderError(f"fal accepted the job but sent no {missing[0]}", kind="failed")
-        handle = {key: payload.get(key) for key in
-                  ("request_id", "status_url", "response_url", "cancel_url")}
-        return Pending(handle=handle, poll_after=1.0)
+        require_key(self.api_key, env="FAL_KEY", model="ESRGAN / Kling", vendor="fal")
+        payload = self.http.send_json("POST", f"{self.base_url}/{job.model}",
+                                      headers=self._headers(), json=build_request(job))
+        return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
-        status = self.http.send("GET", handle["status_url"], headers=self._headers(),
-                                ok=(200, 202)).json()
-        state = status.get("status")
-        if state in ("IN_QUEUE", "IN_PROGRESS"):
-            return Pending(handle=handle, poll_after=1.0)
-        if state != "COMPLETED":
-            raise ProviderError(f"fal answered an unknown status {state!r}", kind="failed")
-        output = self.http.send("GET", handle["response_url"], headers=self._headers()).json()
+        try:
+            status = self.http.send_json("GET", handle["status_url"], headers=self._headers(),
+                                         ok=(200, 202))
+        except ProviderError as error:
+            if error.status == 404:
+                raise ProviderError(f"fal no longer knows this request: {error.message}",
+                                    kind="not_found", status=404) from error
+            raise
+        pending = parse_status(status, handle)
+        if pending is not None:
+            return pending
+        output = self.http.send_json("GET", handle["response_url"], headers=self._headers())
         port, url = parse_output(output)
         data, mime = self.http.download(url)
-        if mime not in EXTENSIONS:
-            mime = "video/mp4" if port == "video" else "image/png"
-        return Result({port: OutputFile(data=data, mime=mime, extension=EXTENSIONS[mime])},
+        return Result({port: output_file(data, mime, vendor="fal")},
                       meta={"vendor_id": handle["request_id"]})
 
     def cancel(self, handle: dict[str, Any]) -> None:
+        """PUT the cancel URL. Already completed (400) or unknown (404) is fine; any other
+        failure is logged, never raised: cancelling is best effort."""
         if not handle or not handle.get("cancel_url"):
             return
         try:
             self.http.send("PUT", handle["cancel_url"], headers=self._headers(),
-                           ok=(200, 202, 400))
-        except ProviderError:
-            pass  # best effort: the job may be gone already
+                           ok=(200, 202, 400, 404))
+        except ProviderError as error:
+            logger.warning("fal cancel of %s failed: %s", handle.get("request_id"), error)
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,60 +1,138 @@
 """The one HTTP layer the remote providers share: a pooled httpx client, timeouts, and the map
-from transport failures and HTTP statuses to ProviderError kinds. Retrying is the engine's job
-(it reschedules with backoff, holding no worker), so nothing here sleeps or loops."""
+from transport failures and HTTP statuses to ProviderError kinds.
+
+Retrying is the engine's job (it reschedules with backoff, holding no worker), so nothing here
+sleeps or loops. A vendor module only supplies a pure `describe(status, body) -> VendorError`
+that reads its own error format.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from executions.providers.base import ProviderError
+from executions.providers.base import OutputFile, ProviderError
 
 MAX_DOWNLOAD = 200 * 1024 * 1024
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
 
-VendorMessage = Callable[[httpx.Response], str]
+
+@dataclass(frozen=True)
+class VendorError:
+    """What a vendor's error body says: its words, and optionally a kind or a retry delay the
+    status alone does not tell (a moderation answered as 422, Google's RetryInfo)."""
+
+    message: str
+    kind: str | None = None
+    retry_after: float | None = None
 
 
-def plain_message(response: httpx.Response) -> str:
-    """The vendor's own words: a JSON `detail`/`message`/`error`, else the text, shortened."""
-    try:
-        payload = response.json()
-    except ValueError:
-        return response.text.strip()[:300] or response.reason_phrase
-    if isinstance(payload, dict):
+Describe = Callable[[int, Any], VendorError]
+
+
+def status_kind(status: int) -> str:
+    """The ProviderError kind an HTTP error status means."""
+    if status == 402:
+        return "payment"
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403):
+        return "config"  # refused credentials: no retry will fix them
+    if status == 408:
+        return "timeout"
+    if status >= 500:
+        return "server"
+    return "invalid"
+
+
+def plain_error(status: int, body: Any) -> VendorError:
+    """A JSON `detail` / `message` / `error` (FastAPI validation lists included), else text."""
+    if isinstance(body, dict):
         for key in ("detail", "message", "error"):
-            value = payload.get(key)
+            value = body.get(key)
             if isinstance(value, dict):
                 value = value.get("message") or value
+            if isinstance(value, list):
+                value = "; ".join(_item_text(item) for item in value)
             if value:
-                return str(value)[:300]
-    return str(payload)[:300]
+                return VendorError(str(value)[:500])
+    text = body if isinstance(body, str) else str(body)
+    return VendorError(text.strip()[:500] or f"HTTP {status}")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+def _item_text(item: Any) -> str:
+    if isinstance(item, dict) and "msg" in item:
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        return f"{where}: {item['msg']}" if where else str(item["msg"])
+    return str(item)
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+    if not value:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def sniff_mime(data: bytes, declared: str) -> str:
+    """The file's real type from its first bytes; the declared one when we cannot tell."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "video/mp4"
+    return declared
+
+
+def output_file(data: bytes, declared: str, *, vendor: str) -> OutputFile:
+    """Wrap downloaded bytes; refuse a file type the engine cannot store."""
+    mime = sniff_mime(data, declared)
+    if mime not in EXTENSIONS:
+        raise ProviderError(f"{vendor} sent a file we cannot use ({mime or 'unknown type'})",
+                            kind="failed")
+    return OutputFile(data=data, mime=mime, extension=EXTENSIONS[mime])
+
+
+def require_key(api_key: str, *, env: str, model: str, vendor: str) -> None:
+    """A remote provider without credentials fails loudly; it never makes a result up."""
+    if not api_key:
+        raise ProviderError(f"{env} is not set: {model} cannot run without {vendor} credentials "
+                            "(or run with SIMULATE=1 for an offline demo)", kind="config")
 
 
 class Http:
     """A pooled client for one vendor; `vendor` names it in every error message."""
 
-    def __init__(self, *, vendor: str, timeout: float, message: VendorMessage = plain_message):
+    def __init__(self, *, vendor: str, timeout: float, describe: Describe = plain_error) -> None:
         self.vendor = vendor
-        self.message = message
+        self.describe = describe
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             follow_redirects=False,
         )
 
     def send(self, method: str, url: str, *, headers: dict[str, str] | None = None,
              json: Any = None, ok: tuple[int, ...] = (200,)) -> httpx.Response:
-        """Send; a status outside `ok` becomes the matching ProviderError."""
+        """Send one request; a status outside `ok` becomes the matching ProviderError."""
         try:
             response = self.client.request(method, url, headers=headers, json=json)
         except httpx.TimeoutException as exc:
@@ -66,38 +144,47 @@ class Http:
             return response
         raise self.error_for(response)
 
+    def send_json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        """`send`, then the JSON object body; anything else is a broken (server-side) answer."""
+        response = self.send(method, url, **kwargs)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise ProviderError(f"{self.vendor} answered {response.status_code} without a JSON "
+                                "object", kind="server", status=response.status_code)
+        return payload
+
     def error_for(self, response: httpx.Response) -> ProviderError:
         code = response.status_code
-        detail = self.message(response)
-        if code == 402:
-            return ProviderError(f"{self.vendor}: out of credits on the provider account "
-                                 f"({detail})", kind="payment", status=code)
-        if code == 429:
-            return ProviderError(f"{self.vendor} is rate limiting us: {detail}",
-                                 kind="rate_limited", retry_after=_retry_after(response),
-                                 status=code)
-        if code in (401, 403):
-            return ProviderError(f"{self.vendor} refused the credentials: {detail}",
-                                 kind="config", status=code)
-        if code >= 500:
-            return ProviderError(f"{self.vendor} server error {code}: {detail}", kind="server",
-                                 status=code)
-        return ProviderError(f"{self.vendor} refused the request ({code}): {detail}",
-                             kind="invalid", status=code)
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        said = self.describe(code, body)
+        retry_after = retry_after_header(response.headers.get("retry-after"))
+        return ProviderError(f"{self.vendor} answered {code}: {said.message}",
+                             kind=said.kind or status_kind(code), status=code,
+                             retry_after=retry_after if retry_after is not None
+                             else said.retry_after)
 
     def download(self, url: str) -> tuple[bytes, str]:
-        """Fetch a result file at once (vendor URLs expire within minutes), capped in size."""
+        """Fetch a result file at once (vendor URLs expire within minutes), capped in size.
+        Returns the bytes and the declared content type."""
         try:
             with self.client.stream("GET", url) as response:
                 if response.status_code != 200:
                     response.read()
                     raise self.error_for(response)
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > MAX_DOWNLOAD:
+                    raise self._too_big()
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > MAX_DOWNLOAD:
-                        raise ProviderError(f"{self.vendor} result is larger than 200 MB",
-                                            kind="failed")
+                        raise self._too_big()
                     chunks.append(chunk)
                 mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 return b"".join(chunks), mime
@@ -108,14 +195,9 @@ class Http:
             raise ProviderError(f"Could not download the {self.vendor} result: {exc}",
                                 kind="network") from exc
 
+    def _too_big(self) -> ProviderError:
+        return ProviderError(f"The {self.vendor} result is larger than "
+                             f"{MAX_DOWNLOAD // (1024 * 1024)} MB", kind="failed")
+
     def close(self) -> None:
         self.client.close()
-
-
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
-
-
-def require_key(api_key: str, *, env: str, what: str) -> None:
-    if not api_key:
-        raise ProviderError(f"{env} is not set: {what} cannot run without credentials. "
-                            "Set it, or run with SIMULATE=1 for an offline demo.", kind="config")

@@ -1,142 +1,74 @@
-"""A provider simulator on loopback: speaks the BFL, Gemini generateContent and fal queue
-protocols closely enough that the real provider code runs against it unchanged, and returns
-real images and videos.
+"""A provider simulator on loopback. It speaks the BFL, Gemini `generateContent` and fal queue
+protocols closely enough that the real providers run against it unchanged (base URL and key are
+all that differ), and it returns real images and videos.
 
-Jobs finish `latency` seconds after they were submitted (no thread waits for them), so a few
-hundred can be in flight at once. Behaviour is steered from the prompt (or any string input):
+Jobs finish `latency` seconds after they were submitted; no thread waits for them, so hundreds
+can be in flight and polled cheaply. Result URLs point back at the simulator and expire after
+10 minutes, like BFL's. Steering, from any string in a request (usually the prompt):
 
-    sim:request-moderated  sim:content-moderated  sim:error   (BFL statuses at poll)
-    sim:402  sim:429  sim:500                                  (answer to the submission)
-    sim:slow  (the job takes 30 s)    sim:hang  (the HTTP answer itself waits 10 s)
+    sim:request-moderated  sim:content-moderated  sim:error   the job fails that way
+    sim:402  sim:429  sim:500    the submission is answered with that status (429: Retry-After 1)
+    sim:slow   the job takes 30 s          sim:hang   the HTTP answer itself waits 10 s
 
-and from control endpoints: POST /__sim/script {"path_prefix", "responses": [429, 500]} makes
-the next matching requests answer those statuses; POST /__sim/reset; GET /__sim/stats.
+`fail_rate` answers that fraction of submissions with a 503.
+
+Control endpoints: POST /__sim/script {"path_prefix", "responses": [429, 500]} (the next
+matching requests answer those statuses), POST /__sim/reset, POST /__sim/config {"latency",
+"fail_rate"}, GET /__sim/stats (submissions per provider, polls, max_active, …).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import json
-import random
+import socket
+import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from PIL import Image, ImageDraw
+from executions.simulator import media
+from executions.simulator.state import SLOW_SECONDS, SimJob, State, triggers
 
-from executions import imaging
-
-DELIVERY_LIFETIME = 600  # BFL's signed result URLs expire after 10 minutes
-SLOW_SECONDS = 30
-HANG_SECONDS = 10
-
-
-class State:
-    def __init__(self, latency: float, fail_rate: float) -> None:
-        self.latency = latency
-        self.fail_rate = fail_rate
-        self.lock = threading.Lock()
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self.files: dict[str, tuple[bytes, str, float]] = {}
-        self.scripts: list[tuple[str, int]] = []
-        self.stats: dict[str, int] = {}
-        self.video: bytes | None = None
-        self.rng = random.Random(7)
-        self.active: set[str] = set()  # submitted, result not yet collected
-
-    def activate(self, job_id: str) -> None:
-        with self.lock:
-            self.active.add(job_id)
-            self.stats["max_active"] = max(self.stats.get("max_active", 0), len(self.active))
-
-    def settle(self, job_id: str) -> None:
-        with self.lock:
-            self.active.discard(job_id)
-
-    def count(self, key: str) -> None:
-        with self.lock:
-            self.stats[key] = self.stats.get(key, 0) + 1
-
-    def scripted(self, path: str) -> int | None:
-        with self.lock:
-            for index, (prefix, status) in enumerate(self.scripts):
-                if path.startswith(prefix):
-                    del self.scripts[index]
-                    return status
-        return None
-
-    def store_file(self, data: bytes, mime: str, ext: str) -> str:
-        token = f"{uuid.uuid4().hex}.{ext}"
-        with self.lock:
-            self.files[token] = (data, mime, time.time() + DELIVERY_LIFETIME)
-        return token
-
-    def kling_video(self) -> bytes:
-        with self.lock:
-            if self.video is None:
-                still = picture("simulated video", 320, 180, seed=5)
-                self.video = imaging.pan_zoom_video(still, duration=5, fps=12, zoom=1.3,
-                                                    direction="in")
-            return self.video
-
-
-def picture(prompt: str, width: int, height: int, *, seed: int = 0) -> Image.Image:
-    """A real, decodable image for a prompt, marked SIMULATED."""
-    digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
-    image = Image.new("RGB", (width, height), tuple(digest[:3]))
-    draw = ImageDraw.Draw(image)
-    for i in range(0, 12, 3):
-        x, y = digest[i + 3] / 255 * width, digest[i + 4] / 255 * height
-        r = (digest[i + 5] / 255 * 0.3 + 0.05) * min(width, height)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(digest[i + 6:i + 9]))
-    size = max(10, min(width, height) // 14)
-    draw.text((size, size), "SIMULATED", font=imaging.font(size), fill=(255, 255, 255))
-    draw.text((size, height - 2 * size), prompt[:60], font=imaging.font(size * 0.7),
-              fill=(255, 255, 255))
-    return image
-
-
-def encode(image: Image.Image, fmt: str) -> tuple[bytes, str, str]:
-    output = imaging.encode_image(image, fmt="png" if fmt == "png" else "jpeg")
-    return output.data, output.mime, output.extension
-
-
-def triggers(body: Any) -> set[str]:
-    text = json.dumps(body) if not isinstance(body, str) else body
-    return {word for word in ("request-moderated", "content-moderated", "error", "402", "429",
-                              "500", "slow", "hang") if f"sim:{word}" in text}
-
-
-def decode_data_uri(value: str) -> Image.Image:
-    data = value.split(",", 1)[1] if value.startswith("data:") else value
-    return imaging.decode(base64.b64decode(data))
+HANG_SECONDS = 10.0
+TRIGGER_STATUSES = (402, 429, 500)
+MESSAGES = {401: "Not authenticated", 402: "Insufficient credits", 403: "Forbidden",
+            429: "Too many active tasks, retry later", 500: "Internal server error",
+            502: "Bad gateway", 503: "Service temporarily unavailable"}
+GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 402: "FAILED_PRECONDITION",
+                 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+                 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, so pooled clients poll cheaply
+    disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms ACK stalls
+    timeout = 120  # drop idle keep-alive connections
     server: SimulatorHttpServer
+    body: Any = None  # the request's JSON, read before routing so every answer drains it
 
-    # --- plumbing -------------------------------------------------------------------------
+    # --- plumbing ----------------------------------------------------------------------------
     @property
     def state(self) -> State:
         return self.server.state
 
     @property
     def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        """Our own absolute URL, as the client addressed us."""
+        host = self.headers.get("Host")
+        if not host:
+            address, port = self.server.server_address[:2]
+            host = f"{address}:{port}"
+        return f"http://{host}"
 
-    def log_message(self, *args) -> None:
+    def log_message(self, *args: Any) -> None:
         pass
 
     def reply(self, status: int, body: Any = None, *, raw: bytes | None = None,
               mime: str = "application/json", headers: dict[str, str] | None = None) -> None:
-        data = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
+        data = raw if raw is not None else json.dumps({} if body is None else body).encode()
         self.send_response(status)
         self.send_header("Content-Type", mime)
         self.send_header("Content-Length", str(len(data)))
@@ -145,7 +77,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def body(self) -> Any:
+    def read_json(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -153,250 +85,305 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
-    def failure(self, path: str, marks: set[str]) -> bool:
-        """Answer a scripted, triggered or random failure instead of the real thing."""
-        status = self.state.scripted(path)
-        if status is None:
-            status = next((int(m) for m in ("402", "429", "500") if m in marks), None)
-        if status is None and self.state.fail_rate and \
-                self.state.rng.random() < self.state.fail_rate:
+    def fail(self, vendor: str, status: int, message: str | None = None) -> None:
+        """An error answer in the vendor's own format."""
+        message = message or MESSAGES.get(status, "Simulated failure")
+        headers = {"Retry-After": "1"} if status == 429 else {}
+        if vendor == "google":
+            error: dict[str, Any] = {"code": status, "message": message,
+                                     "status": GOOGLE_STATUS.get(status, "UNKNOWN")}
+            if status == 429:
+                error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                     "retryDelay": "1s"}]
+            return self.reply(status, {"error": error}, headers=headers)
+        self.reply(status, {"detail": message}, headers=headers)
+
+    def refuse_submission(self, vendor: str, marks: frozenset[str]) -> bool:
+        """Answer a hang's late reply, a triggered or a random failure instead of accepting
+        the job. A hang outlived by a reset answers 503, so it leaks into no later test."""
+        if "hang" in marks:
+            epoch = self.state.epoch
+            time.sleep(HANG_SECONDS)
+            if epoch != self.state.epoch:
+                self.fail(vendor, 503, "The simulator was reset meanwhile")
+                return True
+        status = next((s for s in TRIGGER_STATUSES if str(s) in marks), None)
+        if status is None and self.state.random_failure():
             status = 503
         if status is None:
             return False
-        headers = {"Retry-After": "1"} if status == 429 else {}
-        messages = {402: "Insufficient credits", 429: "Too many active tasks",
-                    500: "Internal server error", 503: "Service temporarily unavailable"}
-        self.reply(status, {"detail": messages.get(status, "Simulated failure")},
-                   headers=headers)
+        self.state.count(f"{vendor}.rejected")
+        self.fail(vendor, status)
         return True
 
-    def new_job(self, provider: str, marks: set[str], **fields: Any) -> str:
-        job_id = uuid.uuid4().hex
-        delay = SLOW_SECONDS if "slow" in marks else self.state.latency
-        with self.state.lock:
-            self.state.jobs[job_id] = {"provider": provider, "ready_at": time.time() + delay,
-                                       "submitted": time.time(), "marks": marks,
-                                       "cancelled": False, **fields}
-        self.state.count(f"{provider}.submit")
-        self.state.activate(job_id)
-        return job_id
-
-    # --- routing ----------------------------------------------------------------------------
+    # --- routing -------------------------------------------------------------------------------
     def do_GET(self) -> None:
-        self.route("GET")
+        self.route(self.command)
 
-    def do_POST(self) -> None:
-        self.route("POST")
-
-    def do_PUT(self) -> None:
-        self.route("PUT")
+    do_POST = do_PUT = do_GET
 
     def route(self, method: str) -> None:
         parts = urlsplit(self.path)
         path = parts.path
+        self.body = self.read_json() if method in ("POST", "PUT") else None
         if path.startswith("/__sim/"):
             return self.control(method, path)
-        if method == "GET" and path.startswith("/delivery/"):
+        self.state.count("requests")
+        if path.startswith("/delivery/"):
             return self.delivery(path.rsplit("/", 1)[1])
-        if path.startswith("/v1/"):
-            return self.bfl(method, path, parse_qs(parts.query))
-        if path.startswith("/v1beta/models/"):
-            return self.google(method, path)
-        return self.fal(method, path)
+        vendor = "bfl" if path.startswith("/v1/") else (
+            "google" if path.startswith("/v1beta/") else "fal")
+        if not self.authorised(vendor):
+            return self.fail(vendor, 401 if vendor == "fal" else 403, "Missing or invalid key")
+        scripted = self.state.scripted(path)
+        if scripted is not None:
+            self.state.count(f"{vendor}.rejected")
+            return self.fail(vendor, scripted, f"Scripted {scripted}")
+        try:
+            if vendor == "bfl":
+                return self.bfl(method, path, parse_qs(parts.query))
+            if vendor == "google":
+                return self.google(method, path)
+            return self.fal(method, path)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            return self.fail(vendor, 400, f"Malformed request: {exc!r}")
+
+    def authorised(self, vendor: str) -> bool:
+        if vendor == "bfl":
+            return bool(self.headers.get("x-key"))
+        if vendor == "google":
+            return bool(self.headers.get("x-goog-api-key"))
+        key = self.headers.get("Authorization") or ""
+        return key.startswith("Key ") and len(key) > 4
 
     def control(self, method: str, path: str) -> None:
-        if path == "/__sim/script" and method == "POST":
-            body = self.body() or {}
-            with self.state.lock:
-                self.state.scripts += [(body.get("path_prefix", "/"), int(s))
-                                       for s in body.get("responses", [])]
-            return self.reply(200, {"queued": len(body.get("responses", []))})
-        if path == "/__sim/reset" and method == "POST":
-            with self.state.lock:
-                self.state.jobs.clear()
-                self.state.scripts.clear()
-                self.state.stats.clear()
-                self.state.active.clear()
+        body = self.body if isinstance(self.body, dict) else {}
+        try:
+            if method == "POST" and path == "/__sim/script":
+                statuses = [int(status) for status in body.get("responses") or []]
+                self.state.script(str(body.get("path_prefix") or "/"), statuses)
+                return self.reply(200, {"queued": len(statuses)})
+            if method == "POST" and path == "/__sim/config":
+                latency = float(body.get("latency", self.state.latency))
+                fail_rate = float(body.get("fail_rate", self.state.fail_rate))
+                with self.state.lock:
+                    self.state.latency, self.state.fail_rate = latency, fail_rate
+                return self.reply(200, {"ok": True})
+        except (TypeError, ValueError) as exc:
+            return self.reply(400, {"detail": f"Malformed control request: {exc}"})
+        if method == "POST" and path == "/__sim/reset":
+            self.state.reset()
             return self.reply(200, {"ok": True})
-        if path == "/__sim/stats":
-            with self.state.lock:
-                return self.reply(200, {"stats": dict(self.state.stats),
-                                        "jobs": len(self.state.jobs)})
-        return self.reply(404, {"detail": "Not found"})
+        if method == "GET" and path == "/__sim/stats":
+            return self.reply(200, self.state.snapshot())
+        self.reply(404, {"detail": "Unknown control endpoint"})
 
     def delivery(self, token: str) -> None:
-        with self.state.lock:
-            item = self.state.files.get(token)
-        if item is None or item[2] < time.time():
-            return self.reply(404, {"detail": "Expired or unknown"})
+        self.state.count("delivery")
+        item = self.state.file(token)
+        if item is None:
+            return self.reply(404, {"detail": "Expired or unknown delivery URL"})
         self.reply(200, raw=item[0], mime=item[1])
 
-    # --- Black Forest Labs --------------------------------------------------------------------
+    # --- Black Forest Labs -----------------------------------------------------------------------
     def bfl(self, method: str, path: str, query: dict[str, list[str]]) -> None:
-        if not self.headers.get("x-key"):
-            return self.reply(403, {"detail": "Not authenticated - Invalid Authentication"})
         if method == "GET" and path == "/v1/get_result":
             return self.bfl_result(query.get("id", [""])[0])
         if method != "POST":
-            return self.reply(405, {"detail": "Method Not Allowed"})
-        body = self.body()
+            return self.fail("bfl", 405, "Method Not Allowed")
+        body = self.body
         if not isinstance(body, dict) or not body.get("prompt"):
             return self.reply(422, {"detail": [{"loc": ["body", "prompt"],
-                                                "msg": "Field required"}]})
+                                                "msg": "Field required", "type": "missing"}]})
         marks = triggers(body)
-        if "hang" in marks:
-            time.sleep(HANG_SECONDS)
-        if self.failure(path, marks):
+        if self.refuse_submission("bfl", marks):
             return
-        job_id = self.new_job("bfl", marks, width=int(body.get("width", 1024)),
-                              height=int(body.get("height", 1024)), prompt=body["prompt"],
-                              fmt=body.get("output_format", "jpeg"), seed=body.get("seed") or 0)
-        self.reply(200, {"id": job_id, "polling_url": f"{self.base}/v1/get_result?id={job_id}",
-                         "cost": 3.0})
+        width, height = int(body.get("width") or 1024), int(body.get("height") or 1024)
+        if not (64 <= width <= 4096 and 64 <= height <= 4096):
+            return self.reply(422, {"detail": [{"loc": ["body", "width"], "type": "value_error",
+                                                "msg": "width and height must be 64..4096"}]})
+        request = {"prompt": body["prompt"], "width": width, "height": height,
+                   "seed": int(body.get("seed") or 0),
+                   "format": body.get("output_format") or "jpeg"}
+        megapixels = request["width"] * request["height"] / 1e6
+        request["cost"] = round(3 + 1.5 * max(0.0, megapixels - 1), 2)  # FLUX.2 [pro] pricing
+        job = self.state.submit("bfl", marks, request)
+        self.reply(200, {"id": job.id, "polling_url": f"{self.base}/v1/get_result?id={job.id}",
+                         "cost": request["cost"], "input_mp": 0,
+                         "output_mp": round(megapixels, 2)})
 
     def bfl_result(self, job_id: str) -> None:
         self.state.count("bfl.poll")
-        with self.state.lock:
-            job = self.state.jobs.get(job_id)
+        job = self.state.job(job_id)
         if job is None:
             return self.reply(200, {"id": job_id, "status": "Task not found"})
-        if time.time() < job["ready_at"]:
-            done = (time.time() - job["submitted"]) / max(0.001, job["ready_at"] - job["submitted"])
-            return self.reply(200, {"id": job_id, "status": "Pending",
-                                    "progress": round(min(0.99, done), 2)})
-        marks = job["marks"]
-        self.state.settle(job_id)
-        for mark, status in (("request-moderated", "Request Moderated"),
-                             ("content-moderated", "Content Moderated"), ("error", "Error")):
-            if mark in marks:
-                details = {"Moderation Reasons": ["Simulated"]} if mark != "error" else {}
-                return self.reply(200, {"id": job_id, "status": status, "details": details})
-        if "file" not in job:
-            data, mime, ext = encode(picture(job["prompt"], job["width"], job["height"],
-                                             seed=job["seed"]), job["fmt"])
-            job["file"] = self.state.store_file(data, mime, ext)
-        self.reply(200, {"id": job_id, "status": "Ready",
-                         "result": {"sample": f"{self.base}/delivery/{job['file']}",
-                                    "prompt": job["prompt"], "seed": job["seed"]}})
+        now = time.time()
+        if not job.done(now):
+            return self.reply(200, {"id": job.id, "status": "Pending", "result": None,
+                                    "progress": job.progress(now)})
+        self.state.settle(job)
+        if "request-moderated" in job.marks or "content-moderated" in job.marks:
+            status = ("Request Moderated" if "request-moderated" in job.marks
+                      else "Content Moderated")
+            return self.reply(200, {"id": job.id, "status": status, "result": None,
+                                    "details": {"Moderation Reasons": ["Simulated"]}})
+        if "error" in job.marks:
+            return self.reply(200, {"id": job.id, "status": "Error", "result": None,
+                                    "details": {"error": "Simulated generation failure"}})
+        request = job.request
+        if job.file is None:
+            image = media.picture(request["prompt"], request["width"], request["height"],
+                                  seed=request["seed"])
+            data, mime = media.encode(image, request["format"])
+            job.file = self.state.store_file(data, mime, "png" if mime == "image/png" else "jpg")
+        self.reply(200, {"id": job.id, "status": "Ready", "progress": None,
+                         "cost": request["cost"],
+                         "result": {"sample": f"{self.base}/delivery/{job.file}",
+                                    "prompt": request["prompt"], "seed": request["seed"]}})
 
-    # --- Google Gemini ----------------------------------------------------------------------
+    # --- Google Gemini ---------------------------------------------------------------------------
     def google(self, method: str, path: str) -> None:
-        if not self.headers.get("x-goog-api-key"):
-            return self.reply(403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
-                                              "message": "Method doesn't allow unregistered "
-                                                         "callers"}})
-        body = self.body() or {}
+        if method != "POST" or not path.endswith(":generateContent"):
+            return self.fail("google", 404, f"{path} is not found for API version v1beta")
+        body = self.body
+        if not isinstance(body, dict) or not body.get("contents"):
+            return self.fail("google", 400, "* GenerateContentRequest.contents: contents is "
+                                            "not specified")
         marks = triggers(body)
-        status = self.state.scripted(path) or next(
-            (int(m) for m in ("429", "500") if m in marks), None)
-        if status:
-            names = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
-            return self.reply(status, {"error": {"code": status, "status": names.get(
-                status, "UNAVAILABLE"), "message": "Simulated failure"}},
-                headers={"Retry-After": "1"} if status == 429 else {})
+        if self.refuse_submission("google", marks):
+            return
         self.state.count("google.submit")
-        time.sleep(min(self.state.latency, 5))  # generateContent answers when the image is done
-        if "request-moderated" in marks or "content-moderated" in marks:
-            return self.reply(200, {"promptFeedback": {"blockReason": "SAFETY"}})
-        parts = (body.get("contents") or [{}])[0].get("parts") or [{}]
-        prompt = next((p.get("text", "") for p in parts if "text" in p), "")
-        ratio = ((body.get("generationConfig") or {}).get("imageConfig") or {}).get(
-            "aspectRatio", "1:1")
-        w, h = (int(x) for x in ratio.split(":")) if ":" in ratio else (1, 1)
-        width, height = (1024, round(1024 * h / w)) if w >= h else (round(1024 * w / h), 1024)
-        data, mime, _ = encode(picture(prompt, width, height), "png")
+        # generateContent answers when the image exists: this wait *is* the job.
+        time.sleep(SLOW_SECONDS if "slow" in marks else self.state.latency)
+        if "request-moderated" in marks:
+            return self.reply(200, {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}})
+        if "content-moderated" in marks or "error" in marks:
+            reason = "IMAGE_SAFETY" if "content-moderated" in marks else "OTHER"
+            return self.reply(200, {"candidates": [{
+                "content": {"role": "model", "parts": [{"text": "I can't make that image."}]},
+                "finishReason": reason, "finishMessage": f"Simulated {reason}"}]})
+        parts = body["contents"][-1].get("parts") or []
+        prompt = " ".join(part["text"] for part in parts if part.get("text"))
+        config = body.get("generationConfig") or {}
+        ratio = (config.get("imageConfig") or {}).get("aspectRatio") or "1:1"
+        width, height = media.GEMINI_SIZES.get(ratio, media.GEMINI_SIZES["1:1"])
+        data, mime = media.encode(media.picture(prompt, width, height,
+                                                seed=int(config.get("seed") or 0)), "png")
         self.reply(200, {"candidates": [{"content": {"role": "model", "parts": [
-            {"text": "Here is your image."},
             {"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode()}}]},
-            "finishReason": "STOP"}]})
+            "finishReason": "STOP", "index": 0}],
+            "modelVersion": path.rsplit("/", 1)[1].split(":")[0]})
 
-    # --- fal queue ----------------------------------------------------------------------------
+    # --- fal queue -------------------------------------------------------------------------------
     def fal(self, method: str, path: str) -> None:
-        if not (self.headers.get("Authorization") or "").startswith("Key "):
-            return self.reply(401, {"detail": "Missing or invalid Authorization header"})
         segments = [s for s in path.split("/") if s]
         if "requests" in segments:
             index = segments.index("requests")
-            app, rest = "/".join(segments[:index]), segments[index + 1:]
-            return self.fal_request(method, app, rest)
+            return self.fal_request(method, "/".join(segments[:index]),
+                                    segments[index + 1:])
         if method != "POST" or len(segments) < 2:
-            return self.reply(404, {"detail": "Application not found"})
-        body = self.body()
+            return self.fail("fal", 404, "Application not found")
+        body = self.body
         if not isinstance(body, dict) or not body.get("image_url"):
             return self.reply(422, {"detail": [{"loc": ["body", "image_url"],
-                                                "msg": "field required"}]})
+                                                "msg": "field required", "type": "missing"}]})
         marks = triggers({k: v for k, v in body.items() if k != "image_url"})
-        if self.failure(path, marks):
+        if self.refuse_submission("fal", marks):
             return
-        app = "/".join(segments[:2])
-        model = "/".join(segments)
-        job_id = self.new_job("fal", marks, model=model, input=body)
-        root = f"{self.base}/{app}/requests/{job_id}"
-        self.reply(200, {"request_id": job_id, "status_url": f"{root}/status",
+        job = self.state.submit("fal", marks, {"model": "/".join(segments), **body})
+        root = f"{self.base}/{'/'.join(segments[:2])}/requests/{job.id}"
+        self.reply(200, {"request_id": job.id, "status_url": f"{root}/status",
                          "response_url": root, "cancel_url": f"{root}/cancel",
                          "queue_position": 0})
 
     def fal_request(self, method: str, app: str, rest: list[str]) -> None:
-        job_id = rest[0] if rest else ""
-        with self.state.lock:
-            job = self.state.jobs.get(job_id)
+        job = self.state.job(rest[0]) if rest else None
         if job is None:
-            return self.reply(404, {"detail": "Request not found"})
-        done = time.time() >= job["ready_at"]
-        if rest[1:] == ["cancel"] and method == "PUT":
-            if done:
+            return self.fail("fal", 404, "Request not found")
+        now, action = time.time(), rest[1:]
+        if method == "PUT" and action == ["cancel"]:
+            if job.done(now) or job.cancelled:
                 return self.reply(400, {"status": "ALREADY_COMPLETED"})
-            job["cancelled"] = True
-            self.state.settle(job_id)
+            job.cancelled = True
+            self.state.settle(job)
             self.state.count("fal.cancel")
             return self.reply(202, {"status": "CANCELLATION_REQUESTED"})
-        if rest[1:] == ["status"]:
+        if method != "GET" or action not in ([], ["status"]):
+            return self.fail("fal", 405, "Method Not Allowed")
+        root = f"{self.base}/{app}/requests/{job.id}"
+        if action == ["status"]:
             self.state.count("fal.poll")
-            status = "COMPLETED" if done else ("IN_PROGRESS" if time.time() - job["submitted"]
-                                               > 0.2 else "IN_QUEUE")
-            return self.reply(200 if done else 202, {"status": status, "request_id": job_id,
-                                                     "response_url": f"{self.base}/{app}/"
-                                                                     f"requests/{job_id}"})
-        if not done:
-            return self.reply(400, {"detail": "Request is still in progress"})
-        self.state.settle(job_id)
-        if "error" in job["marks"]:
-            return self.reply(422, {"detail": "Simulated model error"})
-        return self.reply(200, self.fal_output(job))
+            if job.cancelled or job.done(now):
+                status: dict[str, Any] = {"status": "COMPLETED", "request_id": job.id,
+                                          "response_url": root}
+                if job.cancelled or "error" in job.marks:
+                    status.update(error="Request was cancelled" if job.cancelled
+                                  else "Simulated model error", error_type="runner_error")
+                return self.reply(200, status)
+            if now - job.submitted < 0.2:
+                return self.reply(202, {"status": "IN_QUEUE", "queue_position": 0,
+                                        "request_id": job.id, "response_url": root})
+            return self.reply(202, {"status": "IN_PROGRESS", "request_id": job.id,
+                                    "response_url": root})
+        self.fal_response(job, now)
 
-    def fal_output(self, job: dict[str, Any]) -> dict[str, Any]:
-        if "file" not in job:
-            if "video" in job["model"]:
-                data, mime, ext = self.state.kling_video(), "video/mp4", "mp4"
+    def fal_response(self, job: SimJob, now: float) -> None:
+        if not (job.done(now) or job.cancelled):
+            return self.fail("fal", 400, "Request is still in progress")
+        self.state.settle(job)
+        self.state.count("fal.result")
+        if job.cancelled:
+            return self.fail("fal", 400, "Request was cancelled")
+        if "error" in job.marks:
+            return self.fail("fal", 422, "Simulated model error")
+        if job.marks & {"request-moderated", "content-moderated"}:
+            return self.reply(422, {"detail": [{
+                "loc": ["body", "prompt"], "type": "content_policy_violation",
+                "msg": "The content could not be processed because it contained material "
+                       "flagged by a content checker."}]})
+        request = job.request
+        if job.file is None:
+            if "video" in request["model"]:
+                data = media.video(int(request.get("duration") or 5),
+                                   str(request.get("aspect_ratio") or "16:9"))
+                job.file = self.state.store_file(data, "video/mp4", "mp4")
             else:
-                source = decode_data_uri(job["input"]["image_url"])
-                scaled = imaging.upscale(source, scale=int(job["input"].get("scale", 2)))
-                buffer = io.BytesIO()
-                scaled.save(buffer, "PNG")
-                data, mime, ext = buffer.getvalue(), "image/png", "png"
-            job["file"] = self.state.store_file(data, mime, ext)
-            job["mime"] = mime
-        url = f"{self.base}/delivery/{job['file']}"
-        if job["mime"] == "video/mp4":
-            return {"video": {"url": url, "content_type": "video/mp4"}}
-        return {"image": {"url": url, "content_type": "image/png"}}
+                try:
+                    data = media.upscaled_png(request["image_url"],
+                                              int(request.get("scale") or 2))
+                except ValueError as exc:
+                    return self.reply(422, {"detail": [{"loc": ["body", "image_url"],
+                                                        "msg": str(exc), "type": "value_error"}]})
+                job.file = self.state.store_file(data, "image/png", "png")
+            request.pop("image_url", None)  # the input can be megabytes: keep it no longer
+        url = f"{self.base}/delivery/{job.file}"
+        if job.file.endswith(".mp4"):
+            return self.reply(200, {"video": {"url": url, "content_type": "video/mp4",
+                                              "file_name": "output.mp4"}})
+        self.reply(200, {"image": {"url": url, "content_type": "image/png",
+                                   "file_name": "output.png"}})
 
 
 class SimulatorHttpServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 256
+    request_queue_size = 512
 
-    def __init__(self, address, state: State) -> None:
+    def __init__(self, address: tuple[str, int], state: State) -> None:
         self.state = state
         super().__init__(address, Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (e.g. after its own timeout) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)):
+            super().handle_error(request, client_address)
+
 
 class SimulatorServer:
-    """Run the simulator in a background thread: `with SimulatorServer() as sim: sim.url`."""
+    """The simulator in a background thread: `with SimulatorServer() as sim: sim.url`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 1.0,
                  fail_rate: float = 0.0) -> None:
-        self.state = State(latency, fail_rate)
+        self.state = State(latency=latency, fail_rate=fail_rate)
         self.httpd = SimulatorHttpServer((host, port), self.state)
         self.thread: threading.Thread | None = None
 
@@ -412,11 +399,14 @@ class SimulatorServer:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self.thread is not None:
+            self.httpd.shutdown()
+            self.thread.join()
+            self.thread = None
         self.httpd.server_close()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.stop()

@@ -1,40 +1,95 @@
-"""The provider simulator on loopback, and settings that point the real providers at it."""
+"""The provider simulator on loopback, and settings that point the real providers at it.
+
+The server itself is the session-wide `simulator_server` (tests/conftest.py, shared with the
+live worker); `simulator` resets it before each test.
+"""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
+import time
 
 import httpx
 import pytest
+from PIL import Image
 
+REMOTE_ALIASES = ("bfl", "google", "fal")
 
 
 @pytest.fixture
 def simulator(simulator_server):
-    httpx.post(f"{simulator_server.url}/__sim/reset")
-    simulator_server.state.latency = 0.3
+    """The simulator with no jobs, scripts or counters, and its default latency."""
+    httpx.post(f"{simulator_server.url}/__sim/reset").raise_for_status()
     return simulator_server
 
 
-def point_providers_at(settings, url: str, **overrides) -> None:
+def close_remote_providers() -> None:
+    """Close the pooled connections of the cached remote providers before they are dropped."""
+    from executions.providers import get_provider
+
+    for alias in REMOTE_ALIASES:
+        get_provider(alias).close()
+
+
+def point_providers_at(settings, url: str, **options) -> None:
+    """bfl, google and fal → `url` with a test key, plus any other OPTIONS given."""
+    close_remote_providers()
     providers = copy.deepcopy(settings.PROVIDERS)
-    for alias in ("bfl", "google", "fal"):
-        providers[alias]["OPTIONS"].update(base_url=url, api_key="test-key", **overrides)
-    settings.PROVIDERS = providers
+    for alias in REMOTE_ALIASES:
+        providers[alias]["OPTIONS"].update({"base_url": url, "api_key": "test-key", **options})
+    settings.PROVIDERS = providers  # setting_changed clears get_provider's cache
 
 
 @pytest.fixture
 def simulated(settings, simulator, tmp_path):
-    """Real providers → the simulator; media into a temporary folder."""
+    """The real providers pointed at the simulator (5 s timeout); media in a temporary folder."""
     settings.MEDIA_ROOT = tmp_path
     point_providers_at(settings, simulator.url, timeout=5)
-    return simulator
+    yield simulator
+    close_remote_providers()
+
+
+@pytest.fixture
+def make_media(settings, tmp_path):
+    """Save a PNG of a given size into default storage and return it as a `Media`."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from executions.providers import Media
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def make(size=(64, 48), color=(10, 120, 200)) -> Media:
+        buffer = io.BytesIO()
+        Image.new("RGB", size, color).save(buffer, "PNG")
+        data = buffer.getvalue()
+        name = default_storage.save("inputs/input.png", ContentFile(data))
+        return Media(kind="image", storage_name=name, mime="image/png",
+                     sha256=hashlib.sha256(data).hexdigest(), width=size[0], height=size[1])
+
+    return make
 
 
 def sim_stats(simulator) -> dict:
+    """The simulator's counters, e.g. {"bfl.submit": 1, "bfl.poll": 3, "max_active": 1}."""
     return httpx.get(f"{simulator.url}/__sim/stats").json()["stats"]
 
 
 def sim_script(simulator, path_prefix: str, responses: list[int]) -> None:
+    """Make the next requests whose path starts with `path_prefix` answer these statuses."""
     httpx.post(f"{simulator.url}/__sim/script",
-               json={"path_prefix": path_prefix, "responses": responses})
+               json={"path_prefix": path_prefix, "responses": responses}).raise_for_status()
+
+
+def until_done(provider, job, outcome, timeout: float = 15.0):
+    """Poll a Pending outcome through the provider's public `poll` until it settles."""
+    from executions.providers import Pending
+
+    deadline = time.monotonic() + timeout
+    while isinstance(outcome, Pending):
+        assert time.monotonic() < deadline, "the job never finished"
+        time.sleep(0.05)
+        outcome = provider.poll(job, outcome.handle)
+    return outcome

@@ -1,0 +1,80 @@
+"""Real files for the simulator to hand out: a drawn picture for a prompt, an upscale of the
+image a client sent, and a short H.264 clip encoded once per shape and reused."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import threading
+from functools import cache
+
+from PIL import Image, ImageDraw
+
+from executions import imaging
+from executions.providers.base import ProviderError
+
+# Nano Banana's output sizes per aspect ratio (about one megapixel).
+GEMINI_SIZES = {"1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832),
+                "3:4": (864, 1184), "4:3": (1184, 864), "4:5": (896, 1152), "5:4": (1152, 896),
+                "9:16": (768, 1344), "16:9": (1344, 768), "21:9": (1536, 672)}
+VIDEO_FPS = 12
+VIDEO_SIZES = {"16:9": (320, 180), "9:16": (180, 320), "1:1": (240, 240)}
+_video_lock = threading.Lock()
+
+
+def picture(prompt: str, width: int, height: int, *, seed: int = 0) -> Image.Image:
+    """A decodable width×height image for a prompt and seed, marked SIMULATED."""
+    digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
+    image = Image.new("RGB", (width, height), tuple(digest[:3]))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, 12, 3):
+        x, y = digest[i + 3] / 255 * width, digest[i + 4] / 255 * height
+        r = (digest[i + 5] / 255 * 0.3 + 0.05) * min(width, height)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(digest[i + 6:i + 9]))
+    size = max(10, min(width, height) // 14)
+    draw.text((size, size), "SIMULATED", font=imaging.font(size), fill=(255, 255, 255))
+    draw.text((size, height - 2 * size), prompt[:60], font=imaging.font(size * 0.7),
+              fill=(255, 255, 255))
+    return image
+
+
+def encode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
+    """(bytes, mime) as PNG when asked for "png", else JPEG (BFL's default)."""
+    output = imaging.encode_image(image, fmt="png" if fmt == "png" else "jpeg")
+    return output.data, output.mime
+
+
+def decode_data_uri(value: str) -> Image.Image:
+    """The image inside a `data:<mime>;base64,…` URI; ValueError when it is not one."""
+    if not value.startswith("data:") or "," not in value:
+        raise ValueError("image_url must be a data URI here (the simulator fetches nothing)")
+    try:
+        data = base64.b64decode(value.split(",", 1)[1], validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"image_url is not valid base64: {exc}") from exc
+    try:
+        return imaging.decode(data)
+    except ProviderError as exc:
+        raise ValueError(exc.message) from exc
+
+
+def upscaled_png(image_url: str, scale: int) -> bytes:
+    """The client's own image, `scale` times larger, as PNG."""
+    image = imaging.upscale(decode_data_uri(image_url), scale=scale)
+    return imaging.encode_image(image, fmt="png").data
+
+
+def video(duration: int, aspect_ratio: str) -> bytes:
+    """A real MP4 of `duration` seconds at 12 fps in a small size for the aspect ratio; each
+    shape is encoded once per process (serialised, so concurrent first calls share it)."""
+    with _video_lock:
+        return _video(int(duration), aspect_ratio if aspect_ratio in VIDEO_SIZES else "16:9")
+
+
+@cache
+def _video(duration: int, aspect_ratio: str) -> bytes:
+    width, height = VIDEO_SIZES[aspect_ratio]
+    still = picture(f"simulated video {aspect_ratio}", width, height, seed=duration)
+    return imaging.pan_zoom_video(still, duration=duration, fps=VIDEO_FPS, zoom=1.3,
+                                  direction="in")
