@@ -38,8 +38,10 @@ class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
             if snapshot is not None:
                 await self.send_json({"type": "snapshot", **snapshot})
 
-    async def status_event(self, message) -> None:
-        await self.send_json(message["event"])
+    async def status_events(self, message) -> None:
+        """A burst of events from one sender, in order: each goes out as its own frame."""
+        for event in message["events"]:
+            await self.send_json(event)
 
     @database_sync_to_async
     def _snapshot_if_member(self, user, workflow_id: str):

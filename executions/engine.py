@@ -12,6 +12,8 @@ import json
 import logging
 import random
 import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
@@ -189,12 +191,32 @@ def _heartbeat(node_run: NodeRun):
         thread.join(timeout=1)
 
 
+def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> None:
+    """A task's body (run or poll a node), then, while `ENGINE["inline_budget"]` seconds last,
+    the node it made ready or woke, and so on, in this same task (services.Continuation)."""
+    from executions import tasks
+
+    until = time.monotonic() + settings.ENGINE["inline_budget"]
+    step: tuple[str, str] | None = (node_run_id, lease)
+    while step is not None:
+        continuation = services.Continuation(until=until)
+        try:
+            with services.continuing(continuation):
+                body(*step)
+        except BaseException:
+            if continuation.next is not None:  # never strand a node made ready
+                tasks.run_node.delay(*continuation.next)
+            raise
+        body, step = run_node, continuation.next
+
+
 def run_node(node_run_id: str, lease: str) -> None:
-    provider_alias = NodeRun.objects.filter(
+    node_run = NodeRun.objects.select_related("execution").filter(
         pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
-    ).values_list("provider", flat=True).first()
-    if provider_alias is None:
+    ).first()
+    if node_run is None:
         return  # a duplicate delivery, a cancelled run, or an older lease
+    provider_alias = node_run.provider
     if provider_alias:
         # Take the provider slot before claiming: a node over the limit stays QUEUED, in line,
         # and its task ends at once. A freed slot wakes it; a re-check is the safety net.
@@ -203,8 +225,7 @@ def run_node(node_run_id: str, lease: str) -> None:
             services.node_wait_for_slot(node_run_id, lease,
                                         recheck=settings.ENGINE["slot_recheck"])
             return
-    node_run = services.node_claim(node_run_id, lease, holds_slot=bool(provider_alias))
-    if node_run is None:
+    if not services.node_claim(node_run, holds_slot=bool(provider_alias)):
         # A duplicate delivery lost the claim. The slot is per node, so if the winner is
         # running it holds this very slot: leave it. Otherwise nobody uses it: free it.
         if provider_alias and not NodeRun.objects.filter(
@@ -258,8 +279,8 @@ def poll_node(node_run_id: str, lease: str) -> None:
         return
     provider = get_provider(node_run.provider)
     try:
-        values, _ = resolve_inputs(node_run)
-        _poll(node_run, provider, _job(node_run, values))
+        # The inputs went to the vendor with the submit; a poll needs the job's identity only.
+        _poll(node_run, provider, _job(node_run, {}))
     except ProviderError as error:
         _on_error(node_run, error, phase="poll")
     except Exception as error:  # noqa: BLE001
@@ -349,14 +370,13 @@ def _free_slot(provider_alias: str, holder: str) -> None:
 
 
 def wake(node_run_id: str) -> None:
-    """A slot freed: send the first waiting node's task now instead of at its re-check."""
-    from executions import tasks
-
-    row = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED).values_list(
+    """A slot freed: send the first waiting node's task now instead of at its re-check (or,
+    inside a task with time to spare, run it next in that task)."""
+    lease = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED).values_list(
         "lease", flat=True
     ).first()
-    if row:
-        tasks.run_node.delay(node_run_id, row)
+    if lease:
+        services.nodes_enqueue([(node_run_id, lease)])
 
 
 def cancel_remote(provider_alias: str, handle: dict[str, Any] | None, holder: str) -> None:

@@ -1,6 +1,6 @@
 """Status events: numbered in the database, then sent on the channel layer after commit.
 
-The scheduler reports through `emit_node` / `emit_execution` only; Channels (and later webhooks)
+The scheduler reports through `emit_nodes` / `emit_node` / `emit_execution` only; Channels (and later webhooks)
 subscribe by group. A client that sees a gap in `seq` re-syncs from the poll endpoint.
 """
 
@@ -52,34 +52,49 @@ def workflow_group(workflow_id: Any) -> str:
     return f"workflow.{workflow_id}"
 
 
-def _next_seq(execution_id: Any) -> int:
-    """Bump and read the run's sequence number in one statement, inside the caller's
+def _next_seqs(execution_id: Any, count: int) -> range:
+    """Reserve `count` sequence numbers of the run in one statement, inside the caller's
     transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it)."""
     table = Execution._meta.db_table
     pk = Execution._meta.pk.get_db_prep_value(execution_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = %s RETURNING seq", [pk])
-        return cursor.fetchone()[0]
+        cursor.execute(f"UPDATE {table} SET seq = seq + %s WHERE id = %s RETURNING seq",
+                       [count, pk])
+        last = cursor.fetchone()[0]
+    return range(last - count + 1, last + 1)
+
+
+def emit_nodes(execution: Execution,
+               changes: list[tuple[NodeRun, dict[str, Any] | None]]) -> None:
+    """Number the node changes of one transaction together (one statement) and send them, in
+    order, once it commits. `changes` pairs each node run with its output (or None)."""
+    if not changes:
+        return
+    workflow_id = str(execution.workflow_id) if execution.workflow_id else None
+    batch: list[dict[str, Any]] = []
+    for seq, (node_run, output) in zip(_next_seqs(execution.pk, len(changes)), changes):
+        event: NodeStatusEvent = {
+            "type": "node.status",
+            "executionId": str(execution.pk),
+            "workflowId": workflow_id,
+            "nodeId": node_run.node_id,
+            "status": node_run.status,
+            "progress": round(node_run.progress, 3),
+            "output": output,
+            "error": node_run.error or None,
+            "credits": node_run.credits,
+            "seq": seq,
+        }
+        batch.append(dict(event))
+    _send_on_commit(execution, batch)
 
 
 def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None) -> None:
-    execution = node_run.execution
-    event: NodeStatusEvent = {
-        "type": "node.status",
-        "executionId": str(execution.pk),
-        "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
-        "nodeId": node_run.node_id,
-        "status": node_run.status,
-        "progress": round(node_run.progress, 3),
-        "output": output,
-        "error": node_run.error or None,
-        "credits": node_run.credits,
-        "seq": _next_seq(execution.pk),
-    }
-    _send_on_commit(execution, dict(event))
+    emit_nodes(node_run.execution, [(node_run, output)])
 
 
-def emit_execution(execution: Execution) -> None:
+def emit_execution(execution: Execution, *, progress: float | None = None) -> None:
+    """The run's own status; `progress` is counted from its node runs unless given."""
     from executions.selectors import execution_progress
 
     event: ExecutionStatusEvent = {
@@ -87,27 +102,33 @@ def emit_execution(execution: Execution) -> None:
         "executionId": str(execution.pk),
         "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
         "status": execution.status,
-        "progress": execution_progress(execution.pk),
+        "progress": execution_progress(execution.pk) if progress is None else progress,
         "error": execution.error or None,
-        "seq": _next_seq(execution.pk),
+        "seq": _next_seqs(execution.pk, 1)[0],
     }
-    _send_on_commit(execution, dict(event))
+    _send_on_commit(execution, [dict(event)])
 
 
-def _send_on_commit(execution: Execution, event: dict[str, Any]) -> None:
+def _send_on_commit(execution: Execution, batch: list[dict[str, Any]]) -> None:
     groups = [execution_group(execution.pk)]
     if execution.workflow_id:
         groups.append(workflow_group(execution.workflow_id))
-    transaction.on_commit(lambda: send(groups, event))
+    transaction.on_commit(lambda: send_many(groups, batch))
 
 
 class _Sender:
     """One event loop per process, in a daemon thread, that sends events in order. A worker
-    hands an event over and goes on: publishing never sits on the run's critical path."""
+    hands events over and goes on: publishing never sits on the run's critical path.
+
+    Whatever piled up while the last send was on the wire goes out together: one channel-layer
+    message per group carrying a list of events in order, so a busy worker makes a few Redis
+    round trips per burst instead of two per event and group."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending: list[tuple[tuple[str, ...], list[dict[str, Any]], asyncio.Future]] = []
+        self.wakeup: asyncio.Event | None = None
         self.pid = 0
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -115,36 +136,60 @@ class _Sender:
             if self.loop is None or self.pid != os.getpid():  # a forked child needs its own
                 self.loop = asyncio.new_event_loop()
                 self.pid = os.getpid()
+                self.pending = []
+                self.wakeup = asyncio.Event()
+                self.loop.create_task(self._drain_forever())
                 threading.Thread(target=self.loop.run_forever, daemon=True,
                                  name="status-events").start()
             return self.loop
 
-    def submit(self, groups: list[str], event: dict[str, Any]) -> concurrent.futures.Future:
-        return asyncio.run_coroutine_threadsafe(_publish(groups, event), self._ensure_loop())
+    def submit(self, groups: list[str], batch: list[dict[str, Any]]) -> concurrent.futures.Future:
+        loop = self._ensure_loop()
+        done: concurrent.futures.Future = concurrent.futures.Future()
+
+        def enqueue() -> None:
+            self.pending.append((tuple(groups), batch, done))
+            self.wakeup.set()
+
+        loop.call_soon_threadsafe(enqueue)
+        return done
+
+    async def _drain_forever(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            taken, self.pending = self.pending, []
+            by_group: dict[str, list[dict[str, Any]]] = {}
+            for groups, batch, _ in taken:
+                for group in groups:
+                    by_group.setdefault(group, []).extend(batch)
+            await _publish(by_group)
+            for _, _, done in taken:
+                done.set_result(None)
 
 
 _sender = _Sender()
 
 
-async def _publish(groups: list[str], event: dict[str, Any]) -> None:
+async def _publish(by_group: dict[str, list[dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "status.event", "event": event}
-    try:
-        for group in groups:
-            await layer.group_send(group, message)
-    except Exception:  # noqa: BLE001 - Redis down must not fail the run; the DB has the state
-        log.warning("could not publish %s for %s", event["type"], event["executionId"],
-                    exc_info=True)
+    for group, batch in by_group.items():
+        if not batch:
+            continue
+        try:
+            await layer.group_send(group, {"type": "status.events", "events": batch})
+        except Exception:  # noqa: BLE001 - Redis down must not fail the run; the DB has it
+            log.warning("could not publish %d events to %s", len(batch), group, exc_info=True)
 
 
-def send(groups: list[str], event: dict[str, Any]) -> concurrent.futures.Future:
-    """Fan one event out to its groups, in the background. Losing an event is survivable:
-    clients see the gap in `seq` and re-sync."""
-    return _sender.submit(groups, event)
+def send_many(groups: list[str], batch: list[dict[str, Any]]) -> concurrent.futures.Future:
+    """Fan events out to their groups, in order, in the background. Losing an event is
+    survivable: clients see the gap in `seq` and re-sync."""
+    return _sender.submit(groups, batch)
 
 
 def flush(timeout: float = 5.0) -> None:
     """Wait until every event handed over so far has been sent (tests, shutdown)."""
-    send([], {"type": "flush", "executionId": ""}).result(timeout)
+    send_many([], []).result(timeout)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import math
 import secrets
+import time
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import networkx as nx
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Team
@@ -200,7 +204,7 @@ def execution_start(
             )
         events.emit_execution(execution)
         ready = [(str(run.pk), run.lease) for run in runs if run.status == NodeStatus.QUEUED]
-        transaction.on_commit(lambda: _enqueue(ready))
+        transaction.on_commit(lambda: nodes_enqueue(ready))
         if not runs:
             _finish_execution(execution.pk)
     return execution
@@ -228,35 +232,73 @@ def _release_reservation(execution: Execution) -> None:
                         reference=f"execution:{execution.pk}")
 
 
-def _enqueue(ready: list[tuple[str, str]]) -> None:
+class Continuation:
+    """Lets the worker that finished a node run the next ready one itself, skipping a broker
+    round trip, while its time budget lasts. Only the first ready node is kept: the others
+    go through the broker as usual, so branches still run in parallel on other workers.
+    The kept node is already QUEUED under its lease in the database, so if this worker dies
+    before running it, the reaper re-queues it like any other."""
+
+    def __init__(self, *, until: float) -> None:
+        self.until = until
+        self.next: tuple[str, str] | None = None
+
+    def offer(self, ready: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Keep one of `ready` if there is room; return the ones left to send."""
+        if self.next is None and ready and time.monotonic() < self.until:
+            self.next, ready = ready[0], ready[1:]
+        return ready
+
+
+_continuation: ContextVar[Continuation | None] = ContextVar("continuation", default=None)
+
+
+@contextmanager
+def continuing(continuation: Continuation):
+    """Inside this block, nodes made ready by this thread may be kept by `continuation`."""
+    token = _continuation.set(continuation)
+    try:
+        yield continuation
+    finally:
+        _continuation.reset(token)
+
+
+def nodes_enqueue(ready: list[tuple[str, str]]) -> None:
+    """Send ready node runs (id, lease) to the workers; the running task's continuation, if
+    any, may keep one to run itself."""
     from executions import tasks
 
+    continuation = _continuation.get()
+    if continuation is not None:
+        ready = continuation.offer(ready)
     for node_run_id, lease in ready:
         tasks.run_node.delay(node_run_id, lease)
 
 
-def node_claim(node_run_id: str, lease: str, *, holds_slot: bool = False) -> NodeRun | None:
-    """QUEUED → RUNNING for the task holding the current lease; None for anyone else."""
+def node_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
+    """QUEUED → RUNNING for the task holding the current lease; False for anyone else.
+
+    `node_run` is the row the task read (with its execution); the claim itself is one
+    conditional UPDATE, so a stale read can only lose, never claim twice."""
     now = timezone.now()
-    execution_id = NodeRun.objects.filter(pk=node_run_id).values_list(
-        "execution_id", flat=True).first()
+    execution = node_run.execution
     with transaction.atomic():
-        _lock_run(execution_id)
+        _lock_run(execution.pk)
         claimed = NodeRun.objects.filter(
-            pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
+            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.QUEUED
         ).update(status=NodeStatus.RUNNING, started_at=now, heartbeat_at=now,
                  holds_slot=holds_slot)
         if not claimed:
-            return None
-        node_run = NodeRun.objects.select_related("execution").get(pk=node_run_id)
-        execution = node_run.execution
+            return False
+        node_run.status, node_run.started_at, node_run.heartbeat_at = NodeStatus.RUNNING, now, now
+        node_run.holds_slot = holds_slot
         if execution.status == ExecutionStatus.QUEUED and Execution.objects.filter(
             pk=execution.pk, status=ExecutionStatus.QUEUED
         ).update(status=ExecutionStatus.RUNNING, started_at=now):
             execution.status, execution.started_at = ExecutionStatus.RUNNING, now
             events.emit_execution(execution)
         events.emit_node(node_run)
-    return node_run
+    return True
 
 
 def node_wait_for_slot(node_run_id: str, lease: str, *, recheck: float) -> None:
@@ -329,42 +371,45 @@ def node_complete(
             return False
         node_run.status, node_run.progress, node_run.credits = status, 1.0, charged
         node_run.outputs, node_run.finished_at = outputs, now
-        events.emit_node(node_run, output=output_api)
-        if charged:
-            Execution.objects.filter(pk=node_run.execution_id).update(
-                credits_charged=F("credits_charged") + charged
-            )
-        if simulated:
-            Execution.objects.filter(pk=node_run.execution_id).update(simulated=True)
-        if not _release_successors(node_run):
+        if charged or simulated:
+            totals: dict[str, Any] = {"credits_charged": F("credits_charged") + charged}
+            if simulated:
+                totals["simulated"] = True
+            Execution.objects.filter(pk=node_run.execution_id).update(**totals)
+        ready = _release_successors(node_run)
+        events.emit_nodes(node_run.execution,
+                          [(node_run, output_api)] + [(run, None) for run in ready])
+        if ready:
+            transaction.on_commit(
+                lambda: nodes_enqueue([(str(r.pk), r.lease) for r in ready]))
+        else:
             _finish_execution(node_run.execution_id)
     return True
 
 
-def _release_successors(node_run: NodeRun) -> bool:
-    """Count down the successors' waiting inputs; enqueue those that reach zero. True when
-    any was enqueued (so the run cannot be over yet)."""
-    execution_id = node_run.execution_id
+def _release_successors(node_run: NodeRun) -> list[NodeRun]:
+    """Count down the successors' waiting inputs and move those that reach zero PENDING →
+    QUEUED under a fresh lease, in one statement (every right-hand side reads the old row).
+    Returns the node runs that became ready; the caller enqueues them on commit."""
     successors = _successors(node_run)
     if not successors:
-        return False
-    NodeRun.objects.filter(execution_id=execution_id, node_id__in=successors).update(
-        waiting_inputs=F("waiting_inputs") - 1
+        return []
+    lease, now = new_lease(), timezone.now()
+    rows = NodeRun.objects.filter(execution_id=node_run.execution_id, node_id__in=successors)
+    last_input = Q(status=NodeStatus.PENDING, waiting_inputs=1)
+
+    def if_ready(value: Any, field: str) -> Case:
+        return Case(When(last_input, then=Value(value)), default=F(field))
+
+    rows.update(
+        waiting_inputs=F("waiting_inputs") - 1,
+        status=if_ready(NodeStatus.QUEUED.value, "status"),
+        lease=if_ready(lease, "lease"),
+        queued_at=if_ready(now, "queued_at"),
     )
-    ready = []
-    now = timezone.now()
-    for node_id in successors:
-        lease = new_lease()
-        if NodeRun.objects.filter(
-            execution_id=execution_id, node_id=node_id, status=NodeStatus.PENDING,
-            waiting_inputs=0,
-        ).update(status=NodeStatus.QUEUED, lease=lease, queued_at=now):
-            run = NodeRun.objects.get(execution_id=execution_id, node_id=node_id)
-            run.execution = node_run.execution
-            events.emit_node(run)
-            ready.append((str(run.pk), lease))
-    transaction.on_commit(lambda: _enqueue(ready))
-    return bool(ready)
+    return list(rows.filter(status=NodeStatus.QUEUED, lease=lease).only(
+        "id", "execution_id", "node_id", "status", "progress", "error", "credits", "lease"
+    ).order_by("position"))
 
 
 def _successors(node_run: NodeRun) -> list[str]:
@@ -421,18 +466,20 @@ def _skip_descendants(node_run: NodeRun) -> None:
 
 def _finish_execution(execution_id: Any) -> None:
     """Settle the run once no node is left to run: COMPLETED, or FAILED if any node failed."""
-    if NodeRun.objects.filter(execution_id=execution_id, status__in=ACTIVE).exists():
+    counts = NodeRun.objects.filter(execution_id=execution_id).aggregate(
+        active=Count("pk", filter=Q(status__in=ACTIVE)),
+        failed=Count("pk", filter=Q(status=NodeStatus.FAILED)),
+    )
+    if counts["active"]:
         return
-    failed = NodeRun.objects.filter(execution_id=execution_id, status=NodeStatus.FAILED).exists()
-    status = ExecutionStatus.FAILED if failed else ExecutionStatus.COMPLETED
+    status = ExecutionStatus.FAILED if counts["failed"] else ExecutionStatus.COMPLETED
     now = timezone.now()
     if Execution.objects.filter(
         pk=execution_id, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-    ).update(status=status, finished_at=now):
+    ).update(status=status, finished_at=now, started_at=Coalesce("started_at", Value(now))):
         execution = Execution.objects.select_related("team").get(pk=execution_id)
-        Execution.objects.filter(pk=execution_id, started_at__isnull=True).update(started_at=now)
         _release_reservation(execution)
-        events.emit_execution(execution)
+        events.emit_execution(execution, progress=1.0)  # every node run is done
         webhooks.deliveries_create(execution)
 
 

@@ -12,14 +12,14 @@ from django.conf import settings
 def run_node(node_run_id: str, lease: str) -> None:
     from executions import engine
 
-    engine.run_node(node_run_id, lease)
+    engine.run_task(engine.run_node, node_run_id, lease)
 
 
 @shared_task(name="executions.poll_node", ignore_result=True)
 def poll_node(node_run_id: str, lease: str) -> None:
     from executions import engine
 
-    engine.poll_node(node_run_id, lease)
+    engine.run_task(engine.poll_node, node_run_id, lease)
 
 
 @shared_task(name="executions.cancel_remote", ignore_result=True, autoretry_for=(Exception,),

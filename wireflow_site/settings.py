@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -181,6 +182,12 @@ CHANNEL_LAYERS = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+# Polls of remote jobs already in flight have a queue of their own, which every worker also
+# consumes: a backlog of new work in the main queue never delays noticing that a generation
+# has finished (and so never holds its provider slot longer than the vendor does).
+CELERY_POLL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.poll"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_POLL_QUEUE)]
+CELERY_TASK_ROUTES = {"executions.poll_node": {"queue": CELERY_POLL_QUEUE}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -191,6 +198,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes every database connection around every task unless this is set,
+# so each task would pay a new connection (a PostgreSQL connect costs more than a whole node).
+# Connections are kept instead, and recycled the Django way (CONN_MAX_AGE, health checks,
+# errors) by wireflow_site.celery around each task.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 
 # --- files ----------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -310,6 +322,9 @@ ENGINE = {
     # The reaper re-queues node runs whose heartbeat is older than this (seconds).
     "stale_after": float(os.environ.get("ENGINE_STALE_AFTER", "120")),
     "reap_every": float(os.environ.get("ENGINE_REAP_EVERY", "30")),
+    # A worker that finishes a node runs the next ready one itself (no broker hop) for up to
+    # this many seconds of one task; then it hands the rest back to the queue. 0 turns it off.
+    "inline_budget": float(os.environ.get("ENGINE_INLINE_BUDGET", "0.5")),
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},

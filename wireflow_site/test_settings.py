@@ -3,7 +3,11 @@
 import os
 import uuid
 
-from wireflow_site.settings import *  # noqa: F403
+# A queue of this test run's own (its worker processes inherit the name), so two suites on
+# one machine and one Redis never take each other's tasks. Set before the settings read it.
+os.environ.setdefault("CELERY_QUEUE", f"wireflow-test-{uuid.uuid4().hex[:8]}")
+
+from wireflow_site.settings import *  # noqa: E402, F403
 
 HTTPS = False
 SESSION_COOKIE_SECURE = False
@@ -25,8 +29,3 @@ ENGINE = {**ENGINE, "stale_after": 4.0, "reap_every": 1.0, "backoff_base": 0.2, 
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
 }
-
-# A queue of this test run's own (its worker processes inherit the name), so two suites on
-# one machine and one Redis never take each other's tasks.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("CELERY_QUEUE",
-                                                  f"wireflow-test-{uuid.uuid4().hex[:8]}")

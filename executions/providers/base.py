@@ -141,6 +141,8 @@ class Provider:
         raise NotImplementedError
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
+        """Look at a remote job again. `job` carries the node's type, model, config and seed
+        but no `inputs`: they went to the vendor with `submit`, and polls stay cheap."""
         raise ProviderError(f"{self.alias} has no remote jobs to poll", kind="failed")
 
     def cancel(self, handle: dict[str, Any]) -> None:
