@@ -30,6 +30,8 @@ from graph.catalog import catalog
 
 log = logging.getLogger(__name__)
 NodeOutputs = dict[str, dict[str, Any]]  # port -> {"asset": id} | {"text": str}
+# A node run reads its execution's edges and settings, never these (they load if touched).
+EXECUTION_UNUSED = ("execution__nodes", "execution__inputs", "execution__trigger_data")
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -44,24 +46,24 @@ def resolve_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
     (The upstream output references themselves are kept on `node_run.input_refs`.)"""
     execution = node_run.execution
     edges = [e for e in execution.edges if e.get("target") == node_run.node_id]
-    sources = {
-        run.node_id: run for run in NodeRun.objects.filter(
+    sources: dict[str, dict[str, Any]] = dict(  # node id -> its outputs
+        NodeRun.objects.filter(
             execution=execution, node_id__in={e["source"] for e in edges}
-        )
-    }
+        ).values_list("node_id", "outputs")
+    ) if edges else {}
     asset_ids = {
-        ref["asset"] for run in sources.values() for ref in run.outputs.values() if "asset" in ref
+        ref["asset"] for outputs in sources.values() for ref in outputs.values() if "asset" in ref
     }
-    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)}
+    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)} if asset_ids else {}
     values: dict[str, list[Any]] = {}
     refs: dict[str, list[dict[str, Any]]] = {}
     hashes: list[str] = []
     node_run.input_refs = refs
     for edge in edges:
-        source = sources.get(edge["source"])
-        if source is None:  # upstream not part of this run (a sticky note, or not targeted)
+        outputs = sources.get(edge["source"])
+        if outputs is None:  # upstream not part of this run (a sticky note, or not targeted)
             continue
-        ref = source.outputs.get(_port(edge.get("sourceHandle"), "out-"))
+        ref = outputs.get(_port(edge.get("sourceHandle"), "out-"))
         if ref is None:
             continue
         port = _port(edge.get("targetHandle"), "in-")
@@ -117,7 +119,7 @@ def _cache_lookup(node_run: NodeRun, key: str) -> NodeRun | None:
 def output_api(outputs: NodeOutputs) -> dict[str, Any]:
     """The api.md output shape: images, videos and text."""
     ids = [ref["asset"] for ref in outputs.values() if "asset" in ref]
-    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)}
+    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)} if ids else {}
     shaped: dict[str, Any] = {"images": [], "videos": [], "text": None}
     for ref in outputs.values():
         if "asset" in ref and ref["asset"] in assets:
@@ -211,7 +213,7 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
 
 
 def run_node(node_run_id: str, lease: str) -> None:
-    node_run = NodeRun.objects.select_related("execution").filter(
+    node_run = NodeRun.objects.select_related("execution").defer(*EXECUTION_UNUSED).filter(
         pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
     ).first()
     if node_run is None:
@@ -272,7 +274,8 @@ def _run_claimed(node_run: NodeRun) -> None:
 
 
 def poll_node(node_run_id: str, lease: str) -> None:
-    node_run = NodeRun.objects.select_related("execution", "execution__team").filter(
+    node_run = NodeRun.objects.select_related("execution", "execution__team").defer(
+        *EXECUTION_UNUSED).filter(
         pk=node_run_id, lease=lease, status=NodeStatus.RUNNING
     ).first()
     if node_run is None or not node_run.remote:
