@@ -55,6 +55,7 @@ class NodeRunAdmin(admin.ModelAdmin):
                     "credits", "heartbeat_at")
     list_filter = ("status", "provider", "node_type")
     search_fields = ("node_id", "execution__id", "cache_key", "error")
+    ordering = ("-execution__created_at", "position")
     readonly_fields = [f.name for f in NodeRun._meta.fields]
 
     def has_add_permission(self, request):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -163,6 +164,15 @@ def _router(node_run: NodeRun, values: dict[str, list[Any]]) -> NodeOutputs:
 
 
 BUILT_IN = {"input:text": _input_text, "input:image": _input_image, "logic:router": _router}
+# Nodes whose outputs are their own settings: they complete the moment a run starts, with no
+# task, no worker and no wait (an input:image still fetches its URL on a worker).
+INSTANT = {"input:text": _input_text}
+
+
+def instant_outputs(node_run: NodeRun) -> NodeOutputs | None:
+    """The outputs of a node that needs no work, or None for any other node."""
+    make = INSTANT.get(node_run.node_type)
+    return make(node_run, {}) if make is not None else None
 
 
 # --- the task bodies -------------------------------------------------------------------------
@@ -173,24 +183,45 @@ def _job(node_run: NodeRun, values: dict[str, list[Any]]) -> Job:
                inputs=values, seed=node_run.seed, node_run_id=str(node_run.pk))
 
 
-@contextmanager
-def _heartbeat(node_run: NodeRun):
-    """Keep the node's heartbeat fresh while long local work runs in this thread."""
-    stop = threading.Event()
-    every = min(10.0, settings.ENGINE["stale_after"] / 4)
+class _Heartbeats:
+    """One daemon thread per process keeps fresh the heartbeat of every node run that is
+    busy in this process (a provider call, local rendering), so the reaper leaves them be.
+    Registering is a dict insert: no thread is started per node."""
 
-    def beat():
-        while not stop.wait(every):
-            services.node_heartbeat(node_run)
-        close_old_connections()
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.busy: dict[str, NodeRun] = {}
+        self.pid = 0
 
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=1)
+    @contextmanager
+    def beating(self, node_run: NodeRun):
+        with self.lock:
+            if self.pid != os.getpid():  # first use in this (possibly forked) process
+                self.pid, self.busy = os.getpid(), {}
+                threading.Thread(target=self._beat_forever, daemon=True,
+                                 name="node-heartbeats").start()
+            self.busy[str(node_run.pk)] = node_run
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.busy.pop(str(node_run.pk), None)
+
+    def _beat_forever(self) -> None:
+        every = min(10.0, settings.ENGINE["stale_after"] / 4)
+        while True:
+            time.sleep(every)
+            with self.lock:
+                busy = list(self.busy.values())
+            for node_run in busy:
+                try:
+                    services.node_heartbeat(node_run)
+                except Exception:  # noqa: BLE001 - a missed beat is retried next round
+                    log.warning("heartbeat of node run %s failed", node_run.pk, exc_info=True)
+            close_old_connections()
+
+
+_heartbeats = _Heartbeats()
 
 
 def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> None:
@@ -260,15 +291,15 @@ def _run_claimed(node_run: NodeRun) -> None:
                                cached_from=hit, simulated=hit.simulated, cache_key=key)
         return
     provider = get_provider(node_run.provider)
-    NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key)
     node_run.cache_key = key
     job = _job(node_run, values)
     if node_run.remote:  # resumed after a crash: the vendor already has this job
+        NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key)
         _poll(node_run, provider, job)
         return
     node_run.attempts += 1
-    NodeRun.objects.filter(pk=node_run.pk).update(attempts=node_run.attempts)
-    with _heartbeat(node_run):
+    NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key, attempts=node_run.attempts)
+    with _heartbeats.beating(node_run):
         outcome = provider.submit(job)
     _advance(node_run, provider, outcome)
 

@@ -150,7 +150,9 @@ class NodeRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
-        ordering = ["execution", "position"]
+        # Within a run, in topological order. (Ordering by "execution" too made every query
+        # on node runs join and sort by the run's creation time, even a one-row lookup.)
+        ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["execution", "node_id"], name="one_run_per_node")
         ]

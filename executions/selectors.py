@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.selectors import Principal
 from executions.assets import asset_api
 from executions.models import Asset, Execution, NodeRun, NodeStatus
 from graph.services import format_timestamp
 from wireflow_site.errors import NotFound
+from wireflow_site.redis_client import client as redis_client
 
+POLL_CACHE_SECONDS = 600
 DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
         NodeStatus.CANCELLED}
 
@@ -20,14 +23,17 @@ DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.S
 def execution_get(*, principal: Principal, execution_id: Any) -> Execution:
     """One run of the principal's teams, without its graph snapshot (polls do not need it)."""
     try:
-        pk = uuid.UUID(str(execution_id))
+        return Execution.objects.defer("nodes", "edges", "inputs", "trigger_data").get(
+            pk=_execution_pk(execution_id), team_id__in=principal.team_ids())
+    except Execution.DoesNotExist:
+        raise NotFound("Execution") from None
+
+
+def _execution_pk(execution_id: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(execution_id))
     except ValueError:
         raise NotFound("Execution") from None
-    execution = Execution.objects.defer("nodes", "edges", "inputs", "trigger_data").filter(
-        pk=pk, team_id__in=principal.team_ids()).first()
-    if execution is None:
-        raise NotFound("Execution")
-    return execution
 
 
 def execution_latest(*, workflow_id: Any) -> Execution | None:
@@ -59,15 +65,38 @@ def _node_output(run: NodeRun, assets: dict[str, Asset]) -> dict[str, Any]:
     return shaped
 
 
+def execution_poll(*, principal: Principal, execution_id: Any) -> dict[str, Any]:
+    """The poll payload of one run of the principal's teams, cached per (run, seq): every
+    state change bumps `seq`, so a cached payload is never stale. Polling between changes
+    costs one narrow row read (id, seq) and one cache read; the run itself loads on a miss."""
+    pk = _execution_pk(execution_id)
+    seq = Execution.objects.filter(pk=pk, team_id__in=principal.team_ids()).values_list(
+        "seq", flat=True)
+    seq = next(iter(seq), None)
+    if seq is None:
+        raise NotFound("Execution")
+    cached = redis_client().get(_poll_key(pk, seq))
+    if cached is not None:
+        return json.loads(cached)
+    return execution_poll_cached(execution_get(principal=principal, execution_id=pk))
+
+
 def execution_poll_cached(execution: Execution) -> dict[str, Any]:
-    """The poll payload, cached per (run, seq): every state change bumps `seq`, so a cached
-    payload is never stale, and clients polling between changes cost one cache read."""
-    key = f"wireflow:poll:{execution.pk}:{execution.seq}"
-    payload = cache.get(key)
-    if payload is None:
-        payload = execution_poll_payload(execution)
-        cache.set(key, payload, timeout=600)
+    """The poll payload of a loaded run, through the same (run, seq) cache.
+
+    The cache is our own Redis key on the process-wide client: Django's cache backend builds
+    a new client and connection pool in every ASGI request's thread, a TCP connect per poll."""
+    key = _poll_key(execution.pk, execution.seq)
+    cached = redis_client().get(key)
+    if cached is not None:
+        return json.loads(cached)
+    payload = execution_poll_payload(execution)
+    redis_client().set(key, json.dumps(payload, cls=DjangoJSONEncoder), ex=POLL_CACHE_SECONDS)
     return payload
+
+
+def _poll_key(pk: Any, seq: int) -> str:
+    return f"wireflow:poll:{pk}:{seq}"
 
 
 def execution_poll_payload(execution: Execution) -> dict[str, Any]:

@@ -131,7 +131,10 @@ def execution_start(
     batch=None,
     run_index_in_batch: int | None = None,
 ) -> Execution:
-    """Validate the graph, create the run and its node runs, and enqueue the ready nodes."""
+    """Validate the graph, create the run and its node runs, and enqueue the ready nodes.
+    Input nodes whose value is their settings are completed here, in the same transaction."""
+    from executions import engine
+
     if inputs:
         nodes = apply_inputs(nodes, inputs)
     check_graph(nodes, edges, strict=True)
@@ -176,36 +179,45 @@ def execution_start(
             api_key=actor.api_key if actor else None,
             created_at=now,
         )
-        runs = []
+        runs, instant = [], {}
         for position, node_id in enumerate(order):
             spec = specs[node_id]
             config = effective_config(by_id[node_id], spec)
             upstream = sorted(graph.predecessors(node_id))
-            runs.append(NodeRun(
+            run = NodeRun(
                 execution=execution,
                 node_id=node_id,
                 node_type=spec.node_type,
                 label=str((by_id[node_id].get("data") or {}).get("label") or spec.label)[:200],
                 position=position,
-                waiting_inputs=len(upstream),
+                waiting_inputs=sum(1 for source in upstream if source not in instant),
                 upstream=upstream,
                 config=config,
                 seed=_resolve_seed(spec, config, reused.get(node_id)),
                 provider=spec.provider or "",
-                status=NodeStatus.QUEUED if not upstream else NodeStatus.PENDING,
-                lease=new_lease() if not upstream else "",
-                queued_at=now if not upstream else None,
-            ))
+                status=NodeStatus.PENDING,
+            )
+            outputs = engine.instant_outputs(run) if not upstream else None
+            if outputs is not None:  # an input whose value is its settings: done already
+                run.status, run.outputs, run.progress = NodeStatus.COMPLETED, outputs, 1.0
+                run.started_at = run.finished_at = now
+                run.cache_key = engine.cache_key(run, [])
+                instant[node_id] = run
+            elif not run.waiting_inputs:
+                run.status, run.lease, run.queued_at = NodeStatus.QUEUED, new_lease(), now
+            runs.append(run)
         NodeRun.objects.bulk_create(runs)
         _reserve(team, execution, price)
         if workflow is not None:
             Workflow.objects.filter(pk=workflow.pk).update(
                 execution_count=F("execution_count") + 1, last_executed_at=now
             )
-        events.emit_execution(execution)
+        events.emit_execution(execution, progress=len(instant) / max(1, len(runs)))
+        events.emit_nodes(execution, [(run, engine.output_api(run.outputs))
+                                      for run in instant.values()])
         ready = [(str(run.pk), run.lease) for run in runs if run.status == NodeStatus.QUEUED]
         transaction.on_commit(lambda: nodes_enqueue(ready))
-        if not runs:
+        if not ready:
             _finish_execution(execution.pk)
     return execution
 

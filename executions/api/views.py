@@ -170,9 +170,8 @@ class ExecutionPollApi(APIView):
 
     @extend_schema(operation_id="executions_poll", responses={200: s.PollOut, 404: ErrorOut})
     def get(self, request: Request, execution_id: str) -> Response:
-        execution = selectors.execution_get(principal=request.principal,
-                                            execution_id=execution_id)
-        return Response(selectors.execution_poll_cached(execution))
+        return Response(selectors.execution_poll(principal=request.principal,
+                                                 execution_id=execution_id))
 
 
 class ExecutionCancelApi(APIView):
