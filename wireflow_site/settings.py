@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -194,13 +194,18 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 # consumes: a backlog of new work in the main queue never delays noticing that a generation
 # has finished (and so never holds its provider slot longer than the vendor does).
 CELERY_POLL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.poll"
-CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_POLL_QUEUE)]
+# Each queue has an exchange and routing key of its own: two queues bound to one key would
+# each get a copy of every message.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
+                      for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_POLL_QUEUE)]
 CELERY_TASK_ROUTES = {"executions.poll_node": {"queue": CELERY_POLL_QUEUE}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Countdown tasks (polls, backoffs) fire within 0.1 s of their time, not Celery's default 1 s.
+CELERY_WORKER_TIMER_PRECISION = 0.1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 }
