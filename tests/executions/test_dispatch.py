@@ -1,0 +1,100 @@
+"""How ready nodes reach workers: inputs completed at start, the continuation that lets a worker
+run the next node itself, and the queues (each message delivered once, polls on their own)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.conf import settings
+
+from executions import engine, services
+from executions.models import ExecutionStatus, NodeRun, NodeStatus
+from executions.services import Continuation, execution_start
+from tests.graph.builders import edge, node
+from wireflow_site.celery import app
+
+
+def test_a_continuation_keeps_one_ready_node_and_returns_the_rest():
+    continuation = Continuation(until=time.monotonic() + 60)
+    assert continuation.offer([("a", "1"), ("b", "2"), ("c", "3")]) == [("b", "2"), ("c", "3")]
+    assert continuation.next == ("a", "1")
+    # It holds one at most: later offers pass everything on.
+    assert continuation.offer([("d", "4")]) == [("d", "4")]
+    assert continuation.next == ("a", "1")
+
+
+def test_a_continuation_past_its_budget_keeps_nothing():
+    continuation = Continuation(until=time.monotonic() - 1)
+    assert continuation.offer([("a", "1")]) == [("a", "1")]
+    assert continuation.next is None
+
+
+def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_keep(
+        monkeypatch):
+    from executions import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
+    services.nodes_enqueue([("a", "1")])
+    assert sent == [("a", "1")]  # no continuation: everything goes to the broker
+
+    sent.clear()
+    with services.continuing(Continuation(until=time.monotonic() + 60)) as continuation:
+        services.nodes_enqueue([("a", "1"), ("b", "2")])
+    assert continuation.next == ("a", "1")
+    assert sent == [("b", "2")]
+
+
+def test_a_task_that_fails_after_keeping_a_node_hands_it_to_the_broker(monkeypatch):
+    from executions import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
+
+    def body(node_run_id, lease):
+        services.nodes_enqueue([("next", "lease-2")])  # kept by the continuation
+        raise RuntimeError("crash after the successor became ready")
+
+    with pytest.raises(RuntimeError):
+        engine.run_task(body, "first", "lease-1")
+    assert sent == [("next", "lease-2")]  # never stranded until the reaper's time
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_inputs_are_completed_when_the_run_starts(team, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: sent.extend(ready))
+    nodes = [node("text", "input:text", {"prompt": "a heron"}),
+             node("preview", "generate:local_preview", {"seed": 1, "width": 256, "height": 256})]
+    edges = [edge("e1", "text", "prompt", "preview", "prompt")]
+
+    execution = execution_start(team=team, nodes=nodes, edges=edges)
+
+    text = NodeRun.objects.get(execution=execution, node_id="text")
+    preview = NodeRun.objects.get(execution=execution, node_id="preview")
+    assert text.status == NodeStatus.COMPLETED
+    assert text.outputs == {"prompt": {"text": "a heron"}, "text": {"text": "a heron"}}
+    assert text.cache_key and text.started_at == text.finished_at
+    # Its successor has nothing left to wait for: queued at once, and the only task sent.
+    assert preview.status == NodeStatus.QUEUED and preview.waiting_inputs == 0
+    assert sent == [(str(preview.pk), preview.lease)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_of_text_inputs_only_is_complete_at_once(team):
+    execution = execution_start(team=team, nodes=[node("text", "input:text", {"prompt": "x"})],
+                                edges=[])
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.COMPLETED
+    assert execution.finished_at is not None
+
+
+def test_polls_have_a_queue_of_their_own_and_every_queue_its_own_binding():
+    route = app.amqp.router.route({}, "executions.poll_node")
+    assert route["queue"].name == settings.CELERY_POLL_QUEUE
+    assert app.amqp.router.route({}, "executions.run_node")["queue"].name == \
+        settings.CELERY_TASK_DEFAULT_QUEUE
+    bindings = [(queue.exchange.name, queue.routing_key) for queue in app.amqp.queues.values()]
+    # Two queues under one (exchange, key) would each receive a copy of every message.
+    assert len(bindings) == len(set(bindings))
