@@ -122,13 +122,8 @@ class BflProvider(Provider):
         return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
-        try:
-            payload = self.http.send_json("GET", handle["polling_url"], headers=self._headers())
-        except ProviderError as error:
-            if error.status == 404:
-                raise ProviderError(f"BFL no longer knows this task: {error.message}",
-                                    kind="not_found", status=404) from error
-            raise
+        payload = self.http.send_json("GET", handle["polling_url"], headers=self._headers(),
+                                      gone="BFL no longer knows this task")
         state = parse_poll(payload, handle)
         if isinstance(state, Pending):
             return state

@@ -124,14 +124,8 @@ class FalProvider(Provider):
         return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
-        try:
-            status = self.http.send_json("GET", handle["status_url"], headers=self._headers(),
-                                         ok=(200, 202))
-        except ProviderError as error:
-            if error.status == 404:
-                raise ProviderError(f"fal no longer knows this request: {error.message}",
-                                    kind="not_found", status=404) from error
-            raise
+        status = self.http.send_json("GET", handle["status_url"], headers=self._headers(),
+                                     ok=(200, 202), gone="fal no longer knows this request")
         pending = parse_status(status, handle)
         if pending is not None:
             return pending

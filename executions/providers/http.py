@@ -144,9 +144,18 @@ class Http:
             return response
         raise self.error_for(response)
 
-    def send_json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        """`send`, then the JSON object body; anything else is a broken (server-side) answer."""
-        response = self.send(method, url, **kwargs)
+    def send_json(self, method: str, url: str, *, gone: str | None = None,
+                  **kwargs: Any) -> dict[str, Any]:
+        """`send`, then the JSON object body; anything else is a broken (server-side) answer.
+        With `gone` (e.g. "BFL no longer knows this task"), a 404 means the vendor forgot the
+        job: a final "not_found" error, not a refused request."""
+        try:
+            response = self.send(method, url, **kwargs)
+        except ProviderError as error:
+            if gone and error.status == 404:
+                raise ProviderError(f"{gone}: {error.message}", kind="not_found",
+                                    status=404) from error
+            raise
         try:
             payload = response.json()
         except ValueError:
