@@ -117,10 +117,13 @@ def _cache_lookup(node_run: NodeRun, key: str) -> NodeRun | None:
 
 # --- outputs ---------------------------------------------------------------------------------
 
-def output_api(outputs: NodeOutputs) -> dict[str, Any]:
-    """The api.md output shape: images, videos and text."""
-    ids = [ref["asset"] for ref in outputs.values() if "asset" in ref]
-    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)} if ids else {}
+def output_api(outputs: NodeOutputs, known: dict[str, Asset] | None = None) -> dict[str, Any]:
+    """The api.md output shape: images, videos and text (`known` assets are not read again)."""
+    assets = dict(known or {})
+    ids = [ref["asset"] for ref in outputs.values()
+           if "asset" in ref and ref["asset"] not in assets]
+    if ids:
+        assets.update({str(a.pk): a for a in Asset.objects.filter(pk__in=ids)})
     shaped: dict[str, Any] = {"images": [], "videos": [], "text": None}
     for ref in outputs.values():
         if "asset" in ref and ref["asset"] in assets:
@@ -133,15 +136,19 @@ def output_api(outputs: NodeOutputs) -> dict[str, Any]:
     return shaped
 
 
-def _store_result(node_run: NodeRun, result: Result, *, simulated: bool) -> NodeOutputs:
+def _store_result(node_run: NodeRun, result: Result, *,
+                  simulated: bool) -> tuple[NodeOutputs, dict[str, Asset]]:
+    """Write a result's files to storage: the outputs by port, and the assets made."""
     outputs: NodeOutputs = {}
+    assets: dict[str, Asset] = {}
     for port, value in result.outputs.items():
         if isinstance(value, str):
             outputs[port] = {"text": value}
         else:
             asset = asset_from_output(node_run=node_run, output=value, simulated=simulated)
             outputs[port] = {"asset": str(asset.pk)}
-    return outputs
+            assets[str(asset.pk)] = asset
+    return outputs, assets
 
 
 # --- built-in nodes: no provider -------------------------------------------------------------
@@ -297,11 +304,10 @@ def _run_claimed(node_run: NodeRun) -> None:
         NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key)
         _poll(node_run, provider, job)
         return
-    node_run.attempts += 1
-    NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key, attempts=node_run.attempts)
+    node_run.attempts += 1  # saved with the job's handle, or by the requeue after an error
     with _heartbeats.beating(node_run):
         outcome = provider.submit(job)
-    _advance(node_run, provider, outcome)
+    _advance(node_run, provider, outcome, submitted=True)
 
 
 def poll_node(node_run_id: str, lease: str) -> None:
@@ -332,9 +338,14 @@ def _poll(node_run: NodeRun, provider, job: Job) -> None:
     _advance(node_run, provider, provider.poll(job, node_run.remote))
 
 
-def _advance(node_run: NodeRun, provider, outcome: Result | Pending) -> None:
+def _advance(node_run: NodeRun, provider, outcome: Result | Pending, *,
+             submitted: bool = False) -> None:
     if isinstance(outcome, Pending):
-        if services.node_save_remote(node_run, handle=outcome.handle, progress=outcome.progress):
+        saved = services.node_save_remote(
+            node_run, handle=outcome.handle, progress=outcome.progress,
+            attempts=node_run.attempts if submitted else None,
+            cache_key=node_run.cache_key if submitted else None)
+        if saved:
             services.schedule("poll", str(node_run.pk), node_run.lease,
                               next_poll(node_run, outcome))
         else:  # cancelled while we submitted: stop the vendor's job too
@@ -342,10 +353,11 @@ def _advance(node_run: NodeRun, provider, outcome: Result | Pending) -> None:
             _release_slot(node_run)
         return
     simulated = provider.simulated or bool(outcome.meta.get("simulated"))
-    outputs = _store_result(node_run, outcome, simulated=simulated)
-    _release_slot(node_run)
-    services.node_complete(node_run, outputs=outputs, output_api=output_api(outputs),
+    outputs, assets = _store_result(node_run, outcome, simulated=simulated)
+    services.node_complete(node_run, outputs=outputs, output_api=output_api(outputs, assets),
                            simulated=simulated, cache_key=node_run.cache_key)
+    # Completing cleared holds_slot; now hand the slot on (even if a cancel beat us to it).
+    _free_slot(node_run.provider, str(node_run.pk))
 
 
 def next_poll(node_run: NodeRun, pending: Pending) -> float:

@@ -1,7 +1,8 @@
 """Status events: numbered in the database, then sent on the channel layer after commit.
 
-The scheduler reports through `emit_nodes` / `emit_node` / `emit_execution` only; Channels (and later webhooks)
-subscribe by group. A client that sees a gap in `seq` re-syncs from the poll endpoint.
+The scheduler reports through `emit_nodes` / `emit_node` / `emit_execution` only; Channels
+(and later webhooks) subscribe by group. A client that sees a gap in `seq` re-syncs from the
+poll endpoint.
 """
 
 from __future__ import annotations

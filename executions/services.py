@@ -342,19 +342,28 @@ def schedule(task: str, node_run_id: str, lease: str, countdown: float) -> None:
     )
 
 
-def node_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress: float | None) -> bool:
-    """Record the vendor's job handle the moment we have it, so nothing submits it again."""
+def node_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress: float | None,
+                     attempts: int | None = None, cache_key: str | None = None) -> bool:
+    """Record the vendor's job handle the moment we have it, so nothing submits it again (and,
+    after a submit, the attempt count and cache key). A poll that changes no visible progress
+    is a single UPDATE; one that does also numbers and sends its event."""
     fields: dict[str, Any] = {"remote": handle, "heartbeat_at": timezone.now()}
     if progress is not None:
         fields["progress"] = max(0.0, min(1.0, progress))
-    with transaction.atomic():
-        _lock_run(node_run.execution_id)
-        updated = NodeRun.objects.filter(
-            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
-        ).update(**fields)
-        if updated and progress is not None and abs(progress - node_run.progress) >= 0.05:
-            node_run.progress = fields["progress"]
-            events.emit_node(node_run)
+    if attempts is not None:
+        fields["attempts"] = attempts
+    if cache_key is not None:
+        fields["cache_key"] = cache_key
+    mine = NodeRun.objects.filter(pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING)
+    if progress is None or abs(progress - node_run.progress) < 0.05:
+        updated = mine.update(**fields)
+    else:
+        with transaction.atomic():
+            _lock_run(node_run.execution_id)
+            updated = mine.update(**fields)
+            if updated:
+                node_run.progress = fields["progress"]
+                events.emit_node(node_run)
     node_run.remote = handle
     return bool(updated)
 
