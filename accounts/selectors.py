@@ -58,7 +58,11 @@ def principal_for_user(user: User) -> Principal:
 
 
 def api_key_by_hash(key_hash: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("team").filter(key_hash=key_hash).first()
+    # A unique lookup: .get() skips the ORDER BY that .first() would compile on every request.
+    try:
+        return ApiKey.objects.select_related("team").get(key_hash=key_hash)
+    except ApiKey.DoesNotExist:
+        return None
 
 
 def team_by_slug(slug: str) -> Team | None:

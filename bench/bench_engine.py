@@ -13,9 +13,12 @@ Prints figures; never fails on time. Run: make bench (or python bench/bench_engi
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +38,6 @@ from accounts.models import Team  # noqa: E402
 from accounts.services import credits_set, team_create  # noqa: E402
 from executions.models import Execution, ExecutionStatus  # noqa: E402
 from executions.services import execution_start  # noqa: E402
-from executions.simulator import SimulatorServer  # noqa: E402
 from tests.live import LiveWorker  # noqa: E402
 from wireflow_site.celery import app  # noqa: E402
 
@@ -154,15 +156,41 @@ def bench_generations(team, simulator_url: str) -> None:
           f"ratio {wall / ideal:.2f}x (aim <= 1.25x); failed {failed}", flush=True)
 
 
+@contextmanager
+def simulator_process(latency: float):
+    """The provider simulator in a process of its own, as a remote vendor would be: sharing
+    this script's interpreter would slow its answers whenever the script itself is busy."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "provider_simulator", "--port", str(port),
+         "--latency", str(latency)], cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the provider simulator did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> int:
     call_command("migrate", "--noinput", "-v", "0")
     team = Team.objects.filter(slug="bench").first() or team_create(name="Bench", slug="bench",
                                                                      plan="enterprise")
     credits_set(team=team, balance=GENERATIONS * 10)
-    with SimulatorServer(latency=LATENCY) as simulator:
+    with simulator_process(LATENCY) as simulator_url:
         worker_env = {
             "DJANGO_SETTINGS_MODULE": "wireflow_site.settings",
-            "BFL_BASE_URL": simulator.url, "BFL_API_KEY": "bench",
+            "BFL_BASE_URL": simulator_url, "BFL_API_KEY": "bench",
             "BFL_MAX_CONCURRENCY": str(CONCURRENCY),
             "MEDIA_ROOT": os.environ["MEDIA_ROOT"],
         }
@@ -174,7 +202,7 @@ def main() -> int:
         try:
             bench_overhead(team)
             bench_throughput(team)
-            bench_generations(team, simulator.url)
+            bench_generations(team, simulator_url)
         finally:
             worker.stop()
     return 0
