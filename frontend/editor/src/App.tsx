@@ -1,190 +1,129 @@
 import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow,
 } from "@xyflow/react";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 
-import { api, ApiError } from "./api";
+import { cancelExecution, execute, fetchCatalog, fetchWorkflow, poll } from "./api";
 import FlowNode from "./components/FlowNode";
-import Inspector from "./components/Inspector";
 import Palette from "./components/Palette";
-import { resync, useLiveStatus } from "./live";
-import { toWorkflowJson, useEditor } from "./store";
-import type { NodeSpec, Problem, Workflow } from "./types";
+import SidePanel from "./components/SidePanel";
+import Toolbar from "./components/Toolbar";
+import Viewer from "./components/Viewer";
+import { applyPoll, useLiveStatus } from "./live";
+import { save, useAutosave, useEstimate, useLint } from "./save";
+import { useShortcuts } from "./shortcuts";
+import { useEditor } from "./store";
+import type { Size } from "./layout";
 
+// Module level: React Flow re-creates every node when this object changes identity.
 const nodeTypes = { wireflow: FlowNode };
-const DONE = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+const MULTI_SELECT = ["Shift", "Meta", "Control"];
 
-async function save(strict: boolean, overwrite = false): Promise<boolean> {
-  const editor = useEditor.getState();
-  const body = {
-    id: editor.workflowId,
-    ...toWorkflowJson(editor.nodes, editor.edges),
-    ...(overwrite ? {} : { baseUpdatedAt: editor.updatedAt }),
-  };
-  try {
-    const saved = await api<{ data: Workflow }>("POST", `/workflows?strict=${strict}`, body);
-    editor.saved(saved.data.updatedAt);
-    return true;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 409) {
-      editor.notify("conflict");
-    } else if (error instanceof ApiError) {
-      editor.notify(`Not saved: ${error.message}`);
-    }
-    return false;
-  }
+function Canvas() {
+  const nodes = useEditor((s) => s.nodes);
+  const rawEdges = useEditor((s) => s.edges);
+  const problems = useEditor((s) => s.problems);
+  // Lint problems that name an edge show on that edge.
+  const edges = useMemo(() => {
+    const byEdge = new Map(problems.filter((p) => p.edgeId).map((p) => [p.edgeId!, p.message]));
+    if (!byEdge.size) return rawEdges;
+    return rawEdges.map((edge) => byEdge.has(edge.id)
+      ? { ...edge, className: "edge-problem", label: byEdge.get(edge.id), animated: true }
+      : edge);
+  }, [rawEdges, problems]);
+  const { onNodesChange, onEdgesChange, connect, addNode, checkpoint } = useEditor.getState();
+  const flow = useReactFlow();
+  return (
+    <div className="canvas"
+         onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
+         onDrop={(event) => {
+           event.preventDefault();
+           const nodeType = event.dataTransfer.getData("application/wireflow-node");
+           if (nodeType) {
+             addNode(nodeType, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+           }
+         }}>
+      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
+                 onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
+                 onConnect={connect} onNodeDragStart={checkpoint}
+                 onSelectionDragStart={checkpoint}
+                 deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}
+                 fitView fitViewOptions={{ maxZoom: 1 }} minZoom={0.1} colorMode="dark"
+                 onlyRenderVisibleElements={nodes.length > 60}>
+        <Background />
+        <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
+                 nodeColor="#394150" />
+        <Controls />
+      </ReactFlow>
+    </div>
+  );
 }
 
 function Editor({ workflowId }: { workflowId: string }) {
-  const nodes = useEditor((s) => s.nodes);
-  const edges = useEditor((s) => s.edges);
-  const dirty = useEditor((s) => s.dirty);
-  const notice = useEditor((s) => s.notice);
-  const runStatus = useEditor((s) => s.runStatus);
-  const executionId = useEditor((s) => s.executionId);
-  const runs = useEditor((s) => s.runs);
-  const name = useEditor((s) => s.name);
-  const { onNodesChange, onEdgesChange, connect, addNode, undo, redo, notify } = useEditor.getState();
+  const notify = useEditor((s) => s.notify);
   const flow = useReactFlow();
-  const [estimate, setEstimate] = useState<number | null>(null);
-  const lintTimer = useRef<number>(0);
-  const lintRound = useRef(0);
+  const [ready, setReady] = useState(false);
   useLiveStatus(workflowId);
+  useAutosave();
+  useLint();
+  useEstimate(workflowId);
 
   useEffect(() => {
     void (async () => {
-      const [catalog, workflow] = await Promise.all([
-        api<{ nodes: NodeSpec[] }>("GET", "/nodes"),
-        api<Workflow>("GET", `/workflows/${workflowId}`),
-      ]);
+      const [catalog, workflow] = await Promise.all([fetchCatalog(), fetchWorkflow(workflowId)]);
       useEditor.getState().setCatalog(catalog.nodes);
       useEditor.getState().load(workflow);
+      setReady(true);
       setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
     })().catch((error) => notify(`Could not open the workflow: ${error.message}`));
   }, [workflowId, flow, notify]);
 
-  // Lint as the graph changes; autosave a draft a moment after the last change.
-  useEffect(() => {
-    window.clearTimeout(lintTimer.current);
-    lintTimer.current = window.setTimeout(() => {
-      const graph = toWorkflowJson(useEditor.getState().nodes, useEditor.getState().edges);
-      if (!graph.nodes.length) return;
-      const round = ++lintRound.current;  // answers can arrive out of order: keep the newest
-      api<{ data: { violations: Problem[] } }>("POST", "/workflows/lint", graph)
-        .then((result) => {
-          if (round === lintRound.current) useEditor.getState().setProblems(result.data.violations);
-        })
-        .catch(() => undefined);
-    }, 400);
-  }, [nodes, edges]);
-  useEffect(() => {
-    if (!dirty) return;
-    const timer = window.setTimeout(() => { void save(false); }, 1500);
-    return () => window.clearTimeout(timer);
-  }, [dirty, nodes, edges]);
-  useEffect(() => {
-    if (dirty || !workflowId) return;
-    api<{ data: { estimatedCredits: number } }>("POST", `/workflows/${workflowId}/estimate`, {})
-      .then((result) => setEstimate(result.data.estimatedCredits)).catch(() => undefined);
-  }, [dirty, workflowId]);
-
   const run = useCallback(async (targetNodeId?: string) => {
-    if (!(await save(false))) return;
+    if (!(await save())) return;
     try {
-      const started = await api<{ executionId: string }>(
-        "POST", `/workflows/${workflowId}/execute`, targetNodeId ? { targetNodeId } : {});
+      const started = await execute(workflowId, targetNodeId);
       useEditor.getState().startRun(started.executionId);
-      void resync();
+      // Events may have gone by before we knew the id: read the run's state once.
+      applyPoll(await poll(started.executionId));
     } catch (error) {
       notify(`Not started: ${(error as Error).message}`);
     }
   }, [workflowId, notify]);
 
   const cancel = useCallback(async () => {
-    if (executionId) await api("POST", `/workflows/executions/${executionId}/cancel`);
-  }, [executionId]);
+    const executionId = useEditor.getState().executionId;
+    if (!executionId) return;
+    try {
+      applyPoll(await cancelExecution(executionId));
+    } catch (error) {
+      notify(`Not cancelled: ${(error as Error).message}`);
+    }
+  }, [notify]);
 
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      const mod = event.ctrlKey || event.metaKey;
-      const typing = (event.target as HTMLElement)?.closest("input, textarea, select");
-      if (mod && event.key.toLowerCase() === "z" && !typing) {
-        event.preventDefault();
-        if (event.shiftKey) redo(); else undo();
-      } else if (mod && event.key === "Enter") {
-        event.preventDefault();
-        void run();
+  const layout = useCallback(() => {
+    const sizes = new Map<string, Size>();
+    for (const node of flow.getNodes()) {
+      if (node.measured?.width && node.measured?.height) {
+        sizes.set(node.id, { width: node.measured.width, height: node.measured.height });
       }
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [undo, redo, run]);
+    }
+    useEditor.getState().autoLayout(sizes);
+    window.setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }), 30);
+  }, [flow]);
 
-  const total = nodes.length;
-  const finished = Object.values(runs).filter((r) => DONE.has(r.status) || r.status === "CACHED"
-                                               || r.status === "SKIPPED").length;
-  const running = runStatus !== null && !DONE.has(runStatus);
-  const selected = nodes.find((node) => node.selected);
+  const runAll = useCallback(() => void run(), [run]);
+  const saveNow = useCallback(() => void save(), []);
+  useShortcuts({ run: runAll, save: saveNow });
 
   return (
-    <div className="editor">
-      <header className="toolbar">
-        <a href="/">← Workflows</a>
-        <strong>{name}</strong>
-        <span className="muted" data-testid="save-state">{dirty ? "Unsaved changes…" : "Saved"}</span>
-        <span style={{ flex: 1 }} />
-        <button onClick={undo} title="Undo (Ctrl+Z)">Undo</button>
-        <button onClick={redo} title="Redo (Ctrl+Shift+Z)">Redo</button>
-        <button onClick={() => void save(false)}>Save</button>
-        {selected && <button onClick={() => void run(selected.id)}>Run to here</button>}
-        {running
-          ? <button onClick={() => void cancel()}>Cancel</button>
-          : <button className="primary" data-testid="run" onClick={() => void run()}
-                    title="Run (Ctrl+Enter)">
-              Run{estimate !== null ? ` · ${estimate} credits` : ""}
-            </button>}
-        {runStatus && (
-          <span className="run-progress" data-testid="run-status">
-            {runStatus.toLowerCase()}
-            <progress max={Math.max(1, total)} value={finished} />
-          </span>
-        )}
-      </header>
-      {notice === "conflict" ? (
-        <div className="notice" role="alert">
-          A teammate saved this workflow after you opened it.{" "}
-          <button onClick={() => window.location.reload()}>Reload theirs</button>{" "}
-          <button onClick={() => { notify(null); void save(false, true); }}>Keep mine</button>
-        </div>
-      ) : notice && (
-        <div className="notice" role="alert" data-testid="notice">
-          {notice} <button onClick={() => notify(null)}>×</button>
-        </div>
-      )}
+    <div className="editor" data-ready={ready}>
+      <Toolbar onRun={run} onCancel={cancel} onLayout={layout} />
       <div className="workspace">
         <Palette />
-        <div className="canvas"
-             onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
-             onDrop={(event) => {
-               event.preventDefault();
-               const nodeType = event.dataTransfer.getData("application/wireflow-node");
-               if (nodeType) {
-                 addNode(nodeType, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
-               }
-             }}>
-          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
-                     onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
-                     onConnect={connect} deleteKeyCode={["Backspace", "Delete"]}
-                     multiSelectionKeyCode="Shift" fitView fitViewOptions={{ maxZoom: 1 }}
-                     minZoom={0.1} colorMode="dark">
-            <Background />
-            <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
-                     nodeColor="#394150" />
-            <Controls />
-          </ReactFlow>
-        </div>
-        <Inspector />
+        <Canvas />
+        <SidePanel onRunTo={(nodeId) => void run(nodeId)} />
       </div>
+      <Viewer />
     </div>
   );
 }

@@ -3,21 +3,17 @@
 
 import { useEffect } from "react";
 
-import { api } from "./api";
+import { poll as fetchPoll } from "./api";
 import { useEditor } from "./store";
-import type { NodeOutput, NodeStatus } from "./types";
+import type { Poll } from "./types";
 
-interface PollNodeRun {
-  nodeId: string; status: NodeStatus; progress: number; error: string | null;
-  output: NodeOutput;
-}
-interface Poll { executionId: string; status: string; seq: number;
-                 nodeResults: { nodeRuns: PollNodeRun[] } }
-
-function applyPoll(poll: Poll | null) {
+/** Put a poll response (or a snapshot) on the canvas: the run and every node's state. */
+export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
   if (!poll) return;
   const editor = useEditor.getState();
-  if (editor.executionId !== poll.executionId) editor.startRun(poll.executionId);
+  if (editor.executionId !== poll.executionId || options?.past) {
+    editor.startRun(poll.executionId, options);
+  }
   for (const run of poll.nodeResults.nodeRuns) {
     editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
                                    output: run.output });
@@ -26,26 +22,36 @@ function applyPoll(poll: Poll | null) {
 }
 
 export async function resync(): Promise<void> {
-  const executionId = useEditor.getState().executionId;
-  if (executionId) applyPoll(await api<Poll>("GET", `/workflows/executions/${executionId}/poll`));
+  const { executionId, viewingPast } = useEditor.getState();
+  if (executionId) applyPoll(await fetchPoll(executionId), { past: viewingPast });
 }
+
+const FIRST_DELAY = 500;
+const MAX_DELAY = 10_000;
 
 export function useLiveStatus(workflowId: string) {
   useEffect(() => {
     if (!workflowId) return;
     let socket: WebSocket | null = null;
     let stopped = false;
-    let delay = 500;
+    let delay = FIRST_DELAY;
     let lastSeq = 0;
+    let retry = 0;
     const open = () => {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       socket = new WebSocket(`${scheme}://${location.host}/ws/workflows/${workflowId}/`);
-      socket.onopen = () => { delay = 500; };
+      socket.onopen = () => {
+        delay = FIRST_DELAY;
+        useEditor.getState().setLive("open");
+      };
       socket.onmessage = (message) => {
         const event = JSON.parse(message.data);
         const editor = useEditor.getState();
         if (event.type === "snapshot") {
-          applyPoll(event.execution);
+          // The latest run as the server has it: the truth after a (re)connect, unless the
+          // user is looking at a past run from the history.
+          if (!editor.viewingPast) applyPoll(event.execution);
+          else void resync().catch(() => undefined);
           lastSeq = event.execution?.seq ?? 0;
           return;
         }
@@ -54,22 +60,28 @@ export function useLiveStatus(workflowId: string) {
           editor.startRun(event.executionId);  // a run started elsewhere (API, teammate)
           lastSeq = 0;
         }
-        if (lastSeq && event.seq > lastSeq + 1) void resync();  // a gap: read the truth
+        if (lastSeq && event.seq > lastSeq + 1) void resync().catch(() => undefined);
         lastSeq = Math.max(lastSeq, event.seq);
         if (event.type === "node.status") {
           editor.nodeEvent(event.nodeId, { status: event.status, progress: event.progress,
-                                           error: event.error, output: event.output });
+                                           error: event.error,
+                                           ...(event.output ? { output: event.output } : {}) });
         } else if (event.type === "execution.status") {
           editor.runEvent(event.status);
         }
       };
       socket.onclose = () => {
         if (stopped) return;
-        setTimeout(() => { open(); void resync(); }, delay);
-        delay = Math.min(10_000, delay * 2);
+        useEditor.getState().setLive("reconnecting");
+        retry = window.setTimeout(() => {
+          open();
+          void resync().catch(() => undefined);
+        }, delay);
+        delay = Math.min(MAX_DELAY, delay * 2);
       };
     };
+    useEditor.getState().setLive("connecting");
     open();
-    return () => { stopped = true; socket?.close(); };
+    return () => { stopped = true; window.clearTimeout(retry); socket?.close(); };
   }, [workflowId]);
 }

@@ -91,3 +91,38 @@ export interface NodeRunState {
   error: string | null;
   output: NodeOutput | null;
 }
+
+export interface Estimate {
+  estimatedCredits: number;
+  availableCredits: number;
+  sufficient: boolean;
+  estimateComplete: boolean;
+  breakdown: { nodeId: string; nodeLabel: string; credits: number }[];
+}
+
+export interface HistoryItem {
+  executionId: string;
+  status: string;
+  trigger: string;
+  error: string | null;
+  credits: { charged: number };
+  durationSeconds: number | null;
+  thumbnailUrl: string | null;
+  createdAt: string;
+}
+
+export interface PollNodeRun {
+  nodeId: string;
+  status: NodeStatus;
+  progress: number;
+  error: string | null;
+  output: NodeOutput | null;
+}
+
+export interface Poll {
+  executionId: string;
+  status: string;
+  progress: number;
+  seq: number;
+  nodeResults: { nodeRuns: PollNodeRun[] };
+}

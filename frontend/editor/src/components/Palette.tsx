@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 
 import { useEditor } from "../store";
+import type { NodeSpec } from "../types";
 
 /** Node types by category, searchable; drag one onto the canvas. */
 export default function Palette() {
@@ -8,7 +9,7 @@ export default function Palette() {
   const [query, setQuery] = useState("");
   const groups = useMemo(() => {
     const wanted = query.trim().toLowerCase();
-    const byCategory = new Map<string, { nodeType: string; label: string; description: string }[]>();
+    const byCategory = new Map<string, NodeSpec[]>();
     for (const spec of catalog.values()) {
       const text = `${spec.label} ${spec.nodeType} ${spec.description}`.toLowerCase();
       if (wanted && !text.includes(wanted)) continue;
@@ -22,6 +23,7 @@ export default function Palette() {
     <aside className="palette">
       <input placeholder="Search nodes…" value={query} aria-label="Search nodes"
              onChange={(event) => setQuery(event.target.value)} />
+      {!groups.length && <p className="muted">No node matches “{query}”.</p>}
       {groups.map(([category, specs]) => (
         <section key={category}>
           <h3>{category}</h3>
@@ -32,7 +34,8 @@ export default function Palette() {
                    event.dataTransfer.setData("application/wireflow-node", spec.nodeType);
                    event.dataTransfer.effectAllowed = "move";
                  }}>
-              {spec.label}
+              <span>{spec.label}</span>
+              {spec.credits > 0 && <span className="cr">{spec.credits} cr</span>}
             </div>
           ))}
         </section>

@@ -1,0 +1,2 @@
+export { api, ApiError, csrfToken } from "./client";
+export * from "./workflows";
