@@ -18,6 +18,11 @@ import type { Size } from "./layout";
 // Module level: React Flow re-creates every node when this object changes identity.
 const nodeTypes = { wireflow: FlowNode };
 const MULTI_SELECT = ["Shift", "Meta", "Control"];
+const MINIMAP_COLORS: Record<string, string> = {
+  RUNNING: "#f5c542", COMPLETED: "#5fd38d", CACHED: "#5fd38d", FAILED: "#ff6b6b",
+};
+const minimapColor = (node: { id: string }) =>
+  MINIMAP_COLORS[useEditor.getState().runs[node.id]?.status ?? ""] ?? "#394150";
 
 function Canvas() {
   const nodes = useEditor((s) => s.nodes);
@@ -52,7 +57,7 @@ function Canvas() {
                  onlyRenderVisibleElements={nodes.length > 60}>
         <Background />
         <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
-                 nodeColor="#394150" />
+                 nodeColor={minimapColor} style={{ width: 150, height: 100 }} />
         <Controls />
       </ReactFlow>
     </div>

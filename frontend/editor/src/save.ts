@@ -2,6 +2,7 @@
 // every save), plus live lint and the credit estimate that follow the saved graph.
 
 import { useEffect, useRef } from "react";
+import { useShallow } from "zustand/react/shallow";
 
 import { ApiError, estimate as fetchEstimate, lint, saveWorkflow, api } from "./api";
 import { toWorkflowJson, useEditor } from "./store";
@@ -72,13 +73,18 @@ export function useAutosave() {
   }, []);
 }
 
-/** Lint the graph a moment after it changes; answers can arrive out of order, keep the newest. */
+/** Lint the graph at most LINT_MS after it changes (a steady stream of edits never starves
+ * it); answers can arrive out of order, keep the newest. Moving or measuring a node changes
+ * nothing that lint reads, so only node data and edges count. */
 export function useLint() {
-  const nodes = useEditor((s) => s.nodes);
+  const data = useEditor(useShallow((s) => s.nodes.map((node) => node.data)));
   const edges = useEditor((s) => s.edges);
   const round = useRef(0);
+  const timer = useRef(0);
   useEffect(() => {
-    const timer = window.setTimeout(() => {
+    if (timer.current) return;  // one is already coming: it will read the latest graph
+    timer.current = window.setTimeout(() => {
+      timer.current = 0;
       const graph = toWorkflowJson(useEditor.getState().nodes, useEditor.getState().edges);
       if (!graph.nodes.length) {
         useEditor.getState().setProblems([]);
@@ -91,8 +97,8 @@ export function useLint() {
         })
         .catch(() => undefined);
     }, LINT_MS);
-    return () => window.clearTimeout(timer);
-  }, [nodes, edges]);
+  }, [data, edges]);
+  useEffect(() => () => window.clearTimeout(timer.current), []);
 }
 
 /** The saved graph's credit estimate, read again after every save. */

@@ -164,3 +164,20 @@ describe("run status", () => {
     expect(useEditor.getState()).toMatchObject({ runs: {}, viewingPast: true, executionId: "r2" });
   });
 });
+
+describe("render isolation", () => {
+  it("a node status event leaves the graph and the other nodes' status objects alone", () => {
+    const editor = useEditor.getState();
+    editor.addNode("input:text", { x: 0, y: 0 });
+    editor.startRun("r");
+    editor.nodeEvent("a", { status: "RUNNING" });
+    editor.nodeEvent("b", { status: "RUNNING" });
+    const before = useEditor.getState();
+    editor.nodeEvent("b", { status: "COMPLETED", progress: 1 });
+    const after = useEditor.getState();
+    expect(after.nodes).toBe(before.nodes);
+    expect(after.edges).toBe(before.edges);
+    expect(after.runs.a).toBe(before.runs.a);
+    expect(after.runs.b).not.toBe(before.runs.b);
+  });
+});

@@ -222,7 +222,7 @@ function SeedField({ id, label, value, onChange }: {
                onChange={(e) => onChange(e.target.value === "" ? null
                  : Math.max(0, Math.min(SEED_MAX, Math.round(Number(e.target.value)))))} />
         <button type="button" data-testid="seed-randomize" title="Pick a new fixed seed"
-                onClick={() => onChange(Math.floor(Math.random() * SEED_MAX))}>🎲 Randomize</button>
+                onClick={() => onChange(Math.floor(Math.random() * SEED_MAX))}>Randomize</button>
       </span>
     </label>
   );

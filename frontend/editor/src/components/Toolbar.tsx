@@ -33,7 +33,9 @@ function Toolbar({ onRun, onCancel, onLayout }: {
       <header className="toolbar">
         <a href="/" title="All workflows">← Workflows</a>
         <strong className="name" title={name}>{name}</strong>
-        <span className="muted" data-testid="save-state">{dirty ? "Unsaved changes…" : "Saved"}</span>
+        <span className="muted" data-testid="save-state" data-state={dirty ? "dirty" : "saved"}>
+          {dirty ? "Unsaved changes…" : "Saved"}
+        </span>
         <span style={{ flex: 1 }} />
         <div className="group">
           <button onClick={undo} disabled={!canUndo} title="Undo (Ctrl+Z)">Undo</button>
