@@ -94,12 +94,18 @@ def editor(request, workflow_id: str):
     from graph.selectors import workflow_get
     from wireflow_site.errors import ApiError
 
+    from accounts.roles import Scope
+
+    principal = principal_for_user(request.user)
     try:
-        workflow = workflow_get(principal=principal_for_user(request.user),
-                                workflow_id=workflow_id)
+        workflow = workflow_get(principal=principal, workflow_id=workflow_id)
     except ApiError:
         raise Http404("No such workflow") from None
     assets = editor_assets()
     if not assets["js"]:
         return render(request, "editor_missing.html", status=503)
-    return render(request, "editor.html", {"workflow": workflow, "assets": assets})
+    # A viewer gets the editor read-only (the API would refuse the writes anyway).
+    can_edit = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
+    can_run = principal.can(workflow.team_id, Scope.WORKFLOWS_EXECUTE)
+    return render(request, "editor.html", {"workflow": workflow, "assets": assets,
+                                           "can_edit": can_edit, "can_run": can_run})

@@ -68,3 +68,17 @@ def test_assets_include_the_css_of_shared_chunks(monkeypatch, settings):
     assert assets == {"js": [base + "assets/w.js"],
                       "css": [base + "assets/w.css", base + "assets/shared.css"]}
     assert views.editor_assets("src/missing.tsx") == {"js": [], "css": []}
+
+
+@pytest.mark.parametrize("role, can_edit, can_run", [
+    ("viewer", "false", "false"), ("editor", "true", "true"), ("owner", "true", "true")])
+def test_the_editor_page_says_what_the_member_may_do(client, team, make_user, role, can_edit,
+                                                      can_run):
+    owner = make_user(team=team, role="owner")
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(owner), name="W",
+                                  strict=False,
+                                  nodes=[node("p", "input:text", {"prompt": "x"})], edges=[])
+    client.force_login(make_user(team=team, role=role))
+    html = client.get(f"/workflows/{workflow.pk}").content.decode()
+    assert f'data-can-edit="{can_edit}"' in html
+    assert f'data-can-run="{can_run}"' in html

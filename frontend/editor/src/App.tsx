@@ -18,6 +18,8 @@ import type { Size } from "./layout";
 // Module level: React Flow re-creates every node when this object changes identity.
 const nodeTypes = { wireflow: FlowNode };
 const MULTI_SELECT = ["Shift", "Meta", "Control"];
+const EDGE_LABEL = { fill: "#ffb86b", fontSize: 11 };
+const EDGE_LABEL_BG = { fill: "#1b1f27" };
 const MINIMAP_COLORS: Record<string, string> = {
   RUNNING: "#f5c542", COMPLETED: "#5fd38d", CACHED: "#5fd38d", FAILED: "#ff6b6b",
 };
@@ -30,12 +32,16 @@ function Canvas() {
   const problems = useEditor((s) => s.problems);
   // Lint problems that name an edge show on that edge.
   const edges = useMemo(() => {
-    const byEdge = new Map(problems.filter((p) => p.edgeId).map((p) => [p.edgeId!, p.message]));
+    // A short label on the edge (the rule); the full message is on the node it names.
+    const byEdge = new Map(problems.filter((p) => p.edgeId)
+      .map((p) => [p.edgeId!, `⚠ ${p.rule.replace(/_/g, " ")}`]));
     if (!byEdge.size) return rawEdges;
     return rawEdges.map((edge) => byEdge.has(edge.id)
-      ? { ...edge, className: "edge-problem", label: byEdge.get(edge.id), animated: true }
+      ? { ...edge, className: "edge-problem", label: byEdge.get(edge.id), animated: true,
+          labelStyle: EDGE_LABEL, labelBgStyle: EDGE_LABEL_BG, labelBgPadding: [4, 2] as [number, number] }
       : edge);
   }, [rawEdges, problems]);
+  const canEdit = useEditor((s) => s.canEdit);
   const { onNodesChange, onEdgesChange, connect, addNode, checkpoint } = useEditor.getState();
   const flow = useReactFlow();
   return (
@@ -44,7 +50,7 @@ function Canvas() {
          onDrop={(event) => {
            event.preventDefault();
            const nodeType = event.dataTransfer.getData("application/wireflow-node");
-           if (nodeType) {
+           if (nodeType && canEdit) {
              addNode(nodeType, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
            }
          }}>
@@ -52,6 +58,7 @@ function Canvas() {
                  onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
                  onConnect={connect} onNodeDragStart={checkpoint}
                  onSelectionDragStart={checkpoint}
+                 nodesDraggable={canEdit} nodesConnectable={canEdit}
                  deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}
                  fitView fitViewOptions={{ maxZoom: 1 }} minZoom={0.1} colorMode="dark"
                  onlyRenderVisibleElements={nodes.length > 60}>
@@ -66,6 +73,7 @@ function Canvas() {
 
 function Editor({ workflowId }: { workflowId: string }) {
   const notify = useEditor((s) => s.notify);
+  const canEdit = useEditor((s) => s.canEdit);
   const flow = useReactFlow();
   const [ready, setReady] = useState(false);
   useLiveStatus(workflowId);
@@ -84,7 +92,9 @@ function Editor({ workflowId }: { workflowId: string }) {
   }, [workflowId, flow, notify]);
 
   const run = useCallback(async (targetNodeId?: string) => {
-    if (!(await save())) return;
+    const { canEdit, canRun, dirty } = useEditor.getState();
+    if (!canRun) return;
+    if (canEdit && dirty && !(await save())) return;
     try {
       const started = await execute(workflowId, targetNodeId);
       useEditor.getState().startRun(started.executionId);
@@ -124,7 +134,9 @@ function Editor({ workflowId }: { workflowId: string }) {
     <div className="editor" data-ready={ready}>
       <Toolbar onRun={run} onCancel={cancel} onLayout={layout} />
       <div className="workspace">
-        <Palette />
+        {canEdit ? <Palette /> : <aside className="palette muted" data-testid="read-only">
+          You can view this workflow and its runs; editing needs the editor role.
+        </aside>}
         <Canvas />
         <SidePanel onRunTo={(nodeId) => void run(nodeId)} />
       </div>
@@ -133,6 +145,9 @@ function Editor({ workflowId }: { workflowId: string }) {
   );
 }
 
-export default function App({ workflowId }: { workflowId: string }) {
+export default function App({ workflowId, canEdit = true, canRun = true }: {
+  workflowId: string; canEdit?: boolean; canRun?: boolean;
+}) {
+  useState(() => useEditor.getState().setPermissions({ canEdit, canRun }));
   return <ReactFlowProvider><Editor workflowId={workflowId} /></ReactFlowProvider>;
 }

@@ -25,7 +25,7 @@ export function save(options: { strict?: boolean; overwrite?: boolean } = {}): P
 async function saveNow({ strict = false, overwrite = false }): Promise<boolean> {
   const editor = useEditor.getState();
   const { nodes, edges } = editor;
-  if (!editor.workflowId) return false;
+  if (!editor.workflowId || !editor.canEdit) return false;
   try {
     const saved = await saveWorkflow(editor.workflowId, toWorkflowJson(nodes, edges), {
       strict, baseUpdatedAt: overwrite ? undefined : editor.updatedAt,
@@ -39,7 +39,10 @@ async function saveNow({ strict = false, overwrite = false }): Promise<boolean> 
     if (error instanceof ApiError && error.status === 409) {
       editor.notify(CONFLICT);
     } else {
-      editor.notify(`Not saved: ${(error as Error).message}`);
+      // Drafts save with problems; what is refused anyway (caps, an empty graph) says why.
+      const first = error instanceof ApiError
+        ? (error.body.violations as { message?: string }[] | undefined)?.[0]?.message : undefined;
+      editor.notify(`Not saved: ${(error as Error).message}${first ? ` — ${first}` : ""}`);
     }
     return false;
   }
@@ -59,14 +62,15 @@ export function useAutosave() {
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
   const conflict = useEditor((s) => s.notice === CONFLICT);
+  const canEdit = useEditor((s) => s.canEdit);
   useEffect(() => {
-    if (!dirty || conflict) return;
+    if (!dirty || conflict || !canEdit) return;
     const timer = window.setTimeout(() => { void save(); }, AUTOSAVE_MS);
     return () => window.clearTimeout(timer);
-  }, [dirty, conflict, nodes, edges]);
+  }, [dirty, conflict, canEdit, nodes, edges]);
   useEffect(() => {
     const warn = (event: BeforeUnloadEvent) => {
-      if (useEditor.getState().dirty) event.preventDefault();
+      if (useEditor.getState().dirty && useEditor.getState().canEdit) event.preventDefault();
     };
     window.addEventListener("beforeunload", warn);
     return () => window.removeEventListener("beforeunload", warn);

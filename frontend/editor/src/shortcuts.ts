@@ -27,7 +27,7 @@ export function useShortcuts({ run, save }: ShortcutHandlers) {
         save();
         return;
       }
-      if (typing) return;
+      if (typing || !editor.canEdit) return;
       const handled = (() => {
         if (mod && key === "z") { if (event.shiftKey) editor.redo(); else editor.undo(); return true; }
         if (mod && key === "y") { editor.redo(); return true; }

@@ -21,6 +21,9 @@ interface Snapshot { nodes: FlowNode[]; edges: Edge[] }
 
 export interface EditorState {
   workflowId: string;
+  /** False for a team's viewers: the canvas is read-only and nothing is saved. */
+  canEdit: boolean;
+  canRun: boolean;
   name: string;
   updatedAt: string;
   webhookUrl: string;
@@ -47,6 +50,7 @@ export interface EditorState {
 }
 
 export interface EditorActions {
+  setPermissions(permissions: { canEdit: boolean; canRun: boolean }): void;
   setCatalog(specs: NodeSpec[]): void;
   load(workflow: Workflow): void;
   onNodesChange(changes: NodeChange<FlowNode>[]): void;
@@ -140,12 +144,13 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     return { json, ids };
   };
   return {
-    workflowId: "", name: "", updatedAt: "", webhookUrl: "",
+    workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
     executionId: null, runStatus: null, viewingPast: false, live: "connecting", estimate: null,
     dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
     lastEdit: null,
 
+    setPermissions: (permissions) => set(permissions),
     setCatalog: (specs) => set({ catalog: new Map(specs.map((s) => [s.nodeType, s])) }),
     load: (workflow) => set({
       workflowId: workflow.id, name: workflow.name, updatedAt: workflow.updatedAt,

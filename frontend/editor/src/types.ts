@@ -15,6 +15,8 @@ export interface CatalogInput {
   description: string;
   multiple: boolean;
   multipleOf: number | null;
+  /** A text port that may instead be typed into config[id] when nothing is wired to it. */
+  inline?: boolean;
 }
 
 export interface CatalogOutput {

@@ -27,3 +27,17 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (!response.ok) throw new ApiError(response.status, data);
   return data as T;
 }
+
+/** A multipart upload (the browser sets the boundary); same errors as `api`. */
+export async function upload<T>(path: string, file: File): Promise<T> {
+  const form = new FormData();
+  form.append("file", file);
+  const response = await fetch(`/api/v1${path}`, {
+    method: "POST", credentials: "same-origin", body: form,
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : {};
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data as T;
+}

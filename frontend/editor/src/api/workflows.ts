@@ -1,9 +1,9 @@
 // The endpoints of api.md that the editor and the workflows page call.
 
 import type {
-  Estimate, HistoryItem, NodeSpec, Poll, Workflow, WorkflowEdge, WorkflowNode,
+  Estimate, HistoryItem, NodeSpec, Poll, Problem, Workflow, WorkflowEdge, WorkflowNode,
 } from "../types";
-import { api } from "./client";
+import { api, upload } from "./client";
 
 export interface WorkflowItem {
   id: string;
@@ -54,7 +54,7 @@ export const duplicateWorkflow = (id: string, name?: string) =>
 export const deleteWorkflow = (id: string) => api<void>("DELETE", `/workflows/${id}`);
 
 export const lint = (graph: Graph) =>
-  api<{ data: { violations: import("../types").Problem[] } }>("POST", "/workflows/lint", graph);
+  api<{ data: { violations: Problem[] } }>("POST", "/workflows/lint", graph);
 
 export const estimate = (id: string, targetNodeId?: string) =>
   api<{ data: Estimate }>("POST", `/workflows/${id}/estimate`,
@@ -77,3 +77,7 @@ export const history = (workflowId: string, limit = 20) =>
 export const rotateWebhook = (id: string) =>
   api<{ data: { webhookId: string; webhookUrl: string } }>("POST",
                                                           `/workflows/${id}/webhook/rotate`);
+
+export const uploadMedia = (file: File) =>
+  upload<{ data: { url: string; id: string; type: string; width: number; height: number } }>(
+    "/media/upload", file);

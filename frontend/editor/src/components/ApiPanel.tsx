@@ -21,6 +21,7 @@ export default function ApiPanel() {
   const webhookUrl = useEditor((s) => s.webhookUrl);
   const executionId = useEditor((s) => s.executionId);
   const setWebhookUrl = useEditor((s) => s.setWebhookUrl);
+  const canEdit = useEditor((s) => s.canEdit);
   const [language, setLanguage] = useState<Language>("curl");
   const [message, setMessage] = useState<string | null>(null);
   const code = snippet(language, { base: location.origin, workflowId, executionId, webhookUrl });
@@ -53,7 +54,9 @@ export default function ApiPanel() {
           <button onClick={() => void copy("Webhook URL", webhookUrl)}>Copy</button>
         </span>
       </label>
-      <button onClick={() => void rotate()} data-testid="rotate-webhook">Rotate webhook URL</button>
+      {canEdit && (
+        <button onClick={() => void rotate()} data-testid="rotate-webhook">Rotate webhook URL</button>
+      )}
       {message && <p className="muted" role="status">{message}</p>}
       <nav className="tabs small">
         {LANGUAGES.map((name) => (

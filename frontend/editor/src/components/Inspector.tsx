@@ -1,9 +1,11 @@
 import { memo, useState } from "react";
 
 import {
-  ASPECT_PRESETS, aspectOf, DEFAULT_LIMITS, fitSize, megapixels, settings, type SizeLimits,
+  ASPECT_PRESETS, aspectOf, DEFAULT_LIMITS, fitSize, megapixels, ports, settings,
+  type SizeLimits,
   sizeForAspect,
 } from "../graph";
+import { uploadMedia } from "../api";
 import { useEditor } from "../store";
 import type { CatalogInput } from "../types";
 
@@ -24,6 +26,11 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
   const spec = useEditor((s) => (node ? s.catalog.get(node.data.nodeType) : undefined));
   const credits = useEditor((s) => node
     ? s.estimate?.breakdown.find((b) => b.nodeId === node.id)?.credits : undefined);
+  // "nodeId:port" of each input that an edge feeds, as one string (a narrow read).
+  const wired = useEditor((s) => node ? s.edges.filter((e) => e.target === node.id)
+    .map((e) => `${e.targetHandle}<${e.source}`).join("\n") : "");
+  const canEdit = useEditor((s) => s.canEdit);
+  const canRun = useEditor((s) => s.canRun);
   const setConfig = useEditor((s) => s.setConfig);
   const setConfigs = useEditor((s) => s.setConfigs);
   const setLabel = useEditor((s) => s.setLabel);
@@ -42,12 +49,24 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
   const heightSetting = fields.find((f) => f.id === "height");
   const sized = Boolean(widthSetting && heightSetting);
   return (
-    <div className="inspector" data-testid="inspector">
+    <fieldset className="inspector" data-testid="inspector" disabled={!canEdit}>
       <label>Label
         <input value={node.data.label ?? ""} data-testid="inspector-label" maxLength={120}
                onChange={(e) => setLabel(node.id, e.target.value)} />
       </label>
       <p className="muted"><code>{spec.nodeType}</code> · {spec.description}</p>
+      {ports(spec).filter((port) => port.inline).map((port) => {
+        const feed = wired.split("\n").find((line) => line.startsWith(`in-${port.id}<`));
+        return feed ? (
+          <p key={port.id} className="muted" data-testid={`inline-${port.id}`}>
+            {port.label}: from <code>{feed.split("<")[1]}</code>
+          </p>
+        ) : (
+          <Field key={port.id} setting={{ ...port, type: "text" }} value={config[port.id]}
+                 onChange={(value) => setConfig(node.id, port.id, value)}
+                 hint="or connect a text output" />
+        );
+      })}
       {fields.map((setting) => {
         if (sized && setting.id === "height") return null;
         if (sized && setting.id === "width") {
@@ -63,10 +82,10 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
         Cost: {credits ?? spec.credits} credit{(credits ?? spec.credits) === 1 ? "" : "s"} per run
         {spec.credits === 0 && credits === undefined ? " (free, local)" : ""}
       </p>
-      {spec.executable && (
+      {spec.executable && canRun && (
         <button onClick={() => onRunTo(node.id)}>Run up to this node</button>
       )}
-    </div>
+    </fieldset>
   );
 }
 
@@ -135,11 +154,16 @@ const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
   );
 });
 
-function Field({ setting, value, onChange }: {
-  setting: CatalogInput; value: unknown; onChange: (value: unknown) => void;
+function Field({ setting, value, onChange, hint }: {
+  setting: CatalogInput; value: unknown; onChange: (value: unknown) => void; hint?: string;
 }) {
   const id = `setting-${setting.id}`;
-  const label = <span title={setting.description}>{setting.label}{setting.required ? " *" : ""}</span>;
+  const label = (
+    <span title={setting.description}>
+      {setting.label}{setting.required ? " *" : ""}
+      {hint && <small className="muted"> ({hint})</small>}
+    </span>
+  );
   const current = value === undefined ? setting.default : value;
   if (setting.enum) {
     return (
@@ -172,6 +196,8 @@ function Field({ setting, value, onChange }: {
       return <label htmlFor={id}>{label}<textarea id={id} rows={5} value={String(current ?? "")}
                                                   placeholder="Describe the image…"
                                                   onChange={(e) => onChange(e.target.value)} /></label>;
+    case "url":
+      return <UrlField id={id} label={label} value={current} onChange={onChange} />;
     default:
       return <label htmlFor={id}>{label}<input id={id} value={String(current ?? "")}
                                                onChange={(e) => onChange(e.target.value)} /></label>;
@@ -224,6 +250,29 @@ function SeedField({ id, label, value, onChange }: {
         <button type="button" data-testid="seed-randomize" title="Pick a new fixed seed"
                 onClick={() => onChange(Math.floor(Math.random() * SEED_MAX))}>Randomize</button>
       </span>
+    </label>
+  );
+}
+
+/** An image URL: typed, or a file uploaded to our storage (POST /media/upload). */
+function UrlField({ id, label, value, onChange }: {
+  id: string; label: React.ReactNode; value: unknown; onChange: (value: unknown) => void;
+}) {
+  const [state, setState] = useState<string | null>(null);
+  const url = String(value ?? "");
+  return (
+    <label htmlFor={id}>{label}
+      <input id={id} value={url} placeholder="https://… or upload" onChange={(e) => onChange(e.target.value)} />
+      <input type="file" accept="image/*" aria-label="Upload an image" data-testid="upload"
+             onChange={(e) => {
+               const file = e.target.files?.[0];
+               if (!file) return;
+               setState("Uploading…");
+               uploadMedia(file).then((done) => { onChange(done.data.url); setState(null); },
+                                      (error) => setState(`Not uploaded: ${error.message}`));
+             }} />
+      {state && <small className="muted">{state}</small>}
+      {url && !state && <img className="url-preview" src={url} alt="" />}
     </label>
   );
 }

@@ -1,3 +1,4 @@
+import { useReactFlow } from "@xyflow/react";
 import { useMemo, useState } from "react";
 
 import { useEditor } from "../store";
@@ -6,6 +7,15 @@ import type { NodeSpec } from "../types";
 /** Node types by category, searchable; drag one onto the canvas. */
 export default function Palette() {
   const catalog = useEditor((s) => s.catalog);
+  const addNode = useEditor((s) => s.addNode);
+  const flow = useReactFlow();
+  /** Without a mouse drag: add the node in the middle of the visible canvas. */
+  const addInView = (nodeType: string) => {
+    const pane = document.querySelector(".react-flow__pane")?.getBoundingClientRect();
+    if (!pane) return;
+    addNode(nodeType, flow.screenToFlowPosition({ x: pane.x + pane.width / 2 - 110,
+                                                  y: pane.y + pane.height / 2 - 60 }));
+  };
   const [query, setQuery] = useState("");
   const groups = useMemo(() => {
     const wanted = query.trim().toLowerCase();
@@ -29,7 +39,10 @@ export default function Palette() {
           <h3>{category}</h3>
           {specs.map((spec) => (
             <div key={spec.nodeType} className="palette-item" draggable
-                 data-testid={`palette-${spec.nodeType}`} title={spec.description}
+                 data-testid={`palette-${spec.nodeType}`} title={`${spec.description}\nDrag onto the canvas, or double-click to add.`}
+                 tabIndex={0} role="button" aria-label={`Add ${spec.label}`}
+                 onDoubleClick={() => addInView(spec.nodeType)}
+                 onKeyDown={(event) => { if (event.key === "Enter") addInView(spec.nodeType); }}
                  onDragStart={(event) => {
                    event.dataTransfer.setData("application/wireflow-node", spec.nodeType);
                    event.dataTransfer.effectAllowed = "move";

@@ -1,4 +1,4 @@
-import { memo } from "react";
+import { memo, useEffect } from "react";
 
 import { csrfToken } from "../api";
 import { CONFLICT, save, saveAsCopy } from "../save";
@@ -26,6 +26,8 @@ function Toolbar({ onRun, onCancel, onLayout }: {
   const finished = useEditor(selectFinishedCount);
   const total = useEditor(selectRunTotal);
   const live = useEditor((s) => s.live);
+  const canEdit = useEditor((s) => s.canEdit);
+  const canRun = useEditor((s) => s.canRun);
   const { undo, redo, copy, paste, duplicate, deleteSelected } = useEditor.getState();
   const running = runStatus !== null && ACTIVE.has(runStatus);
   return (
@@ -36,7 +38,9 @@ function Toolbar({ onRun, onCancel, onLayout }: {
         <span className="muted" data-testid="save-state" data-state={dirty ? "dirty" : "saved"}>
           {dirty ? "Unsaved changes…" : "Saved"}
         </span>
+        {!canEdit && <span className="badge">view only</span>}
         <span style={{ flex: 1 }} />
+        {canEdit && <>
         <div className="group">
           <button onClick={undo} disabled={!canUndo} title="Undo (Ctrl+Z)">Undo</button>
           <button onClick={redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)">Redo</button>
@@ -52,11 +56,12 @@ function Toolbar({ onRun, onCancel, onLayout }: {
           Auto-layout
         </button>
         <button onClick={() => void save()} title="Save (Ctrl+S)">Save</button>
-        {selectedId && !running && (
+        </>}
+        {canRun && selectedId && !running && (
           <button onClick={() => onRun(selectedId)} data-testid="run-to-here"
                   title="Run this node and what it needs">Run to here</button>
         )}
-        {running && !viewingPast
+        {!canRun ? null : running && !viewingPast
           ? <button className="danger" data-testid="cancel" onClick={onCancel}>Cancel</button>
           : <button className="primary" data-testid="run" onClick={() => onRun()}
                     title={sufficient ? "Run (Ctrl+Enter)" : "Not enough credits for this run"}>
@@ -86,9 +91,19 @@ function Toolbar({ onRun, onCancel, onLayout }: {
   );
 }
 
+const NOTICE_MS = 8000;
+
+/** The one message line: the save conflict stays until answered; anything else fades. */
 function Notice() {
   const notice = useEditor((s) => s.notice);
   const notify = useEditor((s) => s.notify);
+  useEffect(() => {
+    if (!notice || notice === CONFLICT) return;
+    const timer = window.setTimeout(() => {
+      if (useEditor.getState().notice === notice) notify(null);
+    }, NOTICE_MS);
+    return () => window.clearTimeout(timer);
+  }, [notice, notify]);
   if (!notice) return null;
   if (notice === CONFLICT) {
     return (
