@@ -221,8 +221,8 @@ def test_build_a_local_chain_from_the_palette_and_watch_it_run(page, workflow):
 
 
 def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designer):
-    drop(page, "generate:local_preview", 300, 80)
-    drop(page, "generate:image_to_video_local", 300, 420)
+    drop(page, "generate:local_preview", 540, 40)
+    drop(page, "generate:image_to_video_local", 540, 520)
     page.wait_for_selector("[data-testid=node-image-to-video-local-1]")
     wire(page, "prompt", "prompt", "local-preview-1", "prompt")
     wire(page, "local-preview-1", "image", "image-to-video-local-1", "image")
@@ -258,8 +258,15 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
     page.locator("[data-testid=slider-fps]").fill("30")
     assert page.input_value("#setting-fps") == "30"
 
+    # Multi-select with Shift.
+    page.click("[data-testid=node-prompt] .node-label")
+    page.click("[data-testid=node-local-preview-1] .node-label", modifiers=["Shift"])
+    assert "2 nodes selected" in page.inner_text("[data-testid=inspector]")
+
     # Copy and paste, duplicate, delete and undo.
+    page.locator(".react-flow__pane").click(position={"x": 20, "y": 20})
     page.click("[data-testid=node-local-preview-1] .node-label")
+    assert page.input_value("[data-testid=inspector-label]") == "Hero shot"
     page.keyboard.press("Control+c")
     page.keyboard.press("Control+v")
     page.wait_for_selector("[data-testid=node-local-preview-2]")
@@ -438,12 +445,16 @@ def test_saved_problems_show_on_the_nodes_and_edges_they_name(tab, server, team,
     from tests.graph.builders import edge, node
 
     _open(tab, server, team, designer, "Broken", [
-        node("prompt", "input:text", {"prompt": "x"}),
+        node("prompt", "input:text", {"prompt": "<img src=x onerror=alert(1)>"},
+             label="<b>Idea</b>"),
         node("up", "process:upscale_local", {"scale": 2}),
     ], [edge("bad", "prompt", "prompt", "up", "image")])
     tab.wait_for_selector(".react-flow__edge.edge-problem")
     assert "type mismatch" in tab.text_content(".react-flow__edge.edge-problem")
     tab.wait_for_selector("[data-testid=node-up].has-problem")
+    # User text is text: a label or prompt that looks like markup is shown as typed.
+    assert tab.inner_text("[data-testid=node-prompt] .node-label") == "<b>Idea</b>"
+    assert tab.locator(".react-flow__node b, .react-flow__node img").count() == 0
     tab.screenshot(path=str(SHOTS / "editor-lint-problems.png"))
     # Deleting the bad edge clears its problem, live.
     tab.click(".react-flow__edge.edge-problem", force=True)
@@ -553,3 +564,34 @@ def test_a_viewer_sees_the_workflow_read_only(browser, server, team, workflow, m
     assert tab.locator("[data-testid=node-prompt]").count() == 1
     tab.screenshot(path=str(SHOTS / "editor-viewer.png"))
     context.close()
+
+
+def test_the_editor_reconnects_after_the_server_restarts_and_catches_up(
+        tab, server, team, designer):
+    """Events sent while the socket is down are lost; the poll after reconnecting is what
+    brings the canvas up to date."""
+    from tests.graph.builders import edge, node
+
+    _open(tab, server, team, designer, "Restart", [
+        node("prompt", "input:text", {"prompt": "a harbour at noon"}),
+        node("preview", "generate:local_preview", {"width": 512, "height": 512}),
+        node("up", "process:upscale_local", {"scale": 2}),
+        node("video", "generate:image_to_video_local", {"duration": 2}),
+    ], [edge("e1", "prompt", "prompt", "preview", "prompt"),
+        edge("e2", "preview", "image", "up", "image"),
+        edge("e3", "up", "image", "video", "image")])
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]")
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-preview][data-status]:not([data-status=''])")
+    server.stop()
+    tab.wait_for_selector("[data-testid=reconnecting]", timeout=10000)
+    assert tab.get_attribute("[data-testid=node-video]", "data-status") != "COMPLETED"
+    tab.wait_for_timeout(4000)  # the worker goes on: the rest finishes while we are away
+    server.start()
+    tab.wait_for_selector("[data-testid=reconnecting]", state="detached", timeout=30000)
+    for node_id in ("preview", "up", "video"):
+        tab.wait_for_selector(f"[data-testid=node-{node_id}][data-status=COMPLETED]",
+                              timeout=60000)
+    tab.wait_for_selector("[data-testid=run-status]:has-text('completed')")
+    tab.wait_for_selector("[data-testid=node-video] video.node-preview")
+    tab.screenshot(path=str(SHOTS / "editor-after-reconnect.png"))
