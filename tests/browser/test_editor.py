@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -569,7 +570,8 @@ def test_a_viewer_sees_the_workflow_read_only(browser, server, team, workflow, m
 def test_the_editor_reconnects_after_the_server_restarts_and_catches_up(
         tab, server, team, designer):
     """Events sent while the socket is down are lost; the poll after reconnecting is what
-    brings the canvas up to date."""
+    brings the canvas up to date. (A kill, not SIGTERM: daphne with an open socket can take
+    more than 20 s to stop gracefully.)"""
     from tests.graph.builders import edge, node
 
     _open(tab, server, team, designer, "Restart", [
@@ -583,7 +585,8 @@ def test_the_editor_reconnects_after_the_server_restarts_and_catches_up(
     tab.wait_for_selector("[data-testid=save-state][data-state=saved]")
     tab.click("[data-testid=run]")
     tab.wait_for_selector("[data-testid=node-preview][data-status]:not([data-status=''])")
-    server.stop()
+    os.killpg(server.process.pid, signal.SIGKILL)  # the server dies mid-run
+    server.process.wait(timeout=10)
     tab.wait_for_selector("[data-testid=reconnecting]", timeout=10000)
     assert tab.get_attribute("[data-testid=node-video]", "data-status") != "COMPLETED"
     tab.wait_for_timeout(4000)  # the worker goes on: the rest finishes while we are away

@@ -116,10 +116,13 @@ function Editor({ workflowId }: { workflowId: string }) {
   }, [notify]);
 
   const layout = useCallback(() => {
+    // Sizes as React Flow measured them on screen: a node object restored by undo can carry
+    // an older `measured` than what the node now shows.
     const sizes = new Map<string, Size>();
     for (const node of flow.getNodes()) {
-      if (node.measured?.width && node.measured?.height) {
-        sizes.set(node.id, { width: node.measured.width, height: node.measured.height });
+      const measured = flow.getInternalNode(node.id)?.measured ?? node.measured;
+      if (measured?.width && measured?.height) {
+        sizes.set(node.id, { width: measured.width, height: measured.height });
       }
     }
     useEditor.getState().autoLayout(sizes);

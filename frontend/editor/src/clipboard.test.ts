@@ -1,8 +1,8 @@
 import { copyNodes, pasteClip } from "./graph";
 import { layoutPositions } from "./layout";
-import type { WorkflowEdge, WorkflowNode } from "./types";
+import type { NodeType, WorkflowEdge, WorkflowNode } from "./types";
 
-const node = (id: string, nodeType: string, x = 0, y = 0): WorkflowNode => ({
+const node = (id: string, nodeType: NodeType, x = 0, y = 0): WorkflowNode => ({
   id, type: "basedNode", position: { x, y }, data: { nodeType, label: id, config: { n: 1 } },
 });
 const edge = (source: string, out: string, target: string, into: string): WorkflowEdge => ({

@@ -181,3 +181,15 @@ describe("render isolation", () => {
     expect(after.runs.b).not.toBe(before.runs.b);
   });
 });
+
+describe("estimate", () => {
+  it("keeps each node's credits for the canvas, and forgets them when cleared", () => {
+    useEditor.getState().setEstimate({
+      estimatedCredits: 5, availableCredits: 10, sufficient: true, estimateComplete: true,
+      breakdown: [{ nodeId: "flux", nodeLabel: "FLUX", credits: 3 },
+                  { nodeId: "up", nodeLabel: "Up", credits: 2 }] });
+    expect(useEditor.getState().nodeCredits).toEqual({ flux: 3, up: 2 });
+    useEditor.getState().setEstimate(null);
+    expect(useEditor.getState().nodeCredits).toEqual({});
+  });
+});

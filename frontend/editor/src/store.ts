@@ -39,6 +39,8 @@ export interface EditorState {
   viewingPast: boolean;
   live: LiveState;
   estimate: Estimate | null;
+  /** Credits per node from the estimate, for O(1) reads by each node on the canvas. */
+  nodeCredits: Record<string, number>;
   dirty: boolean;
   notice: string | null;
   clipboard: Clip | null;
@@ -147,6 +149,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
     executionId: null, runStatus: null, viewingPast: false, live: "connecting", estimate: null,
+    nodeCredits: {},
     dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
     lastEdit: null,
 
@@ -260,7 +263,10 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     setName: (name) => set({ name }),
     setWebhookUrl: (webhookUrl) => set({ webhookUrl }),
     setProblems: (problems) => set({ problems }),
-    setEstimate: (estimate) => set({ estimate }),
+    setEstimate: (estimate) => set({
+      estimate,
+      nodeCredits: Object.fromEntries((estimate?.breakdown ?? []).map((b) => [b.nodeId, b.credits])),
+    }),
     setLive: (live) => set({ live }),
     notify: (notice) => set({ notice }),
     startRun: (executionId, options) => set({

@@ -26,7 +26,7 @@ export interface CatalogOutput {
 }
 
 export interface NodeSpec {
-  nodeType: string;
+  nodeType: NodeType;
   label: string;
   category: string;
   description: string;
@@ -37,14 +37,32 @@ export interface NodeSpec {
   executable: boolean;
 }
 
-export interface WorkflowNodeData {
+/** Node families, as the `nodeType` prefix names them (api.md). */
+export type NodeFamily = "input" | "generate" | "process" | "compose" | "utility" | "logic";
+export type NodeType = `${NodeFamily}:${string}`;
+
+/** `data` of a node of one family: its settings live in `config` (`params` is read as an
+ * alias). Keys the editor does not know are kept as they are. */
+interface NodeDataOf<F extends NodeFamily, Config> {
   label?: string;
-  nodeType: string;
+  nodeType: `${F}:${string}`;
   category?: string;
-  config?: Record<string, unknown>;
+  config?: Config & Record<string, unknown>;
   params?: Record<string, unknown>;
   [key: string]: unknown;
 }
+
+export type InputNodeData = NodeDataOf<"input", { prompt?: string; text?: string; url?: string }>;
+export type GenerateNodeData = NodeDataOf<"generate", {
+  prompt?: string; width?: number; height?: number; seed?: number | null }>;
+export type ProcessNodeData = NodeDataOf<"process", { scale?: number }>;
+export type ComposeNodeData = NodeDataOf<"compose", { text?: string }>;
+export type UtilityNodeData = NodeDataOf<"utility", { text?: string }>;
+export type LogicNodeData = NodeDataOf<"logic", object>;
+
+export type WorkflowNodeData =
+  | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | UtilityNodeData
+  | LogicNodeData;
 
 export interface WorkflowNode {
   id: string;

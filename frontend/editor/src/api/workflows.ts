@@ -70,9 +70,10 @@ export const cancelExecution = (executionId: string) =>
 export const poll = (executionId: string) =>
   api<Poll>("GET", `/workflows/executions/${executionId}/poll`);
 
-export const history = (workflowId: string, limit = 20) =>
+export const history = (workflowId: string, limit = 20, offset = 0) =>
   api<{ executions: HistoryItem[]; total: number }>(
-    "GET", `/workflows/executions?workflowId=${encodeURIComponent(workflowId)}&limit=${limit}`);
+    "GET", `/workflows/executions?workflowId=${encodeURIComponent(workflowId)}`
+           + `&limit=${limit}&offset=${offset}`);
 
 export const rotateWebhook = (id: string) =>
   api<{ data: { webhookId: string; webhookUrl: string } }>("POST",

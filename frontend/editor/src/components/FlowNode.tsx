@@ -30,9 +30,10 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   // A string, not an array: a lint answer that says the same about this node re-renders nothing.
   const problemText = useEditor((s) => problemsOf(s.problems, id));
   const problems = useMemo(() => parseProblems(problemText), [problemText]);
-  const credits = useEditor((s) => s.estimate?.breakdown.find((b) => b.nodeId === id)?.credits);
+  const credits = useEditor((s) => s.nodeCredits[id]);
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
   const status = run?.status ?? "";
+  const excerpt = textOf(data.config ?? data.params);
   return (
     <div className={`node ${selected ? "selected" : ""} status-${status.toLowerCase()}`
                     + (problems.length ? " has-problem" : "")}
@@ -64,6 +65,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           ))}
         </div>
       </div>
+      {excerpt && !run?.output?.text && <div className="node-excerpt" title={excerpt}>{excerpt}</div>}
       {status && (
         <div className="node-status" data-testid="node-status">
           <span className="status-label">{STATUS_TEXT[status] ?? status.toLowerCase()}</span>
@@ -80,6 +82,12 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       ))}
     </div>
   );
+}
+
+/** The text a node carries (a prompt, a note), to read the canvas without opening each node. */
+function textOf(config: Record<string, unknown> | undefined): string {
+  const value = config?.prompt ?? config?.text;
+  return typeof value === "string" ? value.trim().slice(0, 140) : "";
 }
 
 const STATUS_TEXT: Record<string, string> = {

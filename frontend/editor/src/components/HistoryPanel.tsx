@@ -6,6 +6,7 @@ import { useEditor } from "../store";
 import type { HistoryItem } from "../types";
 
 const DONE = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+const PAGE = 20;
 
 function duration(seconds: number | null): string {
   if (seconds === null) return "—";
@@ -25,16 +26,32 @@ export default function HistoryPanel() {
   const [items, setItems] = useState<HistoryItem[] | null>(null);
   const [total, setTotal] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const [more, setMore] = useState(false);
   const settled = runStatus !== null && DONE.has(runStatus);
 
   useEffect(() => {
     if (!workflowId) return;
     let current = true;
-    history(workflowId)
+    history(workflowId, PAGE)
       .then((page) => { if (current) { setItems(page.executions); setTotal(page.total); } })
       .catch((e) => { if (current) setError(e.message); });
     return () => { current = false; };
   }, [workflowId, executionId, settled]);
+
+  const loadMore = async () => {
+    if (!items) return;
+    setMore(true);
+    try {
+      const page = await history(workflowId, PAGE, items.length);
+      const known = new Set(items.map((item) => item.executionId));
+      setItems([...items, ...page.executions.filter((item) => !known.has(item.executionId))]);
+      setTotal(page.total);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setMore(false);
+    }
+  };
 
   const open = async (id: string) => {
     try {
@@ -70,6 +87,11 @@ export default function HistoryPanel() {
           </li>
         ))}
       </ul>
+      {items.length < total && (
+        <button onClick={() => void loadMore()} disabled={more}>
+          {more ? "Loading…" : `Older runs (${total - items.length} more)`}
+        </button>
+      )}
     </div>
   );
 }

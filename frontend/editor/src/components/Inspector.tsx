@@ -24,8 +24,7 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
   });
   const selectedCount = useEditor((s) => s.nodes.filter((n) => n.selected).length);
   const spec = useEditor((s) => (node ? s.catalog.get(node.data.nodeType) : undefined));
-  const credits = useEditor((s) => node
-    ? s.estimate?.breakdown.find((b) => b.nodeId === node.id)?.credits : undefined);
+  const credits = useEditor((s) => (node ? s.nodeCredits[node.id] : undefined));
   // "nodeId:port" of each input that an edge feeds, as one string (a narrow read).
   const wired = useEditor((s) => node ? s.edges.filter((e) => e.target === node.id)
     .map((e) => `${e.targetHandle}<${e.source}`).join("\n") : "");
