@@ -18,6 +18,9 @@ import type { Size } from "./layout";
 // Module level: React Flow re-creates every node when this object changes identity.
 const nodeTypes = { wireflow: FlowNode };
 const MULTI_SELECT = ["Shift", "Meta", "Control"];
+// Room at the bottom for the minimap and the zoom controls, so no node hides behind them.
+const FIT = { padding: { top: "30px", left: "60px", right: "30px", bottom: "120px" },
+              maxZoom: 1 } as const;
 const EDGE_LABEL = { fill: "#ffb86b", fontSize: 11 };
 const EDGE_LABEL_BG = { fill: "#1b1f27" };
 const MINIMAP_COLORS: Record<string, string> = {
@@ -60,12 +63,12 @@ function Canvas() {
                  onSelectionDragStart={checkpoint}
                  nodesDraggable={canEdit} nodesConnectable={canEdit}
                  deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}
-                 fitView fitViewOptions={{ maxZoom: 1 }} minZoom={0.1} colorMode="dark"
+                 fitView fitViewOptions={FIT} minZoom={0.1} colorMode="dark"
                  onlyRenderVisibleElements={nodes.length > 60}>
         <Background />
         <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
                  nodeColor={minimapColor} style={{ width: 150, height: 100 }} />
-        <Controls />
+        <Controls fitViewOptions={FIT} />
       </ReactFlow>
     </div>
   );
@@ -87,7 +90,7 @@ function Editor({ workflowId }: { workflowId: string }) {
       useEditor.getState().setCatalog(catalog.nodes);
       useEditor.getState().load(workflow);
       setReady(true);
-      setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+      setTimeout(() => void flow.fitView(FIT), 50);
     })().catch((error) => notify(`Could not open the workflow: ${error.message}`));
   }, [workflowId, flow, notify]);
 
@@ -97,7 +100,9 @@ function Editor({ workflowId }: { workflowId: string }) {
     if (canEdit && dirty && !(await save())) return;
     try {
       const started = await execute(workflowId, targetNodeId);
-      useEditor.getState().startRun(started.executionId);
+      if (useEditor.getState().executionId !== started.executionId) {  // the socket may be first
+        useEditor.getState().startRun(started.executionId);
+      }
       // Events may have gone by before we knew the id: read the run's state once.
       applyPoll(await poll(started.executionId));
     } catch (error) {
@@ -126,7 +131,7 @@ function Editor({ workflowId }: { workflowId: string }) {
       }
     }
     useEditor.getState().autoLayout(sizes);
-    window.setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }), 30);
+    window.setTimeout(() => void flow.fitView({ ...FIT, duration: 200 }), 30);
   }, [flow]);
 
   const runAll = useCallback(() => void run(), [run]);

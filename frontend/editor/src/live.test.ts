@@ -1,5 +1,6 @@
 import { connectLive } from "./live";
 import { useEditor } from "./store";
+import type { NodeStatus, Poll } from "./types";
 
 /** A stand-in socket the test drives: open, deliver events, drop. */
 class FakeSocket {
@@ -15,7 +16,7 @@ class FakeSocket {
   close() { this.closed = true; }
 }
 
-const pollOf = (executionId: string, status: string, nodes: [string, string][]) => ({
+const pollOf = (executionId: string, status: string, nodes: [string, NodeStatus][]): Poll => ({
   executionId, status, progress: 0, seq: 9,
   nodeResults: { nodeRuns: nodes.map(([nodeId, s]) => ({
     nodeId, status: s, progress: s === "COMPLETED" ? 1 : 0, error: null,
@@ -32,7 +33,9 @@ describe("the live socket", () => {
     useEditor.setState({ executionId: null, runStatus: null, runs: {}, viewingPast: false });
     vi.stubGlobal("fetch", async (url: string) => {
       polls.push(url);
-      const body = pollOf("run-1", "COMPLETED", [["a", "COMPLETED"], ["b", "COMPLETED"]]);
+      // The server has moved on past every event the test sends.
+      const body = { ...pollOf("run-1", "COMPLETED", [["a", "COMPLETED"], ["b", "COMPLETED"]]),
+                     seq: 20 };
       return { ok: true, status: 200, text: async () => JSON.stringify(body) };
     });
     stop = connectLive({ url: "ws://test/ws/workflows/w/",
@@ -111,5 +114,23 @@ describe("the live socket", () => {
     FakeSocket.all[0].drop();
     vi.advanceTimersByTime(20_000);
     expect(FakeSocket.all).toHaveLength(1);
+  });
+});
+
+describe("applying a poll", () => {
+  it("skips an answer older than the events already shown, and takes a newer one", async () => {
+    const { applyPoll } = await import("./live");
+    const editor = useEditor.getState();
+    editor.startRun("run-1");
+    editor.nodeEvent("a", { status: "COMPLETED", progress: 1 }, 12);
+    editor.runEvent("COMPLETED", 13);
+    applyPoll({ ...pollOf("run-1", "RUNNING", [["a", "RUNNING"]]), seq: 5 });
+    expect(useEditor.getState().runs.a.status).toBe("COMPLETED");
+    expect(useEditor.getState().runStatus).toBe("COMPLETED");
+    applyPoll({ ...pollOf("run-1", "COMPLETED", [["a", "COMPLETED"], ["b", "CACHED"]]), seq: 14 });
+    expect(useEditor.getState().runs.b.status).toBe("CACHED");
+    expect(useEditor.getState().runSeq).toBe(14);
+    applyPoll({ ...pollOf("run-2", "QUEUED", [["a", "QUEUED"]]), seq: 1 });  // another run
+    expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runSeq: 1 });
   });
 });

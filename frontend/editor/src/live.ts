@@ -7,18 +7,22 @@ import { poll as fetchPoll } from "./api";
 import { useEditor } from "./store";
 import type { Poll } from "./types";
 
-/** Put a poll response (or a snapshot) on the canvas: the run and every node's state. */
+/** Put a poll response (or a snapshot) on the canvas: the run and every node's state. A poll
+ * older than the events already applied (its `seq` is lower) is skipped: it would turn nodes
+ * that have finished back to running. */
 export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
   if (!poll) return;
   const editor = useEditor.getState();
   if (editor.executionId !== poll.executionId || options?.past) {
     editor.startRun(poll.executionId, options);
+  } else if ((poll.seq ?? 0) < editor.runSeq) {
+    return;
   }
   for (const run of poll.nodeResults.nodeRuns) {
     editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
-                                   output: run.output });
+                                   output: run.output }, poll.seq);
   }
-  editor.runEvent(poll.status);
+  editor.runEvent(poll.status, poll.seq);
 }
 
 export async function resync(): Promise<void> {
@@ -71,9 +75,10 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
       if (event.type === "node.status") {
         editor.nodeEvent(event.nodeId, { status: event.status, progress: event.progress,
                                          error: event.error,
-                                         ...(event.output ? { output: event.output } : {}) });
+                                         ...(event.output ? { output: event.output } : {}) },
+                         event.seq);
       } else if (event.type === "execution.status") {
-        editor.runEvent(event.status);
+        editor.runEvent(event.status, event.seq);
       }
     };
     socket.onclose = () => {

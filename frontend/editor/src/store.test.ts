@@ -193,3 +193,18 @@ describe("estimate", () => {
     expect(useEditor.getState().nodeCredits).toEqual({});
   });
 });
+
+describe("events out of order", () => {
+  it("never lets an older event undo a newer one, for a node or for the run", () => {
+    const editor = useEditor.getState();
+    editor.startRun("r");
+    editor.nodeEvent("a", { status: "COMPLETED", progress: 1 }, 5);
+    editor.nodeEvent("a", { status: "RUNNING", progress: 0 }, 4);  // late
+    expect(useEditor.getState().runs.a).toMatchObject({ status: "COMPLETED", seq: 5 });
+    editor.nodeEvent("b", { status: "RUNNING" }, 3);  // other nodes are not held back
+    expect(useEditor.getState().runs.b.status).toBe("RUNNING");
+    editor.runEvent("COMPLETED", 9);
+    editor.runEvent("RUNNING", 2);
+    expect(useEditor.getState().runStatus).toBe("COMPLETED");
+  });
+});

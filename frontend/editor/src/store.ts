@@ -35,6 +35,9 @@ export interface EditorState {
   runs: Record<string, NodeRunState>;
   executionId: string | null;
   runStatus: string | null;
+  /** The newest event `seq` applied for this run: an older poll answer must not undo it. */
+  runSeq: number;
+  runStatusSeq: number;
   /** True while the canvas shows a past run opened from the history panel. */
   viewingPast: boolean;
   live: LiveState;
@@ -81,8 +84,8 @@ export interface EditorActions {
   setLive(live: LiveState): void;
   notify(message: string | null): void;
   startRun(executionId: string, options?: { past?: boolean }): void;
-  nodeEvent(nodeId: string, state: Partial<NodeRunState>): void;
-  runEvent(status: string): void;
+  nodeEvent(nodeId: string, state: Partial<NodeRunState>, seq?: number): void;
+  runEvent(status: string, seq?: number): void;
 }
 
 export const toFlowNode = (node: WorkflowNode, selected = false): FlowNode => ({
@@ -148,7 +151,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
   return {
     workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
-    executionId: null, runStatus: null, viewingPast: false, live: "connecting", estimate: null,
+    executionId: null, runStatus: null, runSeq: 0, runStatusSeq: 0, viewingPast: false, live: "connecting", estimate: null,
     nodeCredits: {},
     dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
     lastEdit: null,
@@ -270,14 +273,23 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     setLive: (live) => set({ live }),
     notify: (notice) => set({ notice }),
     startRun: (executionId, options) => set({
-      executionId, runStatus: "QUEUED", runs: {}, viewingPast: Boolean(options?.past),
+      executionId, runStatus: "QUEUED", runs: {}, runSeq: 0, runStatusSeq: 0,
+      viewingPast: Boolean(options?.past),
     }),
-    nodeEvent: (nodeId, state) => {
+    nodeEvent: (nodeId, state, seq = 0) => {
       const previous: NodeRunState = get().runs[nodeId]
         ?? { status: "PENDING", progress: 0, error: null, output: null };
-      set({ runs: { ...get().runs, [nodeId]: { ...previous, ...state } } });
+      // Events can arrive out of order (they are sent after commit from several workers): an
+      // older one than what the node shows would turn a finished node back to running.
+      if (seq && previous.seq && seq < previous.seq) return;
+      set({ runs: { ...get().runs, [nodeId]: { ...previous, ...state, seq: seq || previous.seq } },
+            runSeq: Math.max(get().runSeq, seq) });
     },
-    runEvent: (runStatus) => set({ runStatus }),
+    runEvent: (runStatus, seq = 0) => {
+      if (seq && seq < get().runStatusSeq) return;
+      set({ runStatus, runStatusSeq: Math.max(get().runStatusSeq, seq),
+            runSeq: Math.max(get().runSeq, seq) });
+    },
   };
 });
 

@@ -110,6 +110,8 @@ export interface NodeRunState {
   progress: number;
   error: string | null;
   output: NodeOutput | null;
+  /** The `seq` of the event (or poll) this state came from. */
+  seq?: number;
 }
 
 export interface Estimate {
