@@ -3,7 +3,7 @@ import {
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 
-import { cancelExecution, execute, fetchCatalog, fetchWorkflow, poll } from "./api";
+import { cancelExecution, describe, execute, fetchCatalog, fetchWorkflow, poll } from "./api";
 import FlowNode from "./components/FlowNode";
 import Palette from "./components/Palette";
 import SidePanel from "./components/SidePanel";
@@ -106,7 +106,7 @@ function Editor({ workflowId }: { workflowId: string }) {
       // Events may have gone by before we knew the id: read the run's state once.
       applyPoll(await poll(started.executionId));
     } catch (error) {
-      notify(`Not started: ${(error as Error).message}`);
+      notify(`Not started: ${describe(error)}`);
     }
   }, [workflowId, notify]);
 

@@ -4,7 +4,7 @@
 import { useEffect, useRef } from "react";
 import { useShallow } from "zustand/react/shallow";
 
-import { ApiError, estimate as fetchEstimate, lint, saveWorkflow, api } from "./api";
+import { api, ApiError, describe, estimate as fetchEstimate, lint, saveWorkflow } from "./api";
 import { toWorkflowJson, useEditor } from "./store";
 import type { Workflow } from "./types";
 
@@ -40,9 +40,7 @@ async function saveNow({ strict = false, overwrite = false }): Promise<boolean> 
       editor.notify(CONFLICT);
     } else {
       // Drafts save with problems; what is refused anyway (caps, an empty graph) says why.
-      const first = error instanceof ApiError
-        ? (error.body.violations as { message?: string }[] | undefined)?.[0]?.message : undefined;
-      editor.notify(`Not saved: ${(error as Error).message}${first ? ` — ${first}` : ""}`);
+      editor.notify(`Not saved: ${describe(error)}`);
     }
     return false;
   }

@@ -298,6 +298,6 @@ const FINISHED = new Set(["COMPLETED", "CACHED", "FAILED", "SKIPPED", "CANCELLED
 /** Selectors that return primitives, so a status event re-renders only what shows it. */
 export const selectFinishedCount = (s: EditorState) =>
   Object.values(s.runs).filter((run) => FINISHED.has(run.status)).length;
-export const selectRunTotal = (s: EditorState) => Math.max(Object.keys(s.runs).length, 0);
+export const selectRunTotal = (s: EditorState) => Object.keys(s.runs).length;
 export const selectSelectedCount = (s: EditorState) =>
   s.nodes.reduce((n, node) => n + (node.selected ? 1 : 0), 0);

@@ -41,3 +41,12 @@ export async function upload<T>(path: string, file: File): Promise<T> {
   if (!response.ok) throw new ApiError(response.status, data);
   return data as T;
 }
+
+/** An error as one line for the user: the API's message, plus its first violation if any. */
+export function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const violations = error instanceof ApiError
+    ? (error.body.violations as { message?: string }[] | undefined) : undefined;
+  const first = violations?.[0]?.message;
+  return first ? `${error.message} — ${first}` : error.message;
+}

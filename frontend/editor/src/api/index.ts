@@ -1,2 +1,2 @@
-export { api, ApiError, csrfToken, upload } from "./client";
+export { api, ApiError, csrfToken, describe, upload } from "./client";
 export * from "./workflows";
