@@ -189,6 +189,9 @@ def test_build_a_local_chain_from_the_palette_and_watch_it_run(page, workflow):
     page.click("[data-testid=history-item]")
     page.wait_for_selector("[data-testid=run-status]:has-text('past run')")
     page.wait_for_selector("[data-testid=node-local-preview-1] img.node-preview")
+    page.click("[data-testid=show-latest]")
+    page.wait_for_selector("[data-testid=run-status]:has-text('past run')", state="detached")
+    page.wait_for_selector("[data-testid=run-status]:has-text('completed')")
 
     # The API panel has the real ids, and rotating the webhook changes its URL.
     page.click("[data-testid=tab-api]")

@@ -118,14 +118,15 @@ describe("the live socket", () => {
 });
 
 describe("applying a poll", () => {
-  it("skips an answer older than the events already shown, and takes a newer one", async () => {
+  it("keeps what newer events said, fills in the rest, and takes a newer answer", async () => {
     const { applyPoll } = await import("./live");
     const editor = useEditor.getState();
     editor.startRun("run-1");
     editor.nodeEvent("a", { status: "COMPLETED", progress: 1 }, 12);
     editor.runEvent("COMPLETED", 13);
-    applyPoll({ ...pollOf("run-1", "RUNNING", [["a", "RUNNING"]]), seq: 5 });
+    applyPoll({ ...pollOf("run-1", "RUNNING", [["a", "RUNNING"], ["c", "PENDING"]]), seq: 5 });
     expect(useEditor.getState().runs.a.status).toBe("COMPLETED");
+    expect(useEditor.getState().runs.c.status).toBe("PENDING");
     expect(useEditor.getState().runStatus).toBe("COMPLETED");
     applyPoll({ ...pollOf("run-1", "COMPLETED", [["a", "COMPLETED"], ["b", "CACHED"]]), seq: 14 });
     expect(useEditor.getState().runs.b.status).toBe("CACHED");

@@ -7,16 +7,14 @@ import { poll as fetchPoll } from "./api";
 import { useEditor } from "./store";
 import type { Poll } from "./types";
 
-/** Put a poll response (or a snapshot) on the canvas: the run and every node's state. A poll
- * older than the events already applied (its `seq` is lower) is skipped: it would turn nodes
- * that have finished back to running. */
+/** Put a poll response (or a snapshot) on the canvas: the run and every node's state. Each
+ * entry carries the poll's `seq`, so a node or run status that an event newer than the poll
+ * already set stays as it is, while nodes the events have not mentioned yet are filled in. */
 export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
   if (!poll) return;
   const editor = useEditor.getState();
-  if (editor.executionId !== poll.executionId || options?.past) {
+  if (editor.executionId !== poll.executionId || options?.past !== undefined) {
     editor.startRun(poll.executionId, options);
-  } else if ((poll.seq ?? 0) < editor.runSeq) {
-    return;
   }
   for (const run of poll.nodeResults.nodeRuns) {
     editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
@@ -27,7 +25,7 @@ export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
 
 export async function resync(): Promise<void> {
   const { executionId, viewingPast } = useEditor.getState();
-  if (executionId) applyPoll(await fetchPoll(executionId), { past: viewingPast });
+  if (executionId) applyPoll(await fetchPoll(executionId), viewingPast ? { past: true } : undefined);
 }
 
 const FIRST_DELAY = 500;

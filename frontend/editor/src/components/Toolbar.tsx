@@ -1,10 +1,22 @@
 import { memo, useEffect } from "react";
 
-import { csrfToken } from "../api";
+import { csrfToken, describe, history, poll } from "../api";
+import { applyPoll } from "../live";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
 
 const ACTIVE = new Set(["QUEUED", "RUNNING"]);
+
+/** Leave a past run opened from the history: show the workflow's newest run again. */
+async function showLatest() {
+  const editor = useEditor.getState();
+  try {
+    const latest = (await history(editor.workflowId, 1)).executions[0];
+    if (latest) applyPoll(await poll(latest.executionId), { past: false });
+  } catch (error) {
+    editor.notify(`Could not load the latest run: ${describe(error)}`);
+  }
+}
 
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
 function Toolbar({ onRun, onCancel, onLayout }: {
@@ -80,6 +92,11 @@ function Toolbar({ onRun, onCancel, onLayout }: {
             </span>
             <progress max={Math.max(1, total)} value={finished} data-testid="run-progress" />
             <span className="muted">{finished}/{total} nodes</span>
+            {viewingPast && (
+              <button onClick={() => void showLatest()} data-testid="show-latest">
+                Back to the latest run
+              </button>
+            )}
           </>}
           {live === "reconnecting" && (
             <span className="warn" data-testid="reconnecting">Live status lost, reconnecting…</span>
