@@ -416,13 +416,19 @@ def test_a_failed_node_shows_its_reason_skips_the_rest_and_a_slow_run_cancels(
     from accounts.services import credits_grant
     from tests.graph.builders import edge, node
 
-    credits_grant(team=team, amount=100)
     _open(tab, server, team, designer, "Moderated", [
         node("prompt", "input:text", {"prompt": "sim:request-moderated a fox"}),
         node("flux", "generate:flux_2_pro", {"width": 1024, "height": 1024}),
         node("up", "process:upscale_local", {"scale": 2}),
     ], [edge("e1", "prompt", "prompt", "flux", "prompt"), edge("e2", "flux", "image", "up", "image")])
+    # The team has no credits yet: the Run button says so, and a run is refused with why.
+    tab.wait_for_selector("[data-testid=run]:has-text('3 credits (not enough)')")
+    tab.click("[data-testid=run]")
+    assert "Insufficient credits" in tab.inner_text("[data-testid=notice]", timeout=10000)
+    credits_grant(team=team, amount=100)
+    tab.reload()
     tab.wait_for_selector("[data-testid=run]:has-text('3 credits')")
+    assert "not enough" not in tab.inner_text("[data-testid=run]")
 
     tab.click("[data-testid=run]")
     tab.wait_for_selector("[data-testid=node-flux][data-status=FAILED]", timeout=60000)

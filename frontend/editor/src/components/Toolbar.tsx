@@ -33,6 +33,7 @@ function Toolbar({ onRun, onCancel, onLayout }: {
     ? s.nodes.find((n) => n.selected)?.id : undefined));
   const estimate = useEditor((s) => s.estimate?.estimatedCredits);
   const sufficient = useEditor((s) => s.estimate?.sufficient ?? true);
+  const available = useEditor((s) => s.estimate?.availableCredits);
   const runStatus = useEditor((s) => s.runStatus);
   const viewingPast = useEditor((s) => s.viewingPast);
   const finished = useEditor(selectFinishedCount);
@@ -75,9 +76,12 @@ function Toolbar({ onRun, onCancel, onLayout }: {
         )}
         {!canRun ? null : running && !viewingPast
           ? <button className="danger" data-testid="cancel" onClick={onCancel}>Cancel</button>
-          : <button className="primary" data-testid="run" onClick={() => onRun()}
-                    title={sufficient ? "Run (Ctrl+Enter)" : "Not enough credits for this run"}>
+          : <button className={sufficient ? "primary" : "primary short"} data-testid="run"
+                    onClick={() => onRun()}
+                    title={sufficient ? "Run (Ctrl+Enter)"
+                      : `The team has ${available} credits, not enough for this run`}>
               Run{estimate !== undefined ? ` · ${estimate} credit${estimate === 1 ? "" : "s"}` : ""}
+              {!sufficient && " (not enough)"}
             </button>}
         <form method="post" action="/logout/" className="logout">
           <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
