@@ -121,14 +121,17 @@ function Editor({ workflowId }: { workflowId: string }) {
   }, [notify]);
 
   const layout = useCallback(() => {
-    // Sizes as React Flow measured them on screen: a node object restored by undo can carry
-    // an older `measured` than what the node now shows.
+    // Sizes as the nodes are on screen now (offset sizes ignore the zoom): a node restored by
+    // undo carries the `measured` it had when it was removed, and React Flow keeps that until
+    // the element resizes again.
     const sizes = new Map<string, Size>();
     for (const node of flow.getNodes()) {
+      const element = document.querySelector<HTMLElement>(
+        `.react-flow__node[data-id="${CSS.escape(node.id)}"]`);
       const measured = flow.getInternalNode(node.id)?.measured ?? node.measured;
-      if (measured?.width && measured?.height) {
-        sizes.set(node.id, { width: measured.width, height: measured.height });
-      }
+      const width = element?.offsetWidth || measured?.width;
+      const height = element?.offsetHeight || measured?.height;
+      if (width && height) sizes.set(node.id, { width, height });
     }
     useEditor.getState().autoLayout(sizes);
     window.setTimeout(() => void flow.fitView({ ...FIT, duration: 200 }), 30);
