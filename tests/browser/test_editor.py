@@ -606,4 +606,10 @@ def test_the_editor_reconnects_after_the_server_restarts_and_catches_up(
                               timeout=60000)
     tab.wait_for_selector("[data-testid=run-status]:has-text('completed')")
     tab.wait_for_selector("[data-testid=node-video] video.node-preview")
+    # A preview whose first load hit the dead server loads once it is back.
+    for node_id in ("preview", "up"):
+        tab.wait_for_function("""id => {
+            const img = document.querySelector(`[data-testid=node-${id}] img.node-preview`);
+            return img && img.complete && img.naturalWidth > 0;
+        }""", arg=node_id, timeout=40000)
     tab.screenshot(path=str(SHOTS / "editor-after-reconnect.png"))

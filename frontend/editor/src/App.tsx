@@ -26,8 +26,19 @@ const EDGE_LABEL_BG = { fill: "#1b1f27" };
 const MINIMAP_COLORS: Record<string, string> = {
   RUNNING: "#f5c542", COMPLETED: "#5fd38d", CACHED: "#5fd38d", FAILED: "#ff6b6b",
 };
-const minimapColor = (node: { id: string }) =>
-  MINIMAP_COLORS[useEditor.getState().runs[node.id]?.status ?? ""] ?? "#394150";
+
+/** The minimap, coloured by run status; it redraws when a status changes (a string key, so
+ * progress ticks do not redraw it). */
+function RunMiniMap() {
+  const statuses = useEditor((s) => Object.entries(s.runs)
+    .map(([id, run]) => `${id}=${run.status}`).join(","));
+  const color = useCallback((node: { id: string }) =>
+    MINIMAP_COLORS[useEditor.getState().runs[node.id]?.status ?? ""] ?? "#394150",
+  // A new function when a status changes is what makes React Flow redraw the minimap.
+  [statuses]);
+  return <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
+                  nodeColor={color} style={{ width: 150, height: 100 }} />;
+}
 
 function Canvas() {
   const nodes = useEditor((s) => s.nodes);
@@ -66,8 +77,7 @@ function Canvas() {
                  fitView fitViewOptions={FIT} minZoom={0.1} colorMode="dark"
                  onlyRenderVisibleElements={nodes.length > 60}>
         <Background />
-        <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
-                 nodeColor={minimapColor} style={{ width: 150, height: 100 }} />
+        <RunMiniMap />
         <Controls fitViewOptions={FIT} />
       </ReactFlow>
     </div>

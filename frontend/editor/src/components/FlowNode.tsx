@@ -1,5 +1,5 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
-import { memo, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
 
 import { MEDIA_COLORS, ports } from "../graph";
 import { type FlowNode, useEditor } from "../store";
@@ -123,8 +123,8 @@ function Output({ output, title }: { output: NodeOutput; title: string }) {
   return (
     <div className="node-output nodrag" data-testid="node-output">
       {image && (
-        <img className="node-preview" src={image.url} alt={`${title} output`} loading="lazy"
-             onClick={() => show({ kind: "image", url: image.url, title })} />
+        <RetryingImage url={image.url} alt={`${title} output`}
+                       onClick={() => show({ kind: "image", url: image.url, title })} />
       )}
       {video && <video className="node-preview" src={video.url} controls muted loop preload="metadata" />}
       {output.text && <pre className="node-text">{output.text}</pre>}
@@ -139,6 +139,22 @@ function Output({ output, title }: { output: NodeOutput; title: string }) {
         </div>
       )}
     </div>
+  );
+}
+
+const RETRIES = 5;
+
+/** A preview that tries again (1 s, 2 s, 4 s…) when it fails to load, e.g. while the server
+ * restarts; the URL is left as it is (it may be signed), the element is remounted instead. */
+function RetryingImage({ url, alt, onClick }: { url: string; alt: string; onClick(): void }) {
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => setAttempt(0), [url]);
+  return (
+    <img key={attempt} className="node-preview" src={url} alt={alt} loading="lazy"
+         onClick={onClick}
+         onError={() => {
+           if (attempt < RETRIES) window.setTimeout(() => setAttempt(attempt + 1), 1000 * 2 ** attempt);
+         }} />
   );
 }
 
