@@ -9,7 +9,7 @@ import Palette from "./components/Palette";
 import SidePanel from "./components/SidePanel";
 import Toolbar from "./components/Toolbar";
 import Viewer from "./components/Viewer";
-import { applyPoll, useLiveStatus } from "./live";
+import { applyPoll, applyStarted, useLiveStatus } from "./live";
 import { save, useAutosave, useEstimate, useLint } from "./save";
 import { useShortcuts } from "./shortcuts";
 import { useEditor } from "./store";
@@ -110,9 +110,7 @@ function Editor({ workflowId }: { workflowId: string }) {
     if (canEdit && dirty && !(await save())) return;
     try {
       const started = await execute(workflowId, targetNodeId);
-      if (useEditor.getState().executionId !== started.executionId) {  // the socket may be first
-        useEditor.getState().startRun(started.executionId);
-      }
+      applyStarted(started.executionId, started.executionRuns[0]?.nodeRuns ?? []);
       // Events may have gone by before we knew the id: read the run's state once.
       applyPoll(await poll(started.executionId));
     } catch (error) {

@@ -135,3 +135,21 @@ describe("applying a poll", () => {
     expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runSeq: 1 });
   });
 });
+
+describe("a run started from the editor", () => {
+  it("shows every node of the new run at once, without undoing what events said", async () => {
+    const { applyStarted } = await import("./live");
+    const editor = useEditor.getState();
+    editor.startRun("old");
+    editor.nodeEvent("a", { status: "COMPLETED" }, 3);
+    editor.startRun("new");
+    editor.nodeEvent("a", { status: "RUNNING", progress: 0.5 }, 2);  // the socket was first
+    applyStarted("new", pollOf("new", "QUEUED", [["a", "QUEUED"], ["b", "PENDING"]])
+      .nodeResults.nodeRuns);
+    expect(useEditor.getState().runs.a).toMatchObject({ status: "RUNNING", progress: 0.5 });
+    expect(useEditor.getState().runs.b.status).toBe("PENDING");
+    applyStarted("newer", pollOf("newer", "QUEUED", [["a", "QUEUED"]]).nodeResults.nodeRuns);
+    expect(useEditor.getState()).toMatchObject({ executionId: "newer",
+                                                 runs: { a: { status: "QUEUED" } } });
+  });
+});

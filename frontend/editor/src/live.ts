@@ -5,7 +5,7 @@ import { useEffect } from "react";
 
 import { poll as fetchPoll } from "./api";
 import { useEditor } from "./store";
-import type { Poll } from "./types";
+import type { Poll, PollNodeRun } from "./types";
 
 /** Put a poll response (or a snapshot) on the canvas: the run and every node's state. Each
  * entry carries the poll's `seq`, so a node or run status that an event newer than the poll
@@ -21,6 +21,19 @@ export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
                                    output: run.output }, poll.seq);
   }
   editor.runEvent(poll.status, poll.seq);
+}
+
+/** The node runs a new execution starts with (from the execute response): shown at once for
+ * every node no event has reached yet, so the whole run is on the canvas before the first
+ * poll answers. They carry no seq, so they never overwrite what an event said. */
+export function applyStarted(executionId: string, nodeRuns: PollNodeRun[]) {
+  const editor = useEditor.getState();
+  if (editor.executionId !== executionId) editor.startRun(executionId);
+  for (const run of nodeRuns) {
+    if (useEditor.getState().runs[run.nodeId]) continue;
+    editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
+                                   output: run.output });
+  }
 }
 
 export async function resync(): Promise<void> {

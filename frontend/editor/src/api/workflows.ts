@@ -1,7 +1,8 @@
 // The endpoints of api.md that the editor and the workflows page call.
 
 import type {
-  Estimate, HistoryItem, NodeSpec, Poll, Problem, Workflow, WorkflowEdge, WorkflowNode,
+  Estimate, HistoryItem, NodeSpec, Poll, PollNodeRun, Problem, Workflow, WorkflowEdge,
+  WorkflowNode,
 } from "../types";
 import { api, upload } from "./client";
 
@@ -60,9 +61,14 @@ export const estimate = (id: string, targetNodeId?: string) =>
   api<{ data: Estimate }>("POST", `/workflows/${id}/estimate`,
                           targetNodeId ? { targetNodeId } : {});
 
+export interface Started {
+  executionId: string;
+  status: string;
+  executionRuns: { id: string; nodeRuns: PollNodeRun[] }[];
+}
+
 export const execute = (id: string, targetNodeId?: string) =>
-  api<{ executionId: string }>("POST", `/workflows/${id}/execute`,
-                               targetNodeId ? { targetNodeId } : {});
+  api<Started>("POST", `/workflows/${id}/execute`, targetNodeId ? { targetNodeId } : {});
 
 export const cancelExecution = (executionId: string) =>
   api<Poll>("POST", `/workflows/executions/${executionId}/cancel`);
