@@ -67,3 +67,9 @@ def api_key_by_hash(key_hash: str) -> ApiKey | None:
 
 def team_by_slug(slug: str) -> Team | None:
     return Team.objects.filter(slug=slug).first()
+
+
+def membership_list(*, user: User) -> list[Membership]:
+    """The user's teams with their role in each, oldest membership first (the default team)."""
+    return list(Membership.objects.filter(user=user).select_related("team").order_by(
+        "created_at", "id"))

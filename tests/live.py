@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from django.conf import settings
@@ -129,4 +130,13 @@ class LiveServer:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                # A daphne that outlives its test keeps the SQLite test database locked for
+                # every test after it: end it, and say so.
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+                kept = self.log.with_suffix(".hung.log")
+                kept.write_bytes(self.log.read_bytes())
+                warnings.warn(f"daphne ignored SIGTERM for 20 s (log: {kept})", stacklevel=2)

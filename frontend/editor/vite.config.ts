@@ -10,7 +10,8 @@ export default defineConfig({
     outDir: "../dist/editor",
     emptyOutDir: true,
     manifest: true,
-    rollupOptions: { input: "src/main.tsx" },
+    // Two pages: the editor and the workflows list; shared code lands in a common chunk.
+    rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx"] },
   },
   test: { environment: "node", globals: true },
 });

@@ -1,194 +1,172 @@
 import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow,
 } from "@xyflow/react";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 
-import { api, ApiError } from "./api";
+import { cancelExecution, describe, execute, fetchCatalog, fetchWorkflow, poll } from "./api";
 import FlowNode from "./components/FlowNode";
-import Inspector from "./components/Inspector";
 import Palette from "./components/Palette";
-import { resync, useLiveStatus } from "./live";
-import { toWorkflowJson, useEditor } from "./store";
-import type { NodeSpec, Problem, Workflow } from "./types";
+import SidePanel from "./components/SidePanel";
+import Toolbar from "./components/Toolbar";
+import Viewer from "./components/Viewer";
+import { applyPoll, applyStarted, useLiveStatus } from "./live";
+import { save, useAutosave, useEstimate, useLint } from "./save";
+import { useShortcuts } from "./shortcuts";
+import { useEditor } from "./store";
+import type { Size } from "./layout";
 
+// Module level: React Flow re-creates every node when this object changes identity.
 const nodeTypes = { wireflow: FlowNode };
-const DONE = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+const MULTI_SELECT = ["Shift", "Meta", "Control"];
+// Room at the bottom for the minimap and the zoom controls, so no node hides behind them.
+const FIT = { padding: { top: "30px", left: "60px", right: "30px", bottom: "120px" },
+              maxZoom: 1 } as const;
+const EDGE_LABEL = { fill: "#ffb86b", fontSize: 11 };
+const EDGE_LABEL_BG = { fill: "#1b1f27" };
+const MINIMAP_COLORS: Record<string, string> = {
+  RUNNING: "#f5c542", COMPLETED: "#5fd38d", CACHED: "#5fd38d", FAILED: "#ff6b6b",
+};
 
-async function save(strict: boolean, overwrite = false): Promise<boolean> {
-  const editor = useEditor.getState();
-  const body = {
-    id: editor.workflowId,
-    ...toWorkflowJson(editor.nodes, editor.edges),
-    ...(overwrite ? {} : { baseUpdatedAt: editor.updatedAt }),
-  };
-  try {
-    const saved = await api<{ data: Workflow }>("POST", `/workflows?strict=${strict}`, body);
-    editor.saved(saved.data.updatedAt);
-    return true;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 409) {
-      editor.notify("conflict");
-    } else if (error instanceof ApiError) {
-      editor.notify(`Not saved: ${error.message}`);
-    }
-    return false;
-  }
+/** The minimap, coloured by run status; it redraws when a status changes (a string key, so
+ * progress ticks do not redraw it). */
+function RunMiniMap() {
+  const statuses = useEditor((s) => Object.entries(s.runs)
+    .map(([id, run]) => `${id}=${run.status}`).join(","));
+  const color = useCallback((node: { id: string }) =>
+    MINIMAP_COLORS[useEditor.getState().runs[node.id]?.status ?? ""] ?? "#394150",
+  // A new function when a status changes is what makes React Flow redraw the minimap.
+  [statuses]);
+  return <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
+                  nodeColor={color} style={{ width: 150, height: 100 }} />;
 }
 
-function Editor({ workflowId }: { workflowId: string }) {
+function Canvas() {
   const nodes = useEditor((s) => s.nodes);
-  const edges = useEditor((s) => s.edges);
-  const dirty = useEditor((s) => s.dirty);
-  const notice = useEditor((s) => s.notice);
-  const runStatus = useEditor((s) => s.runStatus);
-  const executionId = useEditor((s) => s.executionId);
-  const runs = useEditor((s) => s.runs);
-  const name = useEditor((s) => s.name);
-  const { onNodesChange, onEdgesChange, connect, addNode, undo, redo, notify } = useEditor.getState();
+  const rawEdges = useEditor((s) => s.edges);
+  const problems = useEditor((s) => s.problems);
+  // Lint problems that name an edge show on that edge.
+  const edges = useMemo(() => {
+    // A short label on the edge (the rule); the full message is on the node it names.
+    const byEdge = new Map(problems.filter((p) => p.edgeId)
+      .map((p) => [p.edgeId!, `⚠ ${p.rule.replace(/_/g, " ")}`]));
+    if (!byEdge.size) return rawEdges;
+    return rawEdges.map((edge) => byEdge.has(edge.id)
+      ? { ...edge, className: "edge-problem", label: byEdge.get(edge.id), animated: true,
+          labelStyle: EDGE_LABEL, labelBgStyle: EDGE_LABEL_BG, labelBgPadding: [4, 2] as [number, number] }
+      : edge);
+  }, [rawEdges, problems]);
+  const canEdit = useEditor((s) => s.canEdit);
+  const { onNodesChange, onEdgesChange, connect, addNode, checkpoint } = useEditor.getState();
   const flow = useReactFlow();
-  const [estimate, setEstimate] = useState<number | null>(null);
-  const lintTimer = useRef<number>(0);
-  const lintRound = useRef(0);
-  useLiveStatus(workflowId);
-
-  useEffect(() => {
-    void (async () => {
-      const [catalog, workflow] = await Promise.all([
-        api<{ nodes: NodeSpec[] }>("GET", "/nodes"),
-        api<Workflow>("GET", `/workflows/${workflowId}`),
-      ]);
-      useEditor.getState().setCatalog(catalog.nodes);
-      useEditor.getState().load(workflow);
-      setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1 }), 50);
-    })().catch((error) => notify(`Could not open the workflow: ${error.message}`));
-  }, [workflowId, flow, notify]);
-
-  // Lint as the graph changes; autosave a draft a moment after the last change.
-  useEffect(() => {
-    window.clearTimeout(lintTimer.current);
-    lintTimer.current = window.setTimeout(() => {
-      const graph = toWorkflowJson(useEditor.getState().nodes, useEditor.getState().edges);
-      if (!graph.nodes.length) return;
-      const round = ++lintRound.current;  // answers can arrive out of order: keep the newest
-      api<{ data: { violations: Problem[] } }>("POST", "/workflows/lint", graph)
-        .then((result) => {
-          if (round === lintRound.current) useEditor.getState().setProblems(result.data.violations);
-        })
-        .catch(() => undefined);
-    }, 400);
-  }, [nodes, edges]);
-  useEffect(() => {
-    if (!dirty) return;
-    const timer = window.setTimeout(() => { void save(false); }, 1500);
-    return () => window.clearTimeout(timer);
-  }, [dirty, nodes, edges]);
-  useEffect(() => {
-    if (dirty || !workflowId) return;
-    api<{ data: { estimatedCredits: number } }>("POST", `/workflows/${workflowId}/estimate`, {})
-      .then((result) => setEstimate(result.data.estimatedCredits)).catch(() => undefined);
-  }, [dirty, workflowId]);
-
-  const run = useCallback(async (targetNodeId?: string) => {
-    if (!(await save(false))) return;
-    try {
-      const started = await api<{ executionId: string }>(
-        "POST", `/workflows/${workflowId}/execute`, targetNodeId ? { targetNodeId } : {});
-      useEditor.getState().startRun(started.executionId);
-      void resync();
-    } catch (error) {
-      notify(`Not started: ${(error as Error).message}`);
-    }
-  }, [workflowId, notify]);
-
-  const cancel = useCallback(async () => {
-    if (executionId) await api("POST", `/workflows/executions/${executionId}/cancel`);
-  }, [executionId]);
-
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      const mod = event.ctrlKey || event.metaKey;
-      const typing = (event.target as HTMLElement)?.closest("input, textarea, select");
-      if (mod && event.key.toLowerCase() === "z" && !typing) {
-        event.preventDefault();
-        if (event.shiftKey) redo(); else undo();
-      } else if (mod && event.key === "Enter") {
-        event.preventDefault();
-        void run();
-      }
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [undo, redo, run]);
-
-  const total = nodes.length;
-  const finished = Object.values(runs).filter((r) => DONE.has(r.status) || r.status === "CACHED"
-                                               || r.status === "SKIPPED").length;
-  const running = runStatus !== null && !DONE.has(runStatus);
-  const selected = nodes.find((node) => node.selected);
-
   return (
-    <div className="editor">
-      <header className="toolbar">
-        <a href="/">← Workflows</a>
-        <strong>{name}</strong>
-        <span className="muted" data-testid="save-state">{dirty ? "Unsaved changes…" : "Saved"}</span>
-        <span style={{ flex: 1 }} />
-        <button onClick={undo} title="Undo (Ctrl+Z)">Undo</button>
-        <button onClick={redo} title="Redo (Ctrl+Shift+Z)">Redo</button>
-        <button onClick={() => void save(false)}>Save</button>
-        {selected && <button onClick={() => void run(selected.id)}>Run to here</button>}
-        {running
-          ? <button onClick={() => void cancel()}>Cancel</button>
-          : <button className="primary" data-testid="run" onClick={() => void run()}
-                    title="Run (Ctrl+Enter)">
-              Run{estimate !== null ? ` · ${estimate} credits` : ""}
-            </button>}
-        {runStatus && (
-          <span className="run-progress" data-testid="run-status">
-            {runStatus.toLowerCase()}
-            <progress max={Math.max(1, total)} value={finished} />
-          </span>
-        )}
-      </header>
-      {notice === "conflict" ? (
-        <div className="notice" role="alert">
-          A teammate saved this workflow after you opened it.{" "}
-          <button onClick={() => window.location.reload()}>Reload theirs</button>{" "}
-          <button onClick={() => { notify(null); void save(false, true); }}>Keep mine</button>
-        </div>
-      ) : notice && (
-        <div className="notice" role="alert" data-testid="notice">
-          {notice} <button onClick={() => notify(null)}>×</button>
-        </div>
-      )}
-      <div className="workspace">
-        <Palette />
-        <div className="canvas"
-             onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
-             onDrop={(event) => {
-               event.preventDefault();
-               const nodeType = event.dataTransfer.getData("application/wireflow-node");
-               if (nodeType) {
-                 addNode(nodeType, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
-               }
-             }}>
-          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
-                     onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
-                     onConnect={connect} deleteKeyCode={["Backspace", "Delete"]}
-                     multiSelectionKeyCode="Shift" fitView fitViewOptions={{ maxZoom: 1 }}
-                     minZoom={0.1} colorMode="dark">
-            <Background />
-            <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
-                     nodeColor="#394150" />
-            <Controls />
-          </ReactFlow>
-        </div>
-        <Inspector />
-      </div>
+    <div className="canvas"
+         onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
+         onDrop={(event) => {
+           event.preventDefault();
+           const nodeType = event.dataTransfer.getData("application/wireflow-node");
+           if (nodeType && canEdit) {
+             addNode(nodeType, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+           }
+         }}>
+      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
+                 onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
+                 onConnect={connect} onNodeDragStart={checkpoint}
+                 onSelectionDragStart={checkpoint}
+                 nodesDraggable={canEdit} nodesConnectable={canEdit}
+                 deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}
+                 fitView fitViewOptions={FIT} minZoom={0.1} colorMode="dark"
+                 onlyRenderVisibleElements={nodes.length > 60}>
+        <Background />
+        <RunMiniMap />
+        <Controls fitViewOptions={FIT} />
+      </ReactFlow>
     </div>
   );
 }
 
-export default function App({ workflowId }: { workflowId: string }) {
+function Editor({ workflowId }: { workflowId: string }) {
+  const notify = useEditor((s) => s.notify);
+  const canEdit = useEditor((s) => s.canEdit);
+  const flow = useReactFlow();
+  const [ready, setReady] = useState(false);
+  useLiveStatus(workflowId);
+  useAutosave();
+  useLint();
+  useEstimate(workflowId);
+
+  useEffect(() => {
+    void (async () => {
+      const [catalog, workflow] = await Promise.all([fetchCatalog(), fetchWorkflow(workflowId)]);
+      useEditor.getState().setCatalog(catalog.nodes);
+      useEditor.getState().load(workflow);
+      setReady(true);
+      setTimeout(() => void flow.fitView(FIT), 50);
+    })().catch((error) => notify(`Could not open the workflow: ${error.message}`));
+  }, [workflowId, flow, notify]);
+
+  const run = useCallback(async (targetNodeId?: string) => {
+    const { canEdit, canRun, dirty } = useEditor.getState();
+    if (!canRun) return;
+    if (canEdit && dirty && !(await save())) return;
+    try {
+      const started = await execute(workflowId, targetNodeId);
+      applyStarted(started.executionId, started.executionRuns[0]?.nodeRuns ?? []);
+      // Events may have gone by before we knew the id: read the run's state once.
+      applyPoll(await poll(started.executionId));
+    } catch (error) {
+      notify(`Not started: ${describe(error)}`);
+    }
+  }, [workflowId, notify]);
+
+  const cancel = useCallback(async () => {
+    const executionId = useEditor.getState().executionId;
+    if (!executionId) return;
+    try {
+      applyPoll(await cancelExecution(executionId));
+    } catch (error) {
+      notify(`Not cancelled: ${(error as Error).message}`);
+    }
+  }, [notify]);
+
+  const layout = useCallback(() => {
+    // Sizes as the nodes are on screen now (offset sizes ignore the zoom): a node restored by
+    // undo carries the `measured` it had when it was removed, and React Flow keeps that until
+    // the element resizes again.
+    const sizes = new Map<string, Size>();
+    for (const node of flow.getNodes()) {
+      const element = document.querySelector<HTMLElement>(
+        `.react-flow__node[data-id="${CSS.escape(node.id)}"]`);
+      const measured = flow.getInternalNode(node.id)?.measured ?? node.measured;
+      const width = element?.offsetWidth || measured?.width;
+      const height = element?.offsetHeight || measured?.height;
+      if (width && height) sizes.set(node.id, { width, height });
+    }
+    useEditor.getState().autoLayout(sizes);
+    window.setTimeout(() => void flow.fitView({ ...FIT, duration: 200 }), 30);
+  }, [flow]);
+
+  const runAll = useCallback(() => void run(), [run]);
+  const saveNow = useCallback(() => void save(), []);
+  useShortcuts({ run: runAll, save: saveNow });
+
+  return (
+    <div className="editor" data-ready={ready}>
+      <Toolbar onRun={run} onCancel={cancel} onLayout={layout} />
+      <div className="workspace">
+        {canEdit ? <Palette /> : <aside className="palette muted" data-testid="read-only">
+          You can view this workflow and its runs; editing needs the editor role.
+        </aside>}
+        <Canvas />
+        <SidePanel onRunTo={(nodeId) => void run(nodeId)} />
+      </div>
+      <Viewer />
+    </div>
+  );
+}
+
+export default function App({ workflowId, canEdit = true, canRun = true }: {
+  workflowId: string; canEdit?: boolean; canRun?: boolean;
+}) {
+  useState(() => useEditor.getState().setPermissions({ canEdit, canRun }));
   return <ReactFlowProvider><Editor workflowId={workflowId} /></ReactFlowProvider>;
 }

@@ -1,7 +1,7 @@
 import { checkConnection, createNode, megapixels, snapSize } from "./graph";
-import type { NodeSpec } from "./types";
+import type { NodeSpec, NodeType } from "./types";
 
-const spec = (nodeType: string, inputs: [string, string][], outputs: [string, string][],
+const spec = (nodeType: NodeType, inputs: [string, string][], outputs: [string, string][],
               extra: Partial<NodeSpec> = {}): NodeSpec => ({
   nodeType, label: nodeType, category: nodeType.split(":")[0], description: "", credits: 0,
   preview: false, executable: true,
@@ -17,7 +17,7 @@ const catalog = new Map([
   ["generate:local_preview", spec("generate:local_preview", [["prompt", "text"]], [["image", "image"]])],
   ["process:upscale_local", spec("process:upscale_local", [["image", "image"]], [["image", "image"]])],
 ]);
-const node = (id: string, nodeType: string) => ({ id, type: "basedNode", position: { x: 0, y: 0 },
+const node = (id: string, nodeType: NodeType) => ({ id, type: "basedNode", position: { x: 0, y: 0 },
                                                   data: { nodeType } });
 const nodes = [node("t", "input:text"), node("p", "generate:local_preview"),
                node("u", "process:upscale_local")];

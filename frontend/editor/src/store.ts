@@ -7,17 +7,23 @@ import {
 } from "@xyflow/react";
 import { create } from "zustand";
 
-import { checkConnection, createNode } from "./graph";
+import { checkConnection, type Clip, copyNodes, createNode, edgeId, pasteClip } from "./graph";
+import { layoutPositions, type Size } from "./layout";
 import type {
-  NodeRunState, NodeSpec, Problem, Workflow, WorkflowEdge, WorkflowNode, WorkflowNodeData,
+  Estimate, NodeRunState, NodeSpec, Problem, Workflow, WorkflowEdge, WorkflowNode,
+  WorkflowNodeData,
 } from "./types";
 
 export type FlowNode = Node<WorkflowNodeData>;
+export type LiveState = "connecting" | "open" | "reconnecting";
 
 interface Snapshot { nodes: FlowNode[]; edges: Edge[] }
 
 export interface EditorState {
   workflowId: string;
+  /** False for a team's viewers: the canvas is read-only and nothing is saved. */
+  canEdit: boolean;
+  canRun: boolean;
   name: string;
   updatedAt: string;
   webhookUrl: string;
@@ -25,16 +31,31 @@ export interface EditorState {
   nodes: FlowNode[];
   edges: Edge[];
   problems: Problem[];
+  /** Run status per node id, so one status event re-renders one node. */
   runs: Record<string, NodeRunState>;
   executionId: string | null;
   runStatus: string | null;
+  /** The newest event `seq` applied for this run: an older poll answer must not undo it. */
+  runSeq: number;
+  runStatusSeq: number;
+  /** True while the canvas shows a past run opened from the history panel. */
+  viewingPast: boolean;
+  live: LiveState;
+  estimate: Estimate | null;
+  /** Credits per node from the estimate, for O(1) reads by each node on the canvas. */
+  nodeCredits: Record<string, number>;
   dirty: boolean;
   notice: string | null;
+  clipboard: Clip | null;
+  pastes: number;
   past: Snapshot[];
   future: Snapshot[];
+  /** The last setting edited, so typing a prompt is one undo step, not one per key. */
+  lastEdit: { key: string; at: number } | null;
 }
 
 export interface EditorActions {
+  setPermissions(permissions: { canEdit: boolean; canRun: boolean }): void;
   setCatalog(specs: NodeSpec[]): void;
   load(workflow: Workflow): void;
   onNodesChange(changes: NodeChange<FlowNode>[]): void;
@@ -42,29 +63,45 @@ export interface EditorActions {
   connect(connection: Connection): void;
   addNode(nodeType: string, position: { x: number; y: number }): void;
   setConfig(nodeId: string, key: string, value: unknown): void;
+  setConfigs(nodeId: string, values: Record<string, unknown>): void;
   setLabel(nodeId: string, label: string): void;
+  /** Record the graph as it is before a change that React Flow makes (a drag). */
+  checkpoint(): void;
+  copy(): number;
+  paste(): void;
+  duplicate(): void;
+  deleteSelected(): void;
+  selectAll(): void;
+  autoLayout(sizes: Map<string, Size>): void;
   undo(): void;
   redo(): void;
-  saved(updatedAt: string): void;
+  /** A save succeeded; `clean` unless the graph changed while it was on its way. */
+  saved(updatedAt: string, clean?: boolean): void;
+  setName(name: string): void;
+  setWebhookUrl(url: string): void;
   setProblems(problems: Problem[]): void;
+  setEstimate(estimate: Estimate | null): void;
+  setLive(live: LiveState): void;
   notify(message: string | null): void;
-  startRun(executionId: string): void;
-  nodeEvent(nodeId: string, state: Partial<NodeRunState>): void;
-  runEvent(status: string): void;
+  startRun(executionId: string, options?: { past?: boolean }): void;
+  nodeEvent(nodeId: string, state: Partial<NodeRunState>, seq?: number): void;
+  runEvent(status: string, seq?: number): void;
 }
 
-export const toFlowNode = (node: WorkflowNode): FlowNode => ({
-  id: node.id, type: "wireflow", position: node.position, data: node.data,
+export const toFlowNode = (node: WorkflowNode, selected = false): FlowNode => ({
+  id: node.id, type: "wireflow", position: node.position, data: node.data, selected,
 });
 
-export const toFlowEdge = (edge: WorkflowEdge): Edge => ({ ...edge, type: "default" });
+export const toFlowEdge = (edge: WorkflowEdge, selected = false): Edge => ({
+  ...edge, type: "default", selected,
+});
 
 export function toWorkflowJson(nodes: FlowNode[], edges: Edge[]) {
   return {
-    nodes: nodes.map((node) => ({
+    nodes: nodes.map((node): WorkflowNode => ({
       id: node.id, type: "basedNode", position: node.position, data: node.data,
     })),
-    edges: edges.map((edge) => ({
+    edges: edges.map((edge): WorkflowEdge => ({
       id: edge.id, source: edge.source, sourceHandle: edge.sourceHandle ?? "",
       target: edge.target, targetHandle: edge.targetHandle ?? "",
     })),
@@ -72,23 +109,60 @@ export function toWorkflowJson(nodes: FlowNode[], edges: Edge[]) {
 }
 
 const HISTORY = 100;
+const COALESCE_MS = 1200;
+const PASTE_OFFSET = 40;
 
 export const useEditor = create<EditorState & EditorActions>()((set, get) => {
   /** Record the graph before a change the user can undo. */
   const remember = () => {
     const { nodes, edges, past } = get();
-    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges }], future: [] });
+    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges }], future: [], lastEdit: null });
+  };
+  /** Remember unless this edit continues the previous one (same node and setting). */
+  const rememberEdit = (key: string) => {
+    const { lastEdit } = get();
+    const now = Date.now();
+    if (!lastEdit || lastEdit.key !== key || now - lastEdit.at > COALESCE_MS) remember();
+    set({ lastEdit: { key, at: now } });
+  };
+  const updateNode = (nodeId: string, update: (data: WorkflowNodeData) => WorkflowNodeData) =>
+    set({
+      nodes: get().nodes.map((node) => node.id !== nodeId ? node
+        : { ...node, data: update(node.data) }),
+      dirty: true,
+    });
+  /** Add nodes and edges as the new selection (paste, duplicate). */
+  const insert = (clip: Clip) => {
+    remember();
+    set({
+      nodes: [...get().nodes.map((n) => n.selected ? { ...n, selected: false } : n),
+              ...clip.nodes.map((n) => toFlowNode(n, true))],
+      edges: [...get().edges.map((e) => e.selected ? { ...e, selected: false } : e),
+              ...clip.edges.map((e) => toFlowEdge(e, true))],
+      dirty: true,
+    });
+  };
+  const selection = () => {
+    const { nodes, edges } = get();
+    const json = toWorkflowJson(nodes, edges);
+    const ids = new Set(nodes.filter((n) => n.selected).map((n) => n.id));
+    return { json, ids };
   };
   return {
-    workflowId: "", name: "", updatedAt: "", webhookUrl: "",
+    workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
-    executionId: null, runStatus: null, dirty: false, notice: null, past: [], future: [],
+    executionId: null, runStatus: null, runSeq: 0, runStatusSeq: 0, viewingPast: false, live: "connecting", estimate: null,
+    nodeCredits: {},
+    dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
+    lastEdit: null,
 
+    setPermissions: (permissions) => set(permissions),
     setCatalog: (specs) => set({ catalog: new Map(specs.map((s) => [s.nodeType, s])) }),
     load: (workflow) => set({
       workflowId: workflow.id, name: workflow.name, updatedAt: workflow.updatedAt,
-      webhookUrl: workflow.webhookUrl, nodes: workflow.nodes.map(toFlowNode),
-      edges: workflow.edges.map(toFlowEdge), dirty: false, past: [], future: [],
+      webhookUrl: workflow.webhookUrl, nodes: workflow.nodes.map((n) => toFlowNode(n)),
+      edges: workflow.edges.map((e) => toFlowEdge(e)), dirty: false, past: [], future: [],
+      lastEdit: null,
     }),
     onNodesChange: (changes) => {
       if (changes.some((c) => c.type === "remove")) remember();
@@ -102,15 +176,15 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     },
     connect: (connection) => {
       const { catalog, nodes, edges } = get();
-      const check = checkConnection(catalog, toWorkflowJson(nodes, edges).nodes,
-                                    toWorkflowJson(nodes, edges).edges, connection);
+      const json = toWorkflowJson(nodes, edges);
+      const check = checkConnection(catalog, json.nodes, json.edges, connection);
       if (!check.ok) {
         set({ notice: `Not connected: ${check.reason}` });
         return;
       }
       remember();
-      const id = `e-${connection.source}-${connection.sourceHandle}-${connection.target}-${connection.targetHandle}`;
-      set({ edges: addEdge({ ...connection, id }, edges), dirty: true, notice: null });
+      set({ edges: addEdge({ ...connection, id: edgeId(connection) }, edges), dirty: true,
+            notice: null });
     },
     addNode: (nodeType, position) => {
       const spec = get().catalog.get(nodeType);
@@ -120,19 +194,57 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       set({ nodes: [...get().nodes, toFlowNode(node)], dirty: true });
     },
     setConfig: (nodeId, key, value) => {
+      rememberEdit(`${nodeId}/config/${key}`);
+      updateNode(nodeId, (data) => ({ ...data, config: { ...(data.config ?? {}), [key]: value } }));
+    },
+    setConfigs: (nodeId, values) => {
       remember();
-      set({
-        nodes: get().nodes.map((node) => node.id !== nodeId ? node : {
-          ...node, data: { ...node.data, config: { ...(node.data.config ?? {}), [key]: value } },
-        }),
-        dirty: true,
-      });
+      updateNode(nodeId, (data) => ({ ...data, config: { ...(data.config ?? {}), ...values } }));
     },
     setLabel: (nodeId, label) => {
+      rememberEdit(`${nodeId}/label`);
+      updateNode(nodeId, (data) => ({ ...data, label }));
+    },
+    checkpoint: remember,
+    copy: () => {
+      const { json, ids } = selection();
+      if (!ids.size) return 0;
+      set({ clipboard: copyNodes(json.nodes, json.edges, ids), pastes: 0 });
+      return ids.size;
+    },
+    paste: () => {
+      const { clipboard, pastes } = get();
+      if (!clipboard?.nodes.length) return;
+      const shift = PASTE_OFFSET * (pastes + 1);
+      insert(pasteClip(clipboard, toWorkflowJson(get().nodes, []).nodes, { x: shift, y: shift }));
+      set({ pastes: pastes + 1 });
+    },
+    duplicate: () => {
+      const { json, ids } = selection();
+      if (!ids.size) return;
+      insert(pasteClip(copyNodes(json.nodes, json.edges, ids), json.nodes,
+                       { x: PASTE_OFFSET, y: PASTE_OFFSET }));
+    },
+    deleteSelected: () => {
+      const { nodes, edges } = get();
+      const gone = new Set(nodes.filter((n) => n.selected).map((n) => n.id));
+      const keptEdges = edges.filter((e) => !e.selected && !gone.has(e.source)
+                                      && !gone.has(e.target));
+      if (!gone.size && keptEdges.length === edges.length) return;
+      remember();
+      set({ nodes: nodes.filter((n) => !gone.has(n.id)), edges: keptEdges, dirty: true });
+    },
+    selectAll: () => set({
+      nodes: get().nodes.map((n) => n.selected ? n : { ...n, selected: true }),
+    }),
+    autoLayout: (sizes) => {
+      const { nodes, edges } = get();
+      if (!nodes.length) return;
+      const json = toWorkflowJson(nodes, edges);
+      const positions = layoutPositions(json.nodes, json.edges, sizes);
       remember();
       set({
-        nodes: get().nodes.map((node) => node.id !== nodeId ? node
-          : { ...node, data: { ...node.data, label } }),
+        nodes: nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position })),
         dirty: true,
       });
     },
@@ -141,23 +253,51 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       const previous = past[past.length - 1];
       if (!previous) return;
       set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges }, ...future],
-            dirty: true });
+            dirty: true, lastEdit: null });
     },
     redo: () => {
       const { past, nodes, edges, future } = get();
       const next = future[0];
       if (!next) return;
-      set({ ...next, past: [...past, { nodes, edges }], future: future.slice(1), dirty: true });
+      set({ ...next, past: [...past, { nodes, edges }], future: future.slice(1), dirty: true,
+            lastEdit: null });
     },
-    saved: (updatedAt) => set({ updatedAt, dirty: false }),
+    saved: (updatedAt, clean = true) => set({ updatedAt, dirty: !clean }),
+    setName: (name) => set({ name }),
+    setWebhookUrl: (webhookUrl) => set({ webhookUrl }),
     setProblems: (problems) => set({ problems }),
+    setEstimate: (estimate) => set({
+      estimate,
+      nodeCredits: Object.fromEntries((estimate?.breakdown ?? []).map((b) => [b.nodeId, b.credits])),
+    }),
+    setLive: (live) => set({ live }),
     notify: (notice) => set({ notice }),
-    startRun: (executionId) => set({ executionId, runStatus: "QUEUED", runs: {} }),
-    nodeEvent: (nodeId, state) => {
+    startRun: (executionId, options) => set({
+      executionId, runStatus: "QUEUED", runs: {}, runSeq: 0, runStatusSeq: 0,
+      viewingPast: Boolean(options?.past),
+    }),
+    nodeEvent: (nodeId, state, seq = 0) => {
       const previous: NodeRunState = get().runs[nodeId]
         ?? { status: "PENDING", progress: 0, error: null, output: null };
-      set({ runs: { ...get().runs, [nodeId]: { ...previous, ...state } } });
+      // Events can arrive out of order (they are sent after commit from several workers): an
+      // older one than what the node shows would turn a finished node back to running.
+      if (seq && previous.seq && seq < previous.seq) return;
+      set({ runs: { ...get().runs, [nodeId]: { ...previous, ...state, seq: seq || previous.seq } },
+            runSeq: Math.max(get().runSeq, seq) });
     },
-    runEvent: (runStatus) => set({ runStatus }),
+    runEvent: (runStatus, seq = 0) => {
+      if (seq && seq < get().runStatusSeq) return;
+      set({ runStatus, runStatusSeq: Math.max(get().runStatusSeq, seq),
+            runSeq: Math.max(get().runSeq, seq) });
+    },
   };
 });
+
+const FINISHED = new Set(["COMPLETED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"]);
+
+/** Selectors that return primitives, so a status event re-renders only what shows it. */
+export const selectFinishedCount = (s: EditorState) =>
+  Object.values(s.runs).filter((run) => FINISHED.has(run.status)).length;
+export const selectRunTotal = (s: EditorState) => Object.keys(s.runs).length;
+export const selectSelectedCount = (s: EditorState) =>
+  s.nodes.reduce((n, node) => n + (node.selected ? 1 : 0), 0);

@@ -15,6 +15,8 @@ export interface CatalogInput {
   description: string;
   multiple: boolean;
   multipleOf: number | null;
+  /** A text port that may instead be typed into config[id] when nothing is wired to it. */
+  inline?: boolean;
 }
 
 export interface CatalogOutput {
@@ -24,7 +26,7 @@ export interface CatalogOutput {
 }
 
 export interface NodeSpec {
-  nodeType: string;
+  nodeType: NodeType;
   label: string;
   category: string;
   description: string;
@@ -35,14 +37,32 @@ export interface NodeSpec {
   executable: boolean;
 }
 
-export interface WorkflowNodeData {
+/** Node families, as the `nodeType` prefix names them (api.md). */
+export type NodeFamily = "input" | "generate" | "process" | "compose" | "utility" | "logic";
+export type NodeType = `${NodeFamily}:${string}`;
+
+/** `data` of a node of one family: its settings live in `config` (`params` is read as an
+ * alias). Keys the editor does not know are kept as they are. */
+interface NodeDataOf<F extends NodeFamily, Config> {
   label?: string;
-  nodeType: string;
+  nodeType: `${F}:${string}`;
   category?: string;
-  config?: Record<string, unknown>;
+  config?: Config & Record<string, unknown>;
   params?: Record<string, unknown>;
   [key: string]: unknown;
 }
+
+export type InputNodeData = NodeDataOf<"input", { prompt?: string; text?: string; url?: string }>;
+export type GenerateNodeData = NodeDataOf<"generate", {
+  prompt?: string; width?: number; height?: number; seed?: number | null }>;
+export type ProcessNodeData = NodeDataOf<"process", { scale?: number }>;
+export type ComposeNodeData = NodeDataOf<"compose", { text?: string }>;
+export type UtilityNodeData = NodeDataOf<"utility", { text?: string }>;
+export type LogicNodeData = NodeDataOf<"logic", object>;
+
+export type WorkflowNodeData =
+  | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | UtilityNodeData
+  | LogicNodeData;
 
 export interface WorkflowNode {
   id: string;
@@ -90,4 +110,41 @@ export interface NodeRunState {
   progress: number;
   error: string | null;
   output: NodeOutput | null;
+  /** The `seq` of the event (or poll) this state came from. */
+  seq?: number;
+}
+
+export interface Estimate {
+  estimatedCredits: number;
+  availableCredits: number;
+  sufficient: boolean;
+  estimateComplete: boolean;
+  breakdown: { nodeId: string; nodeLabel: string; credits: number }[];
+}
+
+export interface HistoryItem {
+  executionId: string;
+  status: string;
+  trigger: string;
+  error: string | null;
+  credits: { charged: number };
+  durationSeconds: number | null;
+  thumbnailUrl: string | null;
+  createdAt: string;
+}
+
+export interface PollNodeRun {
+  nodeId: string;
+  status: NodeStatus;
+  progress: number;
+  error: string | null;
+  output: NodeOutput | null;
+}
+
+export interface Poll {
+  executionId: string;
+  status: string;
+  progress: number;
+  seq: number;
+  nodeResults: { nodeRuns: PollNodeRun[] };
 }

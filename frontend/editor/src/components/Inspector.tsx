@@ -1,55 +1,173 @@
-import { megapixels, settings, snapSize } from "../graph";
+import { memo, useState } from "react";
+
+import {
+  ASPECT_PRESETS, aspectOf, DEFAULT_LIMITS, fitSize, megapixels, ports, settings,
+  type SizeLimits,
+  sizeForAspect,
+} from "../graph";
+import { uploadMedia } from "../api";
 import { useEditor } from "../store";
 import type { CatalogInput } from "../types";
 
 const SEED_MAX = 2 ** 32 - 1;
 
 /** The selected node's settings, generated from the catalog's schema. */
-export default function Inspector() {
-  const node = useEditor((s) => s.nodes.find((n) => n.selected));
+export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }) {
+  const node = useEditor((s) => {
+    let found = null;
+    for (const n of s.nodes) {
+      if (!n.selected) continue;
+      if (found) return null;  // several selected: nothing to edit one by one
+      found = n;
+    }
+    return found;
+  });
+  const selectedCount = useEditor((s) => s.nodes.filter((n) => n.selected).length);
   const spec = useEditor((s) => (node ? s.catalog.get(node.data.nodeType) : undefined));
+  const credits = useEditor((s) => (node ? s.nodeCredits[node.id] : undefined));
+  // "nodeId:port" of each input that an edge feeds, as one string (a narrow read).
+  const wired = useEditor((s) => node ? s.edges.filter((e) => e.target === node.id)
+    .map((e) => `${e.targetHandle}<${e.source}`).join("\n") : "");
+  const canEdit = useEditor((s) => s.canEdit);
+  const canRun = useEditor((s) => s.canRun);
   const setConfig = useEditor((s) => s.setConfig);
+  const setConfigs = useEditor((s) => s.setConfigs);
   const setLabel = useEditor((s) => s.setLabel);
   if (!node || !spec) {
-    return <aside className="inspector muted">Select a node to edit its settings.</aside>;
+    return (
+      <div className="inspector muted" data-testid="inspector">
+        {selectedCount > 1
+          ? `${selectedCount} nodes selected: copy (Ctrl+C), duplicate (Ctrl+D) or delete them.`
+          : "Select a node to edit its settings."}
+      </div>
+    );
   }
   const config = { ...(node.data.params ?? {}), ...(node.data.config ?? {}) };
-  const width = Number(config.width ?? 0);
-  const height = Number(config.height ?? 0);
-  const flux = spec.nodeType.startsWith("generate:flux_2");
+  const fields = settings(spec);
+  const widthSetting = fields.find((f) => f.id === "width");
+  const heightSetting = fields.find((f) => f.id === "height");
+  const sized = Boolean(widthSetting && heightSetting);
   return (
-    <aside className="inspector">
+    <fieldset className="inspector" data-testid="inspector" disabled={!canEdit}>
       <label>Label
-        <input value={node.data.label ?? ""} onChange={(e) => setLabel(node.id, e.target.value)} />
+        <input value={node.data.label ?? ""} data-testid="inspector-label" maxLength={120}
+               onChange={(e) => setLabel(node.id, e.target.value)} />
       </label>
-      <p className="muted">{spec.description}</p>
-      {settings(spec).map((setting) => (
-        <Field key={setting.id} setting={setting} value={config[setting.id]}
-               onChange={(value) => setConfig(node.id, setting.id, value)} />
-      ))}
-      {flux && width > 0 && height > 0 && (
-        <p className={megapixels(width, height) > 4 ? "error" : "muted"}>
-          {megapixels(width, height).toFixed(2)} MP (max 4; sides are multiples of 16)
-          {" "}<button onClick={() => {
-            setConfig(node.id, "width", snapSize(width));
-            setConfig(node.id, "height", snapSize(height));
-          }}>Snap to 16</button>
-        </p>
+      <p className="muted"><code>{spec.nodeType}</code> · {spec.description}</p>
+      {ports(spec).filter((port) => port.inline).map((port) => {
+        const feed = wired.split("\n").find((line) => line.startsWith(`in-${port.id}<`));
+        return feed ? (
+          <p key={port.id} className="muted" data-testid={`inline-${port.id}`}>
+            {port.label}: from <code>{feed.split("<")[1]}</code>
+          </p>
+        ) : (
+          <Field key={port.id} setting={{ ...port, type: "text" }} value={config[port.id]}
+                 onChange={(value) => setConfig(node.id, port.id, value)}
+                 hint="or connect a text output" />
+        );
+      })}
+      {fields.map((setting) => {
+        if (sized && setting.id === "height") return null;
+        if (sized && setting.id === "width") {
+          return <SizeField key="size" width={Number(config.width ?? widthSetting!.default ?? 0)}
+                            height={Number(config.height ?? heightSetting!.default ?? 0)}
+                            limits={limitsOf(widthSetting!)}
+                            onChange={(size) => setConfigs(node.id, size)} />;
+        }
+        return <Field key={setting.id} setting={setting} value={config[setting.id]}
+                      onChange={(value) => setConfig(node.id, setting.id, value)} />;
+      })}
+      <p className="cost" data-testid="node-cost">
+        Cost: {credits ?? spec.credits} credit{(credits ?? spec.credits) === 1 ? "" : "s"} per run
+        {spec.credits === 0 && credits === undefined ? " (free, local)" : ""}
+      </p>
+      {spec.executable && canRun && (
+        <button onClick={() => onRunTo(node.id)}>Run up to this node</button>
       )}
-      <p className="muted">Cost: {spec.credits} credits</p>
-    </aside>
+    </fieldset>
   );
 }
 
-function Field({ setting, value, onChange }: {
-  setting: CatalogInput; value: unknown; onChange: (value: unknown) => void;
+function limitsOf(setting: CatalogInput): SizeLimits {
+  return {
+    multipleOf: setting.multipleOf ?? DEFAULT_LIMITS.multipleOf,
+    min: setting.min ?? DEFAULT_LIMITS.min,
+    max: setting.max ?? DEFAULT_LIMITS.max,
+    maxMegapixels: DEFAULT_LIMITS.maxMegapixels,
+  };
+}
+
+/** Width and height together: aspect presets, a live megapixel readout, and sizes kept valid
+ * (multiples of the step, at most 4 MP) when a field is left or a preset chosen. */
+const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
+  width: number; height: number; limits: SizeLimits;
+  onChange(size: { width: number; height: number }): void;
+}) {
+  const [draft, setDraft] = useState<{ width: string; height: string } | null>(null);
+  const w = draft ? Number(draft.width) || 0 : width;
+  const h = draft ? Number(draft.height) || 0 : height;
+  const mp = megapixels(w, h);
+  const valid = fitSize(w, h, limits);
+  const ok = valid.width === w && valid.height === h;
+  const preset = aspectOf(w, h);
+  const commit = () => {
+    if (!draft) return;
+    onChange(fitSize(w, h, limits));
+    setDraft(null);
+  };
+  const edit = (key: "width" | "height", value: string) =>
+    setDraft({ width: String(w), height: String(h), ...(draft ?? {}), [key]: value });
+  return (
+    <fieldset className="size" data-testid="size-field">
+      <legend>Size</legend>
+      <div className="presets">
+        {ASPECT_PRESETS.map((name) => (
+          <button key={name} type="button" className={preset === name ? "active" : ""}
+                  data-testid={`aspect-${name}`}
+                  onClick={() => { setDraft(null); onChange(sizeForAspect(name, limits,
+                    Math.max(1, Math.min(limits.maxMegapixels, megapixels(width, height))))); }}>
+            {name}
+          </button>
+        ))}
+      </div>
+      <div className="row">
+        <label htmlFor="setting-width"><span>Width</span>
+          <input id="setting-width" type="number" value={draft?.width ?? String(width)}
+                 step={limits.multipleOf} min={limits.min} max={limits.max}
+                 onChange={(e) => edit("width", e.target.value)} onBlur={commit}
+                 onKeyDown={(e) => { if (e.key === "Enter") commit(); }} />
+        </label>
+        <span className="times">×</span>
+        <label htmlFor="setting-height"><span>Height</span>
+          <input id="setting-height" type="number" value={draft?.height ?? String(height)}
+                 step={limits.multipleOf} min={limits.min} max={limits.max}
+                 onChange={(e) => edit("height", e.target.value)} onBlur={commit}
+                 onKeyDown={(e) => { if (e.key === "Enter") commit(); }} />
+        </label>
+      </div>
+      <p className={mp > limits.maxMegapixels ? "error" : "muted"} data-testid="megapixels">
+        {mp.toFixed(2)} MP of {limits.maxMegapixels} max · {preset ?? "custom"} · sides in steps of {limits.multipleOf}
+        {!ok && <> — will be {valid.width}×{valid.height}</>}
+      </p>
+    </fieldset>
+  );
+});
+
+function Field({ setting, value, onChange, hint }: {
+  setting: CatalogInput; value: unknown; onChange: (value: unknown) => void; hint?: string;
 }) {
   const id = `setting-${setting.id}`;
-  const label = <span>{setting.label}{setting.required ? " *" : ""}</span>;
+  const label = (
+    <span title={setting.description}>
+      {setting.label}{setting.required ? " *" : ""}
+      {hint && <small className="muted"> ({hint})</small>}
+    </span>
+  );
+  const current = value === undefined ? setting.default : value;
   if (setting.enum) {
     return (
       <label htmlFor={id}>{label}
-        <select id={id} value={String(value ?? "")}
+        <select id={id} value={String(current ?? "")}
                 onChange={(e) => onChange(setting.enum!.find((o) => String(o) === e.target.value))}>
           {setting.enum.map((option) => <option key={String(option)}>{String(option)}</option>)}
         </select>
@@ -58,36 +176,102 @@ function Field({ setting, value, onChange }: {
   }
   switch (setting.type) {
     case "boolean":
-      return <label htmlFor={id}>{label}<input id={id} type="checkbox" checked={Boolean(value)}
-                                               onChange={(e) => onChange(e.target.checked)} /></label>;
-    case "integer":
-    case "number":
-    case "seed":
       return (
-        <label htmlFor={id}>{label}
-          <span className="row">
-            <input id={id} type="number" value={value === null || value === undefined ? "" : String(value)}
-                   min={setting.min ?? undefined} max={setting.max ?? undefined}
-                   step={setting.multipleOf ?? (setting.type === "number" ? "any" : 1)}
-                   placeholder={setting.type === "seed" ? "random" : ""}
-                   onChange={(e) => onChange(e.target.value === "" ? null
-                     : setting.type === "number" ? Number(e.target.value) : Math.round(Number(e.target.value)))} />
-            {setting.type === "seed" && (
-              <button type="button" onClick={() => onChange(Math.floor(Math.random() * SEED_MAX))}>
-                Randomize
-              </button>
-            )}
-          </span>
+        <label htmlFor={id} className="check">
+          <input id={id} type="checkbox" checked={Boolean(current)}
+                 onChange={(e) => onChange(e.target.checked)} />{label}
         </label>
       );
+    case "seed":
+      return <SeedField id={id} label={label} value={value} onChange={onChange} />;
+    case "integer":
+    case "number":
+      return <NumberField id={id} label={label} setting={setting} value={current}
+                          onChange={onChange} />;
     case "color":
-      return <label htmlFor={id}>{label}<input id={id} type="color" value={String(value || "#ffffff")}
+      return <label htmlFor={id}>{label}<input id={id} type="color" value={String(current || "#ffffff")}
                                                onChange={(e) => onChange(e.target.value)} /></label>;
     case "text":
-      return <label htmlFor={id}>{label}<textarea id={id} rows={4} value={String(value ?? "")}
+      return <label htmlFor={id}>{label}<textarea id={id} rows={5} value={String(current ?? "")}
+                                                  placeholder="Describe the image…"
                                                   onChange={(e) => onChange(e.target.value)} /></label>;
+    case "url":
+      return <UrlField id={id} label={label} value={current} onChange={onChange} />;
     default:
-      return <label htmlFor={id}>{label}<input id={id} value={String(value ?? "")}
+      return <label htmlFor={id}>{label}<input id={id} value={String(current ?? "")}
                                                onChange={(e) => onChange(e.target.value)} /></label>;
   }
+}
+
+/** A number; with both bounds known, a slider beside the field. */
+function NumberField({ id, label, setting, value, onChange }: {
+  id: string; label: React.ReactNode; setting: CatalogInput; value: unknown;
+  onChange: (value: unknown) => void;
+}) {
+  const integer = setting.type === "integer";
+  const step = setting.multipleOf ?? (integer ? 1 : stepFor(setting));
+  const parse = (text: string) => text === "" ? null : integer ? Math.round(Number(text)) : Number(text);
+  const bounded = setting.min !== null && setting.max !== null;
+  const shown = value === null || value === undefined ? "" : String(value);
+  return (
+    <label htmlFor={id}>{label}
+      <span className="row">
+        {bounded && (
+          <input type="range" className="slider" aria-label={`${setting.label} slider`}
+                 data-testid={`slider-${setting.id}`} min={setting.min!} max={setting.max!}
+                 step={step} value={shown === "" ? String(setting.min) : shown}
+                 onChange={(e) => onChange(parse(e.target.value))} />
+        )}
+        <input id={id} type="number" className={bounded ? "narrow" : ""} value={shown}
+               min={setting.min ?? undefined} max={setting.max ?? undefined} step={step}
+               onChange={(e) => onChange(parse(e.target.value))} />
+      </span>
+    </label>
+  );
+}
+
+function stepFor(setting: CatalogInput): number {
+  const span = (setting.max ?? 10) - (setting.min ?? 0);
+  return span <= 2 ? 0.05 : span <= 20 ? 0.1 : 1;
+}
+
+/** A seed: empty means a new random seed every run (never cached); Randomize picks one to keep. */
+function SeedField({ id, label, value, onChange }: {
+  id: string; label: React.ReactNode; value: unknown; onChange: (value: unknown) => void;
+}) {
+  return (
+    <label htmlFor={id}>{label}
+      <span className="row">
+        <input id={id} type="number" min={0} max={SEED_MAX} step={1} placeholder="random each run"
+               value={value === null || value === undefined ? "" : String(value)}
+               onChange={(e) => onChange(e.target.value === "" ? null
+                 : Math.max(0, Math.min(SEED_MAX, Math.round(Number(e.target.value)))))} />
+        <button type="button" data-testid="seed-randomize" title="Pick a new fixed seed"
+                onClick={() => onChange(Math.floor(Math.random() * SEED_MAX))}>Randomize</button>
+      </span>
+    </label>
+  );
+}
+
+/** An image URL: typed, or a file uploaded to our storage (POST /media/upload). */
+function UrlField({ id, label, value, onChange }: {
+  id: string; label: React.ReactNode; value: unknown; onChange: (value: unknown) => void;
+}) {
+  const [state, setState] = useState<string | null>(null);
+  const url = String(value ?? "");
+  return (
+    <label htmlFor={id}>{label}
+      <input id={id} value={url} placeholder="https://… or upload" onChange={(e) => onChange(e.target.value)} />
+      <input type="file" accept="image/*" aria-label="Upload an image" data-testid="upload"
+             onChange={(e) => {
+               const file = e.target.files?.[0];
+               if (!file) return;
+               setState("Uploading…");
+               uploadMedia(file).then((done) => { onChange(done.data.url); setState(null); },
+                                      (error) => setState(`Not uploaded: ${error.message}`));
+             }} />
+      {state && <small className="muted">{state}</small>}
+      {url && !state && <img className="url-preview" src={url} alt="" />}
+    </label>
+  );
 }

@@ -1,0 +1,2 @@
+export { api, ApiError, csrfToken, describe, upload } from "./client";
+export * from "./workflows";

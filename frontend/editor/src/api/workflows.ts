@@ -1,0 +1,90 @@
+// The endpoints of api.md that the editor and the workflows page call.
+
+import type {
+  Estimate, HistoryItem, NodeSpec, Poll, PollNodeRun, Problem, Workflow, WorkflowEdge,
+  WorkflowNode,
+} from "../types";
+import { api, upload } from "./client";
+
+export interface WorkflowItem {
+  id: string;
+  name: string;
+  description: string;
+  webhookUrl: string;
+  isActive: boolean;
+  executionCount: number;
+  lastExecutedAt: string | null;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Graph { nodes: WorkflowNode[]; edges: WorkflowEdge[] }
+
+export const fetchCatalog = () => api<{ nodes: NodeSpec[] }>("GET", "/nodes");
+
+export const fetchWorkflow = (id: string) => api<Workflow>("GET", `/workflows/${id}`);
+
+export const listWorkflows = (teamId?: number) =>
+  api<{ workflows: WorkflowItem[] }>("GET", `/workflows${teamId ? `?teamId=${teamId}` : ""}`);
+
+/** Save (a draft unless strict); `baseUpdatedAt` makes a teammate's newer save a 409. */
+export const saveWorkflow = (id: string, graph: Graph, options: { strict: boolean;
+                             baseUpdatedAt?: string }) =>
+  api<{ data: Workflow }>("POST", `/workflows?strict=${options.strict}`,
+                          { id, ...graph, ...(options.baseUpdatedAt
+                            ? { baseUpdatedAt: options.baseUpdatedAt } : {}) });
+
+export const renameWorkflow = (id: string, name: string) =>
+  api<{ data: Workflow }>("POST", "/workflows?strict=false", { id, name });
+
+/** A new workflow always starts with one prompt node (the API refuses empty graphs). */
+export const createWorkflow = (name: string, teamId?: number) =>
+  api<{ data: Workflow }>("POST", "/workflows?strict=false", {
+    name, ...(teamId ? { teamId } : {}),
+    nodes: [{ id: "prompt-1", type: "basedNode", position: { x: 80, y: 160 },
+              data: { label: "Prompt", nodeType: "input:text", category: "input",
+                      config: { prompt: "" } } }],
+    edges: [],
+  });
+
+export const duplicateWorkflow = (id: string, name?: string) =>
+  api<{ data: { id: string; name: string; url: string } }>(
+    "POST", `/workflows/${id}/duplicate`, name ? { name } : {});
+
+export const deleteWorkflow = (id: string) => api<void>("DELETE", `/workflows/${id}`);
+
+export const lint = (graph: Graph) =>
+  api<{ data: { violations: Problem[] } }>("POST", "/workflows/lint", graph);
+
+export const estimate = (id: string, targetNodeId?: string) =>
+  api<{ data: Estimate }>("POST", `/workflows/${id}/estimate`,
+                          targetNodeId ? { targetNodeId } : {});
+
+export interface Started {
+  executionId: string;
+  status: string;
+  executionRuns: { id: string; nodeRuns: PollNodeRun[] }[];
+}
+
+export const execute = (id: string, targetNodeId?: string) =>
+  api<Started>("POST", `/workflows/${id}/execute`, targetNodeId ? { targetNodeId } : {});
+
+export const cancelExecution = (executionId: string) =>
+  api<Poll>("POST", `/workflows/executions/${executionId}/cancel`);
+
+export const poll = (executionId: string) =>
+  api<Poll>("GET", `/workflows/executions/${executionId}/poll`);
+
+export const history = (workflowId: string, limit = 20, offset = 0) =>
+  api<{ executions: HistoryItem[]; total: number }>(
+    "GET", `/workflows/executions?workflowId=${encodeURIComponent(workflowId)}`
+           + `&limit=${limit}&offset=${offset}`);
+
+export const rotateWebhook = (id: string) =>
+  api<{ data: { webhookId: string; webhookUrl: string } }>("POST",
+                                                          `/workflows/${id}/webhook/rotate`);
+
+export const uploadMedia = (file: File) =>
+  upload<{ data: { url: string; id: string; type: string; width: number; height: number } }>(
+    "/media/upload", file);

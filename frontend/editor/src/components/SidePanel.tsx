@@ -1,0 +1,29 @@
+import { useState } from "react";
+
+import ApiPanel from "./ApiPanel";
+import HistoryPanel from "./HistoryPanel";
+import Inspector from "./Inspector";
+
+const TABS = ["Inspector", "History", "API"] as const;
+type Tab = typeof TABS[number];
+
+/** The right-hand column: the selected node's settings, past runs, and the API snippets. */
+export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }) {
+  const [tab, setTab] = useState<Tab>("Inspector");
+  return (
+    <aside className="side">
+      <nav className="tabs" role="tablist">
+        {TABS.map((name) => (
+          <button key={name} role="tab" aria-selected={tab === name}
+                  className={tab === name ? "active" : ""} data-testid={`tab-${name.toLowerCase()}`}
+                  onClick={() => setTab(name)}>{name}</button>
+        ))}
+      </nav>
+      <div className="side-body">
+        {tab === "Inspector" && <Inspector onRunTo={onRunTo} />}
+        {tab === "History" && <HistoryPanel />}
+        {tab === "API" && <ApiPanel />}
+      </div>
+    </aside>
+  );
+}

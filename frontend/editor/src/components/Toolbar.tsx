@@ -1,0 +1,152 @@
+import { memo, useEffect } from "react";
+
+import { csrfToken, describe, history, poll } from "../api";
+import { applyPoll } from "../live";
+import { CONFLICT, save, saveAsCopy } from "../save";
+import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
+
+const ACTIVE = new Set(["QUEUED", "RUNNING"]);
+
+/** Leave a past run opened from the history: show the workflow's newest run again. */
+async function showLatest() {
+  const editor = useEditor.getState();
+  try {
+    const latest = (await history(editor.workflowId, 1)).executions[0];
+    if (latest) applyPoll(await poll(latest.executionId), { past: false });
+  } catch (error) {
+    editor.notify(`Could not load the latest run: ${describe(error)}`);
+  }
+}
+
+/** Save state, edit actions, run with its estimate, and the run-level progress. */
+function Toolbar({ onRun, onCancel, onLayout }: {
+  onRun(targetNodeId?: string): void;
+  onCancel(): void;
+  onLayout(): void;
+}) {
+  const name = useEditor((s) => s.name);
+  const dirty = useEditor((s) => s.dirty);
+  const canUndo = useEditor((s) => s.past.length > 0);
+  const canRedo = useEditor((s) => s.future.length > 0);
+  const selectedCount = useEditor(selectSelectedCount);
+  const selectedId = useEditor((s) => (selectSelectedCount(s) === 1
+    ? s.nodes.find((n) => n.selected)?.id : undefined));
+  const estimate = useEditor((s) => s.estimate?.estimatedCredits);
+  const sufficient = useEditor((s) => s.estimate?.sufficient ?? true);
+  const available = useEditor((s) => s.estimate?.availableCredits);
+  const runStatus = useEditor((s) => s.runStatus);
+  const viewingPast = useEditor((s) => s.viewingPast);
+  const finished = useEditor(selectFinishedCount);
+  const total = useEditor(selectRunTotal);
+  const live = useEditor((s) => s.live);
+  const canEdit = useEditor((s) => s.canEdit);
+  const canRun = useEditor((s) => s.canRun);
+  const { undo, redo, copy, paste, duplicate, deleteSelected } = useEditor.getState();
+  const running = runStatus !== null && ACTIVE.has(runStatus);
+  return (
+    <>
+      <header className="toolbar">
+        <a href="/" title="All workflows">← Workflows</a>
+        <strong className="name" title={name}>{name}</strong>
+        <span className="muted" data-testid="save-state" data-state={dirty ? "dirty" : "saved"}>
+          {dirty ? "Unsaved changes…" : "Saved"}
+        </span>
+        {!canEdit && <span className="badge">view only</span>}
+        <span style={{ flex: 1 }} />
+        {canEdit && <>
+        <div className="group">
+          <button onClick={undo} disabled={!canUndo} title="Undo (Ctrl+Z)">Undo</button>
+          <button onClick={redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)">Redo</button>
+        </div>
+        <div className="group">
+          <button onClick={() => copy()} disabled={!selectedCount} title="Copy (Ctrl+C)">Copy</button>
+          <button onClick={paste} title="Paste (Ctrl+V)">Paste</button>
+          <button onClick={duplicate} disabled={!selectedCount} data-testid="duplicate"
+                  title="Duplicate (Ctrl+D)">Duplicate</button>
+          <button onClick={deleteSelected} disabled={!selectedCount} title="Delete (Del)">Delete</button>
+        </div>
+        <button onClick={onLayout} data-testid="auto-layout" title="Arrange left to right">
+          Auto-layout
+        </button>
+        <button onClick={() => void save()} title="Save (Ctrl+S)">Save</button>
+        </>}
+        {canRun && selectedId && !running && (
+          <button onClick={() => onRun(selectedId)} data-testid="run-to-here"
+                  title="Run this node and what it needs">Run to here</button>
+        )}
+        {!canRun ? null : running && !viewingPast
+          ? <button className="danger" data-testid="cancel" onClick={onCancel}>Cancel</button>
+          : <button className={sufficient ? "primary" : "primary short"} data-testid="run"
+                    onClick={() => onRun()}
+                    title={sufficient ? "Run (Ctrl+Enter)"
+                      : `The team has ${available} credits, not enough for this run`}>
+              Run{estimate !== undefined ? ` · ${estimate} credit${estimate === 1 ? "" : "s"}` : ""}
+              {!sufficient && " (not enough)"}
+            </button>}
+        <form method="post" action="/logout/" className="logout">
+          <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
+          <button type="submit" title="Log out">Log out</button>
+        </form>
+      </header>
+      {(runStatus || live === "reconnecting") && (
+        <div className="runbar" data-testid="run-status">
+          {runStatus && <>
+            <span className={`run-state run-${runStatus.toLowerCase()}`}>
+              {viewingPast ? "past run · " : ""}{runStatus.toLowerCase()}
+            </span>
+            <progress max={Math.max(1, total)} value={finished} data-testid="run-progress" />
+            <span className="muted">{finished}/{total} nodes</span>
+            {viewingPast && (
+              <button onClick={() => void showLatest()} data-testid="show-latest">
+                Back to the latest run
+              </button>
+            )}
+          </>}
+          {live === "reconnecting" && (
+            <span className="warn" data-testid="reconnecting">Live status lost, reconnecting…</span>
+          )}
+        </div>
+      )}
+      <Notice />
+    </>
+  );
+}
+
+const NOTICE_MS = 8000;
+
+/** The one message line: the save conflict stays until answered; anything else fades. */
+function Notice() {
+  const notice = useEditor((s) => s.notice);
+  const notify = useEditor((s) => s.notify);
+  useEffect(() => {
+    if (!notice || notice === CONFLICT) return;
+    const timer = window.setTimeout(() => {
+      if (useEditor.getState().notice === notice) notify(null);
+    }, NOTICE_MS);
+    return () => window.clearTimeout(timer);
+  }, [notice, notify]);
+  if (!notice) return null;
+  if (notice === CONFLICT) {
+    return (
+      <div className="notice" role="alert" data-testid="conflict">
+        A teammate saved this workflow after you opened it. Nothing was overwritten.{" "}
+        <button onClick={() => window.location.reload()}>Reload theirs</button>{" "}
+        <button onClick={() => void save({ overwrite: true })}>Overwrite with mine</button>{" "}
+        <button onClick={() => void saveAsCopy().then((id) => {
+          const editor = useEditor.getState();
+          editor.saved(editor.updatedAt);  // ours is safe in the copy: leave without a warning
+          window.location.assign(`/workflows/${id}`);
+        }, (error) => notify(`Not saved: ${error.message}`))}>
+          Keep both (save mine as a copy)
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="notice" role="alert" data-testid="notice">
+      <span>{notice}</span> <button onClick={() => notify(null)} aria-label="Dismiss">×</button>
+    </div>
+  );
+}
+
+export default memo(Toolbar);

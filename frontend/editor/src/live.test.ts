@@ -1,0 +1,155 @@
+import { connectLive } from "./live";
+import { useEditor } from "./store";
+import type { NodeStatus, Poll } from "./types";
+
+/** A stand-in socket the test drives: open, deliver events, drop. */
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((message: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  closed = false;
+  constructor(public url: string) { FakeSocket.all.push(this); }
+  open() { this.onopen?.(); }
+  send(event: object) { this.onmessage?.({ data: JSON.stringify(event) }); }
+  drop() { this.onclose?.(); }
+  close() { this.closed = true; }
+}
+
+const pollOf = (executionId: string, status: string, nodes: [string, NodeStatus][]): Poll => ({
+  executionId, status, progress: 0, seq: 9,
+  nodeResults: { nodeRuns: nodes.map(([nodeId, s]) => ({
+    nodeId, status: s, progress: s === "COMPLETED" ? 1 : 0, error: null,
+    output: { images: [], videos: [], text: null } })) },
+});
+
+describe("the live socket", () => {
+  let stop: () => void;
+  const polls: string[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.all = [];
+    polls.length = 0;
+    useEditor.setState({ executionId: null, runStatus: null, runs: {}, viewingPast: false });
+    vi.stubGlobal("fetch", async (url: string) => {
+      polls.push(url);
+      // The server has moved on past every event the test sends.
+      const body = { ...pollOf("run-1", "COMPLETED", [["a", "COMPLETED"], ["b", "COMPLETED"]]),
+                     seq: 20 };
+      return { ok: true, status: 200, text: async () => JSON.stringify(body) };
+    });
+    stop = connectLive({ url: "ws://test/ws/workflows/w/",
+                         socket: (url) => new FakeSocket(url) as unknown as WebSocket });
+  });
+  afterEach(() => {
+    stop();
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it("applies the snapshot, then node and run events to the run's map", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    expect(useEditor.getState().live).toBe("open");
+    socket.send({ type: "snapshot", execution: pollOf("run-1", "RUNNING",
+                                                      [["a", "RUNNING"], ["b", "PENDING"]]) });
+    socket.send({ type: "node.status", executionId: "run-1", nodeId: "a", status: "COMPLETED",
+                  progress: 1, error: null, seq: 10,
+                  output: { images: [{ url: "/media/a.png", width: 8, height: 8 }], videos: [],
+                            text: null } });
+    socket.send({ type: "node.status", executionId: "run-1", nodeId: "b", status: "RUNNING",
+                  progress: 0.5, error: null, output: null, seq: 11 });
+    const { runs, runStatus } = useEditor.getState();
+    expect(runStatus).toBe("RUNNING");
+    expect(runs.a.status).toBe("COMPLETED");
+    expect(runs.a.output?.images[0].url).toBe("/media/a.png");
+    expect(runs.b).toMatchObject({ status: "RUNNING", progress: 0.5 });
+    expect(polls).toEqual([]);  // no gap, no poll
+  });
+
+  it("follows a run started elsewhere and ignores stray events of other runs", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    socket.send({ type: "node.status", executionId: "other", nodeId: "a", status: "RUNNING",
+                  progress: 0, seq: 1 });
+    expect(useEditor.getState().runs).toEqual({});
+    socket.send({ type: "execution.status", executionId: "run-2", status: "RUNNING", seq: 1 });
+    expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runStatus: "RUNNING" });
+  });
+
+  it("re-reads the run from the poll endpoint when events were missed", async () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    socket.send({ type: "snapshot", execution: pollOf("run-1", "RUNNING", [["a", "RUNNING"]]) });
+    socket.send({ type: "node.status", executionId: "run-1", nodeId: "a", status: "RUNNING",
+                  progress: 0.2, seq: 13 });  // 10–12 never arrived
+    await vi.waitFor(() => expect(polls).toEqual(["/api/v1/workflows/executions/run-1/poll"]));
+    await vi.waitFor(() => expect(useEditor.getState().runs.b?.status).toBe("COMPLETED"));
+  });
+
+  it("reconnects with growing delays after a drop and re-syncs from the poll", async () => {
+    FakeSocket.all[0].open();
+    FakeSocket.all[0].send({ type: "snapshot",
+                             execution: pollOf("run-1", "RUNNING", [["a", "RUNNING"]]) });
+    FakeSocket.all[0].drop();
+    expect(useEditor.getState().live).toBe("reconnecting");
+    vi.advanceTimersByTime(499);
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(2);
+    await vi.waitFor(() => expect(useEditor.getState().runStatus).toBe("COMPLETED"));
+    expect(polls).toHaveLength(1);
+    FakeSocket.all[1].drop();  // still down: the next try waits twice as long
+    vi.advanceTimersByTime(999);
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(3);
+    FakeSocket.all[2].open();
+    expect(useEditor.getState().live).toBe("open");
+  });
+
+  it("stops for good when the editor closes", () => {
+    stop();
+    expect(FakeSocket.all[0].closed).toBe(true);
+    FakeSocket.all[0].drop();
+    vi.advanceTimersByTime(20_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+});
+
+describe("applying a poll", () => {
+  it("keeps what newer events said, fills in the rest, and takes a newer answer", async () => {
+    const { applyPoll } = await import("./live");
+    const editor = useEditor.getState();
+    editor.startRun("run-1");
+    editor.nodeEvent("a", { status: "COMPLETED", progress: 1 }, 12);
+    editor.runEvent("COMPLETED", 13);
+    applyPoll({ ...pollOf("run-1", "RUNNING", [["a", "RUNNING"], ["c", "PENDING"]]), seq: 5 });
+    expect(useEditor.getState().runs.a.status).toBe("COMPLETED");
+    expect(useEditor.getState().runs.c.status).toBe("PENDING");
+    expect(useEditor.getState().runStatus).toBe("COMPLETED");
+    applyPoll({ ...pollOf("run-1", "COMPLETED", [["a", "COMPLETED"], ["b", "CACHED"]]), seq: 14 });
+    expect(useEditor.getState().runs.b.status).toBe("CACHED");
+    expect(useEditor.getState().runSeq).toBe(14);
+    applyPoll({ ...pollOf("run-2", "QUEUED", [["a", "QUEUED"]]), seq: 1 });  // another run
+    expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runSeq: 1 });
+  });
+});
+
+describe("a run started from the editor", () => {
+  it("shows every node of the new run at once, without undoing what events said", async () => {
+    const { applyStarted } = await import("./live");
+    const editor = useEditor.getState();
+    editor.startRun("old");
+    editor.nodeEvent("a", { status: "COMPLETED" }, 3);
+    editor.startRun("new");
+    editor.nodeEvent("a", { status: "RUNNING", progress: 0.5 }, 2);  // the socket was first
+    applyStarted("new", pollOf("new", "QUEUED", [["a", "QUEUED"], ["b", "PENDING"]])
+      .nodeResults.nodeRuns);
+    expect(useEditor.getState().runs.a).toMatchObject({ status: "RUNNING", progress: 0.5 });
+    expect(useEditor.getState().runs.b.status).toBe("PENDING");
+    applyStarted("newer", pollOf("newer", "QUEUED", [["a", "QUEUED"]]).nodeResults.nodeRuns);
+    expect(useEditor.getState()).toMatchObject({ executionId: "newer",
+                                                 runs: { a: { status: "QUEUED" } } });
+  });
+});

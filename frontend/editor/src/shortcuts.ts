@@ -1,0 +1,53 @@
+// Keyboard shortcuts of the canvas. Keys typed into a field stay the field's.
+
+import { useEffect } from "react";
+
+import { useEditor } from "./store";
+
+export interface ShortcutHandlers {
+  run(): void;
+  save(): void;
+}
+
+export function useShortcuts({ run, save }: ShortcutHandlers) {
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const editor = useEditor.getState();
+      const mod = event.ctrlKey || event.metaKey;
+      const key = event.key.toLowerCase();
+      const typing = (event.target as HTMLElement | null)?.closest?.(
+        "input, textarea, select, [contenteditable=true]");
+      if (mod && key === "enter") {  // runs from anywhere, a prompt field included
+        event.preventDefault();
+        run();
+        return;
+      }
+      if (mod && key === "s") {
+        event.preventDefault();
+        save();
+        return;
+      }
+      if (typing || !editor.canEdit) return;
+      const handled = (() => {
+        if (mod && key === "z") { if (event.shiftKey) editor.redo(); else editor.undo(); return true; }
+        if (mod && key === "y") { editor.redo(); return true; }
+        if (mod && key === "c") {
+          const n = editor.copy();
+          if (n) editor.notify(`Copied ${n} node${n === 1 ? "" : "s"}`);
+          return n > 0;
+        }
+        if (mod && key === "v") { editor.paste(); return true; }
+        if (mod && key === "d") { editor.duplicate(); return true; }
+        if (mod && key === "a") { editor.selectAll(); return true; }
+        if (!mod && (key === "delete" || key === "backspace")) {
+          editor.deleteSelected();
+          return true;
+        }
+        return false;
+      })();
+      if (handled) event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [run, save]);
+}
