@@ -171,8 +171,8 @@ def execution_list(
     total = executions.count()
     page = list(executions.order_by("-created_at")[offset:offset + limit])
     thumbs = {}
-    for asset in Asset.objects.filter(node_run__execution__in=page,
-                                      kind=Asset.Kind.IMAGE).order_by("created_at"):
+    images = Asset.objects.filter(node_run__execution__in=page, kind=Asset.Kind.IMAGE)
+    for asset in images.select_related("node_run").order_by("created_at"):
         thumbs.setdefault(asset.node_run.execution_id, asset)
     items = []
     for execution in page:

@@ -88,7 +88,13 @@ def test_a_finished_run_is_posted_signed_to_its_webhook_url(api, team, live_work
     event = json.loads(request["body"])
     assert event["type"] == "execution.completed"
     assert event["data"]["executionId"] == response.json()["executionId"]
+    # The worker records the delivery once the receiver has answered: a moment after the
+    # receiver saw the request.
     delivery = WebhookDelivery.objects.get()
+    deadline = time.monotonic() + 10
+    while delivery.status != "delivered" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        delivery.refresh_from_db()
     assert delivery.status == "delivered" and delivery.attempt_log.count() == 1
 
 
