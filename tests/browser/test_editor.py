@@ -66,19 +66,25 @@ def workflow(team, designer):
     return created
 
 
-@pytest.fixture
-def tab(browser, server, designer):
-    """A 1280×800 tab, logged in as the designer."""
+def logged_in_tab(browser, server, username: str):
+    """A new 1280×800 tab (in a context of its own) after logging in as `username`."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()
     opened.goto(f"{server.url}/login/")
-    opened.fill("input[name=username]", "designer")
+    opened.fill("input[name=username]", username)
     opened.fill("input[name=password]", PASSWORD)
     opened.click("[type=submit]")
     opened.wait_for_url(f"{server.url}/")
     SHOTS.mkdir(parents=True, exist_ok=True)
+    return opened
+
+
+@pytest.fixture
+def tab(browser, server, designer):
+    """A 1280×800 tab, logged in as the designer."""
+    opened = logged_in_tab(browser, server, "designer")
     yield opened
-    context.close()
+    opened.context.close()
 
 
 @pytest.fixture
@@ -555,13 +561,7 @@ def test_a_viewer_sees_the_workflow_read_only(browser, server, team, workflow, m
     viewer = make_user(team=team, role="viewer", username="client")
     viewer.set_password(PASSWORD)
     viewer.save()
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    tab = context.new_page()
-    tab.goto(f"{server.url}/login/")
-    tab.fill("input[name=username]", "client")
-    tab.fill("input[name=password]", PASSWORD)
-    tab.click("[type=submit]")
-    tab.wait_for_url(f"{server.url}/")
+    tab = logged_in_tab(browser, server, "client")
     tab.goto(f"{server.url}/workflows/{workflow.pk}")
     tab.wait_for_selector("[data-testid=node-prompt]")
     tab.wait_for_selector("[data-testid=read-only]")
@@ -573,7 +573,7 @@ def test_a_viewer_sees_the_workflow_read_only(browser, server, team, workflow, m
     tab.wait_for_timeout(300)
     assert tab.locator("[data-testid=node-prompt]").count() == 1
     tab.screenshot(path=str(SHOTS / "editor-viewer.png"))
-    context.close()
+    tab.context.close()
 
 
 def test_the_editor_reconnects_after_the_server_restarts_and_catches_up(
