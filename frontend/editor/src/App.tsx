@@ -1,7 +1,7 @@
 import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow,
 } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { cancelExecution, describe, execute, fetchCatalog, fetchWorkflow, poll } from "./api";
 import FlowNode from "./components/FlowNode";
@@ -94,15 +94,25 @@ function Editor({ workflowId }: { workflowId: string }) {
   useLint();
   useEstimate(workflowId);
 
+  // Open the workflow once per id. React Flow's instance (`flow`) changes identity while it
+  // initialises, so it is read through a ref: as a dependency it re-ran this effect, and the
+  // second load could land after the user's first edit and wipe it.
+  const flowRef = useRef(flow);
+  flowRef.current = flow;
   useEffect(() => {
+    let stale = false;
     void (async () => {
       const [catalog, workflow] = await Promise.all([fetchCatalog(), fetchWorkflow(workflowId)]);
+      if (stale) return;
       useEditor.getState().setCatalog(catalog.nodes);
       useEditor.getState().load(workflow);
       setReady(true);
-      setTimeout(() => void flow.fitView(FIT), 50);
-    })().catch((error) => notify(`Could not open the workflow: ${error.message}`));
-  }, [workflowId, flow, notify]);
+      setTimeout(() => void flowRef.current.fitView(FIT), 50);
+    })().catch((error) => {
+      if (!stale) useEditor.getState().notify(`Could not open the workflow: ${error.message}`);
+    });
+    return () => { stale = true; };
+  }, [workflowId]);
 
   const run = useCallback(async (targetNodeId?: string) => {
     const { canEdit, canRun, dirty } = useEditor.getState();
