@@ -47,11 +47,14 @@ def resolve_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
     (The upstream output references themselves are kept on `node_run.input_refs`.)"""
     execution = node_run.execution
     edges = [e for e in execution.edges if e.get("target") == node_run.node_id]
-    sources: dict[str, dict[str, Any]] = dict(  # node id -> its outputs
-        NodeRun.objects.filter(
-            execution=execution, node_id__in={e["source"] for e in edges}
-        ).values_list("node_id", "outputs")
-    ) if edges else {}
+    wanted = {e["source"] for e in edges}
+    known = services.known_outputs(execution.pk)  # completed earlier in this very task
+    sources: dict[str, dict[str, Any]] = {  # node id -> its outputs
+        node_id: known[node_id] for node_id in wanted if node_id in known}
+    if wanted - sources.keys():
+        sources.update(NodeRun.objects.filter(
+            execution=execution, node_id__in=wanted - sources.keys()
+        ).values_list("node_id", "outputs"))
     asset_ids = {
         ref["asset"] for outputs in sources.values() for ref in outputs.values() if "asset" in ref
     }
@@ -237,9 +240,10 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
     from executions import tasks
 
     until = time.monotonic() + settings.ENGINE["inline_budget"]
+    known: dict[tuple[str, str], dict[str, Any]] = {}  # outputs completed in this task
     step: tuple[str, str] | None = (node_run_id, lease)
     while step is not None:
-        continuation = services.Continuation(until=until)
+        continuation = services.Continuation(until=until, known=known)
         try:
             with services.continuing(continuation):
                 body(*step)

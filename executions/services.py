@@ -249,11 +249,17 @@ class Continuation:
     round trip, while its time budget lasts. Only the first ready node is kept: the others
     go through the broker as usual, so branches still run in parallel on other workers.
     The kept node is already QUEUED under its lease in the database, so if this worker dies
-    before running it, the reaper re-queues it like any other."""
+    before running it, the reaper re-queues it like any other.
 
-    def __init__(self, *, until: float) -> None:
+    `known` carries the outputs of the nodes this task completed, by (run id, node id), so the
+    node run next reads its inputs from memory instead of the database (outputs never change
+    once a node is done)."""
+
+    def __init__(self, *, until: float,
+                 known: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
         self.until = until
         self.next: tuple[str, str] | None = None
+        self.known = known if known is not None else {}
 
     def offer(self, ready: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Keep one of `ready` if there is room; return the ones left to send."""
@@ -273,6 +279,23 @@ def continuing(continuation: Continuation):
         yield continuation
     finally:
         _continuation.reset(token)
+
+
+def known_outputs(execution_id: Any) -> dict[str, dict[str, Any]]:
+    """Outputs of nodes of this run that the current task completed (node id -> outputs)."""
+    continuation = _continuation.get()
+    if continuation is None or not continuation.known:
+        return {}
+    run = str(execution_id)
+    return {node_id: outputs for (run_id, node_id), outputs in continuation.known.items()
+            if run_id == run}
+
+
+def _remember_outputs(node_run: NodeRun, outputs: dict[str, Any]) -> None:
+    continuation = _continuation.get()
+    if continuation is not None:
+        key = (str(node_run.execution_id), node_run.node_id)
+        transaction.on_commit(lambda: continuation.known.__setitem__(key, outputs))
 
 
 def nodes_enqueue(ready: list[tuple[str, str]]) -> None:
@@ -392,6 +415,7 @@ def node_complete(
             return False
         node_run.status, node_run.progress, node_run.credits = status, 1.0, charged
         node_run.outputs, node_run.finished_at = outputs, now
+        _remember_outputs(node_run, outputs)
         if charged or simulated:
             totals: dict[str, Any] = {"credits_charged": F("credits_charged") + charged}
             if simulated:

@@ -98,3 +98,24 @@ def test_polls_have_a_queue_of_their_own_and_every_queue_its_own_binding():
     bindings = [(queue.exchange.name, queue.routing_key) for queue in app.amqp.queues.values()]
     # Two queues under one (exchange, key) would each receive a copy of every message.
     assert len(bindings) == len(set(bindings))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_node_run_next_in_the_same_task_reads_its_inputs_from_memory(
+        team, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: None)
+    nodes = [node("text", "input:text", {"prompt": "a heron"}), node("r", "logic:router")]
+    edges = [edge("e1", "text", "text", "r", "input")]
+    execution = execution_start(team=team, nodes=nodes, edges=edges)
+    router = NodeRun.objects.select_related("execution").get(execution=execution, node_id="r")
+    text_outputs = NodeRun.objects.get(execution=execution, node_id="text").outputs
+
+    with django_assert_num_queries(1):  # no continuation: the upstream outputs are read
+        values, _ = engine.resolve_inputs(router)
+    assert values == {"input": ["a heron"]}
+
+    known = {(str(execution.pk), "text"): text_outputs}
+    with services.continuing(Continuation(until=time.monotonic() + 60, known=known)):
+        with django_assert_num_queries(0):
+            values, _ = engine.resolve_inputs(router)
+    assert values == {"input": ["a heron"]}
