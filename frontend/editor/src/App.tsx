@@ -114,17 +114,23 @@ function Editor({ workflowId }: { workflowId: string }) {
     return () => { stale = true; };
   }, [workflowId]);
 
+  // One start at a time: a second Ctrl+Enter (or click) while a run is being started is
+  // ignored instead of starting, and paying for, a second run.
+  const starting = useRef(false);
   const run = useCallback(async (targetNodeId?: string) => {
     const { canEdit, canRun, dirty } = useEditor.getState();
-    if (!canRun) return;
-    if (canEdit && dirty && !(await save())) return;
+    if (!canRun || starting.current) return;
+    starting.current = true;
     try {
+      if (canEdit && dirty && !(await save())) return;
       const started = await execute(workflowId, targetNodeId);
       applyStarted(started.executionId, started.executionRuns[0]?.nodeRuns ?? []);
       // Events may have gone by before we knew the id: read the run's state once.
       applyPoll(await poll(started.executionId));
     } catch (error) {
       notify(`Not started: ${describe(error)}`);
+    } finally {
+      starting.current = false;
     }
   }, [workflowId, notify]);
 
