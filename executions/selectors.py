@@ -78,7 +78,7 @@ def execution_poll(*, principal: Principal, execution_id: Any) -> dict[str, Any]
     cached = redis_client().get(_poll_key(pk, seq))
     if cached is not None:
         return json.loads(cached)
-    return execution_poll_cached(execution_get(principal=principal, execution_id=pk))
+    return _poll_payload_cached(execution_get(principal=principal, execution_id=pk))
 
 
 def execution_poll_cached(execution: Execution) -> dict[str, Any]:
@@ -86,12 +86,17 @@ def execution_poll_cached(execution: Execution) -> dict[str, Any]:
 
     The cache is our own Redis key on the process-wide client: Django's cache backend builds
     a new client and connection pool in every ASGI request's thread, a TCP connect per poll."""
-    key = _poll_key(execution.pk, execution.seq)
-    cached = redis_client().get(key)
+    cached = redis_client().get(_poll_key(execution.pk, execution.seq))
     if cached is not None:
         return json.loads(cached)
+    return _poll_payload_cached(execution)
+
+
+def _poll_payload_cached(execution: Execution) -> dict[str, Any]:
+    """Build the payload and keep it under the run's current (run, seq) key."""
     payload = execution_poll_payload(execution)
-    redis_client().set(key, json.dumps(payload, cls=DjangoJSONEncoder), ex=POLL_CACHE_SECONDS)
+    redis_client().set(_poll_key(execution.pk, execution.seq),
+                       json.dumps(payload, cls=DjangoJSONEncoder), ex=POLL_CACHE_SECONDS)
     return payload
 
 

@@ -15,6 +15,21 @@ async function copyText(text: string): Promise<boolean> {
   }
 }
 
+/** A read-only value with a Copy button (selected on focus, for when the clipboard is denied). */
+function CopyField({ label, what, value, testId, onCopy }: {
+  label: string; what: string; value: string; testId: string;
+  onCopy(what: string, text: string): Promise<void>;
+}) {
+  return (
+    <label>{label}
+      <span className="row">
+        <input readOnly value={value} data-testid={testId} onFocus={(e) => e.target.select()} />
+        <button onClick={() => void onCopy(what, value)}>Copy</button>
+      </span>
+    </label>
+  );
+}
+
 /** How to run this workflow from code: its id, webhook URL, and snippets with the real ids. */
 export default function ApiPanel() {
   const workflowId = useEditor((s) => s.workflowId);
@@ -40,20 +55,10 @@ export default function ApiPanel() {
 
   return (
     <div className="api-panel" data-testid="api-panel">
-      <label>Workflow id
-        <span className="row">
-          <input readOnly value={workflowId} data-testid="api-workflow-id"
-                 onFocus={(e) => e.target.select()} />
-          <button onClick={() => void copy("Id", workflowId)}>Copy</button>
-        </span>
-      </label>
-      <label>Webhook URL (runs without a key)
-        <span className="row">
-          <input readOnly value={webhookUrl} data-testid="api-webhook-url"
-                 onFocus={(e) => e.target.select()} />
-          <button onClick={() => void copy("Webhook URL", webhookUrl)}>Copy</button>
-        </span>
-      </label>
+      <CopyField label="Workflow id" what="Id" value={workflowId} testId="api-workflow-id"
+                 onCopy={copy} />
+      <CopyField label="Webhook URL (runs without a key)" what="Webhook URL" value={webhookUrl}
+                 testId="api-webhook-url" onCopy={copy} />
       {canEdit && (
         <button onClick={() => void rotate()} data-testid="rotate-webhook">Rotate webhook URL</button>
       )}

@@ -117,6 +117,15 @@ const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
   };
   const edit = (key: "width" | "height", value: string) =>
     setDraft({ width: String(w), height: String(h), ...(draft ?? {}), [key]: value });
+  const side = (key: "width" | "height", label: string) => (
+    <label htmlFor={`setting-${key}`}><span>{label}</span>
+      <input id={`setting-${key}`} type="number"
+             value={draft?.[key] ?? String(key === "width" ? width : height)}
+             step={limits.multipleOf} min={limits.min} max={limits.max}
+             onChange={(e) => edit(key, e.target.value)} onBlur={commit}
+             onKeyDown={(e) => { if (e.key === "Enter") commit(); }} />
+    </label>
+  );
   return (
     <fieldset className="size" data-testid="size-field">
       <legend>Size</legend>
@@ -131,19 +140,9 @@ const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
         ))}
       </div>
       <div className="row">
-        <label htmlFor="setting-width"><span>Width</span>
-          <input id="setting-width" type="number" value={draft?.width ?? String(width)}
-                 step={limits.multipleOf} min={limits.min} max={limits.max}
-                 onChange={(e) => edit("width", e.target.value)} onBlur={commit}
-                 onKeyDown={(e) => { if (e.key === "Enter") commit(); }} />
-        </label>
+        {side("width", "Width")}
         <span className="times">×</span>
-        <label htmlFor="setting-height"><span>Height</span>
-          <input id="setting-height" type="number" value={draft?.height ?? String(height)}
-                 step={limits.multipleOf} min={limits.min} max={limits.max}
-                 onChange={(e) => edit("height", e.target.value)} onBlur={commit}
-                 onKeyDown={(e) => { if (e.key === "Enter") commit(); }} />
-        </label>
+        {side("height", "Height")}
       </div>
       <p className={mp > limits.maxMegapixels ? "error" : "muted"} data-testid="megapixels">
         {mp.toFixed(2)} MP of {limits.maxMegapixels} max · {preset ?? "custom"} · sides in steps of {limits.multipleOf}
