@@ -9,8 +9,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.selectors import api_key_by_hash
-from accounts.services import api_key_touch, hash_api_key
+from accounts.services import api_key_for_request, hash_api_key
 
 _BEARER_SK = re.compile(r"^Bearer (sk-[A-Za-z0-9_-]{8,200})$")
 
@@ -27,12 +26,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Invalid API key format. Expected: Bearer sk-...", code="invalid_api_key_format"
             )
-        api_key = api_key_by_hash(hash_api_key(match.group(1)))
+        api_key = api_key_for_request(key_hash=hash_api_key(match.group(1)))
         if api_key is None or api_key.is_revoked:
             raise exceptions.AuthenticationFailed("Invalid API key", code="invalid_api_key")
         if api_key.is_expired(timezone.now()):
             raise exceptions.AuthenticationFailed("API key has expired", code="api_key_expired")
-        api_key_touch(api_key=api_key)
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request) -> str:

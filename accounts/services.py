@@ -11,7 +11,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import keycache
 from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
+from accounts.selectors import api_key_by_hash
 from accounts.roles import API_KEY_SCOPES, Role
 from wireflow_site.errors import ApiError
 
@@ -83,7 +85,22 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+LAST_USED_RESOLUTION = timedelta(seconds=keycache.KEY_CACHE_SECONDS)
+
+
+def api_key_for_request(*, key_hash: str) -> ApiKey | None:
+    """The key a request presents. Usually from its short-lived Redis copy (no database);
+    on a miss from the database, touched, then copied. A copy is made just after a touch
+    and lives no longer than the touch resolution, so hits never need to touch."""
+    api_key = keycache.cached_api_key(key_hash)
+    if api_key is not None:
+        return api_key
+    api_key = api_key_by_hash(key_hash)
+    if api_key is None or api_key.is_revoked:
+        return api_key
+    api_key_touch(api_key=api_key)
+    keycache.cache_api_key(api_key)
+    return api_key
 
 
 def api_key_touch(*, api_key: ApiKey) -> None:

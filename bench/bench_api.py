@@ -10,6 +10,7 @@ measure the code, not the plan. Prints figures; never fails on time.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import statistics
@@ -31,6 +32,10 @@ import django  # noqa: E402
 django.setup()
 
 import httpx  # noqa: E402
+
+# A log line per request would spend the client's CPU, which this 2-core machine shares with
+# the server under test.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 from django.core.management import call_command  # noqa: E402
 
 from accounts.models import Team  # noqa: E402

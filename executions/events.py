@@ -12,11 +12,12 @@ import concurrent.futures
 import logging
 import os
 import threading
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
+from executions import pollcache
 from executions.models import Execution, NodeRun
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class ExecutionStatusEvent(TypedDict):
     seq: int
 
 
+Heads = dict[Any, tuple[int, int]]  # execution id -> (team id, last seq)
+
+
 def execution_group(execution_id: Any) -> str:
     return f"execution.{execution_id}"
 
@@ -53,16 +57,21 @@ def workflow_group(workflow_id: Any) -> str:
     return f"workflow.{workflow_id}"
 
 
-def _next_seqs(execution_id: Any, count: int) -> range:
+class _Seqs(NamedTuple):
+    numbers: range
+    head: tuple[int, int]  # (team id, last seq) for the poll cache's head
+
+
+def _next_seqs(execution_id: Any, count: int) -> _Seqs:
     """Reserve `count` sequence numbers of the run in one statement, inside the caller's
     transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it)."""
     table = Execution._meta.db_table
     pk = Execution._meta.pk.get_db_prep_value(execution_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + %s WHERE id = %s RETURNING seq",
+        cursor.execute(f"UPDATE {table} SET seq = seq + %s WHERE id = %s RETURNING seq, team_id",
                        [count, pk])
-        last = cursor.fetchone()[0]
-    return range(last - count + 1, last + 1)
+        last, team_id = cursor.fetchone()
+    return _Seqs(range(last - count + 1, last + 1), (team_id, last))
 
 
 def emit_nodes(execution: Execution,
@@ -73,7 +82,8 @@ def emit_nodes(execution: Execution,
         return
     workflow_id = str(execution.workflow_id) if execution.workflow_id else None
     batch: list[dict[str, Any]] = []
-    for seq, (node_run, output) in zip(_next_seqs(execution.pk, len(changes)), changes):
+    seqs = _next_seqs(execution.pk, len(changes))
+    for seq, (node_run, output) in zip(seqs.numbers, changes):
         event: NodeStatusEvent = {
             "type": "node.status",
             "executionId": str(execution.pk),
@@ -87,7 +97,7 @@ def emit_nodes(execution: Execution,
             "seq": seq,
         }
         batch.append(dict(event))
-    _send_on_commit(execution, batch)
+    _send_on_commit(execution, batch, seqs.head)
 
 
 def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None) -> None:
@@ -98,6 +108,7 @@ def emit_execution(execution: Execution, *, progress: float | None = None) -> No
     """The run's own status; `progress` is counted from its node runs unless given."""
     from executions.selectors import execution_progress
 
+    seqs = _next_seqs(execution.pk, 1)
     event: ExecutionStatusEvent = {
         "type": "execution.status",
         "executionId": str(execution.pk),
@@ -105,16 +116,18 @@ def emit_execution(execution: Execution, *, progress: float | None = None) -> No
         "status": execution.status,
         "progress": execution_progress(execution.pk) if progress is None else progress,
         "error": execution.error or None,
-        "seq": _next_seqs(execution.pk, 1)[0],
+        "seq": seqs.numbers[0],
     }
-    _send_on_commit(execution, [dict(event)])
+    _send_on_commit(execution, [dict(event)], seqs.head)
 
 
-def _send_on_commit(execution: Execution, batch: list[dict[str, Any]]) -> None:
+def _send_on_commit(execution: Execution, batch: list[dict[str, Any]],
+                    head: tuple[int, int]) -> None:
     groups = [execution_group(execution.pk)]
     if execution.workflow_id:
         groups.append(workflow_group(execution.workflow_id))
-    transaction.on_commit(lambda: send_many(groups, batch))
+    heads = {execution.pk: head}
+    transaction.on_commit(lambda: send_many(groups, batch, heads))
 
 
 class _Sender:
@@ -128,7 +141,8 @@ class _Sender:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.pending: list[tuple[tuple[str, ...], list[dict[str, Any]], asyncio.Future]] = []
+        self.pending: list[tuple[tuple[str, ...], list[dict[str, Any]], Heads,
+                                 concurrent.futures.Future]] = []
         self.wakeup: asyncio.Event | None = None
         self.pid = 0
 
@@ -144,12 +158,13 @@ class _Sender:
                                  name="status-events").start()
             return self.loop
 
-    def submit(self, groups: list[str], batch: list[dict[str, Any]]) -> concurrent.futures.Future:
+    def submit(self, groups: list[str], batch: list[dict[str, Any]],
+               heads: Heads) -> concurrent.futures.Future:
         loop = self._ensure_loop()
         done: concurrent.futures.Future = concurrent.futures.Future()
 
         def enqueue() -> None:
-            self.pending.append((tuple(groups), batch, done))
+            self.pending.append((tuple(groups), batch, heads, done))
             self.wakeup.set()
 
         loop.call_soon_threadsafe(enqueue)
@@ -161,15 +176,27 @@ class _Sender:
             self.wakeup.clear()
             taken, self.pending = self.pending, []
             by_group: dict[str, list[dict[str, Any]]] = {}
-            for groups, batch, _ in taken:
+            heads: Heads = {}
+            for groups, batch, more_heads, _ in taken:
                 for group in groups:
                     by_group.setdefault(group, []).extend(batch)
+                for execution_id, head in more_heads.items():
+                    heads[execution_id] = max(head, heads.get(execution_id, head))
+            _advance_heads(heads)
             await _publish(by_group)
-            for _, _, done in taken:
+            for _, _, _, done in taken:
                 done.set_result(None)
 
 
 _sender = _Sender()
+
+
+def _advance_heads(heads: Heads) -> None:
+    """Before the events go out: a client that saw event N must never poll back older."""
+    try:
+        pollcache.advance(heads)
+    except Exception:  # noqa: BLE001 - the poll falls back to the database within a minute
+        log.warning("could not advance %d poll heads", len(heads), exc_info=True)
 
 
 async def _publish(by_group: dict[str, list[dict[str, Any]]]) -> None:
@@ -185,10 +212,12 @@ async def _publish(by_group: dict[str, list[dict[str, Any]]]) -> None:
             log.warning("could not publish %d events to %s", len(batch), group, exc_info=True)
 
 
-def send_many(groups: list[str], batch: list[dict[str, Any]]) -> concurrent.futures.Future:
-    """Fan events out to their groups, in order, in the background. Losing an event is
-    survivable: clients see the gap in `seq` and re-sync."""
-    return _sender.submit(groups, batch)
+def send_many(groups: list[str], batch: list[dict[str, Any]],
+              heads: Heads | None = None) -> concurrent.futures.Future:
+    """Fan events out to their groups, in order, in the background, after moving the poll
+    cache's heads of their runs. Losing an event is survivable: clients see the gap in `seq`
+    and re-sync."""
+    return _sender.submit(groups, batch, heads or {})
 
 
 def flush(timeout: float = 5.0) -> None:

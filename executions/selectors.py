@@ -9,13 +9,11 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.selectors import Principal
+from executions import pollcache
 from executions.assets import asset_api
 from executions.models import Asset, Execution, NodeRun, NodeStatus
 from graph.services import format_timestamp
 from wireflow_site.errors import NotFound
-from wireflow_site.redis_client import client as redis_client
-
-POLL_CACHE_SECONDS = 600
 DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
         NodeStatus.CANCELLED}
 
@@ -65,43 +63,33 @@ def _node_output(run: NodeRun, assets: dict[str, Asset]) -> dict[str, Any]:
     return shaped
 
 
-def execution_poll(*, principal: Principal, execution_id: Any) -> dict[str, Any]:
-    """The poll payload of one run of the principal's teams, cached per (run, seq): every
-    state change bumps `seq`, so a cached payload is never stale. Polling between changes
-    costs one narrow row read (id, seq) and one cache read; the run itself loads on a miss."""
+def execution_poll(*, principal: Principal, execution_id: Any) -> bytes:
+    """The poll response (JSON bytes) of one run of the principal's teams.
+
+    Between state changes a poll is one Redis round trip (executions.pollcache): the run's head
+    (team, seq) and the payload cached at that seq; no database. On a miss it reads the run's
+    (team, seq) from the database, moves the head there and builds the payload if needed."""
     pk = _execution_pk(execution_id)
-    seq = Execution.objects.filter(pk=pk, team_id__in=principal.team_ids()).values_list(
-        "seq", flat=True)
-    seq = next(iter(seq), None)
-    if seq is None:
+    head = pollcache.read(pk)
+    if head is None:
+        row = next(iter(Execution.objects.filter(pk=pk).values_list("team_id", "seq")), None)
+        if row is None:
+            raise NotFound("Execution")
+        pollcache.advance({pk: row})
+        head = pollcache.read(pk) or pollcache.Head(row[0], row[1], None)
+    if head.team_id not in principal.grants:
         raise NotFound("Execution")
-    cached = redis_client().get(_poll_key(pk, seq))
-    if cached is not None:
-        return json.loads(cached)
-    return _poll_payload_cached(execution_get(principal=principal, execution_id=pk))
-
-
-def execution_poll_cached(execution: Execution) -> dict[str, Any]:
-    """The poll payload of a loaded run, through the same (run, seq) cache.
-
-    The cache is our own Redis key on the process-wide client: Django's cache backend builds
-    a new client and connection pool in every ASGI request's thread, a TCP connect per poll."""
-    cached = redis_client().get(_poll_key(execution.pk, execution.seq))
-    if cached is not None:
-        return json.loads(cached)
-    return _poll_payload_cached(execution)
-
-
-def _poll_payload_cached(execution: Execution) -> dict[str, Any]:
-    """Build the payload and keep it under the run's current (run, seq) key."""
-    payload = execution_poll_payload(execution)
-    redis_client().set(_poll_key(execution.pk, execution.seq),
-                       json.dumps(payload, cls=DjangoJSONEncoder), ex=POLL_CACHE_SECONDS)
+    if head.payload is not None:
+        return head.payload
+    execution = execution_get(principal=principal, execution_id=pk)
+    payload = _poll_json(execution_poll_payload(execution))
+    pollcache.store(pk, execution.seq, payload)
     return payload
 
 
-def _poll_key(pk: Any, seq: int) -> str:
-    return f"wireflow:poll:{pk}:{seq}"
+def _poll_json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False,
+                      separators=(",", ":")).encode()
 
 
 def execution_poll_payload(execution: Execution) -> dict[str, Any]:

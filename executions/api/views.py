@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -169,9 +170,11 @@ class ExecutionPollApi(APIView):
     required_scopes = {"GET": READ}
 
     @extend_schema(operation_id="executions_poll", responses={200: s.PollOut, 404: ErrorOut})
-    def get(self, request: Request, execution_id: str) -> Response:
-        return Response(selectors.execution_poll(principal=request.principal,
-                                                 execution_id=execution_id))
+    def get(self, request: Request, execution_id: str) -> HttpResponse:
+        # Already JSON: the cached bytes go out as they are, not parsed and rendered again.
+        return HttpResponse(selectors.execution_poll(principal=request.principal,
+                                                     execution_id=execution_id),
+                            content_type="application/json")
 
 
 class ExecutionCancelApi(APIView):
