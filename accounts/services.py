@@ -7,8 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import keycache
@@ -115,22 +114,33 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 def _credits_apply(
     *, team: Team, delta: int, kind: str, reason: str, reference: str = "", created_by=None
 ) -> CreditLedgerEntry:
-    """Change a balance and append its ledger row in one transaction; never below zero."""
-    with transaction.atomic():
-        locked = Team.objects.select_for_update().get(pk=team.pk)
-        new_balance = locked.credit_balance + delta
-        if new_balance < 0:
+    """Change a balance and append its ledger row in one transaction; never below zero.
+
+    One conditional UPDATE … RETURNING checks and moves the balance: its row lock serialises
+    concurrent callers, and its WHERE refuses a change that would go below zero. (Inside a
+    caller's transaction no savepoint is needed: an error here fails the caller as well.)"""
+    table, column = Team._meta.db_table, Team._meta.get_field("credit_balance").column
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {column} = {column} + %s "
+                f"WHERE id = %s AND {column} + %s >= 0 RETURNING {column}",
+                [delta, team.pk, delta])
+            row = cursor.fetchone()
+        if row is None:
+            available = Team.objects.filter(pk=team.pk).values_list(
+                "credit_balance", flat=True).get()
             raise ApiError(
-                f"Insufficient credits. Required: {-delta}, Available: {locked.credit_balance}",
+                f"Insufficient credits. Required: {-delta}, Available: {available}",
                 code="insufficient_credits",
                 status=402,
                 insufficientCredits=True,
                 requiredCredits=-delta,
-                availableCredits=locked.credit_balance,
+                availableCredits=available,
             )
-        Team.objects.filter(pk=team.pk).update(credit_balance=F("credit_balance") + delta)
+        new_balance = row[0]
         entry = CreditLedgerEntry.objects.create(
-            team=locked,
+            team_id=team.pk,
             kind=kind,
             delta=delta,
             balance_after=new_balance,

@@ -19,10 +19,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def asset_create(
-    *, team: Team, data: bytes, mime: str, extension: str, stem: str,
+    *, team: Team | None = None, team_id: int | None = None, data: bytes, mime: str, extension: str, stem: str,
     node_run: NodeRun | None = None, simulated: bool = False, uploaded: bool = False,
 ) -> Asset:
-    """Measure the bytes (a file that does not decode is refused) and store them."""
+    """Measure the bytes (a file that does not decode is refused) and store them, for `team`
+    (or `team_id`, when the caller has only the id)."""
     digest = hashlib.sha256(data).hexdigest()
     fields: dict[str, Any] = {}
     try:
@@ -42,7 +43,7 @@ def asset_create(
         raise ProviderError(f"The result is not a readable {mime} file: {exc}",
                             kind="invalid") from exc
     name = f"{_SAFE.sub('-', stem)[:60] or 'output'}-{digest[:12]}.{extension}"
-    asset = Asset(team=team, node_run=node_run, kind=kind, mime=mime, size=len(data),
+    asset = Asset(team_id=team.pk if team is not None else team_id, node_run=node_run, kind=kind, mime=mime, size=len(data),
                   sha256=digest, simulated=simulated, uploaded=uploaded, **fields)
     asset.file.save(name, ContentFile(data), save=False)
     asset.save()
@@ -51,7 +52,7 @@ def asset_create(
 
 def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool) -> Asset:
     return asset_create(
-        team=node_run.execution.team, data=output.data, mime=output.mime,
+        team_id=node_run.execution.team_id, data=output.data, mime=output.mime,
         extension=output.extension, stem=node_run.node_id, node_run=node_run,
         simulated=simulated,
     )

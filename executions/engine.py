@@ -255,19 +255,17 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
 
 
 def run_node(node_run_id: str, lease: str) -> None:
-    node_run = NodeRun.objects.select_related("execution").defer(*EXECUTION_UNUSED).filter(
-        pk=node_run_id, lease=lease, status=NodeStatus.QUEUED
-    ).first()
+    node_run = _one(NodeRun.objects.select_related("execution").defer(*EXECUTION_UNUSED).filter(
+        pk=node_run_id, lease=lease, status=NodeStatus.QUEUED))
     if node_run is None:
         return  # a duplicate delivery, a cancelled run, or an older lease
     provider_alias = node_run.provider
     if provider_alias:
-        # Take the provider slot before claiming: a node over the limit stays QUEUED, in line,
-        # and its task ends at once. A freed slot wakes it; a re-check is the safety net.
-        provider = get_provider(provider_alias)
-        if not slots.acquire(provider_alias, node_run_id, provider.max_concurrency):
-            services.node_wait_for_slot(node_run_id, lease,
-                                        recheck=settings.ENGINE["slot_recheck"])
+        # The slot is normally taken when the node was enqueued (a no-op here for the holder);
+        # a node sent round by the reaper may find the limit reached: it stays QUEUED, in line,
+        # and its task ends at once until a freed slot is handed to it.
+        if not slot_or_line(provider_alias, node_run_id):
+            services.node_wait_for_slot(node_run_id, lease)
             return
     if not services.node_claim(node_run, holds_slot=bool(provider_alias)):
         # A duplicate delivery lost the claim. The slot is per node, so if the winner is
@@ -315,10 +313,8 @@ def _run_claimed(node_run: NodeRun) -> None:
 
 
 def poll_node(node_run_id: str, lease: str) -> None:
-    node_run = NodeRun.objects.select_related("execution", "execution__team").defer(
-        *EXECUTION_UNUSED).filter(
-        pk=node_run_id, lease=lease, status=NodeStatus.RUNNING
-    ).first()
+    node_run = _one(NodeRun.objects.select_related("execution").defer(*EXECUTION_UNUSED).filter(
+        pk=node_run_id, lease=lease, status=NodeStatus.RUNNING))
     if node_run is None or not node_run.remote:
         return
     provider = get_provider(node_run.provider)
@@ -333,10 +329,16 @@ def poll_node(node_run_id: str, lease: str) -> None:
         services.node_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
 
 
+def _one(rows):
+    """The single row a pk filter matches, or None (no ORDER BY / LIMIT to compile)."""
+    return next(iter(rows.order_by()), None)
+
+
 def _poll(node_run: NodeRun, provider, job: Job) -> None:
-    slots.renew(node_run.provider, str(node_run.pk))
-    started = node_run.started_at or timezone.now()
-    if (timezone.now() - started).total_seconds() > settings.ENGINE["remote_timeout"]:
+    elapsed = (timezone.now() - (node_run.started_at or timezone.now())).total_seconds()
+    if elapsed > slots.LEASE_SECONDS / 10:  # a long job: keep its slot's lease fresh
+        slots.renew(node_run.provider, str(node_run.pk))
+    if elapsed > settings.ENGINE["remote_timeout"]:
         provider.cancel(node_run.remote)
         raise ProviderError("The provider did not finish the job in time", kind="failed")
     _advance(node_run, provider, provider.poll(job, node_run.remote))
@@ -365,14 +367,15 @@ def _advance(node_run: NodeRun, provider, outcome: Result | Pending, *,
 
 
 def next_poll(node_run: NodeRun, pending: Pending) -> float:
-    """When to look again. With the vendor's progress, aim just past the expected finish (a
-    poll that lands a moment early costs a whole extra round); without it, slow down as the
-    job ages."""
+    """When to look again. With the vendor's progress, aim just past the expected finish;
+    a poll that lands a moment early (progress >= 0.9) looks again shortly, so the aim needs
+    no wide margin. Without progress, slow down as the job ages."""
     elapsed = (timezone.now() - (node_run.started_at or timezone.now())).total_seconds()
     progress = pending.progress
     if progress and 0.05 <= progress < 1 and elapsed > 0:
         remaining = elapsed * (1 - progress) / progress
-        return min(5.0, max(0.25, remaining * 1.05 + 0.05))
+        soonest = 0.05 if progress >= 0.9 else 0.25
+        return min(5.0, max(soonest, remaining + 0.03))
     return min(10.0, max(pending.poll_after, elapsed / 10))
 
 
@@ -418,17 +421,39 @@ def _release_slot(node_run: NodeRun) -> None:
 def _free_slot(provider_alias: str, holder: str) -> None:
     woken = slots.release(provider_alias, holder)
     if woken:
-        wake(woken)
+        wake(provider_alias, woken)
 
 
-def wake(node_run_id: str) -> None:
-    """A slot freed: send the first waiting node's task now instead of at its re-check (or,
-    inside a task with time to spare, run it next in that task)."""
-    lease = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED).values_list(
-        "lease", flat=True
-    ).first()
+def wake(provider_alias: str, node_run_id: str) -> None:
+    """A freed slot was handed to this waiting node: send its task (or, inside a task with time
+    to spare, run it next in that task). A node that stopped waiting (cancelled meanwhile)
+    passes the slot on to the next in line."""
+    lease = next(iter(NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED)
+                      .values_list("lease", flat=True)), None)
     if lease:
-        services.nodes_enqueue([(node_run_id, lease)])
+        services.nodes_enqueue([services.Ready(node_run_id, lease, provider_alias)])
+    else:
+        _free_slot(provider_alias, node_run_id)
+
+
+def slot_or_line(provider_alias: str, node_run_id: str) -> bool:
+    """Take a slot of the provider for this node (True), or put it in line (False)."""
+    return slots.acquire(provider_alias, node_run_id, get_provider(provider_alias).max_concurrency)
+
+
+def slots_top_up() -> int:
+    """The safety net for waiting nodes (the reaper runs it): slots freed without a hand-over
+    (a dead holder's lease ran out) go to the next in line."""
+    woken = 0
+    for alias in settings.PROVIDERS:
+        provider = get_provider(alias)
+        limit = getattr(provider, "max_concurrency", None)
+        if not limit or not slots.waiting(alias):
+            continue
+        for node_run_id in slots.top_up(alias, limit):
+            wake(alias, node_run_id)
+            woken += 1
+    return woken
 
 
 def cancel_remote(provider_alias: str, handle: dict[str, Any] | None, holder: str) -> None:
@@ -439,6 +464,4 @@ def cancel_remote(provider_alias: str, handle: dict[str, Any] | None, holder: st
         except ProviderError as error:
             log.info("cancel of %s job failed: %s", provider_alias, error.message)
     slots.forget(provider_alias, holder)
-    woken = slots.release(provider_alias, holder)
-    if woken:
-        wake(woken)
+    _free_slot(provider_alias, holder)

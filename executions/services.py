@@ -13,7 +13,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 from django.db import connection, transaction
@@ -40,6 +40,8 @@ from wireflow_site.errors import ApiError
 
 SEED_MAX = 2**32 - 1
 ACTIVE = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
+# The graph snapshot and inputs of a run: large JSON that settling a run never reads.
+SNAPSHOT = ("nodes", "edges", "inputs", "trigger_data")
 
 
 def new_lease() -> str:
@@ -215,7 +217,8 @@ def execution_start(
         events.emit_execution(execution, progress=len(instant) / max(1, len(runs)))
         events.emit_nodes(execution, [(run, engine.output_api(run.outputs))
                                       for run in instant.values()])
-        ready = [(str(run.pk), run.lease) for run in runs if run.status == NodeStatus.QUEUED]
+        ready = [Ready(str(run.pk), run.lease, run.provider) for run in runs
+                 if run.status == NodeStatus.QUEUED]
         transaction.on_commit(lambda: nodes_enqueue(ready))
         if not ready:
             _finish_execution(execution.pk)
@@ -298,15 +301,30 @@ def _remember_outputs(node_run: NodeRun, outputs: dict[str, Any]) -> None:
         transaction.on_commit(lambda: continuation.known.__setitem__(key, outputs))
 
 
-def nodes_enqueue(ready: list[tuple[str, str]]) -> None:
-    """Send ready node runs (id, lease) to the workers; the running task's continuation, if
-    any, may keep one to run itself."""
-    from executions import tasks
+class Ready(NamedTuple):
+    """A node run made ready: its id, the lease its task must present, its provider alias."""
 
+    node_run_id: str
+    lease: str
+    provider: str = ""
+
+
+def nodes_enqueue(ready: list[Ready]) -> None:
+    """Send ready node runs to the workers; the running task's continuation, if any, may
+    keep one to run itself.
+
+    A node of a provider with a concurrency limit takes its slot here or gets in line
+    (executions.slots): one that must wait costs no task until a freed slot is handed to it,
+    however many are queued behind the limit. Its task takes the slot again (a no-op for the
+    holder), which also covers a node re-queued by the reaper."""
+    from executions import engine, tasks
+
+    sendable = [(node.node_run_id, node.lease) for node in ready
+                if not node.provider or engine.slot_or_line(node.provider, node.node_run_id)]
     continuation = _continuation.get()
     if continuation is not None:
-        ready = continuation.offer(ready)
-    for node_run_id, lease in ready:
+        sendable = continuation.offer(sendable)
+    for node_run_id, lease in sendable:
         tasks.run_node.delay(node_run_id, lease)
 
 
@@ -336,13 +354,14 @@ def node_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
     return True
 
 
-def node_wait_for_slot(node_run_id: str, lease: str, *, recheck: float) -> None:
-    """A ready node over its provider's limit: stays QUEUED (fresh, so the reaper leaves it)
-    and looks again after `recheck` seconds unless a freed slot wakes it first."""
+def node_wait_for_slot(node_run_id: str, lease: str) -> None:
+    """A ready node over its provider's limit stays QUEUED, in the provider's line, with no
+    task: a freed slot is handed to it and wakes it (executions.slots). Its queued_at is
+    refreshed so the reaper leaves it be; if it waits longer than stale_after the reaper
+    sends it round again, which only confirms its place in line."""
     NodeRun.objects.filter(pk=node_run_id, lease=lease, status=NodeStatus.QUEUED).update(
         queued_at=timezone.now()
     )
-    schedule("run", node_run_id, lease, recheck)
 
 
 def node_requeue(node_run: NodeRun, *, countdown: float, task: str = "run") -> None:
@@ -426,7 +445,7 @@ def node_complete(
                           [(node_run, output_api)] + [(run, None) for run in ready])
         if ready:
             transaction.on_commit(
-                lambda: nodes_enqueue([(str(r.pk), r.lease) for r in ready]))
+                lambda: nodes_enqueue([Ready(str(r.pk), r.lease, r.provider) for r in ready]))
         else:
             _finish_execution(node_run.execution_id)
     return True
@@ -447,7 +466,7 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
     meta = NodeRun._meta
     column = {name: meta.get_field(name).column for name in (
         "id", "execution", "node_id", "status", "waiting_inputs", "lease", "queued_at",
-        "position", "progress", "error", "credits")}
+        "position", "progress", "error", "credits", "provider")}
     last_input = f"({column['status']} = %s AND {column['waiting_inputs']} = 1)"
     placeholders = ", ".join(["%s"] * len(successors))
     sql = (
@@ -459,7 +478,8 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
         f"ELSE {column['queued_at']} END "
         f"WHERE {column['execution']} = %s AND {column['node_id']} IN ({placeholders}) "
         f"RETURNING {column['id']}, {column['node_id']}, {column['status']}, {column['lease']}, "
-        f"{column['position']}, {column['progress']}, {column['error']}, {column['credits']}"
+        f"{column['position']}, {column['progress']}, {column['error']}, {column['credits']}, "
+        f"{column['provider']}"
     )
     pending = NodeStatus.PENDING.value
     params = [
@@ -476,8 +496,8 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
     ready = [
         NodeRun(id=uuid.UUID(str(pk)), execution_id=node_run.execution_id, node_id=node_id,
                 status=status, lease=row_lease, position=position, progress=progress,
-                error=error, credits=credits, queued_at=now)
-        for pk, node_id, status, row_lease, position, progress, error, credits in rows
+                error=error, credits=credits, queued_at=now, provider=provider)
+        for pk, node_id, status, row_lease, position, progress, error, credits, provider in rows
         if status == NodeStatus.QUEUED and row_lease == lease
     ]
     return sorted(ready, key=lambda run: run.position)
@@ -548,7 +568,8 @@ def _finish_execution(execution_id: Any) -> None:
     if Execution.objects.filter(
         pk=execution_id, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
     ).update(status=status, finished_at=now, started_at=Coalesce("started_at", Value(now))):
-        execution = Execution.objects.select_related("team").get(pk=execution_id)
+        # Not the graph snapshot: the settling, the event and the webhook never read it.
+        execution = Execution.objects.defer(*SNAPSHOT).get(pk=execution_id)
         _release_reservation(execution)
         events.emit_execution(execution, progress=1.0)  # every node run is done
         webhooks.deliveries_create(execution)
@@ -577,7 +598,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
                 holds_slot=False,
             ):
                 continue
-            if run.provider and (run.remote or run.holds_slot):
+            if run.provider:  # running, holding a slot, handed one, or in line
                 remote, provider, holder = run.remote, run.provider, str(run.pk)
                 transaction.on_commit(
                     lambda r=remote, p=provider, h=holder: tasks.cancel_remote.delay(p, r, h)

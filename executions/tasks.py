@@ -34,7 +34,10 @@ def cancel_remote(provider: str, handle: dict | None, holder: str) -> None:
 def reap() -> int:
     from executions import services, webhooks
 
+    from executions.engine import slots_top_up
+
     webhooks.deliver_due()
+    slots_top_up()
     return services.reap_stale(stale_after=settings.ENGINE["stale_after"])
 
 

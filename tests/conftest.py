@@ -112,8 +112,8 @@ def _free_port() -> int:
 # Where browser tests' daphne listens; the worker builds output URLs from it.
 LIVE_SERVER_URL = f"http://127.0.0.1:{_free_port()}"
 
-# The worker's remote providers talk to the simulator, with a small BFL concurrency limit so
-# the limit itself is exercised.
+# The worker's remote providers talk to the simulator, with the small BFL concurrency limit
+# of wireflow_site.test_settings, so the limit itself is exercised.
 WORKER_BFL_LIMIT = 3
 
 

@@ -328,8 +328,6 @@ ENGINE = {
     "max_attempts": int(os.environ.get("ENGINE_MAX_ATTEMPTS", "5")),
     "backoff_base": float(os.environ.get("ENGINE_BACKOFF_BASE", "1.0")),
     "backoff_cap": float(os.environ.get("ENGINE_BACKOFF_CAP", "60")),
-    # A node waiting for a provider slot re-checks this often even if no wake-up arrives.
-    "slot_recheck": float(os.environ.get("ENGINE_SLOT_RECHECK", "10")),
     # A poll that keeps saying "pending" for longer than this fails the node.
     "remote_timeout": float(os.environ.get("ENGINE_REMOTE_TIMEOUT", "1800")),
     # The reaper re-queues node runs whose heartbeat is older than this (seconds).

@@ -6,6 +6,9 @@ import uuid
 # A queue of this test run's own (its worker processes inherit the name), so two suites on
 # one machine and one Redis never take each other's tasks. Set before the settings read it.
 os.environ.setdefault("CELERY_QUEUE", f"wireflow-test-{uuid.uuid4().hex[:8]}")
+# A small BFL limit, so the limit itself is exercised. Every process of the suite must agree
+# on it (the process that enqueues a node takes its slot too); workers inherit the variable.
+os.environ.setdefault("BFL_MAX_CONCURRENCY", "3")
 
 from wireflow_site.settings import *  # noqa: E402, F403
 
@@ -25,7 +28,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 # Short engine intervals so recovery paths finish within a test.
 ENGINE = {**ENGINE, "stale_after": 4.0, "reap_every": 1.0, "backoff_base": 0.2,  # noqa: F405
-          "backoff_cap": 2.0, "slot_recheck": 2.0}
+          "backoff_cap": 2.0}
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
 }

@@ -36,12 +36,12 @@ def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_k
 
     sent = []
     monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
-    services.nodes_enqueue([("a", "1")])
+    services.nodes_enqueue([services.Ready("a", "1")])
     assert sent == [("a", "1")]  # no continuation: everything goes to the broker
 
     sent.clear()
     with services.continuing(Continuation(until=time.monotonic() + 60)) as continuation:
-        services.nodes_enqueue([("a", "1"), ("b", "2")])
+        services.nodes_enqueue([services.Ready("a", "1"), services.Ready("b", "2")])
     assert continuation.next == ("a", "1")
     assert sent == [("b", "2")]
 
@@ -53,7 +53,7 @@ def test_a_task_that_fails_after_keeping_a_node_hands_it_to_the_broker(monkeypat
     monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
 
     def body(node_run_id, lease):
-        services.nodes_enqueue([("next", "lease-2")])  # kept by the continuation
+        services.nodes_enqueue([services.Ready("next", "lease-2")])  # kept by the continuation
         raise RuntimeError("crash after the successor became ready")
 
     with pytest.raises(RuntimeError):
@@ -78,7 +78,24 @@ def test_text_inputs_are_completed_when_the_run_starts(team, monkeypatch):
     assert text.cache_key and text.started_at == text.finished_at
     # Its successor has nothing left to wait for: queued at once, and the only task sent.
     assert preview.status == NodeStatus.QUEUED and preview.waiting_inputs == 0
-    assert sent == [(str(preview.pk), preview.lease)]
+    assert sent == [(str(preview.pk), preview.lease, "local")]
+
+
+def test_nodes_over_a_providers_limit_wait_in_line_without_a_task(settings, monkeypatch):
+    import uuid
+
+    from executions import slots, tasks
+
+    alias = f"limited-{uuid.uuid4().hex[:6]}"
+    settings.PROVIDERS = {**settings.PROVIDERS, alias: {
+        **settings.PROVIDERS["local"], "OPTIONS": {"max_concurrency": 2}}}
+    sent = []
+    monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
+    ready = [services.Ready(str(uuid.uuid4()), f"lease-{i}", alias) for i in range(5)]
+    services.nodes_enqueue(ready)
+    assert sent == [(r.node_run_id, r.lease) for r in ready[:2]]  # a task only with a slot
+    assert slots.in_use(alias) == 2 and slots.waiting(alias) == 3
+    assert slots.release(alias, ready[0].node_run_id) == ready[2].node_run_id  # next in line
 
 
 @pytest.mark.django_db(transaction=True)
