@@ -25,14 +25,15 @@ from django.utils import timezone
 from executions import services, slots
 from executions.assets import asset_api, asset_from_output, asset_media
 from executions.fetch import fetch_image_asset
-from executions.models import Asset, NodeRun, NodeStatus
+from executions.models import Asset, Execution, NodeRun, NodeStatus
 from executions.providers import Job, Pending, ProviderError, Result, get_provider
 from graph.catalog import catalog
 
 log = logging.getLogger(__name__)
 NodeOutputs = dict[str, dict[str, Any]]  # port -> {"asset": id} | {"text": str}
 # A node run reads its execution's edges and settings, never these (they load if touched).
-EXECUTION_UNUSED = ("execution__nodes", "execution__inputs", "execution__trigger_data")
+RUN_UNUSED = ("nodes", "inputs", "trigger_data")
+EXECUTION_UNUSED = tuple(f"execution__{name}" for name in RUN_UNUSED)
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -241,9 +242,10 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
 
     until = time.monotonic() + settings.ENGINE["inline_budget"]
     known: dict[tuple[str, str], dict[str, Any]] = {}  # outputs completed in this task
+    runs: dict[str, Any] = {}  # the runs this task loaded
     step: tuple[str, str] | None = (node_run_id, lease)
     while step is not None:
-        continuation = services.Continuation(until=until, known=known)
+        continuation = services.Continuation(until=until, known=known, runs=runs)
         try:
             with services.continuing(continuation):
                 body(*step)
@@ -254,9 +256,23 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
         body, step = run_node, continuation.next
 
 
+def _node_run(node_run_id: str, lease: str, status: str) -> NodeRun | None:
+    """The node run under this lease and status, with its run. Next in a task that already
+    loaded the run: its own row only."""
+    mine = NodeRun.objects.filter(pk=node_run_id, lease=lease, status=status)
+    if not services.continuing_with_runs():
+        return _one(mine.select_related("execution").defer(*EXECUTION_UNUSED))
+    node_run = _one(mine)
+    if node_run is not None:
+        execution = services.known_run(node_run.execution_id)
+        if execution is None:  # a node of another run (woken by a freed slot)
+            execution = Execution.objects.defer(*RUN_UNUSED).get(pk=node_run.execution_id)
+        node_run.execution = execution
+    return node_run
+
+
 def run_node(node_run_id: str, lease: str) -> None:
-    node_run = _one(NodeRun.objects.select_related("execution").defer(*EXECUTION_UNUSED).filter(
-        pk=node_run_id, lease=lease, status=NodeStatus.QUEUED))
+    node_run = _node_run(node_run_id, lease, NodeStatus.QUEUED)
     if node_run is None:
         return  # a duplicate delivery, a cancelled run, or an older lease
     provider_alias = node_run.provider
@@ -313,8 +329,7 @@ def _run_claimed(node_run: NodeRun) -> None:
 
 
 def poll_node(node_run_id: str, lease: str) -> None:
-    node_run = _one(NodeRun.objects.select_related("execution").defer(*EXECUTION_UNUSED).filter(
-        pk=node_run_id, lease=lease, status=NodeStatus.RUNNING))
+    node_run = _node_run(node_run_id, lease, NodeStatus.RUNNING)
     if node_run is None or not node_run.remote:
         return
     provider = get_provider(node_run.provider)

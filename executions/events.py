@@ -57,32 +57,43 @@ def workflow_group(workflow_id: Any) -> str:
     return f"workflow.{workflow_id}"
 
 
-class _Seqs(NamedTuple):
+class Seqs(NamedTuple):
     numbers: range
     head: tuple[int, int]  # (team id, last seq) for the poll cache's head
 
+    def then(self, more: "Seqs") -> "Seqs":
+        """This reservation followed by a later one of the same transaction."""
+        assert more.numbers.start == self.numbers.stop
+        return Seqs(range(self.numbers.start, more.numbers.stop), more.head)
 
-def _next_seqs(execution_id: Any, count: int) -> _Seqs:
+
+def reserve(execution_id: Any, count: int) -> Seqs:
     """Reserve `count` sequence numbers of the run in one statement, inside the caller's
-    transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it)."""
+    transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it). Being an
+    UPDATE of the run's row it also takes the run's row lock, so a transaction that starts
+    with it needs no separate lock statement (executions.services)."""
     table = Execution._meta.db_table
     pk = Execution._meta.pk.get_db_prep_value(execution_id, connection)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET seq = seq + %s WHERE id = %s RETURNING seq, team_id",
                        [count, pk])
         last, team_id = cursor.fetchone()
-    return _Seqs(range(last - count + 1, last + 1), (team_id, last))
+    return Seqs(range(last - count + 1, last + 1), (team_id, last))
 
 
 def emit_nodes(execution: Execution,
-               changes: list[tuple[NodeRun, dict[str, Any] | None]]) -> None:
-    """Number the node changes of one transaction together (one statement) and send them, in
-    order, once it commits. `changes` pairs each node run with its output (or None)."""
+               changes: list[tuple[NodeRun, dict[str, Any] | None]],
+               seqs: Seqs | None = None) -> None:
+    """Number the node changes of one transaction together (one statement, unless the caller
+    reserved their numbers already) and send them, in order, once it commits. `changes` pairs
+    each node run with its output (or None)."""
     if not changes:
         return
     workflow_id = str(execution.workflow_id) if execution.workflow_id else None
     batch: list[dict[str, Any]] = []
-    seqs = _next_seqs(execution.pk, len(changes))
+    if seqs is None:
+        seqs = reserve(execution.pk, len(changes))
+    assert len(seqs.numbers) == len(changes)
     for seq, (node_run, output) in zip(seqs.numbers, changes):
         event: NodeStatusEvent = {
             "type": "node.status",
@@ -100,15 +111,16 @@ def emit_nodes(execution: Execution,
     _send_on_commit(execution, batch, seqs.head)
 
 
-def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None) -> None:
-    emit_nodes(node_run.execution, [(node_run, output)])
+def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None,
+              seqs: Seqs | None = None) -> None:
+    emit_nodes(node_run.execution, [(node_run, output)], seqs)
 
 
 def emit_execution(execution: Execution, *, progress: float | None = None) -> None:
     """The run's own status; `progress` is counted from its node runs unless given."""
     from executions.selectors import execution_progress
 
-    seqs = _next_seqs(execution.pk, 1)
+    seqs = reserve(execution.pk, 1)
     event: ExecutionStatusEvent = {
         "type": "execution.status",
         "executionId": str(execution.pk),

@@ -51,9 +51,15 @@ def new_lease() -> str:
 def _lock_run(execution_id: Any) -> None:
     """Take the run's row lock first in every transaction that changes its node runs, so all of
     them lock in the same order (run, then nodes) and can never deadlock each other. (SQLite
-    has no row locks: its write transactions are serial already.)"""
+    has no row locks: its write transactions are serial already.) Raw SQL: it runs twice per
+    node, and the ORM's version of this one-liner cost twice the statement itself."""
     if connection.features.has_select_for_update:
-        list(Execution.objects.select_for_update().filter(pk=execution_id).values_list("pk"))
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_RUN_SQL, [Execution._meta.pk.get_db_prep_value(execution_id,
+                                                                               connection)])
+
+
+_LOCK_RUN_SQL = f"SELECT 1 FROM {Execution._meta.db_table} WHERE id = %s FOR UPDATE"
 
 
 def apply_inputs(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
@@ -259,10 +265,15 @@ class Continuation:
     once a node is done)."""
 
     def __init__(self, *, until: float,
-                 known: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
+                 known: dict[tuple[str, str], dict[str, Any]] | None = None,
+                 runs: dict[str, Execution] | None = None) -> None:
         self.until = until
         self.next: tuple[str, str] | None = None
         self.known = known if known is not None else {}
+        # The runs (without their snapshot's nodes) this task has loaded, by id: the fields a
+        # node run reads from its run never change once it exists, so the next node of the
+        # same run needs only its own row.
+        self.runs = runs if runs is not None else {}
 
     def offer(self, ready: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Keep one of `ready` if there is room; return the ones left to send."""
@@ -298,7 +309,24 @@ def _remember_outputs(node_run: NodeRun, outputs: dict[str, Any]) -> None:
     continuation = _continuation.get()
     if continuation is not None:
         key = (str(node_run.execution_id), node_run.node_id)
-        transaction.on_commit(lambda: continuation.known.__setitem__(key, outputs))
+        execution = node_run.execution
+
+        def remember() -> None:
+            continuation.known[key] = outputs
+            continuation.runs[key[0]] = execution
+
+        transaction.on_commit(remember)
+
+
+def known_run(execution_id: Any) -> Execution | None:
+    """The run, if the current task loaded it already (see Continuation.runs)."""
+    continuation = _continuation.get()
+    return continuation.runs.get(str(execution_id)) if continuation is not None else None
+
+
+def continuing_with_runs() -> bool:
+    continuation = _continuation.get()
+    return continuation is not None and bool(continuation.runs)
 
 
 class Ready(NamedTuple):
@@ -336,22 +364,37 @@ def node_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
     now = timezone.now()
     execution = node_run.execution
     with transaction.atomic():
-        _lock_run(execution.pk)
-        claimed = NodeRun.objects.filter(
-            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.QUEUED
-        ).update(status=NodeStatus.RUNNING, started_at=now, heartbeat_at=now,
-                 holds_slot=holds_slot)
-        if not claimed:
+        seqs = events.reserve(execution.pk, 1)  # the run's row lock, and this event's number
+        if not _update_node_run(node_run, NodeStatus.QUEUED, status=NodeStatus.RUNNING,
+                                started_at=now, heartbeat_at=now, holds_slot=holds_slot):
+            transaction.set_rollback(True)  # no number used: give it back
             return False
         node_run.status, node_run.started_at, node_run.heartbeat_at = NodeStatus.RUNNING, now, now
         node_run.holds_slot = holds_slot
+        events.emit_node(node_run, seqs=seqs)
         if execution.status == ExecutionStatus.QUEUED and Execution.objects.filter(
             pk=execution.pk, status=ExecutionStatus.QUEUED
         ).update(status=ExecutionStatus.RUNNING, started_at=now):
             execution.status, execution.started_at = ExecutionStatus.RUNNING, now
             events.emit_execution(execution)
-        events.emit_node(node_run)
     return True
+
+
+def _update_node_run(node_run: NodeRun, from_status: str, **values: Any) -> bool:
+    """One conditional UPDATE of the node run: only under its lease and in `from_status`, so a
+    stale task can only lose. Raw SQL with each field's own conversion: it runs twice per node,
+    and the ORM spent more compiling this than the database spent running it."""
+    meta = NodeRun._meta
+    fields = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{field.column} = %s" for field in fields)
+    params = [None if value is None else field.get_db_prep_save(
+        value.pk if isinstance(value, NodeRun) else value, connection)
+        for field, value in zip(fields, values.values())]
+    params += [meta.pk.get_db_prep_value(node_run.pk, connection), node_run.lease, from_status]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {meta.db_table} SET {assignments} "
+                       f"WHERE id = %s AND lease = %s AND status = %s", params)
+        return cursor.rowcount == 1
 
 
 def node_wait_for_slot(node_run_id: str, lease: str) -> None:
@@ -422,15 +465,14 @@ def node_complete(
     status = NodeStatus.CACHED if cached_from is not None else NodeStatus.COMPLETED
     now = timezone.now()
     with transaction.atomic():
-        _lock_run(node_run.execution_id)
-        updated = NodeRun.objects.filter(
-            pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
-        ).update(
+        seqs = events.reserve(node_run.execution_id, 1)  # the run's lock; this event's number
+        if not _update_node_run(
+            node_run, NodeStatus.RUNNING,
             status=status, outputs=outputs, progress=1.0, finished_at=now, heartbeat_at=now,
             credits=charged, cached_from=cached_from, simulated=simulated, remote=None,
             holds_slot=False, cache_key=cache_key,
-        )
-        if not updated:
+        ):
+            transaction.set_rollback(True)
             return False
         node_run.status, node_run.progress, node_run.credits = status, 1.0, charged
         node_run.outputs, node_run.finished_at = outputs, now
@@ -441,8 +483,10 @@ def node_complete(
                 totals["simulated"] = True
             Execution.objects.filter(pk=node_run.execution_id).update(**totals)
         ready = _release_successors(node_run)
+        if ready:
+            seqs = seqs.then(events.reserve(node_run.execution_id, len(ready)))
         events.emit_nodes(node_run.execution,
-                          [(node_run, output_api)] + [(run, None) for run in ready])
+                          [(node_run, output_api)] + [(run, None) for run in ready], seqs)
         if ready:
             transaction.on_commit(
                 lambda: nodes_enqueue([Ready(str(r.pk), r.lease, r.provider) for r in ready]))

@@ -136,3 +136,23 @@ def test_a_node_run_next_in_the_same_task_reads_its_inputs_from_memory(
         with django_assert_num_queries(0):
             values, _ = engine.resolve_inputs(router)
     assert values == {"input": ["a heron"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_loses_changes_nothing_and_uses_no_event_number(team, monkeypatch):
+    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: None)
+    nodes = [node("text", "input:text", {"prompt": "a heron"}),
+             node("preview", "generate:local_preview", {"seed": 1, "width": 256, "height": 256})]
+    execution = execution_start(team=team, nodes=nodes,
+                                edges=[edge("e1", "text", "prompt", "preview", "prompt")])
+    preview = NodeRun.objects.select_related("execution").get(execution=execution,
+                                                               node_id="preview")
+    seq = type(execution).objects.get(pk=execution.pk).seq
+    stale = NodeRun.objects.select_related("execution").get(pk=preview.pk)
+    stale.lease = "an-older-lease"
+    assert not services.node_claim(stale)
+    assert type(execution).objects.get(pk=execution.pk).seq == seq  # no gap for clients
+    assert services.node_claim(preview)
+    preview.refresh_from_db()
+    assert preview.status == NodeStatus.RUNNING and preview.started_at is not None
+    assert type(execution).objects.get(pk=execution.pk).seq == seq + 2  # node, then the run
