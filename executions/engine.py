@@ -7,6 +7,7 @@ else fails the node with the vendor's reason.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from django.utils import timezone
 from executions import services, slots
 from executions.assets import asset_api, asset_from_output, asset_media
 from executions.fetch import fetch_image_asset
-from executions.models import Asset, Execution, NodeRun, NodeStatus
+from executions.models import Asset, NodeRun, NodeStatus
 from executions.providers import Job, Pending, ProviderError, Result, get_provider
 from graph.catalog import catalog
 
@@ -242,31 +243,33 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
 
     until = time.monotonic() + settings.ENGINE["inline_budget"]
     known: dict[tuple[str, str], dict[str, Any]] = {}  # outputs completed in this task
-    runs: dict[str, Any] = {}  # the runs this task loaded
-    step: tuple[str, str] | None = (node_run_id, lease)
-    while step is not None:
-        continuation = services.Continuation(until=until, known=known, runs=runs)
+    runs: dict[str, Any] = {}  # the runs this task loaded, by id
+    step, run_id = (node_run_id, lease), ""
+    while True:
+        continuation = services.Continuation(until=until, known=known, runs=runs,
+                                             current_run=run_id)
         try:
             with services.continuing(continuation):
                 body(*step)
         except BaseException:
             if continuation.next is not None:  # never strand a node made ready
-                tasks.run_node.delay(*continuation.next)
+                tasks.run_node.delay(continuation.next.node_run_id, continuation.next.lease)
             raise
-        body, step = run_node, continuation.next
+        if continuation.next is None:
+            return
+        body = run_node
+        step, run_id = continuation.next[:2], continuation.next.run_id
 
 
 def _node_run(node_run_id: str, lease: str, status: str) -> NodeRun | None:
     """The node run under this lease and status, with its run. Next in a task that already
     loaded the run: its own row only."""
     mine = NodeRun.objects.filter(pk=node_run_id, lease=lease, status=status)
-    if not services.continuing_with_runs():
+    execution = services.current_run()
+    if execution is None:
         return _one(mine.select_related("execution").defer(*EXECUTION_UNUSED))
     node_run = _one(mine)
     if node_run is not None:
-        execution = services.known_run(node_run.execution_id)
-        if execution is None:  # a node of another run (woken by a freed slot)
-            execution = Execution.objects.defer(*RUN_UNUSED).get(pk=node_run.execution_id)
         node_run.execution = execution
     return node_run
 
@@ -362,6 +365,9 @@ def _poll(node_run: NodeRun, provider, job: Job) -> None:
 def _advance(node_run: NodeRun, provider, outcome: Result | Pending, *,
              submitted: bool = False) -> None:
     if isinstance(outcome, Pending):
+        if submitted:  # when the vendor's clock started, kept with its handle (see next_poll)
+            outcome = dataclasses.replace(outcome, handle={**outcome.handle,
+                                                           SUBMITTED_AT: time.time()})
         saved = services.node_save_remote(
             node_run, handle=outcome.handle, progress=outcome.progress,
             attempts=node_run.attempts if submitted else None,
@@ -381,11 +387,20 @@ def _advance(node_run: NodeRun, provider, outcome: Result | Pending, *,
     _free_slot(node_run.provider, str(node_run.pk))
 
 
+# Our own key in a vendor's job handle: when the submit returned. The vendor's clock starts in
+# between our claim and that moment, so it times a job's progress better than started_at.
+SUBMITTED_AT = "wireflowSubmittedAt"
+
+
 def next_poll(node_run: NodeRun, pending: Pending) -> float:
     """When to look again. With the vendor's progress, aim just past the expected finish;
     a poll that lands a moment early (progress >= 0.9) looks again shortly, so the aim needs
     no wide margin. Without progress, slow down as the job ages."""
-    elapsed = (timezone.now() - (node_run.started_at or timezone.now())).total_seconds()
+    submitted_at = pending.handle.get(SUBMITTED_AT)
+    if isinstance(submitted_at, (int, float)):  # the job's own age: the estimate's base
+        elapsed = time.time() - submitted_at
+    else:
+        elapsed = (timezone.now() - (node_run.started_at or timezone.now())).total_seconds()
     progress = pending.progress
     if progress and 0.05 <= progress < 1 and elapsed > 0:
         remaining = elapsed * (1 - progress) / progress
@@ -443,10 +458,10 @@ def wake(provider_alias: str, node_run_id: str) -> None:
     """A freed slot was handed to this waiting node: send its task (or, inside a task with time
     to spare, run it next in that task). A node that stopped waiting (cancelled meanwhile)
     passes the slot on to the next in line."""
-    lease = next(iter(NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED)
-                      .values_list("lease", flat=True)), None)
-    if lease:
-        services.nodes_enqueue([services.Ready(node_run_id, lease, provider_alias)])
+    row = next(iter(NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED)
+                    .values_list("lease", "execution_id")), None)
+    if row:
+        services.nodes_enqueue([services.Ready(node_run_id, row[0], provider_alias, str(row[1]))])
     else:
         _free_slot(provider_alias, node_run_id)
 

@@ -61,22 +61,40 @@ class Seqs(NamedTuple):
     numbers: range
     head: tuple[int, int]  # (team id, last seq) for the poll cache's head
 
+    def part(self, start: int, count: int) -> "Seqs":
+        """`count` of these numbers from the `start`-th on (for events sent separately)."""
+        return Seqs(self.numbers[start:start + count], self.head)
+
     def then(self, more: "Seqs") -> "Seqs":
         """This reservation followed by a later one of the same transaction."""
         assert more.numbers.start == self.numbers.stop
         return Seqs(range(self.numbers.start, more.numbers.stop), more.head)
 
 
-def reserve(execution_id: Any, count: int) -> Seqs:
+def numbered(team_id: int, count: int) -> Seqs:
+    """Numbers 1..count of a run being created (it is inserted with seq = count)."""
+    return Seqs(range(1, count + 1), (team_id, count))
+
+
+def reserve(execution_id: Any, count: int, *, charge: int = 0,
+            simulated: bool = False) -> Seqs:
     """Reserve `count` sequence numbers of the run in one statement, inside the caller's
     transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it). Being an
     UPDATE of the run's row it also takes the run's row lock, so a transaction that starts
-    with it needs no separate lock statement (executions.services)."""
+    with it needs no separate lock statement (executions.services). A completed node's charge
+    and simulated mark, totals on the same row, ride along."""
     table = Execution._meta.db_table
-    pk = Execution._meta.pk.get_db_prep_value(execution_id, connection)
+    assignments, params = ["seq = seq + %s"], [count]
+    if charge:
+        assignments.append("credits_charged = credits_charged + %s")
+        params.append(charge)
+    if simulated:
+        assignments.append("simulated = %s")
+        params.append(True)
+    params.append(Execution._meta.pk.get_db_prep_value(execution_id, connection))
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + %s WHERE id = %s RETURNING seq, team_id",
-                       [count, pk])
+        cursor.execute(f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s "
+                       f"RETURNING seq, team_id", params)
         last, team_id = cursor.fetchone()
     return Seqs(range(last - count + 1, last + 1), (team_id, last))
 
@@ -116,11 +134,13 @@ def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None,
     emit_nodes(node_run.execution, [(node_run, output)], seqs)
 
 
-def emit_execution(execution: Execution, *, progress: float | None = None) -> None:
+def emit_execution(execution: Execution, *, progress: float | None = None,
+                   seqs: Seqs | None = None) -> None:
     """The run's own status; `progress` is counted from its node runs unless given."""
     from executions.selectors import execution_progress
 
-    seqs = reserve(execution.pk, 1)
+    if seqs is None:
+        seqs = reserve(execution.pk, 1)
     event: ExecutionStatusEvent = {
         "type": "execution.status",
         "executionId": str(execution.pk),

@@ -166,65 +166,73 @@ def execution_start(
     # served from the cache instead of being generated (and paid for) again.
     reused = _last_seeds(workflow, set(runnable) - {target_node_id}) if target_node_id else {}
     now = timezone.now()
-    with transaction.atomic():
-        execution = Execution.objects.create(
-            credits_estimated=price["estimatedCredits"],
-            credits_reserved=price["estimatedCredits"],
-            team=team,
-            workflow=workflow,
-            workflow_version=version,
-            nodes=nodes,
-            edges=edges,
-            trigger=trigger,
-            target_node_id=target_node_id or "",
-            force=force,
-            inputs=inputs or {},
-            trigger_data=trigger_data or {},
-            webhook_url=webhook_url,
-            batch=batch,
-            run_index_in_batch=run_index_in_batch,
-            created_by=actor.user if actor else None,
-            api_key=actor.api_key if actor else None,
-            created_at=now,
+    # Everything is built before the transaction, which then only writes: on SQLite a write
+    # transaction holds the database's one write lock, which the workers wait for.
+    execution = Execution(
+        credits_estimated=price["estimatedCredits"],
+        credits_reserved=price["estimatedCredits"],
+        team=team,
+        workflow=workflow,
+        workflow_version=version,
+        nodes=nodes,
+        edges=edges,
+        trigger=trigger,
+        target_node_id=target_node_id or "",
+        force=force,
+        inputs=inputs or {},
+        trigger_data=trigger_data or {},
+        webhook_url=webhook_url,
+        batch=batch,
+        run_index_in_batch=run_index_in_batch,
+        created_by=actor.user if actor else None,
+        api_key=actor.api_key if actor else None,
+        created_at=now,
+    )
+    runs, instant = [], {}
+    for position, node_id in enumerate(order):
+        spec = specs[node_id]
+        config = effective_config(by_id[node_id], spec)
+        upstream = sorted(graph.predecessors(node_id))
+        run = NodeRun(
+            execution=execution,
+            node_id=node_id,
+            node_type=spec.node_type,
+            label=str((by_id[node_id].get("data") or {}).get("label") or spec.label)[:200],
+            position=position,
+            waiting_inputs=sum(1 for source in upstream if source not in instant),
+            upstream=upstream,
+            config=config,
+            seed=_resolve_seed(spec, config, reused.get(node_id)),
+            provider=spec.provider or "",
+            status=NodeStatus.PENDING,
         )
-        runs, instant = [], {}
-        for position, node_id in enumerate(order):
-            spec = specs[node_id]
-            config = effective_config(by_id[node_id], spec)
-            upstream = sorted(graph.predecessors(node_id))
-            run = NodeRun(
-                execution=execution,
-                node_id=node_id,
-                node_type=spec.node_type,
-                label=str((by_id[node_id].get("data") or {}).get("label") or spec.label)[:200],
-                position=position,
-                waiting_inputs=sum(1 for source in upstream if source not in instant),
-                upstream=upstream,
-                config=config,
-                seed=_resolve_seed(spec, config, reused.get(node_id)),
-                provider=spec.provider or "",
-                status=NodeStatus.PENDING,
-            )
-            outputs = engine.instant_outputs(run) if not upstream else None
-            if outputs is not None:  # an input whose value is its settings: done already
-                run.status, run.outputs, run.progress = NodeStatus.COMPLETED, outputs, 1.0
-                run.started_at = run.finished_at = now
-                run.cache_key = engine.cache_key(run, [])
-                instant[node_id] = run
-            elif not run.waiting_inputs:
-                run.status, run.lease, run.queued_at = NodeStatus.QUEUED, new_lease(), now
-            runs.append(run)
+        outputs = engine.instant_outputs(run) if not upstream else None
+        if outputs is not None:  # an input whose value is its settings: done already
+            run.status, run.outputs, run.progress = NodeStatus.COMPLETED, outputs, 1.0
+            run.started_at = run.finished_at = now
+            run.cache_key = engine.cache_key(run, [])
+            instant[node_id] = run
+        elif not run.waiting_inputs:
+            run.status, run.lease, run.queued_at = NodeStatus.QUEUED, new_lease(), now
+        runs.append(run)
+    # The run's first events (its own, then its instant inputs') are numbered 1..n as it is
+    # inserted: a new run needs no UPDATE to number them.
+    first = events.numbered(team.pk, 1 + len(instant))
+    execution.seq = first.numbers[-1]
+    ready = [Ready(str(run.pk), run.lease, run.provider, str(execution.pk)) for run in runs
+             if run.status == NodeStatus.QUEUED]
+    with transaction.atomic():
+        execution.save(force_insert=True)
         NodeRun.objects.bulk_create(runs)
         _reserve(team, execution, price)
         if workflow is not None:
             Workflow.objects.filter(pk=workflow.pk).update(
                 execution_count=F("execution_count") + 1, last_executed_at=now
             )
-        events.emit_execution(execution, progress=len(instant) / max(1, len(runs)))
+        events.emit_execution(execution, progress=len(instant) / max(1, len(runs)),
+                              seqs=first.part(0, 1))
         events.emit_nodes(execution, [(run, engine.output_api(run.outputs))
-                                      for run in instant.values()])
-        ready = [Ready(str(run.pk), run.lease, run.provider) for run in runs
-                 if run.status == NodeStatus.QUEUED]
+                                      for run in instant.values()], first.part(1, len(instant)))
         transaction.on_commit(lambda: nodes_enqueue(ready))
         if not ready:
             _finish_execution(execution.pk)
@@ -266,16 +274,17 @@ class Continuation:
 
     def __init__(self, *, until: float,
                  known: dict[tuple[str, str], dict[str, Any]] | None = None,
-                 runs: dict[str, Execution] | None = None) -> None:
+                 runs: dict[str, Execution] | None = None, current_run: str = "") -> None:
         self.until = until
-        self.next: tuple[str, str] | None = None
+        self.next: Ready | None = None
         self.known = known if known is not None else {}
         # The runs (without their snapshot's nodes) this task has loaded, by id: the fields a
         # node run reads from its run never change once it exists, so the next node of the
         # same run needs only its own row.
         self.runs = runs if runs is not None else {}
+        self.current_run = current_run  # the run of the node this step runs, if known
 
-    def offer(self, ready: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def offer(self, ready: list[Ready]) -> list[Ready]:
         """Keep one of `ready` if there is room; return the ones left to send."""
         if self.next is None and ready and time.monotonic() < self.until:
             self.next, ready = ready[0], ready[1:]
@@ -318,23 +327,23 @@ def _remember_outputs(node_run: NodeRun, outputs: dict[str, Any]) -> None:
         transaction.on_commit(remember)
 
 
-def known_run(execution_id: Any) -> Execution | None:
-    """The run, if the current task loaded it already (see Continuation.runs)."""
+def current_run() -> Execution | None:
+    """The run of the node this step of the task runs, if the task loaded it already (see
+    Continuation.runs)."""
     continuation = _continuation.get()
-    return continuation.runs.get(str(execution_id)) if continuation is not None else None
-
-
-def continuing_with_runs() -> bool:
-    continuation = _continuation.get()
-    return continuation is not None and bool(continuation.runs)
+    if continuation is None or not continuation.current_run:
+        return None
+    return continuation.runs.get(continuation.current_run)
 
 
 class Ready(NamedTuple):
-    """A node run made ready: its id, the lease its task must present, its provider alias."""
+    """A node run made ready: its id, the lease its task must present, its provider alias and
+    the id of its run."""
 
     node_run_id: str
     lease: str
     provider: str = ""
+    run_id: str = ""
 
 
 def nodes_enqueue(ready: list[Ready]) -> None:
@@ -347,13 +356,13 @@ def nodes_enqueue(ready: list[Ready]) -> None:
     holder), which also covers a node re-queued by the reaper."""
     from executions import engine, tasks
 
-    sendable = [(node.node_run_id, node.lease) for node in ready
+    sendable = [node for node in ready
                 if not node.provider or engine.slot_or_line(node.provider, node.node_run_id)]
     continuation = _continuation.get()
     if continuation is not None:
         sendable = continuation.offer(sendable)
-    for node_run_id, lease in sendable:
-        tasks.run_node.delay(node_run_id, lease)
+    for node in sendable:
+        tasks.run_node.delay(node.node_run_id, node.lease)
 
 
 def node_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
@@ -439,16 +448,17 @@ def node_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress: flo
         fields["attempts"] = attempts
     if cache_key is not None:
         fields["cache_key"] = cache_key
-    mine = NodeRun.objects.filter(pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING)
     if progress is None or abs(progress - node_run.progress) < 0.05:
-        updated = mine.update(**fields)
+        updated = _update_node_run(node_run, NodeStatus.RUNNING, **fields)
     else:
         with transaction.atomic():
-            _lock_run(node_run.execution_id)
-            updated = mine.update(**fields)
+            seqs = events.reserve(node_run.execution_id, 1)  # the run's lock; the event's number
+            updated = _update_node_run(node_run, NodeStatus.RUNNING, **fields)
             if updated:
                 node_run.progress = fields["progress"]
-                events.emit_node(node_run)
+                events.emit_node(node_run, seqs=seqs)
+            else:
+                transaction.set_rollback(True)
     node_run.remote = handle
     return bool(updated)
 
@@ -465,7 +475,9 @@ def node_complete(
     status = NodeStatus.CACHED if cached_from is not None else NodeStatus.COMPLETED
     now = timezone.now()
     with transaction.atomic():
-        seqs = events.reserve(node_run.execution_id, 1)  # the run's lock; this event's number
+        # The run's lock, this event's number and the run's totals, in one statement (a lost
+        # claim below rolls it all back).
+        seqs = events.reserve(node_run.execution_id, 1, charge=charged, simulated=simulated)
         if not _update_node_run(
             node_run, NodeStatus.RUNNING,
             status=status, outputs=outputs, progress=1.0, finished_at=now, heartbeat_at=now,
@@ -477,11 +489,6 @@ def node_complete(
         node_run.status, node_run.progress, node_run.credits = status, 1.0, charged
         node_run.outputs, node_run.finished_at = outputs, now
         _remember_outputs(node_run, outputs)
-        if charged or simulated:
-            totals: dict[str, Any] = {"credits_charged": F("credits_charged") + charged}
-            if simulated:
-                totals["simulated"] = True
-            Execution.objects.filter(pk=node_run.execution_id).update(**totals)
         ready = _release_successors(node_run)
         if ready:
             seqs = seqs.then(events.reserve(node_run.execution_id, len(ready)))
@@ -489,7 +496,8 @@ def node_complete(
                           [(node_run, output_api)] + [(run, None) for run in ready], seqs)
         if ready:
             transaction.on_commit(
-                lambda: nodes_enqueue([Ready(str(r.pk), r.lease, r.provider) for r in ready]))
+                lambda: nodes_enqueue([Ready(str(r.pk), r.lease, r.provider, str(r.execution_id))
+                                       for r in ready]))
         else:
             _finish_execution(node_run.execution_id)
     return True

@@ -42,7 +42,7 @@ def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_k
     sent.clear()
     with services.continuing(Continuation(until=time.monotonic() + 60)) as continuation:
         services.nodes_enqueue([services.Ready("a", "1"), services.Ready("b", "2")])
-    assert continuation.next == ("a", "1")
+    assert continuation.next[:2] == ("a", "1")
     assert sent == [("b", "2")]
 
 
@@ -78,7 +78,7 @@ def test_text_inputs_are_completed_when_the_run_starts(team, monkeypatch):
     assert text.cache_key and text.started_at == text.finished_at
     # Its successor has nothing left to wait for: queued at once, and the only task sent.
     assert preview.status == NodeStatus.QUEUED and preview.waiting_inputs == 0
-    assert sent == [(str(preview.pk), preview.lease, "local")]
+    assert sent == [(str(preview.pk), preview.lease, "local", str(execution.pk))]
 
 
 def test_nodes_over_a_providers_limit_wait_in_line_without_a_task(settings, monkeypatch):
@@ -156,3 +156,22 @@ def test_a_claim_that_loses_changes_nothing_and_uses_no_event_number(team, monke
     preview.refresh_from_db()
     assert preview.status == NodeStatus.RUNNING and preview.started_at is not None
     assert type(execution).objects.get(pk=execution.pk).seq == seq + 2  # node, then the run
+
+
+def test_polls_aim_at_the_vendors_expected_finish_from_when_the_job_was_submitted():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from executions.providers import Pending
+
+    # Claimed 3 s ago but submitted 0.5 s ago (it waited in between): a quarter done at 0.5 s
+    # means 1.5 s to go, not 9 s.
+    run = NodeRun(started_at=timezone.now() - timedelta(seconds=3))
+    handle = {"id": "job", engine.SUBMITTED_AT: time.time() - 0.5}
+    wait = engine.next_poll(run, Pending(handle=handle, progress=0.25))
+    assert 1.45 < wait < 1.65
+    # Landing a moment early (99 % done) looks again shortly, not a whole round later.
+    assert engine.next_poll(run, Pending(handle=handle, progress=0.99)) <= 0.1
+    # Without the vendor's progress: its suggested interval, slowing down as the job ages.
+    assert engine.next_poll(NodeRun(started_at=timezone.now()), Pending(handle={})) == 0.5
