@@ -39,12 +39,18 @@ def cached_api_key(key_hash: str) -> ApiKey | None:
     if not raw or raw == _TOMBSTONE:
         return None
     record = json.loads(raw)
-    values = [datetime.fromisoformat(record[f]) if f in _TIMES and record[f] else record[f]
-              for f in _KEY_FIELDS]
-    api_key = ApiKey.from_db("default", list(_KEY_FIELDS), values)
-    api_key.team = Team.from_db("default", list(_TEAM_FIELDS),
-                                [record["team"][f] for f in _TEAM_FIELDS])
+    values = {f: datetime.fromisoformat(record[f]) if f in _TIMES and record[f] else record[f]
+              for f in _KEY_FIELDS}
+    api_key = _partial(ApiKey, values)
+    api_key.team = _partial(Team, record["team"])
     return api_key
+
+
+def _partial(model, values: dict):
+    """An instance with these fields (by attname); the others load from the database if read.
+    (from_db takes the values in the model's field order.)"""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db("default", names, [values[n] for n in names])
 
 
 def cache_api_key(api_key: ApiKey) -> None:

@@ -17,8 +17,7 @@ from typing import Any, NamedTuple
 
 import networkx as nx
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import Team
@@ -616,15 +615,48 @@ def _finish_execution(execution_id: Any) -> None:
     if counts["active"]:
         return
     status = ExecutionStatus.FAILED if counts["failed"] else ExecutionStatus.COMPLETED
-    now = timezone.now()
-    if Execution.objects.filter(
-        pk=execution_id, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-    ).update(status=status, finished_at=now, started_at=Coalesce("started_at", Value(now))):
-        # Not the graph snapshot: the settling, the event and the webhook never read it.
-        execution = Execution.objects.defer(*SNAPSHOT).get(pk=execution_id)
+    execution = _settle_run(execution_id, status)
+    if execution is not None:
         _release_reservation(execution)
-        events.emit_execution(execution, progress=1.0)  # every node run is done
+        events.emit_execution(execution, progress=1.0, seqs=execution.settled_seqs)
         webhooks.deliveries_create(execution)
+
+
+# What settling a run reads back from its row: its totals, where to report, and the rest of
+# what its status event says. Other fields of the returned run load if read.
+_SETTLED = ("id", "team_id", "workflow_id", "status", "error", "started_at", "finished_at",
+            "credits_reserved", "credits_charged", "webhook_url", "seq")
+
+
+def _settle_run(execution_id: Any, status: str) -> Execution | None:
+    """QUEUED/RUNNING → `status`, numbering its event in the same UPDATE … RETURNING (the run
+    still open: None otherwise). The returned run carries `settled_seqs`."""
+    meta, now = Execution._meta, timezone.now()
+    columns = [meta.get_field(name).column for name in _SETTLED]
+    when = meta.get_field("finished_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {meta.db_table} SET status = %s, finished_at = %s, "
+            f"started_at = COALESCE(started_at, %s), seq = seq + 1 "
+            f"WHERE id = %s AND status IN (%s, %s) RETURNING {', '.join(columns)}",
+            [status, when, when, meta.pk.get_db_prep_value(execution_id, connection),
+             ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    read = {}
+    for name, value in zip(_SETTLED, row):  # the conversions the ORM applies when it reads
+        column = meta.get_field(name).get_col(meta.db_table)
+        for convert in (connection.ops.get_db_converters(column)
+                        + column.get_db_converters(connection)):
+            value = convert(value, column, connection)
+        read[meta.get_field(name).attname] = value
+    # from_db takes the values in the model's field order.
+    names = [f.attname for f in meta.concrete_fields if f.attname in read]
+    execution = Execution.from_db(connection.alias, names, [read[n] for n in names])
+    execution.settled_seqs = events.Seqs(range(execution.seq, execution.seq + 1),
+                                         (execution.team_id, execution.seq))
+    return execution
 
 
 def execution_cancel(*, execution: Execution) -> Execution:

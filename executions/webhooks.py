@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from executions.models import Execution, WebhookAttempt, WebhookDelivery
+from graph.models import Workflow
 from wireflow_site.net import PrivateAddress, require_public_url
 
 # Seconds after the first attempt, as Standard Webhooks suggests: about a day in all.
@@ -47,11 +48,15 @@ def deliveries_create(execution: Execution) -> list[WebhookDelivery]:
     from executions.selectors import execution_poll_payload
 
     urls = [execution.webhook_url]
-    if execution.workflow_id and execution.workflow.completion_webhook_url:
-        urls.append(execution.workflow.completion_webhook_url)
+    if execution.workflow_id:  # the workflow's default (its one column, not its graph)
+        urls += Workflow.objects.filter(pk=execution.workflow_id).values_list(
+            "completion_webhook_url", flat=True)
     urls = list(dict.fromkeys(u for u in urls if u))
     if not urls:
         return []
+    # The payload reads the whole run (the caller may hold only part of it).
+    execution = Execution.objects.defer("nodes", "edges", "inputs", "trigger_data").get(
+        pk=execution.pk)
     event = f"execution.{execution.status.lower()}"
     payload = {"type": event, "timestamp": timezone.now().isoformat(),
                "data": execution_poll_payload(execution)}
