@@ -244,10 +244,10 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
     until = time.monotonic() + settings.ENGINE["inline_budget"]
     known: dict[tuple[str, str], dict[str, Any]] = {}  # outputs completed in this task
     runs: dict[str, Any] = {}  # the runs this task loaded, by id
-    step, run_id = (node_run_id, lease), ""
+    step, run_id, row = (node_run_id, lease), "", None
     while True:
         continuation = services.Continuation(until=until, known=known, runs=runs,
-                                             current_run=run_id)
+                                             current_run=run_id, current_row=row)
         try:
             with services.continuing(continuation):
                 body(*step)
@@ -258,7 +258,8 @@ def run_task(body: Callable[[str, str], None], node_run_id: str, lease: str) -> 
         if continuation.next is None:
             return
         body = run_node
-        step, run_id = continuation.next[:2], continuation.next.run_id
+        step, run_id, row = (continuation.next[:2], continuation.next.run_id,
+                             continuation.next.row)
 
 
 def _node_run(node_run_id: str, lease: str, status: str) -> NodeRun | None:
@@ -268,7 +269,7 @@ def _node_run(node_run_id: str, lease: str, status: str) -> NodeRun | None:
     execution = services.current_run()
     if execution is None:
         return _one(mine.select_related("execution").defer(*EXECUTION_UNUSED))
-    node_run = _one(mine)
+    node_run = services.current_row(node_run_id, lease, status) or _one(mine)
     if node_run is not None:
         node_run.execution = execution
     return node_run

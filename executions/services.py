@@ -273,7 +273,8 @@ class Continuation:
 
     def __init__(self, *, until: float,
                  known: dict[tuple[str, str], dict[str, Any]] | None = None,
-                 runs: dict[str, Execution] | None = None, current_run: str = "") -> None:
+                 runs: dict[str, Execution] | None = None, current_run: str = "",
+                 current_row: NodeRun | None = None) -> None:
         self.until = until
         self.next: Ready | None = None
         self.known = known if known is not None else {}
@@ -282,6 +283,7 @@ class Continuation:
         # same run needs only its own row.
         self.runs = runs if runs is not None else {}
         self.current_run = current_run  # the run of the node this step runs, if known
+        self.current_row = current_row  # and its row as this task made it ready, if so
 
     def offer(self, ready: list[Ready]) -> list[Ready]:
         """Keep one of `ready` if there is room; return the ones left to send."""
@@ -326,6 +328,16 @@ def _remember_outputs(node_run: NodeRun, outputs: dict[str, Any]) -> None:
         transaction.on_commit(remember)
 
 
+def current_row(node_run_id: str, lease: str, status: str) -> NodeRun | None:
+    """The node run this step runs, as this task made it ready (and committed), if it is the
+    one asked for. Anything that changed it since (a cancel) makes its claim lose."""
+    continuation = _continuation.get()
+    row = continuation.current_row if continuation is not None else None
+    if row is None or str(row.pk) != node_run_id or row.lease != lease or row.status != status:
+        return None
+    return row
+
+
 def current_run() -> Execution | None:
     """The run of the node this step of the task runs, if the task loaded it already (see
     Continuation.runs)."""
@@ -343,6 +355,7 @@ class Ready(NamedTuple):
     lease: str
     provider: str = ""
     run_id: str = ""
+    row: NodeRun | None = None  # the node run as it was made ready, when at hand (not sent)
 
 
 def nodes_enqueue(ready: list[Ready]) -> None:
@@ -495,7 +508,7 @@ def node_complete(
                           [(node_run, output_api)] + [(run, None) for run in ready], seqs)
         if ready:
             transaction.on_commit(
-                lambda: nodes_enqueue([Ready(str(r.pk), r.lease, r.provider, str(r.execution_id))
+                lambda: nodes_enqueue([Ready(str(r.pk), r.lease, r.provider, str(r.execution_id), r)
                                        for r in ready]))
         else:
             _finish_execution(node_run.execution_id)
@@ -516,10 +529,11 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
     lease, now = new_lease(), timezone.now()
     meta = NodeRun._meta
     column = {name: meta.get_field(name).column for name in (
-        "id", "execution", "node_id", "status", "waiting_inputs", "lease", "queued_at",
-        "position", "progress", "error", "credits", "provider")}
+        "execution", "node_id", "status", "waiting_inputs", "lease", "queued_at")}
     last_input = f"({column['status']} = %s AND {column['waiting_inputs']} = 1)"
     placeholders = ", ".join(["%s"] * len(successors))
+    # The whole row comes back: a ready node run next in this task needs no SELECT.
+    fields = list(meta.concrete_fields)
     sql = (
         f"UPDATE {meta.db_table} SET "
         f"{column['waiting_inputs']} = {column['waiting_inputs']} - 1, "
@@ -528,9 +542,7 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
         f"{column['queued_at']} = CASE WHEN {last_input} THEN %s "
         f"ELSE {column['queued_at']} END "
         f"WHERE {column['execution']} = %s AND {column['node_id']} IN ({placeholders}) "
-        f"RETURNING {column['id']}, {column['node_id']}, {column['status']}, {column['lease']}, "
-        f"{column['position']}, {column['progress']}, {column['error']}, {column['credits']}, "
-        f"{column['provider']}"
+        f"RETURNING {', '.join(field.column for field in fields)}"
     )
     pending = NodeStatus.PENDING.value
     params = [
@@ -544,13 +556,8 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    ready = [
-        NodeRun(id=uuid.UUID(str(pk)), execution_id=node_run.execution_id, node_id=node_id,
-                status=status, lease=row_lease, position=position, progress=progress,
-                error=error, credits=credits, queued_at=now, provider=provider)
-        for pk, node_id, status, row_lease, position, progress, error, credits, provider in rows
-        if status == NodeStatus.QUEUED and row_lease == lease
-    ]
+    ready = [run for run in (_read_back(NodeRun, fields, row) for row in rows)
+             if run.status == NodeStatus.QUEUED and run.lease == lease]
     return sorted(ready, key=lambda run: run.position)
 
 
@@ -628,6 +635,20 @@ _SETTLED = ("id", "team_id", "workflow_id", "status", "error", "started_at", "fi
             "credits_reserved", "credits_charged", "webhook_url", "seq")
 
 
+def _read_back(model, fields: list, row) -> Any:
+    """An instance of `model` from a raw row of `fields` (as RETURNING gives it), converted as
+    the ORM converts what it reads; fields not in the row load from the database if read."""
+    read = {}
+    for field, value in zip(fields, row):
+        column = field.get_col(model._meta.db_table)
+        for convert in (connection.ops.get_db_converters(column)
+                        + column.get_db_converters(connection)):
+            value = convert(value, column, connection)
+        read[field.attname] = value
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in read]
+    return model.from_db(connection.alias, names, [read[n] for n in names])  # in field order
+
+
 def _settle_run(execution_id: Any, status: str) -> Execution | None:
     """QUEUED/RUNNING → `status`, numbering its event in the same UPDATE … RETURNING (the run
     still open: None otherwise). The returned run carries `settled_seqs`."""
@@ -644,16 +665,7 @@ def _settle_run(execution_id: Any, status: str) -> Execution | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    read = {}
-    for name, value in zip(_SETTLED, row):  # the conversions the ORM applies when it reads
-        column = meta.get_field(name).get_col(meta.db_table)
-        for convert in (connection.ops.get_db_converters(column)
-                        + column.get_db_converters(connection)):
-            value = convert(value, column, connection)
-        read[meta.get_field(name).attname] = value
-    # from_db takes the values in the model's field order.
-    names = [f.attname for f in meta.concrete_fields if f.attname in read]
-    execution = Execution.from_db(connection.alias, names, [read[n] for n in names])
+    execution = _read_back(Execution, [meta.get_field(name) for name in _SETTLED], row)
     execution.settled_seqs = events.Seqs(range(execution.seq, execution.seq + 1),
                                          (execution.team_id, execution.seq))
     return execution
