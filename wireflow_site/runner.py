@@ -34,6 +34,11 @@ class Runner:
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.stopping = False
 
+    def base_url(self) -> str:
+        """Where this server is reached from this machine."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
     def manage(self, *args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env, check=True)
 
@@ -50,6 +55,10 @@ class Runner:
             self.redis_url_file = var_dir / "redis.url"
             self.redis_url_file.write_text(self.redis.url)
             print(f"Embedded Redis on {self.redis.url}", flush=True)
+        var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
+        var_dir.mkdir(parents=True, exist_ok=True)
+        self.base_url_file = var_dir / "base.url"
+        self.base_url_file.write_text(self.base_url())
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("collectstatic", "--noinput", "-v", "0")
         self.manage("seed_demo", "--host", f"http://{self.host}:{self.port}")
@@ -118,6 +127,8 @@ class Runner:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.children.clear()
+        if getattr(self, "base_url_file", None):
+            self.base_url_file.unlink(missing_ok=True)
         if self.redis:
             self.redis_url_file.unlink(missing_ok=True)
             self.redis.stop()

@@ -223,8 +223,14 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
 MEDIA_URL = "/media/"
 # Output URLs are absolute; workers have no request to read a host from, so without
-# PUBLIC_BASE_URL they use where `make run` serves.
-DEFAULT_BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+# PUBLIC_BASE_URL they use where `make run` serves: its PORT, or for a command run beside it
+# (run_workflow) the address it wrote to var/base.url.
+_SERVED_AT = VAR_DIR / "base.url"
+DEFAULT_BASE_URL = (
+    f"http://127.0.0.1:{os.environ['PORT']}" if os.environ.get("PORT")
+    else _SERVED_AT.read_text().strip() if _SERVED_AT.exists()
+    else "http://127.0.0.1:8000"
+)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {
