@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import networkx as nx
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Team
@@ -385,20 +385,41 @@ def node_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
     now = timezone.now()
     execution = node_run.execution
     with transaction.atomic():
-        seqs = events.reserve(execution.pk, 1)  # the run's row lock, and this event's number
+        seqs, run_started = _start_numbering(execution.pk, now)
         if not _update_node_run(node_run, NodeStatus.QUEUED, status=NodeStatus.RUNNING,
                                 started_at=now, heartbeat_at=now, holds_slot=holds_slot):
-            transaction.set_rollback(True)  # no number used: give it back
+            transaction.set_rollback(True)  # no number used, the run not started: undone
             return False
         node_run.status, node_run.started_at, node_run.heartbeat_at = NodeStatus.RUNNING, now, now
         node_run.holds_slot = holds_slot
-        events.emit_node(node_run, seqs=seqs)
-        if execution.status == ExecutionStatus.QUEUED and Execution.objects.filter(
-            pk=execution.pk, status=ExecutionStatus.QUEUED
-        ).update(status=ExecutionStatus.RUNNING, started_at=now):
+        events.emit_node(node_run, seqs=seqs.part(0, 1))
+        if run_started:
             execution.status, execution.started_at = ExecutionStatus.RUNNING, now
-            events.emit_execution(execution)
+            events.emit_execution(execution, seqs=seqs.part(1, 1))
     return True
+
+
+def _start_numbering(execution_id: Any, now) -> tuple[events.Seqs, bool]:
+    """A claim's first statement: the run's row lock and the number of the node's RUNNING
+    event; for the run's first claim also QUEUED → RUNNING and a second number, for the run's
+    own event. Says whether the run started here (it has our `now` as its start)."""
+    meta = Execution._meta
+    when = meta.get_field("started_at").get_db_prep_value(now, connection)
+    queued = ExecutionStatus.QUEUED.value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {meta.db_table} SET "
+            f"seq = seq + CASE WHEN status = %s THEN 2 ELSE 1 END, "
+            f"started_at = CASE WHEN status = %s THEN %s ELSE started_at END, "
+            f"status = CASE WHEN status = %s THEN %s ELSE status END "
+            f"WHERE id = %s RETURNING seq, team_id, started_at",
+            [queued, queued, when, queued, ExecutionStatus.RUNNING.value,
+             meta.pk.get_db_prep_value(execution_id, connection)])
+        row = cursor.fetchone()
+    started_at = _read_back(Execution, [meta.get_field("started_at")], row[2:]).started_at
+    count = 2 if started_at == now else 1
+    last, team_id = row[0], row[1]
+    return events.Seqs(range(last - count + 1, last + 1), (team_id, last)), count == 2
 
 
 def _update_node_run(node_run: NodeRun, from_status: str, **values: Any) -> bool:
@@ -615,14 +636,7 @@ def _skip_descendants(node_run: NodeRun) -> None:
 
 def _finish_execution(execution_id: Any) -> None:
     """Settle the run once no node is left to run: COMPLETED, or FAILED if any node failed."""
-    counts = NodeRun.objects.filter(execution_id=execution_id).aggregate(
-        active=Count("pk", filter=Q(status__in=ACTIVE)),
-        failed=Count("pk", filter=Q(status=NodeStatus.FAILED)),
-    )
-    if counts["active"]:
-        return
-    status = ExecutionStatus.FAILED if counts["failed"] else ExecutionStatus.COMPLETED
-    execution = _settle_run(execution_id, status)
+    execution = _settle_run(execution_id)
     if execution is not None:
         _release_reservation(execution)
         events.emit_execution(execution, progress=1.0, seqs=execution.settled_seqs)
@@ -649,19 +663,28 @@ def _read_back(model, fields: list, row) -> Any:
     return model.from_db(connection.alias, names, [read[n] for n in names])  # in field order
 
 
-def _settle_run(execution_id: Any, status: str) -> Execution | None:
-    """QUEUED/RUNNING → `status`, numbering its event in the same UPDATE … RETURNING (the run
-    still open: None otherwise). The returned run carries `settled_seqs`."""
+def _settle_run(execution_id: Any) -> Execution | None:
+    """QUEUED/RUNNING → COMPLETED, or FAILED if a node failed, once none of its node runs is
+    left to run; one UPDATE … RETURNING that also numbers the event. None while nodes are left
+    (or the run was settled already). The returned run carries `settled_seqs`."""
     meta, now = Execution._meta, timezone.now()
+    runs = NodeRun._meta
     columns = [meta.get_field(name).column for name in _SETTLED]
     when = meta.get_field("finished_at").get_db_prep_value(now, connection)
+    pk = meta.pk.get_db_prep_value(execution_id, connection)
+    node_status, of_run = runs.get_field("status").column, runs.get_field("execution").column
+    active = ", ".join(["%s"] * len(ACTIVE))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {meta.db_table} SET status = %s, finished_at = %s, "
-            f"started_at = COALESCE(started_at, %s), seq = seq + 1 "
-            f"WHERE id = %s AND status IN (%s, %s) RETURNING {', '.join(columns)}",
-            [status, when, when, meta.pk.get_db_prep_value(execution_id, connection),
-             ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value])
+            f"UPDATE {meta.db_table} SET status = CASE WHEN EXISTS (SELECT 1 FROM "
+            f"{runs.db_table} WHERE {of_run} = %s AND {node_status} = %s) THEN %s ELSE %s END, "
+            f"finished_at = %s, started_at = COALESCE(started_at, %s), seq = seq + 1 "
+            f"WHERE id = %s AND status IN (%s, %s) AND NOT EXISTS (SELECT 1 FROM "
+            f"{runs.db_table} WHERE {of_run} = %s AND {node_status} IN ({active})) "
+            f"RETURNING {', '.join(columns)}",
+            [pk, NodeStatus.FAILED.value, ExecutionStatus.FAILED.value,
+             ExecutionStatus.COMPLETED.value, when, when, pk, ExecutionStatus.QUEUED.value,
+             ExecutionStatus.RUNNING.value, pk, *(s.value for s in ACTIVE)])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -151,11 +151,15 @@ def test_a_claim_that_loses_changes_nothing_and_uses_no_event_number(team, monke
     stale = NodeRun.objects.select_related("execution").get(pk=preview.pk)
     stale.lease = "an-older-lease"
     assert not services.node_claim(stale)
-    assert type(execution).objects.get(pk=execution.pk).seq == seq  # no gap for clients
+    run = type(execution).objects.get(pk=execution.pk)
+    assert run.seq == seq and run.status == ExecutionStatus.QUEUED  # no gap, not started
+    assert run.started_at is None
     assert services.node_claim(preview)
     preview.refresh_from_db()
     assert preview.status == NodeStatus.RUNNING and preview.started_at is not None
-    assert type(execution).objects.get(pk=execution.pk).seq == seq + 2  # node, then the run
+    run = type(execution).objects.get(pk=execution.pk)
+    assert run.seq == seq + 2  # the node's event, then the run's
+    assert run.status == ExecutionStatus.RUNNING and run.started_at == preview.started_at
 
 
 def test_polls_aim_at_the_vendors_expected_finish_from_when_the_job_was_submitted():
