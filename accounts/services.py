@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts import keycache
 from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
-from accounts.selectors import api_key_by_hash
 from accounts.roles import API_KEY_SCOPES, Role
+from accounts.selectors import api_key_by_hash
 from wireflow_site.errors import ApiError
 
 KEY_PREFIX = "sk-"

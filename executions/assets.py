@@ -19,8 +19,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def asset_create(
-    *, team: Team | None = None, team_id: int | None = None, data: bytes, mime: str, extension: str, stem: str,
-    node_run: NodeRun | None = None, simulated: bool = False, uploaded: bool = False,
+    *, team: Team | None = None, team_id: int | None = None, data: bytes, mime: str,
+    extension: str, stem: str, node_run: NodeRun | None = None, simulated: bool = False,
+    uploaded: bool = False,
 ) -> Asset:
     """Measure the bytes (a file that does not decode is refused) and store them, for `team`
     (or `team_id`, when the caller has only the id)."""
@@ -43,8 +44,9 @@ def asset_create(
         raise ProviderError(f"The result is not a readable {mime} file: {exc}",
                             kind="invalid") from exc
     name = f"{_SAFE.sub('-', stem)[:60] or 'output'}-{digest[:12]}.{extension}"
-    asset = Asset(team_id=team.pk if team is not None else team_id, node_run=node_run, kind=kind, mime=mime, size=len(data),
-                  sha256=digest, simulated=simulated, uploaded=uploaded, **fields)
+    asset = Asset(team_id=team.pk if team is not None else team_id, node_run=node_run,
+                  kind=kind, mime=mime, size=len(data), sha256=digest, simulated=simulated,
+                  uploaded=uploaded, **fields)
     asset.file.save(name, ContentFile(data), save=False)
     asset.save()
     return asset

@@ -42,6 +42,10 @@ def new_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
+# A run's graph snapshot and inputs: large JSON that reading a run's status never needs.
+RUN_SNAPSHOT = ("nodes", "edges", "inputs", "trigger_data")
+
+
 class Execution(models.Model):
     class Trigger(models.TextChoices):
         EDITOR = "editor"

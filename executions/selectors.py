@@ -11,9 +11,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from accounts.selectors import Principal
 from executions import pollcache
 from executions.assets import asset_api
-from executions.models import Asset, Execution, NodeRun, NodeStatus
+from executions.models import RUN_SNAPSHOT, Asset, Execution, NodeRun, NodeStatus
 from graph.services import format_timestamp
 from wireflow_site.errors import NotFound
+
 DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
         NodeStatus.CANCELLED}
 
@@ -21,7 +22,7 @@ DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.S
 def execution_get(*, principal: Principal, execution_id: Any) -> Execution:
     """One run of the principal's teams, without its graph snapshot (polls do not need it)."""
     try:
-        return Execution.objects.defer("nodes", "edges", "inputs", "trigger_data").get(
+        return Execution.objects.defer(*RUN_SNAPSHOT).get(
             pk=_execution_pk(execution_id), team_id__in=principal.team_ids())
     except Execution.DoesNotExist:
         raise NotFound("Execution") from None

@@ -24,13 +24,13 @@ from accounts.models import Team
 from accounts.selectors import Principal
 from accounts.services import credits_release, credits_reserve
 from executions import events, webhooks
-from executions.pricing import estimate
 from executions.models import (
     Execution,
     ExecutionStatus,
     NodeRun,
     NodeStatus,
 )
+from executions.pricing import estimate
 from graph.catalog import catalog
 from graph.models import Workflow, WorkflowVersion
 from graph.services import check_graph
@@ -39,8 +39,6 @@ from wireflow_site.errors import ApiError
 
 SEED_MAX = 2**32 - 1
 ACTIVE = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
-# The graph snapshot and inputs of a run: large JSON that settling a run never reads.
-SNAPSHOT = ("nodes", "edges", "inputs", "trigger_data")
 
 
 def new_lease() -> str:

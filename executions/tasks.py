@@ -33,7 +33,6 @@ def cancel_remote(provider: str, handle: dict | None, holder: str) -> None:
 @shared_task(name="executions.reap", ignore_result=True)
 def reap() -> int:
     from executions import services, webhooks
-
     from executions.engine import slots_top_up
 
     webhooks.deliver_due()

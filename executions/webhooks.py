@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from executions.models import Execution, WebhookAttempt, WebhookDelivery
+from executions.models import RUN_SNAPSHOT, Execution, WebhookAttempt, WebhookDelivery
 from graph.models import Workflow
 from wireflow_site.net import PrivateAddress, require_public_url
 
@@ -55,7 +55,7 @@ def deliveries_create(execution: Execution) -> list[WebhookDelivery]:
     if not urls:
         return []
     # The payload reads the whole run (the caller may hold only part of it).
-    execution = Execution.objects.defer("nodes", "edges", "inputs", "trigger_data").get(
+    execution = Execution.objects.defer(*RUN_SNAPSHOT).get(
         pk=execution.pk)
     event = f"execution.{execution.status.lower()}"
     payload = {"type": event, "timestamp": timezone.now().isoformat(),
