@@ -100,12 +100,17 @@ def drop(page, node_type: str, x: int, y: int) -> None:
                        target_position={"x": x, "y": y})
 
 
-def wire(page, source: str, out: str, target: str, into: str) -> None:
+def drag_edge(page, source: str, out: str, target: str, into: str) -> None:
+    """Drag a new edge from an output handle over an input handle, not dropping it yet."""
     start = page.locator(f"[data-testid=node-{source}] [data-handleid=out-{out}]").bounding_box()
     end = page.locator(f"[data-testid=node-{target}] [data-handleid=in-{into}]").bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+
+
+def wire(page, source: str, out: str, target: str, into: str) -> None:
+    drag_edge(page, source, out, target, into)
     page.mouse.up()
 
 
@@ -120,13 +125,24 @@ def test_build_a_local_chain_from_the_palette_and_watch_it_run(page, workflow):
     page.wait_for_selector("[data-testid=node-local-preview-1] .node-problem:has-text('Prompt')")
     page.screenshot(path=str(SHOTS / "editor-dropped.png"))
 
-    # A mismatched edge (text into an image input) is refused with its reason.
-    wire(page, "prompt", "prompt", "upscale-local-1", "image")
+    # A mismatched edge (text into an image input): while it is dragged over the handle, the
+    # handle and the edge show red; dropped, it is refused with its reason.
+    drag_edge(page, "prompt", "prompt", "upscale-local-1", "image")
+    page.wait_for_selector("[data-testid=node-upscale-local-1] "
+                           "[data-handleid=in-image].connectingto:not(.valid)", timeout=5000)
+    assert page.locator(".react-flow__connection.invalid").count() == 1
+    page.screenshot(path=str(SHOTS / "editor-refusing-edge.png"))
+    page.mouse.up()
     assert "gives text" in page.locator("[data-testid=notice]").inner_text(timeout=5000)
     assert page.locator(".react-flow__edge").count() == 0
     page.screenshot(path=str(SHOTS / "editor-refused-edge.png"))
 
-    wire(page, "prompt", "prompt", "local-preview-1", "prompt")
+    # A matching one shows green before it is dropped.
+    drag_edge(page, "prompt", "prompt", "local-preview-1", "prompt")
+    page.wait_for_selector("[data-testid=node-local-preview-1] "
+                           "[data-handleid=in-prompt].connectingto.valid", timeout=5000)
+    assert page.locator(".react-flow__connection.valid").count() == 1
+    page.mouse.up()
     wire(page, "local-preview-1", "image", "upscale-local-1", "image")
     wire(page, "upscale-local-1", "image", "image-to-video-local-1", "image")
     assert page.locator(".react-flow__edge").count() == 3

@@ -1,5 +1,6 @@
 import {
-  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow,
+  Background, Controls, type FinalConnectionState, MiniMap, ReactFlow, ReactFlowProvider,
+  useReactFlow,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
@@ -56,7 +57,18 @@ function Canvas() {
       : edge);
   }, [rawEdges, problems]);
   const canEdit = useEditor((s) => s.canEdit);
-  const { onNodesChange, onEdgesChange, connect, addNode, checkpoint } = useEditor.getState();
+  const { onNodesChange, onEdgesChange, connect, addNode, checkpoint, canConnect,
+          explainRefusal } = useEditor.getState();
+  // While an edge is dragged, a handle it may not join shows red (and one it may, green);
+  // dropped there, the editor says why instead of silently doing nothing.
+  const onConnectEnd = useCallback((_: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+    const { fromHandle, toHandle, isValid } = state;
+    if (!fromHandle || !toHandle || isValid) return;
+    const [source, target] = fromHandle.type === "source" ? [fromHandle, toHandle]
+      : [toHandle, fromHandle];
+    explainRefusal({ source: source.nodeId, sourceHandle: source.id ?? null,
+                     target: target.nodeId, targetHandle: target.id ?? null });
+  }, [explainRefusal]);
   const flow = useReactFlow();
   return (
     <div className="canvas"
@@ -70,7 +82,8 @@ function Canvas() {
          }}>
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
                  onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
-                 onConnect={connect} onNodeDragStart={checkpoint}
+                 onConnect={connect} isValidConnection={canConnect}
+                 onConnectEnd={onConnectEnd} onNodeDragStart={checkpoint}
                  onSelectionDragStart={checkpoint}
                  nodesDraggable={canEdit} nodesConnectable={canEdit}
                  deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}

@@ -74,6 +74,23 @@ describe("editor store: editing the graph", () => {
     expect(useEditor.getState().notice).toBeNull();
   });
 
+  it("tells a dragged edge which handles it may join, and says why it was not dropped", () => {
+    const editor = useEditor.getState();
+    editor.addNode("input:text", { x: 0, y: 0 });
+    editor.addNode("process:upscale_local", { x: 300, y: 0 });
+    editor.addNode("process:upscale_local", { x: 600, y: 0 });
+    const mismatched = { source: "text-1", sourceHandle: "out-prompt",
+                         target: "upscale-local-1", targetHandle: "in-image" };
+    const matching = { source: "upscale-local-1", sourceHandle: "out-image",
+                       target: "upscale-local-2", targetHandle: "in-image" };
+    expect(editor.canConnect(mismatched)).toBe(false);
+    expect(editor.canConnect(matching)).toBe(true);
+    expect(useEditor.getState().notice).toBeNull();  // asking changes nothing
+    editor.explainRefusal(mismatched);
+    expect(useEditor.getState().notice).toContain("gives text");
+    expect(useEditor.getState().edges).toHaveLength(0);
+  });
+
   it("copies, pastes twice and duplicates as new selected nodes, each one undo step", () => {
     const editor = useEditor.getState();
     editor.addNode("process:upscale_local", { x: 0, y: 0 });

@@ -61,6 +61,10 @@ export interface EditorActions {
   onNodesChange(changes: NodeChange<FlowNode>[]): void;
   onEdgesChange(changes: EdgeChange[]): void;
   connect(connection: Connection): void;
+  /** Whether an edge may join these handles (asked while an edge is dragged over them). */
+  canConnect(connection: Connection | Edge): boolean;
+  /** Say why an edge dropped on a handle was not made. */
+  explainRefusal(connection: Connection): void;
   addNode(nodeType: string, position: { x: number; y: number }): void;
   setConfig(nodeId: string, key: string, value: unknown): void;
   setConfigs(nodeId: string, values: Record<string, unknown>): void;
@@ -117,6 +121,12 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
   const remember = () => {
     const { nodes, edges, past } = get();
     set({ past: [...past.slice(-HISTORY + 1), { nodes, edges }], future: [], lastEdit: null });
+  };
+  /** May an edge join these handles, and if not, why. */
+  const connectionCheck = (connection: Connection | Edge) => {
+    const { catalog, nodes, edges } = get();
+    const json = toWorkflowJson(nodes, edges);
+    return checkConnection(catalog, json.nodes, json.edges, connection);
   };
   /** Remember unless this edit continues the previous one (same node and setting). */
   const rememberEdit = (key: string) => {
@@ -175,16 +185,19 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       set({ edges: applyEdgeChanges(changes, get().edges), dirty: get().dirty || structural });
     },
     connect: (connection) => {
-      const { catalog, nodes, edges } = get();
-      const json = toWorkflowJson(nodes, edges);
-      const check = checkConnection(catalog, json.nodes, json.edges, connection);
+      const check = connectionCheck(connection);
       if (!check.ok) {
         set({ notice: `Not connected: ${check.reason}` });
         return;
       }
       remember();
-      set({ edges: addEdge({ ...connection, id: edgeId(connection) }, edges), dirty: true,
+      set({ edges: addEdge({ ...connection, id: edgeId(connection) }, get().edges), dirty: true,
             notice: null });
+    },
+    canConnect: (connection) => connectionCheck(connection).ok,
+    explainRefusal: (connection) => {
+      const check = connectionCheck(connection);
+      if (!check.ok) set({ notice: `Not connected: ${check.reason}` });
     },
     addNode: (nodeType, position) => {
       const spec = get().catalog.get(nodeType);
