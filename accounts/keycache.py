@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from accounts.models import ApiKey, Team
+from wireflow_site.partial import partial_instance
 from wireflow_site.redis_client import client
 
 KEY_CACHE_SECONDS = 60  # also the resolution of last_used_at (accounts.services)
@@ -41,16 +42,9 @@ def cached_api_key(key_hash: str) -> ApiKey | None:
     record = json.loads(raw)
     values = {f: datetime.fromisoformat(record[f]) if f in _TIMES and record[f] else record[f]
               for f in _KEY_FIELDS}
-    api_key = _partial(ApiKey, values)
-    api_key.team = _partial(Team, record["team"])
+    api_key = partial_instance(ApiKey, values)
+    api_key.team = partial_instance(Team, record["team"])
     return api_key
-
-
-def _partial(model, values: dict):
-    """An instance with these fields (by attname); the others load from the database if read.
-    (from_db takes the values in the model's field order.)"""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db("default", names, [values[n] for n in names])
 
 
 def cache_api_key(api_key: ApiKey) -> None:

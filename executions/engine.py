@@ -26,14 +26,14 @@ from django.utils import timezone
 from executions import services, slots
 from executions.assets import asset_api, asset_from_output, asset_media
 from executions.fetch import fetch_image_asset
-from executions.models import Asset, NodeRun, NodeStatus
+from executions.models import RUN_SNAPSHOT, Asset, NodeRun, NodeStatus
 from executions.providers import Job, Pending, ProviderError, Result, get_provider
 from graph.catalog import catalog
 
 log = logging.getLogger(__name__)
 NodeOutputs = dict[str, dict[str, Any]]  # port -> {"asset": id} | {"text": str}
 # A node run reads its execution's edges and settings, never these (they load if touched).
-RUN_UNUSED = ("nodes", "inputs", "trigger_data")
+RUN_UNUSED = tuple(name for name in RUN_SNAPSHOT if name != "edges")
 EXECUTION_UNUSED = tuple(f"execution__{name}" for name in RUN_UNUSED)
 
 

@@ -36,6 +36,7 @@ from graph.models import Workflow, WorkflowVersion
 from graph.services import check_graph
 from graph.validation import effective_config, topological_order
 from wireflow_site.errors import ApiError
+from wireflow_site.partial import instance_from_row
 
 SEED_MAX = 2**32 - 1
 ACTIVE = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
@@ -414,7 +415,7 @@ def _start_numbering(execution_id: Any, now) -> tuple[events.Seqs, bool]:
             [queued, queued, when, queued, ExecutionStatus.RUNNING.value,
              meta.pk.get_db_prep_value(execution_id, connection)])
         row = cursor.fetchone()
-    started_at = _read_back(Execution, [meta.get_field("started_at")], row[2:]).started_at
+    started_at = instance_from_row(Execution, [meta.get_field("started_at")], row[2:]).started_at
     count = 2 if started_at == now else 1
     last, team_id = row[0], row[1]
     return events.Seqs(range(last - count + 1, last + 1), (team_id, last)), count == 2
@@ -575,7 +576,7 @@ def _release_successors(node_run: NodeRun) -> list[NodeRun]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    ready = [run for run in (_read_back(NodeRun, fields, row) for row in rows)
+    ready = [run for run in (instance_from_row(NodeRun, fields, row) for row in rows)
              if run.status == NodeStatus.QUEUED and run.lease == lease]
     return sorted(ready, key=lambda run: run.position)
 
@@ -647,20 +648,6 @@ _SETTLED = ("id", "team_id", "workflow_id", "status", "error", "started_at", "fi
             "credits_reserved", "credits_charged", "webhook_url", "seq")
 
 
-def _read_back(model, fields: list, row) -> Any:
-    """An instance of `model` from a raw row of `fields` (as RETURNING gives it), converted as
-    the ORM converts what it reads; fields not in the row load from the database if read."""
-    read = {}
-    for field, value in zip(fields, row):
-        column = field.get_col(model._meta.db_table)
-        for convert in (connection.ops.get_db_converters(column)
-                        + column.get_db_converters(connection)):
-            value = convert(value, column, connection)
-        read[field.attname] = value
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in read]
-    return model.from_db(connection.alias, names, [read[n] for n in names])  # in field order
-
-
 def _settle_run(execution_id: Any) -> Execution | None:
     """QUEUED/RUNNING → COMPLETED, or FAILED if a node failed, once none of its node runs is
     left to run; one UPDATE … RETURNING that also numbers the event. None while nodes are left
@@ -686,7 +673,7 @@ def _settle_run(execution_id: Any) -> Execution | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    execution = _read_back(Execution, [meta.get_field(name) for name in _SETTLED], row)
+    execution = instance_from_row(Execution, [meta.get_field(name) for name in _SETTLED], row)
     execution.settled_seqs = events.Seqs(range(execution.seq, execution.seq + 1),
                                          (execution.team_id, execution.seq))
     return execution

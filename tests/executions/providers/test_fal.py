@@ -47,20 +47,16 @@ def test_kling_returns_a_real_mp4(simulated, make_media):
     assert info["frames"] == 60 and info["duration"] == 5.0 and info["width"] > info["height"]
 
 
-def test_a_content_policy_violation_is_moderation(simulated, make_media):
+@pytest.mark.parametrize("prompt, kind, reason", [
+    ("sim:content-moderated", "moderated", "content checker"),  # a content policy violation
+    ("sim:error", "failed", "Simulated model error"),  # the vendor's own error, carried
+])
+def test_a_failed_job_fails_with_the_vendors_reason(simulated, make_media, prompt, kind, reason):
     provider = get_provider("fal")
-    job = kling(make_media(), prompt="sim:content-moderated")
+    job = kling(make_media(), prompt=prompt)
     with pytest.raises(ProviderError) as raised:
         until_done(provider, job, provider.submit(job))
-    assert raised.value.kind == "moderated" and "content checker" in raised.value.message
-
-
-def test_a_failed_request_carries_the_vendors_error(simulated, make_media):
-    provider = get_provider("fal")
-    job = kling(make_media(), prompt="sim:error")
-    with pytest.raises(ProviderError) as raised:
-        until_done(provider, job, provider.submit(job))
-    assert raised.value.kind == "failed" and "Simulated model error" in raised.value.message
+    assert raised.value.kind == kind and reason in raised.value.message
 
 
 def test_402_is_a_payment_error(simulated, make_media):
