@@ -33,7 +33,7 @@ frontend/dist/editor/.vite/manifest.json: $(EDITOR)/node_modules/.installed $(ED
 frontend: frontend/dist/editor/.vite/manifest.json
 
 frontend-test: $(EDITOR)/node_modules/.installed
-	cd $(EDITOR) && npx vitest run
+	cd $(EDITOR) && npx tsc --noEmit -p . && npx vitest run
 
 # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
 browser:
