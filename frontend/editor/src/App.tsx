@@ -13,6 +13,7 @@ import Viewer from "./components/Viewer";
 import { applyPoll, applyStarted, useLiveStatus } from "./live";
 import { save, useAutosave, useEstimate, useLint } from "./save";
 import { useShortcuts } from "./shortcuts";
+import type { NodeStatus } from "./status";
 import { useEditor } from "./store";
 import type { Size } from "./layout";
 
@@ -24,7 +25,7 @@ const FIT = { padding: { top: "30px", left: "60px", right: "30px", bottom: "120p
               maxZoom: 1 } as const;
 const EDGE_LABEL = { fill: "#ffb86b", fontSize: 11 };
 const EDGE_LABEL_BG = { fill: "#1b1f27" };
-const MINIMAP_COLORS: Record<string, string> = {
+const MINIMAP_COLORS: Partial<Record<NodeStatus, string>> = {
   RUNNING: "#f5c542", COMPLETED: "#5fd38d", CACHED: "#5fd38d", FAILED: "#ff6b6b",
 };
 
@@ -33,8 +34,10 @@ const MINIMAP_COLORS: Record<string, string> = {
 function RunMiniMap() {
   const statuses = useEditor((s) => Object.entries(s.runs)
     .map(([id, run]) => `${id}=${run.status}`).join(","));
-  const color = useCallback((node: { id: string }) =>
-    MINIMAP_COLORS[useEditor.getState().runs[node.id]?.status ?? ""] ?? "#394150",
+  const color = useCallback((node: { id: string }) => {
+    const status = useEditor.getState().runs[node.id]?.status;
+    return (status && MINIMAP_COLORS[status]) ?? "#394150";
+  },
   // A new function when a status changes is what makes React Flow redraw the minimap.
   [statuses]);
   return <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"

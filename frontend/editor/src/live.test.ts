@@ -1,6 +1,7 @@
 import { connectLive } from "./live";
+import type { ExecutionStatus, NodeStatus } from "./status";
 import { useEditor } from "./store";
-import type { NodeStatus, Poll } from "./types";
+import type { Poll } from "./types";
 
 /** A stand-in socket the test drives: open, deliver events, drop. */
 class FakeSocket {
@@ -16,7 +17,8 @@ class FakeSocket {
   close() { this.closed = true; }
 }
 
-const pollOf = (executionId: string, status: string, nodes: [string, NodeStatus][]): Poll => ({
+const pollOf = (executionId: string, status: ExecutionStatus,
+                nodes: [string, NodeStatus][]): Poll => ({
   executionId, status, progress: 0, seq: 9,
   nodeResults: { nodeRuns: nodes.map(([nodeId, s]) => ({
     nodeId, status: s, progress: s === "COMPLETED" ? 1 : 0, error: null,

@@ -9,6 +9,7 @@ import { create } from "zustand";
 
 import { checkConnection, type Clip, copyNodes, createNode, edgeId, pasteClip } from "./graph";
 import { layoutPositions, type Size } from "./layout";
+import { type ExecutionStatus, isFinished } from "./status";
 import type {
   Estimate, NodeRunState, NodeSpec, Problem, Workflow, WorkflowEdge, WorkflowNode,
   WorkflowNodeData,
@@ -34,7 +35,7 @@ export interface EditorState {
   /** Run status per node id, so one status event re-renders one node. */
   runs: Record<string, NodeRunState>;
   executionId: string | null;
-  runStatus: string | null;
+  runStatus: ExecutionStatus | null;
   /** The newest event `seq` applied for this run: an older poll answer must not undo it. */
   runSeq: number;
   runStatusSeq: number;
@@ -89,7 +90,7 @@ export interface EditorActions {
   notify(message: string | null): void;
   startRun(executionId: string, options?: { past?: boolean }): void;
   nodeEvent(nodeId: string, state: Partial<NodeRunState>, seq?: number): void;
-  runEvent(status: string, seq?: number): void;
+  runEvent(status: ExecutionStatus, seq?: number): void;
 }
 
 export const toFlowNode = (node: WorkflowNode, selected = false): FlowNode => ({
@@ -306,11 +307,9 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
   };
 });
 
-const FINISHED = new Set(["COMPLETED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"]);
-
 /** Selectors that return primitives, so a status event re-renders only what shows it. */
 export const selectFinishedCount = (s: EditorState) =>
-  Object.values(s.runs).filter((run) => FINISHED.has(run.status)).length;
+  Object.values(s.runs).filter((run) => isFinished(run.status)).length;
 export const selectRunTotal = (s: EditorState) => Object.keys(s.runs).length;
 export const selectSelectedCount = (s: EditorState) =>
   s.nodes.reduce((n, node) => n + (node.selected ? 1 : 0), 0);

@@ -1,5 +1,7 @@
 // Shapes of the catalog (GET /api/v1/nodes) and of the workflow JSON of api.md.
 
+import type { ExecutionStatus, NodeStatus } from "./status";
+
 export type MediaType = "text" | "image" | "video" | "audio" | "number" | "any";
 
 export interface CatalogInput {
@@ -96,9 +98,6 @@ export interface Problem {
   edgeId: string | null;
 }
 
-export type NodeStatus =
-  | "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "CACHED" | "FAILED" | "SKIPPED" | "CANCELLED";
-
 export interface NodeOutput {
   images: { url: string; width: number; height: number }[];
   videos: { url: string; duration: number }[];
@@ -124,7 +123,7 @@ export interface Estimate {
 
 export interface HistoryItem {
   executionId: string;
-  status: string;
+  status: ExecutionStatus;
   trigger: string;
   error: string | null;
   credits: { charged: number };
@@ -143,7 +142,7 @@ export interface PollNodeRun {
 
 export interface Poll {
   executionId: string;
-  status: string;
+  status: ExecutionStatus;
   progress: number;
   seq: number;
   nodeResults: { nodeRuns: PollNodeRun[] };

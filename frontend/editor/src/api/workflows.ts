@@ -1,5 +1,6 @@
 // The endpoints of api.md that the editor and the workflows page call.
 
+import type { ExecutionStatus } from "../status";
 import type {
   Estimate, HistoryItem, NodeSpec, Poll, PollNodeRun, Problem, Workflow, WorkflowEdge,
   WorkflowNode,
@@ -63,7 +64,7 @@ export const estimate = (id: string, targetNodeId?: string) =>
 
 export interface Started {
   executionId: string;
-  status: string;
+  status: ExecutionStatus;
   executionRuns: { id: string; nodeRuns: PollNodeRun[] }[];
 }
 

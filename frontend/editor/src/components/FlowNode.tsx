@@ -2,6 +2,7 @@ import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo, useEffect, useMemo, useState } from "react";
 
 import { MEDIA_COLORS, ports } from "../graph";
+import { nodeLabel } from "../status";
 import { type FlowNode, useEditor } from "../store";
 import type { NodeOutput, Problem } from "../types";
 import { fileName, useViewer } from "./Viewer";
@@ -32,12 +33,12 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   const problems = useMemo(() => parseProblems(problemText), [problemText]);
   const credits = useEditor((s) => s.nodeCredits[id]);
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
-  const status = run?.status ?? "";
+  const status = run?.status;
   const excerpt = textOf(data.config ?? data.params);
   return (
-    <div className={`node ${selected ? "selected" : ""} status-${status.toLowerCase()}`
+    <div className={`node ${selected ? "selected" : ""} status-${status?.toLowerCase() ?? ""}`
                     + (problems.length ? " has-problem" : "")}
-         data-testid={`node-${id}`} data-status={status}>
+         data-testid={`node-${id}`} data-status={status ?? ""}>
       <div className="node-title">
         <Label id={id} label={data.label || spec.label} />
         {spec.preview && <span className="badge" title="A procedural preview, not a model">preview</span>}
@@ -68,7 +69,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       {excerpt && !run?.output?.text && <div className="node-excerpt" title={excerpt}>{excerpt}</div>}
       {status && (
         <div className="node-status" data-testid="node-status">
-          <span className="status-label">{STATUS_TEXT[status] ?? status.toLowerCase()}</span>
+          <span className="status-label">{nodeLabel(status)}</span>
           {status === "RUNNING" && <progress max={1} value={run?.progress ?? 0} />}
           {status === "RUNNING" && <span className="muted">{Math.round((run?.progress ?? 0) * 100)}%</span>}
         </div>
@@ -89,11 +90,6 @@ function textOf(config: Record<string, unknown> | undefined): string {
   const value = config?.prompt ?? config?.text;
   return typeof value === "string" ? value.trim().slice(0, 140) : "";
 }
-
-const STATUS_TEXT: Record<string, string> = {
-  PENDING: "waiting", QUEUED: "queued", RUNNING: "running", COMPLETED: "completed",
-  CACHED: "cached", FAILED: "failed", SKIPPED: "skipped", CANCELLED: "cancelled",
-};
 
 /** The node's label, renamed in place with a double click. */
 function Label({ id, label }: { id: string; label: string }) {

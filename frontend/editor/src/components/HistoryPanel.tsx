@@ -2,10 +2,10 @@ import { useEffect, useState } from "react";
 
 import { history, poll } from "../api";
 import { applyPoll } from "../live";
+import { executionLabel, isFinished } from "../status";
 import { useEditor } from "../store";
 import type { HistoryItem } from "../types";
 
-const DONE = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 const PAGE = 20;
 
 function duration(seconds: number | null): string {
@@ -27,7 +27,7 @@ export default function HistoryPanel() {
   const [total, setTotal] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [more, setMore] = useState(false);
-  const settled = runStatus !== null && DONE.has(runStatus);
+  const settled = isFinished(runStatus);
 
   useEffect(() => {
     if (!workflowId) return;
@@ -77,7 +77,7 @@ export default function HistoryPanel() {
                 : <span className="thumb-empty" />}
               <span className="history-text">
                 <span className={`run-state run-${item.status.toLowerCase()}`}>
-                  {item.status.toLowerCase()}
+                  {executionLabel(item.status)}
                 </span>
                 <span className="muted">{when(item.createdAt)}</span>
                 <span>{duration(item.durationSeconds)} · {item.credits.charged} credits · {item.trigger}</span>

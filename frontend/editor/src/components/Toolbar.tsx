@@ -3,9 +3,8 @@ import { memo, useEffect } from "react";
 import { csrfToken, describe, history, poll } from "../api";
 import { applyPoll } from "../live";
 import { CONFLICT, save, saveAsCopy } from "../save";
+import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
-
-const ACTIVE = new Set(["QUEUED", "RUNNING"]);
 
 /** Leave a past run opened from the history: show the workflow's newest run again. */
 async function showLatest() {
@@ -42,7 +41,7 @@ function Toolbar({ onRun, onCancel, onLayout }: {
   const canEdit = useEditor((s) => s.canEdit);
   const canRun = useEditor((s) => s.canRun);
   const { undo, redo, copy, paste, duplicate, deleteSelected } = useEditor.getState();
-  const running = runStatus !== null && ACTIVE.has(runStatus);
+  const running = isActive(runStatus);
   return (
     <>
       <header className="toolbar">
@@ -92,7 +91,7 @@ function Toolbar({ onRun, onCancel, onLayout }: {
         <div className="runbar" data-testid="run-status">
           {runStatus && <>
             <span className={`run-state run-${runStatus.toLowerCase()}`}>
-              {viewingPast ? "past run · " : ""}{runStatus.toLowerCase()}
+              {viewingPast ? "past run · " : ""}{executionLabel(runStatus)}
             </span>
             <progress max={Math.max(1, total)} value={finished} data-testid="run-progress" />
             <span className="muted">{finished}/{total} nodes</span>
