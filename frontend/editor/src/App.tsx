@@ -4,13 +4,14 @@ import {
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
-import { cancelExecution, describe, execute, fetchCatalog, fetchWorkflow, poll } from "./api";
+import { fetchCatalog, fetchWorkflow } from "./api";
 import FlowNode from "./components/FlowNode";
 import Palette from "./components/Palette";
 import SidePanel from "./components/SidePanel";
 import Toolbar from "./components/Toolbar";
 import Viewer from "./components/Viewer";
-import { applyPoll, applyStarted, useLiveStatus } from "./live";
+import { useLiveStatus } from "./live";
+import * as runs from "./runs";
 import { save, useAutosave, useEstimate, useLint } from "./save";
 import { useShortcuts } from "./shortcuts";
 import type { NodeStatus } from "./status";
@@ -101,7 +102,6 @@ function Canvas() {
 }
 
 function Editor({ workflowId }: { workflowId: string }) {
-  const notify = useEditor((s) => s.notify);
   const canEdit = useEditor((s) => s.canEdit);
   const flow = useReactFlow();
   const [ready, setReady] = useState(false);
@@ -130,35 +130,9 @@ function Editor({ workflowId }: { workflowId: string }) {
     return () => { stale = true; };
   }, [workflowId]);
 
-  // One start at a time: a second Ctrl+Enter (or click) while a run is being started is
-  // ignored instead of starting, and paying for, a second run.
-  const starting = useRef(false);
-  const run = useCallback(async (targetNodeId?: string) => {
-    const { canEdit, canRun, dirty } = useEditor.getState();
-    if (!canRun || starting.current) return;
-    starting.current = true;
-    try {
-      if (canEdit && dirty && !(await save())) return;
-      const started = await execute(workflowId, targetNodeId);
-      applyStarted(started.executionId, started.executionRuns[0]?.nodeRuns ?? []);
-      // Events may have gone by before we knew the id: read the run's state once.
-      applyPoll(await poll(started.executionId));
-    } catch (error) {
-      notify(`Not started: ${describe(error)}`);
-    } finally {
-      starting.current = false;
-    }
-  }, [workflowId, notify]);
-
-  const cancel = useCallback(async () => {
-    const executionId = useEditor.getState().executionId;
-    if (!executionId) return;
-    try {
-      applyPoll(await cancelExecution(executionId));
-    } catch (error) {
-      notify(`Not cancelled: ${(error as Error).message}`);
-    }
-  }, [notify]);
+  // Toolbar, inspector and Ctrl+Enter all start runs here (runs.start lets one start at a time).
+  const run = useCallback((targetNodeId?: string) => void runs.start(workflowId, targetNodeId),
+                          [workflowId]);
 
   const layout = useCallback(() => {
     // Sizes as the nodes are on screen now (offset sizes ignore the zoom): a node restored by
@@ -177,19 +151,18 @@ function Editor({ workflowId }: { workflowId: string }) {
     window.setTimeout(() => void flow.fitView({ ...FIT, duration: 200 }), 30);
   }, [flow]);
 
-  const runAll = useCallback(() => void run(), [run]);
   const saveNow = useCallback(() => void save(), []);
-  useShortcuts({ run: runAll, save: saveNow });
+  useShortcuts({ run, save: saveNow });
 
   return (
     <div className="editor" data-ready={ready}>
-      <Toolbar onRun={run} onCancel={cancel} onLayout={layout} />
+      <Toolbar onRun={run} onLayout={layout} />
       <div className="workspace">
         {canEdit ? <Palette /> : <aside className="palette muted" data-testid="read-only">
           You can view this workflow and its runs; editing needs the editor role.
         </aside>}
         <Canvas />
-        <SidePanel onRunTo={(nodeId) => void run(nodeId)} />
+        <SidePanel onRunTo={run} />
       </div>
       <Viewer />
     </div>

@@ -3,43 +3,8 @@
 
 import { useEffect } from "react";
 
-import { poll as fetchPoll } from "./api";
+import { applyPoll, resync } from "./runs";
 import { useEditor } from "./store";
-import type { Poll, PollNodeRun } from "./types";
-
-/** Put a poll response (or a snapshot) on the canvas: the run and every node's state. Each
- * entry carries the poll's `seq`, so a node or run status that an event newer than the poll
- * already set stays as it is, while nodes the events have not mentioned yet are filled in. */
-export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
-  if (!poll) return;
-  const editor = useEditor.getState();
-  if (editor.executionId !== poll.executionId || options?.past !== undefined) {
-    editor.startRun(poll.executionId, options);
-  }
-  for (const run of poll.nodeResults.nodeRuns) {
-    editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
-                                   output: run.output }, poll.seq);
-  }
-  editor.runEvent(poll.status, poll.seq);
-}
-
-/** The node runs a new execution starts with (from the execute response): shown at once for
- * every node no event has reached yet, so the whole run is on the canvas before the first
- * poll answers. They carry no seq, so they never overwrite what an event said. */
-export function applyStarted(executionId: string, nodeRuns: PollNodeRun[]) {
-  const editor = useEditor.getState();
-  if (editor.executionId !== executionId) editor.startRun(executionId);
-  for (const run of nodeRuns) {
-    if (useEditor.getState().runs[run.nodeId]) continue;
-    editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
-                                   output: run.output });
-  }
-}
-
-export async function resync(): Promise<void> {
-  const { executionId, viewingPast } = useEditor.getState();
-  if (executionId) applyPoll(await fetchPoll(executionId), viewingPast ? { past: true } : undefined);
-}
 
 const FIRST_DELAY = 500;
 const MAX_DELAY = 10_000;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 
-import { history, poll } from "../api";
-import { applyPoll } from "../live";
+import { history } from "../api";
+import { openPast } from "../runs";
 import { executionLabel, isFinished } from "../status";
 import { useEditor } from "../store";
 import type { HistoryItem } from "../types";
@@ -55,7 +55,7 @@ export default function HistoryPanel() {
 
   const open = async (id: string) => {
     try {
-      applyPoll(await poll(id), { past: true });
+      await openPast(id);
     } catch (e) {
       setError((e as Error).message);
     }

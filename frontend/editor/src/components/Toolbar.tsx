@@ -1,26 +1,14 @@
 import { memo, useEffect } from "react";
 
-import { csrfToken, describe, history, poll } from "../api";
-import { applyPoll } from "../live";
+import { csrfToken } from "../api";
+import { cancel, showLatest } from "../runs";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
 
-/** Leave a past run opened from the history: show the workflow's newest run again. */
-async function showLatest() {
-  const editor = useEditor.getState();
-  try {
-    const latest = (await history(editor.workflowId, 1)).executions[0];
-    if (latest) applyPoll(await poll(latest.executionId), { past: false });
-  } catch (error) {
-    editor.notify(`Could not load the latest run: ${describe(error)}`);
-  }
-}
-
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
-function Toolbar({ onRun, onCancel, onLayout }: {
+function Toolbar({ onRun, onLayout }: {
   onRun(targetNodeId?: string): void;
-  onCancel(): void;
   onLayout(): void;
 }) {
   const name = useEditor((s) => s.name);
@@ -74,7 +62,7 @@ function Toolbar({ onRun, onCancel, onLayout }: {
                   title="Run this node and what it needs">Run to here</button>
         )}
         {!canRun ? null : running && !viewingPast
-          ? <button className="danger" data-testid="cancel" onClick={onCancel}>Cancel</button>
+          ? <button className="danger" data-testid="cancel" onClick={() => void cancel()}>Cancel</button>
           : <button className={sufficient ? "primary" : "primary short"} data-testid="run"
                     onClick={() => onRun()}
                     title={sufficient ? "Run (Ctrl+Enter)"
