@@ -79,6 +79,16 @@ describe("the live socket", () => {
     expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runStatus: "RUNNING" });
   });
 
+  it("ignores a message type it does not know, even one that skips numbers", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    socket.send({ type: "snapshot", execution: pollOf("run-1", "RUNNING", [["a", "RUNNING"]]) });
+    const before = useEditor.getState();
+    socket.send({ type: "node.paused", executionId: "run-1", nodeId: "a", seq: 30 });
+    expect(useEditor.getState()).toBe(before);
+    expect(polls).toEqual([]);
+  });
+
   it("re-reads the run from the poll endpoint when events were missed", async () => {
     const socket = FakeSocket.all[0];
     socket.open();

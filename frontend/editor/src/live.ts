@@ -5,6 +5,7 @@ import { useEffect } from "react";
 
 import { applyPoll, resync } from "./runs";
 import { useEditor } from "./store";
+import type { LiveMessage } from "./types";
 
 const FIRST_DELAY = 500;
 const MAX_DELAY = 10_000;
@@ -25,38 +26,51 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
   let delay = FIRST_DELAY;
   let lastSeq = 0;
   let retry = 0;
+  /** Count an event of the run on the canvas: a gap in `seq` means some were lost. */
+  const sequence = (seq: number) => {
+    if (lastSeq && seq > lastSeq + 1) void resync().catch(() => undefined);
+    lastSeq = Math.max(lastSeq, seq);
+  };
+  const receive = (message: LiveMessage) => {
+    const editor = useEditor.getState();
+    switch (message.type) {
+      case "snapshot":
+        // The latest run as the server has it: the truth after a (re)connect, unless the
+        // user is looking at a past run from the history.
+        if (!editor.viewingPast) applyPoll(message.execution);
+        lastSeq = message.execution?.seq ?? 0;
+        return;
+      case "node.status":
+        if (message.executionId !== editor.executionId) return;  // a stray event of another run
+        sequence(message.seq);
+        editor.nodeEvent(message.nodeId, {
+          status: message.status, progress: message.progress, error: message.error,
+          ...(message.output ? { output: message.output } : {}),
+        }, message.seq);
+        return;
+      case "execution.status":
+        if (message.executionId !== editor.executionId) {
+          editor.startRun(message.executionId);  // a run started elsewhere (API, teammate)
+          lastSeq = 0;
+        }
+        sequence(message.seq);
+        editor.runEvent(message.status, message.seq);
+        return;
+      default: {
+        // A type this editor does not know yet (a newer server) is ignored. Assigning it to
+        // `never` makes the compiler refuse a new member of the union that no case handles.
+        const unhandled: never = message;
+        return unhandled;
+      }
+    }
+  };
   const open = () => {
     socket = makeSocket(url);
     socket.onopen = () => {
       delay = FIRST_DELAY;
       useEditor.getState().setLive("open");
     };
-    socket.onmessage = (message) => {
-      const event = JSON.parse(message.data);
-      const editor = useEditor.getState();
-      if (event.type === "snapshot") {
-        // The latest run as the server has it: the truth after a (re)connect, unless the
-        // user is looking at a past run from the history.
-        if (!editor.viewingPast) applyPoll(event.execution);
-        lastSeq = event.execution?.seq ?? 0;
-        return;
-      }
-      if (event.executionId !== editor.executionId) {
-        if (event.type !== "execution.status") return;
-        editor.startRun(event.executionId);  // a run started elsewhere (API, teammate)
-        lastSeq = 0;
-      }
-      if (lastSeq && event.seq > lastSeq + 1) void resync().catch(() => undefined);
-      lastSeq = Math.max(lastSeq, event.seq);
-      if (event.type === "node.status") {
-        editor.nodeEvent(event.nodeId, { status: event.status, progress: event.progress,
-                                         error: event.error,
-                                         ...(event.output ? { output: event.output } : {}) },
-                         event.seq);
-      } else if (event.type === "execution.status") {
-        editor.runEvent(event.status, event.seq);
-      }
-    };
+    socket.onmessage = (message) => receive(JSON.parse(message.data) as LiveMessage);
     socket.onclose = () => {
       if (stopped) return;
       useEditor.getState().setLive("reconnecting");

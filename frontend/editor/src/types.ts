@@ -147,3 +147,38 @@ export interface Poll {
   seq: number;
   nodeResults: { nodeRuns: PollNodeRun[] };
 }
+
+// What the workflow's socket sends (executions/consumers.py and executions/events.py).
+
+/** The latest run as the server has it, on connect and when asked to re-sync. */
+export interface SnapshotMessage {
+  type: "snapshot";
+  /** Sent on connect; a re-sync's snapshot leaves it out. */
+  workflowId?: string;
+  execution: Poll | null;
+}
+
+export interface NodeStatusEvent {
+  type: "node.status";
+  executionId: string;
+  workflowId: string | null;
+  nodeId: string;
+  status: NodeStatus;
+  progress: number;
+  output: NodeOutput | null;
+  error: string | null;
+  credits: number;
+  seq: number;
+}
+
+export interface ExecutionStatusEvent {
+  type: "execution.status";
+  executionId: string;
+  workflowId: string | null;
+  status: ExecutionStatus;
+  progress: number;
+  error: string | null;
+  seq: number;
+}
+
+export type LiveMessage = SnapshotMessage | NodeStatusEvent | ExecutionStatusEvent;
