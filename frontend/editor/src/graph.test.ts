@@ -1,4 +1,5 @@
-import { checkConnection, createNode, megapixels, snapSize } from "./graph";
+import { checkConnection, createNode } from "./graph";
+import { megapixels, snapSize } from "./sizes";
 import type { NodeSpec, NodeType } from "./types";
 
 const spec = (nodeType: NodeType, inputs: [string, string][], outputs: [string, string][],

@@ -37,6 +37,20 @@ export interface NodeSpec {
   credits: number;
   preview: boolean;
   executable: boolean;
+  /** Set where two settings make one size under a shared rule (FLUX.2); absent from a server
+   * older than the field. */
+  sizeRule?: SizeRule | null;
+}
+
+/** An output size: the settings `widthInput` and `heightInput`, each side within
+ * [minSide, maxSide] in steps of `step`, and at most `maxPixels` in all. */
+export interface SizeRule {
+  widthInput: string;
+  heightInput: string;
+  maxPixels: number;
+  minSide: number;
+  maxSide: number;
+  step: number;
 }
 
 /** Node families, as the `nodeType` prefix names them (api.md). */

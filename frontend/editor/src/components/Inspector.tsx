@@ -1,11 +1,10 @@
 import { memo, useState } from "react";
 
-import {
-  ASPECT_PRESETS, aspectOf, DEFAULT_LIMITS, fitSize, megapixels, ports, settings,
-  type SizeLimits,
-  sizeForAspect,
-} from "../graph";
 import { uploadMedia } from "../api";
+import { ports, settings } from "../graph";
+import {
+  ASPECT_PRESETS, aspectOf, fitSize, megapixels, sizeForAspect, type SizeSettings, sizeSettings,
+} from "../sizes";
 import { useEditor } from "../store";
 import type { CatalogInput } from "../types";
 
@@ -44,9 +43,7 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
   }
   const config = { ...(node.data.params ?? {}), ...(node.data.config ?? {}) };
   const fields = settings(spec);
-  const widthSetting = fields.find((f) => f.id === "width");
-  const heightSetting = fields.find((f) => f.id === "height");
-  const sized = Boolean(widthSetting && heightSetting);
+  const size = sizeSettings(spec);
   return (
     <fieldset className="inspector" data-testid="inspector" disabled={!canEdit}>
       <label>Label
@@ -67,12 +64,14 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
         );
       })}
       {fields.map((setting) => {
-        if (sized && setting.id === "height") return null;
-        if (sized && setting.id === "width") {
-          return <SizeField key="size" width={Number(config.width ?? widthSetting!.default ?? 0)}
-                            height={Number(config.height ?? heightSetting!.default ?? 0)}
-                            limits={limitsOf(widthSetting!)}
-                            onChange={(size) => setConfigs(node.id, size)} />;
+        if (size && setting.id === size.height.id) return null;
+        if (size && setting.id === size.width.id) {
+          const { width, height } = size;
+          return <SizeField key="size" size={size}
+                            width={Number(config[width.id] ?? width.default ?? 0)}
+                            height={Number(config[height.id] ?? height.default ?? 0)}
+                            onChange={(chosen) => setConfigs(node.id, {
+                              [width.id]: chosen.width, [height.id]: chosen.height })} />;
         }
         return <Field key={setting.id} setting={setting} value={config[setting.id]}
                       onChange={(value) => setConfig(node.id, setting.id, value)} />;
@@ -88,21 +87,14 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
   );
 }
 
-function limitsOf(setting: CatalogInput): SizeLimits {
-  return {
-    multipleOf: setting.multipleOf ?? DEFAULT_LIMITS.multipleOf,
-    min: setting.min ?? DEFAULT_LIMITS.min,
-    max: setting.max ?? DEFAULT_LIMITS.max,
-    maxMegapixels: DEFAULT_LIMITS.maxMegapixels,
-  };
-}
-
 /** Width and height together: aspect presets, a live megapixel readout, and sizes kept valid
- * (multiples of the step, at most 4 MP) when a field is left or a preset chosen. */
-const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
-  width: number; height: number; limits: SizeLimits;
+ * (in the limits the catalog serves: sides in steps, the area at most its maximum) when a
+ * field is left or a preset chosen. */
+const SizeField = memo(function SizeField({ size, width, height, onChange }: {
+  size: SizeSettings; width: number; height: number;
   onChange(size: { width: number; height: number }): void;
 }) {
+  const { limits } = size;
   const [draft, setDraft] = useState<{ width: string; height: string } | null>(null);
   const w = draft ? Number(draft.width) || 0 : width;
   const h = draft ? Number(draft.height) || 0 : height;
@@ -110,6 +102,7 @@ const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
   const valid = fitSize(w, h, limits);
   const ok = valid.width === w && valid.height === h;
   const preset = aspectOf(w, h);
+  const cap = Number.isFinite(limits.maxMegapixels) ? ` of ${limits.maxMegapixels} max` : "";
   const commit = () => {
     if (!draft) return;
     onChange(fitSize(w, h, limits));
@@ -117,9 +110,9 @@ const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
   };
   const edit = (key: "width" | "height", value: string) =>
     setDraft({ width: String(w), height: String(h), ...(draft ?? {}), [key]: value });
-  const side = (key: "width" | "height", label: string) => (
-    <label htmlFor={`setting-${key}`}><span>{label}</span>
-      <input id={`setting-${key}`} type="number"
+  const side = (key: "width" | "height") => (
+    <label htmlFor={`setting-${size[key].id}`}><span>{size[key].label}</span>
+      <input id={`setting-${size[key].id}`} type="number"
              value={draft?.[key] ?? String(key === "width" ? width : height)}
              step={limits.multipleOf} min={limits.min} max={limits.max}
              onChange={(e) => edit(key, e.target.value)} onBlur={commit}
@@ -140,12 +133,12 @@ const SizeField = memo(function SizeField({ width, height, limits, onChange }: {
         ))}
       </div>
       <div className="row">
-        {side("width", "Width")}
+        {side("width")}
         <span className="times">×</span>
-        {side("height", "Height")}
+        {side("height")}
       </div>
       <p className={mp > limits.maxMegapixels ? "error" : "muted"} data-testid="megapixels">
-        {mp.toFixed(2)} MP of {limits.maxMegapixels} max · {preset ?? "custom"} · sides in steps of {limits.multipleOf}
+        {mp.toFixed(2)} MP{cap} · {preset ?? "custom"} · sides in steps of {limits.multipleOf}
         {!ok && <> — will be {valid.width}×{valid.height}</>}
       </p>
     </fieldset>
