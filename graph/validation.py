@@ -17,13 +17,10 @@ import networkx as nx
 
 from graph.catalog import Input, NodeSpec, Output, Registry
 from graph.catalog import catalog as default_catalog
-from graph.catalog.generate import MEGAPIXEL, flux_size_issues, nearest_flux_size
 from graph.catalog.values import check_setting, is_empty, show
 
 MAX_NODES = 100
 MAX_EDGES = 500
-FLUX_TYPES = frozenset({"generate:flux_2_pro", "generate:flux_2_flex"})
-_FLUX_FIELDS = ("width", "height")
 
 Problem = dict[str, Any]
 
@@ -359,9 +356,10 @@ class _Validator:
             if len(self.ids) > 1 and node.id not in self.touched:
                 self.warn("disconnected_node", f"{node.name} is connected to nothing",
                           fix="connect it or remove it", node_id=node.id)
-        flux = spec.node_type in FLUX_TYPES
+        # The sides a size rule constrains are checked as a whole, by the node's own check.
+        by_rule = set(spec.size_rule.inputs()) if spec.size_rule else set()
         for setting in spec.settings():
-            self._check_setting(node, setting, bounds=not (flux and setting.id in _FLUX_FIELDS))
+            self._check_setting(node, setting, bounds=setting.id not in by_rule)
         inline = {port.id for port in spec.ports() if port.inline}
         for key in inline & node.config.keys():
             value = node.config[key]
@@ -374,8 +372,8 @@ class _Validator:
                 self.warn("unknown_setting", f"{node.name} has no setting {show(key)}; it is "
                           "ignored", fix=_did_you_mean(str(key), known) or "remove it",
                           node_id=node.id, input=str(key))
-        if flux:
-            self._check_flux_size(node)
+        if spec.check_config is not None:
+            self._check_config(node)
 
     def _check_required_ports(self, node: _Node) -> None:
         for port in node.spec.ports():
@@ -404,16 +402,8 @@ class _Validator:
             self.error("invalid_setting", f"{node.name}: {error.message}", fix=error.fix,
                        node_id=node.id, input=setting.id)
 
-    def _check_flux_size(self, node: _Node) -> None:
-        width, height = ({**node.spec.defaults(), **node.config}[key] for key in _FLUX_FIELDS)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
-            return  # reported as invalid_setting
-        issues = flux_size_issues(width, height)
-        if not issues:
-            return
-        megapixels = min(width * height, 10**12) / MEGAPIXEL
-        fit = nearest_flux_size(width, height)
-        self.error("flux_size",
-                   f"{node.name}: {show(width)}×{show(height)} is {megapixels:.2f} MP; "
-                   + "; ".join(issues), fix=f"use {fit[0]}×{fit[1]} (same aspect ratio)",
-                   node_id=node.id, input="width", suggested={"width": fit[0], "height": fit[1]})
+    def _check_config(self, node: _Node) -> None:
+        for issue in node.spec.check_config({**node.spec.defaults(), **node.config}):
+            issue = dict(issue)
+            rule, message, fix = issue.pop("rule"), issue.pop("message"), issue.pop("fix", None)
+            self.error(rule, f"{node.name}: {message}", fix=fix, node_id=node.id, **issue)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graph.catalog.types import Input, NodeSpec, Output, no_credits
+from graph.catalog.types import ConfigIssue, Input, NodeSpec, Output, SizeRule, no_credits
+from graph.catalog.values import show
 
 # BFL bills FLUX.2 by output megapixel, a megapixel being 1024×1024 pixels (1024² costs exactly
 # one first-megapixel price), rounded up to whole megapixels.
@@ -90,6 +91,28 @@ def nearest_flux_size(width: int, height: int) -> tuple[int, int]:
     return fit[0], fit[1]
 
 
+FLUX_SIZE = SizeRule(width_input="width", height_input="height", max_pixels=FLUX_MAX_PIXELS,
+                     min_side=FLUX_MIN_SIDE, max_side=FLUX_MAX_SIDE, step=FLUX_STEP)
+
+
+def flux_check_config(config: dict[str, Any]) -> list[ConfigIssue]:
+    """FLUX.2's output size as a whole (config has the defaults applied): one problem naming
+    every rule it breaks, with the nearest valid size of the same aspect ratio."""
+    width, height = config.get("width"), config.get("height")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
+        return []  # reported as invalid_setting
+    issues = flux_size_issues(width, height)
+    if not issues:
+        return []
+    megapixels = min(width * height, 10**12) / MEGAPIXEL
+    fit = nearest_flux_size(width, height)
+    return [{"rule": "flux_size",
+             "message": f"{show(width)}×{show(height)} is {megapixels:.2f} MP; "
+                        + "; ".join(issues),
+             "fix": f"use {fit[0]}×{fit[1]} (same aspect ratio)", "input": "width",
+             "suggested": {"width": fit[0], "height": fit[1]}}]
+
+
 def _prompt(required: bool = True) -> Input:
     return Input("prompt", "Prompt", "text", is_port=True, required=required, inline=True,
                  description="Wire a text output here, or type the prompt in.")
@@ -143,6 +166,8 @@ FLUX_2_PRO = NodeSpec(
     model="flux-2-pro",
     model_version="1",
     credits=flux_pro_credits,
+    check_config=flux_check_config,
+    size_rule=FLUX_SIZE,
 )
 
 FLUX_2_FLEX = NodeSpec(
@@ -160,6 +185,8 @@ FLUX_2_FLEX = NodeSpec(
     model="flux-2-flex",
     model_version="1",
     credits=flux_flex_credits,
+    check_config=flux_check_config,
+    size_rule=FLUX_SIZE,
 )
 
 NANO_BANANA_2 = NodeSpec(

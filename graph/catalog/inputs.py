@@ -2,6 +2,18 @@
 
 from graph.catalog.types import Input, NodeSpec, Output, no_credits
 
+
+def text_outputs(context) -> dict:
+    """The text, as it is, on both outputs."""
+    text = str(context.config.get("prompt") or "")
+    return {"prompt": {"text": text}, "text": {"text": text}}
+
+
+def image_outputs(context) -> dict:
+    """The image at the node's URL, stored as one of the team's assets."""
+    return {"image": context.image_from_url(context.config.get("url"))}
+
+
 TEXT_INPUT = NodeSpec(
     node_type="input:text",
     label="Text Input",
@@ -16,6 +28,8 @@ TEXT_INPUT = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    handler=text_outputs,
+    instant=True,
 )
 
 IMAGE_INPUT = NodeSpec(
@@ -32,6 +46,7 @@ IMAGE_INPUT = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    handler=image_outputs,
 )
 
 SPECS = (TEXT_INPUT, IMAGE_INPUT)

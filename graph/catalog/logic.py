@@ -1,6 +1,15 @@
 """Logic nodes: shape the flow without producing media of their own."""
 
-from graph.catalog.types import Input, NodeSpec, Output, no_credits
+from graph.catalog.types import Input, NodeError, NodeSpec, Output, no_credits
+
+
+def route(context) -> dict:
+    """The first thing wired into the input, passed on as it is."""
+    incoming = context.refs.get("input")
+    if not incoming:
+        raise NodeError("The router has nothing to pass on")
+    return {"output": incoming[0]}
+
 
 ROUTER = NodeSpec(
     node_type="logic:router",
@@ -14,6 +23,7 @@ ROUTER = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    handler=route,
 )
 
 SPECS = (ROUTER,)

@@ -29,6 +29,8 @@ class Registry:
             )
         if spec.category != name.split(":", 1)[0]:
             raise ValueError(f"{name}: category {spec.category!r} does not match its family")
+        if spec.executable and spec.provider is None and spec.handler is None:
+            raise ValueError(f"{name}: an executable node needs a provider or a handler")
         if name in self._specs:
             raise ValueError(f"node type {name} is already registered")
         for setting in spec.settings():

@@ -14,6 +14,22 @@ SETTING_KINDS = frozenset(
 )
 
 CreditsFn = Callable[[dict[str, Any]], float]
+# A built-in node's work: given its context (settings, values on its ports, upstream references;
+# executions.outputs.HandlerContext), the outputs by port ({"text": …} or {"asset": id}).
+Handler = Callable[[Any], dict[str, dict[str, Any]]]
+# One problem a node's own config check finds: {"rule", "message", "fix", "input", ...}; the
+# validator adds the node's id and name.
+ConfigIssue = dict[str, Any]
+ConfigCheck = Callable[[dict[str, Any]], list[ConfigIssue]]
+
+
+class NodeError(Exception):
+    """A built-in node cannot do its work with what it was given; it fails and is not retried."""
+
+    def __init__(self, message: str, *, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
 
 
 def no_credits(config: dict[str, Any]) -> float:
@@ -102,11 +118,39 @@ class Output:
 
 
 @dataclass(frozen=True)
+class SizeRule:
+    """An output size a vendor constrains beyond each side's own bounds: both sides a multiple
+    of `step` within [`min_side`, `max_side`], and at most `max_pixels` in all. Served by
+    `GET /nodes` so the editor's size controls follow the model, not a constant."""
+
+    width_input: str
+    height_input: str
+    max_pixels: int
+    min_side: int
+    max_side: int
+    step: int
+
+    def inputs(self) -> tuple[str, str]:
+        return self.width_input, self.height_input
+
+    def to_api(self) -> dict[str, Any]:
+        return {"widthInput": self.width_input, "heightInput": self.height_input,
+                "maxPixels": self.max_pixels, "minSide": self.min_side,
+                "maxSide": self.max_side, "step": self.step}
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """One node type: what the palette shows, validation checks, the engine runs and bills.
 
     `credits(config)` is the cost of one run given the node's effective config (defaults
     applied); `model_version` goes into the cache key, so bump it when the model's output changes.
+
+    An executable node is run either by its `provider` (an alias of settings.PROVIDERS) or by
+    its `handler` (built-in work, no vendor). An `instant` node's outputs are its settings: it
+    completes the moment a run starts, with no task. `check_config(config)` adds the node's own
+    rules to validation (like ComfyUI's VALIDATE_INPUTS); the bounds of the inputs its
+    `size_rule` names are checked by that rule instead of one side at a time.
     """
 
     node_type: str
@@ -122,6 +166,10 @@ class NodeSpec:
     executable: bool = True
     cacheable: bool = True
     preview: bool = False
+    handler: Handler | None = None
+    instant: bool = False
+    check_config: ConfigCheck | None = None
+    size_rule: SizeRule | None = None
     _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
     _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
 
@@ -132,6 +180,14 @@ class NodeSpec:
                 raise ValueError(f"{self.node_type}: duplicate {kind} id")
         object.__setattr__(self, "_ports", tuple(i for i in self.inputs if i.is_port))
         object.__setattr__(self, "_settings", tuple(i for i in self.inputs if not i.is_port))
+        if self.handler is not None and self.provider:
+            raise ValueError(f"{self.node_type}: a node has a provider or a handler, not both")
+        if self.instant and (self.handler is None or self._ports):
+            raise ValueError(f"{self.node_type}: an instant node needs a handler and no ports")
+        if self.size_rule is not None:
+            names = {s.id for s in self._settings}
+            if not set(self.size_rule.inputs()) <= names:
+                raise ValueError(f"{self.node_type}: its size rule names unknown settings")
 
     def ports(self) -> tuple[Input, ...]:
         return self._ports
@@ -163,4 +219,5 @@ class NodeSpec:
             "model": self.model,
             "preview": self.preview,
             "executable": self.executable,
+            "sizeRule": self.size_rule.to_api() if self.size_rule else None,
         }

@@ -18,9 +18,9 @@ REQUIRED_TYPES = {
 
 
 def _spec(node_type: str = "process:thing", **overrides) -> NodeSpec:
-    fields = dict(node_type=node_type, label="Thing", category=node_type.split(":")[0],
-                  description="", inputs=(), outputs=(), provider=None, model=None,
-                  model_version="1", credits=no_credits)
+    fields = {"node_type": node_type, "label": "Thing", "category": node_type.split(":")[0],
+              "description": "", "inputs": (), "outputs": (), "provider": "local",
+              "model": None, "model_version": "1", "credits": no_credits}
     return NodeSpec(**{**fields, **overrides})
 
 
@@ -51,6 +51,31 @@ def test_registry_refuses_a_category_from_another_family_and_an_invalid_default(
     bad = Input("n", "N", "integer", is_port=False, default=0, min=1, max=4)
     with pytest.raises(ValueError, match="default"):
         Registry([_spec(inputs=(bad,))])
+
+
+def test_registry_refuses_an_executable_node_that_nothing_can_run():
+    with pytest.raises(ValueError, match="needs a provider or a handler"):
+        Registry([_spec(provider=None)])
+    Registry([_spec("utility:note", provider=None, executable=False)])  # a sticky note is fine
+    with pytest.raises(ValueError, match="provider or a handler, not both"):
+        _spec(handler=lambda context: {})
+    with pytest.raises(ValueError, match="instant node needs a handler"):
+        _spec(provider=None, instant=True)
+
+
+def test_built_in_nodes_declare_their_work_in_the_catalog():
+    assert catalog.get("input:text").instant and catalog.get("input:text").handler
+    assert not catalog.get("input:image").instant and catalog.get("input:image").handler
+    for spec in catalog.all():
+        assert not spec.executable or bool(spec.provider) != (spec.handler is not None)
+
+
+def test_size_rules_are_served_with_the_node_types_they_constrain():
+    served = {spec["nodeType"]: spec for spec in (s.to_api() for s in catalog.all())}
+    assert served["generate:flux_2_pro"]["sizeRule"] == {
+        "widthInput": "width", "heightInput": "height", "maxPixels": 4 * 1024 * 1024,
+        "minSide": 256, "maxSide": 4096, "step": 16}
+    assert served["generate:nano_banana_2"]["sizeRule"] is None
 
 
 def test_declarations_refuse_unknown_types_and_duplicate_ids():
