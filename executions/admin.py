@@ -12,6 +12,7 @@ from executions.models import (
     WebhookDelivery,
 )
 from executions.services import execution_cancel
+from executions.tasks import deliver_webhook
 
 
 class NodeRunInline(admin.TabularInline):
@@ -107,8 +108,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again now")
     def send_again(self, request, queryset):
-        from executions.tasks import deliver_webhook
-
         for delivery in queryset:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 status=WebhookDelivery.Status.PENDING)

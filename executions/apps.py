@@ -6,6 +6,11 @@ class ExecutionsConfig(AppConfig):
     verbose_name = "Executions"
 
     def ready(self) -> None:
-        from executions import pollcache
+        # Imported here, as Django requires: these modules import models.
+        from executions import consumers, events, pollcache, webhooks
 
         pollcache.connect()
+        # Transport subscribes to the scheduler's events; the scheduler calls none of it.
+        events.on_heads(pollcache.advance)
+        events.on_events(consumers.events_publish)
+        events.on_finished(webhooks.deliveries_create)

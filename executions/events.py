@@ -1,8 +1,14 @@
-"""Status events: numbered in the database, then sent on the channel layer after commit.
+"""Status events: typed payloads, numbered by the scheduler, sent after commit to subscribers.
 
-The scheduler reports through `emit_nodes` / `emit_node` / `emit_execution` only; Channels
-(and later webhooks) subscribe by group. A client that sees a gap in `seq` re-syncs from the
-poll endpoint.
+The scheduler reports every state change through `emit_nodes` / `emit_node` / `emit_execution`
+and knows nothing of transport. Three kinds of subscriber (wired in `ExecutionsConfig.ready`):
+
+- `on_heads`: told each run's newest (team, seq) before its events go out (the poll cache);
+- `on_events`: handed the events by group, in order (the Channels layer, for the editor);
+- `on_finished`: told inside the transaction that ends a run (completion webhooks), so what it
+  writes commits, or rolls back, with the run's end.
+
+A client that sees a gap in `seq` re-syncs from the poll endpoint.
 """
 
 from __future__ import annotations
@@ -12,19 +18,18 @@ import concurrent.futures
 import logging
 import os
 import threading
-from typing import Any, NamedTuple, TypedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, NamedTuple, TypedDict
 
-from channels.layers import get_channel_layer
-from django.db import connection, transaction
+from django.db import transaction
 
-from executions import pollcache
-from executions.models import Execution, NodeRun
+from executions.models import EXECUTION_DONE, Execution, NodeRun
 
 log = logging.getLogger(__name__)
 
 
 class NodeStatusEvent(TypedDict):
-    type: str  # "node.status"
+    type: Literal["node.status"]
     executionId: str
     workflowId: str | None
     nodeId: str
@@ -37,7 +42,7 @@ class NodeStatusEvent(TypedDict):
 
 
 class ExecutionStatusEvent(TypedDict):
-    type: str  # "execution.status"
+    type: Literal["execution.status"]
     executionId: str
     workflowId: str | None
     status: str
@@ -46,7 +51,32 @@ class ExecutionStatusEvent(TypedDict):
     seq: int
 
 
+Event = NodeStatusEvent | ExecutionStatusEvent
 Heads = dict[Any, tuple[int, int]]  # execution id -> (team id, last seq)
+ByGroup = dict[str, list[Event]]
+
+_heads_listeners: dict[str, Callable[[Heads], None]] = {}
+_event_listeners: dict[str, Callable[[ByGroup], Awaitable[None]]] = {}
+_finished_listeners: dict[str, Callable[[Execution], Any]] = {}
+
+
+def _name(listener: Callable) -> str:
+    return f"{listener.__module__}.{listener.__qualname__}"
+
+
+def on_heads(listener: Callable[[Heads], None]) -> None:
+    """Call `listener(heads)` in the sender's thread before each burst of events goes out."""
+    _heads_listeners[_name(listener)] = listener
+
+
+def on_events(listener: Callable[[ByGroup], Awaitable[None]]) -> None:
+    """Await `listener(events_by_group)` in the sender's event loop for each burst."""
+    _event_listeners[_name(listener)] = listener
+
+
+def on_finished(listener: Callable[[Execution], Any]) -> None:
+    """Call `listener(execution)` inside the transaction that settles or cancels a run."""
+    _finished_listeners[_name(listener)] = listener
 
 
 def execution_group(execution_id: Any) -> str:
@@ -61,11 +91,16 @@ class Seqs(NamedTuple):
     numbers: range
     head: tuple[int, int]  # (team id, last seq) for the poll cache's head
 
-    def part(self, start: int, count: int) -> "Seqs":
+    @classmethod
+    def ending(cls, last: int, team_id: int, count: int) -> Seqs:
+        """The `count` numbers up to `last` that a statement took for a run of `team_id`."""
+        return cls(range(last - count + 1, last + 1), (team_id, last))
+
+    def part(self, start: int, count: int) -> Seqs:
         """`count` of these numbers from the `start`-th on (for events sent separately)."""
         return Seqs(self.numbers[start:start + count], self.head)
 
-    def then(self, more: "Seqs") -> "Seqs":
+    def then(self, more: Seqs) -> Seqs:
         """This reservation followed by a later one of the same transaction."""
         assert more.numbers.start == self.numbers.stop
         return Seqs(range(self.numbers.start, more.numbers.stop), more.head)
@@ -76,85 +111,61 @@ def numbered(team_id: int, count: int) -> Seqs:
     return Seqs(range(1, count + 1), (team_id, count))
 
 
-def reserve(execution_id: Any, count: int, *, charge: int = 0,
-            simulated: bool = False) -> Seqs:
-    """Reserve `count` sequence numbers of the run in one statement, inside the caller's
-    transaction (UPDATE … RETURNING: PostgreSQL and SQLite ≥ 3.35 both have it). Being an
-    UPDATE of the run's row it also takes the run's row lock, so a transaction that starts
-    with it needs no separate lock statement (executions.services). A completed node's charge
-    and simulated mark, totals on the same row, ride along."""
-    table = Execution._meta.db_table
-    assignments, params = ["seq = seq + %s"], [count]
-    if charge:
-        assignments.append("credits_charged = credits_charged + %s")
-        params.append(charge)
-    if simulated:
-        assignments.append("simulated = %s")
-        params.append(True)
-    params.append(Execution._meta.pk.get_db_prep_value(execution_id, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s "
-                       f"RETURNING seq, team_id", params)
-        last, team_id = cursor.fetchone()
-    return Seqs(range(last - count + 1, last + 1), (team_id, last))
+def node_status_event(execution: Execution, node_run: NodeRun, output: dict[str, Any] | None,
+                      seq: int) -> NodeStatusEvent:
+    return {
+        "type": "node.status",
+        "executionId": str(execution.pk),
+        "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
+        "nodeId": node_run.node_id,
+        "status": str(node_run.status),
+        "progress": round(node_run.progress, 3),
+        "output": output,
+        "error": node_run.error or None,
+        "credits": node_run.credits,
+        "seq": seq,
+    }
 
 
-def emit_nodes(execution: Execution,
-               changes: list[tuple[NodeRun, dict[str, Any] | None]],
-               seqs: Seqs | None = None) -> None:
-    """Number the node changes of one transaction together (one statement, unless the caller
-    reserved their numbers already) and send them, in order, once it commits. `changes` pairs
-    each node run with its output (or None)."""
-    if not changes:
-        return
-    workflow_id = str(execution.workflow_id) if execution.workflow_id else None
-    batch: list[dict[str, Any]] = []
-    if seqs is None:
-        seqs = reserve(execution.pk, len(changes))
-    assert len(seqs.numbers) == len(changes)
-    for seq, (node_run, output) in zip(seqs.numbers, changes):
-        event: NodeStatusEvent = {
-            "type": "node.status",
-            "executionId": str(execution.pk),
-            "workflowId": workflow_id,
-            "nodeId": node_run.node_id,
-            "status": node_run.status,
-            "progress": round(node_run.progress, 3),
-            "output": output,
-            "error": node_run.error or None,
-            "credits": node_run.credits,
-            "seq": seq,
-        }
-        batch.append(dict(event))
-    _send_on_commit(execution, batch, seqs.head)
-
-
-def emit_node(node_run: NodeRun, *, output: dict[str, Any] | None = None,
-              seqs: Seqs | None = None) -> None:
-    emit_nodes(node_run.execution, [(node_run, output)], seqs)
-
-
-def emit_execution(execution: Execution, *, progress: float | None = None,
-                   seqs: Seqs | None = None) -> None:
-    """The run's own status; `progress` is counted from its node runs unless given."""
-    from executions.selectors import execution_progress
-
-    if seqs is None:
-        seqs = reserve(execution.pk, 1)
-    event: ExecutionStatusEvent = {
+def execution_status_event(execution: Execution, progress: float,
+                           seq: int) -> ExecutionStatusEvent:
+    return {
         "type": "execution.status",
         "executionId": str(execution.pk),
         "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
-        "status": execution.status,
-        "progress": execution_progress(execution.pk) if progress is None else progress,
+        "status": str(execution.status),
+        "progress": progress,
         "error": execution.error or None,
-        "seq": seqs.numbers[0],
+        "seq": seq,
     }
-    _send_on_commit(execution, [dict(event)], seqs.head)
 
 
-def _send_on_commit(execution: Execution, batch: list[dict[str, Any]],
-                    head: tuple[int, int]) -> None:
+def emit_nodes(execution: Execution, changes: list[tuple[NodeRun, dict[str, Any] | None]],
+               seqs: Seqs) -> None:
+    """Send the node changes of one transaction, numbered by `seqs`, in order, once it
+    commits. `changes` pairs each node run with its output (or None)."""
+    if not changes:
+        return
+    assert len(seqs.numbers) == len(changes)
+    batch: list[Event] = [node_status_event(execution, node_run, output, seq)
+                          for seq, (node_run, output) in zip(seqs.numbers, changes)]
+    _send_on_commit(execution, batch, seqs.head)
+
+
+def emit_node(node_run: NodeRun, *, seqs: Seqs, output: dict[str, Any] | None = None) -> None:
+    emit_nodes(node_run.execution, [(node_run, output)], seqs)
+
+
+def emit_execution(execution: Execution, *, progress: float, seqs: Seqs) -> None:
+    """The run's own status. A run that ended here is also reported to `on_finished`."""
+    _send_on_commit(execution, [execution_status_event(execution, progress, seqs.numbers[0])],
+                    seqs.head)
+    if execution.status in EXECUTION_DONE:
+        for listener in list(_finished_listeners.values()):
+            listener(execution)
+
+
+def _send_on_commit(execution: Execution, batch: list[Event], head: tuple[int, int]) -> None:
     groups = [execution_group(execution.pk)]
     if execution.workflow_id:
         groups.append(workflow_group(execution.workflow_id))
@@ -166,14 +177,14 @@ class _Sender:
     """One event loop per process, in a daemon thread, that sends events in order. A worker
     hands events over and goes on: publishing never sits on the run's critical path.
 
-    Whatever piled up while the last send was on the wire goes out together: one channel-layer
-    message per group carrying a list of events in order, so a busy worker makes a few Redis
-    round trips per burst instead of two per event and group."""
+    Whatever piled up while the last send was on the wire goes out together: one burst per
+    group carrying a list of events in order, so a busy worker makes a few Redis round trips
+    per burst instead of two per event and group."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.pending: list[tuple[tuple[str, ...], list[dict[str, Any]], Heads,
+        self.pending: list[tuple[tuple[str, ...], list[Event], Heads,
                                  concurrent.futures.Future]] = []
         self.wakeup: asyncio.Event | None = None
         self.pid = 0
@@ -190,7 +201,7 @@ class _Sender:
                                  name="status-events").start()
             return self.loop
 
-    def submit(self, groups: list[str], batch: list[dict[str, Any]],
+    def submit(self, groups: list[str], batch: list[Event],
                heads: Heads) -> concurrent.futures.Future:
         loop = self._ensure_loop()
         done: concurrent.futures.Future = concurrent.futures.Future()
@@ -207,15 +218,15 @@ class _Sender:
             await self.wakeup.wait()
             self.wakeup.clear()
             taken, self.pending = self.pending, []
-            by_group: dict[str, list[dict[str, Any]]] = {}
+            by_group: ByGroup = {}
             heads: Heads = {}
             for groups, batch, more_heads, _ in taken:
                 for group in groups:
                     by_group.setdefault(group, []).extend(batch)
                 for execution_id, head in more_heads.items():
                     heads[execution_id] = max(head, heads.get(execution_id, head))
-            _advance_heads(heads)
-            await _publish(by_group)
+            _tell_heads(heads)
+            await _tell_events({group: batch for group, batch in by_group.items() if batch})
             for _, _, _, done in taken:
                 done.set_result(None)
 
@@ -223,28 +234,28 @@ class _Sender:
 _sender = _Sender()
 
 
-def _advance_heads(heads: Heads) -> None:
+def _tell_heads(heads: Heads) -> None:
     """Before the events go out: a client that saw event N must never poll back older."""
-    try:
-        pollcache.advance(heads)
-    except Exception:  # noqa: BLE001 - the poll falls back to the database within a minute
-        log.warning("could not advance %d poll heads", len(heads), exc_info=True)
-
-
-async def _publish(by_group: dict[str, list[dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
+    if not heads:
         return
-    for group, batch in by_group.items():
-        if not batch:
-            continue
+    for listener in list(_heads_listeners.values()):
         try:
-            await layer.group_send(group, {"type": "status.events", "events": batch})
+            listener(heads)
+        except Exception:  # noqa: BLE001 - the poll falls back to the database within a minute
+            log.warning("could not advance %d poll heads", len(heads), exc_info=True)
+
+
+async def _tell_events(by_group: ByGroup) -> None:
+    if not by_group:
+        return
+    for listener in list(_event_listeners.values()):
+        try:
+            await listener(by_group)
         except Exception:  # noqa: BLE001 - Redis down must not fail the run; the DB has it
-            log.warning("could not publish %d events to %s", len(batch), group, exc_info=True)
+            log.warning("could not publish events to %d groups", len(by_group), exc_info=True)
 
 
-def send_many(groups: list[str], batch: list[dict[str, Any]],
+def send_many(groups: list[str], batch: list[Event],
               heads: Heads | None = None) -> concurrent.futures.Future:
     """Fan events out to their groups, in order, in the background, after moving the poll
     cache's heads of their runs. Losing an event is survivable: clients see the gap in `seq`

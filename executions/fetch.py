@@ -9,6 +9,7 @@ import httpx
 from django.conf import settings
 
 from accounts.models import Team
+from executions.assets import asset_create
 from executions.models import Asset
 from executions.providers import ProviderError
 from wireflow_site.net import PrivateAddress, require_public_url
@@ -48,8 +49,6 @@ def fetch_url(url: str) -> tuple[bytes, str]:
 
 def fetch_image_asset(*, team: Team, url: object) -> Asset:
     """The asset behind an input:image URL: our own file by path, else fetched and stored."""
-    from executions.assets import asset_create
-
     if not isinstance(url, str) or not url:
         raise ProviderError("The image input has no URL", kind="invalid")
     media_url = settings.MEDIA_URL

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from redis.commands.core import Script
 
+from executions.models import Execution
 from wireflow_site.redis_client import client
 
 HEAD_SECONDS = 60
@@ -103,6 +104,4 @@ def _execution_deleted(sender, instance, **kwargs) -> None:
 def connect() -> None:
     """Cache coherence: a run deleted from anywhere (admin, a team's deletion) stops being
     served from the cache at once."""
-    from executions.models import Execution
-
     post_delete.connect(_execution_deleted, sender=Execution, dispatch_uid="poll-head-delete")

@@ -5,8 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graph.catalog import catalog
+from graph.catalog import NodeSpec, catalog
 from graph.validation import effective_config
+
+
+def node_credits(spec: NodeSpec, config: dict[str, Any]) -> int:
+    """What one run of a node costs, in whole credits: the same figure the estimate quotes and
+    a completed node is charged (settings complete, defaults applied)."""
+    return math.ceil(spec.credits(config) or 0)
 
 
 def estimate(nodes: list[dict], only: set[str] | None = None) -> dict[str, Any]:
@@ -20,22 +26,21 @@ def estimate(nodes: list[dict], only: set[str] | None = None) -> dict[str, Any]:
         if spec is None or not spec.executable or (only is not None and node["id"] not in only):
             continue
         try:
-            unit = spec.credits(effective_config(node, spec)) or 0
+            config = effective_config(node, spec)
+            unit, credits = spec.credits(config) or 0, node_credits(spec, config)
         except (TypeError, ValueError, KeyError):
             complete = False
             warnings.append(f"Cannot price node {node.get('id')}: its settings are incomplete")
             continue
         if not unit:
             continue
-        iterations = 1
-        credits = math.ceil(unit * iterations)
         breakdown.append({
             "nodeId": node["id"],
             "nodeLabel": data.get("label") or spec.label,
             "model": spec.model or spec.node_type,
             "credits": credits,
             "unitCredits": unit,
-            "iterations": iterations,
+            "iterations": 1,  # api.md's field: a node runs once per execution
         })
     return {"estimatedCredits": sum(item["credits"] for item in breakdown),
             "breakdown": breakdown, "estimateComplete": complete, "warnings": warnings}

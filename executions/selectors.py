@@ -6,17 +6,19 @@ import json
 import uuid
 from typing import Any
 
+import networkx as nx
 from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.selectors import Principal
 from executions import pollcache
 from executions.assets import asset_api
-from executions.models import RUN_SNAPSHOT, Asset, Execution, NodeRun, NodeStatus
+from executions.models import NODE_DONE, RUN_SNAPSHOT, Asset, Batch, Execution, NodeRun, NodeStatus
+from executions.outputs import output_asset_ids, output_shape
+from executions.pricing import estimate
+from graph.catalog import catalog
+from graph.models import Workflow
 from graph.services import format_timestamp
-from wireflow_site.errors import NotFound
-
-DONE = {NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
-        NodeStatus.CANCELLED}
+from wireflow_site.errors import ApiError, NotFound
 
 
 def execution_get(*, principal: Principal, execution_id: Any) -> Execution:
@@ -44,24 +46,11 @@ def execution_progress(execution_id: Any) -> float:
                                                                                  flat=True))
     if not statuses:
         return 1.0
-    return round(sum(1 for s in statuses if s in DONE) / len(statuses), 3)
+    return round(sum(1 for s in statuses if s in NODE_DONE) / len(statuses), 3)
 
 
 def _time(value) -> str | None:
     return format_timestamp(value) if value else None
-
-
-def _node_output(run: NodeRun, assets: dict[str, Asset]) -> dict[str, Any]:
-    shaped: dict[str, Any] = {"images": [], "videos": [], "text": None}
-    for ref in run.outputs.values():
-        asset = assets.get(ref.get("asset", ""))
-        if asset is not None:
-            shaped["images" if asset.kind == Asset.Kind.IMAGE else "videos"].append(
-                asset_api(asset)
-            )
-        elif "text" in ref and shaped["text"] is None:
-            shaped["text"] = ref["text"]
-    return shaped
 
 
 def execution_poll(*, principal: Principal, execution_id: Any) -> bytes:
@@ -96,12 +85,12 @@ def _poll_json(payload: dict[str, Any]) -> bytes:
 def execution_poll_payload(execution: Execution) -> dict[str, Any]:
     """The poll response of api.md: nodeResults.nodeRuns, flat nodeStates and finalOutput."""
     runs = list(execution.node_runs.order_by("position"))
-    asset_ids = [ref["asset"] for run in runs for ref in run.outputs.values() if "asset" in ref]
+    asset_ids = [pk for run in runs for pk in output_asset_ids(run.outputs)]
     assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)}
     node_runs, node_states = [], []
     final_url = None
     for run in runs:
-        output = _node_output(run, assets)
+        output = output_shape(run.outputs, assets)
         media = output["images"] + output["videos"]
         urls = [item["url"] for item in media]
         if urls:
@@ -133,7 +122,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
         "executionId": str(execution.pk),
         "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
         "status": execution.status,
-        "progress": round(sum(1 for r in runs if r.status in DONE) / len(runs), 3) if runs
+        "progress": round(sum(1 for r in runs if r.status in NODE_DONE) / len(runs), 3) if runs
         else 1.0,
         "nodeResults": {"nodeRuns": node_runs},
         "nodeStates": node_states,
@@ -189,3 +178,116 @@ def execution_list(
             "endTime": _time(execution.finished_at),
         })
     return items, total
+
+
+def execution_run_summary(execution: Execution, batch_id: str | None) -> dict[str, Any]:
+    """One run as the execute response's `executionRuns` lists it."""
+    payload = execution_poll_payload(execution)
+    return {
+        "id": str(execution.pk), "status": execution.status,
+        "startTime": payload["startTime"], "endTime": payload["endTime"],
+        "error": payload["error"], "batchId": batch_id,
+        "runIndexInBatch": execution.run_index_in_batch,
+        "nodeRuns": payload["nodeResults"]["nodeRuns"],
+    }
+
+
+# --- what a run of a workflow takes and costs ------------------------------------------------
+
+def workflow_run_inputs(*, workflow: Workflow) -> list[dict[str, Any]]:
+    """The inputs a run of the workflow takes: one per input node with a setting."""
+    inputs = []
+    for node in workflow.nodes:
+        data = node.get("data") or {}
+        spec = catalog.get(data.get("nodeType"))
+        if spec is None or spec.category != "input" or not spec.settings():
+            continue
+        main = spec.settings()[0]
+        config = {**(data.get("params") or {}), **(data.get("config") or {})}
+        inputs.append({
+            "nodeId": node.get("id"), "label": data.get("label") or spec.label,
+            "type": spec.outputs[0].type if spec.outputs else main.type,
+            "required": main.required, "description": main.description or spec.description,
+            "default": config.get(main.id, main.default),
+        })
+    return inputs
+
+
+def workflow_input_node_ids(*, workflow: Workflow) -> set[str]:
+    """Ids of the workflow's input nodes (a webhook body's keys that fill them)."""
+    ids = set()
+    for node in workflow.nodes:
+        spec = catalog.get((node.get("data") or {}).get("nodeType"))
+        if spec is not None and spec.category == "input":
+            ids.add(node.get("id"))
+    return ids
+
+
+def ancestors_and_self(nodes: list[dict], edges: list[dict], node_id: str) -> set[str]:
+    """The node and everything upstream of it (for pricing a targeted run)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(n.get("id") for n in nodes if isinstance(n, dict))
+    graph.add_edges_from((e.get("source"), e.get("target")) for e in edges
+                         if isinstance(e, dict))
+    if node_id not in graph:
+        raise ApiError(f"Node {node_id} not found", code="node_not_found", status=404)
+    return nx.ancestors(graph, node_id) | {node_id}
+
+
+def workflow_estimate(*, workflow: Workflow, nodes: list[dict], edges: list[dict] | None,
+                      target_node_id: str | None) -> dict[str, Any]:
+    """What a run of these nodes would cost (only the target's ancestors with a target), and
+    whether the team's balance covers it: the estimate endpoint's `data`."""
+    only = ancestors_and_self(nodes, edges or [], target_node_id) if target_node_id else None
+    price = estimate(nodes, only=only)
+    available = workflow.team.credit_balance
+    return {
+        "workflowId": str(workflow.pk),
+        "estimatedCredits": price["estimatedCredits"],
+        "availableCredits": available,
+        "sufficient": available >= price["estimatedCredits"],
+        "estimateComplete": price["estimateComplete"],
+        "breakdown": price["breakdown"],
+        "warnings": price["warnings"],
+    }
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+def batch_get(*, principal: Principal, batch_id: str) -> Batch:
+    try:
+        batch = Batch.objects.filter(pk=uuid.UUID(batch_id),
+                                     team_id__in=principal.team_ids()).first()
+    except ValueError:
+        batch = None
+    if batch is None:
+        raise NotFound("Batch")
+    return batch
+
+
+def batch_latest_runs(batch: Batch) -> dict[int, Execution]:
+    """The newest run of every index (a retry supersedes the failed run)."""
+    latest: dict[int, Execution] = {}
+    for execution in batch.executions.order_by("created_at"):
+        latest[execution.run_index_in_batch] = execution
+    return latest
+
+
+def batch_summary(batch: Batch) -> dict[str, Any]:
+    """A batch's overall status, counts by status and the latest run of each item."""
+    latest = batch_latest_runs(batch)
+    counts: dict[str, int] = {}
+    for run in latest.values():
+        counts[run.status] = counts.get(run.status, 0) + 1
+    active = counts.get("QUEUED", 0) + counts.get("RUNNING", 0)
+    overall = "RUNNING" if active else ("COMPLETED" if counts.get("COMPLETED", 0) == len(latest)
+                                        else "FAILED")
+    return {
+        "batchId": str(batch.pk),
+        "workflowId": str(batch.workflow_id) if batch.workflow_id else None,
+        "status": overall,
+        "total": len(batch.items),
+        "counts": counts,
+        "runs": [{"id": str(run.pk), "runIndexInBatch": index, "status": run.status,
+                  "error": run.error or None} for index, run in sorted(latest.items())],
+    }

@@ -1,7 +1,9 @@
 """Celery entry points: a stable name, ids as arguments, one call into the engine.
 
 Delivery is at-least-once (acks_late, reject on worker lost); every body checks the node run's
-lease first, so a duplicate or late message does nothing.
+lease first, so a duplicate or late message does nothing. The only imports inside functions in
+executions/ are here: the broker is the boundary between sending a task (executions.dispatch)
+and running it (executions.worker), so neither imports the other through this module at load.
 """
 
 from celery import shared_task
@@ -10,34 +12,45 @@ from django.conf import settings
 
 @shared_task(name="executions.run_node", ignore_result=True)
 def run_node(node_run_id: str, lease: str) -> None:
-    from executions import engine
+    from executions import worker
 
-    engine.run_task(engine.run_node, node_run_id, lease)
+    worker.task_run(worker.node_run_execute, node_run_id, lease)
 
 
 @shared_task(name="executions.poll_node", ignore_result=True)
 def poll_node(node_run_id: str, lease: str) -> None:
-    from executions import engine
+    from executions import worker
 
-    engine.run_task(engine.poll_node, node_run_id, lease)
+    worker.task_run(worker.node_run_poll, node_run_id, lease)
 
 
 @shared_task(name="executions.cancel_remote", ignore_result=True, autoretry_for=(Exception,),
              retry_backoff=True, max_retries=3)
 def cancel_remote(provider: str, handle: dict | None, holder: str) -> None:
-    from executions import engine
+    from executions import worker
 
-    engine.cancel_remote(provider, handle, holder)
+    worker.remote_job_cancel(provider, handle, holder)
 
 
 @shared_task(name="executions.reap", ignore_result=True)
 def reap() -> int:
-    from executions import services, webhooks
-    from executions.engine import slots_top_up
+    from executions import services
 
-    webhooks.deliver_due()
-    slots_top_up()
-    return services.reap_stale(stale_after=settings.ENGINE["stale_after"])
+    return services.node_runs_reap(stale_after=settings.ENGINE["stale_after"])
+
+
+@shared_task(name="executions.top_up_slots", ignore_result=True)
+def top_up_slots() -> int:
+    from executions import dispatch
+
+    return dispatch.slots_top_up()
+
+
+@shared_task(name="executions.deliver_due_webhooks", ignore_result=True)
+def deliver_due_webhooks() -> int:
+    from executions import webhooks
+
+    return webhooks.deliver_due()
 
 
 @shared_task(name="executions.deliver_webhook", ignore_result=True)

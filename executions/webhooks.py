@@ -23,7 +23,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from executions import tasks
 from executions.models import RUN_SNAPSHOT, Execution, WebhookAttempt, WebhookDelivery
+from executions.selectors import execution_poll_payload
 from graph.models import Workflow
 from wireflow_site.net import PrivateAddress, require_public_url
 
@@ -44,9 +46,9 @@ def check_target(url: str) -> None:
 
 
 def deliveries_create(execution: Execution) -> list[WebhookDelivery]:
-    """On a run's end: one delivery per target URL (the run's, and the workflow's default)."""
-    from executions.selectors import execution_poll_payload
-
+    """On a run's end: one delivery per target URL (the run's, and the workflow's default).
+    Subscribed to finished runs (executions.events.on_finished): it runs inside the
+    transaction that ends the run, so the deliveries commit with it."""
     urls = [execution.webhook_url]
     if execution.workflow_id:  # the workflow's default (its one column, not its graph)
         urls += Workflow.objects.filter(pk=execution.workflow_id).values_list(
@@ -67,8 +69,6 @@ def deliveries_create(execution: Execution) -> list[WebhookDelivery]:
         )
         for url in urls
     ]
-    from executions import tasks
-
     for delivery in created:
         transaction.on_commit(lambda pk=str(delivery.pk): tasks.deliver_webhook.delay(pk))
     return created
@@ -130,8 +130,6 @@ def deliver(delivery_id: str) -> None:
 def deliver_due() -> int:
     """Enqueue the retries that are due. Long Celery countdowns are unsafe on a Redis broker
     (redelivered after the visibility timeout), so retries wait in the database instead."""
-    from executions import tasks
-
     now = timezone.now()
     due = list(WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING, attempts__gt=0, next_attempt_at__lte=now

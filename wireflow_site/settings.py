@@ -343,9 +343,21 @@ ENGINE = {
     # this many seconds of one task; then it hands the rest back to the queue. 0 turns it off.
     "inline_budget": float(os.environ.get("ENGINE_INLINE_BUDGET", "0.5")),
 }
-CELERY_BEAT_SCHEDULE = {
-    "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
-}
+
+
+
+def beat_schedule(every: float) -> dict:
+    """The engine's three safety nets, each its own beat entry: re-queue node runs whose
+    worker went quiet, hand provider slots freed without a hand-over to the next in line, and
+    send the completion webhooks whose retry is due."""
+    return {
+        "reap-stale-node-runs": {"task": "executions.reap", "schedule": every},
+        "top-up-provider-slots": {"task": "executions.top_up_slots", "schedule": every},
+        "deliver-due-webhooks": {"task": "executions.deliver_due_webhooks", "schedule": every},
+    }
+
+
+CELERY_BEAT_SCHEDULE = beat_schedule(ENGINE["reap_every"])
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Fetching input images by URL refuses private, loopback and link-local hosts unless allowed.

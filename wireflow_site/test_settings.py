@@ -29,6 +29,4 @@ MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 # Short engine intervals so recovery paths finish within a test.
 ENGINE = {**ENGINE, "stale_after": 4.0, "reap_every": 1.0, "backoff_base": 0.2,  # noqa: F405
           "backoff_cap": 2.0}
-CELERY_BEAT_SCHEDULE = {
-    "reap-stale-node-runs": {"task": "executions.reap", "schedule": ENGINE["reap_every"]},
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(ENGINE["reap_every"])  # noqa: F405

@@ -15,11 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent_for_team
-from accounts.ratelimit import executions_admit, executions_refund, webhook_request_admit
+from accounts.ratelimit import webhook_request_admit
 from executions import selectors, services
 from executions.models import Execution
 from graph.api.serializers import ErrorOut, public_base_url
-from graph.catalog import catalog
 from graph.models import Workflow
 from wireflow_site.errors import ApiError, NotFound
 
@@ -60,15 +59,6 @@ def _workflow(webhook_id: str) -> Workflow:
     return workflow
 
 
-def _input_ids(workflow: Workflow) -> set[str]:
-    ids = set()
-    for node in workflow.nodes:
-        spec = catalog.get((node.get("data") or {}).get("nodeType"))
-        if spec is not None and spec.category == "input":
-            ids.add(node.get("id"))
-    return ids
-
-
 def status_url(request: Request, execution: Execution) -> str:
     return (f"{public_base_url(request)}/api/v1/executions/{execution.pk}/status"
             f"?secret={execution.status_secret}")
@@ -99,8 +89,6 @@ class WebhookTriggerApi(CorsApiView):
         workflow = _workflow(webhook_id)
         figures = webhook_request_admit(workflow.team, workflow.webhook_id)
         request._request.rate_limit = figures
-        if not workflow.is_active:
-            raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
         return _trigger(self, request, workflow)
 
 
@@ -111,18 +99,12 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
     except (ValueError, UnicodeDecodeError):
         raise ApiError("Malformed request body: expected JSON", code="malformed_body") from None
     trigger_data = body if isinstance(body, dict) else {"body": body}
-    inputs = {key: value for key, value in trigger_data.items() if key in _input_ids(workflow)}
-    windows = executions_admit(workflow.team)
-    try:
-        execution = services.execution_start(
-            team=workflow.team, workflow=workflow,
-            version=workflow.versions.order_by("-number").first(),
-            nodes=workflow.nodes, edges=workflow.edges, trigger=Execution.Trigger.WEBHOOK,
-            inputs=inputs or None, trigger_data=trigger_data,
-        )
-    except Exception:
-        executions_refund(windows)
-        raise
+    wanted = selectors.workflow_input_node_ids(workflow=workflow)
+    inputs = {key: value for key, value in trigger_data.items() if key in wanted}
+    execution = services.workflow_execute(
+        workflow=workflow, actor=None, trigger=Execution.Trigger.WEBHOOK,
+        inputs=inputs or None, trigger_data=trigger_data,
+    )
     return Response(
         {"executionId": str(execution.pk), "status": "queued",
          "message": "Workflow execution started", "statusUrl": status_url(request, execution)},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,17 +11,14 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.permissions import require_scope
-from accounts.ratelimit import executions_admit, executions_refund
 from accounts.roles import Scope
-from executions import selectors, services
+from executions import planner, selectors, services
 from executions.api import serializers as s
-from executions.batches import batch_latest_runs, batch_retry, batch_start
-from executions.models import Batch, Execution, ExecutionStatus
-from executions.pricing import estimate
-from graph.api.serializers import ErrorOut
-from graph.catalog import catalog
+from executions.models import Execution, ExecutionStatus
+from graph.api.serializers import ErrorOut, webhook_url
 from graph.selectors import workflow_get
-from wireflow_site.errors import ApiError, NotFound
+from graph.services import workflow_rotate_webhook
+from wireflow_site.errors import ApiError
 
 EXECUTE = Scope.WORKFLOWS_EXECUTE
 READ = Scope.EXECUTIONS_READ
@@ -45,31 +40,9 @@ def _trigger(request: Request) -> str:
     return Execution.Trigger.API if request.principal.api_key else Execution.Trigger.EDITOR
 
 
-def _start(request: Request, workflow, *, inputs=None, **options) -> Execution:
-    if not workflow.is_active:
-        raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
-    nodes = options.pop("nodes", None)
-    edges = options.pop("edges", None)
-    windows = executions_admit(workflow.team)
-    try:
-        return _create(request, workflow, nodes, edges, inputs, options)
-    except Exception:
-        executions_refund(windows)
-        raise
-
-
-def _create(request, workflow, nodes, edges, inputs, options) -> Execution:
-    return services.execution_start(
-        team=workflow.team,
-        workflow=workflow,
-        version=workflow.versions.order_by("-number").first() if nodes is None else None,
-        nodes=workflow.nodes if nodes is None else nodes,
-        edges=workflow.edges if edges is None else (edges or []),
-        actor=request.principal,
-        trigger=_trigger(request),
-        inputs=inputs,
-        **options,
-    )
+def _start(request: Request, workflow, **options) -> Execution:
+    return services.workflow_execute(workflow=workflow, actor=request.principal,
+                                     trigger=_trigger(request), **options)
 
 
 class WorkflowExecuteApi(APIView):
@@ -86,9 +59,7 @@ class WorkflowExecuteApi(APIView):
         require_scope(request.principal, workflow.team_id, EXECUTE)
         data = _body(s.ExecuteIn, request.data)
         if data.get("batch"):
-            if not workflow.is_active:
-                raise ApiError("Workflow is not active", code="workflow_inactive", status=400)
-            batch, runs = batch_start(workflow=workflow, items=data["batch"],
+            batch, runs = services.batch_start(workflow=workflow, items=data["batch"],
                                       actor=request.principal, trigger=Execution.Trigger.BATCH,
                                       webhook_url=data.get("webhookUrl", ""))
             return _started(request, workflow, runs, batch_id=str(batch.pk))
@@ -105,17 +76,6 @@ class WorkflowExecuteApi(APIView):
         return _started(request, workflow, [execution], batch_id=None)
 
 
-def _run_out(execution: Execution, batch_id: str | None) -> dict:
-    payload = selectors.execution_poll_payload(execution)
-    return {
-        "id": str(execution.pk), "status": execution.status,
-        "startTime": payload["startTime"], "endTime": payload["endTime"],
-        "error": payload["error"], "batchId": batch_id,
-        "runIndexInBatch": execution.run_index_in_batch,
-        "nodeRuns": payload["nodeResults"]["nodeRuns"],
-    }
-
-
 def _started(request: Request, workflow, runs: list[Execution], *, batch_id) -> Response:
     first = runs[0]
     body = {
@@ -123,7 +83,7 @@ def _started(request: Request, workflow, runs: list[Execution], *, batch_id) -> 
         "status": first.status,
         "workflowId": str(workflow.pk),
         "batchId": batch_id,
-        "executionRuns": [_run_out(run, batch_id) for run in runs],
+        "executionRuns": [selectors.execution_run_summary(run, batch_id) for run in runs],
     }
     return Response(body, status=status.HTTP_201_CREATED,
                     headers={"Location": _poll_url(request, first)})
@@ -137,20 +97,7 @@ class WorkflowRunApi(APIView):
     @extend_schema(operation_id="workflows_run_inputs", responses={200: dict, 404: ErrorOut})
     def get(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
-        inputs = []
-        for node in workflow.nodes:
-            data = node.get("data") or {}
-            spec = catalog.get(data.get("nodeType"))
-            if spec is None or spec.category != "input" or not spec.settings():
-                continue
-            main = spec.settings()[0]
-            config = {**(data.get("params") or {}), **(data.get("config") or {})}
-            inputs.append({
-                "nodeId": node.get("id"), "label": data.get("label") or spec.label,
-                "type": spec.outputs[0].type if spec.outputs else main.type,
-                "required": main.required, "description": main.description or spec.description,
-                "default": config.get(main.id, main.default),
-            })
+        inputs = selectors.workflow_run_inputs(workflow=workflow)
         return Response({"inputs": inputs})
 
     @extend_schema(operation_id="workflows_run", request=s.RunIn,
@@ -230,29 +177,13 @@ class WorkflowEstimateApi(APIView):
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         data = _body(s.ExecuteIn, request.data or {})
-        nodes = data.get("nodes") if data.get("nodes") is not None else workflow.nodes
+        sent = data.get("nodes") is not None
+        nodes = data["nodes"] if sent else workflow.nodes
         if data.get("inputs"):
-            nodes = services.apply_inputs(nodes, data["inputs"])
-        price = estimate_for(nodes, data.get("edges") if data.get("nodes") is not None
-                             else workflow.edges, data.get("targetNodeId") or None)
-        available = workflow.team.credit_balance
-        return Response({"data": {
-            "workflowId": str(workflow.pk),
-            "estimatedCredits": price["estimatedCredits"],
-            "availableCredits": available,
-            "sufficient": available >= price["estimatedCredits"],
-            "estimateComplete": price["estimateComplete"],
-            "breakdown": price["breakdown"],
-            "warnings": price["warnings"],
-        }})
-
-
-def estimate_for(nodes, edges, target_node_id):
-    """Price the nodes a run would execute (only the target's ancestors with targetNodeId)."""
-    only = None
-    if target_node_id:
-        only = services.ancestors_and_self(nodes, edges or [], target_node_id)
-    return estimate(nodes, only=only)
+            nodes = planner.inputs_apply(nodes, data["inputs"])
+        return Response({"data": selectors.workflow_estimate(
+            workflow=workflow, nodes=nodes, edges=data.get("edges") if sent else workflow.edges,
+            target_node_id=data.get("targetNodeId") or None)})
 
 
 class WorkflowWebhookRotateApi(APIView):
@@ -263,9 +194,6 @@ class WorkflowWebhookRotateApi(APIView):
     @extend_schema(operation_id="workflows_webhook_rotate", request=None,
                    responses={200: dict, 404: ErrorOut})
     def post(self, request: Request, workflow_id: str) -> Response:
-        from graph.api.serializers import webhook_url
-        from graph.services import workflow_rotate_webhook
-
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, Scope.WORKFLOWS_WRITE)
         workflow = workflow_rotate_webhook(workflow=workflow)
@@ -273,42 +201,13 @@ class WorkflowWebhookRotateApi(APIView):
                                   "webhookUrl": webhook_url(request, workflow)}})
 
 
-def _batch_get(request: Request, batch_id: str) -> Batch:
-    try:
-        batch = Batch.objects.filter(pk=uuid.UUID(batch_id),
-                                     team_id__in=request.principal.team_ids()).first()
-    except ValueError:
-        batch = None
-    if batch is None:
-        raise NotFound("Batch")
-    return batch
-
-
-def _batch_out(batch: Batch) -> dict:
-    latest = batch_latest_runs(batch)
-    counts: dict[str, int] = {}
-    for run in latest.values():
-        counts[run.status] = counts.get(run.status, 0) + 1
-    active = counts.get("QUEUED", 0) + counts.get("RUNNING", 0)
-    overall = "RUNNING" if active else ("COMPLETED" if counts.get("COMPLETED", 0) == len(latest)
-                                        else "FAILED")
-    return {
-        "batchId": str(batch.pk),
-        "workflowId": str(batch.workflow_id) if batch.workflow_id else None,
-        "status": overall,
-        "total": len(batch.items),
-        "counts": counts,
-        "runs": [{"id": str(run.pk), "runIndexInBatch": index, "status": run.status,
-                  "error": run.error or None} for index, run in sorted(latest.items())],
-    }
-
-
 class BatchDetailApi(APIView):
     required_scopes = {"GET": READ}
 
     @extend_schema(operation_id="batches_retrieve", responses={200: dict, 404: ErrorOut})
     def get(self, request: Request, batch_id: str) -> Response:
-        return Response({"data": _batch_out(_batch_get(request, batch_id))})
+        batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
+        return Response({"data": selectors.batch_summary(batch)})
 
 
 class BatchRetryApi(APIView):
@@ -317,9 +216,10 @@ class BatchRetryApi(APIView):
     @extend_schema(operation_id="batches_retry", request=None,
                    responses={201: dict, 400: ErrorOut, 404: ErrorOut})
     def post(self, request: Request, batch_id: str) -> Response:
-        batch = _batch_get(request, batch_id)
+        batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
         require_scope(request.principal, batch.team_id, EXECUTE)
-        runs = batch_retry(batch=batch, actor=request.principal, trigger=Execution.Trigger.BATCH)
-        return Response({"data": {**_batch_out(batch),
-                                  "retried": [_run_out(r, str(batch.pk)) for r in runs]}},
+        runs = services.batch_retry(batch=batch, actor=request.principal,
+                                    trigger=Execution.Trigger.BATCH)
+        retried = [selectors.execution_run_summary(run, str(batch.pk)) for run in runs]
+        return Response({"data": {**selectors.batch_summary(batch), "retried": retried}},
                         status=status.HTTP_201_CREATED)

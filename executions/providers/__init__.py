@@ -8,7 +8,15 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from executions.providers.base import Job, Media, OutputFile, Pending, Provider, ProviderError, Result
+from executions.providers.base import (
+    Job,
+    Media,
+    OutputFile,
+    Pending,
+    Provider,
+    ProviderError,
+    Result,
+)
 
 __all__ = ["Job", "Media", "OutputFile", "Pending", "Provider", "ProviderError", "Result",
            "get_provider"]

@@ -15,6 +15,8 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.core.files.storage import default_storage
+
 
 @dataclass(frozen=True)
 class Media:
@@ -28,8 +30,6 @@ class Media:
     height: int | None = None
 
     def read(self) -> bytes:
-        from django.core.files.storage import default_storage
-
         with default_storage.open(self.storage_name, "rb") as handle:
             return handle.read()
 
@@ -104,7 +104,8 @@ class ProviderError(Exception):
         `message`, which carries the vendor's reason.
     """
 
-    TRANSIENT: ClassVar[frozenset[str]] = frozenset({"rate_limited", "server", "timeout", "network"})
+    TRANSIENT: ClassVar[frozenset[str]] = frozenset(
+        {"rate_limited", "server", "timeout", "network"})
 
     def __init__(self, message: str, *, kind: str, retry_after: float | None = None,
                  status: int | None = None) -> None:

@@ -8,9 +8,10 @@ import time
 import pytest
 from django.conf import settings
 
-from executions import engine, services
+from executions import dispatch, scheduler, worker
+from executions.dispatch import Continuation
 from executions.models import ExecutionStatus, NodeRun, NodeStatus
-from executions.services import Continuation, execution_start
+from executions.services import execution_start
 from tests.graph.builders import edge, node
 from wireflow_site.celery import app
 
@@ -36,12 +37,12 @@ def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_k
 
     sent = []
     monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
-    services.nodes_enqueue([services.Ready("a", "1")])
+    dispatch.node_runs_enqueue([scheduler.Ready("a", "1")])
     assert sent == [("a", "1")]  # no continuation: everything goes to the broker
 
     sent.clear()
-    with services.continuing(Continuation(until=time.monotonic() + 60)) as continuation:
-        services.nodes_enqueue([services.Ready("a", "1"), services.Ready("b", "2")])
+    with dispatch.continuing(Continuation(until=time.monotonic() + 60)) as continuation:
+        dispatch.node_runs_enqueue([scheduler.Ready("a", "1"), scheduler.Ready("b", "2")])
     assert continuation.next[:2] == ("a", "1")
     assert sent == [("b", "2")]
 
@@ -53,18 +54,18 @@ def test_a_task_that_fails_after_keeping_a_node_hands_it_to_the_broker(monkeypat
     monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
 
     def body(node_run_id, lease):
-        services.nodes_enqueue([services.Ready("next", "lease-2")])  # kept by the continuation
+        dispatch.node_runs_enqueue([scheduler.Ready("next", "lease-2")])  # kept by the continuation
         raise RuntimeError("crash after the successor became ready")
 
     with pytest.raises(RuntimeError):
-        engine.run_task(body, "first", "lease-1")
+        worker.task_run(body, "first", "lease-1")
     assert sent == [("next", "lease-2")]  # never stranded until the reaper's time
 
 
 @pytest.mark.django_db(transaction=True)
 def test_text_inputs_are_completed_when_the_run_starts(team, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: sent.extend(ready))
+    monkeypatch.setattr(dispatch, "node_runs_enqueue", lambda ready: sent.extend(ready))
     nodes = [node("text", "input:text", {"prompt": "a heron"}),
              node("preview", "generate:local_preview", {"seed": 1, "width": 256, "height": 256})]
     edges = [edge("e1", "text", "prompt", "preview", "prompt")]
@@ -91,8 +92,8 @@ def test_nodes_over_a_providers_limit_wait_in_line_without_a_task(settings, monk
         **settings.PROVIDERS["local"], "OPTIONS": {"max_concurrency": 2}}}
     sent = []
     monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
-    ready = [services.Ready(str(uuid.uuid4()), f"lease-{i}", alias) for i in range(5)]
-    services.nodes_enqueue(ready)
+    ready = [scheduler.Ready(str(uuid.uuid4()), f"lease-{i}", alias) for i in range(5)]
+    dispatch.node_runs_enqueue(ready)
     assert sent == [(r.node_run_id, r.lease) for r in ready[:2]]  # a task only with a slot
     assert slots.in_use(alias) == 2 and slots.waiting(alias) == 3
     assert slots.release(alias, ready[0].node_run_id) == ready[2].node_run_id  # next in line
@@ -120,7 +121,7 @@ def test_polls_have_a_queue_of_their_own_and_every_queue_its_own_binding():
 @pytest.mark.django_db(transaction=True)
 def test_a_node_run_next_in_the_same_task_reads_its_inputs_from_memory(
         team, monkeypatch, django_assert_num_queries):
-    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: None)
+    monkeypatch.setattr(dispatch, "node_runs_enqueue", lambda ready: None)
     nodes = [node("text", "input:text", {"prompt": "a heron"}), node("r", "logic:router")]
     edges = [edge("e1", "text", "text", "r", "input")]
     execution = execution_start(team=team, nodes=nodes, edges=edges)
@@ -128,19 +129,19 @@ def test_a_node_run_next_in_the_same_task_reads_its_inputs_from_memory(
     text_outputs = NodeRun.objects.get(execution=execution, node_id="text").outputs
 
     with django_assert_num_queries(1):  # no continuation: the upstream outputs are read
-        values, _ = engine.resolve_inputs(router)
+        values, _ = worker.node_run_inputs(router)
     assert values == {"input": ["a heron"]}
 
     known = {(str(execution.pk), "text"): text_outputs}
-    with services.continuing(Continuation(until=time.monotonic() + 60, known=known)):
-        with django_assert_num_queries(0):
-            values, _ = engine.resolve_inputs(router)
+    continuation = Continuation(until=time.monotonic() + 60, known=known)
+    with dispatch.continuing(continuation), django_assert_num_queries(0):
+        values, _ = worker.node_run_inputs(router)
     assert values == {"input": ["a heron"]}
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_that_loses_changes_nothing_and_uses_no_event_number(team, monkeypatch):
-    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: None)
+    monkeypatch.setattr(dispatch, "node_runs_enqueue", lambda ready: None)
     nodes = [node("text", "input:text", {"prompt": "a heron"}),
              node("preview", "generate:local_preview", {"seed": 1, "width": 256, "height": 256})]
     execution = execution_start(team=team, nodes=nodes,
@@ -150,11 +151,11 @@ def test_a_claim_that_loses_changes_nothing_and_uses_no_event_number(team, monke
     seq = type(execution).objects.get(pk=execution.pk).seq
     stale = NodeRun.objects.select_related("execution").get(pk=preview.pk)
     stale.lease = "an-older-lease"
-    assert not services.node_claim(stale)
+    assert not scheduler.node_run_claim(stale)
     run = type(execution).objects.get(pk=execution.pk)
     assert run.seq == seq and run.status == ExecutionStatus.QUEUED  # no gap, not started
     assert run.started_at is None
-    assert services.node_claim(preview)
+    assert scheduler.node_run_claim(preview)
     preview.refresh_from_db()
     assert preview.status == NodeStatus.RUNNING and preview.started_at is not None
     run = type(execution).objects.get(pk=execution.pk)
@@ -172,26 +173,26 @@ def test_polls_aim_at_the_vendors_expected_finish_from_when_the_job_was_submitte
     # Claimed 3 s ago but submitted 0.5 s ago (it waited in between): a quarter done at 0.5 s
     # means 1.5 s to go, not 9 s.
     run = NodeRun(started_at=timezone.now() - timedelta(seconds=3))
-    handle = {"id": "job", engine.SUBMITTED_AT: time.time() - 0.5}
-    wait = engine.next_poll(run, Pending(handle=handle, progress=0.25))
+    handle = {"id": "job", worker.SUBMITTED_AT: time.time() - 0.5}
+    wait = worker.next_poll(run, Pending(handle=handle, progress=0.25))
     assert 1.45 < wait < 1.65
     # Landing a moment early (99 % done) looks again shortly, not a whole round later.
-    assert engine.next_poll(run, Pending(handle=handle, progress=0.99)) <= 0.1
+    assert worker.next_poll(run, Pending(handle=handle, progress=0.99)) <= 0.1
     # Without the vendor's progress: its suggested interval, slowing down as the job ages.
-    assert engine.next_poll(NodeRun(started_at=timezone.now()), Pending(handle={})) == 0.5
+    assert worker.next_poll(NodeRun(started_at=timezone.now()), Pending(handle={})) == 0.5
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_node_made_ready_comes_back_whole_so_the_next_step_reads_nothing(team, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "nodes_enqueue", lambda ready: sent.extend(ready))
+    monkeypatch.setattr(dispatch, "node_runs_enqueue", lambda ready: sent.extend(ready))
     nodes = [node("text", "input:text", {"prompt": "x"}), node("r0", "logic:router"),
              node("r1", "logic:router", {})]
     edges = [edge("e1", "text", "text", "r0", "input"), edge("e2", "r0", "output", "r1", "input")]
     execution = execution_start(team=team, nodes=nodes, edges=edges)
     first = NodeRun.objects.select_related("execution").get(pk=sent.pop().node_run_id)
-    assert services.node_claim(first)
-    assert services.node_complete(first, outputs={"output": {"text": "x"}},
+    assert scheduler.node_run_claim(first)
+    assert worker.node_run_finish(first, made={"output": {"text": "x"}},
                                   output_api={"images": [], "videos": [], "text": "x"})
     (ready,) = sent
     stored = NodeRun.objects.get(execution=execution, node_id="r1")

@@ -55,12 +55,12 @@ def test_a_dead_holders_slot_frees_itself_when_its_lease_ends(monkeypatch):
 
 
 def test_a_slot_handed_to_a_node_that_stopped_waiting_is_passed_on(db):
-    from executions import engine
+    from executions import dispatch
 
     name = provider()
     holder, cancelled, also_gone = (str(uuid.uuid4()) for _ in range(3))
     assert slots.acquire(name, holder, 1)
     assert not slots.acquire(name, cancelled, 1)  # neither is a QUEUED node run any more
     assert not slots.acquire(name, also_gone, 1)
-    engine._free_slot(name, holder)
+    dispatch.slot_free(name, holder)
     assert slots.in_use(name) == 0 and slots.waiting(name) == 0  # not stranded with them

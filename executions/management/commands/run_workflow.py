@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from django.core.files.storage import default_storage
@@ -17,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Team
 from executions.models import Asset, Execution, NodeRun
 from executions.selectors import execution_poll_payload
-from executions.services import execution_cancel, execution_start
+from executions.services import execution_cancel, execution_start, workflow_execute
 from graph.models import Workflow
 from wireflow_site.celery import app as celery_app
 from wireflow_site.errors import ApiError
@@ -50,12 +51,12 @@ class Command(BaseCommand):
                                "(or a worker with `celery -A wireflow_site worker`).")
         team, workflow, nodes, edges = self._load(options["workflow"], options["team"])
         try:
-            execution = execution_start(
-                team=team, workflow=workflow,
-                version=workflow.versions.order_by("-number").first() if workflow else None,
-                nodes=nodes, edges=edges, trigger=Execution.Trigger.CLI, inputs=inputs,
-                target_node_id=options["target"], force=options["force"],
-            )
+            run_options = {"trigger": Execution.Trigger.CLI, "inputs": inputs,
+                        "target_node_id": options["target"], "force": options["force"]}
+            if workflow is not None:  # a saved workflow: as the API starts it
+                execution = workflow_execute(workflow=workflow, actor=None, **run_options)
+            else:  # a workflow file: its graph, as the team's
+                execution = execution_start(team=team, nodes=nodes, edges=edges, **run_options)
         except ApiError as error:
             detail = json.dumps(error.body(), indent=2)
             raise CommandError(f"{error.message}\n{detail}") from error
@@ -119,7 +120,9 @@ class Command(BaseCommand):
         files = {}
         for run in execution.node_runs.all():
             for port, ref in run.outputs.items():
-                asset = Asset.objects.filter(pk=ref.get("asset")).first() if "asset" in ref else None
+                if "asset" not in ref:
+                    continue
+                asset = Asset.objects.filter(pk=ref["asset"]).first()
                 if asset is not None:
                     files[f"{run.node_id}.{port}"] = _local_path(asset)
         payload["files"] = files
@@ -146,8 +149,6 @@ def _local_path(asset: Asset) -> str:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 from PIL import Image
 
 from executions.providers import Job, Pending, ProviderError, bfl, fal, google
-from executions.providers.http import (output_file, plain_error, retry_after_header, sniff_mime,
-                                       status_kind)
+from executions.providers.http import (
+    output_file,
+    plain_error,
+    retry_after_header,
+    sniff_mime,
+    status_kind,
+)
 
 
 def png(size=(8, 6)) -> bytes:
@@ -51,7 +56,7 @@ def test_vendor_error_text_is_read_from_detail_lists_and_plain_text():
 def test_retry_after_is_read_as_seconds_or_as_a_date():
     assert retry_after_header("3") == 3.0
     assert retry_after_header(None) is None and retry_after_header("soon") is None
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= retry_after_header(later) <= 30
 
 
@@ -177,7 +182,7 @@ def test_gemini_errors_read_status_retry_info_and_bad_keys():
     assert invalid.kind is None and "bad ratio" in invalid.message
 
 
-# --- fal --------------------------------------------------------------------------------------------
+# --- fal ------------------------------------------------------------------------------------------
 
 def test_fal_inputs_send_the_image_as_a_data_uri(make_media):
     image = make_media()

@@ -1,0 +1,205 @@
+"""How ready node runs reach workers: the broker, the running task's continuation, and the
+providers' concurrency slots.
+
+A node of a provider with a concurrency limit takes its slot when it is enqueued or gets in
+line (executions.slots): one that must wait costs no task until a freed slot is handed to it,
+however many are queued behind the limit.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from executions import slots, tasks
+from executions.models import Execution, NodeRun, NodeStatus
+from executions.outputs import NodeOutputs
+from executions.providers import get_provider
+from executions.scheduler import Ready, RemoteJob, Resend
+
+
+class Continuation:
+    """Lets the worker that finished a node run the next ready one itself, skipping a broker
+    round trip, while its time budget lasts. Only the first ready node is kept: the others
+    go through the broker as usual, so branches still run in parallel on other workers.
+    The kept node is already QUEUED under its lease in the database, so if this worker dies
+    before running it, the reaper re-queues it like any other.
+
+    `known` carries the outputs of the nodes this task completed, by (run id, node id), so the
+    node run next reads its inputs from memory instead of the database (outputs never change
+    once a node is done)."""
+
+    def __init__(self, *, until: float,
+                 known: dict[tuple[str, str], NodeOutputs] | None = None,
+                 runs: dict[str, Execution] | None = None, current_run: str = "",
+                 current_row: NodeRun | None = None) -> None:
+        self.until = until
+        self.next: Ready | None = None
+        self.known = known if known is not None else {}
+        # The runs (without their snapshot's nodes) this task has loaded, by id: the fields a
+        # node run reads from its run never change once it exists, so the next node of the
+        # same run needs only its own row.
+        self.runs = runs if runs is not None else {}
+        self.current_run = current_run  # the run of the node this step runs, if known
+        self.current_row = current_row  # and its row as this task made it ready, if so
+
+    def offer(self, ready: list[Ready]) -> list[Ready]:
+        """Keep one of `ready` if there is room; return the ones left to send."""
+        if self.next is None and ready and time.monotonic() < self.until:
+            self.next, ready = ready[0], ready[1:]
+        return ready
+
+
+_continuation: ContextVar[Continuation | None] = ContextVar("continuation", default=None)
+
+
+@contextmanager
+def continuing(continuation: Continuation):
+    """Inside this block, nodes made ready by this thread may be kept by `continuation`."""
+    token = _continuation.set(continuation)
+    try:
+        yield continuation
+    finally:
+        _continuation.reset(token)
+
+
+def known_outputs(execution_id: Any) -> dict[str, NodeOutputs]:
+    """Outputs of nodes of this run that the current task completed (node id -> outputs)."""
+    continuation = _continuation.get()
+    if continuation is None or not continuation.known:
+        return {}
+    run = str(execution_id)
+    return {node_id: made for (run_id, node_id), made in continuation.known.items()
+            if run_id == run}
+
+
+def outputs_remember(node_run: NodeRun, made: NodeOutputs) -> None:
+    """Once the completion commits, the task's continuation knows these outputs (and the run)."""
+    continuation = _continuation.get()
+    if continuation is not None:
+        key = (str(node_run.execution_id), node_run.node_id)
+        execution = node_run.execution
+
+        def remember() -> None:
+            continuation.known[key] = made
+            continuation.runs[key[0]] = execution
+
+        transaction.on_commit(remember)
+
+
+def current_row(node_run_id: str, lease: str, status: str) -> NodeRun | None:
+    """The node run this step runs, as this task made it ready (and committed), if it is the
+    one asked for. Anything that changed it since (a cancel) makes its claim lose."""
+    continuation = _continuation.get()
+    row = continuation.current_row if continuation is not None else None
+    if row is None or str(row.pk) != node_run_id or row.lease != lease or row.status != status:
+        return None
+    return row
+
+
+def current_run() -> Execution | None:
+    """The run of the node this step of the task runs, if the task loaded it already (see
+    Continuation.runs)."""
+    continuation = _continuation.get()
+    if continuation is None or not continuation.current_run:
+        return None
+    return continuation.runs.get(continuation.current_run)
+
+
+# --- the broker ------------------------------------------------------------------------------
+
+def node_runs_enqueue(ready: list[Ready]) -> None:
+    """Send ready node runs to the workers; the running task's continuation, if any, may
+    keep one to run itself. A node of a limited provider takes its slot here or gets in line;
+    its task takes the slot again (a no-op for the holder), which also covers a node
+    re-queued by the reaper."""
+    sendable = [node for node in ready
+                if not node.provider or slot_take_or_queue(node.provider, node.node_run_id)]
+    continuation = _continuation.get()
+    if continuation is not None:
+        sendable = continuation.offer(sendable)
+    for node in sendable:
+        node_run_send(node)
+
+
+def node_run_send(ready: Ready) -> None:
+    """Through the broker, as it is (its slot, if any, already taken)."""
+    tasks.run_node.delay(ready.node_run_id, ready.lease)
+
+
+def node_runs_enqueue_on_commit(ready: list[Ready]) -> None:
+    if ready:
+        transaction.on_commit(lambda: node_runs_enqueue(ready))
+
+
+def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float) -> None:
+    """After commit, run (`task="run"`) or poll (`"poll"`) the node run in `countdown` s."""
+    entry = tasks.run_node if task == "run" else tasks.poll_node
+    transaction.on_commit(
+        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown))
+    )
+
+
+def node_runs_resend(resent: list[Resend]) -> None:
+    """The reaper's re-leased node runs, each to its task at once."""
+    for item in resent:
+        node_run_schedule(item.task, item.node_run_id, item.lease, 0)
+
+
+def remote_jobs_stop_on_commit(jobs: list[RemoteJob]) -> None:
+    """After a cancel commits: ask each vendor to stop its job, and free its slot."""
+    for job in jobs:
+        transaction.on_commit(
+            lambda j=job: tasks.cancel_remote.delay(j.provider, j.handle, j.holder))
+
+
+# --- provider slots --------------------------------------------------------------------------
+
+def slot_take_or_queue(provider_alias: str, node_run_id: str) -> bool:
+    """Take a slot of the provider for this node (True), or put it in line (False)."""
+    return slots.acquire(provider_alias, node_run_id, get_provider(provider_alias).max_concurrency)
+
+
+def slot_free(provider_alias: str, holder: str) -> None:
+    """Free `holder`'s slot; the next node in line, handed it, is woken."""
+    woken = slots.release(provider_alias, holder)
+    if woken:
+        slot_wake(provider_alias, woken)
+
+
+def slot_forget(provider_alias: str, holder: str) -> None:
+    """A cancelled node leaves the line, and its slot, if it held one, goes on."""
+    slots.forget(provider_alias, holder)
+    slot_free(provider_alias, holder)
+
+
+def slot_wake(provider_alias: str, node_run_id: str) -> None:
+    """A freed slot was handed to this waiting node: send its task (or, inside a task with time
+    to spare, run it next in that task). A node that stopped waiting (cancelled meanwhile)
+    passes the slot on to the next in line."""
+    row = next(iter(NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.QUEUED)
+                    .values_list("lease", "execution_id")), None)
+    if row:
+        node_runs_enqueue([Ready(node_run_id, row[0], provider_alias, str(row[1]))])
+    else:
+        slot_free(provider_alias, node_run_id)
+
+
+def slots_top_up() -> int:
+    """The safety net for waiting nodes (a beat task): slots freed without a hand-over (a dead
+    holder's lease ran out) go to the next in line."""
+    woken = 0
+    for alias in settings.PROVIDERS:
+        provider = get_provider(alias)
+        limit = getattr(provider, "max_concurrency", None)
+        if not limit or not slots.waiting(alias):
+            continue
+        for node_run_id in slots.top_up(alias, limit):
+            slot_wake(alias, node_run_id)
+            woken += 1
+    return woken

@@ -1,0 +1,197 @@
+"""Every raw SQL statement of the engine, in one place, each with the reason it is not the ORM.
+
+They run once or twice per node (the engine's hot path), where the ORM spent more compiling a
+statement than the database spent running it, or they need `UPDATE … RETURNING` with
+right-hand sides that read the old row, which the ORM cannot express (PostgreSQL and SQLite
+≥ 3.35 both speak it). Table and column names always come from the models' `_meta`; values
+go through each field's own conversion, so SQLite and PostgreSQL read and write them as the
+ORM would.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from django.db import connection
+
+from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
+from wireflow_site.partial import instance_from_row
+
+# Node runs that are not finished: a run with one of these left is not over.
+ACTIVE = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
+
+_RUN = Execution._meta
+_NODE = NodeRun._meta
+
+
+def _run_column(name: str) -> str:
+    return _RUN.get_field(name).column
+
+
+def _node_column(name: str) -> str:
+    return _NODE.get_field(name).column
+
+
+def _run_pk(execution_id: Any) -> Any:
+    return _RUN.pk.get_db_prep_value(execution_id, connection)
+
+
+_LOCK_RUN_SQL = (f"SELECT 1 FROM {_RUN.db_table} WHERE {_run_column('id')} = %s FOR UPDATE")
+
+
+def run_lock(execution_id: Any) -> None:
+    """Take the run's row lock first in every transaction that changes its node runs, so all of
+    them lock in the same order (run, then nodes) and can never deadlock each other. (SQLite
+    has no row locks: its write transactions are serial already.) Raw SQL: it runs twice per
+    node, and the ORM's version of this one-liner cost twice the statement itself."""
+    if connection.features.has_select_for_update:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_RUN_SQL, [_run_pk(execution_id)])
+
+
+class Numbers(NamedTuple):
+    """The last sequence number a statement took for a run, and the run's team."""
+
+    last: int
+    team_id: int
+
+
+def seq_take(execution_id: Any, count: int, *, charge: int = 0,
+             simulated: bool = False) -> Numbers:
+    """Take `count` sequence numbers of the run in one statement, inside the caller's
+    transaction. Being an UPDATE of the run's row it also takes the run's row lock, so a
+    transaction that starts with it needs no `run_lock`. A completed node's charge and
+    simulated mark, totals on the same row, ride along instead of costing a statement each."""
+    seq = _run_column("seq")
+    assignments, params = [f"{seq} = {seq} + %s"], [count]
+    if charge:
+        charged = _run_column("credits_charged")
+        assignments.append(f"{charged} = {charged} + %s")
+        params.append(charge)
+    if simulated:
+        assignments.append(f"{_run_column('simulated')} = %s")
+        params.append(True)
+    params.append(_run_pk(execution_id))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_RUN.db_table} SET {', '.join(assignments)} "
+                       f"WHERE {_run_column('id')} = %s "
+                       f"RETURNING {seq}, {_run_column('team')}", params)
+        last, team_id = cursor.fetchone()
+    return Numbers(last, team_id)
+
+
+class ClaimNumbers(NamedTuple):
+    numbers: Numbers
+    started: bool  # this claim started the run (QUEUED → RUNNING)
+
+
+def seq_take_for_claim(execution_id: Any, now) -> ClaimNumbers:
+    """A claim's first statement: the run's row lock and the number of the node's RUNNING
+    event; for the run's first claim also QUEUED → RUNNING and a second number, for the run's
+    own event. One statement where the ORM would need a SELECT and an UPDATE."""
+    status, seq, started_at = (_run_column(n) for n in ("status", "seq", "started_at"))
+    when = _RUN.get_field("started_at").get_db_prep_value(now, connection)
+    queued = ExecutionStatus.QUEUED.value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_RUN.db_table} SET "
+            f"{seq} = {seq} + CASE WHEN {status} = %s THEN 2 ELSE 1 END, "
+            f"{started_at} = CASE WHEN {status} = %s THEN %s ELSE {started_at} END, "
+            f"{status} = CASE WHEN {status} = %s THEN %s ELSE {status} END "
+            f"WHERE {_run_column('id')} = %s "
+            f"RETURNING {seq}, {_run_column('team')}, {started_at}",
+            [queued, queued, when, queued, ExecutionStatus.RUNNING.value,
+             _run_pk(execution_id)])
+        row = cursor.fetchone()
+    started = instance_from_row(Execution, [_RUN.get_field("started_at")], row[2:]).started_at
+    return ClaimNumbers(Numbers(row[0], row[1]), started == now)
+
+
+def node_run_update(node_run: NodeRun, from_status: str, **values: Any) -> bool:
+    """One conditional UPDATE of the node run: only under its lease and in `from_status`, so a
+    stale task can only lose. Raw SQL with each field's own conversion: it runs twice per node,
+    and the ORM spent more compiling this than the database spent running it."""
+    fields = [_NODE.get_field(name) for name in values]
+    assignments = ", ".join(f"{field.column} = %s" for field in fields)
+    params = [None if value is None else field.get_db_prep_save(
+        value.pk if isinstance(value, NodeRun) else value, connection)
+        for field, value in zip(fields, values.values())]
+    params += [_NODE.pk.get_db_prep_value(node_run.pk, connection), node_run.lease, from_status]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_NODE.db_table} SET {assignments} "
+                       f"WHERE {_node_column('id')} = %s AND {_node_column('lease')} = %s "
+                       f"AND {_node_column('status')} = %s", params)
+        return cursor.rowcount == 1
+
+
+def successors_count_down(execution_id: Any, node_ids: list[str], *, lease: str,
+                          now) -> list[NodeRun]:
+    """Count down these successors' waiting inputs and move those that reach zero PENDING →
+    QUEUED under `lease`. Returns the node runs that became ready, whole (a ready node run next
+    in this task needs no SELECT), in topological order.
+
+    One UPDATE … RETURNING does it all (every right-hand side reads the old row), which the
+    ORM cannot express; it runs once per finished node, the engine's hottest statement."""
+    column = {name: _node_column(name) for name in (
+        "execution", "node_id", "status", "waiting_inputs", "lease", "queued_at")}
+    last_input = f"({column['status']} = %s AND {column['waiting_inputs']} = 1)"
+    placeholders = ", ".join(["%s"] * len(node_ids))
+    fields = list(_NODE.concrete_fields)
+    sql = (
+        f"UPDATE {_NODE.db_table} SET "
+        f"{column['waiting_inputs']} = {column['waiting_inputs']} - 1, "
+        f"{column['status']} = CASE WHEN {last_input} THEN %s ELSE {column['status']} END, "
+        f"{column['lease']} = CASE WHEN {last_input} THEN %s ELSE {column['lease']} END, "
+        f"{column['queued_at']} = CASE WHEN {last_input} THEN %s "
+        f"ELSE {column['queued_at']} END "
+        f"WHERE {column['execution']} = %s AND {column['node_id']} IN ({placeholders}) "
+        f"RETURNING {', '.join(field.column for field in fields)}"
+    )
+    pending = NodeStatus.PENDING.value
+    params = [
+        pending, NodeStatus.QUEUED.value,
+        pending, lease,
+        pending, _NODE.get_field("queued_at").get_db_prep_value(now, connection),
+        _NODE.get_field("execution").target_field.get_db_prep_value(execution_id, connection),
+        *node_ids,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    ready = [run for run in (instance_from_row(NodeRun, fields, row) for row in rows)
+             if run.status == NodeStatus.QUEUED and run.lease == lease]
+    return sorted(ready, key=lambda run: run.position)
+
+
+# What settling a run reads back from its row: its totals, where to report, and the rest of
+# what its status event says. Other fields of the returned run load if read.
+SETTLED_FIELDS = ("id", "team_id", "workflow_id", "status", "error", "started_at",
+                  "finished_at", "credits_reserved", "credits_charged", "webhook_url", "seq")
+
+
+def execution_settle_update(execution_id: Any, now) -> Execution | None:
+    """QUEUED/RUNNING → COMPLETED, or FAILED if a node failed, once none of its node runs is
+    left to run; also numbers the run's event. One UPDATE … RETURNING where the ORM would need
+    a count, an update and a read. None while nodes are left (or the run was settled)."""
+    status, finished_at, started_at, seq, pk_column = (
+        _run_column(n) for n in ("status", "finished_at", "started_at", "seq", "id"))
+    columns = [_RUN.get_field(name).column for name in SETTLED_FIELDS]
+    when = _RUN.get_field("finished_at").get_db_prep_value(now, connection)
+    pk = _run_pk(execution_id)
+    node_status, of_run = _node_column("status"), _node_column("execution")
+    active = ", ".join(["%s"] * len(ACTIVE))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_RUN.db_table} SET {status} = CASE WHEN EXISTS (SELECT 1 FROM "
+            f"{_NODE.db_table} WHERE {of_run} = %s AND {node_status} = %s) THEN %s ELSE %s END, "
+            f"{finished_at} = %s, {started_at} = COALESCE({started_at}, %s), {seq} = {seq} + 1 "
+            f"WHERE {pk_column} = %s AND {status} IN (%s, %s) AND NOT EXISTS (SELECT 1 FROM "
+            f"{_NODE.db_table} WHERE {of_run} = %s AND {node_status} IN ({active})) "
+            f"RETURNING {', '.join(columns)}",
+            [pk, NodeStatus.FAILED.value, ExecutionStatus.FAILED.value,
+             ExecutionStatus.COMPLETED.value, when, when, pk, ExecutionStatus.QUEUED.value,
+             ExecutionStatus.RUNNING.value, pk, *(s.value for s in ACTIVE)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return instance_from_row(Execution, [_RUN.get_field(name) for name in SETTLED_FIELDS], row)
