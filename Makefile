@@ -45,7 +45,13 @@ install-dev: $(VENV)/.dev
 run: install frontend
 	$(PY) -m wireflow_site.runner
 
-test: install-dev frontend frontend-test browser
+# Lint and import contracts (pyproject.toml): ruff, and lint-imports, which fails on an import
+# that breaks executions/'s one-way layers or a new import circle.
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+
+test: install-dev lint frontend frontend-test browser
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev

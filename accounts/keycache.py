@@ -12,8 +12,8 @@ balance, say) are deferred on the rebuilt instances and load fresh from the data
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save

@@ -4,7 +4,7 @@ an immutable WorkflowVersion in the same transaction."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -26,7 +26,7 @@ PATCHABLE_NODE_FIELDS = {"config", "params", "label", "position", "baseUpdatedAt
 
 def format_timestamp(value: datetime) -> str:
     """ISO 8601 in UTC with microseconds, so a client can echo it back as baseUpdatedAt."""
-    return value.astimezone(dt_timezone.utc).isoformat(timespec="microseconds").replace(
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace(
         "+00:00", "Z"
     )
 
@@ -41,7 +41,7 @@ def _parse_base(value: Any) -> datetime | None:
             code="invalid_request",
         )
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, dt_timezone.utc)
+        parsed = timezone.make_aware(parsed, UTC)
     return parsed
 
 
@@ -187,7 +187,8 @@ def workflow_patch_node(
             (n for n in nodes if isinstance(n, dict) and n.get("id") == node_id), None
         )
         if node is None:
-            raise ApiError(f"Node {node_id} not found in this workflow", code="not_found", status=404)
+            raise ApiError(f"Node {node_id} not found in this workflow", code="not_found",
+                           status=404)
         data = node.setdefault("data", {})
         if not isinstance(data, dict):
             data = node["data"] = {}
@@ -236,7 +237,8 @@ def _position(value: Any) -> dict[str, float]:
     return {"x": value["x"], "y": value["y"]}
 
 
-def workflow_duplicate(*, workflow: Workflow, actor: Principal, name: str | None = None) -> Workflow:
+def workflow_duplicate(*, workflow: Workflow, actor: Principal,
+                       name: str | None = None) -> Workflow:
     copy_of, _ = workflow_create(
         team=workflow.team,
         actor=actor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
@@ -67,7 +67,7 @@ class ApiErrorMiddleware:
         if response.status_code >= 400:
             reason = response.reason_phrase or "Bad request"
             return json_error(
-                ApiError(reason, code="http_%d" % response.status_code, status=response.status_code)
+                ApiError(reason, code=f"http_{response.status_code}", status=response.status_code)
             )
         return response
 

@@ -44,7 +44,7 @@ UNAUTHORIZED = {
 
 def add_shared_parts(result, generator, request, public):
     for path_item in result.get("paths", {}).values():
-        for method, operation in path_item.items():
+        for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             keyless = operation.get("operationId") in KEYLESS_OPERATIONS

@@ -1,7 +1,8 @@
 """The one-command dev runner behind `make run`.
 
 Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then runs one
-daphne, one Celery worker and celery beat (the reaper) until Ctrl-C (or SIGTERM), and stops every child it started.
+daphne, one Celery worker and celery beat (the reaper) until Ctrl-C (or SIGTERM), and stops every
+child it started.
 """
 
 from __future__ import annotations

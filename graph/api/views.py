@@ -142,7 +142,8 @@ class WorkflowDetailApi(APIView):
 
     required_scopes = {"GET": READ, "PUT": WRITE, "DELETE": WRITE}
 
-    @extend_schema(operation_id="workflows_retrieve", responses={200: s.WorkflowOut, 404: s.ErrorOut})
+    @extend_schema(operation_id="workflows_retrieve",
+                   responses={200: s.WorkflowOut, 404: s.ErrorOut})
     def get(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         return Response(_workflow_out(request, workflow))
@@ -247,7 +248,8 @@ class WorkflowDuplicateApi(APIView):
             workflow=workflow, actor=request.principal, name=body.get("name")
         )
         return Response(
-            {"data": {"id": str(copy_of.pk), "name": copy_of.name, "url": s.editor_url(request, copy_of)}},
+            {"data": {"id": str(copy_of.pk), "name": copy_of.name,
+                      "url": s.editor_url(request, copy_of)}},
             status=status.HTTP_201_CREATED,
         )
 

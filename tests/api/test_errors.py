@@ -1,6 +1,5 @@
 """Every error is JSON in the documented shape, and every response has a request id."""
 
-from tests.samples import offline_chain
 
 
 def test_unknown_api_path_is_json_404(api):

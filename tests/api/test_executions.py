@@ -62,7 +62,8 @@ def test_execute_then_poll_to_completed_and_download_the_image(api, live_worker,
     assert result["finalOutput"]["url"] == states["up"]["outputUrl"]
     path = result["finalOutput"]["url"].split("://", 1)[1].split("/", 1)[1]
     image = client.get("/" + path)
-    assert image.status_code == 200 and b"".join(image.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.status_code == 200
+    assert b"".join(image.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
 
     history = api.get(f"/api/v1/workflows/executions?workflowId={workflow_id}").json()
     assert history["total"] == 1 and history["executions"][0]["status"] == "COMPLETED"

@@ -266,14 +266,16 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
     page.click("[data-testid=node-local-preview-1] .node-label")
     assert page.input_value("[data-testid=inspector-label]") == "Hero shot"
     page.click("[data-testid=aspect-16\\:9]")
-    width, height = int(page.input_value("#setting-width")), int(page.input_value("#setting-height"))
+    width = int(page.input_value("#setting-width"))
+    height = int(page.input_value("#setting-height"))
     assert width % 8 == 0 and height % 8 == 0 and width > height
     assert abs(width / height - 16 / 9) < 0.02
     assert "16:9" in page.inner_text("[data-testid=megapixels]")
     page.fill("#setting-width", "2047")
     assert "will be" in page.inner_text("[data-testid=megapixels]")
     page.press("#setting-width", "Enter")
-    width, height = int(page.input_value("#setting-width")), int(page.input_value("#setting-height"))
+    width = int(page.input_value("#setting-width"))
+    height = int(page.input_value("#setting-height"))
     assert width % 8 == 0 and width * height <= 4 * 1024 * 1024
     assert page.input_value("#setting-seed") == ""
     page.click("[data-testid=seed-randomize]")
@@ -444,7 +446,8 @@ def test_a_failed_node_shows_its_reason_skips_the_rest_and_a_slow_run_cancels(
         node("prompt", "input:text", {"prompt": "sim:request-moderated a fox"}),
         node("flux", "generate:flux_2_pro", {"width": 1024, "height": 1024}),
         node("up", "process:upscale_local", {"scale": 2}),
-    ], [edge("e1", "prompt", "prompt", "flux", "prompt"), edge("e2", "flux", "image", "up", "image")])
+    ], [edge("e1", "prompt", "prompt", "flux", "prompt"),
+        edge("e2", "flux", "image", "up", "image")])
     # The team has no credits yet: the Run button says so, and a run is refused with why.
     tab.wait_for_selector("[data-testid=run]:has-text('3 credits (not enough)')")
     tab.click("[data-testid=run]")
