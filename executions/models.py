@@ -35,7 +35,6 @@ NODE_DONE = (
     NodeStatus.COMPLETED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
     NodeStatus.CANCELLED,
 )
-NODE_SUCCEEDED = (NodeStatus.COMPLETED, NodeStatus.CACHED)
 
 
 def new_secret() -> str:

@@ -92,13 +92,13 @@ def store(execution_id: Any, seq: int, payload: bytes) -> None:
     client().set(_payload_prefix(execution_id) + str(seq), payload, ex=PAYLOAD_SECONDS)
 
 
-def forget(execution_id: Any) -> None:
+def tombstone(execution_id: Any) -> None:
     client().set(_head_key(execution_id), _GONE, ex=HEAD_SECONDS)
 
 
 def _execution_deleted(sender, instance, **kwargs) -> None:
     pk = instance.pk
-    transaction.on_commit(lambda: forget(pk))
+    transaction.on_commit(lambda: tombstone(pk))
 
 
 def connect() -> None:

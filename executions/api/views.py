@@ -36,13 +36,13 @@ def _poll_url(request: Request, execution: Execution) -> str:
     return request.build_absolute_uri(f"/api/v1/workflows/executions/{execution.pk}/poll")
 
 
-def _trigger(request: Request) -> str:
+def _trigger_of(request: Request) -> str:
     return Execution.Trigger.API if request.principal.api_key else Execution.Trigger.EDITOR
 
 
 def _start(request: Request, workflow, **options) -> Execution:
     return services.workflow_execute(workflow=workflow, actor=request.principal,
-                                     trigger=_trigger(request), **options)
+                                     trigger=_trigger_of(request), **options)
 
 
 class WorkflowExecuteApi(APIView):

@@ -22,9 +22,6 @@ from typing import Any
 from executions.providers.base import Job, OutputFile, Provider, ProviderError, Result
 from executions.providers.http import Http, VendorError, output_file, require_key
 
-# finishReasons that mean Google withheld the answer on policy grounds.
-BLOCKED_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "IMAGE_SAFETY", "BLOCKLIST", "SPII",
-                            "RECITATION", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"})
 # google.rpc status names whose meaning is sharper than the HTTP status they come with.
 STATUS_KINDS = {"RESOURCE_EXHAUSTED": "rate_limited", "UNAVAILABLE": "server",
                 "DEADLINE_EXCEEDED": "timeout", "UNAUTHENTICATED": "config",

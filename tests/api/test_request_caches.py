@@ -97,6 +97,6 @@ def test_a_reader_with_an_old_seq_never_moves_the_head_back(team):
     pollcache.advance({pk: (team.pk, 7)})
     pollcache.advance({pk: (team.pk, 3)})  # read from the database before seq 7 committed
     assert pollcache.read(pk).seq == 7
-    pollcache.forget(pk)
+    pollcache.tombstone(pk)
     pollcache.advance({pk: (team.pk, 9)})  # a deleted run stays gone
     assert pollcache.read(pk) is None
