@@ -5,9 +5,10 @@ the OpenAPI schema (and so for the schema conformance tests), field for field. A
 starts with "(addition)" marks a field api.md does not list: ours, on top of Wireflow's shape.
 """
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from executions.models import Execution, ExecutionStatus
+from executions.models import Asset, Execution, ExecutionStatus
 from graph.api.serializers import public_webhook_url
 
 NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or CANCELLED"
@@ -245,3 +246,62 @@ class BatchRetriedResult(BatchOut):
 
 class BatchRetryOut(serializers.Serializer):
     data = BatchRetriedResult()
+
+
+class WebhookTriggerIn(serializers.Serializer):
+    """Any JSON object. It becomes the run's triggerData, and its keys that are ids of input
+    nodes set those nodes' values. A JSON value that is not an object is kept as
+    `{"body": value}`."""
+
+
+class WebhookTriggerInSchema(OpenApiSerializerExtension):
+    """WebhookTriggerIn has no fields to declare: describe it as the free-form object it is
+    (drf-spectacular would otherwise drop a serializer without fields from the schema)."""
+
+    target_class = WebhookTriggerIn
+
+    def map_serializer(self, auto_schema, direction):
+        return {"type": "object", "additionalProperties": {},
+                "description": WebhookTriggerIn.__doc__.replace("\n    ", " ")}
+
+
+class WebhookInfoOut(serializers.Serializer):
+    workflowId = serializers.UUIDField()
+    name = serializers.CharField()
+    isActive = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class WebhookTriggeredOut(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    status = serializers.CharField(help_text="Always `queued`.")
+    message = serializers.CharField()
+    statusUrl = serializers.URLField(
+        help_text="Read-only status of this run, with its secret: no API key needed.")
+
+
+class MediaUploadFileIn(serializers.Serializer):
+    file = serializers.FileField(help_text="PNG, JPEG, WebP, GIF or MP4.")
+
+
+class MediaUploadUrlIn(serializers.Serializer):
+    url = serializers.URLField(help_text="Fetched by us: public addresses only.")
+
+
+class MediaOut(serializers.Serializer):
+    url = serializers.URLField()
+    id = serializers.UUIDField()
+    type = serializers.ChoiceField(Asset.Kind.values)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    mime = serializers.CharField(help_text="(addition)")
+    size = serializers.IntegerField(help_text="(addition) Bytes.")
+    createdAt = serializers.DateTimeField(help_text="(addition)")
+
+
+class MediaUploadOut(serializers.Serializer):
+    data = MediaOut()
+
+
+class MediaListOut(serializers.Serializer):
+    data = MediaOut(many=True, help_text="The team's uploads, newest first (at most 200).")
