@@ -12,18 +12,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api import serializers as s
 from accounts.models import CreditLedgerEntry
 from accounts.permissions import require_scope
 from accounts.plans import limits_for
 from accounts.ratelimit import executions_today
 from accounts.roles import Scope
+from graph.api.serializers import ErrorOut
 from wireflow_site.errors import ApiError
 
 
 class UsageApi(APIView):
     required_scopes = {"GET": Scope.USAGE_READ}
 
-    @extend_schema(operation_id="developer_usage", responses={200: dict})
+    @extend_schema(operation_id="developer_usage", responses={200: s.UsageOut, 403: ErrorOut})
     def get(self, request: Request) -> Response:
         team = request.principal.default_team()
         if team is None:
@@ -68,14 +70,15 @@ class WebhookSecretApi(APIView):
                            code="forbidden", status=403)
         return team
 
-    @extend_schema(operation_id="developer_webhook_secret", responses={200: dict})
+    @extend_schema(operation_id="developer_webhook_secret",
+                   responses={200: s.WebhookSecretOut, 403: ErrorOut})
     def get(self, request: Request) -> Response:
         team = self._team(request)
         return Response({"data": {"teamId": team.pk, "secret": team.webhook_secret,
                                   "scheme": "Standard Webhooks (HMAC-SHA256)"}})
 
     @extend_schema(operation_id="developer_webhook_secret_rotate", request=None,
-                   responses={200: dict})
+                   responses={200: s.WebhookSecretOut, 403: ErrorOut})
     def post(self, request: Request) -> Response:
         from accounts.services import team_rotate_webhook_secret
 

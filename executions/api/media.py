@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import require_scope
 from accounts.roles import Scope
+from executions.api import serializers as s
 from executions.assets import asset_api, asset_create
 from executions.fetch import ALLOWED_TYPES, fetch_url
 from executions.models import Asset
@@ -31,8 +32,11 @@ def _media_out(asset: Asset) -> dict:
 class MediaUploadApi(APIView):
     required_scopes = {"POST": Scope.WORKFLOWS_WRITE}
 
-    @extend_schema(operation_id="media_upload", request=dict,
-                   responses={201: dict, 400: ErrorOut, 413: ErrorOut})
+    @extend_schema(operation_id="media_upload",
+                   request={"multipart/form-data": s.MediaUploadFileIn,
+                            "application/json": s.MediaUploadUrlIn},
+                   responses={201: s.MediaUploadOut, 400: ErrorOut, 403: ErrorOut,
+                              413: ErrorOut, 415: ErrorOut})
     def post(self, request: Request) -> Response:
         team = request.principal.default_team()
         if team is None:
@@ -68,7 +72,7 @@ class MediaUploadApi(APIView):
 class MediaListApi(APIView):
     required_scopes = {"GET": Scope.WORKFLOWS_READ}
 
-    @extend_schema(operation_id="media_list", responses={200: dict})
+    @extend_schema(operation_id="media_list", responses={200: s.MediaListOut})
     def get(self, request: Request) -> Response:
         assets = Asset.objects.filter(team_id__in=request.principal.team_ids(),
                                       uploaded=True).order_by("-created_at")[:200]

@@ -1,8 +1,17 @@
-"""Input shapes of the execution endpoints (outputs are built by selectors as api.md says)."""
+"""Input and output shapes of the execution endpoints.
 
+The views and selectors build the response dicts; the output serializers here describe them for
+the OpenAPI schema (and so for the schema conformance tests), field for field. A help text that
+starts with "(addition)" marks a field api.md does not list: ours, on top of Wireflow's shape.
+"""
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from executions.models import Asset, Execution, ExecutionStatus
 from graph.api.serializers import public_webhook_url
+
+NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or CANCELLED"
 
 
 class ExecuteIn(serializers.Serializer):
@@ -25,33 +34,274 @@ class RunIn(serializers.Serializer):
     inputs = serializers.DictField(required=False, allow_empty=True)
 
 
-class ExecutionRunOut(serializers.Serializer):
-    id = serializers.CharField()
-    status = serializers.CharField()
-    startTime = serializers.CharField(allow_null=True)
-    endTime = serializers.CharField(allow_null=True)
+class RunMediaOut(serializers.Serializer):
+    url = serializers.URLField(help_text="Ours: vendor URLs expire within minutes.")
+    id = serializers.UUIDField(help_text="(addition) The asset's id.")
+    mime = serializers.CharField(help_text="(addition) The file's media type.")
+    path = serializers.CharField(help_text="(addition) The file's name in our storage.")
+    simulated = serializers.BooleanField(
+        required=False, help_text="(addition) Present, and true, only when the simulator made it.")
+
+
+class RunImageOut(RunMediaOut):
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+
+
+class RunVideoOut(RunMediaOut):
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds.")
+    width = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    height = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    frames = serializers.IntegerField(allow_null=True, help_text="(addition) Frame count.")
+
+
+class NodeRunOutputOut(serializers.Serializer):
+    images = RunImageOut(many=True)
+    videos = RunVideoOut(many=True)
+    text = serializers.CharField(allow_null=True)
+
+
+class NodeRunOut(serializers.Serializer):
+    nodeId = serializers.CharField()
+    nodeType = serializers.CharField()
+    label = serializers.CharField(allow_blank=True, help_text="(addition)")
+    status = serializers.CharField(help_text=NODE_STATUSES)
+    progress = serializers.FloatField(min_value=0, max_value=1)
+    output = NodeRunOutputOut()
     error = serializers.CharField(allow_null=True)
-    batchId = serializers.CharField(allow_null=True)
-    runIndexInBatch = serializers.IntegerField(allow_null=True)
-    nodeRuns = serializers.ListField(child=serializers.DictField())
+    credits = serializers.IntegerField(help_text="Charged for this node: only when it succeeded.")
+    cached = serializers.BooleanField(help_text="(addition) Its result came from the cache.")
+    simulated = serializers.BooleanField(help_text="(addition) The simulator ran it.")
+    startTime = serializers.DateTimeField(allow_null=True)
+    endTime = serializers.DateTimeField(allow_null=True)
 
 
-class ExecuteOut(serializers.Serializer):
-    executionId = serializers.CharField()
-    status = serializers.CharField()
-    workflowId = serializers.CharField()
-    batchId = serializers.CharField(allow_null=True)
-    executionRuns = ExecutionRunOut(many=True)
+class NodeStateOut(serializers.Serializer):
+    nodeId = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    status = serializers.CharField(help_text=NODE_STATUSES)
+    error = serializers.CharField(allow_null=True)
+    outputUrl = serializers.URLField(allow_null=True)
+    outputUrls = serializers.ListField(child=serializers.URLField())
+    text = serializers.CharField(allow_null=True)
+
+
+class NodeResultsOut(serializers.Serializer):
+    nodeRuns = NodeRunOut(many=True)
+
+
+class FinalOutputOut(serializers.Serializer):
+    url = serializers.URLField()
+
+
+class RunCreditsOut(serializers.Serializer):
+    charged = serializers.IntegerField()
+    estimated = serializers.IntegerField(help_text="(addition) The estimate taken at the start.")
 
 
 class PollOut(serializers.Serializer):
-    executionId = serializers.CharField()
-    status = serializers.ChoiceField(["QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"])
-    progress = serializers.FloatField()
-    nodeResults = serializers.DictField()
-    nodeStates = serializers.ListField(child=serializers.DictField())
-    finalOutput = serializers.DictField(allow_null=True)
+    executionId = serializers.UUIDField()
+    workflowId = serializers.UUIDField(allow_null=True, help_text="(addition)")
+    status = serializers.ChoiceField(ExecutionStatus.values)
+    progress = serializers.FloatField(min_value=0, max_value=1)
+    nodeResults = NodeResultsOut()
+    nodeStates = NodeStateOut(many=True)
+    finalOutput = FinalOutputOut(allow_null=True)
     error = serializers.CharField(allow_null=True)
-    credits = serializers.DictField()
-    startTime = serializers.CharField(allow_null=True)
-    endTime = serializers.CharField(allow_null=True)
+    credits = RunCreditsOut()
+    simulated = serializers.BooleanField(help_text="(addition) The simulator ran it.")
+    seq = serializers.IntegerField(
+        help_text="(addition) Goes up with every state change of the run.")
+    startTime = serializers.DateTimeField(allow_null=True)
+    endTime = serializers.DateTimeField(allow_null=True)
+    createdAt = serializers.DateTimeField(help_text="(addition)")
+
+
+class ExecutionRunOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(ExecutionStatus.values)
+    startTime = serializers.DateTimeField(allow_null=True)
+    endTime = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    batchId = serializers.UUIDField(allow_null=True)
+    runIndexInBatch = serializers.IntegerField(allow_null=True)
+    nodeRuns = NodeRunOut(many=True)
+
+
+class ExecuteOut(serializers.Serializer):
+    executionId = serializers.UUIDField(help_text="The first run's id.")
+    status = serializers.ChoiceField(ExecutionStatus.values)
+    workflowId = serializers.UUIDField()
+    batchId = serializers.UUIDField(allow_null=True)
+    executionRuns = ExecutionRunOut(many=True)
+
+
+class RunInputOut(serializers.Serializer):
+    nodeId = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField(help_text="The media type the input node provides.")
+    required = serializers.BooleanField()
+    description = serializers.CharField(allow_blank=True)
+    default = serializers.JSONField(allow_null=True, help_text="The node's current value.")
+
+
+class RunInputsOut(serializers.Serializer):
+    inputs = RunInputOut(many=True)
+
+
+class RunStartedResult(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    status = serializers.ChoiceField(ExecutionStatus.values)
+
+
+class RunStartedOut(serializers.Serializer):
+    data = RunStartedResult()
+
+
+class ChargedCreditsOut(serializers.Serializer):
+    charged = serializers.IntegerField(help_text="(addition)")
+
+
+class ExecutionItemOut(serializers.Serializer):
+    executionId = serializers.UUIDField(help_text="(addition)")
+    workflowId = serializers.UUIDField(allow_null=True, help_text="(addition)")
+    status = serializers.ChoiceField(ExecutionStatus.values, help_text="(addition)")
+    trigger = serializers.ChoiceField(Execution.Trigger.values,
+                                      help_text="(addition) What started the run.")
+    error = serializers.CharField(allow_null=True, help_text="(addition)")
+    credits = ChargedCreditsOut(help_text="(addition)")
+    durationSeconds = serializers.FloatField(allow_null=True, help_text="(addition)")
+    thumbnailUrl = serializers.URLField(
+        allow_null=True, help_text="(addition) The run's first image output, if any.")
+    simulated = serializers.BooleanField(help_text="(addition)")
+    createdAt = serializers.DateTimeField(help_text="(addition)")
+    startTime = serializers.DateTimeField(allow_null=True, help_text="(addition)")
+    endTime = serializers.DateTimeField(allow_null=True, help_text="(addition)")
+
+
+class ExecutionListOut(serializers.Serializer):
+    executions = ExecutionItemOut(many=True, help_text="(addition) Newest first.")
+    total = serializers.IntegerField(help_text="(addition) Runs matching the filters.")
+    limit = serializers.IntegerField(help_text="(addition)")
+    offset = serializers.IntegerField(help_text="(addition)")
+
+
+class EstimateLineOut(serializers.Serializer):
+    nodeId = serializers.CharField()
+    nodeLabel = serializers.CharField()
+    model = serializers.CharField()
+    credits = serializers.IntegerField()
+    unitCredits = serializers.FloatField()
+    iterations = serializers.IntegerField()
+
+
+class EstimateResult(serializers.Serializer):
+    workflowId = serializers.UUIDField()
+    estimatedCredits = serializers.IntegerField()
+    availableCredits = serializers.IntegerField()
+    sufficient = serializers.BooleanField()
+    estimateComplete = serializers.BooleanField()
+    breakdown = EstimateLineOut(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class EstimateOut(serializers.Serializer):
+    data = EstimateResult()
+
+
+class WebhookRotatedResult(serializers.Serializer):
+    webhookId = serializers.CharField(help_text="(addition) The new webhookId.")
+    webhookUrl = serializers.URLField(help_text="(addition) The new trigger URL.")
+
+
+class WebhookRotatedOut(serializers.Serializer):
+    data = WebhookRotatedResult()
+
+
+class BatchRunOut(serializers.Serializer):
+    id = serializers.UUIDField(help_text="(addition)")
+    runIndexInBatch = serializers.IntegerField(help_text="(addition)")
+    status = serializers.ChoiceField(ExecutionStatus.values, help_text="(addition)")
+    error = serializers.CharField(allow_null=True, help_text="(addition)")
+
+
+class BatchOut(serializers.Serializer):
+    batchId = serializers.UUIDField(help_text="(addition)")
+    workflowId = serializers.UUIDField(allow_null=True,
+                                       help_text="(addition) null once the workflow is deleted.")
+    status = serializers.CharField(help_text="(addition) RUNNING, COMPLETED or FAILED.")
+    total = serializers.IntegerField(help_text="(addition) Items in the batch.")
+    counts = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="(addition) Latest runs per status.")
+    runs = BatchRunOut(many=True, help_text="(addition) The latest run of each item.")
+
+
+class BatchDetailOut(serializers.Serializer):
+    data = BatchOut()
+
+
+class BatchRetriedResult(BatchOut):
+    retried = ExecutionRunOut(many=True, help_text="(addition) The runs started again.")
+
+
+class BatchRetryOut(serializers.Serializer):
+    data = BatchRetriedResult()
+
+
+class WebhookTriggerIn(serializers.Serializer):
+    """Any JSON object. It becomes the run's triggerData, and its keys that are ids of input
+    nodes set those nodes' values. A JSON value that is not an object is kept as
+    `{"body": value}`."""
+
+
+class WebhookTriggerInSchema(OpenApiSerializerExtension):
+    """WebhookTriggerIn has no fields to declare: describe it as the free-form object it is
+    (drf-spectacular would otherwise drop a serializer without fields from the schema)."""
+
+    target_class = WebhookTriggerIn
+
+    def map_serializer(self, auto_schema, direction):
+        return {"type": "object", "additionalProperties": {},
+                "description": WebhookTriggerIn.__doc__.replace("\n    ", " ")}
+
+
+class WebhookInfoOut(serializers.Serializer):
+    workflowId = serializers.UUIDField()
+    name = serializers.CharField()
+    isActive = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class WebhookTriggeredOut(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    status = serializers.CharField(help_text="Always `queued`.")
+    message = serializers.CharField()
+    statusUrl = serializers.URLField(
+        help_text="Read-only status of this run, with its secret: no API key needed.")
+
+
+class MediaUploadFileIn(serializers.Serializer):
+    file = serializers.FileField(help_text="PNG, JPEG, WebP, GIF or MP4.")
+
+
+class MediaUploadUrlIn(serializers.Serializer):
+    url = serializers.URLField(help_text="Fetched by us: public addresses only.")
+
+
+class MediaOut(serializers.Serializer):
+    url = serializers.URLField()
+    id = serializers.UUIDField()
+    type = serializers.ChoiceField(Asset.Kind.values)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    mime = serializers.CharField(help_text="(addition)")
+    size = serializers.IntegerField(help_text="(addition) Bytes.")
+    createdAt = serializers.DateTimeField(help_text="(addition)")
+
+
+class MediaUploadOut(serializers.Serializer):
+    data = MediaOut()
+
+
+class MediaListOut(serializers.Serializer):
+    data = MediaOut(many=True, help_text="The team's uploads, newest first (at most 200).")

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.idempotency import idempotent_for_team
 from accounts.ratelimit import webhook_request_admit
 from executions import selectors, services
+from executions.api import serializers as s
 from executions.models import Execution
 from graph.api.serializers import ErrorOut, public_base_url
 from graph.models import Workflow
@@ -65,7 +66,8 @@ def status_url(request: Request, execution: Execution) -> str:
 
 
 class WebhookTriggerApi(CorsApiView):
-    @extend_schema(operation_id="webhook_info", auth=[], responses={200: dict, 404: ErrorOut})
+    @extend_schema(operation_id="webhook_info", auth=[],
+                   responses={200: s.WebhookInfoOut, 404: ErrorOut})
     def get(self, request: Request, webhook_id: str) -> Response:
         workflow = _workflow(webhook_id)
         return Response({
@@ -76,8 +78,9 @@ class WebhookTriggerApi(CorsApiView):
         })
 
     @extend_schema(
-        operation_id="webhook_trigger", auth=[], request=dict,
-        responses={202: dict, 400: ErrorOut, 404: ErrorOut, 402: ErrorOut,
+        operation_id="webhook_trigger", auth=[],
+        request={"application/json": s.WebhookTriggerIn},
+        responses={202: s.WebhookTriggeredOut, 400: ErrorOut, 404: ErrorOut, 402: ErrorOut,
                    413: OpenApiResponse(ErrorOut, description="Body over 1 MB"),
                    429: ErrorOut},
     )
@@ -115,8 +118,8 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
 class ExecutionStatusApi(CorsApiView):
     """The read-only status of one run, for browser callers holding its secret (no API key)."""
 
-    @extend_schema(operation_id="executions_status", auth=[], responses={200: dict,
-                                                                         404: ErrorOut})
+    @extend_schema(operation_id="executions_status", auth=[],
+                   responses={200: s.PollOut, 404: ErrorOut})
     def get(self, request: Request, execution_id: str) -> Response:
         secret = request.query_params.get("secret", "")
         try:

@@ -94,14 +94,15 @@ class WorkflowRunApi(APIView):
 
     required_scopes = {"GET": Scope.WORKFLOWS_READ, "POST": EXECUTE}
 
-    @extend_schema(operation_id="workflows_run_inputs", responses={200: dict, 404: ErrorOut})
+    @extend_schema(operation_id="workflows_run_inputs",
+                   responses={200: s.RunInputsOut, 404: ErrorOut})
     def get(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         inputs = selectors.workflow_run_inputs(workflow=workflow)
         return Response({"inputs": inputs})
 
     @extend_schema(operation_id="workflows_run", request=s.RunIn,
-                   responses={202: dict, 400: ErrorOut, 404: ErrorOut})
+                   responses={202: s.RunStartedOut, 400: ErrorOut, 404: ErrorOut})
     @idempotent
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
@@ -146,7 +147,7 @@ class ExecutionListApi(APIView):
         operation_id="executions_list",
         parameters=[OpenApiParameter("workflowId", str), OpenApiParameter("status", str),
                     OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses={200: dict},
+        responses={200: s.ExecutionListOut},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -173,7 +174,7 @@ class WorkflowEstimateApi(APIView):
     required_scopes = {"POST": Scope.WORKFLOWS_READ}
 
     @extend_schema(operation_id="workflows_estimate", request=s.ExecuteIn,
-                   responses={200: dict, 404: ErrorOut})
+                   responses={200: s.EstimateOut, 404: ErrorOut})
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         data = _body(s.ExecuteIn, request.data or {})
@@ -192,7 +193,7 @@ class WorkflowWebhookRotateApi(APIView):
     required_scopes = {"POST": Scope.WORKFLOWS_WRITE}
 
     @extend_schema(operation_id="workflows_webhook_rotate", request=None,
-                   responses={200: dict, 404: ErrorOut})
+                   responses={200: s.WebhookRotatedOut, 404: ErrorOut})
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, Scope.WORKFLOWS_WRITE)
@@ -204,7 +205,8 @@ class WorkflowWebhookRotateApi(APIView):
 class BatchDetailApi(APIView):
     required_scopes = {"GET": READ}
 
-    @extend_schema(operation_id="batches_retrieve", responses={200: dict, 404: ErrorOut})
+    @extend_schema(operation_id="batches_retrieve",
+                   responses={200: s.BatchDetailOut, 404: ErrorOut})
     def get(self, request: Request, batch_id: str) -> Response:
         batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
         return Response({"data": selectors.batch_summary(batch)})
@@ -214,7 +216,9 @@ class BatchRetryApi(APIView):
     required_scopes = {"POST": EXECUTE}
 
     @extend_schema(operation_id="batches_retry", request=None,
-                   responses={201: dict, 400: ErrorOut, 404: ErrorOut})
+                   responses={201: s.BatchRetryOut, 400: ErrorOut, 404: ErrorOut,
+                              409: OpenApiResponse(ErrorOut,
+                                                   description="The workflow was deleted")})
     def post(self, request: Request, batch_id: str) -> Response:
         batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
         require_scope(request.principal, batch.team_id, EXECUTE)

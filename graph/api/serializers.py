@@ -1,4 +1,6 @@
-"""Input and output shapes of the workflow endpoints (camelCase, as api.md documents)."""
+"""Input and output shapes of the workflow endpoints (camelCase, as api.md documents).
+
+A help text that starts with "(addition)" marks a field api.md does not list."""
 
 from __future__ import annotations
 
@@ -201,3 +203,50 @@ class VisibilityIn(serializers.Serializer):
 class VisibilityOut(serializers.Serializer):
     linkPermission = serializers.ChoiceField(["view", "private"])
     url = serializers.CharField()
+
+
+class CatalogInputOut(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField(help_text="A media type for a port, a value kind for a setting.")
+    isPort = serializers.BooleanField(help_text="true: wireable; false: a setting in `config`.")
+    required = serializers.BooleanField()
+    default = serializers.JSONField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    enum = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+    description = serializers.CharField(allow_blank=True, help_text="(addition)")
+    multiple = serializers.BooleanField(help_text="(addition) The port takes several edges.")
+    maxItems = serializers.IntegerField(
+        allow_null=True, help_text="(addition) At most this many edges into a multiple port.")
+    multipleOf = serializers.IntegerField(
+        allow_null=True, help_text="(addition) A number setting must be a multiple of this.")
+    inline = serializers.BooleanField(
+        help_text="(addition) The text port may take its value from `config` instead.")
+
+
+class CatalogOutputOut(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField(help_text="The media type carried along edges.")
+
+
+class CatalogNodeOut(serializers.Serializer):
+    nodeType = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField(
+        help_text="input, generate, process, compose, utility or logic.")
+    description = serializers.CharField(allow_blank=True)
+    inputs = CatalogInputOut(many=True)
+    outputs = CatalogOutputOut(many=True)
+    credits = serializers.FloatField(help_text="The cost of one run with the default settings.")
+    provider = serializers.CharField(allow_null=True, help_text="(addition)")
+    model = serializers.CharField(allow_null=True, help_text="(addition)")
+    preview = serializers.BooleanField(
+        help_text="(addition) A procedural stand-in drawn locally, not an AI model.")
+    executable = serializers.BooleanField(
+        help_text="(addition) false for nodes that never run (e.g. sticky notes).")
+
+
+class NodeCatalogOut(serializers.Serializer):
+    nodes = CatalogNodeOut(many=True)

@@ -257,7 +257,7 @@ class WorkflowDuplicateApi(APIView):
 class NodeCatalogApi(APIView):
     """The node catalog the editor's palette, inspector and validation are built from."""
 
-    @extend_schema(operation_id="nodes_list", responses={200: dict})
+    @extend_schema(operation_id="nodes_list", responses={200: s.NodeCatalogOut})
     def get(self, request: Request) -> Response:
         return Response({"nodes": [spec.to_api() for spec in catalog.all()]})
 
