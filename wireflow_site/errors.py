@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.response import Response
 
 logger = logging.getLogger("wireflow.api")
@@ -108,3 +109,10 @@ def server_error() -> ApiError:
 
 def json_error(error: ApiError) -> JsonResponse:
     return JsonResponse(error.body(), status=error.status)
+
+
+class ErrorOut(serializers.Serializer):
+    """The error shape every endpoint answers with (for the OpenAPI schema)."""
+
+    error = serializers.CharField()
+    code = serializers.CharField()

@@ -18,8 +18,7 @@ from accounts.permissions import require_scope
 from accounts.plans import limits_for
 from accounts.ratelimit import executions_today
 from accounts.roles import Scope
-from graph.api.serializers import ErrorOut
-from wireflow_site.errors import ApiError
+from wireflow_site.errors import ApiError, ErrorOut
 
 
 class UsageApi(APIView):

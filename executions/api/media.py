@@ -16,8 +16,7 @@ from executions.assets import asset_api, asset_create
 from executions.fetch import ALLOWED_TYPES, fetch_url
 from executions.models import Asset
 from executions.providers import ProviderError
-from graph.api.serializers import ErrorOut
-from wireflow_site.errors import ApiError
+from wireflow_site.errors import ApiError, ErrorOut
 
 UPLOAD_TYPES = {**ALLOWED_TYPES, "video/mp4": "mp4"}
 

@@ -19,9 +19,9 @@ from accounts.ratelimit import webhook_request_admit
 from executions import selectors, services
 from executions.api import serializers as s
 from executions.models import Execution
-from graph.api.serializers import ErrorOut, public_base_url
+from graph.api.serializers import public_base_url
 from graph.models import Workflow
-from wireflow_site.errors import ApiError, NotFound
+from wireflow_site.errors import ApiError, ErrorOut, NotFound
 
 MAX_BODY = 1024 * 1024
 CORS = {

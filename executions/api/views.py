@@ -15,10 +15,10 @@ from accounts.roles import Scope
 from executions import planner, selectors, services
 from executions.api import serializers as s
 from executions.models import Execution, ExecutionStatus
-from graph.api.serializers import ErrorOut, webhook_url
+from graph.api.serializers import webhook_url
 from graph.selectors import workflow_get
 from graph.services import workflow_rotate_webhook
-from wireflow_site.errors import ApiError
+from wireflow_site.errors import ApiError, ErrorOut
 
 EXECUTE = Scope.WORKFLOWS_EXECUTE
 READ = Scope.EXECUTIONS_READ

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from graph.models import Workflow
 from graph.services import format_timestamp
+from wireflow_site.errors import ErrorOut
 from wireflow_site.net import PrivateAddress, require_public_url
 
 
@@ -181,11 +182,6 @@ class DuplicateOut(serializers.Serializer):
     data = DuplicateResult()
 
 
-class ErrorOut(serializers.Serializer):
-    error = serializers.CharField()
-    code = serializers.CharField()
-
-
 class GraphErrorOut(ErrorOut):
     violations = ViolationOut(many=True)
     warnings = ViolationOut(many=True)
@@ -231,6 +227,15 @@ class CatalogOutputOut(serializers.Serializer):
     type = serializers.CharField(help_text="The media type carried along edges.")
 
 
+class CatalogSizeRuleOut(serializers.Serializer):
+    widthInput = serializers.CharField(help_text="The setting that holds the width.")
+    heightInput = serializers.CharField(help_text="The setting that holds the height.")
+    maxPixels = serializers.IntegerField(help_text="At most this many pixels in all.")
+    minSide = serializers.IntegerField()
+    maxSide = serializers.IntegerField()
+    step = serializers.IntegerField(help_text="Both sides are multiples of this.")
+
+
 class CatalogNodeOut(serializers.Serializer):
     nodeType = serializers.CharField()
     label = serializers.CharField()
@@ -246,6 +251,9 @@ class CatalogNodeOut(serializers.Serializer):
         help_text="(addition) A procedural stand-in drawn locally, not an AI model.")
     executable = serializers.BooleanField(
         help_text="(addition) false for nodes that never run (e.g. sticky notes).")
+    sizeRule = CatalogSizeRuleOut(
+        allow_null=True,
+        help_text="(addition) The output size the model takes as a whole; null if none.")
 
 
 class NodeCatalogOut(serializers.Serializer):
