@@ -9,6 +9,7 @@ from typing import Any
 import networkx as nx
 from django.core.serializers.json import DjangoJSONEncoder
 
+from accounts.roles import Scope
 from accounts.selectors import Principal
 from executions import pollcache
 from executions.assets import asset_api
@@ -234,17 +235,19 @@ def ancestors_and_self(nodes: list[dict], edges: list[dict], node_id: str) -> se
     return nx.ancestors(graph, node_id) | {node_id}
 
 
-def workflow_estimate(*, workflow: Workflow, nodes: list[dict], edges: list[dict] | None,
-                      target_node_id: str | None) -> dict[str, Any]:
+def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[dict],
+                      edges: list[dict] | None, target_node_id: str | None) -> dict[str, Any]:
     """What a run of these nodes would cost (only the target's ancestors with a target), and
-    whether the team's balance covers it: the estimate endpoint's `data`."""
+    whether the team's balance covers it: the estimate endpoint's `data`. The balance itself
+    (`availableCredits`) only for those who may read the team's usage, else null."""
     only = ancestors_and_self(nodes, edges or [], target_node_id) if target_node_id else None
     price = estimate(nodes, only=only)
     available = workflow.team.credit_balance
     return {
         "workflowId": str(workflow.pk),
         "estimatedCredits": price["estimatedCredits"],
-        "availableCredits": available,
+        "availableCredits": available if principal.can(workflow.team_id, Scope.USAGE_READ)
+        else None,
         "sufficient": available >= price["estimatedCredits"],
         "estimateComplete": price["estimateComplete"],
         "breakdown": price["breakdown"],

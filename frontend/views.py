@@ -29,7 +29,7 @@ def home(request):
         "canEdit": principal.can(m.team_id, Scope.WORKFLOWS_WRITE),
     } for m in membership_list(user=request.user)]
     workflows = WorkflowItemOut(workflow_list(principal=principal), many=True,
-                                context={"request": request}).data
+                                context={"request": request, "principal": principal}).data
     assets = editor_assets("src/workflows/main.tsx")
     return render(request, "home.html", {
         "assets": assets,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
@@ -82,6 +83,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         error = ApiError("You do not have permission to do this", code="forbidden", status=403)
     elif isinstance(exc, ApiError):
         error = exc
+    elif isinstance(exc, RequestDataTooBig):
+        error = body_too_large()
     elif isinstance(exc, drf_exceptions.APIException):
         error = _drf_error(exc)
     else:
@@ -97,6 +100,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait:
         response["Retry-After"] = str(int(exc.wait))
     return response
+
+
+def body_too_large() -> ApiError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return ApiError(f"Request body too large (limit {limit / (1024 * 1024):g} MB)",
+                    code="payload_too_large", status=413)
 
 
 def server_error() -> ApiError:

@@ -7,9 +7,10 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from wireflow_site.errors import ApiError, json_error, server_error
+from wireflow_site.errors import ApiError, body_too_large, json_error, server_error
 
 logger = logging.getLogger("wireflow.api")
 
@@ -76,6 +77,8 @@ class ApiErrorMiddleware:
             return None
         if isinstance(exception, ApiError):
             return json_error(exception)
+        if isinstance(exception, RequestDataTooBig):
+            return json_error(body_too_large())
         logger.exception("Unhandled error in %s", request.path, exc_info=exception)
         return json_error(server_error())
 

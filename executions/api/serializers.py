@@ -198,7 +198,8 @@ class EstimateLineOut(serializers.Serializer):
 class EstimateResult(serializers.Serializer):
     workflowId = serializers.UUIDField()
     estimatedCredits = serializers.IntegerField()
-    availableCredits = serializers.IntegerField()
+    availableCredits = serializers.IntegerField(
+        allow_null=True, help_text="The team's balance; null unless the caller may read usage.")
     sufficient = serializers.BooleanField()
     estimateComplete = serializers.BooleanField()
     breakdown = EstimateLineOut(many=True)

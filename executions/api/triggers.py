@@ -90,7 +90,8 @@ class WebhookTriggerApi(CorsApiView):
             raise ApiError("Request body too large (limit 1 MB)", code="payload_too_large",
                            status=413)
         workflow = _workflow(webhook_id)
-        figures = webhook_request_admit(workflow.team, workflow.webhook_id)
+        # Keyed by the workflow, not its webhook id: rotating the URL starts no new window.
+        figures = webhook_request_admit(workflow.team, str(workflow.pk))
         request._request.rate_limit = figures
         return _trigger(self, request, workflow)
 
@@ -126,7 +127,9 @@ class ExecutionStatusApi(CorsApiView):
             execution = Execution.objects.filter(pk=uuid.UUID(execution_id)).first()
         except ValueError:
             execution = None
-        if execution is None or not hmac.compare_digest(secret, execution.status_secret):
+        # Bytes: compare_digest refuses a str with non-ASCII characters (a 500 otherwise).
+        if execution is None or not hmac.compare_digest(secret.encode(),
+                                                        execution.status_secret.encode()):
             raise NotFound("Execution")
         return Response(selectors.execution_poll_payload(execution))
 

@@ -183,7 +183,8 @@ class WorkflowEstimateApi(APIView):
         if data.get("inputs"):
             nodes = planner.inputs_apply(nodes, data["inputs"])
         return Response({"data": selectors.workflow_estimate(
-            workflow=workflow, nodes=nodes, edges=data.get("edges") if sent else workflow.edges,
+            principal=request.principal, workflow=workflow, nodes=nodes,
+            edges=data.get("edges") if sent else workflow.edges,
             target_node_id=data.get("targetNodeId") or None)})
 
 
@@ -197,6 +198,8 @@ class WorkflowWebhookRotateApi(APIView):
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, Scope.WORKFLOWS_WRITE)
+        # The new URL runs the workflow without a key: only for those who may run it.
+        require_scope(request.principal, workflow.team_id, EXECUTE)
         workflow = workflow_rotate_webhook(workflow=workflow)
         return Response({"data": {"webhookId": workflow.webhook_id,
                                   "webhookUrl": webhook_url(request, workflow)}})

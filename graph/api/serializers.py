@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from accounts.roles import Scope
 from graph.models import Workflow
 from graph.services import format_timestamp
 from wireflow_site.errors import ErrorOut
@@ -88,8 +89,10 @@ class WorkflowItemOut(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     description = serializers.CharField()
-    webhookId = serializers.CharField(source="webhook_id")
-    webhookUrl = serializers.SerializerMethodField()
+    webhookId = serializers.SerializerMethodField(
+        help_text="The key-less trigger's id; null unless the caller may execute the workflow.")
+    webhookUrl = serializers.SerializerMethodField(
+        help_text="The key-less trigger's URL; null unless the caller may execute the workflow.")
     isActive = serializers.BooleanField(source="is_active")
     executionCount = serializers.IntegerField(source="execution_count")
     lastExecutedAt = serializers.DateTimeField(source="last_executed_at", allow_null=True)
@@ -99,7 +102,20 @@ class WorkflowItemOut(serializers.Serializer):
     createdAt = serializers.SerializerMethodField()
     updatedAt = serializers.SerializerMethodField()
 
-    def get_webhookUrl(self, workflow: Workflow) -> str:
+    def _may_trigger(self, workflow: Workflow) -> bool:
+        """The trigger runs the workflow with no key: only for those who may execute it."""
+        principal = self.context.get("principal")
+        if principal is None:
+            principal = getattr(self.context["request"], "principal", None)
+        return principal is not None and principal.can(workflow.team_id,
+                                                       Scope.WORKFLOWS_EXECUTE)
+
+    def get_webhookId(self, workflow: Workflow) -> str | None:
+        return workflow.webhook_id if self._may_trigger(workflow) else None
+
+    def get_webhookUrl(self, workflow: Workflow) -> str | None:
+        if not self._may_trigger(workflow):
+            return None
         return webhook_url(self.context["request"], workflow)
 
     def get_createdAt(self, workflow: Workflow) -> str:

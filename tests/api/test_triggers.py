@@ -91,3 +91,42 @@ def test_triggers_count_against_the_teams_request_limit(make_team, key_client):
     anonymous = APIClient()
     statuses = [anonymous.post(path_of(url), {}, format="json").status_code for _ in range(11)]
     assert statuses[:10] == [400] * 10 and statuses[10] == 429
+
+
+def test_the_trigger_is_shown_only_to_those_who_may_run_the_workflow(
+        hook, team, session_client, key_client):
+    """A viewer or a read-only key given the key-less URL could run the workflow and spend the
+    team's credits: they get null, in the API and on the workflows page."""
+    workflow, _ = hook
+    viewer, _ = session_client(team, role="viewer")
+    readonly = key_client(team, scopes=["workflows:read", "workflows:write"])
+    for client in (viewer, readonly):
+        one = client.get(f"/api/v1/workflows/{workflow.pk}").json()
+        assert one["webhookId"] is None and one["webhookUrl"] is None
+        listed = client.get("/api/v1/workflows").json()["workflows"]
+        assert [(w["webhookId"], w["webhookUrl"]) for w in listed] == [(None, None)]
+    page = viewer.get("/")
+    assert page.status_code == 200 and workflow.webhook_id not in page.content.decode()
+    # Rotating hands out the new URL, so it asks for the right to run as well as to edit.
+    refused = readonly.post(f"/api/v1/workflows/{workflow.pk}/webhook/rotate")
+    assert refused.status_code == 403
+    workflow.refresh_from_db()
+    assert workflow.webhook_id == hook[0].webhook_id
+    editor, _ = session_client(team, role="editor")
+    shown = editor.get(f"/api/v1/workflows/{workflow.pk}").json()
+    assert shown["webhookId"] == workflow.webhook_id
+    assert shown["webhookUrl"].endswith(f"/api/v1/workflow/{workflow.webhook_id}/trigger")
+
+
+def test_a_rotation_does_not_reset_the_workflows_trigger_window(make_team, key_client):
+    away_from_the_minute_edge()
+    api = key_client(make_team(plan="free"))  # 10 requests a minute
+    created = api.post("/api/v1/workflows", {**offline_chain(), "isActive": False},
+                       format="json").json()["data"]
+    anonymous = APIClient()
+    first = [anonymous.post(path_of(created["webhookUrl"]), {}, format="json").status_code
+             for _ in range(6)]
+    rotated = api.post(f"/api/v1/workflows/{created['id']}/webhook/rotate").json()["data"]
+    then = [anonymous.post(path_of(rotated["webhookUrl"]), {}, format="json").status_code
+            for _ in range(5)]
+    assert first == [400] * 6 and then == [400] * 4 + [429]

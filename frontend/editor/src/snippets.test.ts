@@ -20,4 +20,9 @@ describe("API snippets", () => {
   it("says where an execution id goes when there is no run yet", () => {
     expect(snippet("curl", { ...ids, executionId: null })).toContain("EXECUTION_ID/poll");
   });
+  it("leaves the key-less trigger out for those who may not run the workflow", () => {
+    const code = snippet("curl", { ...ids, webhookUrl: null });
+    expect(code).not.toContain("Trigger without a key");
+    expect(code).not.toContain("null");
+  });
 });

@@ -4,7 +4,7 @@ export interface SnippetIds {
   base: string;          // e.g. http://127.0.0.1:8000
   workflowId: string;
   executionId: string | null;
-  webhookUrl: string;
+  webhookUrl: string | null;  // null for those who may not run the workflow
 }
 
 export type Language = "curl" | "Python" | "JavaScript";
@@ -23,9 +23,11 @@ export function snippet(language: Language, ids: SnippetIds): string {
         "# Poll a run",
         `curl "${api}/workflows/executions/${run}/poll" \\`,
         '  -H "Authorization: Bearer $WIREFLOW_API_KEY"',
-        "",
-        "# Trigger without a key (the JSON body fills input nodes by id)",
-        `curl -X POST "${ids.webhookUrl}" -H "Content-Type: application/json" -d '{}'`,
+        ...(ids.webhookUrl ? [
+          "",
+          "# Trigger without a key (the JSON body fills input nodes by id)",
+          `curl -X POST "${ids.webhookUrl}" -H "Content-Type: application/json" -d '{}'`,
+        ] : []),
       ].join("\n");
     case "Python":
       return [

@@ -27,7 +27,7 @@ export interface EditorState {
   canRun: boolean;
   name: string;
   updatedAt: string;
-  webhookUrl: string;
+  webhookUrl: string | null;  // null: the caller may not run the workflow
   catalog: Map<string, NodeSpec>;
   nodes: FlowNode[];
   edges: Edge[];

@@ -99,7 +99,7 @@ export interface Workflow {
   id: string;
   name: string;
   updatedAt: string;
-  webhookUrl: string;
+  webhookUrl: string | null;  // null: the caller may not run the workflow
   nodes: WorkflowNode[];
   edges: WorkflowEdge[];
 }

@@ -11,7 +11,7 @@ export interface WorkflowItem {
   id: string;
   name: string;
   description: string;
-  webhookUrl: string;
+  webhookUrl: string | null;  // null: the caller may not run the workflow
   isActive: boolean;
   executionCount: number;
   lastExecutedAt: string | null;

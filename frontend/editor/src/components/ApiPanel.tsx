@@ -57,9 +57,15 @@ export default function ApiPanel() {
     <div className="api-panel" data-testid="api-panel">
       <CopyField label="Workflow id" what="Id" value={workflowId} testId="api-workflow-id"
                  onCopy={copy} />
-      <CopyField label="Webhook URL (runs without a key)" what="Webhook URL" value={webhookUrl}
-                 testId="api-webhook-url" onCopy={copy} />
-      {canEdit && (
+      {webhookUrl ? (
+        <CopyField label="Webhook URL (runs without a key)" what="Webhook URL" value={webhookUrl}
+                   testId="api-webhook-url" onCopy={copy} />
+      ) : (
+        <p className="muted" data-testid="api-webhook-hidden">
+          The webhook URL runs this workflow without a key, so only those who may run it see it.
+        </p>
+      )}
+      {canEdit && webhookUrl && (
         <button onClick={() => void rotate()} data-testid="rotate-webhook">Rotate webhook URL</button>
       )}
       {message && <p className="muted" role="status">{message}</p>}
