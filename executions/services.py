@@ -120,12 +120,19 @@ def _failed_run(workflow, batch, index, error: ApiError, actor, trigger) -> Exec
 
 
 def batch_retry(*, batch: Batch, actor, trigger: str) -> list[Execution]:
-    failed = [index for index, run in sorted(batch_latest_runs(batch).items())
-              if run.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)]
-    if not failed:
-        raise ApiError("No failed runs to retry in this batch", code="nothing_to_retry")
-    if batch.workflow is None:
-        raise ApiError("The batch's workflow was deleted", code="workflow_deleted", status=409)
-    _, runs = batch_start(workflow=batch.workflow, items=batch.items, actor=actor,
-                          trigger=trigger, indexes=failed, batch=batch)
+    """Re-run the items whose latest run failed or was cancelled. The batch's row is locked
+    while the failed items are read and their new runs created, so concurrent retries re-run
+    each item once: the next one finds the new runs and has nothing to retry."""
+    with transaction.atomic():
+        batch = (Batch.objects.select_for_update(of=("self",)).select_related("workflow")
+                 .get(pk=batch.pk))
+        failed = [index for index, run in sorted(batch_latest_runs(batch).items())
+                  if run.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)]
+        if not failed:
+            raise ApiError("No failed runs to retry in this batch", code="nothing_to_retry")
+        if batch.workflow is None:
+            raise ApiError("The batch's workflow was deleted", code="workflow_deleted",
+                           status=409)
+        _, runs = batch_start(workflow=batch.workflow, items=batch.items, actor=actor,
+                              trigger=trigger, indexes=failed, batch=batch)
     return runs

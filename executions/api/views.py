@@ -222,6 +222,7 @@ class BatchRetryApi(APIView):
                    responses={201: s.BatchRetryOut, 400: ErrorOut, 404: ErrorOut,
                               409: OpenApiResponse(ErrorOut,
                                                    description="The workflow was deleted")})
+    @idempotent
     def post(self, request: Request, batch_id: str) -> Response:
         batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
         require_scope(request.principal, batch.team_id, EXECUTE)

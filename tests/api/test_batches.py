@@ -43,3 +43,42 @@ def test_a_batch_counts_once_per_minute_and_is_capped_at_500(api):
     assert api.post(f"/api/v1/workflows/{workflow_id}/execute", {},
                     format="json").status_code == 201
     assert api.get(f"/api/v1/batches/{'0' * 8}").status_code == 404
+
+
+def test_concurrent_retries_re_run_each_failed_item_once(make_team, make_key):
+    """Three retries at once of a batch whose items all failed made three runs per item (and
+    charged the ones that completed more than once): the batch is locked while it is retried."""
+    from rest_framework.test import APIClient
+
+    from accounts.services import credits_grant
+    from executions.models import Execution
+    from graph.models import Workflow
+    from tests.concurrency import at_once
+    from tests.graph.builders import edge, node
+
+    team = make_team(credits=0)
+    raw = make_key(team).raw_key
+
+    def client() -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return api
+
+    graph = {"name": "paid", "nodes": [
+        node("prompt", "input:text", {"prompt": "a heron"}),
+        node("flux", "generate:flux_2_pro", {"width": 1024, "height": 1024, "seed": 1})],
+        "edges": [edge("e1", "prompt", "prompt", "flux", "prompt")]}
+    workflow_id = client().post("/api/v1/workflows", graph, format="json").json()["data"]["id"]
+    started = client().post(f"/api/v1/workflows/{workflow_id}/execute", {"batch": [{}] * 4},
+                            format="json").json()
+    assert {run["status"] for run in started["executionRuns"]} == {"FAILED"}  # no credits
+    credits_grant(team=Workflow.objects.get(pk=workflow_id).team, amount=100)
+
+    statuses = at_once(3, lambda: client().post(
+        f"/api/v1/batches/{started['batchId']}/retry").status_code)
+
+    assert sorted(statuses) == [201, 400, 400]  # the others found nothing left to retry
+    runs = Execution.objects.filter(batch_id=started["batchId"])
+    assert runs.count() == 4 + 4
+    assert sorted(runs.exclude(status="FAILED").values_list("run_index_in_batch", flat=True)) \
+        == [0, 1, 2, 3]
