@@ -133,15 +133,19 @@ def node_run_send(ready: Ready) -> None:
 
 
 def node_runs_enqueue_on_commit(ready: list[Ready]) -> None:
+    """After commit, send them. The run is committed by then: a broker that cannot take them
+    is logged, not raised (the request that made the run must not answer 500 for a run that
+    exists); they stay QUEUED in the database and the reaper sends them."""
     if ready:
-        transaction.on_commit(lambda: node_runs_enqueue(ready))
+        transaction.on_commit(lambda: node_runs_enqueue(ready), robust=True)
 
 
 def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float) -> None:
     """After commit, run (`task="run"`) or poll (`"poll"`) the node run in `countdown` s."""
     entry = tasks.run_node if task == "run" else tasks.poll_node
-    transaction.on_commit(
-        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown))
+    transaction.on_commit(  # robust: a node run left unsent is the reaper's (see above)
+        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown)),
+        robust=True,
     )
 
 
@@ -154,8 +158,9 @@ def node_runs_resend(resent: list[Resend]) -> None:
 def remote_jobs_stop_on_commit(jobs: list[RemoteJob]) -> None:
     """After a cancel commits: ask each vendor to stop its job, and free its slot."""
     for job in jobs:
-        transaction.on_commit(
-            lambda j=job: tasks.cancel_remote.delay(j.provider, j.handle, j.holder))
+        transaction.on_commit(  # robust: the run is cancelled whatever the broker says
+            lambda j=job: tasks.cancel_remote.delay(j.provider, j.handle, j.holder),
+            robust=True)
 
 
 # --- provider slots --------------------------------------------------------------------------

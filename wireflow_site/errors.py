@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
+from kombu import exceptions as kombu_exceptions
+from redis import exceptions as redis_exceptions
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -85,6 +87,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         error = exc
     elif isinstance(exc, RequestDataTooBig):
         error = body_too_large()
+    elif isinstance(exc, UNAVAILABLE):
+        logger.warning("Service unavailable in %s: %r",
+                       getattr(context.get("request"), "path", "?"), exc)
+        error = service_unavailable()
     elif isinstance(exc, drf_exceptions.APIException):
         error = _drf_error(exc)
     else:
@@ -108,6 +114,17 @@ def body_too_large() -> ApiError:
                     code="payload_too_large", status=413)
 
 
+# Redis (rate limits, key cache, slots) or the broker unreachable: nothing was committed, and
+# the same request may succeed in a moment.
+UNAVAILABLE = (redis_exceptions.ConnectionError, redis_exceptions.TimeoutError,
+               kombu_exceptions.OperationalError)
+
+
+def service_unavailable() -> ApiError:
+    return ApiError("The service is briefly unavailable; try again in a few seconds",
+                    code="service_unavailable", status=503, headers={"Retry-After": "5"})
+
+
 def server_error() -> ApiError:
     return ApiError(
         "Internal server error. The request id in X-Request-Id helps us find it.",
@@ -117,7 +134,10 @@ def server_error() -> ApiError:
 
 
 def json_error(error: ApiError) -> JsonResponse:
-    return JsonResponse(error.body(), status=error.status)
+    response = JsonResponse(error.body(), status=error.status)
+    for header, value in error.headers.items():
+        response[header] = value
+    return response
 
 
 class ErrorOut(serializers.Serializer):

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from wireflow_site.errors import ApiError, body_too_large, json_error, server_error
+from wireflow_site.errors import (
+    UNAVAILABLE,
+    ApiError,
+    body_too_large,
+    json_error,
+    server_error,
+    service_unavailable,
+)
 
 logger = logging.getLogger("wireflow.api")
 
@@ -79,6 +86,9 @@ class ApiErrorMiddleware:
             return json_error(exception)
         if isinstance(exception, RequestDataTooBig):
             return json_error(body_too_large())
+        if isinstance(exception, UNAVAILABLE):
+            logger.warning("Service unavailable in %s: %r", request.path, exception)
+            return json_error(service_unavailable())
         logger.exception("Unhandled error in %s", request.path, exc_info=exception)
         return json_error(server_error())
 
