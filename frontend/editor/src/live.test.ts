@@ -1,7 +1,6 @@
 import { connectLive } from "./live";
-import type { ExecutionStatus, NodeStatus } from "./status";
 import { useEditor } from "./store";
-import type { Poll } from "./types";
+import { pollOf } from "./testPolls";
 
 /** A stand-in socket the test drives: open, deliver events, drop. */
 class FakeSocket {
@@ -17,13 +16,6 @@ class FakeSocket {
   close() { this.closed = true; }
 }
 
-const pollOf = (executionId: string, status: ExecutionStatus,
-                nodes: [string, NodeStatus][]): Poll => ({
-  executionId, status, progress: 0, seq: 9,
-  nodeResults: { nodeRuns: nodes.map(([nodeId, s]) => ({
-    nodeId, status: s, progress: s === "COMPLETED" ? 1 : 0, error: null,
-    output: { images: [], videos: [], text: null } })) },
-});
 
 describe("the live socket", () => {
   let stop: () => void;

@@ -1,15 +1,7 @@
 import { applyPoll, applyStarted, cancel, openPast, showLatest, start } from "./runs";
-import type { ExecutionStatus, NodeStatus } from "./status";
 import { useEditor } from "./store";
-import type { Poll } from "./types";
+import { pollOf } from "./testPolls";
 
-const pollOf = (executionId: string, status: ExecutionStatus,
-                nodes: [string, NodeStatus][]): Poll => ({
-  executionId, status, progress: 0, seq: 9,
-  nodeResults: { nodeRuns: nodes.map(([nodeId, s]) => ({
-    nodeId, status: s, progress: s === "COMPLETED" ? 1 : 0, error: null,
-    output: { images: [], videos: [], text: null } })) },
-});
 
 describe("applying a poll", () => {
   it("keeps what newer events said, fills in the rest, and takes a newer answer", () => {
