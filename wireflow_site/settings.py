@@ -11,8 +11,10 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp import constants as csp
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +94,7 @@ MIDDLEWARE = [
     "wireflow_site.middleware.RequestIdMiddleware",
     "wireflow_site.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -232,6 +235,34 @@ DEFAULT_BASE_URL = (
     else "http://127.0.0.1:8000"
 )
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# Content-Security-Policy (django-csp) on every response. The pages load nothing from
+# elsewhere: scripts and styles are our own files (the one inline <style> carries the request's
+# nonce); outputs may come from the absolute output base (PUBLIC_BASE_URL / where make run
+# serves) and from an object store's custom domain when one is set.
+_MEDIA_ORIGINS = sorted({o for o in (_origin(PUBLIC_BASE_URL), _origin(DEFAULT_BASE_URL),
+                                     _origin(os.environ.get("MEDIA_ORIGIN", ""))) if o})
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:", "blob:", *_MEDIA_ORIGINS],
+        "media-src": [csp.SELF, "blob:", *_MEDIA_ORIGINS],
+        "connect-src": [csp.SELF, *_MEDIA_ORIGINS],
+        "font-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 STORAGES = {
     "default": {
         "BACKEND": os.environ.get(

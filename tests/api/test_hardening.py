@@ -44,3 +44,22 @@ def test_the_estimate_shows_the_teams_balance_only_to_those_who_may_read_usage(
     data = estimate.json()["data"]
     assert data["availableCredits"] == (123 if shown else None)
     assert data["sufficient"] is True
+
+
+def test_every_page_carries_a_strict_content_security_policy(session_client, team):
+    import re
+
+    client, _ = session_client(team)
+    page = client.get("/")
+    policy = page["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"  # no inline script, no eval, nothing remote
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" not in directives["style-src"]
+    nonce = re.search(r"'nonce-([^']+)'", directives["style-src"]).group(1)
+    assert f'<style nonce="{nonce}">' in page.content.decode()  # the one inline style is ours
+    assert "style=" not in page.content.decode().replace(f'<style nonce="{nonce}">', "")
+    login = client.get("/login/")
+    assert "script-src 'self'" in login["Content-Security-Policy"]
+    api = client.get("/api/v1/nodes")
+    assert "default-src 'self'" in api["Content-Security-Policy"]

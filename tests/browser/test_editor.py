@@ -70,6 +70,10 @@ def logged_in_tab(browser, server, username: str):
     """A new 1280×800 tab (in a context of its own) after logging in as `username`."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()
+    # Anything the page's Content-Security-Policy refused (checked when the tab closes).
+    opened.csp_refusals = []
+    opened.on("console", lambda message: opened.csp_refusals.append(message.text)
+              if "Content Security Policy" in message.text else None)
     opened.goto(f"{server.url}/login/")
     opened.fill("input[name=username]", username)
     opened.fill("input[name=password]", PASSWORD)
@@ -84,7 +88,9 @@ def tab(browser, server, designer):
     """A 1280×800 tab, logged in as the designer."""
     opened = logged_in_tab(browser, server, "designer")
     yield opened
+    refused = list(opened.csp_refusals)
     opened.context.close()
+    assert not refused, refused
 
 
 @pytest.fixture
