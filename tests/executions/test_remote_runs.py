@@ -91,3 +91,29 @@ def test_a_killed_worker_never_submits_a_remote_job_twice(team, live_worker, sim
     execution = wait_done(execution, timeout=90)
     assert execution.status == "COMPLETED", execution.error
     assert sim_stats(simulator)["bfl.submit"] == 1
+
+
+def test_what_a_delivered_run_is_charged_equals_what_its_estimate_quoted(team, live_worker,
+                                                                        simulator):
+    """The estimate and the charge come from one formula (pricing.node_credits): a completed
+    run costs exactly what was quoted for it, and the team's balance moves by that much."""
+    from accounts.models import Team
+    from executions.pricing import estimate
+
+    demo = DEMO_WORKFLOWS[0]
+    nodes = [dict(n, data={**n["data"], "config": {**(n["data"].get("config") or {}),
+                                                    "width": 1920, "height": 1088}})
+             if n["data"].get("nodeType") == "generate:flux_2_pro" else n
+             for n in demo["nodes"]]
+    quoted = estimate(nodes)
+    before = Team.objects.get(pk=team.pk).credit_balance
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=demo["edges"]),
+                          timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    by_node = {item["nodeId"]: item["credits"] for item in quoted["breakdown"]}
+    charged = dict(NodeRun.objects.filter(execution=execution, credits__gt=0)
+                   .values_list("node_id", "credits"))
+    assert charged == by_node and sum(by_node.values()) == quoted["estimatedCredits"]
+    assert execution.credits_charged == execution.credits_estimated == quoted["estimatedCredits"]
+    assert before - Team.objects.get(pk=team.pk).credit_balance == quoted["estimatedCredits"]
+    assert by_node and max(by_node.values()) >= 5  # a FLUX.2 image over 1 MP: 3 + 1.5/MP
