@@ -12,9 +12,18 @@ from typing import Any
 from executions.assets import asset_api, asset_from_output, asset_media
 from executions.models import Asset, NodeRun, NodeStatus
 from executions.providers import Result
-from graph.catalog import catalog
+from graph.catalog import NO_USAGE, Usage, catalog
 
-NodeOutputs = dict[str, dict[str, Any]]  # port -> {"asset": id} | {"text": str}
+# port -> {"asset": id} | {"text": str}; a port that made several files (e.g. Nano Banana's
+# `num_images`) is {"asset": the first, "assets": [every one, in order]}.
+NodeOutputs = dict[str, dict[str, Any]]
+
+
+def ref_asset_ids(ref: dict[str, Any]) -> list[str]:
+    """Every asset id of one output port's reference, in order."""
+    if "assets" in ref:
+        return [str(pk) for pk in ref["assets"]]
+    return [ref["asset"]] if "asset" in ref else []
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -39,10 +48,10 @@ def resolve_inputs(node_run: NodeRun, known: dict[str, NodeOutputs] | None = Non
         sources.update(NodeRun.objects.filter(
             execution=execution, node_id__in=wanted - sources.keys()
         ).values_list("node_id", "outputs"))
-    asset_ids = {
-        ref["asset"] for outputs in sources.values() for ref in outputs.values() if "asset" in ref
-    }
+    asset_ids = {pk for outputs in sources.values() for ref in outputs.values()
+                 for pk in ref_asset_ids(ref)}
     assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)} if asset_ids else {}
+    spec = catalog.get(node_run.node_type)
     values: dict[str, list[Any]] = {}
     refs: dict[str, list[dict[str, Any]]] = {}
     hashes: list[str] = []
@@ -57,9 +66,14 @@ def resolve_inputs(node_run: NodeRun, known: dict[str, NodeOutputs] | None = Non
         port = _port(edge.get("targetHandle"), "in-")
         refs.setdefault(port, []).append(ref)
         if "asset" in ref:
-            asset = assets[ref["asset"]]
-            values.setdefault(port, []).append(asset_media(asset))
-            hashes.append(f"{port}:{asset.sha256}")
+            # A port taking several images gets every image of a multi-image output; a port
+            # taking one gets the first.
+            target = spec.input(port) if spec is not None else None
+            ids = ref_asset_ids(ref) if target is not None and target.multiple else [ref["asset"]]
+            for pk in ids:
+                asset = assets[pk]
+                values.setdefault(port, []).append(asset_media(asset))
+                hashes.append(f"{port}:{asset.sha256}")
         else:
             text = str(ref.get("text", ""))
             values.setdefault(port, []).append(text)
@@ -128,19 +142,19 @@ def cache_lookup(node_run: NodeRun, key: str) -> NodeRun | None:
 # --- outputs ---------------------------------------------------------------------------------
 
 def output_asset_ids(outputs: NodeOutputs) -> list[str]:
-    return [ref["asset"] for ref in outputs.values() if "asset" in ref]
+    return [pk for ref in outputs.values() for pk in ref_asset_ids(ref)]
 
 
 def output_shape(outputs: NodeOutputs, assets: dict[str, Asset]) -> dict[str, Any]:
     """The api.md output shape of a node run: its images, videos and text, from `assets`."""
     shaped: dict[str, Any] = {"images": [], "videos": [], "text": None}
     for ref in outputs.values():
-        asset = assets.get(ref.get("asset", ""))
-        if asset is not None:
+        found = [assets[pk] for pk in ref_asset_ids(ref) if pk in assets]
+        for asset in found:
             shaped["images" if asset.kind == Asset.Kind.IMAGE else "videos"].append(
                 asset_api(asset)
             )
-        elif "text" in ref and shaped["text"] is None:
+        if not found and "text" in ref and shaped["text"] is None:
             shaped["text"] = ref["text"]
     return shaped
 
@@ -162,8 +176,21 @@ def result_store(node_run: NodeRun, result: Result, *,
     for port, value in result.outputs.items():
         if isinstance(value, str):
             outputs[port] = {"text": value}
-        else:
-            asset = asset_from_output(node_run=node_run, output=value, simulated=simulated)
-            outputs[port] = {"asset": str(asset.pk)}
-            assets[str(asset.pk)] = asset
+            continue
+        made = [asset_from_output(node_run=node_run, output=item, simulated=simulated)
+                for item in (value if isinstance(value, list) else [value])]
+        outputs[port] = {"asset": str(made[0].pk)}
+        if len(made) > 1:
+            outputs[port]["assets"] = [str(asset.pk) for asset in made]
+        assets.update((str(asset.pk), asset) for asset in made)
     return outputs, assets
+
+
+def result_usage(result: Result) -> Usage:
+    """What the provider says it consumed and delivered, for the charge (see pricing)."""
+    said = result.meta.get("usage")
+    if not isinstance(said, dict):
+        return NO_USAGE
+    references = tuple(float(mp) for mp in said.get("references") or ())
+    images = said.get("images")
+    return Usage(references=references, images=int(images) if images is not None else None)

@@ -123,7 +123,7 @@ def execution_create(
         graph = graph.subgraph(runnable).copy()
     order = [n for n in topological_order(nodes, edges) if n in runnable]
     by_id = {node["id"]: node for node in nodes}
-    price = estimate(nodes, only=set(runnable))
+    price = estimate(nodes, only=set(runnable), edges=edges)
     # Re-running one node: its upstream nodes keep their last seeds, so unchanged ones are
     # served from the cache instead of being generated (and paid for) again.
     reused = _last_seeds(workflow, set(runnable) - {target_node_id}) if target_node_id else {}

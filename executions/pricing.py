@@ -1,39 +1,90 @@
-"""What a run will cost before it starts: one line per billable node, from the catalog."""
+"""What a run will cost before it starts: one line per billable node, from the catalog.
+
+The estimate and the charge go through one function, `node_credits`. Where a vendor bills the
+inputs too (BFL bills the megapixels of reference images), the estimate reads their sizes off
+the graph: an upstream node whose output size follows from its settings (`output_pixels`) is
+priced exactly; a reference of unknown size (an upload, a crop) is quoted at the 4 MP that is
+the most BFL bills for one, and charged by its real size, so the charge never exceeds the
+quote.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from graph.catalog import NodeSpec, catalog
+from graph.catalog import NO_USAGE, NodeSpec, Usage, catalog
 from graph.validation import effective_config
 
+REFERENCE_PORT = "reference_images"
+UNKNOWN_REFERENCE_MEGAPIXELS = 4.0
 
-def node_credits(spec: NodeSpec, config: dict[str, Any]) -> int:
+
+def node_credits(spec: NodeSpec, config: dict[str, Any], usage: Usage = NO_USAGE) -> int:
     """What one run of a node costs, in whole credits: the same figure the estimate quotes and
-    a completed node is charged (settings complete, defaults applied)."""
-    return math.ceil(spec.credits(config) or 0)
+    a completed node is charged (settings complete, defaults applied; usage as delivered)."""
+    # Rounded first: 1.4 + 6 × 0.1 is 2.0000000000000004 in floating point, and costs 2.
+    return math.ceil(round(spec.credits(config, usage) or 0, 6))
 
 
-def estimate(nodes: list[dict], only: set[str] | None = None) -> dict[str, Any]:
+def _port(handle: Any) -> str:
+    handle = str(handle or "")
+    return handle[3:] if handle.startswith("in-") else handle
+
+
+def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
+                     edges: list[dict]) -> tuple[Usage, bool]:
+    """The reference images wired into a node, in megapixels, and whether every size is known."""
+    if spec.input(REFERENCE_PORT) is None:
+        return NO_USAGE, True
+    sizes, known = [], True
+    for edge in edges:
+        if not isinstance(edge, dict) or edge.get("target") != node_id or \
+                _port(edge.get("targetHandle")) != REFERENCE_PORT:
+            continue
+        source = by_id.get(edge.get("source"))
+        source_spec = catalog.get(((source or {}).get("data") or {}).get("nodeType"))
+        pixels = None
+        if source_spec is not None and source_spec.output_pixels is not None:
+            try:
+                pixels = source_spec.output_pixels(effective_config(source, source_spec))
+            except (TypeError, ValueError, KeyError):
+                pixels = None
+        if pixels is None:
+            known = False
+            sizes.append(UNKNOWN_REFERENCE_MEGAPIXELS)
+        else:
+            sizes.append(pixels / (1024 * 1024))
+    return Usage(references=tuple(sizes)), known
+
+
+def estimate(nodes: list[dict], only: set[str] | None = None,
+             edges: list[dict] | None = None) -> dict[str, Any]:
     """`{"estimatedCredits", "breakdown", "estimateComplete", "warnings"}` for these nodes
     (all, or the ids in `only`). Cached results may make the real charge lower, never higher."""
     breakdown, warnings = [], []
     complete = True
+    by_id = {node.get("id"): node for node in nodes if isinstance(node, dict)}
     for node in nodes:
         data = node.get("data") or {} if isinstance(node, dict) else {}
         spec = catalog.get(data.get("nodeType"))
-        if spec is None or not spec.executable or (only is not None and node["id"] not in only):
+        if spec is None or not spec.executable or (only is not None and node.get("id") not in only):
             continue
         try:
             config = effective_config(node, spec)
-            unit, credits = spec.credits(config) or 0, node_credits(spec, config)
+            usage, sized = _reference_usage(node["id"], spec, by_id, edges or [])
+            unit, credits = spec.credits(config, usage) or 0, node_credits(spec, config, usage)
         except (TypeError, ValueError, KeyError):
             complete = False
             warnings.append(f"Cannot price node {node.get('id')}: its settings are incomplete")
             continue
         if not unit:
             continue
+        if not sized:
+            warnings.append(
+                f"{data.get('label') or spec.label}: reference images of unknown size are "
+                f"quoted at {UNKNOWN_REFERENCE_MEGAPIXELS:g} MP each; the charge follows their "
+                "real size")
         breakdown.append({
             "nodeId": node["id"],
             "nodeLabel": data.get("label") or spec.label,

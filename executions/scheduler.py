@@ -28,7 +28,7 @@ from executions.models import (
 )
 from executions.pricing import node_credits
 from executions.selectors import execution_progress
-from graph.catalog import catalog
+from graph.catalog import NO_USAGE, Usage, catalog
 
 
 def new_lease() -> str:
@@ -122,12 +122,14 @@ def node_run_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress:
 def node_run_complete(
     node_run: NodeRun, *, made: outputs.NodeOutputs, output_api: dict[str, Any],
     cached_from: NodeRun | None = None, simulated: bool = False, cache_key: str = "",
+    usage: Usage = NO_USAGE,
 ) -> list[Ready] | None:
     """RUNNING → COMPLETED (or CACHED), then count down the successors. Returns the node runs
-    made ready (to enqueue after commit), or None when this task had lost the node run."""
+    made ready (to enqueue after commit), or None when this task had lost the node run. The
+    charge is the node's price for what the provider reports it delivered (`usage`)."""
     spec = catalog.get(node_run.node_type)
-    charged = 0 if cached_from is not None or spec is None else node_credits(spec,
-                                                                            node_run.config)
+    charged = 0 if cached_from is not None or spec is None else node_credits(
+        spec, node_run.config, usage)
     status = NodeStatus.CACHED if cached_from is not None else NodeStatus.COMPLETED
     now = timezone.now()
     with transaction.atomic():

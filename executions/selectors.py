@@ -241,7 +241,7 @@ def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[d
     whether the team's balance covers it: the estimate endpoint's `data`. The balance itself
     (`availableCredits`) only for those who may read the team's usage, else null."""
     only = ancestors_and_self(nodes, edges or [], target_node_id) if target_node_id else None
-    price = estimate(nodes, only=only)
+    price = estimate(nodes, only=only, edges=edges or [])
     available = workflow.team.credit_balance
     return {
         "workflowId": str(workflow.pk),

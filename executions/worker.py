@@ -218,7 +218,8 @@ def _advance(node_run: NodeRun, provider, outcome: Result | Pending, *,
     simulated = provider.simulated or bool(outcome.meta.get("simulated"))
     made, assets = outputs.result_store(node_run, outcome, simulated=simulated)
     node_run_finish(node_run, made=made, output_api=outputs.output_api(made, assets),
-              simulated=simulated, cache_key=node_run.cache_key)
+                    simulated=simulated, cache_key=node_run.cache_key,
+                    usage=outputs.result_usage(outcome))
     # Completing cleared holds_slot; now hand the slot on (even if a cancel beat us to it).
     dispatch.slot_free(node_run.provider, str(node_run.pk))
 

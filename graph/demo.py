@@ -40,7 +40,8 @@ DEMO_WORKFLOWS: list[dict] = [
             _node("flux-1", "generate:flux_2_pro", "FLUX.2 [pro]", 450,
                   {"width": 1024, "height": 768, "output_format": "png"}),
             _node("upscale-1", "process:upscale_esrgan", "Upscale ×2", 800, {"scale": 2}),
-            _node("video-1", "generate:kling_video", "Image to video", 1150, {"duration": 5}),
+            _node("video-1", "generate:kling_video", "Image to video", 1150,
+                  {"duration": 5, "prompt": "slow cinematic push-in, the neon lights flicker"}),
         ],
         "edges": [
             _edge(1, "text-input-1", "prompt", "flux-1", "prompt"),

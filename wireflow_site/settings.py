@@ -331,16 +331,18 @@ SIMULATE = env_bool("SIMULATE", False)
 SIMULATOR_URL = os.environ.get("SIMULATOR_URL", "http://127.0.0.1:8765")
 
 
-def _remote(env_prefix: str, backend: str, base_url: str, concurrency: int, key_env: str):
+def _remote(env_prefix: str, backend: str, base_url: str, concurrency: int, key_env: str,
+            timeout: float = 60):
     return {
         "BACKEND": backend,
         "OPTIONS": {
+            "key_env": key_env,
             "api_key": os.environ.get(key_env, "simulator-key" if SIMULATE else ""),
             "base_url": SIMULATOR_URL if SIMULATE else os.environ.get(
                 f"{env_prefix}_BASE_URL", base_url
             ),
             "max_concurrency": int(os.environ.get(f"{env_prefix}_MAX_CONCURRENCY", concurrency)),
-            "timeout": float(os.environ.get(f"{env_prefix}_TIMEOUT", "60")),
+            "timeout": float(os.environ.get(f"{env_prefix}_TIMEOUT", timeout)),
             "simulated": SIMULATE,
         },
     }
@@ -349,8 +351,10 @@ def _remote(env_prefix: str, backend: str, base_url: str, concurrency: int, key_
 PROVIDERS = {
     "bfl": _remote("BFL", "executions.providers.bfl.BflProvider", "https://api.bfl.ai", 24,
                    "BFL_API_KEY"),
+    # Gemini answers an image synchronously; at 4K that can take over a minute.
     "google": _remote("GEMINI", "executions.providers.google.GoogleProvider",
-                      "https://generativelanguage.googleapis.com", 16, "GEMINI_API_KEY"),
+                      "https://generativelanguage.googleapis.com", 16, "GEMINI_API_KEY",
+                      timeout=180),
     "fal": _remote("FAL", "executions.providers.fal.FalProvider", "https://queue.fal.run", 16,
                    "FAL_KEY"),
     "local": {

@@ -79,9 +79,12 @@ class OutputFile:
 
 @dataclass(frozen=True)
 class Result:
-    """A finished job: outputs by output port id (without `out-`), each a file or text."""
+    """A finished job: outputs by output port id (without `out-`), each a file, several files
+    (in order) or text. `meta["usage"]` reports what the vendor bills beyond the settings:
+    `{"references": [megapixels of each reference image sent], "images": files delivered}`;
+    the charge is computed from it (pricing.node_credits)."""
 
-    outputs: dict[str, OutputFile | str]
+    outputs: dict[str, OutputFile | list[OutputFile] | str]
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. vendor seed, cost, simulated
 
 
@@ -98,14 +101,15 @@ class ProviderError(Exception):
     """A job that did not produce a result.
 
     `kind` decides what the engine does:
-      - "rate_limited", "server", "timeout", "network": transient; retried with backoff
-        (honouring `retry_after` seconds when the vendor sends it), bounded;
+      - "rate_limited", "server", "timeout", "network", "retryable": transient; retried with
+        backoff (honouring `retry_after` seconds when the vendor sends it), bounded
+        ("retryable": the vendor answered without a result and says a retry may work);
       - "moderated", "payment", "invalid", "not_found", "config", "failed": the node fails with
         `message`, which carries the vendor's reason.
     """
 
     TRANSIENT: ClassVar[frozenset[str]] = frozenset(
-        {"rate_limited", "server", "timeout", "network"})
+        {"rate_limited", "server", "timeout", "network", "retryable"})
 
     def __init__(self, message: str, *, kind: str, retry_after: float | None = None,
                  status: int | None = None) -> None:
@@ -148,6 +152,11 @@ class Provider:
 
     def cancel(self, handle: dict[str, Any]) -> None:
         """Best effort: ask the vendor to stop a remote job. Never raises for a finished job."""
+
+    def model_check(self, model: str) -> str | None:
+        """None when the key works and the vendor serves `model`, else what the vendor said.
+        Must cost nothing (a lookup, or a request the vendor refuses before making a job)."""
+        return f"{self.alias or type(self).__name__} cannot check its models"
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -1,25 +1,35 @@
-"""Black Forest Labs FLUX.2 ([pro], [flex]) as BFL documents it:
+"""Black Forest Labs FLUX.2 ([pro], [max], [flex], [klein] 4B / 9B) as BFL documents it:
 
     POST {base}/v1/<model>   x-key: <key>   {"prompt", "width", "height", "seed", …}
-      → {"id", "polling_url", "cost", …}
+      → {"id", "polling_url", "cost", "input_mp", "output_mp"}
     GET <polling_url>        x-key: <key>
       → {"status": "Ready" | "Pending" | "Request Moderated" | "Content Moderated" | "Error"
                    | "Task not found", "result": {"sample": <signed URL, valid 10 min>, "seed"},
          "progress", "details"}
 
 The polling URL is used exactly as returned (BFL routes jobs to regional endpoints), and the
-sample is downloaded inside the poll that sees it Ready, before it expires.
+sample is downloaded inside the poll that sees it Ready, before it expires. BFL bills the
+megapixels of each reference image too: one larger than 4 MP is scaled down to 4 MP before it is
+sent, and the megapixels sent are reported as the job's usage, from which it is charged. The
+`cost` BFL quotes on submit (in its credits, worth $0.01 as ours) is kept with the job.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from executions.providers.base import Job, Pending, Provider, ProviderError, Result
+from PIL import Image
+
+from executions.providers.base import Job, Media, Pending, Provider, ProviderError, Result
 from executions.providers.http import Http, output_file, require_key
 
-MAX_REFERENCES = 8
+MAX_REFERENCES = {"flux-2-klein-4b": 4, "flux-2-klein-9b": 4}  # the others take 8
+MEGAPIXEL = 1024 * 1024
+MAX_REFERENCE_PIXELS = 4 * MEGAPIXEL
 POLL_AFTER = 0.5
 
 
@@ -31,8 +41,28 @@ class Ready:
     meta: dict[str, Any]
 
 
-def build_request(job: Job) -> dict[str, Any]:
-    """The JSON body BFL expects for this node's settings and inputs."""
+def reference(media: Media) -> tuple[str, float]:
+    """A reference image as BFL takes it (base64), and the megapixels it will bill: the image
+    as it is, or scaled down to 4 MP when larger."""
+    data = media.read()
+    width, height = media.width, media.height
+    if not (width and height):
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    if width * height > MAX_REFERENCE_PIXELS:
+        scale = math.sqrt(MAX_REFERENCE_PIXELS / (width * height))
+        width, height = max(1, int(width * scale)), max(1, int(height * scale))
+        with Image.open(io.BytesIO(data)) as image:
+            smaller = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        smaller.save(buffer, format="PNG")
+        data = buffer.getvalue()
+    return base64.b64encode(data).decode("ascii"), width * height / MEGAPIXEL
+
+
+def build_request(job: Job) -> tuple[dict[str, Any], list[float]]:
+    """The JSON body BFL expects for this node's settings and inputs, and the megapixels of
+    each reference image in it."""
     config = job.config
     body: dict[str, Any] = {
         "prompt": job.text("prompt"),
@@ -40,23 +70,31 @@ def build_request(job: Job) -> dict[str, Any]:
         "height": int(config["height"]),
         "output_format": config.get("output_format") or "jpeg",
         "safety_tolerance": int(config.get("safety_tolerance", 2)),
-        "prompt_upsampling": bool(config.get("prompt_upsampling", False)),
     }
     if job.seed is not None:
         body["seed"] = job.seed
     if job.model == "flux-2-flex":
         body["steps"] = int(config.get("steps", 50))
         body["guidance"] = float(config.get("guidance", 4.5))
-    for index, media in enumerate(job.media("reference_images")[:MAX_REFERENCES]):
-        body["input_image" if index == 0 else f"input_image_{index + 1}"] = media.base64()
-    return body
+        body["prompt_upsampling"] = bool(config.get("prompt_upsampling", False))
+    megapixels = []
+    limit = MAX_REFERENCES.get(job.model or "", 8)
+    for index, media in enumerate(job.media("reference_images")[:limit]):
+        data, size = reference(media)
+        body["input_image" if index == 0 else f"input_image_{index + 1}"] = data
+        megapixels.append(size)
+    return body, megapixels
 
 
 def parse_submit(payload: dict[str, Any]) -> dict[str, Any]:
-    """The handle kept on the node run: BFL's task id and the polling URL it gave us."""
+    """The handle kept on the node run: BFL's task id, the polling URL it gave us and the cost
+    it quoted (BFL sends `cost` here, not with the result)."""
     if not payload.get("id") or not payload.get("polling_url"):
         raise ProviderError("BFL accepted the job but sent no id / polling_url", kind="failed")
-    return {"id": payload["id"], "polling_url": payload["polling_url"]}
+    handle = {"id": payload["id"], "polling_url": payload["polling_url"]}
+    if isinstance(payload.get("cost"), (int, float)):
+        handle["cost"] = payload["cost"]
+    return handle
 
 
 def parse_poll(payload: dict[str, Any], handle: dict[str, Any]) -> Pending | Ready:
@@ -70,7 +108,8 @@ def parse_poll(payload: dict[str, Any], handle: dict[str, Any]) -> Pending | Rea
         if not result.get("sample"):
             raise ProviderError("BFL said Ready but sent no result URL", kind="failed")
         meta = {"vendor_id": handle.get("id"), "seed": result.get("seed"),
-                "cost": payload.get("cost")}
+                "cost": handle.get("cost"),
+                "usage": {"references": handle.get("references") or []}}
         return Ready(sample=result["sample"],
                      meta={key: value for key, value in meta.items() if value is not None})
     if status in ("Request Moderated", "Content Moderated"):
@@ -117,9 +156,23 @@ class BflProvider(Provider):
 
     def submit(self, job: Job) -> Pending:
         require_key(self.api_key, env="BFL_API_KEY", model="FLUX.2", vendor="Black Forest Labs")
+        body, references = build_request(job)
         payload = self.http.send_json("POST", f"{self.base_url}/v1/{job.model}",
-                                      headers=self._headers(), json=build_request(job))
-        return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
+                                      headers=self._headers(), json=body, billed_if_lost=True)
+        handle = parse_submit(payload)
+        if references:
+            handle["references"] = [round(mp, 6) for mp in references]
+        return Pending(handle=handle, poll_after=POLL_AFTER)
+
+    def model_check(self, model: str) -> str | None:
+        """None when the key works and BFL serves the model. An empty body costs nothing: BFL
+        checks the key, then the model (404), then the body (422) before it makes a job."""
+        try:
+            self.http.send("POST", f"{self.base_url}/v1/{model}", headers=self._headers(),
+                           json={}, ok=(422,))
+        except ProviderError as error:
+            return error.message
+        return None
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
         payload = self.http.send_json("GET", handle["polling_url"], headers=self._headers(),

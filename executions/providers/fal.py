@@ -37,12 +37,18 @@ def _esrgan_input(job: Job) -> dict[str, Any]:
 
 
 def _kling_input(job: Job) -> dict[str, Any]:
+    """Kling 2.1's input schema on fal: a prompt is required; the video takes the image's
+    aspect ratio (the schema has no aspect_ratio)."""
     config = job.config
-    body = {"image_url": _image_url(job), "prompt": job.text("prompt"),
-            "duration": str(config.get("duration", 5)),
-            "aspect_ratio": config.get("aspect_ratio") or "16:9"}
+    prompt = job.text("prompt").strip()
+    if not prompt:
+        raise ProviderError("Kling needs a prompt describing the motion", kind="invalid")
+    body = {"image_url": _image_url(job), "prompt": prompt,
+            "duration": str(config.get("duration", 5))}
     if config.get("negative_prompt"):
         body["negative_prompt"] = config["negative_prompt"]
+    if isinstance(config.get("cfg_scale"), (int, float)):
+        body["cfg_scale"] = float(config["cfg_scale"])
     return body
 
 
@@ -120,8 +126,19 @@ class FalProvider(Provider):
     def submit(self, job: Job) -> Pending:
         require_key(self.api_key, env="FAL_KEY", model="ESRGAN / Kling", vendor="fal")
         payload = self.http.send_json("POST", f"{self.base_url}/{job.model}",
-                                      headers=self._headers(), json=build_request(job))
+                                      headers=self._headers(), json=build_request(job),
+                                      billed_if_lost=True)
         return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
+
+    def model_check(self, model: str) -> str | None:
+        """None when the key works and fal serves the app: an empty body is refused (422) by
+        the app's input schema before any request is queued; an unknown app answers 404."""
+        try:
+            self.http.send("POST", f"{self.base_url}/{model}", headers=self._headers(),
+                           json={}, ok=(422,))
+        except ProviderError as error:
+            return error.message
+        return None
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
         status = self.http.send_json("GET", handle["status_url"], headers=self._headers(),

@@ -123,6 +123,7 @@ class Http:
 
     def __init__(self, *, vendor: str, timeout: float, describe: Describe = plain_error) -> None:
         self.vendor = vendor
+        self.timeout = timeout
         self.describe = describe
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -131,15 +132,28 @@ class Http:
         )
 
     def send(self, method: str, url: str, *, headers: dict[str, str] | None = None,
-             json: Any = None, ok: tuple[int, ...] = (200,)) -> httpx.Response:
-        """Send one request; a status outside `ok` becomes the matching ProviderError."""
+             json: Any = None, ok: tuple[int, ...] = (200,),
+             billed_if_lost: bool = False) -> httpx.Response:
+        """Send one request; a status outside `ok` becomes the matching ProviderError.
+
+        With `billed_if_lost` (a submit, a synchronous generation), a request that may have
+        reached the vendor but whose answer was lost (a read timeout, a dropped connection) is
+        a final "failed" error, never retried: the vendor may have started, and billed, the
+        job. A request that provably never left (no connection, no pool slot) stays
+        transient."""
         try:
             response = self.client.request(method, url, headers=headers, json=json)
-        except httpx.TimeoutException as exc:
-            raise ProviderError(f"{self.vendor} did not answer in time ({type(exc).__name__})",
-                                kind="timeout") from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ProviderError(f"Could not reach {self.vendor}: {exc or type(exc).__name__}",
+                                kind="network") from exc
         except httpx.HTTPError as exc:
-            raise ProviderError(f"Could not reach {self.vendor}: {exc}", kind="network") from exc
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            said = (f"{self.vendor} did not answer within {self.timeout:g} s" if timed_out
+                    else f"The connection to {self.vendor} broke: {exc}")
+            if billed_if_lost:
+                raise ProviderError(f"{said}; not retried, as {self.vendor} may have started "
+                                    "(and billed) the job", kind="failed") from exc
+            raise ProviderError(said, kind="timeout" if timed_out else "network") from exc
         if response.status_code in ok:
             return response
         raise self.error_for(response)
@@ -162,7 +176,8 @@ class Http:
             payload = None
         if not isinstance(payload, dict):
             raise ProviderError(f"{self.vendor} answered {response.status_code} without a JSON "
-                                "object", kind="server", status=response.status_code)
+                                "object", status=response.status_code,
+                                kind="failed" if kwargs.get("billed_if_lost") else "server")
         return payload
 
     def error_for(self, response: httpx.Response) -> ProviderError:

@@ -270,6 +270,12 @@ class CatalogNodeOut(serializers.Serializer):
     sizeRule = CatalogSizeRuleOut(
         allow_null=True,
         help_text="(addition) The output size the model takes as a whole; null if none.")
+    priceRule = serializers.CharField(
+        allow_null=True,
+        help_text="(addition) How the vendor's published price becomes credits; null if free.")
+    modelChecked = serializers.DateField(
+        allow_null=True,
+        help_text="(addition) When the vendor model id and price were last checked.")
 
 
 class NodeCatalogOut(serializers.Serializer):

@@ -1,6 +1,7 @@
 """The node catalog: every node type, declared as data, one module per family."""
 
 from graph.catalog.registry import Registry, catalog
-from graph.catalog.types import Input, NodeError, NodeSpec, Output, SizeRule
+from graph.catalog.types import NO_USAGE, Input, NodeError, NodeSpec, Output, SizeRule, Usage
 
-__all__ = ["Input", "NodeError", "NodeSpec", "Output", "Registry", "SizeRule", "catalog"]
+__all__ = ["NO_USAGE", "Input", "NodeError", "NodeSpec", "Output", "Registry", "SizeRule", "Usage",
+           "catalog"]

@@ -8,7 +8,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graph.catalog.types import ConfigIssue, Input, NodeSpec, Output, SizeRule, no_credits
+from graph.catalog.types import (
+    NO_USAGE,
+    ConfigIssue,
+    CreditsFn,
+    Input,
+    NodeSpec,
+    Output,
+    SizeRule,
+    Usage,
+    no_credits,
+)
 from graph.catalog.values import show
 
 # BFL bills FLUX.2 by output megapixel, a megapixel being 1024×1024 pixels (1024² costs exactly
@@ -20,6 +30,12 @@ FLUX_MIN_SIDE = 256
 FLUX_MAX_SIDE = 4096
 FLUX_STEP = 16
 FLUX_MAX_REFERENCES = 8
+KLEIN_MAX_REFERENCES = 4
+REFERENCE_MAX_MEGAPIXELS = 4
+# When the model ids and prices below were last checked against the vendors' own docs.
+CHECKED_BFL = "2026-12-02"
+CHECKED_GOOGLE = "2026-12-02"
+CHECKED_FAL = "2026-12-02"
 
 
 def _number(config: dict[str, Any], key: str, fallback: float) -> float:
@@ -36,28 +52,42 @@ def megapixels(config: dict[str, Any]) -> int:
     return max(1, math.ceil(pixels / MEGAPIXEL))
 
 
-def flux_pro_credits(config: dict[str, Any]) -> float:
-    """FLUX.2 [pro]: $0.03 for the first megapixel, $0.015 for each further one.
-
-    credits = ceil(3 + 1.5 × (MP − 1)), MP = ceil(width × height / 1024²): 1024×1024 → 3,
-    1920×1080 → 5, 2048×2048 → 8. BFL also bills the megapixels of reference images; their sizes
-    are only known at run time, so this static figure covers the output.
-    """
-    return math.ceil(3 + 1.5 * (megapixels(config) - 1))
+def billed_reference_megapixels(pixels: float) -> int:
+    """The megapixels BFL bills for one reference image: rounded up, at least 1, and at most
+    4 (a larger reference is scaled down to 4 MP before it is sent)."""
+    return min(REFERENCE_MAX_MEGAPIXELS, max(1, math.ceil(pixels / MEGAPIXEL - 1e-9)))
 
 
-def flux_flex_credits(config: dict[str, Any]) -> float:
-    """FLUX.2 [flex]: about $0.06 per megapixel → 6 × MP credits (MP as for [pro])."""
-    return 6 * megapixels(config)
+def flux_credits(first: float, further: float) -> CreditsFn:
+    """BFL's FLUX.2 price in credits (BFL's credit is $0.01, as ours): `first` for the first
+    output megapixel, `further` for each further one and for each megapixel of every reference
+    image — credits = first + further × ((MP_out − 1) + Σ MP_ref), each rounded up to whole
+    megapixels (1 MP = 1024²). E.g. [pro] (3, 1.5): 1024² → 3, 1920×1088 → 5, 2048² → 7.5."""
+
+    def credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
+        references = sum(billed_reference_megapixels(mp * MEGAPIXEL) for mp in usage.references)
+        return first + further * (megapixels(config) - 1 + references)
+
+    return credits
 
 
-def nano_banana_credits(config: dict[str, Any]) -> float:
-    """Nano Banana 2: 4 credits per image."""
-    return 4 * int(_number(config, "num_images", 1))
+def gemini_credits(per_image: dict[str, float]) -> CreditsFn:
+    """Google's price per generated image by `image_size`, times the images delivered (as many
+    as `num_images` asks for, in the estimate). Input tokens (the prompt, reference images:
+    well under a tenth of a credit) are not passed on."""
+
+    def credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
+        size = config.get("image_size")
+        price = per_image.get(size if isinstance(size, str) else "", per_image["1K"])
+        images = usage.images if usage.images is not None else int(
+            _number(config, "num_images", 1))
+        return price * images
+
+    return credits
 
 
-def kling_credits(config: dict[str, Any]) -> float:
-    """Kling image-to-video: 5 credits per second of video."""
+def kling_credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
+    """Kling 2.1 standard on fal: $0.25 for 5 s and $0.05 per further second → 5 per second."""
     return 5 * int(_number(config, "duration", 5))
 
 
@@ -133,10 +163,10 @@ def _flux_side(side_id: str, label: str) -> Input:
                  max=FLUX_MAX_SIDE, multiple_of=FLUX_STEP)
 
 
-def _flux_inputs(*extra: Input) -> tuple[Input, ...]:
+def _flux_inputs(max_references: int, *extra: Input) -> tuple[Input, ...]:
     return (
         _prompt(),
-        _references(FLUX_MAX_REFERENCES),
+        _references(max_references),
         _flux_side("width", "Width"),
         _flux_side("height", "Height"),
         _seed(),
@@ -144,74 +174,146 @@ def _flux_inputs(*extra: Input) -> tuple[Input, ...]:
               enum=("jpeg", "png")),
         Input("safety_tolerance", "Safety tolerance", "integer", is_port=False, default=2,
               min=0, max=5, description="0 is the strictest moderation, 5 the most permissive."),
-        Input("prompt_upsampling", "Prompt upsampling", "boolean", is_port=False, default=False,
-              description="Let the model expand the prompt before generating."),
         *extra,
     )
+
+
+def flux_output_pixels(config: dict[str, Any]) -> int | None:
+    width, height = config.get("width"), config.get("height")
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+        return width * height
+    return None
 
 
 _IMAGE_OUT = Output("image", "Image", "image")
 _VIDEO_OUT = Output("video", "Video", "video")
 _FLUX_SIZE_NOTE = " Sizes: multiples of 16, at least 256 a side, at most 4 megapixels."
 
-FLUX_2_PRO = NodeSpec(
-    node_type="generate:flux_2_pro",
-    label="FLUX.2 [pro]",
-    category="generate",
-    description="Black Forest Labs' FLUX.2 [pro]: text to image, with up to 8 reference images."
-    + _FLUX_SIZE_NOTE,
-    inputs=_flux_inputs(),
-    outputs=(_IMAGE_OUT,),
-    provider="bfl",
-    model="flux-2-pro",
-    model_version="1",
-    credits=flux_pro_credits,
-    check_config=flux_check_config,
-    size_rule=FLUX_SIZE,
-)
 
-FLUX_2_FLEX = NodeSpec(
-    node_type="generate:flux_2_flex",
-    label="FLUX.2 [flex]",
-    category="generate",
-    description="Black Forest Labs' FLUX.2 [flex]: like [pro], with control over steps and "
-    "guidance, for typography and fine detail." + _FLUX_SIZE_NOTE,
-    inputs=_flux_inputs(
+def _flux(variant: str, label: str, *, first: float, further: float, max_references: int,
+          description: str, extra: tuple[Input, ...] = ()) -> NodeSpec:
+    """One FLUX.2 endpoint of BFL (`POST /v1/flux-2-<variant>`)."""
+    return NodeSpec(
+        node_type=f"generate:flux_2_{variant.replace('-', '_')}",
+        label=label,
+        category="generate",
+        description=description + _FLUX_SIZE_NOTE,
+        inputs=_flux_inputs(max_references, *extra),
+        outputs=(_IMAGE_OUT,),
+        provider="bfl",
+        model=f"flux-2-{variant}",
+        model_version="1",
+        credits=flux_credits(first, further),
+        check_config=flux_check_config,
+        size_rule=FLUX_SIZE,
+        model_checked=CHECKED_BFL,
+        price_rule=f"{show(first)} credits for the first output megapixel, {show(further)} "
+        "for each further one and for each megapixel of every reference image",
+        output_pixels=flux_output_pixels,
+    )
+
+
+FLUX_2_PRO = _flux(
+    "pro", "FLUX.2 [pro]", first=3, further=1.5, max_references=FLUX_MAX_REFERENCES,
+    description="Black Forest Labs' FLUX.2 [pro]: fast production text to image, with up to 8 "
+    "reference images.")
+
+FLUX_2_MAX = _flux(
+    "max", "FLUX.2 [max]", first=7, further=3, max_references=FLUX_MAX_REFERENCES,
+    description="Black Forest Labs' FLUX.2 [max]: their highest quality, with up to 8 "
+    "reference images.")
+
+FLUX_2_FLEX = _flux(
+    "flex", "FLUX.2 [flex]", first=5, further=5, max_references=FLUX_MAX_REFERENCES,
+    description="Black Forest Labs' FLUX.2 [flex]: control over steps and guidance, for "
+    "typography and fine detail.",
+    extra=(
         Input("steps", "Steps", "integer", is_port=False, default=50, min=1, max=50),
         Input("guidance", "Guidance", "number", is_port=False, default=4.5, min=1.5, max=10),
-    ),
-    outputs=(_IMAGE_OUT,),
-    provider="bfl",
-    model="flux-2-flex",
-    model_version="1",
-    credits=flux_flex_credits,
-    check_config=flux_check_config,
-    size_rule=FLUX_SIZE,
-)
+        Input("prompt_upsampling", "Prompt upsampling", "boolean", is_port=False, default=False,
+              description="Let the model expand the prompt before generating."),
+    ))
 
-NANO_BANANA_2 = NodeSpec(
-    node_type="generate:nano_banana_2",
-    label="Nano Banana 2",
-    category="generate",
-    description="Google's Nano Banana 2 (Gemini 3.1 Flash Image): text to image, with "
-    "reference images for edits and consistent subjects.",
-    inputs=(
-        _prompt(),
-        # Gemini 3 image models take more references; 8 keeps requests small and predictable.
-        _references(8),
-        Input("num_images", "Images", "integer", is_port=False, default=1, min=1, max=4),
-        Input("aspect_ratio", "Aspect ratio", "enum", is_port=False, default="1:1",
-              enum=("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")),
-        _seed(),
-    ),
-    outputs=(_IMAGE_OUT,),
-    provider="google",
-    # "Nano Banana 2" is the marketing name of Gemini 3.1 Flash Image, in preview at the time of
-    # writing; change this id (and model_version) when Google promotes it.
-    model="gemini-3.1-flash-image-preview",
-    model_version="1",
-    credits=nano_banana_credits,
-)
+FLUX_2_KLEIN_4B = _flux(
+    "klein-4b", "FLUX.2 [klein] 4B", first=1.4, further=0.1,
+    max_references=KLEIN_MAX_REFERENCES,
+    description="Black Forest Labs' FLUX.2 [klein] 4B: sub-second drafts at high volume, with "
+    "up to 4 reference images.")
+
+FLUX_2_KLEIN_9B = _flux(
+    "klein-9b", "FLUX.2 [klein] 9B", first=1.5, further=0.2,
+    max_references=KLEIN_MAX_REFERENCES,
+    description="Black Forest Labs' FLUX.2 [klein] 9B: fast, a step up in quality from 4B, "
+    "with up to 4 reference images.")
+
+
+# Gemini image sizes at "1K" by aspect ratio (Google's table); "512" halves, "2K" doubles and
+# "4K" quadruples each side.
+GEMINI_1K = {"1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832), "3:4": (864, 1184),
+             "4:3": (1184, 864), "4:5": (896, 1152), "5:4": (1152, 896), "9:16": (768, 1344),
+             "16:9": (1344, 768), "21:9": (1536, 672), "1:4": (512, 2048), "4:1": (2048, 512),
+             "1:8": (384, 3072), "8:1": (3072, 384)}
+GEMINI_SCALE = {"512": 0.5, "1K": 1, "2K": 2, "4K": 4}
+NANO_BANANA_RATIOS = ("1:1", "1:4", "1:8", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4",
+                      "8:1", "9:16", "16:9", "21:9")
+NANO_BANANA_PRO_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9",
+                          "21:9")
+
+
+def gemini_output_pixels(config: dict[str, Any]) -> int | None:
+    side = GEMINI_1K.get(config.get("aspect_ratio"))  # type: ignore[arg-type]
+    scale = GEMINI_SCALE.get(config.get("image_size"))  # type: ignore[arg-type]
+    if side is None or scale is None:
+        return None
+    return int(side[0] * scale) * int(side[1] * scale)
+
+
+def _gemini(node_type: str, label: str, *, model: str, sizes: tuple[str, ...],
+            ratios: tuple[str, ...], per_image: dict[str, float], description: str) -> NodeSpec:
+    return NodeSpec(
+        node_type=node_type,
+        label=label,
+        category="generate",
+        description=description,
+        inputs=(
+            _prompt(),
+            # Gemini 3 image models take up to 14; 8 keeps requests small and predictable.
+            _references(8),
+            Input("num_images", "Images", "integer", is_port=False, default=1, min=1, max=4,
+                  description="Each image is its own request to Google, charged when it "
+                  "arrives."),
+            Input("aspect_ratio", "Aspect ratio", "enum", is_port=False, default="1:1",
+                  enum=ratios),
+            Input("image_size", "Resolution", "enum", is_port=False, default="1K", enum=sizes,
+                  description="1K is about 1024 pixels on the long side, 2K 2048, 4K 4096."),
+            _seed(),
+        ),
+        outputs=(_IMAGE_OUT,),
+        provider="google",
+        model=model,
+        model_version="1",
+        credits=gemini_credits(per_image),
+        model_checked=CHECKED_GOOGLE,
+        price_rule="credits per image: " + ", ".join(f"{size} {show(per_image[size])}"
+                                             for size in sizes),
+        output_pixels=gemini_output_pixels,
+    )
+
+
+NANO_BANANA_2 = _gemini(
+    "generate:nano_banana_2", "Nano Banana 2",
+    # Gemini 3.1 Flash Image went GA as this id; the "-preview" id was shut down 2026-06-25.
+    model="gemini-3.1-flash-image", sizes=("512", "1K", "2K", "4K"), ratios=NANO_BANANA_RATIOS,
+    per_image={"512": 4.5, "1K": 6.7, "2K": 10.1, "4K": 15.1},
+    description="Google's Nano Banana 2 (Gemini 3.1 Flash Image): fast text to image, with "
+    "reference images for edits and consistent subjects.")
+
+NANO_BANANA_PRO = _gemini(
+    "generate:nano_banana_pro", "Nano Banana Pro",
+    model="gemini-3-pro-image", sizes=("1K", "2K", "4K"), ratios=NANO_BANANA_PRO_RATIOS,
+    per_image={"1K": 13.4, "2K": 13.4, "4K": 24},
+    description="Google's Nano Banana Pro (Gemini 3 Pro Image): studio quality, legible text "
+    "and reasoning about the prompt, up to 4K.")
 
 LOCAL_PREVIEW = NodeSpec(
     node_type="generate:local_preview",
@@ -233,6 +335,7 @@ LOCAL_PREVIEW = NodeSpec(
     model_version="1",
     credits=no_credits,
     preview=True,
+    output_pixels=flux_output_pixels,
 )
 
 IMAGE_TO_VIDEO_LOCAL = NodeSpec(
@@ -260,28 +363,34 @@ KLING_VIDEO = NodeSpec(
     node_type="generate:kling_video",
     label="Kling Image to Video (fal)",
     category="generate",
-    description="Kuaishou's Kling animates an image into a 5 or 10 second video, guided by an "
-    "optional prompt.",
+    description="Kuaishou's Kling 2.1 animates an image into a 5 or 10 second video, as the "
+    "prompt describes; the video keeps the image's aspect ratio.",
     inputs=(
         Input("image", "Image", "image", is_port=True, required=True),
-        _prompt(required=False),
+        _prompt(),
         Input("duration", "Duration (s)", "enum", is_port=False, default=5, enum=(5, 10)),
-        Input("aspect_ratio", "Aspect ratio", "enum", is_port=False, default="16:9",
-              enum=("16:9", "9:16", "1:1")),
         Input("negative_prompt", "Negative prompt", "string", is_port=False, default="",
               description="What the video should avoid."),
+        Input("cfg_scale", "Prompt adherence", "number", is_port=False, default=0.5, min=0,
+              max=1, description="How closely the video follows the prompt (fal's cfg_scale)."),
     ),
     outputs=(_VIDEO_OUT,),
     provider="fal",
     model="fal-ai/kling-video/v2.1/standard/image-to-video",
     model_version="1",
     credits=kling_credits,
+    model_checked=CHECKED_FAL,
+    price_rule="5 credits per second of video ($0.25 for 5 s, $0.05 per further second)",
 )
 
 SPECS = (
     FLUX_2_PRO,
+    FLUX_2_MAX,
     FLUX_2_FLEX,
+    FLUX_2_KLEIN_4B,
+    FLUX_2_KLEIN_9B,
     NANO_BANANA_2,
+    NANO_BANANA_PRO,
     LOCAL_PREVIEW,
     IMAGE_TO_VIDEO_LOCAL,
     KLING_VIDEO,

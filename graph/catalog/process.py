@@ -30,6 +30,9 @@ UPSCALE_ESRGAN = NodeSpec(
     model="fal-ai/esrgan",
     model_version="1",
     credits=flat_credits(2),
+    model_checked="2026-12-02",
+    # fal bills ESRGAN by GPU time (about $0.001 per second); an upscale takes well under 20 s.
+    price_rule="2 credits per image (fal bills GPU seconds; an upscale takes well under 20 s)",
 )
 
 RESIZE_CROP = NodeSpec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,21 @@ SETTING_KINDS = frozenset(
     {"string", "text", "integer", "number", "boolean", "enum", "color", "url", "seed"}
 )
 
-CreditsFn = Callable[[dict[str, Any]], float]
+@dataclass(frozen=True)
+class Usage:
+    """What a run of a node consumed beyond its settings, where the vendor bills it: the
+    megapixels of each reference image sent (BFL bills them), and how many images were
+    delivered (None: as many as the settings ask for). The estimate fills it from the graph, the
+    charge from what the provider reports, and both go through the same `credits` function."""
+
+    references: tuple[float, ...] = ()
+    images: int | None = None
+
+
+NO_USAGE = Usage()
+
+# A node's price in credits from its effective config and its usage.
+CreditsFn = Callable[[dict[str, Any], Usage], float]
 # A built-in node's work: given its context (settings, values on its ports, upstream references;
 # executions.outputs.HandlerContext), the outputs by port ({"text": …} or {"asset": id}).
 Handler = Callable[[Any], dict[str, dict[str, Any]]]
@@ -32,7 +47,7 @@ class NodeError(Exception):
         self.kind = kind
 
 
-def no_credits(config: dict[str, Any]) -> float:
+def no_credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
     """The cost of a node that runs locally or not at all."""
     return 0
 
@@ -40,7 +55,7 @@ def no_credits(config: dict[str, Any]) -> float:
 def flat_credits(amount: float) -> CreditsFn:
     """A cost that does not depend on the settings."""
 
-    def credits(config: dict[str, Any]) -> float:
+    def credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
         return amount
 
     return credits
@@ -143,8 +158,12 @@ class SizeRule:
 class NodeSpec:
     """One node type: what the palette shows, validation checks, the engine runs and bills.
 
-    `credits(config)` is the cost of one run given the node's effective config (defaults
-    applied); `model_version` goes into the cache key, so bump it when the model's output changes.
+    `credits(config, usage)` is the cost of one run given the node's effective config (defaults
+    applied) and its `Usage`; `model_version` goes into the cache key, so bump it when the
+    model's output changes. A remote node names the vendor's `model` id (or endpoint), the date
+    that id and its `price_rule` were last checked against the vendor's own docs
+    (`model_checked`), and, where its output size follows from its settings, `output_pixels`
+    (used to price what it feeds into a model that bills its inputs).
 
     An executable node is run either by its `provider` (an alias of settings.PROVIDERS) or by
     its `handler` (built-in work, no vendor). An `instant` node's outputs are its settings: it
@@ -170,6 +189,9 @@ class NodeSpec:
     instant: bool = False
     check_config: ConfigCheck | None = None
     size_rule: SizeRule | None = None
+    model_checked: str = ""
+    price_rule: str = ""
+    output_pixels: Callable[[dict[str, Any]], int | None] | None = None
     _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
     _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
 
@@ -184,6 +206,9 @@ class NodeSpec:
             raise ValueError(f"{self.node_type}: a node has a provider or a handler, not both")
         if self.instant and (self.handler is None or self._ports):
             raise ValueError(f"{self.node_type}: an instant node needs a handler and no ports")
+        if self.provider not in (None, "local") and not (self.model and self.model_checked):
+            raise ValueError(f"{self.node_type}: a remote node declares its vendor model id "
+                             "and the date it was checked")
         if self.size_rule is not None:
             names = {s.id for s in self._settings}
             if not set(self.size_rule.inputs()) <= names:
@@ -214,10 +239,12 @@ class NodeSpec:
             "description": self.description,
             "inputs": [i.to_api() for i in self.inputs],
             "outputs": [o.to_api() for o in self.outputs],
-            "credits": self.credits(self.defaults()),
+            "credits": math.ceil(self.credits(self.defaults(), NO_USAGE) or 0),
             "provider": self.provider,
             "model": self.model,
             "preview": self.preview,
             "executable": self.executable,
             "sizeRule": self.size_rule.to_api() if self.size_rule else None,
+            "priceRule": self.price_rule or None,
+            "modelChecked": self.model_checked or None,
         }

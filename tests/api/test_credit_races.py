@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_fifty_at_once_never_overdraw(make_team, make_key, settings):
     settings.RATE_LIMITS_ENABLED = False  # this test is about credits, not the plan's rate
-    team = make_team(credits=40)  # Nano Banana 2 costs 4: ten runs
+    team = make_team(credits=70)  # Nano Banana 2 costs 7: ten runs
     raw = make_key(team).raw_key
     workflow_id = keyed_client(raw).post("/api/v1/workflows", WIREFLOW_EXAMPLE,
                                          format="json").json()["data"]["id"]

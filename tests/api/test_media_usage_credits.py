@@ -50,14 +50,15 @@ def test_short_credits_answer_402_with_the_breakdown_and_start_nothing(make_team
     workflow_id = api.post("/api/v1/workflows", WIREFLOW_EXAMPLE,
                            format="json").json()["data"]["id"]
     estimate = api.post(f"/api/v1/workflows/{workflow_id}/estimate", {}, format="json").json()
-    assert estimate["data"]["estimatedCredits"] == 4 and estimate["data"]["sufficient"] is False
+    # Nano Banana 2 at 1K: $0.067 → 7 credits.
+    assert estimate["data"]["estimatedCredits"] == 7 and estimate["data"]["sufficient"] is False
     response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json")
     assert response.status_code == 402
     assert response.json() == {
-        "error": "Insufficient credits. Required: 4, Available: 3",
-        "code": "insufficient_credits", "insufficientCredits": True, "requiredCredits": 4,
+        "error": "Insufficient credits. Required: 7, Available: 3",
+        "code": "insufficient_credits", "insufficientCredits": True, "requiredCredits": 7,
         "availableCredits": 3,
-        "breakdown": [{"nodeId": "gen-1", "nodeLabel": "Nano Banana 2", "credits": 4}],
+        "breakdown": [{"nodeId": "gen-1", "nodeLabel": "Nano Banana 2", "credits": 7}],
     }
     assert Execution.objects.count() == 0
     team.refresh_from_db()
@@ -72,9 +73,9 @@ def test_usage_shows_balance_quota_and_spend(make_team, key_client):
     assert api.post(f"/api/v1/workflows/{workflow_id}/execute", {},
                     format="json").status_code == 201
     usage = api.get("/api/v1/developer/usage").json()["data"]
-    assert usage["balance"] == 46 and usage["plan"] == "starter"
+    assert usage["balance"] == 43 and usage["plan"] == "starter"
     assert usage["executionsToday"] == 1 and usage["executionsPerDay"] == 200
-    assert usage["spendByDay"][0]["credits"] == 4
+    assert usage["spendByDay"][0]["credits"] == 7
     assert CreditLedgerEntry.objects.filter(team=team, kind="charge").count() == 1
 
 

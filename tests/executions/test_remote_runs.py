@@ -117,3 +117,54 @@ def test_what_a_delivered_run_is_charged_equals_what_its_estimate_quoted(team, l
     assert execution.credits_charged == execution.credits_estimated == quoted["estimatedCredits"]
     assert before - Team.objects.get(pk=team.pk).credit_balance == quoted["estimatedCredits"]
     assert by_node and max(by_node.values()) >= 5  # a FLUX.2 image over 1 MP: 3 + 1.5/MP
+
+
+def _charges_match_the_estimate(execution, nodes, edges) -> dict[str, int]:
+    from executions.pricing import estimate
+
+    quoted = estimate(nodes, edges=edges)
+    by_node = {item["nodeId"]: item["credits"] for item in quoted["breakdown"]}
+    charged = dict(NodeRun.objects.filter(execution=execution, credits__gt=0)
+                   .values_list("node_id", "credits"))
+    assert charged == by_node, (charged, quoted)
+    assert execution.credits_charged == execution.credits_estimated == quoted["estimatedCredits"]
+    return by_node
+
+
+def test_nano_banana_delivers_num_images_images_and_charges_exactly_the_estimate(
+        team, live_worker, simulator):
+    from executions.outputs import output_api
+
+    nodes = [node("text", "input:text", {"prompt": "four takes on a red bicycle"}),
+             node("nano", "generate:nano_banana_2", {"num_images": 4, "aspect_ratio": "4:5",
+                                                     "image_size": "1K", "seed": 11})]
+    edges = [edge("e1", "text", "prompt", "nano", "prompt")]
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=60)
+    assert execution.status == "COMPLETED", execution.error
+    run = NodeRun.objects.get(execution=execution, node_id="nano")
+    images = output_api(run.outputs)["images"]
+    assert len(images) == 4 and len({image["url"] for image in images}) == 4
+    assert all((image["width"], image["height"]) == (896, 1152) for image in images)
+    assert run.assets.count() == 4
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"nano": 27}  # 4 × 6.7
+    assert sim_stats(simulator)["google.submit"] == 4
+
+
+def test_reference_images_from_upstream_are_quoted_and_charged_by_their_megapixels(
+        team, live_worker, simulator):
+    """FLUX.2 [pro] at 1920×1088 feeds two references into [klein] 9B: BFL bills their 2 MP
+    each, and the estimate, which knows their size from the graph, quotes exactly that."""
+    nodes = [node("text", "input:text", {"prompt": "a lighthouse, then its twin"}),
+             node("pro", "generate:flux_2_pro", {"width": 1920, "height": 1088, "seed": 1}),
+             node("local", "generate:local_preview", {"width": 512, "height": 512, "seed": 2}),
+             node("klein", "generate:flux_2_klein_9b", {"width": 1024, "height": 1024,
+                                                        "seed": 3})]
+    edges = [edge("e1", "text", "prompt", "pro", "prompt"),
+             edge("e2", "text", "prompt", "local", "prompt"),
+             edge("e3", "text", "prompt", "klein", "prompt"),
+             edge("e4", "pro", "image", "klein", "reference_images"),
+             edge("e5", "local", "image", "klein", "reference_images")]
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=60)
+    assert execution.status == "COMPLETED", execution.error
+    # [pro]: 3 + 1.5 = 4.5 → 5; [klein] 9B: 1.5 + 0.2 × (2 + 1) = 2.1 → 3.
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5, "klein": 3}

@@ -1,11 +1,12 @@
 """The node catalog: declared once, refused early when malformed, served in the api.md shape."""
 
 import json
+import math
 
 import pytest
 
-from graph.catalog import Input, NodeSpec, Output, Registry, catalog
-from graph.catalog.generate import flux_flex_credits, flux_pro_credits
+from executions.pricing import node_credits
+from graph.catalog import Input, NodeSpec, Output, Registry, Usage, catalog
 from graph.catalog.types import no_credits
 from graph.catalog.values import check_setting
 
@@ -114,27 +115,79 @@ def test_every_default_is_a_valid_setting():
 @pytest.mark.parametrize("width,height,credits", [
     (1024, 1024, 3),   # 1 MP: $0.03
     (512, 512, 3),     # rounded up to 1 MP
-    (1920, 1080, 5),   # 2 MP: 3 + 1.5
+    (1920, 1080, 5),   # 2 MP: 3 + 1.5, rounded up
     (1536, 1536, 6),   # 3 MP (2.25 rounded up): 3 + 3
     (2048, 2048, 8),   # 4 MP: 3 + 4.5 rounded up
 ])
 def test_flux_pro_credits_follow_megapixels(width, height, credits):
-    assert flux_pro_credits({"width": width, "height": height}) == credits
+    spec = catalog.get("generate:flux_2_pro")
+    assert node_credits(spec, {"width": width, "height": height}) == credits
 
 
-def test_flux_flex_credits_are_six_per_megapixel():
-    assert flux_flex_credits({"width": 1024, "height": 1024}) == 6
-    assert flux_flex_credits({"width": 2048, "height": 2048}) == 24
+@pytest.mark.parametrize("node_type,at_1mp,at_4mp_with_two_refs", [
+    # BFL's published FLUX.2 prices: first MP, then each further output or reference MP.
+    ("generate:flux_2_pro", 3, 3 + 1.5 * (3 + 2)),
+    ("generate:flux_2_max", 7, 7 + 3 * (3 + 2)),
+    ("generate:flux_2_flex", 5, 5 + 5 * (3 + 2)),
+    ("generate:flux_2_klein_4b", 1.4, 1.4 + 0.1 * (3 + 2)),
+    ("generate:flux_2_klein_9b", 1.5, 1.5 + 0.2 * (3 + 2)),
+])
+def test_flux_prices_bill_output_and_reference_megapixels(node_type, at_1mp,
+                                                          at_4mp_with_two_refs):
+    spec = catalog.get(node_type)
+    assert spec.credits({"width": 1024, "height": 1024}, Usage()) == pytest.approx(at_1mp)
+    # Two references: 0.5 MP (billed as 1) and 1 MP.
+    usage = Usage(references=(0.5, 1.0))
+    assert spec.credits({"width": 2048, "height": 2048}, usage) == pytest.approx(
+        at_4mp_with_two_refs)
+    assert node_credits(spec, {"width": 2048, "height": 2048}, usage) == math.ceil(
+        at_4mp_with_two_refs - 1e-9)
+    assert spec.model == node_type.split(":")[1].replace("_", "-")
+    assert spec.model_checked and spec.price_rule
+
+
+def test_a_reference_larger_than_4_mp_is_billed_as_4():
+    spec = catalog.get("generate:flux_2_pro")
+    assert spec.credits({"width": 1024, "height": 1024}, Usage(references=(16.0,))) == 3 + 6
+
+
+def test_gemini_prices_follow_the_size_and_the_images_delivered():
+    nano, pro = catalog.get("generate:nano_banana_2"), catalog.get("generate:nano_banana_pro")
+    assert nano.model == "gemini-3.1-flash-image" and pro.model == "gemini-3-pro-image"
+    four = {"num_images": 4, "image_size": "1K"}
+    assert node_credits(nano, four) == 27  # 4 × $0.067
+    assert node_credits(nano, four, Usage(images=3)) == 21  # three arrived: 3 × 6.7
+    assert node_credits(nano, {"num_images": 1, "image_size": "4K"}) == 16  # $0.151
+    assert node_credits(nano, {"num_images": 2, "image_size": "512"}) == 9
+    assert node_credits(pro, {"num_images": 1, "image_size": "2K"}) == 14  # $0.134
+    assert node_credits(pro, {"num_images": 1, "image_size": "4K"}) == 24
+    assert "512" not in pro.input("image_size").enum
+    assert {"1:8", "8:1"} <= set(nano.input("aspect_ratio").enum)
 
 
 def test_credits_at_defaults_and_per_setting():
     by_type = {spec.node_type: spec for spec in catalog.all()}
     assert by_type["generate:flux_2_pro"].to_api()["credits"] == 3
-    assert by_type["generate:nano_banana_2"].credits({"num_images": 3}) == 12
-    assert by_type["generate:kling_video"].credits({"duration": 10}) == 50
+    assert by_type["generate:flux_2_klein_4b"].to_api()["credits"] == 2  # 1.4, in whole credits
+    assert by_type["generate:nano_banana_2"].to_api()["credits"] == 7
+    assert node_credits(by_type["generate:kling_video"], {"duration": 10}) == 50
     assert by_type["process:upscale_esrgan"].to_api()["credits"] == 2
     assert by_type["generate:local_preview"].to_api()["credits"] == 0
-    assert by_type["generate:flux_2_pro"].credits({"width": "wide", "height": None}) == 3
+    assert node_credits(by_type["generate:flux_2_pro"], {"width": "wide", "height": None}) == 3
+
+
+def test_kling_needs_a_prompt_and_has_no_aspect_ratio():
+    kling = catalog.get("generate:kling_video")
+    assert kling.input("prompt").required and kling.input("aspect_ratio") is None
+    assert kling.input("cfg_scale").default == 0.5
+
+
+def test_every_remote_node_declares_its_model_and_when_it_was_checked():
+    for spec in catalog.all():
+        if spec.provider not in (None, "local"):
+            served = spec.to_api()
+            assert served["model"] and served["modelChecked"] and served["priceRule"], \
+                spec.node_type
 
 
 def test_spec_lookups_and_flags():

@@ -297,7 +297,8 @@ def test_params_is_an_alias_of_config_and_config_wins():
     assert validate_graph([gen], []).ok
     spec = catalog.get("generate:nano_banana_2")
     config = effective_config(gen, spec)
-    assert config == {"prompt": "fox", "num_images": 2, "aspect_ratio": "1:1", "seed": None}
+    assert config == {"prompt": "fox", "num_images": 2, "aspect_ratio": "1:1", "image_size": "1K",
+                      "seed": None}
 
 
 @pytest.mark.parametrize("width,height,mp,fix", [

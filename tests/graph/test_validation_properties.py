@@ -74,7 +74,11 @@ def valid_graphs(draw, with_chain: bool = False) -> tuple[list[dict], list[dict]
                 wire((draw(st.sampled_from(texts)), "text"), target, "text")
             images.append((target, IMAGE_INPUT[step][0]))
         else:
-            wire(draw(st.sampled_from(images)), add(draw(st.sampled_from(VIDEO_STEPS))), "image")
+            step = draw(st.sampled_from(VIDEO_STEPS))
+            # Kling needs its prompt (fal requires it): typed in.
+            target = add(step, {"prompt": "slow push in"} if step == "generate:kling_video"
+                         else None)
+            wire(draw(st.sampled_from(images)), target, "image")
     return nodes, edges
 
 

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
 from executions.models import Asset, Execution, NodeRun
+from executions.outputs import ref_asset_ids
 from executions.selectors import execution_poll_payload
 from executions.services import execution_cancel, execution_start, workflow_execute
 from graph.models import Workflow
@@ -120,11 +121,12 @@ class Command(BaseCommand):
         files = {}
         for run in execution.node_runs.all():
             for port, ref in run.outputs.items():
-                if "asset" not in ref:
-                    continue
-                asset = Asset.objects.filter(pk=ref["asset"]).first()
-                if asset is not None:
-                    files[f"{run.node_id}.{port}"] = _local_path(asset)
+                ids = ref_asset_ids(ref)
+                found = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)}
+                for index, pk in enumerate(ids):
+                    if pk in found:
+                        name = f"{run.node_id}.{port}" + (f".{index + 1}" if index else "")
+                        files[name] = _local_path(found[pk])
         payload["files"] = files
         payload["durationSeconds"] = (
             round((execution.finished_at - execution.created_at).total_seconds(), 3)

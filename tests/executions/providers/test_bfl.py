@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 
+import httpx
 import pytest
 
 from executions import imaging
@@ -23,16 +25,54 @@ def test_a_job_is_submitted_once_polled_at_the_returned_url_and_downloaded(simul
     job = flux()
     pending = provider.submit(job)
     assert isinstance(pending, Pending)
-    assert set(pending.handle) == {"id", "polling_url"}
-    assert pending.handle["polling_url"] == \
-        f"{simulated.url}/v1/get_result?id={pending.handle['id']}"
+    assert set(pending.handle) == {"id", "polling_url", "cost"}
+    # Used exactly as BFL returned it, another host included (BFL routes to regional hosts).
+    assert pending.handle["polling_url"].endswith(f"/v1/get_result?id={pending.handle['id']}")
+    assert pending.handle["cost"] == 3.0
     result = until_done(provider, job, pending)
     assert isinstance(result, Result)
     image = result.outputs["image"]
     assert image.mime == "image/png" and imaging.image_info(image.data)[1:] == (512, 384)
     assert result.meta["seed"] == 42 and result.meta["vendor_id"] == pending.handle["id"]
+    assert result.meta["cost"] == 3.0 and result.meta["usage"] == {"references": []}
     stats = sim_stats(simulated)
     assert stats["bfl.submit"] == 1 and stats["bfl.poll"] >= 1 and stats["delivery"] == 1
+
+
+@pytest.mark.parametrize("model", ["flux-2-pro", "flux-2-max", "flux-2-flex", "flux-2-klein-4b",
+                                   "flux-2-klein-9b"])
+def test_every_flux_2_endpoint_quotes_the_price_we_charge(simulated, make_media, model):
+    """BFL's `cost` on submit, for a 1920×1088 output and two references, is our charge."""
+    from executions.outputs import result_usage
+    from executions.pricing import node_credits
+    from graph.catalog import catalog
+
+    provider = get_provider("bfl")
+    references = [make_media((1500, 1000)), make_media((640, 480))]
+    job = Job(node_type=f"generate:{model.replace('-', '_')}", model=model,
+              config={"width": 1920, "height": 1088, "output_format": "jpeg",
+                      "safety_tolerance": 2},
+              inputs={"prompt": ["a harbour at dawn"], "reference_images": references}, seed=1)
+    pending = provider.submit(job)
+    result = until_done(provider, job, pending)
+    spec = catalog.get(job.node_type)
+    charge = node_credits(spec, job.config, result_usage(result))
+    assert charge == math.ceil(round(pending.handle["cost"], 6))  # BFL's credits, rounded up
+    requests = [r for r in httpx.get(f"{simulated.url}/__sim/requests").json()["requests"]
+                if r["vendor"] == "bfl" and r["method"] == "POST"]
+    assert requests[-1]["ignored"] == []  # nothing sent that this model does not take
+
+
+def test_an_unknown_model_fails_with_bfls_answer(simulated):
+    with pytest.raises(ProviderError) as raised:
+        get_provider("bfl").submit(flux(model="flux-2-imaginary"))
+    assert raised.value.kind == "invalid" and raised.value.status == 404
+
+
+def test_model_check_tells_served_models_from_unknown_ones(simulated):
+    provider = get_provider("bfl")
+    assert provider.model_check("flux-2-klein-9b") is None
+    assert "404" in provider.model_check("flux-2-imaginary")
 
 
 def test_flex_returns_a_jpeg_by_default(simulated):
@@ -101,12 +141,14 @@ def test_5xx_at_submit_or_poll_is_a_transient_server_error(simulated):
     assert isinstance(until_done(provider, flux(), pending), Result)  # polling again recovers
 
 
-def test_a_hanging_vendor_times_out(settings, simulated):
+def test_a_submit_whose_answer_is_lost_is_not_retried(settings, simulated):
+    """BFL may have made (and billed) the job: submitting again could make a second one."""
     point_providers_at(settings, simulated.url, timeout=0.5)
     started = time.monotonic()
     with pytest.raises(ProviderError) as raised:
         get_provider("bfl").submit(flux("sim:hang"))
-    assert raised.value.kind == "timeout" and raised.value.transient
+    assert raised.value.kind == "failed" and not raised.value.transient
+    assert "not retried" in raised.value.message
     assert time.monotonic() - started < 3
 
 

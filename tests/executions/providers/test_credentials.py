@@ -11,8 +11,9 @@ from tests.executions.conftest import point_providers_at, sim_stats
 @pytest.mark.parametrize("alias, node_type, model, words", [
     ("bfl", "generate:flux_2_pro", "flux-2-pro",
      "BFL_API_KEY is not set: FLUX.2 cannot run without Black Forest Labs credentials"),
-    ("google", "generate:nano_banana_2", "gemini-3.1-flash-image-preview",
-     "GEMINI_API_KEY is not set: Nano Banana 2 cannot run without Google Gemini credentials"),
+    ("google", "generate:nano_banana_2", "gemini-3.1-flash-image",
+     "GEMINI_API_KEY is not set: gemini-3.1-flash-image cannot run without Google Gemini "
+     "credentials"),
     ("fal", "process:upscale_esrgan", "fal-ai/esrgan",
      "FAL_KEY is not set: ESRGAN / Kling cannot run without fal credentials"),
 ])

@@ -1,0 +1,47 @@
+"""Check the configured vendor keys and model ids without generating anything.
+
+For each remote provider: whether a key is set, and for every model the catalog runs on it,
+the vendor's answer to its cheapest documented call (Gemini: the model lookup; BFL and fal: an
+empty request, which the vendor refuses before it makes, or bills, a job). Exits 1 when a key
+that is set does not work or a model id is unknown.
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from executions.providers import get_provider
+from graph.catalog import catalog
+
+
+class Command(BaseCommand):
+    help = "Check each configured vendor key and the model ids the catalog calls."
+
+    def add_arguments(self, parser):
+        parser.add_argument("aliases", nargs="*", help="providers to check (default: all)")
+
+    def handle(self, *args, aliases, **options):
+        remote = {alias: config for alias, config in settings.PROVIDERS.items()
+                  if "api_key" in config.get("OPTIONS", {})}
+        unknown = set(aliases) - set(remote)
+        if unknown:
+            raise CommandError(f"No remote provider named {', '.join(sorted(unknown))}; "
+                               f"configured: {', '.join(sorted(remote))}")
+        broken = 0
+        for alias in aliases or sorted(remote):
+            opts = remote[alias]["OPTIONS"]
+            models = sorted({spec.model for spec in catalog.all()
+                             if spec.provider == alias and spec.model})
+            where = opts.get("base_url", "")
+            if not opts.get("api_key"):
+                self.stdout.write(f"{alias}: no key ({opts.get('key_env', 'key')} is not set); "
+                                  f"not checked: {', '.join(models)}")
+                continue
+            self.stdout.write(f"{alias}: {where}")
+            provider = get_provider(alias)
+            for model in models:
+                problem = provider.model_check(model)
+                broken += problem is not None
+                self.stdout.write(f"  {'FAIL' if problem else 'ok  '} {model}"
+                                  + (f": {problem}" if problem else ""))
+        if broken:
+            raise CommandError(f"{broken} check(s) failed")
