@@ -34,11 +34,15 @@ def close_remote_providers() -> None:
 
 
 def point_providers_at(settings, url: str, **options) -> None:
-    """bfl, google and fal → `url` with a test key, plus any other OPTIONS given."""
+    """bfl, google and fal → `url` with the vendor's well-formed sample key, plus any other
+    OPTIONS given."""
+    from executions.simulator.keys import SAMPLE_KEYS
+
     close_remote_providers()
     providers = copy.deepcopy(settings.PROVIDERS)
     for alias in REMOTE_ALIASES:
-        providers[alias]["OPTIONS"].update({"base_url": url, "api_key": "test-key", **options})
+        providers[alias]["OPTIONS"].update(
+            {"base_url": url, "api_key": SAMPLE_KEYS[alias], **options})
     settings.PROVIDERS = providers  # setting_changed clears get_provider's cache
 
 
@@ -75,6 +79,12 @@ def make_media(settings, tmp_path):
 def sim_stats(simulator) -> dict:
     """The simulator's counters, e.g. {"bfl.submit": 1, "bfl.poll": 3, "max_active": 1}."""
     return httpx.get(f"{simulator.url}/__sim/stats").json()["stats"]
+
+
+def sim_requests(simulator, vendor: str | None = None) -> list[dict]:
+    """What clients sent the simulator's vendor endpoints, oldest first (bodies redacted)."""
+    log = httpx.get(f"{simulator.url}/__sim/requests").json()
+    return [entry for entry in log if vendor is None or entry["vendor"] == vendor]
 
 
 def sim_script(simulator, path_prefix: str, responses: list[int]) -> None:
