@@ -143,7 +143,7 @@ def submit(h: Handler, app: str) -> None:
     h.ignored = sorted(set(h.body or {}) - set(APPS[app])) if isinstance(h.body, dict) else []
     if problems:
         return h.reply(422, {"detail": problems})
-    marks = triggers({k: v for k, v in values.items() if k != "image_url"})
+    marks = triggers({k: v for k, v in h.body.items() if k != "image_url"})
     if h.refuse_submission("fal", marks):
         return
     job = h.state.submit("fal", marks, {"app": app, **values})

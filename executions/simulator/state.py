@@ -37,20 +37,22 @@ def triggers(value: Any) -> frozenset[str]:
     return frozenset(found)
 
 
-def redacted(value: Any) -> Any:
-    """A request body for the request log: base64 payloads and data URIs become "<N bytes>"."""
+def redacted(value: Any, key: str = "") -> Any:
+    """A request body for the request log: base64 payloads and data URIs (any long one, and
+    whatever sits in an image field: `data`, `image_url`, `input_image…`) become "<N bytes>"."""
     if isinstance(value, dict):
-        return {key: redacted(item) for key, item in value.items()}
+        return {name: redacted(item, name) for name, item in value.items()}
     if isinstance(value, list):
-        return [redacted(item) for item in value]
-    if isinstance(value, str):
-        payload = value
-        if value.startswith("data:") and ";base64," in value[:200]:
-            payload = value.split(",", 1)[1]
-        elif not _BASE64.fullmatch(value):
-            return value
-        return f"<{len(payload) * 3 // 4 - payload[-2:].count('=')} bytes>"
-    return value
+        return [redacted(item, key) for item in value]
+    if not isinstance(value, str) or value.startswith(("http://", "https://")):
+        return value
+    payload = value
+    if value.startswith("data:") and ";base64," in value[:200]:
+        payload = value.split(",", 1)[1]
+    elif not (_BASE64.fullmatch(value) or key in ("data", "image_url")
+              or key.startswith("input_image")):
+        return value
+    return f"<{len(payload) * 3 // 4 - payload[-2:].count('=')} bytes>"
 
 
 @dataclass
