@@ -329,6 +329,13 @@ SPECTACULAR_SETTINGS = {
 # base URL only (SIMULATE=1 points every remote provider at it); provider code never branches.
 SIMULATE = env_bool("SIMULATE", False)
 SIMULATOR_URL = os.environ.get("SIMULATOR_URL", "http://127.0.0.1:8765")
+# The simulator checks key formats as the vendors do; these are its well-formed samples
+# (executions/simulator/keys.py, repeated here so settings import nothing of the app).
+SIMULATOR_KEYS = {
+    "BFL_API_KEY": "5f0c5a8e-3b1d-4c52-9d7e-6a4f1b2c3d4e",
+    "GEMINI_API_KEY": "AIzaSyD-simulator_sample_key_0123456789",
+    "FAL_KEY": "0b8e7c2a-4d6f-4e1a-9c3b-7f5d2e1a0c9b:3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e",
+}
 
 
 def _remote(env_prefix: str, backend: str, base_url: str, concurrency: int, key_env: str,
@@ -337,7 +344,7 @@ def _remote(env_prefix: str, backend: str, base_url: str, concurrency: int, key_
         "BACKEND": backend,
         "OPTIONS": {
             "key_env": key_env,
-            "api_key": os.environ.get(key_env, "simulator-key" if SIMULATE else ""),
+            "api_key": os.environ.get(key_env, SIMULATOR_KEYS[key_env] if SIMULATE else ""),
             "base_url": SIMULATOR_URL if SIMULATE else os.environ.get(
                 f"{env_prefix}_BASE_URL", base_url
             ),

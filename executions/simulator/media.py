@@ -6,25 +6,46 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import threading
 from functools import cache
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from executions import imaging
 from executions.providers.base import ProviderError
 
-# Nano Banana's output sizes per aspect ratio (about one megapixel).
+# Nano Banana's output sizes per aspect ratio at imageSize "1K" (about one megapixel); "2K"
+# doubles each side, "4K" quadruples it, "512" halves it.
 GEMINI_SIZES = {"1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832),
                 "3:4": (864, 1184), "4:3": (1184, 864), "4:5": (896, 1152), "5:4": (1152, 896),
-                "9:16": (768, 1344), "16:9": (1344, 768), "21:9": (1536, 672)}
+                "9:16": (768, 1344), "16:9": (1344, 768), "21:9": (1536, 672),
+                "1:4": (512, 2048), "4:1": (2048, 512), "1:8": (384, 3072), "8:1": (3072, 384)}
+GEMINI_SCALES = {"512": 0.5, "1K": 1, "2K": 2, "4K": 4}
+DRAWN_PIXELS = 1024 * 1024  # larger pictures are drawn this big and scaled up, to stay cheap
 VIDEO_FPS = 12
 VIDEO_SIZES = {"16:9": (320, 180), "9:16": (180, 320), "1:1": (240, 240)}
 _video_lock = threading.Lock()
 
 
+def gemini_size(aspect_ratio: str, image_size: str) -> tuple[int, int]:
+    """The pixel size Nano Banana answers for an aspect ratio and imageSize."""
+    width, height = GEMINI_SIZES[aspect_ratio]
+    scale = GEMINI_SCALES[image_size]
+    return int(width * scale), int(height * scale)
+
+
 def picture(prompt: str, width: int, height: int, *, seed: int = 0) -> Image.Image:
     """A decodable width×height image for a prompt and seed, marked SIMULATED."""
+    if width * height > DRAWN_PIXELS:
+        shrink = (width * height / DRAWN_PIXELS) ** 0.5
+        small = _drawn(prompt, max(1, round(width / shrink)), max(1, round(height / shrink)),
+                       seed)
+        return small.resize((width, height), Image.Resampling.NEAREST)
+    return _drawn(prompt, width, height, seed)
+
+
+def _drawn(prompt: str, width: int, height: int, seed: int) -> Image.Image:
     digest = hashlib.sha256(f"{seed}:{prompt}".encode()).digest()
     image = Image.new("RGB", (width, height), tuple(digest[:3]))
     draw = ImageDraw.Draw(image)
@@ -59,10 +80,32 @@ def decode_data_uri(value: str) -> Image.Image:
         raise ValueError(exc.message) from exc
 
 
-def upscaled_png(image_url: str, scale: int) -> bytes:
-    """The client's own image, `scale` times larger, as PNG."""
-    image = imaging.upscale(decode_data_uri(image_url), scale=scale)
-    return imaging.encode_image(image, fmt="png").data
+def image_size(value: str) -> tuple[int, int]:
+    """(width, height) of an image sent as base64 or a data URI; ValueError when Pillow cannot
+    read one from it."""
+    payload = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("The image is not valid base64") from exc
+    return data_size(data)
+
+
+def data_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of encoded image bytes, read from the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ValueError("The image could not be decoded") from exc
+
+
+def upscaled(image_url: str, scale: float, fmt: str) -> tuple[bytes, str, int, int]:
+    """The client's own image, `scale` times larger: (bytes, mime, width, height)."""
+    image = decode_data_uri(image_url)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    data, mime = encode(image.resize(size, Image.Resampling.LANCZOS), fmt)
+    return data, mime, *size
 
 
 def video(duration: int, aspect_ratio: str) -> bytes:

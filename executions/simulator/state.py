@@ -4,18 +4,21 @@ answers, and counters. One lock guards it; nothing here sleeps."""
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 DELIVERY_LIFETIME = 600.0  # BFL's signed result URLs expire after 10 minutes
 SLOW_SECONDS = 30.0
 PRUNE_EVERY = 5.0
-TRIGGERS = ("request-moderated", "content-moderated", "error", "402", "429", "500", "slow",
-            "hang")
+REQUEST_LOG = 200  # how many vendor requests GET /__sim/requests remembers
+TRIGGERS = ("request-moderated", "content-moderated", "error", "text-only", "402", "429", "500",
+            "slow", "hang")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=_-]{200,}")
 
 
 def triggers(value: Any) -> frozenset[str]:
@@ -32,6 +35,24 @@ def triggers(value: Any) -> frozenset[str]:
         elif isinstance(item, list):
             stack.extend(item)
     return frozenset(found)
+
+
+def redacted(value: Any, key: str = "") -> Any:
+    """A request body for the request log: base64 payloads and data URIs (any long one, and
+    whatever sits in an image field: `data`, `image_url`, `input_image…`) become "<N bytes>"."""
+    if isinstance(value, dict):
+        return {name: redacted(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [redacted(item, key) for item in value]
+    if not isinstance(value, str) or value.startswith(("http://", "https://")):
+        return value
+    payload = value
+    if value.startswith("data:") and ";base64," in value[:200]:
+        payload = value.split(",", 1)[1]
+    elif not (_BASE64.fullmatch(value) or key in ("data", "image_url")
+              or key.startswith("input_image")):
+        return value
+    return f"<{len(payload) * 3 // 4 - payload[-2:].count('=')} bytes>"
 
 
 @dataclass
@@ -65,6 +86,7 @@ class State:
     scripts: list[tuple[str, int]] = field(default_factory=list)
     stats: Counter = field(default_factory=Counter)
     active: set[str] = field(default_factory=set)  # submitted, result not yet collected
+    requests: deque = field(default_factory=lambda: deque(maxlen=REQUEST_LOG))
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -81,6 +103,7 @@ class State:
             self.scripts.clear()
             self.stats.clear()
             self.active.clear()
+            self.requests.clear()
             self.latency, self.fail_rate, self.delivery_lifetime = self.defaults
             self.epoch += 1
 
@@ -104,6 +127,15 @@ class State:
     def count(self, key: str) -> None:
         with self.lock:
             self.stats[key] += 1
+
+    def log_request(self, entry: dict[str, Any]) -> None:
+        """Remember what a client sent a vendor endpoint (body already redacted)."""
+        with self.lock:
+            self.requests.append(entry)
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.requests)
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:

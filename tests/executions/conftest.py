@@ -34,11 +34,15 @@ def close_remote_providers() -> None:
 
 
 def point_providers_at(settings, url: str, **options) -> None:
-    """bfl, google and fal → `url` with a test key, plus any other OPTIONS given."""
+    """bfl, google and fal → `url` with the vendor's well-formed sample key, plus any other
+    OPTIONS given."""
+    from executions.simulator.keys import SAMPLE_KEYS
+
     close_remote_providers()
     providers = copy.deepcopy(settings.PROVIDERS)
     for alias in REMOTE_ALIASES:
-        providers[alias]["OPTIONS"].update({"base_url": url, "api_key": "test-key", **options})
+        providers[alias]["OPTIONS"].update(
+            {"base_url": url, "api_key": SAMPLE_KEYS[alias], **options})
     settings.PROVIDERS = providers  # setting_changed clears get_provider's cache
 
 
@@ -77,6 +81,12 @@ def sim_stats(simulator) -> dict:
     return httpx.get(f"{simulator.url}/__sim/stats").json()["stats"]
 
 
+def sim_requests(simulator, vendor: str | None = None) -> list[dict]:
+    """What clients sent the simulator's vendor endpoints, oldest first (bodies redacted)."""
+    log = httpx.get(f"{simulator.url}/__sim/requests").json()
+    return [entry for entry in log if vendor is None or entry["vendor"] == vendor]
+
+
 def sim_script(simulator, path_prefix: str, responses: list[int]) -> None:
     """Make the next requests whose path starts with `path_prefix` answer these statuses."""
     httpx.post(f"{simulator.url}/__sim/script",
@@ -93,3 +103,38 @@ def until_done(provider, job, outcome, timeout: float = 15.0):
         time.sleep(0.05)
         outcome = provider.poll(job, outcome.handle)
     return outcome
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory) -> tuple[str, str]:
+    """(certificate, key) PEM files of a throwaway self-signed certificate for 127.0.0.1 and
+    localhost; a client trusts it with SSL_CERT_FILE=<certificate>."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "provider simulator")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)

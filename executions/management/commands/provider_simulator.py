@@ -18,8 +18,12 @@ class Command(BaseCommand):
                             help="seconds from submission to a finished job (default 1.0)")
         parser.add_argument("--fail-rate", type=float, default=0.0,
                             help="fraction of submissions answered with a 503 (default 0)")
+        parser.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)")
+        parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
 
-    def handle(self, *args, host, port, latency, fail_rate, **options):
+    def handle(self, *args, host, port, latency, fail_rate, tls_cert, tls_key, **options):
+        if (tls_cert is None) != (tls_key is None):
+            raise CommandError("--tls-cert and --tls-key go together")
         if not 0 <= fail_rate <= 1:
             raise CommandError("--fail-rate must be between 0 and 1")
         if latency < 0:
@@ -28,9 +32,9 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         try:
-            server = SimulatorServer(host=host, port=port, latency=latency,
-                                     fail_rate=fail_rate).start()
-        except OSError as exc:
+            server = SimulatorServer(host=host, port=port, latency=latency, fail_rate=fail_rate,
+                                     tls_cert=tls_cert, tls_key=tls_key).start()
+        except (OSError, ValueError) as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc}") from exc
         self.stdout.write(f"Provider simulator on {server.url} (latency {latency}s, "
                           f"fail rate {fail_rate:.0%}). Ctrl-C stops it.")
