@@ -101,13 +101,18 @@ def parse_output(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 def describe_error(status: int, body: Any) -> VendorError:
-    """fal's `{"detail": …}`; a `content_policy_violation` in it is a moderation."""
+    """fal's `{"detail": …}`; a `content_policy_violation` in it is a moderation, and a 403
+    "User is locked … Exhausted balance" is the account out of credit (fal sends no 402)."""
     said = plain_error(status, body)
     details = body.get("detail") if isinstance(body, dict) else None
     flagged = isinstance(details, list) and any(
         isinstance(item, dict) and item.get("type") == "content_policy_violation"
         for item in details)
-    return VendorError(said.message, kind="moderated" if flagged else None)
+    if flagged:
+        return VendorError(said.message, kind="moderated")
+    if status == 403 and "balance" in said.message.lower():
+        return VendorError(said.message, kind="payment")
+    return VendorError(said.message)
 
 
 class FalProvider(Provider):

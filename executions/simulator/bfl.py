@@ -77,7 +77,8 @@ def route(h: Handler, method: str, path: str, query: dict[str, list[str]]) -> No
         if method != "GET":
             return fail(h, 405)
         return poll(h, query.get("id", [""])[0])
-    model = MODELS.get(path.removeprefix("/v1/"))
+    name = path.removeprefix("/v1/")
+    model = MODELS.get(name) if name not in h.state.retired else None
     if model is None:
         return fail(h, 404)
     if method != "POST":

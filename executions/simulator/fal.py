@@ -75,7 +75,7 @@ def route(h: Handler, method: str, path: str, query: dict[str, list[str]]) -> No
             return fail(h, 404, f"Application '{root}' not found")
         return request(h, method, root, segments[index + 1:], query)
     app = "/".join(segments)
-    if app not in APPS:
+    if app not in APPS or app in h.state.retired:
         return fail(h, 404, f"Application '{app}' not found")
     if method != "POST":
         return fail(h, 405)

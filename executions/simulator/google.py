@@ -98,7 +98,7 @@ def route(h: Handler, method: str, path: str, query: dict[str, list[str]]) -> No
     if method == "GET" and not action and rest == "models":
         return h.reply(200, {"models": [describe(model) for model in MODELS]})
     verb = action or "get"
-    if name not in MODELS or (method, verb) not in (("GET", "get"),
+    if name not in MODELS or name in h.state.retired or (method, verb) not in (("GET", "get"),
                                                     ("POST", "generateContent")):
         return fail(h, 404, f"models/{name} is not found for API version {version}, or is not "
                             f"supported for {verb}. Call ListModels to see the list of "

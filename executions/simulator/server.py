@@ -19,7 +19,8 @@ can be in flight and polled cheaply. Result URLs point back at the simulator and
 
 Control endpoints: POST /__sim/script {"path_prefix", "responses": [429, 500]} (the next
 matching requests answer those statuses), POST /__sim/reset, POST /__sim/config {"latency",
-"fail_rate"}, GET /__sim/stats (submissions per provider, polls, max_active, …),
+"fail_rate", "retired": [model ids the vendor has shut down]}, GET /__sim/stats (submissions
+per provider, polls, max_active, …),
 GET /__sim/requests (the last 200 authorised vendor requests: vendor, method, path, redacted
 body, the fields the vendor ignores, and the status answered).
 """
@@ -179,8 +180,10 @@ class Handler(BaseHTTPRequestHandler):
             if method == "POST" and path == "/__sim/config":
                 latency = float(body.get("latency", self.state.latency))
                 fail_rate = float(body.get("fail_rate", self.state.fail_rate))
+                retired = {str(model) for model in body.get("retired", self.state.retired)}
                 with self.state.lock:
                     self.state.latency, self.state.fail_rate = latency, fail_rate
+                    self.state.retired = retired
                 return self.reply(200, {"ok": True})
         except (TypeError, ValueError) as exc:
             return self.reply(400, {"detail": f"Malformed control request: {exc}"})

@@ -87,6 +87,9 @@ class State:
     stats: Counter = field(default_factory=Counter)
     active: set[str] = field(default_factory=set)  # submitted, result not yet collected
     requests: deque = field(default_factory=lambda: deque(maxlen=REQUEST_LOG))
+    # Model ids / apps the vendor has shut down since (POST /__sim/config {"retired": [...]}):
+    # answered as unknown ones, as when Google retired the Nano Banana 2 preview.
+    retired: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -104,6 +107,7 @@ class State:
             self.stats.clear()
             self.active.clear()
             self.requests.clear()
+            self.retired = set()
             self.latency, self.fail_rate, self.delivery_lifetime = self.defaults
             self.epoch += 1
 

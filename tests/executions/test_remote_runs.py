@@ -168,3 +168,23 @@ def test_reference_images_from_upstream_are_quoted_and_charged_by_their_megapixe
     assert execution.status == "COMPLETED", execution.error
     # [pro]: 3 + 1.5 = 4.5 → 5; [klein] 9B: 1.5 + 0.2 × (2 + 1) = 2.1 → 3.
     assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5, "klein": 3}
+
+
+def test_a_model_the_vendor_retired_fails_the_node_with_the_vendors_message(
+        team, live_worker, simulator):
+    """As when Google shut the Nano Banana 2 preview down: the node fails at once (a 404 is
+    not retried), with Google's words, and costs nothing."""
+    import httpx
+
+    httpx.post(f"{simulator.url}/__sim/config",
+               json={"retired": ["gemini-3.1-flash-image"]}).raise_for_status()
+    nodes = [node("nano", "generate:nano_banana_2", {"prompt": "a red bicycle", "seed": 1})]
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=[]), timeout=60)
+    assert execution.status == "FAILED"
+    run = NodeRun.objects.get(execution=execution, node_id="nano")
+    assert "models/gemini-3.1-flash-image is not found" in run.error
+    assert run.error_kind == "not_found" and run.credits == 0
+    gemini = [r for r in httpx.get(f"{simulator.url}/__sim/requests").json()
+              if r["vendor"] == "google"]
+    assert len(gemini) == 1  # refused once, not retried
+    assert execution.credits_charged == 0

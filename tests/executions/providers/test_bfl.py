@@ -58,7 +58,7 @@ def test_every_flux_2_endpoint_quotes_the_price_we_charge(simulated, make_media,
     spec = catalog.get(job.node_type)
     charge = node_credits(spec, job.config, result_usage(result))
     assert charge == math.ceil(round(pending.handle["cost"], 6))  # BFL's credits, rounded up
-    requests = [r for r in httpx.get(f"{simulated.url}/__sim/requests").json()["requests"]
+    requests = [r for r in httpx.get(f"{simulated.url}/__sim/requests").json()
                 if r["vendor"] == "bfl" and r["method"] == "POST"]
     assert requests[-1]["ignored"] == []  # nothing sent that this model does not take
 

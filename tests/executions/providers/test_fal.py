@@ -59,10 +59,12 @@ def test_a_failed_job_fails_with_the_vendors_reason(simulated, make_media, promp
     assert raised.value.kind == kind and reason in raised.value.message
 
 
-def test_402_is_a_payment_error(simulated, make_media):
+def test_an_exhausted_balance_is_a_payment_error(simulated, make_media):
+    """fal locks an account out of credit with a 403, not a 402."""
     with pytest.raises(ProviderError) as raised:
         get_provider("fal").submit(kling(make_media(), prompt="sim:402"))
-    assert raised.value.kind == "payment"
+    assert raised.value.kind == "payment" and raised.value.status == 403
+    assert "Exhausted balance" in raised.value.message
 
 
 def test_429_then_success_and_5xx(simulated, make_media):
