@@ -133,9 +133,11 @@ def bench_throughput(team) -> None:
 
 
 def bench_generations(team, simulator_url: str) -> None:
+    from executions.simulator.keys import BFL_KEY  # the simulator checks the key's format
+
     providers = {**settings.PROVIDERS}
     providers["bfl"] = {**providers["bfl"], "OPTIONS": {
-        **providers["bfl"]["OPTIONS"], "base_url": simulator_url, "api_key": "bench",
+        **providers["bfl"]["OPTIONS"], "base_url": simulator_url, "api_key": BFL_KEY,
         "max_concurrency": CONCURRENCY, "simulated": True}}
     settings.PROVIDERS = providers
     nodes = [node("text", "input:text", {"prompt": "bench"}),

@@ -333,3 +333,15 @@ def ssl_context(cafile: str):
     import ssl
 
     return ssl.create_default_context(cafile=cafile)
+
+
+def test_settings_fill_in_the_simulators_sample_keys():
+    from django.conf import settings
+
+    from executions.simulator.keys import SAMPLE_KEYS, well_formed
+
+    expected = {"BFL_API_KEY": SAMPLE_KEYS["bfl"], "GEMINI_API_KEY": SAMPLE_KEYS["google"],
+                "FAL_KEY": SAMPLE_KEYS["fal"]}
+    in_settings = settings.SIMULATOR_KEYS
+    assert in_settings == expected
+    assert all(well_formed(vendor, key) for vendor, key in SAMPLE_KEYS.items())
