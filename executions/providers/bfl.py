@@ -167,12 +167,7 @@ class BflProvider(Provider):
     def model_check(self, model: str) -> str | None:
         """None when the key works and BFL serves the model. An empty body costs nothing: BFL
         checks the key, then the model (404), then the body (422) before it makes a job."""
-        try:
-            self.http.send("POST", f"{self.base_url}/v1/{model}", headers=self._headers(),
-                           json={}, ok=(422,))
-        except ProviderError as error:
-            return error.message
-        return None
+        return self.http.refusal_of_empty(f"{self.base_url}/v1/{model}", self._headers())
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
         payload = self.http.send_json("GET", handle["polling_url"], headers=self._headers(),

@@ -138,12 +138,7 @@ class FalProvider(Provider):
     def model_check(self, model: str) -> str | None:
         """None when the key works and fal serves the app: an empty body is refused (422) by
         the app's input schema before any request is queued; an unknown app answers 404."""
-        try:
-            self.http.send("POST", f"{self.base_url}/{model}", headers=self._headers(),
-                           json={}, ok=(422,))
-        except ProviderError as error:
-            return error.message
-        return None
+        return self.http.refusal_of_empty(f"{self.base_url}/{model}", self._headers())
 
     def poll(self, job: Job, handle: dict[str, Any]) -> Result | Pending:
         status = self.http.send_json("GET", handle["status_url"], headers=self._headers(),

@@ -180,6 +180,16 @@ class Http:
                                 kind="failed" if kwargs.get("billed_if_lost") else "server")
         return payload
 
+    def refusal_of_empty(self, url: str, headers: dict[str, str]) -> str | None:
+        """A free model check for vendors that validate a submit before making a job: POST an
+        empty body; 422 (the body refused) means the key works and the model exists. None then,
+        else what the vendor said (a refused key, 404 for an unknown model)."""
+        try:
+            self.send("POST", url, headers=headers, json={}, ok=(422,))
+        except ProviderError as error:
+            return error.message
+        return None
+
     def error_for(self, response: httpx.Response) -> ProviderError:
         code = response.status_code
         try:

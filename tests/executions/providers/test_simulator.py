@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -281,18 +282,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_command_serves_until_a_signal_then_stops_cleanly(signum):
+@contextmanager
+def serve_until(signum: int, *options: str):
+    """Run `provider_simulator` with `options`; yields (port, banner line) to a `with` body,
+    then sends `signum` and checks that the command stopped cleanly."""
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wireflow_site.test_settings"}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "provider_simulator", "--port", str(port),
-         "--latency", "0.1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+         "--latency", "0.1", *options], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
-        banner = process.stdout.readline()
-        assert f"http://127.0.0.1:{port}" in banner, banner
-        assert httpx.get(f"http://127.0.0.1:{port}/__sim/stats").json()["latency"] == 0.1
+        yield port, process.stdout.readline()
         process.send_signal(signum)
         output, _ = process.communicate(timeout=10)
     finally:
@@ -302,16 +303,16 @@ def test_the_command_serves_until_a_signal_then_stops_cleanly(signum):
     assert process.returncode == 0 and "stopped" in output
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_command_serves_until_a_signal_then_stops_cleanly(signum):
+    with serve_until(signum) as (port, banner):
+        assert f"http://127.0.0.1:{port}" in banner, banner
+        assert httpx.get(f"http://127.0.0.1:{port}/__sim/stats").json()["latency"] == 0.1
+
+
 def test_the_command_serves_https_with_a_certificate(tls_files):
     cert, key = tls_files
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wireflow_site.test_settings"}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "provider_simulator", "--port", str(port),
-         "--latency", "0.1", "--tls-cert", cert, "--tls-key", key], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        banner = process.stdout.readline()
+    with serve_until(signal.SIGTERM, "--tls-cert", cert, "--tls-key", key) as (port, banner):
         assert f"https://127.0.0.1:{port}" in banner, banner
         with httpx.Client(verify=ssl_context(cert)) as client:
             assert client.get(f"https://127.0.0.1:{port}/__sim/stats").json()["latency"] == 0.1
@@ -320,13 +321,6 @@ def test_the_command_serves_https_with_a_certificate(tls_files):
             assert answer.json()["polling_url"].startswith(f"https://127.0.0.1:{port}/")
         with pytest.raises(httpx.ConnectError):  # an untrusted certificate is refused
             httpx.get(f"https://127.0.0.1:{port}/__sim/stats")
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0 and "stopped" in output
 
 
 def ssl_context(cafile: str):
