@@ -61,6 +61,7 @@ class Handler(BaseHTTPRequestHandler):
     body: Any = None  # the request's JSON, read before routing so every answer drains it
     ignored: list[str]  # fields of this request the vendor would ignore, for the request log
     log_entry: dict[str, Any] | None = None  # written to the request log with the answer
+    log_epoch = 0  # the simulator's epoch when the logged request arrived
     extra_headers: dict[str, str]
 
     def setup(self) -> None:
@@ -102,7 +103,7 @@ class Handler(BaseHTTPRequestHandler):
         data = raw if raw is not None else json.dumps({} if body is None else body).encode()
         if self.log_entry is not None:
             self.state.log_request({**self.log_entry, "ignored": list(self.ignored),
-                                    "status": status})
+                                    "status": status}, epoch=self.log_epoch)
             self.log_entry = None
         self.send_response(status)
         self.send_header("Content-Type", mime)
@@ -159,6 +160,7 @@ class Handler(BaseHTTPRequestHandler):
         module = VENDORS[vendor]
         if not module.authorise(self, query):
             return
+        self.log_epoch = self.state.epoch
         self.log_entry = {"vendor": vendor, "method": method, "path": path,
                           "body": redacted(self.body)}
         scripted = self.state.scripted(path)

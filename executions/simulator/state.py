@@ -132,10 +132,12 @@ class State:
         with self.lock:
             self.stats[key] += 1
 
-    def log_request(self, entry: dict[str, Any]) -> None:
-        """Remember what a client sent a vendor endpoint (body already redacted)."""
+    def log_request(self, entry: dict[str, Any], *, epoch: int) -> None:
+        """Remember what a client sent a vendor endpoint (body already redacted), unless a
+        reset came since it arrived (a hung request answering late leaks into no later test)."""
         with self.lock:
-            self.requests.append(entry)
+            if epoch == self.epoch:
+                self.requests.append(entry)
 
     def request_log(self) -> list[dict[str, Any]]:
         with self.lock:
