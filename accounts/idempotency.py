@@ -1,7 +1,16 @@
-"""`Idempotency-Key` on creating POSTs: the first response is stored per team and key and
-replayed (with `Idempotent-Replayed: true`) for 24 hours; the same key with another body is a
-422, and a repeat while the first is still being handled is a 409. The unique (team, key) row
-is the lock, so twenty identical requests at once create exactly one thing.
+"""`Idempotency-Key` on creating POSTs: the first response is stored and replayed (with
+`Idempotent-Replayed: true`) for 24 hours; the same key with another body is a 422, and a
+repeat while the first is still being handled is a 409.
+
+A record belongs to the team the request acts on *and* to the caller (one API key, one
+member, or the key-less callers of one workflow's webhook), so no one replays an answer
+given to someone else. The view's `team_of` resolves that team through the same checks the
+operation makes (404 for what the caller cannot see, 403 for what it may not do) and runs on
+every keyed request, the replays included: a removed member or a demoted role gets the normal
+refusal, never the stored answer. (A revoked or expired key is refused by authentication.)
+
+The unique (team, caller, key) row is the lock, so twenty identical requests at once create
+exactly one thing.
 """
 
 from __future__ import annotations
@@ -9,19 +18,43 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from accounts.models import IdempotencyRecord
+from accounts.models import IdempotencyRecord, Team
 from wireflow_site.errors import ApiError
 
 LIFETIME = timedelta(hours=24)
 ABANDONED = timedelta(minutes=5)
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 KEPT_HEADERS = ("Location",)
+
+# team_of(request, *args, **kwargs): the team acted on, after the operation's own permission
+# checks (raising their 403/404); None when the request is too malformed to name one (the
+# view then answers its 400, which changes nothing and needs no replay).
+TeamOf = Callable[..., Team | None]
+CallerOf = Callable[..., str]
+
+
+def principal_caller(request, *args, **kwargs) -> str:
+    """The authenticated caller: one API key, or one member however they signed in."""
+    principal = request.principal
+    if principal.api_key is not None:
+        return f"key:{principal.api_key.pk}"
+    return f"user:{principal.user.pk}"
+
+
+def idempotent(team_of: TeamOf, *, caller_of: CallerOf = principal_caller):
+    """Make a view method idempotent per (team it acts on, caller, key)."""
+
+    def decorate(view_method):
+        return _wrap(view_method, team_of, caller_of)
+
+    return decorate
 
 
 def _request_hash(request) -> str:
@@ -33,79 +66,68 @@ def _request_hash(request) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _claim(team, key: str, digest: str) -> IdempotencyRecord | None:
+def _claim(where: dict, digest: str) -> IdempotencyRecord | None:
     """Create the in-progress row (None: we own it) or return the existing one."""
+    records = IdempotencyRecord.objects.filter(**where)
     now = timezone.now()
-    IdempotencyRecord.objects.filter(team=team, key=key, created_at__lt=now - LIFETIME).delete()
+    records.filter(created_at__lt=now - LIFETIME).delete()
     # A first request that died mid-way (its process killed) must not block the key for a day.
-    IdempotencyRecord.objects.filter(team=team, key=key, in_progress=True,
-                                     created_at__lt=now - ABANDONED).delete()
+    records.filter(in_progress=True, created_at__lt=now - ABANDONED).delete()
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(team=team, key=key, request_hash=digest)
+            IdempotencyRecord.objects.create(**where, request_hash=digest)
         return None
     except IntegrityError:
-        return IdempotencyRecord.objects.filter(team=team, key=key).first()
+        return records.first()
 
 
-def idempotent_for_team(team_of):
-    """Make a view method idempotent per team; `team_of(request, *args)` names the team."""
-
-    def decorate(view_method):
-        return _wrap(view_method, team_of)
-
-    return decorate
-
-
-def idempotent(view_method):
-    """Decorate an APIView's `post`. The team is the caller's (a key's team, or a member's
-    first team), so keys never collide across teams."""
-    return _wrap(view_method, lambda request, *args, **kwargs: request.principal.default_team())
-
-
-def _wrap(view_method, team_of):
+def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf):
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER, "").strip()
-        team = team_of(request, *args, **kwargs) if key else None
-        if not key or team is None:
+        if not key:
             return view_method(self, request, *args, **kwargs)
         if len(key) > 255:
             raise ApiError("Idempotency-Key must be at most 255 characters",
                            code="invalid_idempotency_key")
+        team = team_of(request, *args, **kwargs)
+        if team is None:
+            return view_method(self, request, *args, **kwargs)
+        where = {"team": team, "caller": caller_of(request, *args, **kwargs), "key": key}
+        records = IdempotencyRecord.objects.filter(**where)
         digest = _request_hash(request)
-        existing = _claim(team, key, digest)
+        existing = _claim(where, digest)
         if existing is not None:
             return _replay(existing, digest)
         try:
             response = view_method(self, request, *args, **kwargs)
         except ApiError as error:
             if error.status >= 500 or error.status == 429:  # transient: a retry may succeed
-                IdempotencyRecord.objects.filter(team=team, key=key, in_progress=True).delete()
+                records.filter(in_progress=True).delete()
                 raise
-            _store(team, key, error.status, error.body(), error.headers)
+            _store(records, error.status, error.body(), error.headers)
             raise
         except Exception:
-            IdempotencyRecord.objects.filter(team=team, key=key, in_progress=True).delete()
+            records.filter(in_progress=True).delete()
             raise
         if response.status_code >= 500:
-            IdempotencyRecord.objects.filter(team=team, key=key, in_progress=True).delete()
+            records.filter(in_progress=True).delete()
         else:
             headers = {h: response[h] for h in KEPT_HEADERS if h in response}
-            _store(team, key, response.status_code, response.data, headers)
+            _store(records, response.status_code, response.data, headers)
         return response
 
     return wrapper
 
 
-def _store(team, key, status_code, body, headers) -> None:
-    IdempotencyRecord.objects.filter(team=team, key=key).update(
+def _store(records, status_code, body, headers) -> None:
+    records.update(
         in_progress=False, status_code=status_code,
         body=json.loads(json.dumps(body, default=str)), headers=dict(headers or {}),
     )
 
 
-def _replay(record: IdempotencyRecord, digest: str) -> Response:
+def _replay(record: IdempotencyRecord | None, digest: str) -> Response:
     if record is None:  # expired and removed between our two reads: ask to retry
         raise ApiError("A request with this Idempotency-Key is being processed",
                        code="idempotency_in_progress", status=409)

@@ -136,9 +136,13 @@ class CreditLedgerEntry(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first response to a creating POST with an Idempotency-Key, replayed for 24 hours."""
+    """The first response to a creating POST with an Idempotency-Key, replayed for 24 hours
+    to the same caller acting on the same team (accounts.idempotency)."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    caller = models.CharField(
+        max_length=80, help_text="key:<id>, user:<id>, or webhook:<workflow id> (key-less)."
+    )
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     in_progress = models.BooleanField(default=True)
@@ -148,7 +152,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "key"], name="one_record_per_key")]
+        constraints = [models.UniqueConstraint(fields=["team", "caller", "key"],
+                                               name="one_record_per_caller_key")]
 
     def __str__(self) -> str:
-        return f"{self.team_id}:{self.key}"
+        return f"{self.team_id}:{self.caller}:{self.key}"

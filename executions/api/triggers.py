@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.idempotency import idempotent_for_team
+from accounts.idempotency import idempotent
 from accounts.ratelimit import webhook_request_admit
 from executions import selectors, services
 from executions.api import serializers as s
@@ -96,7 +96,10 @@ class WebhookTriggerApi(CorsApiView):
         return _trigger(self, request, workflow)
 
 
-@idempotent_for_team(lambda request, workflow: workflow.team)
+# Key-less callers share one namespace per workflow: never an API key's or a member's records.
+# The workflow was found by its current webhookId, so a rotated URL replays nothing.
+@idempotent(lambda request, workflow: workflow.team,
+            caller_of=lambda request, workflow: f"webhook:{workflow.pk}")
 def _trigger(view, request: Request, workflow: Workflow) -> Response:
     try:
         body = json.loads(request.body or b"{}")

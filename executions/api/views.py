@@ -40,6 +40,20 @@ def _trigger_of(request: Request) -> str:
     return Execution.Trigger.API if request.principal.api_key else Execution.Trigger.EDITOR
 
 
+def _workflow_team(request: Request, workflow_id: str):
+    """The team a run of this workflow acts on, if the caller may run it there (else 404/403):
+    checked on replays too, so a caller who lost the right gets no stored answer."""
+    workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
+    require_scope(request.principal, workflow.team_id, EXECUTE)
+    return workflow.team
+
+
+def _batch_team(request: Request, batch_id: str):
+    batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
+    require_scope(request.principal, batch.team_id, EXECUTE)
+    return batch.team
+
+
 def _start(request: Request, workflow, **options) -> Execution:
     return services.workflow_execute(workflow=workflow, actor=request.principal,
                                      trigger=_trigger_of(request), **options)
@@ -53,7 +67,7 @@ class WorkflowExecuteApi(APIView):
     @extend_schema(operation_id="workflows_execute", request=s.ExecuteIn,
                    responses={201: s.ExecuteOut, 400: ErrorOut, 404: ErrorOut,
                               422: OpenApiResponse(ErrorOut, description="Invalid graph")})
-    @idempotent
+    @idempotent(_workflow_team)
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, EXECUTE)
@@ -103,7 +117,7 @@ class WorkflowRunApi(APIView):
 
     @extend_schema(operation_id="workflows_run", request=s.RunIn,
                    responses={202: s.RunStartedOut, 400: ErrorOut, 404: ErrorOut})
-    @idempotent
+    @idempotent(_workflow_team)
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, EXECUTE)
@@ -222,7 +236,7 @@ class BatchRetryApi(APIView):
                    responses={201: s.BatchRetryOut, 400: ErrorOut, 404: ErrorOut,
                               409: OpenApiResponse(ErrorOut,
                                                    description="The workflow was deleted")})
-    @idempotent
+    @idempotent(_batch_team)
     def post(self, request: Request, batch_id: str) -> Response:
         batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
         require_scope(request.principal, batch.team_id, EXECUTE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,6 +57,28 @@ def _valid(serializer_class, data):
     return serializer
 
 
+def _create_team(request: Request):
+    """The team a POST /workflows acts on, checked as the operation checks it: the workflow's
+    team for an update (`id`), else the team it creates into. None if the body is too
+    malformed to say (the view answers 400)."""
+    data = request.data
+    if not isinstance(data, dict):
+        return None
+    if data.get("id"):
+        if not isinstance(data["id"], str):
+            return None
+        workflow = selectors.workflow_get(principal=request.principal, workflow_id=data["id"])
+        require_scope(request.principal, workflow.team_id, WRITE)
+        return workflow.team
+    team_id = data.get("teamId")
+    if team_id is not None:
+        try:
+            team_id = serializers.IntegerField().to_internal_value(team_id)
+        except serializers.ValidationError:
+            return None
+    return WorkflowCollectionApi._team(request, team_id)
+
+
 class WorkflowCollectionApi(APIView):
     """GET: list the workflows of the caller's teams. POST: create (or, with `id`, update)."""
 
@@ -86,7 +108,7 @@ class WorkflowCollectionApi(APIView):
         request=s.WorkflowWriteIn,
         responses={201: s.WorkflowSavedOut, 200: s.WorkflowSavedOut, **GRAPH_ERRORS},
     )
-    @idempotent
+    @idempotent(_create_team)
     def post(self, request: Request) -> Response:
         body = _valid(s.WorkflowWriteIn, request.data)
         data = body.validated_data
