@@ -20,8 +20,27 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user", "team"]
 
 
+class MembershipsThroughServices:
+    """Membership rows edited inline go through the services, so a removed or re-roled
+    member's open sockets re-check their access (accounts.member_sockets)."""
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        rows = formset.save(commit=False)
+        for row in formset.deleted_objects:
+            services.membership_remove(team=row.team, user=row.user)
+        for row, changed in formset.changed_objects:
+            if {"team", "user"} & set(changed):  # moved: the old pair loses its membership
+                old = Membership.objects.select_related("team", "user").get(pk=row.pk)
+                services.membership_remove(team=old.team, user=old.user)
+        for row in rows:
+            row.pk = services.membership_set(team=row.team, user=row.user, role=row.role).pk
+        return None
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(MembershipsThroughServices, BaseUserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "email", "is_staff", "is_active", "team_list", "last_login"]
 
@@ -36,7 +55,7 @@ class CreditGrantForm(forms.Form):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(MembershipsThroughServices, admin.ModelAdmin):
     list_display = ["name", "slug", "plan", "credit_balance", "member_count", "created_at"]
     list_filter = ["plan", "created_at"]
     search_fields = ["name", "slug"]
@@ -93,6 +112,20 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__username", "user__email", "team__slug", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+    # Through the services, so the member's open sockets re-check their access.
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "team"] if obj is not None else []  # a move is a remove and an add
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = services.membership_set(team=obj.team, user=obj.user, role=obj.role).pk
+
+    def delete_model(self, request, obj):
+        services.membership_remove(team=obj.team, user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("team", "user"):
+            services.membership_remove(team=membership.team, user=membership.user)
 
 
 class ApiKeyCreateForm(forms.ModelForm):

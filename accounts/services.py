@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import keycache
+from accounts.member_sockets import member_access_changed
 from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
 from accounts.roles import API_KEY_SCOPES, Role
 from accounts.selectors import api_key_by_hash
@@ -33,10 +34,27 @@ def team_create(*, name: str, slug: str, plan: str = "free", owner: User | None 
 
 
 def membership_set(*, team: Team, user: User, role: str) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
-        team=team, user=user, defaults={"role": Role(role)}
-    )
+    """Add the user to the team with `role`, or change their role there. A changed role is
+    told to their open sockets, which close if the new role no longer allows their stream."""
+    role = Role(role)
+    with transaction.atomic():
+        before = Membership.objects.select_for_update().filter(team=team, user=user).first()
+        membership, _ = Membership.objects.update_or_create(
+            team=team, user=user, defaults={"role": role}
+        )
+        if before is not None and before.role != role:
+            member_access_changed(team_id=team.pk, user_id=user.pk)
     return membership
+
+
+def membership_remove(*, team: Team, user: User) -> bool:
+    """Take the user out of the team (False if they were not in it); their open sockets for
+    the team close."""
+    with transaction.atomic():
+        removed, _ = Membership.objects.filter(team=team, user=user).delete()
+        if removed:
+            member_access_changed(team_id=team.pk, user_id=user.pk)
+    return bool(removed)
 
 
 @dataclass(frozen=True)

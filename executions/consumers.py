@@ -1,5 +1,6 @@
-"""Live status over WebSockets: the editor's consumer (members of the workflow's team only,
-session auth), and the publisher that puts status events on the channel layer."""
+"""Live status over WebSockets: the editor's consumer (members of the workflow's team who may
+read its runs, session auth; re-checked when their membership changes), and the publisher
+that puts status events on the channel layer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from accounts.member_sockets import member_group
+from accounts.roles import Scope
 from accounts.selectors import principal_for_user
 from executions.events import ByGroup, workflow_group
 from executions.selectors import execution_latest, execution_poll_payload
@@ -16,6 +19,8 @@ from graph.selectors import workflow_get
 from wireflow_site.errors import ApiError
 
 CLOSE_FORBIDDEN = 4403
+# Status events carry run outputs: the stream is for those who may read executions.
+STREAM_SCOPE = Scope.EXECUTIONS_READ
 log = logging.getLogger(__name__)
 
 
@@ -33,38 +38,83 @@ async def events_publish(by_group: ByGroup) -> None:
 
 
 class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
-    """Checks membership once on connect, sends a snapshot of the latest run, then forwards."""
+    """Checks access on connect, sends a snapshot of the latest run, then forwards events.
+
+    Access is checked again whenever the member's place in the team changes (a message to
+    their `member.<team>.<user>` group, sent by the accounts services): a member removed
+    from the team, or left with a role that cannot read runs, is closed with 4403."""
 
     group: str | None = None
+    member_group: str | None = None
+    closing = False
 
     async def connect(self) -> None:
-        workflow_id = self.scope["url_route"]["kwargs"]["workflow_id"]
-        snapshot = await self._snapshot_if_member(self.scope.get("user"), workflow_id)
-        if snapshot is None:
+        self.workflow_id = self.scope["url_route"]["kwargs"]["workflow_id"]
+        user = self.scope.get("user")
+        workflow = await self._workflow_if_allowed(user, self.workflow_id)
+        if workflow is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = workflow_group(workflow_id)
+        self.member_group = member_group(team_id=workflow.team_id, user_id=user.pk)
+        await self.channel_layer.group_add(self.member_group, self.channel_name)
+        # Checked again once in the group: a removal between the first check and joining
+        # would otherwise be told to no one, and this socket would stream on.
+        snapshot = await self._snapshot_if_allowed(user, self.workflow_id)
+        if snapshot is None:
+            await self._leave_groups()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = workflow_group(self.workflow_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json({"type": "snapshot", "workflowId": workflow_id,
+        await self.send_json({"type": "snapshot", "workflowId": self.workflow_id,
                               "execution": snapshot["execution"]})
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave_groups()
+
+    async def _leave_groups(self) -> None:
+        for group in (self.group, self.member_group):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.group = self.member_group = None
 
     async def status_events(self, message) -> None:
         """A burst of events from one sender, in order: each goes out as its own frame."""
+        if self.closing:
+            return
         for event in message["events"]:
             await self.send_json(event)
 
+    async def member_access_changed(self, message) -> None:
+        """The member was removed from the team or their role changed: may they still?"""
+        if self.closing:
+            return
+        if await self._workflow_if_allowed(self.scope.get("user"), self.workflow_id) is None:
+            self.closing = True  # events already queued for this socket are not sent
+            await self._leave_groups()
+            await self.close(code=CLOSE_FORBIDDEN)
+
     @database_sync_to_async
-    def _snapshot_if_member(self, user, workflow_id: str):
-        if user is None or not user.is_authenticated:
-            return None
-        try:
-            workflow = workflow_get(principal=principal_for_user(user), workflow_id=workflow_id)
-        except ApiError:
+    def _workflow_if_allowed(self, user, workflow_id: str):
+        return _stream_workflow(user, workflow_id)
+
+    @database_sync_to_async
+    def _snapshot_if_allowed(self, user, workflow_id: str):
+        workflow = _stream_workflow(user, workflow_id)
+        if workflow is None:
             return None
         latest = execution_latest(workflow_id=workflow.pk)
         return {"execution": execution_poll_payload(latest) if latest else None}
+
+
+def _stream_workflow(user, workflow_id: str):
+    """The workflow, if this user may watch its runs now (membership read fresh)."""
+    if user is None or not user.is_authenticated:
+        return None
+    principal = principal_for_user(user)
+    try:
+        workflow = workflow_get(principal=principal, workflow_id=workflow_id)
+    except ApiError:
+        return None
+    return workflow if principal.can(workflow.team_id, STREAM_SCOPE) else None
