@@ -35,6 +35,9 @@ def fetch_url(url: str) -> tuple[bytes, str]:
     except PrivateAddress as refused:
         raise ProviderError(f"Refusing to fetch {url[:200]}: {refused}",
                             kind="invalid") from refused
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"Could not fetch {url[:200]}: no whole answer within the "
+                            f"{settings.FETCH_TIMEOUT:g} s deadline", kind="network") from exc
     except httpx.HTTPError as exc:
         raise ProviderError(f"Could not fetch {url[:200]}: {type(exc).__name__}: {exc}",
                             kind="network") from exc
