@@ -1,5 +1,6 @@
 """Images that come in by URL: one of our own `/media/…` files, or a remote URL fetched with a
-guard against server-side request forgery (no private, loopback or link-local targets)."""
+guard against server-side request forgery (no private, loopback or link-local targets,
+checked where the connection is made: wireflow_site.net)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,40 @@ from accounts.models import Team
 from executions.assets import asset_create
 from executions.models import Asset
 from executions.providers import ProviderError
-from wireflow_site.net import PrivateAddress, require_public_url
+from wireflow_site.net import (
+    PrivateAddress,
+    outbound_client,
+    response_read_capped,
+    url_require_http,
+)
 
 ALLOWED_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 MAX_REDIRECTS = 3
 
 
 def fetch_url(url: str) -> tuple[bytes, str]:
-    """GET an http(s) URL with the guard applied to every redirect hop; capped in size."""
+    """GET an http(s) URL, every redirect hop checked where it connects, capped in size and
+    within FETCH_TIMEOUT seconds in all. ProviderError "invalid" for a URL we refuse or a
+    bad answer, "network" when it cannot be reached in time."""
+    try:
+        with outbound_client(allow_private=settings.FETCH_ALLOW_PRIVATE,
+                             timeout=settings.FETCH_TIMEOUT) as client:
+            return _fetch_hops(client, url)
+    except PrivateAddress as refused:
+        raise ProviderError(f"Refusing to fetch {url[:200]}: {refused}",
+                            kind="invalid") from refused
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"Could not fetch {url[:200]}: no whole answer within the "
+                            f"{settings.FETCH_TIMEOUT:g} s deadline", kind="network") from exc
+    except httpx.HTTPError as exc:
+        raise ProviderError(f"Could not fetch {url[:200]}: {type(exc).__name__}: {exc}",
+                            kind="network") from exc
+
+
+def _fetch_hops(client: httpx.Client, url: str) -> tuple[bytes, str]:
     for _ in range(MAX_REDIRECTS + 1):
-        try:
-            require_public_url(url, allow_private=settings.FETCH_ALLOW_PRIVATE)
-        except PrivateAddress as refused:
-            raise ProviderError(f"Refusing to fetch {url[:200]}: {refused}",
-                                kind="invalid") from refused
-        with httpx.stream("GET", url, timeout=30, follow_redirects=False) as response:
+        url_require_http(url)
+        with client.stream("GET", url) as response:
             if response.is_redirect:
                 url = urljoin(url, response.headers.get("location", ""))
                 continue
@@ -34,16 +54,13 @@ def fetch_url(url: str) -> tuple[bytes, str]:
                 raise ProviderError(f"Fetching {url} answered {response.status_code}",
                                     kind="invalid")
             mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > settings.FETCH_MAX_BYTES:
-                    raise ProviderError(
-                        f"{url} is larger than {settings.FETCH_MAX_BYTES // (1024 * 1024)} MB",
-                        kind="invalid",
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks), mime
+            data, more = response_read_capped(response, limit=settings.FETCH_MAX_BYTES)
+            if more:
+                raise ProviderError(
+                    f"{url} is larger than {settings.FETCH_MAX_BYTES // (1024 * 1024)} MB",
+                    kind="invalid",
+                )
+            return data, mime
     raise ProviderError(f"Too many redirects fetching {url}", kind="invalid")
 
 
@@ -62,10 +79,7 @@ def fetch_image_asset(*, team: Team, url: object) -> Asset:
         if asset is None:
             raise ProviderError(f"No uploaded file at {url}", kind="invalid")
         return asset
-    try:
-        data, mime = fetch_url(url)
-    except httpx.HTTPError as exc:
-        raise ProviderError(f"Could not fetch {url}: {exc}", kind="network") from exc
+    data, mime = fetch_url(url)
     if mime not in ALLOWED_TYPES:
         raise ProviderError(f"{url} is not an image (Content-Type {mime or 'missing'})",
                             kind="invalid")

@@ -409,6 +409,9 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 # Completion webhooks to private, loopback or link-local hosts are refused unless allowed.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))
+# Seconds one outbound request may take in all (connect, redirects, headers and body).
+FETCH_TIMEOUT = float(os.environ.get("FETCH_TIMEOUT", "30"))
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))
 
 # --- misc -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -51,7 +51,10 @@ class MediaUploadApi(APIView):
             try:
                 data, mime = fetch_url(request.data["url"])
             except ProviderError as error:
-                raise ApiError(error.message, code="fetch_refused") from error
+                # Refused by the guard or answered badly, or not reachable in time: both are
+                # about the URL the client sent, so a 400 either way.
+                code = "fetch_failed" if error.kind == "network" else "fetch_refused"
+                raise ApiError(error.message, code=code) from error
             name = request.data["url"].rsplit("/", 1)[-1]
         else:
             raise ApiError('Send a multipart "file" or a JSON body {"url": "https://…"}',

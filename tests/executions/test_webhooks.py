@@ -9,6 +9,7 @@ import hmac
 import json
 import threading
 import time
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,6 +18,14 @@ from django.utils import timezone
 from executions import webhooks
 from executions.models import Execution, WebhookDelivery
 from tests.api.test_executions import create, poll_until_done, quick_graph
+from tests.servers import (
+    PUBLIC_ADDRESS,
+    RawServer,
+    no_route_out,
+    rebinding_dns,
+    serve_drip,
+    serve_huge,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,3 +151,65 @@ def test_private_targets_are_refused_unless_allowed(api, team, settings):
     delivery.refresh_from_db()
     assert delivery.status == "refused"
     assert "loopback" in delivery.attempt_log.get().error
+
+
+def pending_delivery(team, url: str) -> WebhookDelivery:
+    """A delivery made here, not on a run's end, so no worker races the test to send it."""
+    execution = Execution.objects.create(team=team, status="COMPLETED")
+    return WebhookDelivery.objects.create(
+        message_id=f"msg_{execution.pk.hex}", execution=execution, url=url,
+        event_type="execution.completed", payload={"type": "execution.completed"})
+
+
+def test_a_huge_webhook_answer_is_never_read_whole_only_its_excerpt_is_kept(team, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    size = 64 * 2**20
+    target = RawServer(lambda server, conn: serve_huge(server, conn, size=size))
+    try:
+        delivery = pending_delivery(team, f"http://127.0.0.1:{target.port}/hook")
+        tracemalloc.start()
+        try:
+            webhooks.deliver(str(delivery.pk))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        delivery.refresh_from_db()
+        attempt = delivery.attempt_log.get()
+        assert delivery.status == "delivered" and attempt.status_code == 200
+        assert set(attempt.response_excerpt) == {"y"} and len(attempt.response_excerpt) <= 4096
+        assert peak < 4 * 2**20, peak  # the 64 MB answer never sat in memory
+        time.sleep(0.2)  # the server notices the hang-up on its next write
+        assert target.sent < size / 4  # and most of it was never even downloaded
+    finally:
+        target.close()
+
+
+def test_a_webhook_target_dripping_its_answer_is_cut_off_at_the_deadline(team, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_TIMEOUT = 2
+    target = RawServer(serve_drip)  # headers at once, then a byte a second for 8 s
+    try:
+        delivery = pending_delivery(team, f"http://127.0.0.1:{target.port}/hook")
+        started = time.monotonic()
+        webhooks.deliver(str(delivery.pk))
+        elapsed = time.monotonic() - started
+        delivery.refresh_from_db()
+        assert elapsed < 3, elapsed
+        assert delivery.status == "pending"  # retried later, like any failed attempt
+        assert delivery.attempt_log.get().error.startswith("ReadTimeout")
+    finally:
+        target.close()
+
+
+def test_a_webhook_target_rebinding_to_loopback_after_the_check_is_never_reached(
+        team, settings, monkeypatch, receiver):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.server.server_port
+    rebinding_dns(monkeypatch, name="rebind.test", answers=[PUBLIC_ADDRESS, "127.0.0.1"])
+    dialled = no_route_out(monkeypatch)
+    delivery = pending_delivery(team, f"http://rebind.test:{port}/hook")
+    webhooks.deliver(str(delivery.pk))
+    delivery.refresh_from_db()
+    assert receiver.requests == [] and dialled == [(PUBLIC_ADDRESS, port)]
+    assert delivery.status == "pending"
+    assert delivery.attempt_log.get().error.startswith("ConnectError")
