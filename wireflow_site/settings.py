@@ -436,11 +436,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# One handler for everything, whose filter cuts capability URLs (webhook ids, status secrets,
+# share tokens) down to a prefix. daphne's access log comes through it too (wireflow_site.serve),
+# and Django's own DEBUG console handler is dropped, so no request line bypasses the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_capabilities": {"()": "wireflow_site.log_redaction.RedactCapabilities"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact_capabilities"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.server": {"level": "WARNING"}},
 }
