@@ -182,6 +182,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.login_lockout_response"
+# Not verbose: no banner line at every process start (commands print their own first line);
+# failures and lockouts are still logged, naming the username and address they count.
+AXES_VERBOSE = False
 
 # --- Redis: broker, channel layer, cache ----------------------------------------------------
 # `make run` writes its embedded Redis's URL to var/redis.url, so other commands run beside it
