@@ -6,7 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
-from django.shortcuts import render
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
 
 from accounts import services
 from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
@@ -140,6 +142,10 @@ class ApiKeyCreateForm(forms.ModelForm):
         fields = ["team", "name", "scopes", "expires_at"]
 
 
+def _shown_once_key(key_id: int) -> str:
+    return f"accounts.new_api_key.{key_id}"
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "team", "masked", "scope_list", "created_at", "expires_at",
@@ -181,12 +187,29 @@ class ApiKeyAdmin(admin.ModelAdmin):
             self.message_user(request, error.message, messages.ERROR)
             return None
         obj.pk = new.api_key.pk
-        self.message_user(
-            request,
-            f"New API key (copy it now, it is not shown again): {new.raw_key}",
-            messages.WARNING,
-        )
+        # Kept in the server-side session (database sessions) for one read by `created_view`:
+        # never in a message, which the default storage writes into a cookie.
+        request.session[_shown_once_key(obj.pk)] = new.raw_key
         return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if _shown_once_key(obj.pk) in request.session:
+            return HttpResponseRedirect(
+                reverse("admin:accounts_apikey_created", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    def get_urls(self):
+        return [path("<int:key_id>/created/", self.admin_site.admin_view(self.created_view),
+                     name="accounts_apikey_created"), *super().get_urls()]
+
+    def created_view(self, request, key_id: int):
+        """The new key, once: the first read takes it out of the session."""
+        key = get_object_or_404(ApiKey, pk=key_id)
+        raw_key = request.session.pop(_shown_once_key(key.pk), None)
+        return render(request, "admin/accounts/apikey_created.html", {
+            **self.admin_site.each_context(request), "title": f"API key {key.name}",
+            "key": key, "raw_key": raw_key, "opts": self.model._meta,
+        })
 
     @admin.display(description="Key")
     def masked(self, key: ApiKey) -> str:

@@ -113,7 +113,7 @@ class LiveServer:
                "DEBUG": "1", "PUBLIC_BASE_URL": self.url, "PYTHONUNBUFFERED": "1",
                **self.extra_env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+            [sys.executable, "-m", "wireflow_site.serve", "-b", "127.0.0.1", "-p", str(self.port),
              "wireflow_site.asgi:application"], cwd=ROOT, env=env,
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60

@@ -72,7 +72,7 @@ class Runner:
                   "runs offline and its results are marked simulated", flush=True)
         self.spawn(
             "daphne",
-            [PYTHON, "-m", "daphne", "-b", self.host, "-p", str(self.port),
+            [PYTHON, "-m", "wireflow_site.serve", "-b", self.host, "-p", str(self.port),
              "wireflow_site.asgi:application"],
         )
         self.spawn(
