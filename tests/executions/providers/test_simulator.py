@@ -182,6 +182,8 @@ def test_fal_validates_each_apps_schema(simulator):
 
 
 def test_fal_status_carries_logs_and_metrics(simulator):
+    # Long enough that the first status read lands before the job ends on a loaded machine.
+    httpx.post(f"{simulator.url}/__sim/config", json={"latency": 3.0}).raise_for_status()
     image = f"data:image/png;base64,{png_base64()}"
     submitted = httpx.post(f"{simulator.url}/{KLING}", headers=FAL, json={
         "image_url": image, "prompt": "a pan", "aspect_ratio": "9:16"}).json()
