@@ -25,14 +25,15 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# IPv6 forms that carry an IPv4 address in their last 32 bits: the address behind them is
-# what a packet reaches, so it is the one to check (RFC 4291 2.5.5, RFC 2765, RFC 6052).
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+# The well-known NAT64 prefix carries an IPv4 address in its last 32 bits (RFC 6052): the
+# address behind it is what a packet reaches, so it is the one to check.
 _NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
-# Never public, whatever Python's table says: local-use NAT64 (RFC 8215; where the IPv4 part
-# sits depends on the operator's prefix length) and Teredo (its client address is obfuscated).
-_ALWAYS_PRIVATE = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("2001::/32"))
+# Never public, whatever Python's table says: IPv4-compatible (deprecated, RFC 4291 2.5.5.1)
+# and IPv4-translated (RFC 2765) forms, which no public host needs; local-use NAT64 (RFC
+# 8215; where the IPv4 part sits depends on the operator's prefix length); and Teredo (its
+# client address is obfuscated).
+_ALWAYS_PRIVATE = tuple(ipaddress.ip_network(network) for network in (
+    "::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "2001::/32"))
 
 
 class PrivateAddress(ValueError):
@@ -40,16 +41,13 @@ class PrivateAddress(ValueError):
 
 
 def address_is_public(address: IPAddress) -> bool:
-    """Whether `address` is a global unicast address, looking through IPv6 forms that embed
-    an IPv4 address (mapped, compatible, translated, NAT64, 6to4) at the address inside."""
+    """Whether `address` is a global unicast address, looking through the IPv6 forms that
+    embed an IPv4 address (mapped, NAT64, 6to4) at the address inside."""
     if isinstance(address, ipaddress.IPv6Address):
         if any(address in network for network in _ALWAYS_PRIVATE):
             return False
         embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and any(address in network for network in
-                                    (_IPV4_COMPATIBLE, _IPV4_TRANSLATED, _NAT64_WELL_KNOWN)):
-            if address in _IPV4_COMPATIBLE and int(address) <= 1:  # :: and ::1 are themselves
-                return False
+        if embedded is None and address in _NAT64_WELL_KNOWN:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             return address_is_public(embedded)

@@ -30,6 +30,8 @@ from wireflow_site.net import PrivateAddress, require_public_url
     "http://[64:ff9b:1::a00:1]/",     # NAT64, local-use prefix
     "http://[2002:7f00:1::]/",        # 6to4 around 127.0.0.1
     "http://[::a00:1]/",              # IPv4-compatible 10.0.0.1
+    "http://[::8.8.8.8]/",            # IPv4-compatible at all: deprecated, never needed
+    "http://[::ffff:0:808:808]/",     # IPv4-translated at all: the same
     "http://[::]/",
     "http://[::1]/",
 ])
@@ -39,8 +41,8 @@ def test_ipv6_forms_of_private_ipv4_addresses_are_refused(url):
 
 
 @pytest.mark.parametrize("url", [
-    "http://[::ffff:8.8.8.8]/", "http://[64:ff9b::808:808]/", "http://[2606:4700::1111]/",
-    "http://8.8.8.8/",
+    "http://[::ffff:8.8.8.8]/", "http://[64:ff9b::808:808]/", "http://[2002:808:808::]/",
+    "http://[2606:4700::1111]/", "http://8.8.8.8/",
 ])
 def test_ipv6_forms_of_public_addresses_stay_allowed(url):
     require_public_url(url)  # literals: resolving them asks no DNS server
