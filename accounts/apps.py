@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Teams and accounts"
 
     def ready(self) -> None:
-        from accounts import keycache
+        from accounts import keycache, member_sockets
 
         keycache.connect()
+        member_sockets.connect()

@@ -57,6 +57,12 @@ def principal_for_user(user: User) -> Principal:
     )
 
 
+def user_active(user_id: int) -> User | None:
+    """The user as stored now, if they may still sign in (a socket's user is read at connect
+    and goes stale)."""
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
 def api_key_by_hash(key_hash: str) -> ApiKey | None:
     # A unique lookup: .get() skips the ORDER BY that .first() would compile on every request.
     try:

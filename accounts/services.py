@@ -49,11 +49,8 @@ def membership_set(*, team: Team, user: User, role: str) -> Membership:
 
 def membership_remove(*, team: Team, user: User) -> bool:
     """Take the user out of the team (False if they were not in it); their open sockets for
-    the team close."""
-    with transaction.atomic():
-        removed, _ = Membership.objects.filter(team=team, user=user).delete()
-        if removed:
-            member_access_changed(team_id=team.pk, user_id=user.pk)
+    the team close (told by the delete signal, as for every other way a membership goes)."""
+    removed, _ = Membership.objects.filter(team=team, user=user).delete()
     return bool(removed)
 
 

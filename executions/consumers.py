@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 
 from accounts.member_sockets import member_group
 from accounts.roles import Scope
-from accounts.selectors import principal_for_user
+from accounts.selectors import principal_for_user, user_active
 from executions.events import ByGroup, workflow_group
 from executions.selectors import execution_latest, execution_poll_payload
 from graph.selectors import workflow_get
@@ -109,8 +109,11 @@ class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _stream_workflow(user, workflow_id: str):
-    """The workflow, if this user may watch its runs now (membership read fresh)."""
+    """The workflow, if this user may watch its runs now (user and membership read fresh)."""
     if user is None or not user.is_authenticated:
+        return None
+    user = user_active(user.pk)
+    if user is None:
         return None
     principal = principal_for_user(user)
     try:

@@ -69,13 +69,7 @@ def test_a_member_removed_in_admin_has_their_open_socket_closed_with_4403(watche
 
 
 def _admin_removes(membership: Membership) -> int:
-    from accounts.models import User
-
-    operator = User.objects.create_superuser(username="operator", password="pw")
-    client = Client()
-    client.force_login(operator)
-    return client.post(f"/admin/accounts/membership/{membership.pk}/delete/",
-                       {"post": "yes"}).status_code
+    return _admin_deletes(f"/admin/accounts/membership/{membership.pk}/delete/")
 
 
 async def _admin_scenario(workflow, member, other_team):
@@ -113,4 +107,41 @@ async def _rolled_back_scenario(workflow, member, other_team):
     communicator = await _open(workflow, member)
     await sync_to_async(_remove_then_fail)(workflow.team, member)
     await _still_streams(communicator, workflow)
+    await communicator.disconnect()
+
+
+def _admin_deletes(path: str) -> int:
+    from accounts.models import User
+
+    operator = User.objects.create_superuser(username="operator", password="pw")
+    client = Client()
+    client.force_login(operator)
+    return client.post(path, {"post": "yes"}).status_code
+
+
+def test_a_user_deleted_in_admin_has_their_open_socket_closed_with_4403(watched):
+    async_to_sync(_deleted_scenario)(*watched)
+
+
+async def _deleted_scenario(workflow, member, other_team):
+    communicator = await _open(workflow, member)
+    path = f"/admin/accounts/user/{member.pk}/delete/"
+    assert await sync_to_async(_admin_deletes)(path) == 302
+    assert await _closed_with(communicator) == CLOSE_FORBIDDEN
+    await communicator.disconnect()
+
+
+def test_a_user_deactivated_has_their_open_socket_closed_with_4403(watched):
+    async_to_sync(_deactivated_scenario)(*watched)
+
+
+async def _deactivated_scenario(workflow, member, other_team):
+    communicator = await _open(workflow, member)
+
+    def deactivate():
+        member.is_active = False
+        member.save(update_fields=["is_active"])
+
+    await sync_to_async(deactivate)()
+    assert await _closed_with(communicator) == CLOSE_FORBIDDEN
     await communicator.disconnect()
