@@ -7,12 +7,12 @@ class FakeSocket {
   static all: FakeSocket[] = [];
   onopen: (() => void) | null = null;
   onmessage: ((message: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((event: { code: number }) => void) | null = null;
   closed = false;
   constructor(public url: string) { FakeSocket.all.push(this); }
   open() { this.onopen?.(); }
   send(event: object) { this.onmessage?.({ data: JSON.stringify(event) }); }
-  drop() { this.onclose?.(); }
+  drop(code = 1006) { this.onclose?.({ code }); }
   close() { this.closed = true; }
 }
 
@@ -69,6 +69,16 @@ describe("the live socket", () => {
     expect(useEditor.getState().runs).toEqual({});
     socket.send({ type: "execution.status", executionId: "run-2", status: "RUNNING", seq: 1 });
     expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runStatus: "RUNNING" });
+  });
+
+  it("stops reconnecting when the server withdraws access (4403)", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    socket.drop(4403);
+    expect(useEditor.getState().live).toBe("forbidden");
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(polls).toEqual([]);
   });
 
   it("ignores a message type it does not know, even one that skips numbers", () => {

@@ -9,6 +9,8 @@ import type { LiveMessage } from "./types";
 
 const FIRST_DELAY = 500;
 const MAX_DELAY = 10_000;
+/** The server's close code for "you may not watch this workflow" (consumers.CLOSE_FORBIDDEN). */
+export const CLOSE_FORBIDDEN = 4403;
 
 export interface LiveOptions {
   url: string;
@@ -18,7 +20,8 @@ export interface LiveOptions {
 
 /** Open the live socket of a workflow and keep it open: on a drop, mark the editor as
  * reconnecting, reopen with exponential backoff, and re-read the run from the poll endpoint
- * (events sent while we were away are lost; the poll is the truth). Returns a stop function. */
+ * (events sent while we were away are lost; the poll is the truth). A close with 4403 (access
+ * withdrawn) ends it: the editor says so instead of retrying. Returns a stop function. */
 export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) }: LiveOptions):
     () => void {
   let socket: WebSocket | null = null;
@@ -71,8 +74,14 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
       useEditor.getState().setLive("open");
     };
     socket.onmessage = (message) => receive(JSON.parse(message.data) as LiveMessage);
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (stopped) return;
+      if (event?.code === CLOSE_FORBIDDEN) {
+        // Access is gone for good: asking again would be refused again, every few seconds.
+        stopped = true;
+        useEditor.getState().setLive("forbidden");
+        return;
+      }
       useEditor.getState().setLive("reconnecting");
       retry = setTimeout(() => {
         open();

@@ -16,7 +16,9 @@ import type {
 } from "./types";
 
 export type FlowNode = Node<WorkflowNodeData>;
-export type LiveState = "connecting" | "open" | "reconnecting";
+/** "forbidden": the server closed the socket because this user may no longer watch the
+ * workflow's runs (removed from the team, demoted, deactivated); reconnecting cannot help. */
+export type LiveState = "connecting" | "open" | "reconnecting" | "forbidden";
 
 interface Snapshot { nodes: FlowNode[]; edges: Edge[] }
 

@@ -75,7 +75,7 @@ function Toolbar({ onRun, onLayout }: {
           <button type="submit" title="Log out">Log out</button>
         </form>
       </header>
-      {(runStatus || live === "reconnecting") && (
+      {(runStatus || live === "reconnecting" || live === "forbidden") && (
         <div className="runbar" data-testid="run-status">
           {runStatus && <>
             <span className={`run-state run-${runStatus.toLowerCase()}`}>
@@ -91,6 +91,12 @@ function Toolbar({ onRun, onLayout }: {
           </>}
           {live === "reconnecting" && (
             <span className="warn" data-testid="reconnecting">Live status lost, reconnecting…</span>
+          )}
+          {live === "forbidden" && (
+            <span className="warn" data-testid="live-forbidden">
+              You can no longer watch this workflow's runs: your access in this team changed.
+              Reload the page.
+            </span>
           )}
         </div>
       )}
