@@ -17,6 +17,7 @@ import networkx as nx
 
 from graph.catalog import Input, NodeSpec, Output, Registry
 from graph.catalog import catalog as default_catalog
+from graph.catalog.inputs import TEXT_INPUT
 from graph.catalog.values import check_setting, is_empty, show
 
 MAX_NODES = 100
@@ -100,6 +101,15 @@ def effective_config(node: Any, spec: NodeSpec) -> dict[str, Any]:
     merged = _merged_config(data) if isinstance(data, dict) else None
     known = {s.id for s in spec.settings()} | {p.id for p in spec.ports() if p.inline}
     return {**spec.defaults(), **{k: v for k, v in (merged or {}).items() if k in known}}
+
+
+def _static_text(node: _Node | None) -> str | None:
+    """The text a node sends, where the graph alone says it (a Text Input's own value);
+    None where it is only known when the run reaches it."""
+    if node is None or node.spec.node_type != TEXT_INPUT.node_type:
+        return None
+    value = node.config.get("prompt")
+    return value if isinstance(value, str) else "" if value is None else None
 
 
 def topological_order(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> list[str]:
@@ -377,7 +387,10 @@ class _Validator:
 
     def _check_required_ports(self, node: _Node) -> None:
         for port in node.spec.ports():
-            if not port.required or (node.id, port.id) in self.wired:
+            if not port.required:
+                continue
+            if (node.id, port.id) in self.wired:
+                self._check_not_blank(node, port, self.wired[(node.id, port.id)])
                 continue
             typed = node.config.get(port.id)
             if port.inline and isinstance(typed, str) and typed.strip():
@@ -388,6 +401,22 @@ class _Validator:
             self.error("required_input_missing",
                        f"{node.name} needs its '{port.label}' input (in-{port.id})",
                        fix=fix, node_id=node.id, input=port.id, handle=f"in-{port.id}")
+
+    def _check_not_blank(self, node: _Node, port: _Port, wires: list[_Wire]) -> None:
+        """A required text input wired only from Text Inputs that hold no text would reach the
+        provider empty (FLUX refuses it with a 422, Nano Banana generates anyway and charges):
+        caught here, on the node, before anything runs."""
+        if port.type != "text":
+            return
+        texts = [_static_text(wire.source) for wire in wires]
+        if not texts or any(text is None or text.strip() for text in texts):
+            return
+        sources = ", ".join(f"'{wire.source.id}'" for wire in wires if wire.source is not None)
+        self.error("required_input_missing",
+                   f"{node.name} needs its '{port.label}' input (in-{port.id}), but the text "
+                   f"wired into it is empty (from {sources})",
+                   fix=f"type the text into {sources}", node_id=node.id, input=port.id,
+                   handle=f"in-{port.id}", sources=[w.source.id for w in wires if w.source])
 
     def _check_setting(self, node: _Node, setting: Input, *, bounds: bool) -> None:
         value = node.config.get(setting.id)

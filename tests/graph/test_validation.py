@@ -236,6 +236,30 @@ def test_inline_port_is_satisfied_by_a_typed_value_only_when_not_blank():
     assert "must be text" in only(validate_graph(nodes, []), "invalid_setting")["message"]
 
 
+@pytest.mark.parametrize("text", ["", "  \n ", None])
+def test_a_required_prompt_wired_from_an_empty_text_input_is_caught_before_the_run(text):
+    nodes = [node("text", "input:text", {"prompt": text}),
+             node("flux", "generate:flux_2_pro"), node("banana", "generate:nano_banana_2")]
+    edges = [edge("e1", "text", "prompt", "flux", "prompt"),
+             edge("e2", "text", "text", "banana", "prompt")]
+    result = validate_graph(nodes, edges)
+    found = {p["nodeId"]: p for p in result.violations if p["rule"] == "required_input_missing"}
+    assert sorted(found) == ["banana", "flux"], result.to_api()
+    assert "empty" in found["flux"]["message"] and found["flux"]["sources"] == ["text"]
+    assert found["flux"]["fix"] == "type the text into 'text'"
+
+
+def test_a_prompt_wired_from_a_text_input_with_text_or_from_a_generator_is_not_blank():
+    nodes, edges = text_to_image()
+    assert validate_graph(nodes, edges).ok
+    # Through a router the text is known only when the run gets there: not judged here.
+    nodes = [node("text", "input:text", {"prompt": ""}), node("route", "logic:router"),
+             node("preview", "generate:local_preview", {"seed": 1})]
+    edges = [edge("e1", "text", "text", "route", "input"),
+             edge("e2", "route", "output", "preview", "prompt")]
+    assert "required_input_missing" not in rules(validate_graph(nodes, edges))
+
+
 @pytest.mark.parametrize("config,message", [
     ({"num_images": True}, "'num_images' must be an integer, got True"),
     ({"num_images": 1.0}, "'num_images' must be an integer, got 1.0"),
