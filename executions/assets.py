@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from accounts.models import Team
-from executions import imaging
+from executions import imaging, media_types
 from executions.models import Asset, NodeRun
 from executions.providers import Media, OutputFile, ProviderError
 
@@ -43,10 +43,31 @@ def asset_create(
     except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
         raise ProviderError(f"The result is not a readable {mime} file: {exc}",
                             kind="invalid") from exc
+    return _asset_store(team_id=team.pk if team is not None else team_id, data=data,
+                        digest=digest, kind=kind, mime=mime, extension=extension, stem=stem,
+                        node_run=node_run, simulated=simulated, uploaded=uploaded, **fields)
+
+
+def asset_upload(*, team: Team, data: bytes, declared_mime: str, stem: str,
+                 kinds: tuple[str, ...] = ("image", "video")) -> Asset:
+    """A file a client sent or named by URL, taken in only when it is one of the allowed
+    formats, agrees with its declared type and decodes whole under the pixel cap; stored with
+    the extension and MIME of what it is. MediaRefused otherwise, and nothing is stored."""
+    detected = media_types.media_detect(data, declared=declared_mime, kinds=kinds)
+    fields: dict[str, Any] = {"width": detected.width, "height": detected.height}
+    if detected.type.kind == Asset.Kind.VIDEO:
+        fields.update(duration=detected.duration, frame_count=detected.frames)
+    return _asset_store(team_id=team.pk, data=data, digest=hashlib.sha256(data).hexdigest(),
+                        kind=detected.type.kind, mime=detected.type.mime,
+                        extension=detected.type.extension, stem=stem, uploaded=True, **fields)
+
+
+def _asset_store(*, team_id: int | None, data: bytes, digest: str, kind: str, mime: str,
+                 extension: str, stem: str, node_run: NodeRun | None = None,
+                 simulated: bool = False, uploaded: bool = False, **fields: Any) -> Asset:
     name = f"{_SAFE.sub('-', stem)[:60] or 'output'}-{digest[:12]}.{extension}"
-    asset = Asset(team_id=team.pk if team is not None else team_id, node_run=node_run,
-                  kind=kind, mime=mime, size=len(data), sha256=digest, simulated=simulated,
-                  uploaded=uploaded, **fields)
+    asset = Asset(team_id=team_id, node_run=node_run, kind=kind, mime=mime, size=len(data),
+                  sha256=digest, simulated=simulated, uploaded=uploaded, **fields)
     asset.file.save(name, ContentFile(data), save=False)
     asset.save()
     return asset
