@@ -260,3 +260,9 @@ def test_open_image_never_hands_eps_to_pillow_s_ghostscript_plugin():
         assert unguarded.format == "EPS"  # what a bare Image.open would do with it
     with pytest.raises(ProviderError):
         imaging.open_image(eps)
+
+
+def test_the_schema_documents_415_and_422_on_the_media_upload(api):
+    schema = api.get("/api/v1/schema?format=json").json()
+    responses = schema["paths"]["/api/v1/media/upload"]["post"]["responses"]
+    assert {"400", "415", "422"} <= set(responses)
