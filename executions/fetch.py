@@ -77,6 +77,8 @@ def fetch_image_asset(*, team: Team, url: object) -> Asset:
         asset = Asset.objects.filter(team=team, file=name).first()
         if asset is None:
             raise ProviderError(f"No uploaded file at {url}", kind="invalid")
+        if asset.kind != Asset.Kind.IMAGE:
+            raise ProviderError(f"{url} is a {asset.kind}, not an image", kind="invalid")
         return asset
     data, mime = fetch_url(url)
     # Checked as an upload is (MediaRefused is an "invalid" ProviderError: the node fails).

@@ -411,6 +411,10 @@ def video_info(data: bytes, *, container: str = "mp4") -> dict[str, Any]:
             reader = imageio_ffmpeg.read_frames(handle.name, input_params=["-f", container])
             meta = next(reader)
             reader.close()
+            width, height = meta["size"]
+            if width * height > media_max_pixels():  # before decoding every frame
+                raise ImageTooLarge(f"A {width}×{height} video is too large: the limit is "
+                                    f"{media_max_pixels():,} pixels a frame")
             decoded = subprocess.run(
                 [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-xerror",
                  "-f", container, "-i", handle.name, "-map", "0:v:0",
@@ -428,7 +432,6 @@ def video_info(data: bytes, *, container: str = "mp4") -> dict[str, Any]:
         raise ProviderError("Not a readable video: no frame decodes", kind="invalid")
     elapsed = progress.get("out_time_us", "")
     seconds = int(elapsed) / 1e6 if elapsed.isdigit() else 0.0
-    width, height = meta["size"]
     return {"mime": VIDEO_MIMES[container], "width": width, "height": height, "frames": frames,
             "duration": round(seconds, 3), "codec": str(meta.get("codec", "")),
             "fps": meta.get("fps")}

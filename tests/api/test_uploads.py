@@ -163,6 +163,15 @@ def test_the_pixel_cap_is_the_media_max_pixels_setting(api, media_root, settings
     assert response.status_code == 422 and response.json()["code"] == "image_too_large"
 
 
+def test_a_video_whose_frames_exceed_the_pixel_cap_is_refused_422_before_decoding(
+        api, media_root, settings):
+    settings.MEDIA_MAX_PIXELS = 64 * 48 - 1
+    response = upload(api, video("mp4"), name="clip.mp4", content_type="video/mp4")
+    assert response.status_code == 422, response.json()
+    assert response.json()["code"] == "image_too_large" and "video" in response.json()["error"]
+    assert stored_nothing(media_root)
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) * 2 // 3]
 
@@ -250,6 +259,14 @@ def test_an_input_image_url_is_checked_as_an_upload_is(team, media_root, serve, 
         fetch_image_asset(team=team, url=serve(make(), content_type))
     assert refused.value.kind == "invalid"  # the node fails with the reason; no retry
     assert stored_nothing(media_root)
+
+
+def test_an_input_image_naming_an_uploaded_video_fails_as_not_an_image(api, team, media_root):
+    url = upload(api, video("mp4"), name="clip.mp4",
+                 content_type="video/mp4").json()["data"]["url"]
+    with pytest.raises(ProviderError) as refused:
+        fetch_image_asset(team=team, url=url)
+    assert refused.value.kind == "invalid" and "not an image" in refused.value.message
 
 
 # --- Pillow never opens a format off the list --------------------------------------------------
