@@ -115,7 +115,8 @@ def decode(data: bytes) -> Image.Image:
     except ImageTooLarge:
         raise
     except ProviderError as exc:
-        raise ProviderError(f"The input is not a readable image: {exc.message}",
+        # "Not a readable image: …" → "The input is not a readable image: …"
+        raise ProviderError(f"The input is {exc.message[:1].lower()}{exc.message[1:]}",
                             kind="invalid") from exc
     return image.convert("RGBA" if image.has_transparency_data else "RGB")
 
