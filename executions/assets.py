@@ -11,53 +11,51 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from accounts.models import Team
-from executions import imaging
+from executions import media_types
 from executions.models import Asset, NodeRun
 from executions.providers import Media, OutputFile, ProviderError
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def asset_create(
-    *, team: Team | None = None, team_id: int | None = None, data: bytes, mime: str,
-    extension: str, stem: str, node_run: NodeRun | None = None, simulated: bool = False,
-    uploaded: bool = False,
-) -> Asset:
-    """Measure the bytes (a file that does not decode is refused) and store them, for `team`
-    (or `team_id`, when the caller has only the id)."""
-    digest = hashlib.sha256(data).hexdigest()
-    fields: dict[str, Any] = {}
-    try:
-        if mime.startswith("video/"):
-            info = imaging.video_info(data)
-            kind = Asset.Kind.VIDEO
-            fields.update(width=info["width"], height=info["height"],
-                          duration=info["duration"], frame_count=info["frames"])
-            mime = info.get("mime", mime)
-        else:
-            mime, width, height = imaging.image_info(data)
-            kind = Asset.Kind.IMAGE
-            fields.update(width=width, height=height)
-    except ProviderError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means a bad file
-        raise ProviderError(f"The result is not a readable {mime} file: {exc}",
-                            kind="invalid") from exc
-    name = f"{_SAFE.sub('-', stem)[:60] or 'output'}-{digest[:12]}.{extension}"
-    asset = Asset(team_id=team.pk if team is not None else team_id, node_run=node_run,
-                  kind=kind, mime=mime, size=len(data), sha256=digest, simulated=simulated,
-                  uploaded=uploaded, **fields)
-    asset.file.save(name, ContentFile(data), save=False)
-    asset.save()
-    return asset
+def asset_upload(*, team: Team, data: bytes, declared_mime: str, stem: str,
+                 kinds: tuple[str, ...] = ("image", "video")) -> Asset:
+    """A file a client sent or named by URL, taken in only when it is one of the allowed
+    formats, agrees with its declared type and decodes whole under the pixel cap; stored with
+    the extension and MIME of what it is. MediaRefused otherwise, and nothing is stored."""
+    detected = media_types.media_detect(data, declared=declared_mime, kinds=kinds)
+    return _asset_store(team_id=team.pk, data=data, detected=detected, stem=stem,
+                        uploaded=True)
 
 
 def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool) -> Asset:
-    return asset_create(
-        team_id=node_run.execution.team_id, data=output.data, mime=output.mime,
-        extension=output.extension, stem=node_run.node_id, node_run=node_run,
-        simulated=simulated,
-    )
+    """A provider's result, held to the checks an upload is (its MIME as the vendor said it is
+    not checked, only what the bytes are: some vendors label a JPEG image/png)."""
+    try:
+        detected = media_types.media_detect(output.data)
+    except media_types.MediaRefused as refused:
+        raise ProviderError(f"The result is refused: {refused.message}",
+                            kind="invalid") from refused
+    return _asset_store(team_id=node_run.execution.team_id, data=output.data,
+                        detected=detected, stem=node_run.node_id, node_run=node_run,
+                        simulated=simulated)
+
+
+def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected, stem: str,
+                 node_run: NodeRun | None = None, simulated: bool = False,
+                 uploaded: bool = False) -> Asset:
+    digest = hashlib.sha256(data).hexdigest()
+    media = detected.type
+    fields: dict[str, Any] = {"width": detected.width, "height": detected.height}
+    if media.kind == Asset.Kind.VIDEO:
+        fields.update(duration=detected.duration, frame_count=detected.frames)
+    name = f"{_SAFE.sub('-', stem)[:60] or 'output'}-{digest[:12]}.{media.extension}"
+    asset = Asset(team_id=team_id, node_run=node_run, kind=media.kind, mime=media.mime,
+                  size=len(data), sha256=digest, simulated=simulated, uploaded=uploaded,
+                  **fields)
+    asset.file.save(name, ContentFile(data), save=False)
+    asset.save()
+    return asset
 
 
 def asset_media(asset: Asset) -> Media:

@@ -10,7 +10,7 @@ import httpx
 from django.conf import settings
 
 from accounts.models import Team
-from executions.assets import asset_create
+from executions.assets import asset_upload
 from executions.models import Asset
 from executions.providers import ProviderError
 from wireflow_site.net import (
@@ -20,7 +20,6 @@ from wireflow_site.net import (
     url_require_http,
 )
 
-ALLOWED_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 MAX_REDIRECTS = 3
 
 
@@ -78,10 +77,10 @@ def fetch_image_asset(*, team: Team, url: object) -> Asset:
         asset = Asset.objects.filter(team=team, file=name).first()
         if asset is None:
             raise ProviderError(f"No uploaded file at {url}", kind="invalid")
+        if asset.kind != Asset.Kind.IMAGE:
+            raise ProviderError(f"{url} is a {asset.kind}, not an image", kind="invalid")
         return asset
     data, mime = fetch_url(url)
-    if mime not in ALLOWED_TYPES:
-        raise ProviderError(f"{url} is not an image (Content-Type {mime or 'missing'})",
-                            kind="invalid")
-    return asset_create(team=team, data=data, mime=mime, extension=ALLOWED_TYPES[mime],
-                        stem="input", uploaded=True)
+    # Checked as an upload is (MediaRefused is an "invalid" ProviderError: the node fails).
+    return asset_upload(team=team, data=data, declared_mime=mime, stem="input",
+                        kinds=("image",))

@@ -14,11 +14,14 @@ import math
 import os
 import random
 import re
+import subprocess
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import imageio_ffmpeg
+from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from executions.providers.base import OutputFile, ProviderError
@@ -27,7 +30,12 @@ FORMATS = {"png": ("PNG", "image/png", "png"), "jpeg": ("JPEG", "image/jpeg", "j
            "jpg": ("JPEG", "image/jpeg", "jpg"), "webp": ("WEBP", "image/webp", "webp")}
 MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp",
                   "GIF": "image/gif"}
+# The only formats Pillow may open, anywhere: with no list it tries every plugin it has, and
+# EPS would reach Ghostscript where that is installed.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 MAX_PIXELS = 8192 * 8192  # largest image we decode or produce (a 2048² image ×4)
+VIDEO_MIMES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
+VIDEO_PROBE_TIMEOUT = 120  # seconds for ffmpeg to decode a whole upload (25 MB at most)
 MAX_VIDEO_SIDE = 1280
 PAN_MIN_ZOOM = 1.1  # a pan needs some room to travel even when zoom is 1.0
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
@@ -65,15 +73,51 @@ def _check_size(width: int, height: int) -> None:
                             f"{MAX_PIXELS:,} pixels", kind="invalid")
 
 
+class ImageTooLarge(ProviderError):
+    """An image whose pixels exceed MEDIA_MAX_PIXELS (a decompression bomb, or just too big)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="invalid")
+
+
+def media_max_pixels() -> int:
+    """The pixel cap for decoding: settings.MEDIA_MAX_PIXELS (the simulator may run without
+    Django settings, and then the built-in cap holds)."""
+    return settings.MEDIA_MAX_PIXELS if settings.configured else MAX_PIXELS
+
+
+def open_image(data: bytes, *, formats: Sequence[str] = IMAGE_FORMATS) -> Image.Image:
+    """Bytes → a fully decoded Pillow image of one of `formats` (never any other plugin), its
+    pixel count checked against the cap from the header before a pixel is decoded.
+    ImageTooLarge over the cap, ProviderError("invalid") when it does not decode whole."""
+    limit = media_max_pixels()
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check warns first and raises only at twice its limit.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(formats))
+            width, height = image.size
+            if width * height > limit:
+                raise ImageTooLarge(f"A {width}×{height} image is too large: the limit is "
+                                    f"{limit:,} pixels")
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"The image is too large: {exc}") from exc
+    except _DECODE_ERRORS as exc:
+        raise ProviderError(f"Not a readable image: {exc}", kind="invalid") from exc
+    return image
+
+
 def decode(data: bytes) -> Image.Image:
     """Bytes → an upright RGB image (RGBA when it has transparency), or ProviderError."""
     try:
-        image = Image.open(io.BytesIO(data))
-        _check_size(*image.size)
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    except _DECODE_ERRORS as exc:
-        raise ProviderError(f"The input is not a readable image: {exc}", kind="invalid") from exc
+        image = ImageOps.exif_transpose(open_image(data))
+    except ImageTooLarge:
+        raise
+    except ProviderError as exc:
+        # "Not a readable image: …" → "The input is not a readable image: …"
+        raise ProviderError(f"The input is {exc.message[:1].lower()}{exc.message[1:]}",
+                            kind="invalid") from exc
     return image.convert("RGBA" if image.has_transparency_data else "RGB")
 
 
@@ -352,29 +396,43 @@ def pan_zoom_video(image: Image.Image, *, duration: float, fps: int, zoom: float
 
 def image_info(data: bytes) -> tuple[str, int, int]:
     """(mime, width, height) of an image file; ProviderError if it does not decode."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            return MIME_BY_FORMAT.get(image.format, "application/octet-stream"), *image.size
-    except _DECODE_ERRORS as exc:
-        raise ProviderError(f"Not a readable image: {exc}", kind="invalid") from exc
+    with open_image(data) as image:
+        return MIME_BY_FORMAT[image.format], *image.size
 
 
-def video_info(data: bytes) -> dict[str, Any]:
-    """mime, width, height, frames, duration (s), codec and fps of a video, read with ffmpeg."""
-    with tempfile.NamedTemporaryFile(suffix=".mp4") as handle:
+def video_info(data: bytes, *, container: str = "mp4") -> dict[str, Any]:
+    """mime, width, height, frames, duration (s), codec and fps of a video of `container`
+    (mp4, mov or webm), read with imageio-ffmpeg's ffmpeg forced to that demuxer (never a
+    guess from the content) and decoded whole: any error ffmpeg reports refuses the file."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    with tempfile.NamedTemporaryFile(suffix=f".{container}") as handle:
         handle.write(data)
         handle.flush()
         try:
-            reader = imageio_ffmpeg.read_frames(handle.name)
+            reader = imageio_ffmpeg.read_frames(handle.name, input_params=["-f", container])
             meta = next(reader)
             reader.close()
-            frames, seconds = imageio_ffmpeg.count_frames_and_secs(handle.name)
-        except (RuntimeError, OSError, StopIteration) as exc:
+            width, height = meta["size"]
+            if width * height > media_max_pixels():  # before decoding every frame
+                raise ImageTooLarge(f"A {width}×{height} video is too large: the limit is "
+                                    f"{media_max_pixels():,} pixels a frame")
+            decoded = subprocess.run(
+                [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-xerror",
+                 "-f", container, "-i", handle.name, "-map", "0:v:0",
+                 "-f", "null", "-progress", "pipe:1", "-"],
+                capture_output=True, text=True, timeout=VIDEO_PROBE_TIMEOUT, check=False)
+        except (RuntimeError, OSError, StopIteration, subprocess.TimeoutExpired) as exc:
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # not ffmpeg's banner
             raise ProviderError(f"Not a readable video: {reason}", kind="invalid") from exc
-    width, height = meta["size"]
-    return {"mime": "video/mp4", "width": width, "height": height, "frames": frames,
+    if decoded.returncode != 0 or decoded.stderr.strip():
+        reason = (decoded.stderr.strip().splitlines() or [f"ffmpeg exit {decoded.returncode}"])
+        raise ProviderError(f"Not a readable video: {reason[0][:200]}", kind="invalid")
+    progress = dict(line.split("=", 1) for line in decoded.stdout.splitlines() if "=" in line)
+    frames = int(progress.get("frame", "0"))
+    if frames == 0:
+        raise ProviderError("Not a readable video: no frame decodes", kind="invalid")
+    elapsed = progress.get("out_time_us", "")
+    seconds = int(elapsed) / 1e6 if elapsed.isdigit() else 0.0
+    return {"mime": VIDEO_MIMES[container], "width": width, "height": height, "frames": frames,
             "duration": round(seconds, 3), "codec": str(meta.get("codec", "")),
             "fps": meta.get("fps")}

@@ -435,6 +435,8 @@ FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))
 # Seconds one outbound request may take in all (connect, redirects, headers and body).
 FETCH_TIMEOUT = float(os.environ.get("FETCH_TIMEOUT", "30"))
 WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))
+# Largest image (width × height) any upload, fetch or provider result may decode to.
+MEDIA_MAX_PIXELS = int(os.environ.get("MEDIA_MAX_PIXELS", str(8192 * 8192)))
 
 # --- misc -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

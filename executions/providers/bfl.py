@@ -24,6 +24,7 @@ from typing import Any
 
 from PIL import Image
 
+from executions import imaging
 from executions.providers.base import Job, Media, Pending, Provider, ProviderError, Result
 from executions.providers.http import Http, output_file, require_key
 
@@ -47,12 +48,12 @@ def reference(media: Media) -> tuple[str, float]:
     data = media.read()
     width, height = media.width, media.height
     if not (width and height):
-        with Image.open(io.BytesIO(data)) as image:
+        with imaging.open_image(data) as image:
             width, height = image.size
     if width * height > MAX_REFERENCE_PIXELS:
         scale = math.sqrt(MAX_REFERENCE_PIXELS / (width * height))
         width, height = max(1, int(width * scale)), max(1, int(height * scale))
-        with Image.open(io.BytesIO(data)) as image:
+        with imaging.open_image(data) as image:
             smaller = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         smaller.save(buffer, format="PNG")

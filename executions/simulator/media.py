@@ -6,11 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import threading
 from functools import cache
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw
 
 from executions import imaging
 from executions.providers.base import ProviderError
@@ -92,11 +91,11 @@ def image_size(value: str) -> tuple[int, int]:
 
 
 def data_size(data: bytes) -> tuple[int, int]:
-    """(width, height) of encoded image bytes, read from the header only."""
+    """(width, height) of encoded image bytes, decoded whole as our own server would."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with imaging.open_image(data) as image:
             return image.size
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except ProviderError as exc:
         raise ValueError("The image could not be decoded") from exc
 
 

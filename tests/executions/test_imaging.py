@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -60,3 +61,17 @@ def test_the_video_reads_back_as_h264_with_the_right_frames():
     png = io.BytesIO()
     Image.new("RGB", (8, 8)).save(png, "PNG")
     assert imaging.image_info(png.getvalue()) == ("image/png", 8, 8)
+
+
+def test_every_image_open_in_the_code_goes_through_open_image():
+    """Pillow opened with no `formats=` tries every plugin it has (EPS reaches Ghostscript
+    where it is installed): only imaging.open_image calls Image.open, with the short list."""
+    root = Path(__file__).resolve().parents[2]
+    callers = [str(path.relative_to(root))
+               for package in ("executions", "graph", "accounts", "wireflow_site", "frontend")
+               for path in (root / package).rglob("*.py")
+               if "Image.open(" in path.read_text()]
+    assert callers == ["executions/imaging.py"]
+    source = (root / "executions" / "imaging.py").read_text()
+    assert source.count("Image.open(") == 1
+    assert "Image.open(io.BytesIO(data), formats=list(formats))" in source

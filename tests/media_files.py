@@ -1,0 +1,52 @@
+"""Media files built for tests: images with Pillow, videos with the ffmpeg of the
+imageio-ffmpeg wheel, and hand-made PNGs whose header lies about their size."""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import tempfile
+import zlib
+from functools import cache
+from pathlib import Path
+
+import imageio_ffmpeg
+from PIL import Image
+
+
+def pillow(fmt: str, size: tuple[int, int] = (24, 16), mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, (200, 40, 90) if mode == "RGB" else 1).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@cache
+def video(container: str) -> bytes:
+    """One second of ffmpeg's test pattern, 64×48 at 10 fps (a file, not a pipe: MP4 and MOV
+    write their index at the end)."""
+    codec = (["-c:v", "libvpx"] if container == "webm"
+             else ["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"clip.{container}"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi",
+                        "-i", "testsrc=size=64x48:rate=10", "-t", "1", *codec, str(path)],
+                       check=True)
+        return path.read_bytes()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def header_only_png(width: int, height: int) -> bytes:
+    """A PNG that claims width×height but carries one empty IDAT: a few dozen bytes."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b""))
+            + _chunk(b"IEND", b""))
+
+
+@cache
+def real_bomb_png() -> bytes:
+    """A real, whole 12000×12000 PNG (one bit a pixel compresses to almost nothing)."""
+    return pillow("PNG", (12000, 12000), mode="1")
