@@ -141,7 +141,7 @@ class Runner:
 
     def wait_until_up(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        url = f"http://{self.host}:{self.port}/healthz"
+        url = f"http://{self.host}:{self.port}/livez"
         while time.monotonic() < deadline:
             self.check_children()
             try:
