@@ -42,8 +42,9 @@ browser:
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# exec: the recipe's shell becomes the runner, so a SIGTERM sent to it reaches the runner.
 run: install frontend
-	$(PY) -m wireflow_site.runner
+	exec $(PY) -m wireflow_site.runner
 
 # Lint and import contracts (pyproject.toml): ruff, and lint-imports, which fails on an import
 # that breaks executions/'s one-way layers or a new import circle.

@@ -1,6 +1,6 @@
 """API benchmarks against a real daphne and Celery worker, in one run:
 
-  - requests per second of the poll endpoint against a bare Django JSON view (/healthz) on the
+  - requests per second of the poll endpoint against a bare Django JSON view (/livez) on the
     same server, same client, same concurrency (aim >= 0.5x);
   - execute latency (POST /workflows/{id}/execute) p50 / p99.
 
@@ -62,7 +62,7 @@ def start_daphne(port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/livez").status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -122,7 +122,7 @@ def main() -> int:
             while client.get(poll).json()["status"] not in ("COMPLETED", "FAILED"):
                 time.sleep(0.2)
         poll_rps = hammer(poll, headers)
-        bare_rps = hammer(f"http://127.0.0.1:{port}/healthz", {})
+        bare_rps = hammer(f"http://127.0.0.1:{port}/livez", {})
         latencies.sort()
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         print(f"poll endpoint: {poll_rps:.0f} req/s; bare Django JSON view: {bare_rps:.0f} "

@@ -119,7 +119,7 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
+                with urllib.request.urlopen(f"{self.url}/livez", timeout=2):
                     return self
             except OSError:
                 if self.process.poll() is not None:

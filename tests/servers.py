@@ -157,3 +157,28 @@ def no_route_out(monkeypatch) -> list[tuple[str, int]]:
 
     monkeypatch.setattr(socket, "create_connection", create_connection)
     return dialled
+
+
+class SilentServer:
+    """Accepts on 127.0.0.1 and then never answers nor hangs up: a hung Redis, or one behind a
+    network that drops its replies."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self._listener.close()
+        for conn in self.held:
+            conn.close()

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import redis
 
+from wireflow_site import procs
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -45,7 +47,7 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
+        self.process = procs.popen(  # gone with its parent, even a SIGKILLed one
             [
                 redis_server_binary(),
                 "--port", str(self.port),

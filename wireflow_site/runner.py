@@ -2,7 +2,9 @@
 
 Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then runs one
 daphne, one Celery worker and celery beat (the reaper) until Ctrl-C (or SIGTERM), and stops every
-child it started.
+child it started, last started first. A child that exits meanwhile is logged and started again
+after a backoff (1 s, doubling to 30 s; back to 1 s once it had stayed up a minute). Children die
+with the runner even when it is SIGKILLed (wireflow_site.procs).
 """
 
 from __future__ import annotations
@@ -15,10 +17,51 @@ import time
 import urllib.request
 from pathlib import Path
 
+from wireflow_site import procs
 from wireflow_site.embedded_redis import EmbeddedRedis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+class Child:
+    """One supervised process: started again with backoff whenever it exits."""
+
+    FIRST_DELAY = 1.0
+    MAX_DELAY = 30.0
+    STABLE_AFTER = 60.0  # up this long, and its next exit starts the backoff from scratch
+
+    def __init__(self, name: str, argv: list[str], **popen_kwargs) -> None:
+        self.name = name
+        self.argv = argv
+        self.popen_kwargs = popen_kwargs
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.delay = self.FIRST_DELAY
+        self.restart_at: float | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        # A session of its own, so Ctrl-C reaches only the runner, which stops children in order.
+        self.process = procs.popen(self.argv, start_new_session=True, **self.popen_kwargs)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def supervise(self, now: float) -> None:
+        """Notice an exit and schedule the restart; restart when its time has come."""
+        if self.restart_at is None:
+            if self.process is None or self.process.poll() is None:
+                return
+            if now - self.started_at >= self.STABLE_AFTER:
+                self.delay = self.FIRST_DELAY
+            self.restart_at = now + self.delay
+            print(f"{self.name} exited with code {self.process.returncode}; "
+                  f"restarting in {self.delay:g} s", file=sys.stderr, flush=True)
+            self.delay = min(self.MAX_DELAY, self.delay * 2)
+        elif now >= self.restart_at:
+            self.restarts += 1
+            self.start()
+            print(f"{self.name} restarted (pid {self.process.pid})", file=sys.stderr, flush=True)
 
 
 class Runner:
@@ -32,7 +75,7 @@ class Runner:
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "wireflow_site.settings")
         self.env["PYTHONUNBUFFERED"] = "1"
         self.redis: EmbeddedRedis | None = None
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.children: list[Child] = []
         self.stopping = False
 
     def base_url(self) -> str:
@@ -44,9 +87,9 @@ class Runner:
         subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env, check=True)
 
     def spawn(self, name: str, argv: list[str]) -> None:
-        # A session of its own, so Ctrl-C reaches only us and we stop children in order.
-        process = subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, start_new_session=True)
-        self.children.append((name, process))
+        child = Child(name, argv, cwd=BASE_DIR, env=self.env)
+        child.start()
+        self.children.append(child)
 
     def start(self) -> None:
         if not self.env.get("REDIS_URL"):
@@ -98,7 +141,7 @@ class Runner:
 
     def wait_until_up(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        url = f"http://{self.host}:{self.port}/healthz"
+        url = f"http://{self.host}:{self.port}/livez"
         while time.monotonic() < deadline:
             self.check_children()
             try:
@@ -110,17 +153,21 @@ class Runner:
         raise RuntimeError(f"daphne did not answer on {url} within {timeout:.0f}s")
 
     def check_children(self) -> None:
-        for name, process in self.children:
-            if process.poll() is not None and not self.stopping:
-                raise RuntimeError(f"{name} exited with code {process.returncode}")
+        if self.stopping:
+            return
+        now = time.monotonic()
+        for child in self.children:
+            child.supervise(now)
 
     def stop(self) -> None:
         self.stopping = True
-        for _, process in reversed(self.children):
+        running = [(child.name, child.process) for child in reversed(self.children)
+                   if child.process is not None]
+        for _, process in running:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for name, process in reversed(self.children):
+        for name, process in running:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -70,7 +70,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
+# /healthz checks the database, Redis and the workers at most once per this many seconds.
+HEALTH_CACHE_SECONDS = float(os.environ.get("HEALTH_CACHE_SECONDS", "2"))
 
 INSTALLED_APPS = [
     "daphne",
@@ -203,18 +205,27 @@ CACHES = {
     }
 }
 
+# Every Redis client gives up on a Redis that accepts and never answers (hung, or a network
+# that drops packets) instead of hanging the request or task that asked: seconds to connect,
+# and to wait for one reply.
+REDIS_CONNECT_TIMEOUT = float(os.environ.get("REDIS_CONNECT_TIMEOUT", "2"))
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "5"))
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, and channels_redis blocks
         # 5 s per receive: without a longer timeout every WebSocket drops after ~6 s.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30,
+                              "socket_connect_timeout": REDIS_CONNECT_TIMEOUT}],
                    "prefix": "wireflow:channels"},
     }
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT  # the result backend's client
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 # Polls of remote jobs already in flight have a queue of their own, which every worker also
 # consumes: a backlog of new work in the main queue never delays noticing that a generation
@@ -233,7 +244,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Countdown tasks (polls, backoffs) fire within 0.1 s of their time, not Celery's default 1 s.
 CELERY_WORKER_TIMER_PRECISION = 0.1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False

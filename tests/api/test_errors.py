@@ -52,8 +52,8 @@ def test_openapi_schema_and_docs_page(api, client):
     assert docs.status_code == 200 and b"redoc" in docs.content.lower()
 
 
-def test_healthz(client):
-    assert client.get("/healthz").json() == {"status": "ok"}
+def test_livez(client):
+    assert client.get("/livez").json() == {"status": "ok"}
 
 
 def test_admin_login_page_renders(client):
