@@ -8,6 +8,7 @@ are cached for HEALTH_CACHE_SECONDS per process, so a busy probe costs one check
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -17,6 +18,7 @@ from django.http import JsonResponse
 
 from wireflow_site.redis_client import client
 
+log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 WORKER_PING_TIMEOUT = 0.5
 
@@ -33,7 +35,8 @@ def _database() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except Exception:  # noqa: BLE001 — any failure means "down"; the detail is in the logs
+    except Exception:  # noqa: BLE001 — any failure means "down"; the detail goes to the log
+        log.warning("health: the database does not answer", exc_info=True)
         return False
 
 
@@ -41,6 +44,7 @@ def _redis() -> bool:
     try:
         return bool(client().ping())
     except Exception:  # noqa: BLE001
+        log.warning("health: Redis does not answer", exc_info=True)
         return False
 
 
@@ -51,6 +55,7 @@ def _workers() -> int:
     try:
         return len(app.control.ping(timeout=WORKER_PING_TIMEOUT, limit=1) or [])
     except Exception:  # noqa: BLE001 — the broker is down: no worker can be reached
+        log.warning("health: no worker can be pinged", exc_info=True)
         return 0
 
 
