@@ -150,9 +150,20 @@ def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float)
 
 
 def node_runs_resend(resent: list[Resend]) -> None:
-    """The reaper's re-leased node runs, each to its task at once."""
+    """The dispatcher's node runs, each to its task at once (after commit)."""
     for item in resent:
         node_run_schedule(item.task, item.node_run_id, item.lease, 0)
+
+
+def run_queue_idle() -> bool:
+    """Whether the broker holds no message waiting in the queue of node runs (a Redis list's
+    length; any other broker counts as idle). With nothing waiting, a queued node run whose
+    task is late has lost it."""
+    with tasks.run_node.app.connection_for_read() as connection:
+        client = getattr(connection.default_channel, "client", None)
+        if client is None:
+            return True
+        return not client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 def remote_jobs_stop_on_commit(jobs: list[RemoteJob]) -> None:

@@ -151,6 +151,15 @@ class NodeRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The worker process that claimed it ("<celery hostname>/<boot id>"): a worker that starts
+    # again under the same hostname takes back what its previous life left running.
+    owner = models.CharField(max_length=200, blank=True, default="")
+    # When its next task is due (a backoff retry, the next poll of a remote job): the
+    # dispatcher re-arms a node run whose task is this late (ENGINE["lost_after"]).
+    due_at = models.DateTimeField(null=True, blank=True)
+    # Set just before a submit to a vendor goes out, cleared when it provably did not: a node
+    # run found with it and no job handle may have started a vendor job that we never heard of.
+    submitting_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # Within a run, in topological order. (Ordering by "execution" too made every query
@@ -159,6 +168,10 @@ class NodeRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["execution", "node_id"], name="one_run_per_node")
         ]
+        # The dispatcher looks every few seconds for node runs that are late: it reads only
+        # the ones still in flight, never the history.
+        indexes = [models.Index(fields=["status"], name="noderun_in_flight",
+                                condition=models.Q(status__in=("QUEUED", "RUNNING")))]
 
     def __str__(self) -> str:
         return f"{self.node_id} ({self.status})"

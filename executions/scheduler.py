@@ -67,8 +67,9 @@ def _seqs(execution_id: Any, count: int, **totals: Any) -> events.Seqs:
     return events.Seqs.ending(taken.last, taken.team_id, count)
 
 
-def node_run_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
+def node_run_claim(node_run: NodeRun, *, holds_slot: bool = False, owner: str = "") -> bool:
     """QUEUED → RUNNING for the task holding the current lease; False for anyone else.
+    `owner` names the worker process that runs it (see executions.worker.owner).
 
     `node_run` is the row the task read (with its execution); the claim itself is one
     conditional UPDATE, so a stale read can only lose, never claim twice."""
@@ -79,11 +80,12 @@ def node_run_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
         count = 2 if claimed.started else 1
         seqs = events.Seqs.ending(claimed.numbers.last, claimed.numbers.team_id, count)
         if not rows.node_run_update(node_run, NodeStatus.QUEUED, status=NodeStatus.RUNNING,
-                                    started_at=now, heartbeat_at=now, holds_slot=holds_slot):
+                                    started_at=now, heartbeat_at=now, holds_slot=holds_slot,
+                                    owner=owner, due_at=None):
             transaction.set_rollback(True)  # no number used, the run not started: undone
             return False
         node_run.status, node_run.started_at, node_run.heartbeat_at = NodeStatus.RUNNING, now, now
-        node_run.holds_slot = holds_slot
+        node_run.holds_slot, node_run.owner, node_run.due_at = holds_slot, owner, None
         events.emit_node(node_run, seqs=seqs.part(0, 1))
         if claimed.started:
             execution.status, execution.started_at = ExecutionStatus.RUNNING, now
@@ -93,11 +95,16 @@ def node_run_claim(node_run: NodeRun, *, holds_slot: bool = False) -> bool:
 
 
 def node_run_save_remote(node_run: NodeRun, *, handle: dict[str, Any], progress: float | None,
-                         attempts: int | None = None, cache_key: str | None = None) -> bool:
+                         poll_in: float, attempts: int | None = None,
+                         cache_key: str | None = None) -> bool:
     """Record the vendor's job handle the moment we have it, so nothing submits it again (and,
-    after a submit, the attempt count and cache key). A poll that changes no visible progress
-    is a single UPDATE; one that does also numbers and sends its event."""
-    fields: dict[str, Any] = {"remote": handle, "heartbeat_at": timezone.now()}
+    after a submit, the attempt count and cache key), and when its next poll is due (`poll_in`
+    seconds). A poll that changes no visible progress is a single UPDATE; one that does also
+    numbers and sends its event."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"remote": handle, "heartbeat_at": now,
+                              "due_at": now + timezone.timedelta(seconds=poll_in),
+                              "submitting_since": None}
     if progress is not None:
         fields["progress"] = max(0.0, min(1.0, progress))
     if attempts is not None:
@@ -210,31 +217,52 @@ def _skip_descendants(node_run: NodeRun) -> None:
             events.emit_node(run, seqs=_seqs(run.execution_id, 1))
 
 
-def node_run_requeue(node_run: NodeRun) -> bool:
-    """Put a running node back in line (waiting for a slot, or backing off) under its lease;
-    the caller schedules its task if this says it moved."""
+def node_run_mark_submitting(node_run: NodeRun) -> bool:
+    """The intent to submit, committed before the request leaves: if this worker dies before
+    the vendor's answer is saved, whoever picks the node up knows a vendor job may exist.
+    (Saved with it: the attempt count.) False if the node run is no longer this task's."""
+    now = timezone.now()
+    node_run.submitting_since = now
     return bool(NodeRun.objects.filter(
         pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
-    ).update(status=NodeStatus.QUEUED, queued_at=timezone.now(), attempts=node_run.attempts))
+    ).update(submitting_since=now, attempts=node_run.attempts, heartbeat_at=now))
 
 
-def node_run_count_attempt(node_run: NodeRun) -> None:
-    """A poll that failed transiently counts as an attempt (polls retry under the same lease)."""
+def node_run_requeue(node_run: NodeRun, *, due_in: float) -> bool:
+    """Put a running node back in line (backing off for `due_in` seconds) under its lease; its
+    last submit provably made no vendor job. The caller schedules its task if this says it
+    moved."""
+    now = timezone.now()
+    node_run.submitting_since = None
+    return bool(NodeRun.objects.filter(
+        pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING
+    ).update(status=NodeStatus.QUEUED, queued_at=now, attempts=node_run.attempts,
+             due_at=now + timezone.timedelta(seconds=due_in), submitting_since=None))
+
+
+def node_run_count_attempt(node_run: NodeRun, *, poll_in: float) -> None:
+    """A poll that failed transiently counts as an attempt (polls retry under the same lease,
+    the next one due in `poll_in` seconds)."""
     node_run.attempts += 1
-    NodeRun.objects.filter(pk=node_run.pk).update(attempts=node_run.attempts)
+    NodeRun.objects.filter(pk=node_run.pk).update(
+        attempts=node_run.attempts,
+        due_at=timezone.now() + timezone.timedelta(seconds=poll_in))
 
 
 def node_run_save_cache_key(node_run: NodeRun, key: str) -> None:
     NodeRun.objects.filter(pk=node_run.pk).update(cache_key=key)
 
 
+# A node waiting in a provider's line has no task: the dispatcher sends it round this often
+# anyway, which only confirms its place in line (or puts it back after Redis lost the line).
+WAITING_RECHECK = 120.0
+
+
 def node_run_wait_for_slot(node_run_id: str, lease: str) -> None:
     """A ready node over its provider's limit stays QUEUED, in the provider's line, with no
-    task: a freed slot is handed to it and wakes it (executions.slots). Its queued_at is
-    refreshed so the reaper leaves it be; if it waits longer than stale_after the reaper
-    sends it round again, which only confirms its place in line."""
+    task: a freed slot is handed to it and wakes it (executions.slots)."""
     NodeRun.objects.filter(pk=node_run_id, lease=lease, status=NodeStatus.QUEUED).update(
-        queued_at=timezone.now()
+        due_at=timezone.now() + timezone.timedelta(seconds=WAITING_RECHECK)
     )
 
 
@@ -261,36 +289,69 @@ class Resend(NamedTuple):
     lease: str
 
 
-def node_runs_reap_stale(*, stale_after: float) -> list[Resend]:
-    """Re-lease node runs whose worker went quiet; a remote job is polled, never re-submitted.
-    The caller sends each one's task after its transaction commits."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=stale_after)
-    resent: list[Resend] = []
-    # One table per statement (no joins): cheap, and never a lock-order deadlock with DDL.
-    live = list(Execution.objects.filter(
-        status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
-    ).values_list("pk", flat=True))
-    stale = NodeRun.objects.filter(
-        Q(status=NodeStatus.RUNNING, heartbeat_at__lt=cutoff)
-        | Q(status=NodeStatus.QUEUED, queued_at__lt=cutoff),
-        execution_id__in=live,
-    ).values_list("pk", "status", "lease", "remote")
-    for pk, status, lease, remote in stale:
-        fresh = new_lease()
-        now = timezone.now()
-        if status == NodeStatus.RUNNING and remote:
-            moved = NodeRun.objects.filter(pk=pk, lease=lease, status=status).update(
-                lease=fresh, heartbeat_at=now
-            )
-            task = "poll"
-        else:
-            moved = NodeRun.objects.filter(pk=pk, lease=lease, status=status).update(
-                lease=fresh, status=NodeStatus.QUEUED, queued_at=now
-            )
-            task = "run"
-        if moved:
-            resent.append(Resend(task, str(pk), fresh))
-    return resent
+def _in_live_runs(found: list[tuple]) -> list[tuple]:
+    """Those of `found` (rows starting with pk, execution id) whose run is not over."""
+    runs = {row[1] for row in found}
+    live = set(Execution.objects.filter(
+        pk__in=runs, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+    ).values_list("pk", flat=True)) if runs else set()
+    return [row for row in found if row[1] in live]
+
+
+def _relet(pk: Any, lease: str, remote: Any) -> Resend | None:
+    """A running node run whose worker is gone, under a new lease: a remote job whose handle
+    was saved is polled again; anything else is run again (a submit that may have reached the
+    vendor is then failed, not repeated: see executions.worker)."""
+    fresh, now = new_lease(), timezone.now()
+    if remote:
+        moved = NodeRun.objects.filter(pk=pk, lease=lease, status=NodeStatus.RUNNING).update(
+            lease=fresh, heartbeat_at=now, due_at=now, owner="")
+        return Resend("poll", str(pk), fresh) if moved else None
+    moved = NodeRun.objects.filter(pk=pk, lease=lease, status=NodeStatus.RUNNING).update(
+        lease=fresh, status=NodeStatus.QUEUED, queued_at=now, due_at=now, owner="")
+    return Resend("run", str(pk), fresh) if moved else None
+
+
+def node_runs_reap_stale(*, lost_after: float) -> list[Resend]:
+    """Running node runs whose worker went quiet: no heartbeat for `lost_after` seconds (a busy
+    worker beats every few seconds) and, for a remote job, its poll that late too. Each is
+    re-leased (see `_relet`); the caller sends its task after commit."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=lost_after)
+    found = list(NodeRun.objects.filter(
+        Q(due_at__isnull=True) | Q(due_at__lt=cutoff),
+        status=NodeStatus.RUNNING, heartbeat_at__lt=cutoff,
+    ).values_list("pk", "execution_id", "lease", "remote"))
+    return [resent for pk, _, lease, remote in _in_live_runs(found)
+            if (resent := _relet(pk, lease, remote)) is not None]
+
+
+def node_runs_reclaim(*, hostname: str, owner: str) -> list[Resend]:
+    """A worker that starts again under `hostname` takes back, at once, what its previous
+    life (any owner of that hostname but `owner`, itself) left running: that process is gone."""
+    found = list(NodeRun.objects.filter(
+        status=NodeStatus.RUNNING, owner__startswith=f"{hostname}/",
+    ).exclude(owner=owner).values_list("pk", "execution_id", "lease", "remote"))
+    return [resent for pk, _, lease, remote in _in_live_runs(found)
+            if (resent := _relet(pk, lease, remote)) is not None]
+
+
+def node_runs_overdue(*, lost_after: float, limit: int = 500) -> list[Resend]:
+    """Queued node runs whose task is `lost_after` seconds late: never sent (the broker was
+    down, or the worker keeping it for itself died) or lost with the broker's memory. Each is
+    sent again under its own lease, so a copy that was only slow finds the claim taken, and its
+    due time moves on so it is sent at most once per `lost_after`."""
+    now = timezone.now()
+    cutoff = now - timezone.timedelta(seconds=lost_after)
+    found = list(NodeRun.objects.filter(
+        Q(due_at__lt=cutoff) | Q(due_at__isnull=True, queued_at__lt=cutoff),
+        status=NodeStatus.QUEUED,
+    ).order_by("queued_at").values_list("pk", "execution_id", "lease")[:limit])
+    found = _in_live_runs(found)
+    if not found:
+        return []
+    NodeRun.objects.filter(pk__in=[row[0] for row in found], status=NodeStatus.QUEUED).update(
+        due_at=now)
+    return [Resend("run", str(pk), lease) for pk, _, lease in found]
 
 
 # --- a run's end -----------------------------------------------------------------------------

@@ -66,10 +66,26 @@ def execution_cancel(*, execution: Execution) -> Execution:
     return execution
 
 
-def node_runs_reap(*, stale_after: float) -> int:
-    """Send round again the node runs whose worker went quiet (a beat task)."""
+def node_runs_reap(*, lost_after: float) -> int:
+    """The dispatcher (a beat task, every ENGINE["reap_every"] s): send round again the node
+    runs whose worker went quiet, and the queued ones whose task is late while the queue is
+    idle (with a backlog, a late task is most likely only waiting its turn)."""
     with transaction.atomic():
-        resent = scheduler.node_runs_reap_stale(stale_after=stale_after)
+        resent = scheduler.node_runs_reap_stale(lost_after=lost_after)
+        if dispatch.run_queue_idle():
+            resent += scheduler.node_runs_overdue(lost_after=lost_after)
+        dispatch.node_runs_resend(resent)
+    return len(resent)
+
+
+def node_runs_reclaim(*, hostname: str, owner: str) -> int:
+    """A worker that (re)starts takes back at once what its previous life left running, and
+    sends again every queued node run that is due: the messages its previous life had taken
+    from the broker are lost until the broker's visibility timeout (copies that were not lost
+    find the claim taken)."""
+    with transaction.atomic():
+        resent = scheduler.node_runs_reclaim(hostname=hostname, owner=owner)
+        resent += scheduler.node_runs_overdue(lost_after=0)
         dispatch.node_runs_resend(resent)
     return len(resent)
 

@@ -7,6 +7,7 @@ and running it (executions.worker), so neither imports the other through this mo
 """
 
 from celery import shared_task
+from celery.signals import celeryd_init, worker_ready
 from django.conf import settings
 
 
@@ -36,7 +37,31 @@ def cancel_remote(provider: str, handle: dict | None, holder: str) -> None:
 def reap() -> int:
     from executions import services
 
-    return services.node_runs_reap(stale_after=settings.ENGINE["stale_after"])
+    return services.node_runs_reap(lost_after=settings.ENGINE["lost_after"])
+
+
+@shared_task(name="executions.reclaim", ignore_result=True)
+def reclaim(hostname: str, owner: str) -> int:
+    from executions import services
+
+    return services.node_runs_reclaim(hostname=hostname, owner=owner)
+
+
+@celeryd_init.connect
+def name_this_worker(sender: str, **_kwargs) -> None:
+    """Before the pool forks: this worker's node runs are claimed as `<hostname>/<boot id>`."""
+    from executions import worker
+
+    worker.owner_set(sender)
+
+
+@worker_ready.connect
+def take_back_what_my_last_life_left(sender, **_kwargs) -> None:
+    """A worker that starts again under its hostname reclaims at once the node runs its killed
+    predecessor was running, instead of waiting for their heartbeats to go stale."""
+    from executions import worker
+
+    reclaim.delay(sender.hostname, worker.owner())
 
 
 @shared_task(name="executions.top_up_slots", ignore_result=True)

@@ -13,8 +13,10 @@ import dataclasses
 import logging
 import os
 import random
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +38,29 @@ EXECUTION_UNUSED = tuple(f"execution__{name}" for name in RUN_UNUSED)
 # Our own key in a vendor's job handle: when the submit returned. The vendor's clock starts in
 # between our claim and that moment, so it times a job's progress better than started_at.
 SUBMITTED_AT = "wireflowSubmittedAt"
+
+
+LOST_SUBMIT = ("The worker stopped while submitting this job to {vendor}; {vendor} may have "
+               "started it, so it was not submitted again (no credits were charged). Run the "
+               "workflow again to retry.")
+
+
+# --- who runs it -----------------------------------------------------------------------------
+
+_owner = {"name": ""}
+
+
+def owner_set(hostname: str) -> None:
+    """Name this worker before its pool starts: `<celery hostname>/<boot id>`, so a worker
+    that starts again under the same hostname knows its predecessor's node runs."""
+    _owner["name"] = f"{hostname}/{uuid.uuid4().hex[:12]}"
+
+
+def owner() -> str:
+    """This process's name on the node runs it claims (outside a worker: host, pid, boot)."""
+    if not _owner["name"]:
+        owner_set(f"{socket.gethostname()}-{os.getpid()}")
+    return _owner["name"]
 
 
 # --- the task loop ---------------------------------------------------------------------------
@@ -95,14 +120,15 @@ def node_run_execute(node_run_id: str, lease: str) -> None:
     if provider_alias and not dispatch.slot_take_or_queue(provider_alias, node_run_id):
         scheduler.node_run_wait_for_slot(node_run_id, lease)
         return
-    if not scheduler.node_run_claim(node_run, holds_slot=bool(provider_alias)):
+    if not scheduler.node_run_claim(node_run, holds_slot=bool(provider_alias), owner=owner()):
         # A duplicate delivery lost the claim. The slot is per node, so if the winner is
         # running it holds this very slot: leave it. Otherwise nobody uses it: free it.
         if provider_alias and not scheduler.node_run_is_running(node_run_id):
             dispatch.slot_free(provider_alias, node_run_id)
         return
     try:
-        _run_claimed(node_run)
+        with _heartbeats.beating(node_run):
+            _run_claimed(node_run)
     except ProviderError as error:
         _on_error(node_run, error, phase="submit")
     except NodeError as error:
@@ -147,9 +173,19 @@ def _run_claimed(node_run: NodeRun) -> None:
         scheduler.node_run_save_cache_key(node_run, key)
         _poll(node_run, provider, job)
         return
-    node_run.attempts += 1  # saved with the job's handle, or by the requeue after an error
-    with _heartbeats.beating(node_run):
-        outcome = provider.submit(job)
+    if node_run.submitting_since and provider.external:
+        # A worker died between committing the intent and saving the vendor's answer: the
+        # vendor may have the job (and bill it). None of them lets us look it up by an id of
+        # ours, so by default the node fails rather than pay for it twice.
+        if not settings.ENGINE["resubmit_lost"]:
+            raise ProviderError(LOST_SUBMIT.format(vendor=provider.vendor_name),
+                                kind="lost_submit")
+        log.warning("node run %s: submitting again to %s (ENGINE_RESUBMIT_LOST)",
+                    node_run.pk, provider.alias)
+    node_run.attempts += 1  # saved with the intent, the job's handle, or the requeue
+    if provider.external and not scheduler.node_run_mark_submitting(node_run):
+        return  # cancelled (or re-leased) meanwhile: nothing was sent
+    outcome = provider.submit(job)
     _advance(node_run, provider, outcome, submitted=True)
 
 
@@ -179,7 +215,8 @@ def node_run_poll(node_run_id: str, lease: str) -> None:
     provider = get_provider(node_run.provider)
     try:
         # The inputs went to the vendor with the submit; a poll needs the job's identity only.
-        _poll(node_run, provider, _job(node_run, {}))
+        with _heartbeats.beating(node_run):  # a download can take a while
+            _poll(node_run, provider, _job(node_run, {}))
     except ProviderError as error:
         _on_error(node_run, error, phase="poll")
     except Exception as error:  # noqa: BLE001
@@ -204,13 +241,13 @@ def _advance(node_run: NodeRun, provider, outcome: Result | Pending, *,
         if submitted:  # when the vendor's clock started, kept with its handle (see next_poll)
             outcome = dataclasses.replace(outcome, handle={**outcome.handle,
                                                            SUBMITTED_AT: time.time()})
+        poll_in = next_poll(node_run, outcome)
         saved = scheduler.node_run_save_remote(
-            node_run, handle=outcome.handle, progress=outcome.progress,
+            node_run, handle=outcome.handle, progress=outcome.progress, poll_in=poll_in,
             attempts=node_run.attempts if submitted else None,
             cache_key=node_run.cache_key if submitted else None)
         if saved:
-            dispatch.node_run_schedule("poll", str(node_run.pk), node_run.lease,
-                                       next_poll(node_run, outcome))
+            dispatch.node_run_schedule("poll", str(node_run.pk), node_run.lease, poll_in)
         else:  # cancelled while we submitted: stop the vendor's job too
             provider.cancel(outcome.handle)
             _release_slot(node_run)
@@ -254,11 +291,11 @@ def _on_error(node_run: NodeRun, error: ProviderError, *, phase: str) -> None:
     if error.transient and node_run.attempts < settings.ENGINE["max_attempts"]:
         delay = _backoff(node_run.attempts, error.retry_after)
         if phase == "poll":
-            scheduler.node_run_count_attempt(node_run)
+            scheduler.node_run_count_attempt(node_run, poll_in=delay)
             dispatch.node_run_schedule("poll", str(node_run.pk), node_run.lease, delay)
         else:
             _release_slot(node_run)
-            if scheduler.node_run_requeue(node_run):
+            if scheduler.node_run_requeue(node_run, due_in=delay):
                 dispatch.node_run_schedule("run", str(node_run.pk), node_run.lease, delay)
         log.info("node run %s: %s; retry %d in %.1fs", node_run.pk, error.message,
                  node_run.attempts, delay)
@@ -319,17 +356,22 @@ class _Heartbeats:
                 self.busy.pop(str(node_run.pk), None)
 
     def _beat_forever(self) -> None:
-        every = min(10.0, settings.ENGINE["stale_after"] / 4)
+        every = settings.ENGINE["lost_after"] / 5  # several beats before a node looks lost
         while True:
             time.sleep(every)
             with self.lock:
                 busy = list(self.busy.values())
+            if not busy:
+                continue  # nothing to beat for: no database connection either
             for node_run in busy:
                 try:
                     scheduler.node_run_heartbeat(node_run)
                 except Exception:  # noqa: BLE001 - a missed beat is retried next round
                     log.warning("heartbeat of node run %s failed", node_run.pk, exc_info=True)
-            close_old_connections()
+            try:
+                close_old_connections()
+            except Exception:  # noqa: BLE001 - the next round opens a new one
+                log.warning("heartbeats could not recycle their connection", exc_info=True)
 
 
 _heartbeats = _Heartbeats()

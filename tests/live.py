@@ -24,16 +24,24 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie is gone
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 class LiveWorker:
     """`celery worker -B` as a child process; `kill_child()` SIGKILLs one pool process."""
 
     def __init__(self, *, concurrency: int = 2, pool: str = "prefork", beat: bool = True,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, hostname: str = "") -> None:
         self.concurrency = concurrency
         self.pool = pool
         self.beat = beat
         self.extra_env = extra_env or {}
-        self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+        self.hostname = hostname or f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
         self.process: subprocess.Popen | None = None
         self.beat_process: subprocess.Popen | None = None
         self.log = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
@@ -77,6 +85,17 @@ class LiveWorker:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"worker not ready:\n{self.log.read_text()[-3000:]}")
+
+    def kill_main(self) -> None:
+        """SIGKILL the worker's main process only, as the OOM killer would; its pool processes
+        die with it (Celery gives them a parent-death signal). Beat, if any, lives on."""
+        children = self.children()
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in children):
+            assert time.monotonic() < deadline, "pool processes outlived their worker"
+            time.sleep(0.05)
 
     def children(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,

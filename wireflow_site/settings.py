@@ -414,9 +414,13 @@ ENGINE = {
     "backoff_cap": float(os.environ.get("ENGINE_BACKOFF_CAP", "60")),
     # A poll that keeps saying "pending" for longer than this fails the node.
     "remote_timeout": float(os.environ.get("ENGINE_REMOTE_TIMEOUT", "1800")),
-    # The reaper re-queues node runs whose heartbeat is older than this (seconds).
-    "stale_after": float(os.environ.get("ENGINE_STALE_AFTER", "120")),
-    "reap_every": float(os.environ.get("ENGINE_REAP_EVERY", "30")),
+    # A running node run whose worker has not beaten its heart for this long (it beats every
+    # fifth of it), or a queued one whose task is this late, is sent round again (seconds).
+    "lost_after": float(os.environ.get("ENGINE_LOST_AFTER", "15")),
+    "reap_every": float(os.environ.get("ENGINE_REAP_EVERY", "2")),
+    # A submit interrupted by a dead worker may have started a vendor job: by default the node
+    # fails (no charge) instead of submitting again and paying the vendor twice.
+    "resubmit_lost": env_bool("ENGINE_RESUBMIT_LOST", False),
     # A worker that finishes a node runs the next ready one itself (no broker hop) for up to
     # this many seconds of one task; then it hands the rest back to the queue. 0 turns it off.
     "inline_budget": float(os.environ.get("ENGINE_INLINE_BUDGET", "0.5")),
@@ -425,9 +429,9 @@ ENGINE = {
 
 
 def beat_schedule(every: float) -> dict:
-    """The engine's three safety nets, each its own beat entry: re-queue node runs whose
-    worker went quiet, hand provider slots freed without a hand-over to the next in line, and
-    send the completion webhooks whose retry is due."""
+    """The engine's three safety nets, each its own beat entry: send round again node runs
+    whose worker went quiet or whose task is late, hand provider slots freed without a
+    hand-over to the next in line, and send the completion webhooks whose retry is due."""
     return {
         "reap-stale-node-runs": {"task": "executions.reap", "schedule": every},
         "top-up-provider-slots": {"task": "executions.top_up_slots", "schedule": every},

@@ -105,7 +105,9 @@ class ProviderError(Exception):
         backoff (honouring `retry_after` seconds when the vendor sends it), bounded
         ("retryable": the vendor answered without a result and says a retry may work);
       - "moderated", "payment", "invalid", "not_found", "config", "failed": the node fails with
-        `message`, which carries the vendor's reason.
+        `message`, which carries the vendor's reason;
+      - "lost_submit" (raised by the engine): a submit that may have reached the vendor was
+        interrupted by a dead worker; the node fails rather than submit it again.
     """
 
     TRANSIENT: ClassVar[frozenset[str]] = frozenset(
@@ -136,6 +138,10 @@ class Provider:
     """
 
     alias: ClassVar[str] = ""
+    # Submits go to an outside vendor, which may start (and bill) a job even when its answer is
+    # lost: the engine commits the intent to submit first and never silently submits twice.
+    external: ClassVar[bool] = False
+    vendor_name: ClassVar[str] = ""  # as messages name it
 
     def __init__(self, **options: Any) -> None:
         self.options = options

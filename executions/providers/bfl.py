@@ -145,6 +145,8 @@ class BflProvider(Provider):
     abandoned task finishes on their side and is simply never downloaded."""
 
     alias = "bfl"
+    external = True
+    vendor_name = "BFL"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -117,6 +117,8 @@ def describe_error(status: int, body: Any) -> VendorError:
 
 class FalProvider(Provider):
     alias = "fal"
+    external = True
+    vendor_name = "fal"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

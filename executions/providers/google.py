@@ -145,6 +145,8 @@ def _worst(errors: list[ProviderError]) -> ProviderError:
 
 class GoogleProvider(Provider):
     alias = "google"
+    external = True
+    vendor_name = "Gemini"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

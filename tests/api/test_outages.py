@@ -56,6 +56,6 @@ def test_a_run_committed_while_the_broker_is_down_is_answered_201_and_sent_later
     sent = []
     monkeypatch.setattr(tasks.run_node, "apply_async",
                         lambda args, countdown=0: sent.append(tuple(args)))
-    assert services.node_runs_reap(stale_after=0) == waiting.count()  # the broker is back
+    assert services.node_runs_reap(lost_after=0) == waiting.count()  # the broker is back
     assert {node_run_id for node_run_id, _ in sent} == {str(pk) for pk in
                                                         waiting.values_list("pk", flat=True)}
