@@ -49,9 +49,16 @@ class Continuation:
         self.current_row = current_row  # and its row as this task made it ready, if so
 
     def offer(self, ready: list[Ready]) -> list[Ready]:
-        """Keep one of `ready` if there is room; return the ones left to send."""
-        if self.next is None and ready and time.monotonic() < self.until:
-            self.next, ready = ready[0], ready[1:]
+        """Keep one of `ready` if there is room, the first whose queue this worker consumes
+        (so a vendor submit never runs in a CPU worker, nor local rendering on the remote
+        worker's threads); return the ones left to send."""
+        if self.next is not None or not ready or time.monotonic() >= self.until:
+            return ready
+        served = tasks.run_node.app.amqp.queues.consume_from
+        for index, node in enumerate(ready):
+            if queue_for(node.provider) in served:
+                self.next = node
+                return ready[:index] + ready[index + 1:]
         return ready
 
 
@@ -127,9 +134,18 @@ def node_runs_enqueue(ready: list[Ready]) -> None:
         node_run_send(node)
 
 
+def queue_for(provider_alias: str) -> str:
+    """The queue of a node run of this provider: a vendor's (I/O: the remote queue, on a
+    thread pool) or ours (CPU: the main queue)."""
+    if provider_alias and get_provider(provider_alias).external:
+        return settings.CELERY_REMOTE_QUEUE
+    return settings.CELERY_TASK_DEFAULT_QUEUE
+
+
 def node_run_send(ready: Ready) -> None:
     """Through the broker, as it is (its slot, if any, already taken)."""
-    tasks.run_node.delay(ready.node_run_id, ready.lease)
+    tasks.run_node.apply_async((ready.node_run_id, ready.lease),
+                               queue=queue_for(ready.provider))
 
 
 def node_runs_enqueue_on_commit(ready: list[Ready]) -> None:
@@ -140,11 +156,17 @@ def node_runs_enqueue_on_commit(ready: list[Ready]) -> None:
         transaction.on_commit(lambda: node_runs_enqueue(ready), robust=True)
 
 
-def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float) -> None:
-    """After commit, run (`task="run"`) or poll (`"poll"`) the node run in `countdown` s."""
-    entry = tasks.run_node if task == "run" else tasks.poll_node
-    transaction.on_commit(  # robust: a node run left unsent is the reaper's (see above)
-        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown)),
+def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float, *,
+                      provider: str = "") -> None:
+    """After commit, run (`task="run"`, on its provider's queue) or poll (`"poll"`) the node
+    run in `countdown` s."""
+    if task == "run":
+        entry, route = tasks.run_node, {"queue": queue_for(provider)}
+    else:
+        entry, route = tasks.poll_node, {}
+    transaction.on_commit(  # robust: a node run left unsent is the dispatcher's (see above)
+        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown),
+                                  **route),
         robust=True,
     )
 
@@ -152,18 +174,19 @@ def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float)
 def node_runs_resend(resent: list[Resend]) -> None:
     """The dispatcher's node runs, each to its task at once (after commit)."""
     for item in resent:
-        node_run_schedule(item.task, item.node_run_id, item.lease, 0)
+        node_run_schedule(item.task, item.node_run_id, item.lease, 0, provider=item.provider)
 
 
-def run_queue_idle() -> bool:
-    """Whether the broker holds no message waiting in the queue of node runs (a Redis list's
-    length; any other broker counts as idle). With nothing waiting, a queued node run whose
-    task is late has lost it."""
+def idle_queues() -> set[str]:
+    """The queues in which the broker holds no message waiting (a Redis list's length; with
+    any other broker, all count as idle). With nothing waiting in its queue, a queued node run
+    whose task is late has lost it."""
+    names = {settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_REMOTE_QUEUE}
     with tasks.run_node.app.connection_for_read() as connection:
         client = getattr(connection.default_channel, "client", None)
         if client is None:
-            return True
-        return not client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+            return names
+        return {name for name in names if not client.llen(name)}
 
 
 def remote_jobs_stop_on_commit(jobs: list[RemoteJob]) -> None:

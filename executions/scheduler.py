@@ -11,6 +11,7 @@ only the one transaction that moves it PENDING → QUEUED returns it as ready: t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -282,11 +283,13 @@ def node_run_is_running(node_run_id: str) -> bool:
 
 
 class Resend(NamedTuple):
-    """A node run the reaper sent round again: which task, under which new lease."""
+    """A node run the dispatcher sends round again: which task, under which lease, and its
+    provider (which decides its queue)."""
 
     task: str  # "run" or "poll"
     node_run_id: str
     lease: str
+    provider: str = ""
 
 
 def _in_live_runs(found: list[tuple]) -> list[tuple]:
@@ -298,7 +301,7 @@ def _in_live_runs(found: list[tuple]) -> list[tuple]:
     return [row for row in found if row[1] in live]
 
 
-def _relet(pk: Any, lease: str, remote: Any) -> Resend | None:
+def _relet(pk: Any, lease: str, remote: Any, provider: str) -> Resend | None:
     """A running node run whose worker is gone, under a new lease: a remote job whose handle
     was saved is polled again; anything else is run again (a submit that may have reached the
     vendor is then failed, not repeated: see executions.worker)."""
@@ -306,10 +309,10 @@ def _relet(pk: Any, lease: str, remote: Any) -> Resend | None:
     if remote:
         moved = NodeRun.objects.filter(pk=pk, lease=lease, status=NodeStatus.RUNNING).update(
             lease=fresh, heartbeat_at=now, due_at=now, owner="")
-        return Resend("poll", str(pk), fresh) if moved else None
+        return Resend("poll", str(pk), fresh, provider) if moved else None
     moved = NodeRun.objects.filter(pk=pk, lease=lease, status=NodeStatus.RUNNING).update(
         lease=fresh, status=NodeStatus.QUEUED, queued_at=now, due_at=now, owner="")
-    return Resend("run", str(pk), fresh) if moved else None
+    return Resend("run", str(pk), fresh, provider) if moved else None
 
 
 def node_runs_reap_stale(*, lost_after: float) -> list[Resend]:
@@ -320,9 +323,9 @@ def node_runs_reap_stale(*, lost_after: float) -> list[Resend]:
     found = list(NodeRun.objects.filter(
         Q(due_at__isnull=True) | Q(due_at__lt=cutoff),
         status=NodeStatus.RUNNING, heartbeat_at__lt=cutoff,
-    ).values_list("pk", "execution_id", "lease", "remote"))
-    return [resent for pk, _, lease, remote in _in_live_runs(found)
-            if (resent := _relet(pk, lease, remote)) is not None]
+    ).values_list("pk", "execution_id", "lease", "remote", "provider"))
+    return [resent for pk, _, lease, remote, provider in _in_live_runs(found)
+            if (resent := _relet(pk, lease, remote, provider)) is not None]
 
 
 def node_runs_reclaim(*, hostname: str, owner: str) -> list[Resend]:
@@ -330,28 +333,30 @@ def node_runs_reclaim(*, hostname: str, owner: str) -> list[Resend]:
     life (any owner of that hostname but `owner`, itself) left running: that process is gone."""
     found = list(NodeRun.objects.filter(
         status=NodeStatus.RUNNING, owner__startswith=f"{hostname}/",
-    ).exclude(owner=owner).values_list("pk", "execution_id", "lease", "remote"))
-    return [resent for pk, _, lease, remote in _in_live_runs(found)
-            if (resent := _relet(pk, lease, remote)) is not None]
+    ).exclude(owner=owner).values_list("pk", "execution_id", "lease", "remote", "provider"))
+    return [resent for pk, _, lease, remote, provider in _in_live_runs(found)
+            if (resent := _relet(pk, lease, remote, provider)) is not None]
 
 
-def node_runs_overdue(*, lost_after: float, limit: int = 500) -> list[Resend]:
-    """Queued node runs whose task is `lost_after` seconds late: never sent (the broker was
-    down, or the worker keeping it for itself died) or lost with the broker's memory. Each is
-    sent again under its own lease, so a copy that was only slow finds the claim taken, and its
-    due time moves on so it is sent at most once per `lost_after`."""
+def node_runs_overdue(*, lost_after: float, of: Callable[[str], bool] = lambda _: True,
+                      limit: int = 500) -> list[Resend]:
+    """Queued node runs (of the providers `of` accepts) whose task is `lost_after` seconds
+    late: never sent (the broker was down, or the worker keeping it for itself died) or lost
+    with the broker's memory. Each is sent again under its own lease, so a copy that was only
+    slow finds the claim taken, and its due time moves on so it is sent at most once per
+    `lost_after`."""
     now = timezone.now()
     cutoff = now - timezone.timedelta(seconds=lost_after)
     found = list(NodeRun.objects.filter(
         Q(due_at__lt=cutoff) | Q(due_at__isnull=True, queued_at__lt=cutoff),
         status=NodeStatus.QUEUED,
-    ).order_by("queued_at").values_list("pk", "execution_id", "lease")[:limit])
-    found = _in_live_runs(found)
+    ).order_by("queued_at").values_list("pk", "execution_id", "lease", "provider")[:limit])
+    found = [row for row in _in_live_runs(found) if of(row[3])]
     if not found:
         return []
     NodeRun.objects.filter(pk__in=[row[0] for row in found], status=NodeStatus.QUEUED).update(
         due_at=now)
-    return [Resend("run", str(pk), lease) for pk, _, lease in found]
+    return [Resend("run", str(pk), lease, provider) for pk, _, lease, provider in found]
 
 
 # --- a run's end -----------------------------------------------------------------------------

@@ -70,10 +70,13 @@ def node_runs_reap(*, lost_after: float) -> int:
     """The dispatcher (a beat task, every ENGINE["reap_every"] s): send round again the node
     runs whose worker went quiet, and the queued ones whose task is late while the queue is
     idle (with a backlog, a late task is most likely only waiting its turn)."""
+    idle = dispatch.idle_queues()
     with transaction.atomic():
         resent = scheduler.node_runs_reap_stale(lost_after=lost_after)
-        if dispatch.run_queue_idle():
-            resent += scheduler.node_runs_overdue(lost_after=lost_after)
+        if idle:
+            resent += scheduler.node_runs_overdue(
+                lost_after=lost_after,
+                of=lambda provider: dispatch.queue_for(provider) in idle)
         dispatch.node_runs_resend(resent)
     return len(resent)
 

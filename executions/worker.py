@@ -296,7 +296,8 @@ def _on_error(node_run: NodeRun, error: ProviderError, *, phase: str) -> None:
         else:
             _release_slot(node_run)
             if scheduler.node_run_requeue(node_run, due_in=delay):
-                dispatch.node_run_schedule("run", str(node_run.pk), node_run.lease, delay)
+                dispatch.node_run_schedule("run", str(node_run.pk), node_run.lease, delay,
+                                           provider=node_run.provider)
         log.info("node run %s: %s; retry %d in %.1fs", node_run.pk, error.message,
                  node_run.attempts, delay)
         return

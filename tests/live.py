@@ -36,7 +36,9 @@ class LiveWorker:
     """`celery worker -B` as a child process; `kill_child()` SIGKILLs one pool process."""
 
     def __init__(self, *, concurrency: int = 2, pool: str = "prefork", beat: bool = True,
-                 extra_env: dict[str, str] | None = None, hostname: str = "") -> None:
+                 extra_env: dict[str, str] | None = None, hostname: str = "",
+                 queues: list[str] | None = None) -> None:
+        self.queues = queues or []  # none: every queue, as one worker of a small deployment
         self.concurrency = concurrency
         self.pool = pool
         self.beat = beat
@@ -44,7 +46,7 @@ class LiveWorker:
         self.hostname = hostname or f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
         self.process: subprocess.Popen | None = None
         self.beat_process: subprocess.Popen | None = None
-        self.log = Path(settings.VAR_DIR) / f"test-worker-{os.getpid()}.log"
+        self.log = Path(settings.VAR_DIR) / f"test-worker-{self.hostname.split('@')[0]}.log"
 
     def start(self) -> LiveWorker:
         env = {
@@ -61,6 +63,8 @@ class LiveWorker:
                 "--loglevel", "INFO", "--pool", self.pool, "--concurrency", str(self.concurrency),
                 "--hostname", self.hostname,
                 "--without-mingle", "--without-gossip"]
+        if self.queues:
+            argv += ["--queues", ",".join(self.queues)]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("wb")
         self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle,

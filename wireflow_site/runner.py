@@ -1,8 +1,9 @@
 """The one-command dev runner behind `make run`.
 
 Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then runs one
-daphne, one Celery worker and celery beat (the reaper) until Ctrl-C (or SIGTERM), and stops every
-child it started, last started first. A child that exits meanwhile is logged and started again
+daphne, two Celery workers (local rendering on processes; vendor calls, polls and housekeeping on
+threads) and celery beat (the dispatcher) until Ctrl-C (or SIGTERM), and stops every child it
+started, last started first. A child that exits meanwhile is logged and started again
 after a backoff (1 s, doubling to 30 s; back to 1 s once it had stayed up a minute). Children die
 with the runner even when it is SIGKILLed (wireflow_site.procs).
 """
@@ -118,11 +119,21 @@ class Runner:
             [PYTHON, "-m", "wireflow_site.serve", "-b", self.host, "-p", str(self.port),
              "wireflow_site.asgi:application"],
         )
+        queue = self.env.get("CELERY_QUEUE", "celery")
+        # Local rendering on a process pool (CPU); vendor submits, polls and housekeeping on
+        # threads (waiting on other machines), so neither holds up the other.
         self.spawn(
             "celery",
             [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO",
-             "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"),
+             "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"), "--queues", queue,
              "--hostname", f"wireflow@{os.uname().nodename}"],
+        )
+        self.spawn(
+            "celery-remote",
+            [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO",
+             "--pool", "threads",
+             "--concurrency", os.environ.get("CELERY_REMOTE_CONCURRENCY", "16"),
+             "--queues", f"{queue}.remote", "--hostname", f"remote@{os.uname().nodename}"],
         )
         var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
         self.spawn(

@@ -227,15 +227,22 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT  # the result backend's client
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
-# Polls of remote jobs already in flight have a queue of their own, which every worker also
-# consumes: a backlog of new work in the main queue never delays noticing that a generation
-# has finished (and so never holds its provider slot longer than the vendor does).
-CELERY_POLL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.poll"
+# Two queues. The main one carries node runs that work here (Pillow, ffmpeg: CPU, a prefork
+# pool). `<queue>.remote` carries what waits on other machines: submits to vendors, polls of
+# their jobs, cancels, webhook deliveries and the engine's housekeeping, for a worker with a
+# thread pool (`make run` starts both; one worker without -Q consumes both). So a hanging vendor
+# never holds a CPU worker, and a backlog of local work never delays noticing that a
+# generation has finished (which would hold its provider slot longer than the vendor does).
+CELERY_REMOTE_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.remote"
 # Each queue has an exchange and routing key of its own: two queues bound to one key would
 # each get a copy of every message.
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
-                      for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_POLL_QUEUE)]
-CELERY_TASK_ROUTES = {"executions.poll_node": {"queue": CELERY_POLL_QUEUE}}
+                      for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_REMOTE_QUEUE)]
+# executions.run_node is routed when it is sent, by its node's provider (executions.dispatch).
+CELERY_TASK_ROUTES = {name: {"queue": CELERY_REMOTE_QUEUE} for name in (
+    "executions.poll_node", "executions.cancel_remote", "executions.reap",
+    "executions.reclaim", "executions.top_up_slots", "executions.deliver_due_webhooks",
+    "executions.deliver_webhook")}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True

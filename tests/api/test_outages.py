@@ -43,7 +43,7 @@ def test_a_run_committed_while_the_broker_is_down_is_answered_201_and_sent_later
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to the broker. Connection refused.")
 
-    monkeypatch.setattr(tasks.run_node, "delay", broker_down)
+    monkeypatch.setattr(tasks.run_node, "apply_async", broker_down)
     headers = {"HTTP_IDEMPOTENCY_KEY": "broker-outage-1"}
     first = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json", **headers)
     again = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json", **headers)
@@ -55,7 +55,7 @@ def test_a_run_committed_while_the_broker_is_down_is_answered_201_and_sent_later
 
     sent = []
     monkeypatch.setattr(tasks.run_node, "apply_async",
-                        lambda args, countdown=0: sent.append(tuple(args)))
+                        lambda args, **options: sent.append(tuple(args)))
     assert services.node_runs_reap(lost_after=0) == waiting.count()  # the broker is back
     assert {node_run_id for node_run_id, _ in sent} == {str(pk) for pk in
                                                         waiting.values_list("pk", flat=True)}

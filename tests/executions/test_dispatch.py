@@ -16,19 +16,35 @@ from tests.graph.builders import edge, node
 from wireflow_site.celery import app
 
 
+def _ready(*pairs, provider=""):
+    return [scheduler.Ready(node_run_id, lease, provider) for node_run_id, lease in pairs]
+
+
 def test_a_continuation_keeps_one_ready_node_and_returns_the_rest():
     continuation = Continuation(until=time.monotonic() + 60)
-    assert continuation.offer([("a", "1"), ("b", "2"), ("c", "3")]) == [("b", "2"), ("c", "3")]
-    assert continuation.next == ("a", "1")
+    assert continuation.offer(_ready(("a", "1"), ("b", "2"), ("c", "3"))) == \
+        _ready(("b", "2"), ("c", "3"))
+    assert continuation.next[:2] == ("a", "1")
     # It holds one at most: later offers pass everything on.
-    assert continuation.offer([("d", "4")]) == [("d", "4")]
-    assert continuation.next == ("a", "1")
+    assert continuation.offer(_ready(("d", "4"))) == _ready(("d", "4"))
+    assert continuation.next[:2] == ("a", "1")
 
 
 def test_a_continuation_past_its_budget_keeps_nothing():
     continuation = Continuation(until=time.monotonic() - 1)
-    assert continuation.offer([("a", "1")]) == [("a", "1")]
+    assert continuation.offer(_ready(("a", "1"))) == _ready(("a", "1"))
     assert continuation.next is None
+
+
+def test_a_continuation_keeps_only_work_of_the_queues_its_worker_consumes(monkeypatch):
+    queues = app.amqp.queues
+    monkeypatch.setattr(queues, "_consume_from", {settings.CELERY_TASK_DEFAULT_QUEUE:
+                                                  queues[settings.CELERY_TASK_DEFAULT_QUEUE]})
+    continuation = Continuation(until=time.monotonic() + 60)
+    vendor, local = _ready(("flux", "1"), provider="bfl"), _ready(("up", "2"), provider="local")
+    # A CPU worker keeps the local node and sends the vendor submit to the remote queue.
+    assert continuation.offer(vendor + local) == vendor
+    assert continuation.next == local[0]
 
 
 def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_keep(
@@ -36,7 +52,8 @@ def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_k
     from executions import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.run_node, "apply_async",
+                        lambda args, **options: sent.append(tuple(args)))
     dispatch.node_runs_enqueue([scheduler.Ready("a", "1")])
     assert sent == [("a", "1")]  # no continuation: everything goes to the broker
 
@@ -51,7 +68,8 @@ def test_a_task_that_fails_after_keeping_a_node_hands_it_to_the_broker(monkeypat
     from executions import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.run_node, "apply_async",
+                        lambda args, **options: sent.append(tuple(args)))
 
     def body(node_run_id, lease):
         dispatch.node_runs_enqueue([scheduler.Ready("next", "lease-2")])  # kept by the continuation
@@ -91,7 +109,8 @@ def test_nodes_over_a_providers_limit_wait_in_line_without_a_task(settings, monk
     settings.PROVIDERS = {**settings.PROVIDERS, alias: {
         **settings.PROVIDERS["local"], "OPTIONS": {"max_concurrency": 2}}}
     sent = []
-    monkeypatch.setattr(tasks.run_node, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.run_node, "apply_async",
+                        lambda args, **options: sent.append(tuple(args)))
     ready = [scheduler.Ready(str(uuid.uuid4()), f"lease-{i}", alias) for i in range(5)]
     dispatch.node_runs_enqueue(ready)
     assert sent == [(r.node_run_id, r.lease) for r in ready[:2]]  # a task only with a slot
@@ -108,10 +127,16 @@ def test_a_run_of_text_inputs_only_is_complete_at_once(team):
     assert execution.finished_at is not None
 
 
-def test_polls_have_a_queue_of_their_own_and_every_queue_its_own_binding():
-    route = app.amqp.router.route({}, "executions.poll_node")
-    assert route["queue"].name == settings.CELERY_POLL_QUEUE
+def test_vendor_work_has_a_queue_of_its_own_and_every_queue_its_own_binding():
+    for name in ("executions.poll_node", "executions.cancel_remote", "executions.reap",
+                 "executions.deliver_webhook"):
+        assert app.amqp.router.route({}, name)["queue"].name == settings.CELERY_REMOTE_QUEUE
     assert app.amqp.router.route({}, "executions.run_node")["queue"].name == \
+        settings.CELERY_TASK_DEFAULT_QUEUE
+    # A node run goes where its provider's work is done: a vendor's on the remote queue.
+    assert dispatch.queue_for("bfl") == dispatch.queue_for("google") == \
+        settings.CELERY_REMOTE_QUEUE
+    assert dispatch.queue_for("local") == dispatch.queue_for("") == \
         settings.CELERY_TASK_DEFAULT_QUEUE
     bindings = [(queue.exchange.name, queue.routing_key) for queue in app.amqp.queues.values()]
     # Two queues under one (exchange, key) would each receive a copy of every message.

@@ -32,20 +32,28 @@ def _graph(n: int) -> dict:
 
 @pytest.fixture
 def stack():
+    from django.conf import settings
+
     from tests.conftest import _free_port
     from tests.live import LiveServer, LiveWorker
 
     redis_server = RestartableRedis().start()
     env = {"REDIS_URL": redis_server.url}
-    server = worker = None
+    parts = []
     try:
-        worker = LiveWorker(extra_env=env).start()
-        server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", extra_env=env).start()
-        yield redis_server, server, worker
+        # The two workers of a deployment: local rendering on processes; vendor calls,
+        # polls and the dispatcher's housekeeping on threads.
+        worker = LiveWorker(extra_env=env, queues=[settings.CELERY_TASK_DEFAULT_QUEUE])
+        parts.append(worker.start())
+        remote = LiveWorker(extra_env=env, queues=[settings.CELERY_REMOTE_QUEUE],
+                            pool="threads", concurrency=8, beat=False)
+        parts.append(remote.start())
+        server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", extra_env=env)
+        parts.append(server.start())
+        yield redis_server, server, worker, remote
     finally:
-        for part in (server, worker):
-            if part is not None:
-                part.stop()
+        for part in reversed(parts):
+            part.stop()
         redis_server.crash()
 
 
@@ -54,7 +62,7 @@ def test_worker_and_api_survive_five_redis_restarts_under_load_every_run_final(
     from accounts.models import Team
     from executions.models import Execution
 
-    redis_server, server, worker = stack
+    redis_server, server, worker, remote = stack
     team = make_team(credits=10_000)
     headers = {"Authorization": f"Bearer {make_key(team).raw_key}"}
     http = httpx.Client(base_url=server.url, headers=headers, timeout=10)
@@ -84,7 +92,7 @@ def test_worker_and_api_survive_five_redis_restarts_under_load_every_run_final(
         assert created.status_code == 201, created.text
         workflow_ids.append(created.json()["data"]["id"])
     before = Team.objects.get(pk=team.pk).credit_balance
-    worker_pid = worker.process.pid
+    worker_pid, remote_pid = worker.process.pid, remote.process.pid
 
     execution_ids: list[str] = []
 
@@ -108,9 +116,10 @@ def test_worker_and_api_survive_five_redis_restarts_under_load_every_run_final(
         redis_server.start()
         outages.append((down, time.monotonic()))
     submitter.join(timeout=90)
-    # The worker rode out every restart (celery 5.7.0's died restoring unacked messages).
-    assert worker.process.poll() is None and worker.process.pid == worker_pid
-    assert b"Unrecoverable error" not in worker.log.read_bytes()
+    # The workers rode out every restart (celery 5.7.0's died restoring unacked messages).
+    for part, pid in ((worker, worker_pid), (remote, remote_pid)):
+        assert part.process.poll() is None and part.process.pid == pid
+        assert b"Unrecoverable error" not in part.log.read_bytes()
     assert not submitter.is_alive() and len(execution_ids) == RUNS
 
     done = {}

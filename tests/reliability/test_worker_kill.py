@@ -32,6 +32,11 @@ def simulator(simulator_server):
 
 @pytest.fixture
 def stack(simulator):
+    """daphne, beat, and the two workers of a deployment: local rendering on processes, vendor
+    calls and polls on threads. `restart(worker)` starts the same worker again (same hostname,
+    no second beat), as a supervisor would."""
+    from django.conf import settings
+
     from tests.conftest import _free_port
     from tests.live import LiveServer, LiveWorker
 
@@ -40,18 +45,22 @@ def stack(simulator):
            "BFL_TIMEOUT": "30", **PRODUCTION_TIMERS}
     parts: list = []
     try:
-        worker = LiveWorker(extra_env=env)
-        parts.append(worker.start())
+        cpu = LiveWorker(extra_env=env, queues=[settings.CELERY_TASK_DEFAULT_QUEUE])
+        parts.append(cpu.start())
+        remote = LiveWorker(extra_env=env, queues=[settings.CELERY_REMOTE_QUEUE],
+                            pool="threads", concurrency=8, beat=False)
+        parts.append(remote.start())
         server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", extra_env=env)
         parts.append(server.start())
 
-        def restart() -> LiveWorker:
-            """The same worker again (same hostname), without a second beat."""
-            again = LiveWorker(extra_env=env, hostname=worker.hostname, beat=False)
+        def restart(worker: LiveWorker) -> LiveWorker:
+            again = LiveWorker(extra_env=env, hostname=worker.hostname, beat=False,
+                               queues=worker.queues, pool=worker.pool,
+                               concurrency=worker.concurrency)
             parts.append(again)
             return again.start()
 
-        yield server, worker, restart
+        yield server, cpu, remote, restart
     finally:
         for part in reversed(parts):
             part.stop()
@@ -116,7 +125,7 @@ def _kill_and_restart(worker, restart) -> float:
     killed = time.monotonic()
     worker.kill_main()
     time.sleep(RESTART_AFTER)
-    restart()
+    restart(worker)
     return killed
 
 
@@ -132,7 +141,7 @@ def _local_chain(n: int) -> dict:
 
 def test_a_worker_killed_during_local_nodes_is_back_on_them_at_once(stack, make_team,
                                                                     make_key):
-    server, worker, restart = stack
+    server, worker, _, restart = stack
     team, http = _client(server, make_team, make_key)
     before = team.credit_balance
     execution_ids = [_run(http, _local_chain(n)) for n in range(3)]
@@ -168,7 +177,7 @@ def test_a_worker_killed_during_a_vendor_submit_never_submits_it_again(
     from executions.models import NodeRun
     from executions.simulator.server import HANG_SECONDS
 
-    server, worker, restart = stack
+    server, _, worker, restart = stack
     team, http = _client(server, make_team, make_key)
     before = team.credit_balance
     execution_id = _run(http, _flux("a submit in flight sim:hang"))
@@ -195,7 +204,7 @@ def test_a_worker_killed_while_its_vendor_jobs_run_polls_them_again_at_once(
         stack, make_team, make_key, simulator):
     """The handles were saved: the restarted worker polls the same jobs (their poll messages
     died with the worker) and submits nothing again."""
-    server, worker, restart = stack
+    server, _, worker, restart = stack
     simulator.state.latency = 6.0
     team, http = _client(server, make_team, make_key)
     before = team.credit_balance
