@@ -3,8 +3,9 @@
   (a) orchestration overhead per node on a chain of trivial nodes, against a bare Celery round
       trip (`wireflow.ping`, sent and awaited) measured in the same run;
   (b) executions per second of a 3-node trivial workflow, against bare Celery tasks per second;
-  (c) 500 simulated FLUX.2 generations (2 s latency each, provider concurrency 100) on one
-      worker: wall time against the ideal 10 s.
+  (c) 500 simulated FLUX.2 generations (2 s latency each, provider concurrency 100) on
+      `make run`'s workers (their submits and polls on the 16-thread remote worker): wall time
+      against the ideal 10 s.
 
 Uses its own database (var/bench.sqlite3 unless DATABASE_URL is set) and the Redis of REDIS_URL.
 Prints figures; never fails on time. Run: make bench (or python bench/bench_engine.py).
@@ -38,6 +39,7 @@ from accounts.models import Team  # noqa: E402
 from accounts.services import credits_set, team_create  # noqa: E402
 from executions.models import Execution, ExecutionStatus  # noqa: E402
 from executions.services import execution_start  # noqa: E402
+from executions.simulator.keys import BFL_KEY  # noqa: E402  (the simulator checks its format)
 from tests.live import LiveWorker  # noqa: E402
 from wireflow_site.celery import app  # noqa: E402
 
@@ -133,8 +135,6 @@ def bench_throughput(team) -> None:
 
 
 def bench_generations(team, simulator_url: str) -> None:
-    from executions.simulator.keys import BFL_KEY  # the simulator checks the key's format
-
     providers = {**settings.PROVIDERS}
     providers["bfl"] = {**providers["bfl"], "OPTIONS": {
         **providers["bfl"]["OPTIONS"], "base_url": simulator_url, "api_key": BFL_KEY,
@@ -192,21 +192,33 @@ def main() -> int:
     with simulator_process(LATENCY) as simulator_url:
         worker_env = {
             "DJANGO_SETTINGS_MODULE": "wireflow_site.settings",
-            "BFL_BASE_URL": simulator_url, "BFL_API_KEY": "bench",
+            "BFL_BASE_URL": simulator_url, "BFL_API_KEY": BFL_KEY,
             "BFL_MAX_CONCURRENCY": str(CONCURRENCY),
             "MEDIA_ROOT": os.environ["MEDIA_ROOT"],
         }
-        # The worker `make run` starts: prefork, two processes (override to compare pools).
-        worker = LiveWorker(concurrency=int(os.environ.get("BENCH_CONCURRENCY", "2")),
-                            pool=os.environ.get("BENCH_POOL", "prefork"), beat=False,
-                            extra_env=worker_env)
-        worker.start()
+        # The workers `make run` starts: prefork, two processes, for local work (override to
+        # compare pools), and 16 threads for vendor calls and polls.
+        # BENCH_LAYOUT=single: one worker for every queue, as before the remote queue.
+        single = os.environ.get("BENCH_LAYOUT") == "single"
+        workers = [
+            LiveWorker(concurrency=int(os.environ.get("BENCH_CONCURRENCY", "2")),
+                       pool=os.environ.get("BENCH_POOL", "prefork"), beat=False,
+                       extra_env=worker_env,
+                       queues=[] if single else [settings.CELERY_TASK_DEFAULT_QUEUE]),
+        ]
+        if not single:
+            workers.append(LiveWorker(concurrency=16, pool="threads", beat=False,
+                                      extra_env=worker_env,
+                                      queues=[settings.CELERY_REMOTE_QUEUE]))
+        for worker in workers:
+            worker.start()
         try:
             bench_overhead(team)
             bench_throughput(team)
             bench_generations(team, simulator_url)
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
     return 0
 
 
