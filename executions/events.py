@@ -38,6 +38,7 @@ class NodeStatusEvent(TypedDict):
     output: dict[str, Any] | None
     error: str | None
     credits: int
+    seed: int | None  # the seed a generate node used (drawn, when its setting is random)
     seq: int
 
 
@@ -123,6 +124,7 @@ def node_status_event(execution: Execution, node_run: NodeRun, output: dict[str,
         "output": output,
         "error": node_run.error or None,
         "credits": node_run.credits,
+        "seed": node_run.seed,
         "seq": seq,
     }
 

@@ -104,13 +104,15 @@ class HandlerContext:
 # --- the cache -------------------------------------------------------------------------------
 
 def cache_key(node_run: NodeRun, input_hashes: list[str]) -> str:
-    """A Merkle hash: node type, model version, settings, seed and the hashes of its inputs."""
+    """A Merkle hash: node type, model version, settings, seed and the hashes of its inputs.
+    The seed counts once, as the one used: a random-seed run is cached under the seed it drew,
+    so locking that seed in the settings reproduces it from the cache."""
     spec = catalog.get(node_run.node_type)
     material = {
         "type": node_run.node_type,
         "model": spec.model if spec else None,
         "version": spec.model_version if spec else None,
-        "config": node_run.config,
+        "config": {name: value for name, value in node_run.config.items() if name != "seed"},
         "seed": node_run.seed,
         "inputs": input_hashes,
     }

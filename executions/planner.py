@@ -78,6 +78,26 @@ def _last_seeds(workflow: Workflow | None, node_ids: set[str]) -> dict[str, int]
     return seeds
 
 
+def _needed_by(nodes: list[dict], edges: list[dict],
+               target_node_id: str) -> tuple[list[dict], list[dict]]:
+    """The target node and every node upstream of it, with the edges among them (entries
+    that are not objects belong to no one: the checks of the whole graph report them)."""
+    def named(entry: Any, key: str) -> str | None:
+        value = entry.get(key) if isinstance(entry, dict) else None
+        return value if isinstance(value, str) else None
+
+    ids = {named(node, "id") for node in nodes} - {None}
+    if target_node_id not in ids:
+        raise ApiError(f"Node {target_node_id} not found", code="node_not_found", status=404)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(ids)
+    graph.add_edges_from((named(e, "source"), named(e, "target")) for e in edges
+                         if named(e, "source") in ids and named(e, "target") in ids)
+    keep = nx.ancestors(graph, target_node_id) | {target_node_id}
+    return ([node for node in nodes if named(node, "id") in keep],
+            [e for e in edges if named(e, "target") in keep])
+
+
 def _instant_outputs(spec, node_run: NodeRun) -> outputs.NodeOutputs | None:
     """The outputs of a node that needs no work (its settings), or None for any other node."""
     if not spec.instant:
@@ -107,13 +127,17 @@ def execution_create(
     nodes (inputs whose value is their settings) are completed here, in the same transaction."""
     if inputs:
         nodes = inputs_apply(nodes, inputs)
-    check_graph(nodes, edges, strict=True)
-    specs = {node["id"]: catalog.get(node["data"]["nodeType"]) for node in nodes}
+    # "Run to here" checks and prices only the target and what it needs: an unwired node
+    # elsewhere on the canvas does not stop it. The run keeps the whole graph as its snapshot.
+    needed, needed_edges = _needed_by(nodes, edges, target_node_id) if target_node_id else (
+        nodes, edges)
+    check_graph(needed, needed_edges, strict=True)
+    specs = {node["id"]: catalog.get(node["data"]["nodeType"]) for node in needed}
     runnable = {node_id for node_id, spec in specs.items() if spec.executable}
     graph = nx.DiGraph()
     graph.add_nodes_from(runnable)
     graph.add_edges_from(
-        (e["source"], e["target"]) for e in edges
+        (e["source"], e["target"]) for e in needed_edges
         if e["source"] in runnable and e["target"] in runnable
     )
     if target_node_id:
@@ -121,9 +145,9 @@ def execution_create(
             raise ApiError(f"Node {target_node_id} not found", code="node_not_found", status=404)
         runnable = nx.ancestors(graph, target_node_id) | {target_node_id}
         graph = graph.subgraph(runnable).copy()
-    order = [n for n in topological_order(nodes, edges) if n in runnable]
-    by_id = {node["id"]: node for node in nodes}
-    price = estimate(nodes, only=set(runnable), edges=edges)
+    order = [n for n in topological_order(needed, needed_edges) if n in runnable]
+    by_id = {node["id"]: node for node in needed}
+    price = estimate(needed, only=set(runnable), edges=needed_edges)
     # Re-running one node: its upstream nodes keep their last seeds, so unchanged ones are
     # served from the cache instead of being generated (and paid for) again.
     reused = _last_seeds(workflow, set(runnable) - {target_node_id}) if target_node_id else {}

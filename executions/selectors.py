@@ -105,6 +105,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
             "output": output,
             "error": run.error or None,
             "credits": run.credits,
+            "seed": run.seed,
             "cached": run.status == NodeStatus.CACHED,
             "simulated": run.simulated,
             "startTime": _time(run.started_at),
@@ -118,6 +119,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
             "outputUrl": urls[0] if urls else None,
             "outputUrls": urls,
             "text": output["text"],
+            "seed": run.seed,
         })
     return {
         "executionId": str(execution.pk),

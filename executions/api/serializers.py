@@ -70,6 +70,10 @@ class NodeRunOut(serializers.Serializer):
     output = NodeRunOutputOut()
     error = serializers.CharField(allow_null=True)
     credits = serializers.IntegerField(help_text="Charged for this node: only when it succeeded.")
+    seed = serializers.IntegerField(
+        allow_null=True, help_text="(addition) The seed a generate node used, the one drawn when "
+        "its setting is random (lock it to reproduce the result from the cache); null for nodes "
+        "without a seed.")
     cached = serializers.BooleanField(help_text="(addition) Its result came from the cache.")
     simulated = serializers.BooleanField(help_text="(addition) The simulator ran it.")
     startTime = serializers.DateTimeField(allow_null=True)
@@ -84,6 +88,10 @@ class NodeStateOut(serializers.Serializer):
     outputUrl = serializers.URLField(allow_null=True)
     outputUrls = serializers.ListField(child=serializers.URLField())
     text = serializers.CharField(allow_null=True)
+    seed = serializers.IntegerField(
+        allow_null=True, help_text="(addition) The seed a generate node used, the one drawn when "
+        "its setting is random (lock it to reproduce the result from the cache); null for nodes "
+        "without a seed.")
 
 
 class NodeResultsOut(serializers.Serializer):

@@ -47,7 +47,9 @@ def valid_graphs(draw, with_chain: bool = False) -> tuple[list[dict], list[dict]
         edges.append(edge(f"e{len(edges)}", source[0], source[1], target, port))
 
     for _ in range(draw(st.integers(1, 3))):
-        texts.append(add("input:text", {"prompt": draw(st.text(min_size=1, max_size=20))}))
+        # A typed prompt (blank text wired into a required input is refused before a run).
+        prompt = draw(st.text(min_size=1, max_size=20).filter(str.strip))
+        texts.append(add("input:text", {"prompt": prompt}))
     if with_chain:
         source = (add("generate:local_preview"), "image")
         wire((texts[0], "prompt"), source[0], "prompt")
