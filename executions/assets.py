@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -64,9 +64,13 @@ def asset_media(asset: Asset) -> Media:
 
 
 def asset_url(asset: Asset) -> str:
-    """An absolute URL of ours that stays valid (vendor URLs expire within minutes)."""
+    """An absolute URL of ours (vendor URLs expire within minutes): the storage's own when it
+    serves files itself (an object store), else under our base URL."""
+    url = asset.file.url
+    if urlsplit(url).scheme:
+        return url
     base = settings.PUBLIC_BASE_URL or settings.DEFAULT_BASE_URL
-    return urljoin(base.rstrip("/") + "/", asset.file.url.lstrip("/"))
+    return urljoin(base.rstrip("/") + "/", url.lstrip("/"))
 
 
 def asset_api(asset: Asset) -> dict[str, Any]:
