@@ -100,5 +100,4 @@ def fetch_image_asset(*, team: Team, url: object) -> Asset:
         return asset
     data, mime = fetch_url(url)
     # Checked as an upload is (MediaRefused is an "invalid" ProviderError: the node fails).
-    return asset_upload(team=team, data=data, declared_mime=mime, stem="input",
-                        kinds=("image",))
+    return asset_upload(team=team, data=data, declared_mime=mime, kinds=("image",))

@@ -309,7 +309,7 @@ def s3_options(*, bucket: str, endpoint_url: str = "", region: str = "",
         # custom domain when there is one. A presigned URL is bound to the bucket's own host,
         # so a CDN domain only serves public media.
         "querystring_auth": not public,
-        "querystring_expire": lifetime,
+        "querystring_expire": min(lifetime, 7 * 24 * 3600),  # SigV4's longest
         "signature_version": "s3v4",
         # Names are random (executions.assets), so no exists() round trip before each write.
         "file_overwrite": True,

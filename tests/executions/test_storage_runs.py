@@ -65,3 +65,11 @@ def test_a_local_chain_through_the_live_worker_stores_and_serves_its_files(
     assert fetched(client, final)[4:8] == b"ftyp"  # the last node's MP4
     image_url = payload["nodeStates"][2]["outputUrl"]
     assert fetched(client, image_url)[:8] == b"\x89PNG\r\n\x1a\n"
+    # Private: the same URLs without their signature are refused.
+    unsigned = final.split("?", 1)[0]
+    if worker_storage == "filesystem":
+        assert "signature=" in final
+        assert client.get("/media/" + unsigned.split("/media/", 1)[1]).status_code == 403
+    else:
+        assert "X-Amz-Signature=" in final
+        assert httpx.get(unsigned).status_code == 403
