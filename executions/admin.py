@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from executions.assets import asset_url
 from executions.models import (
     Asset,
     Batch,
@@ -77,9 +78,9 @@ class AssetAdmin(admin.ModelAdmin):
     @admin.display(description="Preview")
     def preview(self, obj):
         if obj.kind == Asset.Kind.IMAGE:
-            return format_html('<img src="{}" style="max-width:480px">', obj.file.url)
+            return format_html('<img src="{}" style="max-width:480px">', asset_url(obj))
         return format_html('<video src="{}" controls style="max-width:480px"></video>',
-                           obj.file.url)
+                           asset_url(obj))
 
 
 class WebhookAttemptInline(admin.TabularInline):

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-import re
+import secrets
 from typing import Any
-from urllib.parse import urljoin
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 
 from accounts.models import Team
 from executions import media_types
+from executions.media_urls import media_url
 from executions.models import Asset, NodeRun
 from executions.providers import Media, OutputFile, ProviderError
 
-_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
-
-def asset_upload(*, team: Team, data: bytes, declared_mime: str, stem: str,
+def asset_upload(*, team: Team, data: bytes, declared_mime: str,
                  kinds: tuple[str, ...] = ("image", "video")) -> Asset:
     """A file a client sent or named by URL, taken in only when it is one of the allowed
     formats, agrees with its declared type and decodes whole under the pixel cap; stored with
     the extension and MIME of what it is. MediaRefused otherwise, and nothing is stored."""
     detected = media_types.media_detect(data, declared=declared_mime, kinds=kinds)
-    return _asset_store(team_id=team.pk, data=data, detected=detected, stem=stem,
-                        uploaded=True)
+    return _asset_store(team_id=team.pk, data=data, detected=detected, uploaded=True)
 
 
 def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool) -> Asset:
@@ -37,11 +33,11 @@ def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool)
         raise ProviderError(f"The result is refused: {refused.message}",
                             kind="invalid") from refused
     return _asset_store(team_id=node_run.execution.team_id, data=output.data,
-                        detected=detected, stem=node_run.node_id, node_run=node_run,
+                        detected=detected, node_run=node_run,
                         simulated=simulated)
 
 
-def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected, stem: str,
+def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected,
                  node_run: NodeRun | None = None, simulated: bool = False,
                  uploaded: bool = False) -> Asset:
     digest = hashlib.sha256(data).hexdigest()
@@ -49,7 +45,9 @@ def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected, s
     fields: dict[str, Any] = {"width": detected.width, "height": detected.height}
     if media.kind == Asset.Kind.VIDEO:
         fields.update(duration=detected.duration, frame_count=detected.frames)
-    name = f"{_SAFE.sub('-', stem)[:60] or 'output'}-{digest[:12]}.{media.extension}"
+    # A random name (128 bits): it says nothing of the team, the date or the content, and a
+    # URL cannot be guessed from the file or from another file's URL.
+    name = f"{secrets.token_hex(16)}.{media.extension}"
     asset = Asset(team_id=team_id, node_run=node_run, kind=media.kind, mime=media.mime,
                   size=len(data), sha256=digest, simulated=simulated, uploaded=uploaded,
                   **fields)
@@ -64,9 +62,9 @@ def asset_media(asset: Asset) -> Media:
 
 
 def asset_url(asset: Asset) -> str:
-    """An absolute URL of ours that stays valid (vendor URLs expire within minutes)."""
-    base = settings.PUBLIC_BASE_URL or settings.DEFAULT_BASE_URL
-    return urljoin(base.rstrip("/") + "/", asset.file.url.lstrip("/"))
+    """An absolute URL of ours (vendor URLs expire within minutes), signed and valid for
+    MEDIA_URL_LIFETIME unless media are public (executions.media_urls)."""
+    return media_url(asset.file.name)
 
 
 def asset_api(asset: Asset) -> dict[str, Any]:

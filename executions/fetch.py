@@ -4,10 +4,11 @@ checked where the connection is made: wireflow_site.net)."""
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 from django.conf import settings
+from django.core.files.storage import default_storage
 
 from accounts.models import Team
 from executions.assets import asset_upload
@@ -63,24 +64,40 @@ def _fetch_hops(client: httpx.Client, url: str) -> tuple[bytes, str]:
     raise ProviderError(f"Too many redirects fetching {url}", kind="invalid")
 
 
+def own_media_names(url: str) -> list[str]:
+    """The storage names a URL of ours may address, none for anyone else's: a `/media/…` path
+    (under our base URL, or relative), or a file URL of the storage itself (an object store's,
+    presigned or public; under its `location` prefix or not). The query string (a signature,
+    perhaps expired by now) plays no part: the caller looks the name up among its team's
+    files, and a team may always use its own files."""
+    media_url = settings.MEDIA_URL
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    for base in {settings.PUBLIC_BASE_URL, settings.DEFAULT_BASE_URL} - {""}:
+        if path.startswith(base.rstrip("/") + media_url):
+            path = path[len(base.rstrip("/")):]
+    if path.startswith(media_url):
+        return [unquote(path[len(media_url):])]
+    parts = urlsplit(path)
+    served = urlsplit(default_storage.url("probe"))  # an object store's host; ours: none
+    if not served.netloc or (parts.scheme, parts.netloc) != (served.scheme, served.netloc):
+        return []
+    segments = unquote(parts.path).strip("/").split("/")
+    return ["/".join(segments[start:]) for start in range(len(segments))]
+
+
 def fetch_image_asset(*, team: Team, url: object) -> Asset:
-    """The asset behind an input:image URL: our own file by path, else fetched and stored."""
+    """The asset behind an input:image URL: our own file by name, else fetched and stored."""
     if not isinstance(url, str) or not url:
         raise ProviderError("The image input has no URL", kind="invalid")
-    media_url = settings.MEDIA_URL
-    local = url
-    for base in {settings.PUBLIC_BASE_URL, settings.DEFAULT_BASE_URL} - {""}:
-        if url.startswith(base.rstrip("/") + media_url):
-            local = url[len(base.rstrip("/")):]
-    if local.startswith(media_url):
-        name = local[len(media_url):]
-        asset = Asset.objects.filter(team=team, file=name).first()
+    names = own_media_names(url)
+    if names:
+        asset = Asset.objects.filter(team=team, file__in=names).first()
         if asset is None:
-            raise ProviderError(f"No uploaded file at {url}", kind="invalid")
+            raise ProviderError(f"No uploaded file at {url.split('?', 1)[0]}", kind="invalid")
         if asset.kind != Asset.Kind.IMAGE:
-            raise ProviderError(f"{url} is a {asset.kind}, not an image", kind="invalid")
+            raise ProviderError(f"{url.split('?', 1)[0]} is a {asset.kind}, not an image",
+                                kind="invalid")
         return asset
     data, mime = fetch_url(url)
     # Checked as an upload is (MediaRefused is an "invalid" ProviderError: the node fails).
-    return asset_upload(team=team, data=data, declared_mime=mime, stem="input",
-                        kinds=("image",))
+    return asset_upload(team=team, data=data, declared_mime=mime, kinds=("image",))

@@ -245,8 +245,8 @@ class WebhookAttempt(models.Model):
 
 
 def asset_upload_to(asset: Asset, filename: str) -> str:
-    day = timezone.now().strftime("%Y/%m/%d")
-    return f"assets/{asset.team_id}/{day}/{filename}"
+    """Under one flat prefix: the name itself is random (executions.assets)."""
+    return f"assets/{filename}"
 
 
 class Asset(models.Model):

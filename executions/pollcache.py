@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
 from redis.commands.core import Script
@@ -89,7 +90,9 @@ def advance(heads: dict[Any, tuple[int, int]]) -> None:
 
 
 def store(execution_id: Any, seq: int, payload: bytes) -> None:
-    client().set(_payload_prefix(execution_id) + str(seq), payload, ex=PAYLOAD_SECONDS)
+    # A payload carries signed media URLs: never serve one past half their lifetime.
+    ttl = max(1, min(PAYLOAD_SECONDS, settings.MEDIA_URL_LIFETIME // 2))
+    client().set(_payload_prefix(execution_id) + str(seq), payload, ex=ttl)
 
 
 def tombstone(execution_id: Any) -> None:

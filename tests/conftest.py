@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 
@@ -136,6 +137,24 @@ def live_worker(django_db_setup, django_db_blocker, simulator_server):
 _LIVE: list = []
 
 
+@pytest.fixture(scope="session")
+def s3_live_worker(django_db_setup, django_db_blocker, simulator_server, s3_server):
+    """A second live worker whose media storage is the loopback S3 server, on queues of its
+    own (`<queue>-s3`, `<queue>-s3.remote`), so only what a test sends there reaches it."""
+    from django.conf import settings
+
+    from tests.live import LiveWorker
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-s3"
+    worker = LiveWorker(beat=False, hostname=f"test-s3-{os.getpid()}@localhost", extra_env={
+        "SIMULATE": "1", "SIMULATOR_URL": simulator_server.url,
+        "PUBLIC_BASE_URL": LIVE_SERVER_URL, "CELERY_QUEUE": queue, **s3_server.env,
+    }).start()
+    worker.queue = queue
+    yield worker
+    worker.stop()
+
+
 @pytest.fixture(autouse=True)
 def _settle_runs_before_flush(request, django_db_blocker):
     """With a live worker about, a test that leaves runs going would race the table flush of
@@ -174,3 +193,95 @@ def _fresh_rate_limits():
     keys = list(client().scan_iter("wireflow:rl:*", count=1000))
     if keys:
         client().delete(*keys)
+
+
+# --- media storage: the file system and a real S3-protocol server --------------------------
+
+class S3Server:
+    """moto's S3 in server mode on loopback: a real HTTP server speaking the S3 protocol (no
+    patched client). `env` is what a process needs to use it as its storage."""
+
+    access_key = "wireflow-test"
+    secret_key = "wireflow-test-secret"
+    region = "us-east-1"
+
+    def __init__(self, endpoint: str, bucket: str) -> None:
+        self.endpoint = endpoint
+        self.bucket = bucket
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"S3_BUCKET": self.bucket, "S3_ENDPOINT_URL": self.endpoint,
+                "S3_REGION": self.region, "S3_ACCESS_KEY_ID": self.access_key,
+                "S3_SECRET_ACCESS_KEY": self.secret_key}
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key)
+
+    def storage_options(self, **extra) -> dict:
+        from wireflow_site.settings import s3_options
+
+        return {**s3_options(bucket=self.bucket, endpoint_url=self.endpoint, region=self.region,
+                             access_key=self.access_key, secret_key=self.secret_key), **extra}
+
+    def keys(self, prefix: str = "") -> list[str]:
+        listed = self.client().list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One S3 server for the suite, with the bucket the app writes to."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3 = S3Server(f"http://{host}:{port}", "wireflow-test-media")
+    s3.client().create_bucket(Bucket=s3.bucket)
+    yield s3
+    server.stop()
+
+
+class MediaStore:
+    """The storage backend a test runs on, and what it holds."""
+
+    def __init__(self, kind: str, names, s3: S3Server | None = None) -> None:
+        self.kind = kind
+        self.names = names  # () -> sorted list of stored file names
+        self.s3 = s3
+
+    def __repr__(self) -> str:
+        return f"MediaStore({self.kind})"
+
+
+FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def media_storage(request, settings, tmp_path):
+    """Run the test on each media backend: the file system (in a temporary folder) and S3 (the
+    loopback S3 server, under a prefix of this test's own). Code under test only ever sees
+    Django's storage API."""
+    settings.MEDIA_ROOT = tmp_path
+    if request.param == "filesystem":
+        settings.STORAGES = {**settings.STORAGES,
+                             "default": {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": {}}}
+        return MediaStore("filesystem", lambda: sorted(
+            str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()))
+    import uuid
+
+    s3 = request.getfixturevalue("s3_server")
+    location = f"test-{uuid.uuid4().hex[:12]}"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": s3.storage_options(location=location)}}
+    return MediaStore("s3", lambda: [k.removeprefix(location + "/")
+                                     for k in s3.keys(location + "/")], s3)

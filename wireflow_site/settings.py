@@ -280,17 +280,113 @@ DEFAULT_BASE_URL = (
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 
+# --- media storage --------------------------------------------------------------------------
+# Outputs and uploads go through Django's storage API only (never a local path), so any backend
+# works: the file system under MEDIA_ROOT by default (embedded), S3-compatible object storage
+# through django-storages when S3_BUCKET is set (production: no shared disk between hosts).
+# URLs handed out are private by default: signed by us and served by executions.media_urls for
+# the file system, presigned by the object store for S3, valid MEDIA_URL_LIFETIME seconds.
+# MEDIA_PUBLIC=1 hands out plain URLs instead (for a CDN in front; anyone with a URL can fetch
+# it, for as long as the file exists).
+MEDIA_URL_LIFETIME = int(os.environ.get("MEDIA_URL_LIFETIME", str(24 * 3600)))
+MEDIA_PUBLIC = env_bool("MEDIA_PUBLIC", False)
+S3_STORAGE = "storages.backends.s3.S3Storage"
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+S3_REGION = os.environ.get("S3_REGION", "")
+S3_CUSTOM_DOMAIN = os.environ.get("S3_CUSTOM_DOMAIN", "")
+
+
+def s3_options(*, bucket: str, endpoint_url: str = "", region: str = "",
+               custom_domain: str = "", public: bool = False, lifetime: int = 86400,
+               access_key: str = "", secret_key: str = "",
+               addressing_style: str = "") -> dict:
+    """django-storages' S3Storage options. Without keys, boto3's own chain is used
+    (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance role)."""
+    options = {
+        "bucket_name": bucket,
+        # Private: every URL is presigned (SigV4) and expires; public: plain URLs, on the
+        # custom domain when there is one. A presigned URL is bound to the bucket's own host,
+        # so a CDN domain only serves public media.
+        "querystring_auth": not public,
+        "querystring_expire": min(lifetime, 7 * 24 * 3600),  # SigV4's longest
+        "signature_version": "s3v4",
+        # Names are random (executions.assets), so no exists() round trip before each write.
+        "file_overwrite": True,
+        "default_acl": None,
+    }
+    if endpoint_url:
+        options["endpoint_url"] = endpoint_url
+    if region:
+        options["region_name"] = region
+    if public and custom_domain:
+        options["custom_domain"] = custom_domain
+    if access_key:
+        options.update(access_key=access_key, secret_key=secret_key)
+    # MinIO, moto and most self-hosted stores want path-style addressing.
+    options["addressing_style"] = addressing_style or ("path" if endpoint_url else "auto")
+    return options
+
+
+def _storage_default() -> dict:
+    backend = os.environ.get("STORAGE_BACKEND") or (
+        S3_STORAGE if S3_BUCKET else "django.core.files.storage.FileSystemStorage")
+    options = {}
+    if backend == S3_STORAGE:
+        options = s3_options(
+            bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=S3_REGION,
+            custom_domain=S3_CUSTOM_DOMAIN, public=MEDIA_PUBLIC, lifetime=MEDIA_URL_LIFETIME,
+            access_key=os.environ.get("S3_ACCESS_KEY_ID", ""),
+            secret_key=os.environ.get("S3_SECRET_ACCESS_KEY", ""),
+            addressing_style=os.environ.get("S3_ADDRESSING_STYLE", ""))
+        if not S3_BUCKET:
+            del options["bucket_name"]  # from STORAGE_OPTIONS or AWS_STORAGE_BUCKET_NAME
+    # STORAGE_OPTIONS (JSON) has the last word, for any backend.
+    options.update(json.loads(os.environ.get("STORAGE_OPTIONS", "{}")))
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+def s3_origins(options: dict) -> list[str]:
+    """Where an S3 backend with these options serves files from, for the CSP."""
+    bucket = options.get("bucket_name", "")
+    if options.get("custom_domain"):
+        return [f"https://{options['custom_domain']}"]
+    endpoint = options.get("endpoint_url", "")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if options.get("addressing_style") == "virtual" and bucket:
+            return [f"{parts.scheme}://{bucket}.{parts.netloc}"]
+        return [_origin(endpoint)]
+    if not bucket:
+        return []
+    region = options.get("region_name", "")
+    return [f"https://{bucket}.s3.amazonaws.com"] + (
+        [f"https://{bucket}.s3.{region}.amazonaws.com"] if region else [])
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+STORAGES = {
+    "default": _storage_default(),
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+
 # Content-Security-Policy (django-csp) on every response. The pages load nothing from
 # elsewhere: scripts and styles are our own files (the one inline <style> carries the request's
 # nonce); outputs may come from the absolute output base (PUBLIC_BASE_URL / where make run
-# serves) and from an object store's custom domain when one is set.
+# serves), from the S3 bucket's host (or its custom domain) and from MEDIA_ORIGIN.
 _MEDIA_ORIGINS = sorted({o for o in (_origin(PUBLIC_BASE_URL), _origin(DEFAULT_BASE_URL),
-                                     _origin(os.environ.get("MEDIA_ORIGIN", ""))) if o})
+                                     _origin(os.environ.get("MEDIA_ORIGIN", "")),
+                                     *(s3_origins(STORAGES["default"]["OPTIONS"])
+                                       if STORAGES["default"]["BACKEND"] == S3_STORAGE else ()))
+                         if o})
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [csp.SELF],
@@ -306,20 +402,6 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [csp.NONE],
     },
 }
-STORAGES = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
-        ),
-        "OPTIONS": json.loads(os.environ.get("STORAGE_OPTIONS", "{}")),
-    },
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage",
-    },
-}
-
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,11 +1,10 @@
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from executions.media_urls import media_serve
 from wireflow_site import health
 
 # Redoc writes its styles inline and renders the schema in a worker made from a blob.
@@ -21,11 +20,8 @@ urlpatterns = [
     path("api/docs", _redoc, name="api-docs"),
     path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("graph.api.urls")),
+    # Stored files whose storage has no server of its own (the file system), by signed URL
+    # only (executions.media_urls); an object store serves its files itself.
+    re_path(r"^media/(?P<name>.+)$", media_serve, name="media"),
     path("", include("frontend.urls")),
 ]
-
-if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
-    # Outputs live on the local disk in the embedded setup; serve them from here.
-    urlpatterns.append(
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    )

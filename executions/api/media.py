@@ -45,7 +45,7 @@ class MediaUploadApi(APIView):
             if upload.size > settings.FETCH_MAX_BYTES:
                 raise ApiError(f"File too large (limit {settings.FETCH_MAX_BYTES // 2**20} MB)",
                                code="payload_too_large", status=413)
-            data, mime, name = upload.read(), (upload.content_type or "").lower(), upload.name
+            data, mime = upload.read(), (upload.content_type or "").lower()
         elif isinstance(request.data, dict) and isinstance(request.data.get("url"), str):
             try:
                 data, mime = fetch_url(request.data["url"])
@@ -54,13 +54,11 @@ class MediaUploadApi(APIView):
                 # about the URL the client sent, so a 400 either way.
                 code = "fetch_failed" if error.kind == "network" else "fetch_refused"
                 raise ApiError(error.message, code=code) from error
-            name = request.data["url"].rsplit("/", 1)[-1]
         else:
             raise ApiError('Send a multipart "file" or a JSON body {"url": "https://…"}',
                            code="invalid_request")
         try:
-            asset = asset_upload(team=team, data=data, declared_mime=mime,
-                                 stem=name.rsplit(".", 1)[0] or "upload")
+            asset = asset_upload(team=team, data=data, declared_mime=mime)
         except MediaRefused as error:
             # 415 not a format we take or sent as another; 422 over the pixel cap; 400 broken.
             raise ApiError(error.message, code=error.code, status=error.http_status) from error

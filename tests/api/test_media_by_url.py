@@ -43,12 +43,13 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_a_url_fetched_from_a_loopback_server_is_stored(api, loopback):
+def test_a_url_fetched_from_a_loopback_server_is_stored(api, loopback, media_storage):
     server = loopback(serve_png)
     response = api.post("/api/v1/media/upload",
                         {"url": f"http://127.0.0.1:{server.port}/blue.png"}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["data"]["width"] == 8
+    assert media_storage.names() == [Asset.objects.get().file.name]
 
 
 def test_media_by_url_to_a_closed_port_answers_400_fetch_failed(api, loopback):

@@ -20,9 +20,12 @@ REMOTE_ALIASES = ("bfl", "google", "fal")
 
 @pytest.fixture
 def simulator(simulator_server):
-    """The simulator with no jobs, scripts or counters, and its default latency."""
+    """The simulator with no jobs, scripts or counters, and its default latency; reset again
+    afterwards, so what a test configured (a retired model, a script) never reaches a later
+    test that runs through the live worker without this fixture."""
     httpx.post(f"{simulator_server.url}/__sim/reset").raise_for_status()
-    return simulator_server
+    yield simulator_server
+    httpx.post(f"{simulator_server.url}/__sim/reset").raise_for_status()
 
 
 def close_remote_providers() -> None:

@@ -21,9 +21,9 @@ BLUE, RED, WHITE, BLACK = (20, 40, 220), (230, 20, 20), (255, 255, 255), (0, 0, 
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
+def media_root(media_storage):
+    """Inputs stored on each media backend (the file system and the loopback S3 server)."""
+    return media_storage
 
 
 def png_bytes(image: Image.Image) -> bytes:

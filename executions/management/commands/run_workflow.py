@@ -1,7 +1,7 @@
 """Run a saved workflow (by id) or a workflow file through the same Celery path as the API.
 
-Shows a live progress bar per node and prints the result as JSON: node states, output files
-and URLs, timings. Ctrl-C cancels the run.
+Shows a live progress bar per node and prints the result as JSON: node states, output files'
+URLs, timings. Ctrl-C cancels the run.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 import uuid
 from pathlib import Path
 
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
+from executions.assets import asset_url
 from executions.models import Asset, Execution, NodeRun
 from executions.outputs import ref_asset_ids
 from executions.selectors import execution_poll_payload
@@ -126,7 +126,7 @@ class Command(BaseCommand):
                 for index, pk in enumerate(ids):
                     if pk in found:
                         name = f"{run.node_id}.{port}" + (f".{index + 1}" if index else "")
-                        files[name] = _local_path(found[pk])
+                        files[name] = asset_url(found[pk])
         payload["files"] = files
         payload["durationSeconds"] = (
             round((execution.finished_at - execution.created_at).total_seconds(), 3)
@@ -141,13 +141,6 @@ def _bar(run: NodeRun) -> str:
     bar = "█" * filled + "░" * (BAR - filled)
     note = f"  {run.error[:80]}" if run.error else ""
     return f"{symbol} {run.node_id[:24]:<24} {bar} {run.status:<9}{note}"
-
-
-def _local_path(asset: Asset) -> str:
-    try:
-        return default_storage.path(asset.file.name)
-    except NotImplementedError:  # a remote storage: its URL is the address
-        return asset.file.url
 
 
 def _is_uuid(value: str) -> bool:

@@ -1,0 +1,114 @@
+"""Private media: the URLs we hand out for stored files, and the view that serves ours.
+
+A storage that serves its files itself (S3 through django-storages) makes its own URLs:
+presigned, expiring after MEDIA_URL_LIFETIME seconds (its `querystring_expire`), or plain when
+MEDIA_PUBLIC is set. A storage whose URLs are paths of this site (the file system, under
+MEDIA_URL) gets ours: `<base>/media/<name>?expires=<unix seconds>&signature=<HMAC>`, made with
+Django's signing (SECRET_KEY, a salt of its own) over the name and the expiry, and checked by
+`media_serve`, which answers an unsigned, tampered or expired URL with 403 in the API's error
+shape. With MEDIA_PUBLIC the URLs carry no signature and the view serves any stored file.
+
+Expiries are rounded up to a step of 1/24th of the lifetime (at most an hour), so a file's URL
+stays the same between polls for a while (browsers reuse what they downloaded) and is valid for
+at least the lifetime.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+import time
+from urllib.parse import quote, urljoin, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
+from django.core.signing import Signer
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.http import require_safe
+
+from executions.models import Asset
+from wireflow_site.errors import ApiError, json_error
+
+_SALT = "wireflow.media-url"
+
+
+def now() -> float:
+    """The clock URLs are signed and checked by (tests move it)."""
+    return time.time()
+
+
+def _signature(name: str, expires: int) -> str:
+    return Signer(salt=_SALT).signature(f"{name}\n{expires}")
+
+
+def _expiry() -> int:
+    lifetime = settings.MEDIA_URL_LIFETIME
+    step = max(1, min(3600, lifetime // 24))
+    return math.ceil((now() + lifetime) / step) * step
+
+
+def media_url(name: str) -> str:
+    """An absolute URL of a stored file, fetchable by whoever holds it, for the lifetime."""
+    url = default_storage.url(name)
+    if urlsplit(url).scheme:  # the storage serves it itself (presigned, or public)
+        return url
+    base = settings.PUBLIC_BASE_URL or settings.DEFAULT_BASE_URL
+    absolute = urljoin(base.rstrip("/") + "/", url.lstrip("/"))
+    if settings.MEDIA_PUBLIC:
+        return absolute
+    expires = _expiry()
+    return f"{absolute}?expires={expires}&signature={quote(_signature(name, expires))}"
+
+
+def media_check(name: str, expires: str | None, signature: str | None) -> int:
+    """The expiry (unix seconds) of a valid signed URL of `name`; ApiError 403 otherwise."""
+    if not expires or not signature:
+        raise ApiError("This media URL is not signed; use the URL the API returned",
+                       code="media_url_unsigned", status=403)
+    if not expires.isdigit() or not constant_time_compare(
+            signature, _signature(name, int(expires))):
+        raise ApiError("This media URL's signature is not valid", code="media_url_invalid",
+                       status=403)
+    if int(expires) <= now():
+        raise ApiError("This media URL has expired; fetch the run again for a fresh one",
+                       code="media_url_expired", status=403)
+    return int(expires)
+
+
+def _member_of_owner(request: HttpRequest, name: str) -> bool:
+    """A signed-in member of the team the file belongs to (the editor's session)."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and Asset.objects.filter(
+        file=name, team__memberships__user=user).exists())
+
+
+@require_safe
+def media_serve(request: HttpRequest, name: str) -> HttpResponse:
+    """GET /media/<name>: a stored file, through the storage API, when its URL is signed and
+    not expired (any stored file with MEDIA_PUBLIC). A signed-in member of the file's team may
+    open it by any of its URLs: a workflow keeps an uploaded image's URL in its settings, and
+    the editor still shows it to the team after the signature expires."""
+    try:
+        if settings.MEDIA_PUBLIC:
+            cache = "public, max-age=3600"
+        else:
+            try:
+                expires = media_check(name, request.GET.get("expires"),
+                                      request.GET.get("signature"))
+                cache = f"private, max-age={max(0, int(expires - now()))}"
+            except ApiError:
+                if not _member_of_owner(request, name):
+                    raise
+                cache = "private, no-cache"
+        try:
+            handle = default_storage.open(name, "rb")
+        except (FileNotFoundError, IsADirectoryError, SuspiciousFileOperation, ValueError):
+            raise ApiError("Media not found", code="not_found", status=404) from None
+    except ApiError as error:
+        return json_error(error)
+    response = FileResponse(handle, content_type=mimetypes.guess_type(name)[0]
+                            or "application/octet-stream")
+    response["Cache-Control"] = cache
+    return response
