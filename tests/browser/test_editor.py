@@ -490,6 +490,37 @@ def test_a_failed_node_shows_its_reason_skips_the_rest_and_a_slow_run_cancels(
     tab.screenshot(path=str(SHOTS / "editor-cancelled.png"))
 
 
+def test_lock_the_seed_a_run_drew_and_the_next_run_reproduces_it_for_free(
+        tab, server, team, designer):
+    from accounts.services import credits_grant
+    from executions.models import Execution
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=100)
+    created = _open(tab, server, team, designer, "Keep this one", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("flux", "generate:flux_2_pro", {"width": 512, "height": 512, "seed": None}),
+    ], [edge("e1", "prompt", "prompt", "flux", "prompt")])
+    tab.wait_for_selector("[data-testid=run]:has-text('credits')")
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-flux][data-status=COMPLETED]", timeout=60000)
+    seed_text = tab.inner_text("[data-testid=node-flux] [data-testid=node-seed]", timeout=10000)
+    drawn = int(seed_text.split()[1])
+    first = Execution.objects.filter(workflow=created).latest("created_at")
+    assert first.node_runs.get(node_id="flux").seed == drawn and first.credits_charged > 0
+
+    tab.click("[data-testid=node-flux] [data-testid=lock-seed]")
+    tab.wait_for_selector("[data-testid=node-flux] [data-testid=unlock-seed]")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-flux][data-status=CACHED]", timeout=60000)
+    again = Execution.objects.filter(workflow=created).latest("created_at")
+    assert again.pk != first.pk
+    assert again.node_runs.get(node_id="flux").seed == drawn
+    assert again.credits_charged == 0
+    tab.screenshot(path=str(SHOTS / "editor-seed-locked.png"))
+
+
 def test_saved_problems_show_on_the_nodes_and_edges_they_name(tab, server, team, designer):
     from tests.graph.builders import edge, node
 

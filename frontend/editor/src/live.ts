@@ -49,6 +49,7 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
         editor.nodeEvent(message.nodeId, {
           status: message.status, progress: message.progress, error: message.error,
           ...(message.output ? { output: message.output } : {}),
+          ...(message.seed != null ? { seed: message.seed } : {}),
         }, message.seq);
         return;
       case "execution.status":

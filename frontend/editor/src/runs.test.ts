@@ -21,6 +21,15 @@ describe("applying a poll", () => {
   });
 });
 
+describe("the seed a node used", () => {
+  it("comes with the poll, so the node can offer to lock it", () => {
+    const poll = pollOf("run-s", "COMPLETED", [["flux", "COMPLETED"]]);
+    poll.nodeResults.nodeRuns[0].seed = 424242;
+    applyPoll({ ...poll, seq: 3 });
+    expect(useEditor.getState().runs.flux).toMatchObject({ status: "COMPLETED", seed: 424242 });
+  });
+});
+
 describe("a run started from the editor", () => {
   it("shows every node of the new run at once, without undoing what events said", () => {
     const editor = useEditor.getState();

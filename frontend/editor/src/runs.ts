@@ -18,7 +18,7 @@ export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
   }
   for (const run of poll.nodeResults.nodeRuns) {
     editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
-                                   output: run.output }, poll.seq);
+                                   output: run.output, seed: run.seed }, poll.seq);
   }
   editor.runEvent(poll.status, poll.seq);
 }
@@ -32,7 +32,7 @@ export function applyStarted(executionId: string, nodeRuns: PollNodeRun[]) {
   for (const run of nodeRuns) {
     if (useEditor.getState().runs[run.nodeId]) continue;
     editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
-                                   output: run.output });
+                                   output: run.output, seed: run.seed });
   }
 }
 

@@ -123,6 +123,8 @@ export interface NodeRunState {
   progress: number;
   error: string | null;
   output: NodeOutput | null;
+  /** The seed a generate node used (the one drawn when its setting is random), if known. */
+  seed?: number | null;
   /** The `seq` of the event (or poll) this state came from. */
   seq?: number;
 }
@@ -152,6 +154,7 @@ export interface PollNodeRun {
   progress: number;
   error: string | null;
   output: NodeOutput | null;
+  seed?: number | null;
 }
 
 export interface Poll {
@@ -182,6 +185,7 @@ export interface NodeStatusEvent {
   output: NodeOutput | null;
   error: string | null;
   credits: number;
+  seed?: number | null;
   seq: number;
 }
 

@@ -74,6 +74,9 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           {status === "RUNNING" && <span className="muted">{Math.round((run?.progress ?? 0) * 100)}%</span>}
         </div>
       )}
+      {run?.seed != null && spec.inputs.some((input) => input.id === "seed") && (
+        <Seed id={id} seed={run.seed} locked={data.config?.seed === run.seed} />
+      )}
       {run?.error && (status === "FAILED" || status === "SKIPPED") && (
         <div className="node-error" data-testid="node-error">{run.error}</div>
       )}
@@ -81,6 +84,23 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       {problems.map((problem, index) => (
         <div key={index} className="node-problem" title={problem.fix}>⚠ {problem.message}</div>
       ))}
+    </div>
+  );
+}
+
+/** The seed the node's last run used; one click locks it into the settings, so the next run
+ * reproduces that result (from the cache, for free) instead of drawing a new one. */
+function Seed({ id, seed, locked }: { id: string; seed: number; locked: boolean }) {
+  const setConfig = useEditor((s) => s.setConfig);
+  return (
+    <div className="node-seed" data-testid="node-seed">
+      <span className="muted">seed {seed}</span>
+      {locked
+        ? <button className="nodrag" data-testid="unlock-seed" title="Draw a new seed each run"
+                  onClick={() => setConfig(id, "seed", null)}>Unlock</button>
+        : <button className="nodrag" data-testid="lock-seed"
+                  title="Keep this seed: the next run reproduces this result for free"
+                  onClick={() => setConfig(id, "seed", seed)}>Lock seed</button>}
     </div>
   );
 }
