@@ -11,12 +11,12 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 from wireflow_site.errors import (
-    UNAVAILABLE,
     ApiError,
     body_too_large,
     json_error,
     server_error,
     service_unavailable,
+    unavailable,
 )
 
 logger = logging.getLogger("wireflow.api")
@@ -86,7 +86,7 @@ class ApiErrorMiddleware:
             return json_error(exception)
         if isinstance(exception, RequestDataTooBig):
             return json_error(body_too_large())
-        if isinstance(exception, UNAVAILABLE):
+        if unavailable(exception):
             logger.warning("Service unavailable in %s: %r", request.path, exception)
             return json_error(service_unavailable())
         logger.exception("Unhandled error in %s", request.path, exc_info=exception)
