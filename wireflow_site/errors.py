@@ -21,8 +21,9 @@ from rest_framework.response import Response
 
 try:
     import psycopg
+    from psycopg_pool import PoolTimeout
 except ImportError:  # SQLite only
-    psycopg = None
+    psycopg = PoolTimeout = None
 
 logger = logging.getLogger("wireflow.api")
 
@@ -142,6 +143,12 @@ def database_unreachable(exc: BaseException) -> bool:
     # closed, or the pool's PoolTimeout / TooManyRequests.
     sqlstate = cause.sqlstate
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GONE
+
+
+def database_timed_out(exc: BaseException) -> bool:
+    """The pool waited its whole timeout for a connection: asking again now waits as long."""
+    return (PoolTimeout is not None and isinstance(exc, db_utils.OperationalError)
+            and isinstance(exc.__cause__, PoolTimeout))
 
 
 def unavailable(exc: BaseException) -> bool:

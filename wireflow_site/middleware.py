@@ -81,6 +81,11 @@ class ApiErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path):
+            if unavailable(exception):  # a page: the same promise, in plain words
+                logger.warning("Service unavailable in %s: %r", request.path, exception)
+                error = service_unavailable()
+                return HttpResponse(error.message, status=error.status, headers=error.headers,
+                                    content_type="text/plain; charset=utf-8")
             return None
         if isinstance(exception, ApiError):
             return json_error(exception)

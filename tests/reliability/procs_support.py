@@ -65,7 +65,7 @@ class PrivatePostgres:
     def start(self, *, wait: bool = True) -> None:
         """Start the server; return once it accepts connections, or at once (`wait=False`)."""
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                   "-c fsync=off -c full_page_writes=off")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", options,
                   *(("-w", "-t", "30") if wait else ("-W",)), "start")
 

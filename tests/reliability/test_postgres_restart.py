@@ -202,7 +202,8 @@ def test_postgres_stopped_twice_requests_answer_503_and_the_pool_is_back_within_
         assert answer.retry_after, answer
         if answer.path != "/healthz":
             assert answer.body["code"] == "service_unavailable" and answer.body["error"], answer
-    assert max(a.answered - a.started for a in answers) < 5
+    slowest = max(answers, key=lambda a: a.answered - a.started)
+    assert slowest.answered - slowest.started < 5, slowest
     # Requests were refused in each outage, and the health check said the database was down.
     for _mode, down, up in outages:
         assert any(down <= a.answered <= up and a.path != "/healthz" for a in refused)
@@ -220,9 +221,12 @@ def test_postgres_stopped_twice_requests_answer_503_and_the_pool_is_back_within_
             if poll.status == 200 and poll.body["status"] in FINAL:
                 pending.discard(execution_id)
         time.sleep(0.5)
-    assert not pending, f"not final: {pending}"
     with psycopg.connect(postgres.url) as conn:
         rows = dict(conn.execute("SELECT id::text, status FROM executions_execution"))
+        nodes = conn.execute("SELECT execution_id::text, node_id, status, error "
+                             "FROM executions_noderun WHERE execution_id::text = ANY(%s)",
+                             [list(pending)]).fetchall()
+    assert not pending, f"not final: {pending}, {[rows.get(p) for p in pending]}, {nodes}"
     assert set(rows) == set(accepted)
     assert set(rows.values()) <= set(FINAL)
     # The worker rode out both outages in the same process.
