@@ -122,3 +122,23 @@ def test_a_page_that_needs_the_unreachable_database_answers_a_plain_503(
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert response["Content-Type"].startswith("text/plain")
     assert b"try again" in response.content
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_IDEMPOTENCY_KEY": "lost-answer-1"}, {}])
+def test_a_run_whose_answer_cannot_be_read_back_is_not_made_and_the_key_is_free(
+        api, monkeypatch, headers):
+    workflow_id = api.post("/api/v1/workflows", offline_chain(),
+                           format="json").json()["data"]["id"]
+    def connection_lost(*args, **kwargs):  # the run is written; then PostgreSQL goes away
+        raise _wrapped(psycopg.OperationalError("consuming input failed: server closed the "
+                                                "connection unexpectedly"))
+
+    monkeypatch.setattr("executions.selectors.execution_run_summary", connection_lost)
+    response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json",
+                        **headers)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert Execution.objects.count() == 0  # answered 503: nothing made
+
+    monkeypatch.undo()
+    again = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json", **headers)
+    assert again.status_code == 201 and Execution.objects.count() == 1
