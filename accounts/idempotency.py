@@ -11,6 +11,10 @@ refusal, never the stored answer. (A revoked or expired key is refused by authen
 
 The unique (team, caller, key) row is the lock, so twenty identical requests at once create
 exactly one thing.
+
+What the view writes, the answer it reads back and the answer stored for the key commit in one
+transaction: a request that fails part-way, the database going away included, is answered with
+an error and leaves nothing made behind it (keyed or not).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from accounts.models import IdempotencyRecord, Team
-from wireflow_site.errors import ApiError
+from wireflow_site.errors import ApiError, database_timed_out
 
 LIFETIME = timedelta(hours=24)
 ABANDONED = timedelta(minutes=5)
@@ -86,13 +90,15 @@ def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf):
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER, "").strip()
         if not key:
-            return view_method(self, request, *args, **kwargs)
+            with transaction.atomic():
+                return view_method(self, request, *args, **kwargs)
         if len(key) > 255:
             raise ApiError("Idempotency-Key must be at most 255 characters",
                            code="invalid_idempotency_key")
         team = team_of(request, *args, **kwargs)
         if team is None:
-            return view_method(self, request, *args, **kwargs)
+            with transaction.atomic():
+                return view_method(self, request, *args, **kwargs)
         where = {"team": team, "caller": caller_of(request, *args, **kwargs), "key": key}
         records = IdempotencyRecord.objects.filter(**where)
         digest = _request_hash(request)
@@ -100,21 +106,25 @@ def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf):
         if existing is not None:
             return _replay(existing, digest)
         try:
-            response = view_method(self, request, *args, **kwargs)
+            with transaction.atomic():
+                response = view_method(self, request, *args, **kwargs)
+                if response.status_code < 500:
+                    headers = {h: response[h] for h in KEPT_HEADERS if h in response}
+                    _store(records, response.status_code, response.data, headers)
         except ApiError as error:
             if error.status >= 500 or error.status == 429:  # transient: a retry may succeed
                 records.filter(in_progress=True).delete()
                 raise
             _store(records, error.status, error.body(), error.headers)
             raise
-        except Exception:
-            records.filter(in_progress=True).delete()
+        except Exception as error:
+            # Free the key for a retry, unless the database just gave no connection for the
+            # pool's whole timeout: a second wait would only double the client's.
+            if not database_timed_out(error):
+                records.filter(in_progress=True).delete()
             raise
         if response.status_code >= 500:
             records.filter(in_progress=True).delete()
-        else:
-            headers = {h: response[h] for h in KEPT_HEADERS if h in response}
-            _store(records, response.status_code, response.data, headers)
         return response
 
     return wrapper

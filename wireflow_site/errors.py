@@ -11,12 +11,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import utils as db_utils
 from django.http import Http404, JsonResponse
 from kombu import exceptions as kombu_exceptions
 from redis import exceptions as redis_exceptions
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.response import Response
+
+try:
+    import psycopg
+    from psycopg_pool import PoolTimeout
+except ImportError:  # SQLite only
+    psycopg = PoolTimeout = None
 
 logger = logging.getLogger("wireflow.api")
 
@@ -87,7 +94,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         error = exc
     elif isinstance(exc, RequestDataTooBig):
         error = body_too_large()
-    elif isinstance(exc, UNAVAILABLE):
+    elif unavailable(exc):
         logger.warning("Service unavailable in %s: %r",
                        getattr(context.get("request"), "path", "?"), exc)
         error = service_unavailable()
@@ -118,6 +125,35 @@ def body_too_large() -> ApiError:
 # the same request may succeed in a moment.
 UNAVAILABLE = (redis_exceptions.ConnectionError, redis_exceptions.TimeoutError,
                kombu_exceptions.OperationalError)
+# SQLSTATEs of a server that is going or gone: admin_shutdown, crash_shutdown,
+# cannot_connect_now (starting up or shutting down). Class 08 is "connection exception".
+_SERVER_GONE = {"57P01", "57P02", "57P03"}
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """PostgreSQL cannot be reached: the pool gave no connection in time, a connect was
+    refused, or the server shut down or dropped the connection. Nothing was committed, as with
+    Redis. Other database errors (a constraint, a query of ours cancelled) stay 500s."""
+    if not isinstance(exc, db_utils.OperationalError):
+        return False
+    cause = exc.__cause__
+    if psycopg is None or not isinstance(cause, psycopg.OperationalError):
+        return False
+    # Errors psycopg raises itself (no SQLSTATE) are about the connection: refused, lost,
+    # closed, or the pool's PoolTimeout / TooManyRequests.
+    sqlstate = cause.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GONE
+
+
+def database_timed_out(exc: BaseException) -> bool:
+    """The pool waited its whole timeout for a connection: asking again now waits as long."""
+    return (PoolTimeout is not None and isinstance(exc, db_utils.OperationalError)
+            and isinstance(exc.__cause__, PoolTimeout))
+
+
+def unavailable(exc: BaseException) -> bool:
+    """A backing service is away and the same request may succeed in a moment: 503."""
+    return isinstance(exc, UNAVAILABLE) or database_unreachable(exc)
 
 
 def service_unavailable() -> ApiError:

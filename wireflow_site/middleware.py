@@ -11,12 +11,12 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 from wireflow_site.errors import (
-    UNAVAILABLE,
     ApiError,
     body_too_large,
     json_error,
     server_error,
     service_unavailable,
+    unavailable,
 )
 
 logger = logging.getLogger("wireflow.api")
@@ -81,12 +81,17 @@ class ApiErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path):
+            if unavailable(exception):  # a page: the same promise, in plain words
+                logger.warning("Service unavailable in %s: %r", request.path, exception)
+                error = service_unavailable()
+                return HttpResponse(error.message, status=error.status, headers=error.headers,
+                                    content_type="text/plain; charset=utf-8")
             return None
         if isinstance(exception, ApiError):
             return json_error(exception)
         if isinstance(exception, RequestDataTooBig):
             return json_error(body_too_large())
-        if isinstance(exception, UNAVAILABLE):
+        if unavailable(exception):
             logger.warning("Service unavailable in %s: %r", request.path, exception)
             return json_error(service_unavailable())
         logger.exception("Unhandled error in %s", request.path, exc_info=exception)

@@ -144,9 +144,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     # never reused and each request would pay a PostgreSQL connect (~6 ms here). Django's
     # built-in pool (psycopg_pool) hands connections from one request or task to the next.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": int(os.environ.get("DB_POOL_SIZE", "20")), "timeout": 30,
-    }
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        # A connect to an address that drops packets gives up instead of waiting on TCP.
+        "connect_timeout": 5,
+        "pool": {
+            "min_size": 1, "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
+            # How long a request or task waits for a connection: while PostgreSQL is away,
+            # a request answers 503 after this long instead of hanging.
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3")),
+            # psycopg_pool retries a lost connection 1 s, 2 s, 4 s… apart for
+            # reconnect_timeout (5 min by default), so the first connection after a 40 s
+            # outage came 20 s late. Giving up after a second hands the slot back, and the
+            # next request that finds the pool empty connects at once. Checks on checkout
+            # (CONN_HEALTH_CHECKS) discard connections the outage broke.
+            "reconnect_timeout": float(os.environ.get("DB_RECONNECT_TIMEOUT", "1")),
+        },
+    })
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # daphne and the Celery worker write at once: WAL and immediate transactions avoid
     # "database is locked" on upgrades from read to write locks.
