@@ -321,14 +321,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsTeamPrincipal"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies only (api.md): a form-encoded body is a 415 in the error shape. The upload
+    # view adds multipart for its file.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.PlanRequestThrottle"],
     "EXCEPTION_HANDLER": "wireflow_site.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "wireflow_site.openapi.WireflowAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -354,6 +352,9 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKey": []}],
+    # One name for a choice set used in several places (a request's `visibility` and a
+    # response's `linkPermission`), so the schema has one enum and spectacular no warning.
+    "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wireflow_site.openapi.add_shared_parts",

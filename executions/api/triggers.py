@@ -66,6 +66,9 @@ def status_url(request: Request, execution: Execution) -> str:
 
 
 class WebhookTriggerApi(CorsApiView):
+    # No throttle class: the team's request limit is checked in `post` (keyed by workflow).
+    rate_limited_methods = ("POST",)
+
     @extend_schema(operation_id="webhook_info", auth=[],
                    responses={200: s.WebhookInfoOut, 404: ErrorOut})
     def get(self, request: Request, webhook_id: str) -> Response:

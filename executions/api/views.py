@@ -22,6 +22,7 @@ from wireflow_site.errors import ApiError, ErrorOut
 
 EXECUTE = Scope.WORKFLOWS_EXECUTE
 READ = Scope.EXECUTIONS_READ
+MAX_OFFSET = 2**31 - 1
 
 
 def _body(serializer_class, data):
@@ -159,8 +160,15 @@ class ExecutionListApi(APIView):
 
     @extend_schema(
         operation_id="executions_list",
-        parameters=[OpenApiParameter("workflowId", str), OpenApiParameter("status", str),
-                    OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        parameters=[
+            OpenApiParameter("workflowId", str),
+            OpenApiParameter("status", str, enum=ExecutionStatus.values,
+                             description="Any case (`failed` too)"),
+            OpenApiParameter("limit", int, description="At most 100 (larger asks get 100, "
+                             "smaller than 1 get 1); 20 if not given"),
+            OpenApiParameter("offset", {"type": "integer", "maximum": MAX_OFFSET},
+                             description="Runs to skip (below 0 counts as 0)"),
+        ],
         responses={200: s.ExecutionListOut},
     )
     def get(self, request: Request) -> Response:
@@ -174,6 +182,8 @@ class ExecutionListApi(APIView):
             offset = max(0, int(params.get("offset", 0)))
         except ValueError:
             raise ApiError("limit and offset must be integers", code="invalid_request") from None
+        if offset > MAX_OFFSET:  # past what a database can skip (a 500 from it otherwise)
+            raise ApiError(f"offset must be at most {MAX_OFFSET}", code="invalid_request")
         executions, total = selectors.execution_list(
             principal=request.principal, workflow_id=params.get("workflowId"),
             status=state.upper() if state else None, limit=limit, offset=offset,

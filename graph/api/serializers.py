@@ -5,6 +5,7 @@ A help text that starts with "(addition)" marks a field api.md does not list."""
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.roles import Scope
@@ -40,6 +41,7 @@ def editor_url(request, workflow: Workflow) -> str:
     return f"{public_base_url(request)}/workflows/{workflow.pk}"
 
 
+@extend_schema_field({"type": "array", "items": {}})
 class GraphField(serializers.JSONField):
     """A JSON list (nodes or edges); its contents are checked by graph validation."""
 
