@@ -112,6 +112,12 @@ class WireflowAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, plus the error responses each operation really gives, in
     the error shape. A view's own `@extend_schema(responses=…)` entry for a code wins."""
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if getattr(serializer, "closed", False):  # the operation refuses keys it lacks
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":

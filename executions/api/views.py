@@ -201,7 +201,7 @@ class WorkflowEstimateApi(APIView):
                    responses={200: s.EstimateOut, 404: ErrorOut})
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
-        data = _body(s.ExecuteIn, request.data or {})
+        data = _body(s.ExecuteIn, request.data)  # no body: {}; a JSON null: 400
         sent = data.get("nodes") is not None
         nodes = data["nodes"] if sent else workflow.nodes
         if data.get("inputs"):

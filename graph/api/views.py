@@ -273,7 +273,7 @@ class WorkflowDuplicateApi(APIView):
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, WRITE)
-        body = _valid(s.DuplicateIn, request.data or {}).validated_data
+        body = _valid(s.DuplicateIn, request.data).validated_data  # no body: {}
         copy_of = services.workflow_duplicate(
             workflow=workflow, actor=request.principal, name=body.get("name")
         )

@@ -9,10 +9,13 @@ import time
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from rest_framework.test import APIClient
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.parameters import ParameterLocation
 
 from executions.api import media
 from executions.providers import ProviderError
+from tests.samples import offline_chain
 from wireflow_site.wsgi import application
 
 # Every request the fuzzer sends, its checks' probes included: the README's figure.
@@ -39,6 +42,23 @@ VALID_BUT_REFUSED = {
     "POST /api/v1/media/upload": {"positive_data_acceptance": SSRF + "; a generated file is "
                                   "not an image (400 invalid_media / 415)"},
     "POST /api/v1/workflows": {"positive_data_acceptance": f"{GRAPH}; {SSRF}"},
+    "PUT /api/v1/workflows/{workflow_id}": {"positive_data_acceptance": f"{GRAPH}; {SSRF}"},
+    "POST /api/v1/workflows/{workflow_id}/execute": {
+        "positive_data_acceptance": f"{GRAPH}; {SSRF} (webhookUrl)"},
+    "POST /api/v1/workflows/{workflow_id}/run": {
+        "positive_data_acceptance": "the draft's saved graph is invalid (422 invalid_graph), "
+                                    "and generated input ids name no input node (400)"},
+    "POST /api/v1/workflows/{workflow_id}/estimate": {
+        "positive_data_acceptance": f"the body is execute's: {SSRF} (webhookUrl)"},
+    "PATCH /api/v1/workflows/{workflow_id}/nodes/{node_id}": {
+        "positive_data_acceptance": "generated settings are not the node's (unknown keys, wrong "
+                                    "types): 422 invalid_graph unless ?strict=false"},
+    "POST /api/v1/workflow/{webhook_id}/trigger": {
+        "positive_data_acceptance": "triggering the draft runs its saved graph, which is "
+                                    "invalid: 422 invalid_graph"},
+    "POST /api/v1/batches/{batch_id}/retry": {
+        "positive_data_acceptance": "a batch none of whose runs failed has nothing to retry "
+                                    "(400 nothing_to_retry)"},
 }
 
 @pytest.fixture(scope="module", autouse=True)
@@ -67,19 +87,50 @@ def no_fetches_from_the_internet(monkeypatch):
 @pytest.fixture
 def fuzz_key(transactional_db, make_team, make_key, settings):
     settings.ALLOWED_HOSTS = ["*"]
-    settings.RATE_LIMITS_ENABLED = False  # the fuzzer sends ~40 requests per operation
+    settings.RATE_LIMITS_ENABLED = False  # the fuzzer sends ~50 requests per operation
     team = make_team(credits=100)
     return make_key(team).raw_key
 
 
+@pytest.fixture
+def real_ids(fuzz_key):
+    """Objects that exist, so generated requests reach past the 404 of a made-up id: a valid
+    workflow, a draft saved with malformed nodes (what `?strict=false` lets the editor keep),
+    one of its nodes, a run and a batch."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {fuzz_key}")
+    valid = client.post("/api/v1/workflows", offline_chain(), format="json").json()["data"]
+    draft = client.post("/api/v1/workflows?strict=false", {
+        "name": "Draft", "nodes": [*offline_chain()["nodes"], 1, {"id": "odd", "data": 5},
+                                   {"id": "odder", "data": {"config": [], "params": 3}}],
+        "edges": [2, {"id": "e", "source": [], "target": {}}],
+    }, format="json").json()["data"]
+    run = client.post(f"/api/v1/workflows/{valid['id']}/execute", {}, format="json").json()
+    batch = client.post(f"/api/v1/workflows/{valid['id']}/execute",
+                        {"batch": [{}, {}]}, format="json").json()
+    return [
+        {"workflow_id": valid["id"], "webhook_id": valid["webhookId"],
+         "node_id": valid["nodes"][0]["id"], "execution_id": run["executionId"],
+         "batch_id": batch["batchId"]},
+        {"workflow_id": draft["id"], "webhook_id": draft["webhookId"], "node_id": "odd",
+         "execution_id": batch["executionId"], "batch_id": batch["batchId"]},
+    ]
+
+
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_check_passes(case, fuzz_key):
+def test_every_check_passes(case, fuzz_key, real_ids):
+    # Two cases in three aim at objects that exist (unless the case's point is a bad path).
+    SENT["cases"] += 1
+    if case.path_parameters and not case.meta.is_negative_at(ParameterLocation.PATH) \
+            and SENT["cases"] % 3:
+        ids = real_ids[SENT["cases"] % 3 - 1]
+        case.path_parameters = {name: ids.get(name, value)
+                                for name, value in case.path_parameters.items()}
     # Given as the caller's own headers, so `ignored_auth` knows the key is real and probes
     # the same request without it and with a wrong one.
     auth = {"Authorization": f"Bearer {fuzz_key}"}
     response = case.call(headers=auth)
-    SENT["cases"] += 1
     SENT["operations"].add(case.operation.label)
     excluded = [check for check in ALL_CHECKS
                 if check.__name__ in VALID_BUT_REFUSED.get(case.operation.label, {})]
