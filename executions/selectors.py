@@ -254,7 +254,8 @@ def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[d
     # Unsaved or draft graphs may hold malformed nodes and edges: only well-formed ones are
     # priced (validation, not the estimate, names the rest).
     nodes = [node for node in nodes if _well_formed(node, "data")]
-    edges = [edge for edge in edges or [] if _well_formed(edge)]
+    edges = [edge for edge in edges or [] if _well_formed(edge)
+             and isinstance(edge.get("source"), str) and isinstance(edge.get("target"), str)]
     only = ancestors_and_self(nodes, edges, target_node_id) if target_node_id else None
     price = estimate(nodes, only=only, edges=edges)
     available = workflow.team.credit_balance

@@ -198,7 +198,7 @@ class NodePatchIn(serializers.Serializer):
     params = serializers.DictField(required=False, help_text="Merged per key; null deletes")
     label = StrictCharField(required=False, allow_blank=True)
     position = PositionIn(required=False)
-    baseUpdatedAt = BaseUpdatedAtField(required=False)
+    baseUpdatedAt = BaseUpdatedAtField(required=False, allow_null=True, allow_blank=True)
 
     closed = True
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from celery.app.task import Task
 import schemathesis
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
@@ -82,6 +83,14 @@ def no_fetches_from_the_internet(monkeypatch):
                             kind="invalid")
 
     monkeypatch.setattr(media, "fetch_url", refuse)
+
+
+@pytest.fixture(autouse=True)
+def no_tasks(monkeypatch):
+    """Runs are created, charged, refused and replayed as usual, but no task is sent: the
+    fuzzer's hundreds of runs would otherwise wait in the suite's queue for the live workers of
+    later tests."""
+    monkeypatch.setattr(Task, "apply_async", lambda self, *args, **kwargs: None)
 
 
 @pytest.fixture
