@@ -23,6 +23,9 @@ from wireflow_site.errors import ApiError, ErrorOut
 EXECUTE = Scope.WORKFLOWS_EXECUTE
 READ = Scope.EXECUTIONS_READ
 MAX_OFFSET = 2**31 - 1
+# Upper or lower case; empty means any status.
+STATUS_FILTERS = [*ExecutionStatus.values, *(value.lower() for value in ExecutionStatus.values),
+                  ""]
 
 
 def _body(serializer_class, data):
@@ -162,8 +165,8 @@ class ExecutionListApi(APIView):
         operation_id="executions_list",
         parameters=[
             OpenApiParameter("workflowId", str),
-            OpenApiParameter("status", str, enum=ExecutionStatus.values,
-                             description="Any case (`failed` too)"),
+            OpenApiParameter("status", str, enum=STATUS_FILTERS,
+                             description="Upper or lower case; empty: any"),
             OpenApiParameter("limit", int, description="At most 100 (larger asks get 100, "
                              "smaller than 1 get 1); 20 if not given"),
             OpenApiParameter("offset", {"type": "integer", "maximum": MAX_OFFSET},
@@ -174,7 +177,7 @@ class ExecutionListApi(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         state = params.get("status")
-        if state and state.upper() not in ExecutionStatus.values:
+        if state is not None and state not in STATUS_FILTERS:
             raise ApiError(f"status must be one of {', '.join(ExecutionStatus.values)}",
                            code="invalid_request")
         try:

@@ -61,6 +61,13 @@ def test_is_active_that_is_not_a_boolean_is_a_400_not_an_unfiltered_list(api, wo
     assert api.get("/api/v1/workflows?isActive=false").json()["workflows"] == []
 
 
+def test_a_history_status_filter_is_upper_or_lower_case_as_documented(api):
+    assert api.get("/api/v1/workflows/executions?status=FAILED").status_code == 200
+    assert api.get("/api/v1/workflows/executions?status=failed").status_code == 200
+    error_shaped(api.get("/api/v1/workflows/executions?status=Failed"), 400, "invalid_request")
+    error_shaped(api.get("/api/v1/workflows/executions?status=Usage"), 400, "invalid_request")
+
+
 def test_a_negative_team_id_filter_is_a_400(api):
     error_shaped(api.get("/api/v1/workflows?teamId=-3"), 400, "invalid_request")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.app.task import Task
 import schemathesis
+from celery.app.task import Task
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.checks import CHECKS, load_all_checks
@@ -141,6 +141,34 @@ def test_every_check_passes(case, fuzz_key, real_ids):
     auth = {"Authorization": f"Bearer {fuzz_key}"}
     response = case.call(headers=auth)
     SENT["operations"].add(case.operation.label)
-    excluded = [check for check in ALL_CHECKS
-                if check.__name__ in VALID_BUT_REFUSED.get(case.operation.label, {})]
-    case.validate_response(response, checks=ALL_CHECKS, excluded_checks=excluded, headers=auth)
+    case.validate_response(response, checks=ALL_CHECKS, excluded_checks=excluded_checks(case),
+                           headers=auth)
+
+
+def excluded_checks(case) -> list:
+    return [check for check in ALL_CHECKS
+            if check.__name__ in VALID_BUT_REFUSED.get(case.operation.label, {})]
+
+
+class Scenarios(schema.as_state_machine()):
+    """Chains of calls along the links schemathesis infers (create a workflow, then read, run,
+    patch, delete it…), so the checks that need a history run too: `use_after_free` (a deleted
+    workflow stays gone) and `ensure_resource_availability` (a created one can be read)."""
+
+    key = ""
+
+    def get_call_kwargs(self, case):
+        return {"headers": {"Authorization": f"Bearer {self.key}"}}
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs):
+        SENT["cases"] += 1
+        SENT["operations"].add(case.operation.label)
+        case.validate_response(response, checks=ALL_CHECKS, excluded_checks=excluded_checks(case),
+                               headers=kwargs.get("headers"), transport_kwargs=kwargs,
+                               recorder=self.recorder)
+
+
+def test_every_check_passes_along_chains_of_calls(fuzz_key):
+    Scenarios.key = fuzz_key
+    Scenarios.run(settings=settings(max_examples=100, stateful_step_count=8, deadline=None,
+                                    suppress_health_check=list(HealthCheck)))
