@@ -9,6 +9,7 @@ import time
 import pytest
 import schemathesis
 from celery.app.task import Task
+from django.core.management import call_command
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.checks import CHECKS, load_all_checks
@@ -172,3 +173,10 @@ def test_every_check_passes_along_chains_of_calls(fuzz_key):
     Scenarios.key = fuzz_key
     Scenarios.run(settings=settings(max_examples=100, stateful_step_count=8, deadline=None,
                                     suppress_health_check=list(HealthCheck)))
+
+
+def test_the_schema_builds_valid_with_no_warnings(tmp_path):
+    """No spectacular warnings (colliding enum names, unresolvable fields) and a valid OpenAPI
+    document: `--fail-on-warn` turns any warning into a failure."""
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file",
+                 str(tmp_path / "schema.yaml"))
