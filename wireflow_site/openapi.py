@@ -46,6 +46,12 @@ TOO_MANY = {
                        "retryAfter": {"type": "integer",
                                       "description": "Unix seconds"}}}}},
 }
+UNAVAILABLE = {
+    "description": "Redis or the broker cannot be reached and nothing was committed: "
+                   "`service_unavailable`; the same request may succeed in a few seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": ERROR}},
+}
 UNAUTHORIZED = {
     "description": "`Missing Authorization header`, `Invalid API key format. Expected: Bearer "
                    "sk-...`, `Invalid API key` or `API key has expired`",
@@ -157,8 +163,10 @@ class WireflowAutoSchema(AutoSchema):
                                    "nothing was started", InsufficientCreditsOut)
         if body:
             errors["413"] = _error("Request body too large")
-            errors["415"] = _error("Unsupported media type: send "
-                                   + " or ".join(self.map_parsers()))
+            if not getattr(view, "parses_body_itself", False):
+                errors["415"] = _error("Unsupported media type: send "
+                                       + " or ".join(self.map_parsers()))
         if view.get_throttles() or method in getattr(view, "rate_limited_methods", ()):
             errors["429"] = TOO_MANY
+        errors["503"] = UNAVAILABLE
         return errors

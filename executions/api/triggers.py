@@ -68,6 +68,9 @@ def status_url(request: Request, execution: Execution) -> str:
 class WebhookTriggerApi(CorsApiView):
     # No throttle class: the team's request limit is checked in `post` (keyed by workflow).
     rate_limited_methods = ("POST",)
+    # The body is read as JSON whatever its Content-Type (senders of webhooks rarely set one
+    # right): never a 415.
+    parses_body_itself = True
 
     @extend_schema(operation_id="webhook_info", auth=[],
                    responses={200: s.WebhookInfoOut, 404: ErrorOut})
@@ -83,9 +86,10 @@ class WebhookTriggerApi(CorsApiView):
     @extend_schema(
         operation_id="webhook_trigger", auth=[],
         request={"application/json": s.WebhookTriggerIn},
-        responses={202: s.WebhookTriggeredOut, 400: ErrorOut, 404: ErrorOut, 402: ErrorOut,
-                   413: OpenApiResponse(ErrorOut, description="Body over 1 MB"),
-                   429: ErrorOut},
+        responses={202: s.WebhookTriggeredOut,
+                   400: OpenApiResponse(ErrorOut, description="`Workflow is not active`, or "
+                                        "a body that is not JSON"),
+                   413: OpenApiResponse(ErrorOut, description="Body over 1 MB")},
     )
     def post(self, request: Request, webhook_id: str) -> Response:
         length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -35,10 +35,14 @@ GRAPH_ERRORS = {
 
 
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+STRICT_VALUES = {**BOOLEANS, "yes": True, "no": False}
 
 
 def _strict(request: Request) -> bool:
-    return request.query_params.get("strict", "true").strip().lower() not in {"false", "0", "no"}
+    value = request.query_params.get("strict", "true").strip().lower()
+    if value not in STRICT_VALUES:
+        raise ApiError("strict must be true or false", code="invalid_request")
+    return STRICT_VALUES[value]
 
 
 def _workflow_out(request: Request, workflow: Workflow) -> dict:

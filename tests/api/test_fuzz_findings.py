@@ -61,6 +61,13 @@ def test_is_active_that_is_not_a_boolean_is_a_400_not_an_unfiltered_list(api, wo
     assert api.get("/api/v1/workflows?isActive=false").json()["workflows"] == []
 
 
+def test_strict_that_is_not_a_boolean_is_a_400_not_taken_as_true(api):
+    error_shaped(api.post("/api/v1/workflows?strict=maybe", offline_chain(), format="json"),
+                 400, "invalid_request")
+    assert api.post("/api/v1/workflows?strict=no", offline_chain(),
+                    format="json").status_code == 201
+
+
 def test_a_history_status_filter_is_upper_or_lower_case_as_documented(api):
     assert api.get("/api/v1/workflows/executions?status=FAILED").status_code == 200
     assert api.get("/api/v1/workflows/executions?status=failed").status_code == 200
