@@ -329,8 +329,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsTeamPrincipal"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (api.md): a form-encoded body is a 415 in the error shape. The upload
-    # view adds multipart for its file.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # view adds multipart for its file. The parser refuses NUL characters (a 500 on PostgreSQL
+    # otherwise).
+    "DEFAULT_PARSER_CLASSES": ["wireflow_site.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.PlanRequestThrottle"],
     "EXCEPTION_HANDLER": "wireflow_site.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "wireflow_site.openapi.WireflowAutoSchema",
@@ -342,7 +343,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Run AI image and video workflows from code. Authenticate with "
         "`Authorization: Bearer sk-…` (Settings → API Keys, or "
-        "`python manage.py createapikey`). Errors are `{\"error\", \"code\", …}`."
+        "`python manage.py createapikey`). Errors are `{\"error\", \"code\", …}`. Bodies "
+        "are JSON; no string may contain the NUL character (`\\u0000`): a 400."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from executions.models import Asset
 from executions.providers import ProviderError
 from graph.services import format_timestamp
 from wireflow_site.errors import ApiError, ErrorOut
+from wireflow_site.parsers import JSONParser
 
 
 def _media_out(asset: Asset) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import uuid
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -22,8 +23,10 @@ from executions.models import Execution
 from graph.api.serializers import public_base_url
 from graph.models import Workflow
 from wireflow_site.errors import ApiError, ErrorOut, NotFound
+from wireflow_site.parsers import NUL_REFUSED, contains_nul
 
 MAX_BODY = 1024 * 1024
+WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -52,6 +55,8 @@ class CorsApiView(APIView):
 
 
 def _workflow(webhook_id: str) -> Workflow:
+    if not WEBHOOK_ID.fullmatch(webhook_id):  # ours are URL-safe tokens; a NUL is a DB error
+        raise NotFound("Workflow")
     workflow = Workflow.objects.select_related("team").filter(
         webhook_id=webhook_id, deleted_at__isnull=True
     ).first()
@@ -112,6 +117,8 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise ApiError("Malformed request body: expected JSON", code="malformed_body") from None
+    if contains_nul(body):
+        raise ApiError(f"Malformed request body: {NUL_REFUSED}", code="malformed_body")
     trigger_data = body if isinstance(body, dict) else {"body": body}
     wanted = selectors.workflow_input_node_ids(workflow=workflow)
     inputs = {key: value for key, value in trigger_data.items() if key in wanted}

@@ -178,3 +178,33 @@ def test_media_created_at_is_utc_with_a_z_like_every_other_timestamp(api, settin
     uploaded = api.post("/api/v1/media/upload", {"file": file}, format="multipart").json()
     assert uploaded["data"]["createdAt"].endswith("Z")
     assert api.get("/api/v1/media").json()["data"][0]["createdAt"].endswith("Z")
+
+
+# PostgreSQL (the production database, and CI's) stores no NUL: each of these was a 500 there.
+def test_a_nul_character_in_a_json_body_is_a_400_before_anything_is_saved(api, workflow_id):
+    node = offline_chain()["nodes"][0]["id"]
+    for method, url, body in [
+        ("post", "/api/v1/workflows?strict=false",
+         {"name": "n", "nodes": [{"id": "a", "data": {"config": {"k": "x\u0000y"}}}]}),
+        ("patch", f"/api/v1/workflows/{workflow_id}/nodes/{node}", {"config": {"\u0000": 1}}),
+        ("post", f"/api/v1/workflows/{workflow_id}/execute", {"triggerData": {"a": "\u0000"}}),
+        ("post", "/api/v1/workflows/lint", {"nodes": [{"id": "\u0000"}]}),
+    ]:
+        response = getattr(api, method)(url, body, format="json")
+        assert "NUL" in error_shaped(response, 400, "malformed_body")["error"]
+
+
+def test_a_nul_character_in_a_webhook_trigger_body_or_id_is_refused_not_a_500(api, workflow_id):
+    webhook_id = api.get(f"/api/v1/workflows/{workflow_id}").json()["webhookId"]
+    anyone = APIClient()
+    response = anyone.post(f"/api/v1/workflow/{webhook_id}/trigger", '{"a": "\\u0000"}',
+                           content_type="application/json")
+    error_shaped(response, 400, "malformed_body")
+    error_shaped(anyone.get("/api/v1/workflow/ab%00c/trigger"), 404, "not_found")
+    error_shaped(anyone.post("/api/v1/workflow/ab%00c/trigger", {}, format="json"), 404)
+
+
+def test_an_idempotency_key_with_a_control_character_is_a_400_not_a_500(api, workflow_id):
+    response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json",
+                        HTTP_IDEMPOTENCY_KEY="a\x00b")
+    error_shaped(response, 400, "invalid_idempotency_key")

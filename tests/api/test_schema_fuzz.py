@@ -31,6 +31,10 @@ def counted(environ, start_response):
 
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema?format=json", counted)
+# No NUL characters in generated values: the API refuses them everywhere with a 400 (PostgreSQL
+# stores none), a rule the schema's string types cannot say. tests/api/test_fuzz_findings.py
+# sends them on purpose, in bodies, paths and headers.
+schema.config.generation.update(allow_x00=False)
 
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()
