@@ -92,8 +92,8 @@ def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf):
         if not key:
             with transaction.atomic():
                 return view_method(self, request, *args, **kwargs)
-        if len(key) > 255:
-            raise ApiError("Idempotency-Key must be at most 255 characters",
+        if len(key) > 255 or not key.isprintable():  # no control characters, no NUL
+            raise ApiError("Idempotency-Key must be at most 255 printable characters",
                            code="invalid_idempotency_key")
         team = team_of(request, *args, **kwargs)
         if team is None:

@@ -32,19 +32,22 @@ SEED_MAX = 2**32 - 1
 def inputs_apply(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
     """Per-run values for input nodes: a bare value fills the node's main setting, an object
     is merged into its config. Unknown node ids are refused."""
-    by_id = {node.get("id"): node for node in nodes if isinstance(node, dict)}
+    by_id = {node["id"]: node for node in nodes
+             if isinstance(node, dict) and isinstance(node.get("id"), str)}
     unknown = [node_id for node_id in inputs if node_id not in by_id]
     if unknown:
         raise ApiError(f"Unknown input node: {unknown[0]}", code="invalid_inputs", status=400,
                        nodeId=unknown[0])
     result = []
     for node in nodes:
-        if not isinstance(node, dict) or node.get("id") not in inputs:
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str) \
+                or node["id"] not in inputs:
             result.append(node)
             continue
         value = inputs[node["id"]]
-        data = dict(node.get("data") or {})
-        config = dict(data.get("config") or {})
+        # Malformed data or config (a draft's) is replaced: validation still names the node.
+        data = dict(node["data"]) if isinstance(node.get("data"), dict) else {}
+        config = dict(data["config"]) if isinstance(data.get("config"), dict) else {}
         spec = catalog.get(data.get("nodeType"))
         main = spec.settings()[0].id if spec and spec.settings() else "value"
         config.update(value if isinstance(value, dict) else {main: value})

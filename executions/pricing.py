@@ -43,7 +43,8 @@ def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
                 _port(edge.get("targetHandle")) != REFERENCE_PORT:
             continue
         source = by_id.get(edge.get("source"))
-        source_spec = catalog.get(((source or {}).get("data") or {}).get("nodeType"))
+        data = source.get("data") if isinstance(source, dict) else None
+        source_spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
         pixels = None
         if source_spec is not None and source_spec.output_pixels is not None:
             try:
@@ -66,7 +67,9 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
     complete = True
     by_id = {node.get("id"): node for node in nodes if isinstance(node, dict)}
     for node in nodes:
-        data = node.get("data") or {} if isinstance(node, dict) else {}
+        data = node.get("data") if isinstance(node, dict) else None
+        if not isinstance(data, dict):  # malformed: validation names it; nothing to price
+            continue
         spec = catalog.get(data.get("nodeType"))
         if spec is None or not spec.executable or (only is not None and node.get("id") not in only):
             continue

@@ -19,6 +19,7 @@ from executions.pricing import estimate
 from graph.catalog import catalog
 from graph.models import Workflow
 from graph.services import format_timestamp
+from graph.validation import effective_config
 from wireflow_site.errors import ApiError, NotFound
 
 
@@ -201,12 +202,13 @@ def workflow_run_inputs(*, workflow: Workflow) -> list[dict[str, Any]]:
     """The inputs a run of the workflow takes: one per input node with a setting."""
     inputs = []
     for node in workflow.nodes:
-        data = node.get("data") or {}
-        spec = catalog.get(data.get("nodeType"))
+        # A draft (saved with ?strict=false) may hold malformed nodes: they take no input.
+        data = node.get("data") if isinstance(node, dict) else None
+        spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
         if spec is None or spec.category != "input" or not spec.settings():
             continue
         main = spec.settings()[0]
-        config = {**(data.get("params") or {}), **(data.get("config") or {})}
+        config = effective_config(node, spec)
         inputs.append({
             "nodeId": node.get("id"), "label": data.get("label") or spec.label,
             "type": spec.outputs[0].type if spec.outputs else main.type,
@@ -220,6 +222,8 @@ def workflow_input_node_ids(*, workflow: Workflow) -> set[str]:
     """Ids of the workflow's input nodes (a webhook body's keys that fill them)."""
     ids = set()
     for node in workflow.nodes:
+        if not _well_formed(node, "data"):  # a draft's malformed node is no input
+            continue
         spec = catalog.get((node.get("data") or {}).get("nodeType"))
         if spec is not None and spec.category == "input":
             ids.add(node.get("id"))
@@ -237,13 +241,25 @@ def ancestors_and_self(nodes: list[dict], edges: list[dict], node_id: str) -> se
     return nx.ancestors(graph, node_id) | {node_id}
 
 
+def _well_formed(item: Any, *objects: str) -> bool:
+    """A node or edge shaped enough to read: an object with a string id (and these keys, if
+    present, objects)."""
+    return isinstance(item, dict) and isinstance(item.get("id"), str) and all(
+        isinstance(item.get(key), dict) for key in objects if key in item)
+
+
 def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[dict],
                       edges: list[dict] | None, target_node_id: str | None) -> dict[str, Any]:
     """What a run of these nodes would cost (only the target's ancestors with a target), and
     whether the team's balance covers it: the estimate endpoint's `data`. The balance itself
     (`availableCredits`) only for those who may read the team's usage, else null."""
-    only = ancestors_and_self(nodes, edges or [], target_node_id) if target_node_id else None
-    price = estimate(nodes, only=only, edges=edges or [])
+    # Unsaved or draft graphs may hold malformed nodes and edges: only well-formed ones are
+    # priced (validation, not the estimate, names the rest).
+    nodes = [node for node in nodes if _well_formed(node, "data")]
+    edges = [edge for edge in edges or [] if _well_formed(edge)
+             and isinstance(edge.get("source"), str) and isinstance(edge.get("target"), str)]
+    only = ancestors_and_self(nodes, edges, target_node_id) if target_node_id else None
+    price = estimate(nodes, only=only, edges=edges)
     available = workflow.team.credit_balance
     return {
         "workflowId": str(workflow.pk),

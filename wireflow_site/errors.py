@@ -181,3 +181,18 @@ class ErrorOut(serializers.Serializer):
 
     error = serializers.CharField()
     code = serializers.CharField()
+
+
+class CreditLineOut(serializers.Serializer):
+    nodeId = serializers.CharField()
+    nodeLabel = serializers.CharField()
+    credits = serializers.IntegerField()
+
+
+class InsufficientCreditsOut(ErrorOut):
+    """402: the run's estimated cost is over the team's balance; nothing was started."""
+
+    insufficientCredits = serializers.BooleanField()
+    requiredCredits = serializers.IntegerField()
+    availableCredits = serializers.IntegerField()
+    breakdown = CreditLineOut(many=True, required=False)

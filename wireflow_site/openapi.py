@@ -1,12 +1,23 @@
-"""Schema post-processing: what every operation shares, said once.
+"""The schema tells the truth about errors and headers without repeating them on every view.
 
-Adds the `Idempotency-Key` header to creating POSTs, the `X-Request-Id` and `X-RateLimit-*`
-response headers, and the documented 401 / 429 error responses, so the schema tells the truth
-about headers and errors without repeating them on every view.
+`WireflowAutoSchema` adds to each operation the error responses it really gives, read from the
+view (its authentication, scopes, throttles, path, body and query parameters); the
+postprocessing hook adds the `Idempotency-Key` header to creating POSTs and the `X-Request-Id`
+and `X-RateLimit-*` response headers. Schemathesis, with all its checks, holds both to it
+(tests/api/test_schema_fuzz.py).
 """
 
 from __future__ import annotations
 
+import copy
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from wireflow_site.errors import ErrorOut, InsufficientCreditsOut
+
+# Operations that start runs, so reserve credits: short → 402.
+CHARGING_OPERATIONS = {"workflows_execute", "workflows_run", "webhook_trigger", "batches_retry"}
 IDEMPOTENT_OPERATIONS = {"workflows_create", "workflows_execute", "workflows_run",
                          "webhook_trigger"}
 KEYLESS_OPERATIONS = {"webhook_info", "webhook_trigger", "executions_status"}
@@ -34,6 +45,12 @@ TOO_MANY = {
         "properties": {"error": {"type": "string"}, "code": {"type": "string"},
                        "retryAfter": {"type": "integer",
                                       "description": "Unix seconds"}}}}},
+}
+UNAVAILABLE = {
+    "description": "Redis or the broker cannot be reached and nothing was committed: "
+                   "`service_unavailable`; the same request may succeed in a few seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": ERROR}},
 }
 UNAUTHORIZED = {
     "description": "`Missing Authorization header`, `Invalid API key format. Expected: Bearer "
@@ -64,9 +81,6 @@ def add_shared_parts(result, generator, request, public):
                 response.setdefault("headers", {}).update(REQUEST_ID)
                 if not keyless:
                     response["headers"].update(RATE_HEADERS)
-            if not keyless:
-                operation["responses"].setdefault("401", UNAUTHORIZED)
-            operation["responses"].setdefault("429", TOO_MANY)
             if operation.get("operationId") in IDEMPOTENT_OPERATIONS:
                 responses = operation["responses"]
                 reused = "The Idempotency-Key was used with another body"
@@ -94,3 +108,65 @@ def add_shared_parts(result, generator, request, public):
                                    "the first is in flight → 409.",
                 })
     return result
+
+
+def _error(description: str, serializer=ErrorOut) -> OpenApiResponse:
+    return OpenApiResponse(serializer, description=description)
+
+
+class WireflowAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus the error responses each operation really gives, in
+    the error shape. A view's own `@extend_schema(responses=…)` entry for a code wins."""
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if getattr(serializer, "closed", False):  # the operation refuses keys it lacks
+            schema["additionalProperties"] = False
+        return schema
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, response in self._error_responses().items():
+            if code in responses:
+                continue
+            if isinstance(response, dict):  # a shape of its own (429)
+                responses[code] = copy.deepcopy(response)
+            else:
+                responses[code] = self._get_response_for_code(response, code,
+                                                              direction=direction)
+        return dict(sorted(responses.items()))
+
+    def _has_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() \
+            is not None
+
+    def _error_responses(self) -> dict:
+        view, method = self.view, self.method
+        keyed = bool(view.get_authenticators())
+        errors: dict = {}
+        body, query = self._has_body(), bool(self.get_override_parameters())
+        if body or query:
+            errors["400"] = _error("Malformed or invalid request: `invalid_request` (with "
+                                   "`fields`), `malformed_body`, or a business rule the "
+                                   "message names")
+        if keyed:
+            errors["401"] = UNAUTHORIZED
+            if getattr(view, "required_scopes", {}).get(method):
+                errors["403"] = _error("`Missing required scope: …` (API keys), or the "
+                                       "member's role does not allow it")
+        if "{" in self.path:
+            errors["404"] = _error("Not found, or another team's (never its data)")
+        if self.get_operation_id() in CHARGING_OPERATIONS:
+            errors["402"] = _error("`Insufficient credits. Required: N, Available: M`: "
+                                   "nothing was started", InsufficientCreditsOut)
+        if body:
+            errors["413"] = _error("Request body too large")
+            if not getattr(view, "parses_body_itself", False):
+                errors["415"] = _error("Unsupported media type: send "
+                                       + " or ".join(self.map_parsers()))
+        if view.get_throttles() or method in getattr(view, "rate_limited_methods", ()):
+            errors["429"] = TOO_MANY
+        errors["503"] = UNAVAILABLE
+        return errors

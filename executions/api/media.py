@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,17 +18,20 @@ from executions.fetch import fetch_url
 from executions.media_types import MediaRefused
 from executions.models import Asset
 from executions.providers import ProviderError
+from graph.services import format_timestamp
 from wireflow_site.errors import ApiError, ErrorOut
+from wireflow_site.parsers import JSONParser
 
 
 def _media_out(asset: Asset) -> dict:
     item = asset_api(asset)
     return {"url": item["url"], "id": str(asset.pk), "type": asset.kind,
             "width": asset.width, "height": asset.height, "mime": asset.mime,
-            "size": asset.size, "createdAt": asset.created_at.isoformat()}
+            "size": asset.size, "createdAt": format_timestamp(asset.created_at)}
 
 
 class MediaUploadApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
     required_scopes = {"POST": Scope.WORKFLOWS_WRITE}
 
     @extend_schema(operation_id="media_upload",

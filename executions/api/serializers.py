@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from executions.models import Asset, Execution, ExecutionStatus
 from graph.api.serializers import public_webhook_url
+from wireflow_site.fields import StrictBooleanField, StrictCharField, StrictUrlField
 
 NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or CANCELLED"
 
@@ -17,12 +18,12 @@ NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or
 class ExecuteIn(serializers.Serializer):
     nodes = serializers.ListField(child=serializers.JSONField(), required=False)
     edges = serializers.ListField(child=serializers.JSONField(), required=False)
-    targetNodeId = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+    targetNodeId = StrictCharField(required=False, allow_null=True, allow_blank=True,
                                          max_length=200)
-    force = serializers.BooleanField(required=False, default=False)
+    force = StrictBooleanField(required=False, default=False)
     triggerData = serializers.JSONField(required=False, allow_null=True)
     inputs = serializers.DictField(required=False, allow_empty=True)
-    webhookUrl = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    webhookUrl = StrictUrlField(required=False, allow_blank=True, max_length=500)
     batch = serializers.ListField(child=serializers.DictField(allow_empty=True), required=False,
                                   min_length=1, max_length=500)
 
@@ -258,20 +259,19 @@ class BatchRetryOut(serializers.Serializer):
 
 
 class WebhookTriggerIn(serializers.Serializer):
-    """Any JSON object. It becomes the run's triggerData, and its keys that are ids of input
-    nodes set those nodes' values. A JSON value that is not an object is kept as
+    """Any JSON value, usually an object. An object becomes the run's triggerData, and its keys
+    that are ids of input nodes set those nodes' values; any other value is kept as
     `{"body": value}`."""
 
 
 class WebhookTriggerInSchema(OpenApiSerializerExtension):
-    """WebhookTriggerIn has no fields to declare: describe it as the free-form object it is
+    """WebhookTriggerIn has no fields to declare: describe it as the free-form JSON it is
     (drf-spectacular would otherwise drop a serializer without fields from the schema)."""
 
     target_class = WebhookTriggerIn
 
     def map_serializer(self, auto_schema, direction):
-        return {"type": "object", "additionalProperties": {},
-                "description": WebhookTriggerIn.__doc__.replace("\n    ", " ")}
+        return {"description": WebhookTriggerIn.__doc__.replace("\n    ", " ")}
 
 
 class WebhookInfoOut(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import uuid
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -22,8 +23,10 @@ from executions.models import Execution
 from graph.api.serializers import public_base_url
 from graph.models import Workflow
 from wireflow_site.errors import ApiError, ErrorOut, NotFound
+from wireflow_site.parsers import NUL_REFUSED, contains_nul
 
 MAX_BODY = 1024 * 1024
+WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -52,6 +55,8 @@ class CorsApiView(APIView):
 
 
 def _workflow(webhook_id: str) -> Workflow:
+    if not WEBHOOK_ID.fullmatch(webhook_id):  # ours are URL-safe tokens; a NUL is a DB error
+        raise NotFound("Workflow")
     workflow = Workflow.objects.select_related("team").filter(
         webhook_id=webhook_id, deleted_at__isnull=True
     ).first()
@@ -66,6 +71,12 @@ def status_url(request: Request, execution: Execution) -> str:
 
 
 class WebhookTriggerApi(CorsApiView):
+    # No throttle class: the team's request limit is checked in `post` (keyed by workflow).
+    rate_limited_methods = ("POST",)
+    # The body is read as JSON whatever its Content-Type (senders of webhooks rarely set one
+    # right): never a 415.
+    parses_body_itself = True
+
     @extend_schema(operation_id="webhook_info", auth=[],
                    responses={200: s.WebhookInfoOut, 404: ErrorOut})
     def get(self, request: Request, webhook_id: str) -> Response:
@@ -80,9 +91,10 @@ class WebhookTriggerApi(CorsApiView):
     @extend_schema(
         operation_id="webhook_trigger", auth=[],
         request={"application/json": s.WebhookTriggerIn},
-        responses={202: s.WebhookTriggeredOut, 400: ErrorOut, 404: ErrorOut, 402: ErrorOut,
-                   413: OpenApiResponse(ErrorOut, description="Body over 1 MB"),
-                   429: ErrorOut},
+        responses={202: s.WebhookTriggeredOut,
+                   400: OpenApiResponse(ErrorOut, description="`Workflow is not active`, or "
+                                        "a body that is not JSON"),
+                   413: OpenApiResponse(ErrorOut, description="Body over 1 MB")},
     )
     def post(self, request: Request, webhook_id: str) -> Response:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -105,6 +117,8 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise ApiError("Malformed request body: expected JSON", code="malformed_body") from None
+    if contains_nul(body):
+        raise ApiError(f"Malformed request body: {NUL_REFUSED}", code="malformed_body")
     trigger_data = body if isinstance(body, dict) else {"body": body}
     wanted = selectors.workflow_input_node_ids(workflow=workflow)
     inputs = {key: value for key, value in trigger_data.items() if key in wanted}

@@ -22,6 +22,10 @@ from wireflow_site.errors import ApiError, ErrorOut
 
 EXECUTE = Scope.WORKFLOWS_EXECUTE
 READ = Scope.EXECUTIONS_READ
+MAX_OFFSET = 2**31 - 1
+# Upper or lower case; empty means any status.
+STATUS_FILTERS = [*ExecutionStatus.values, *(value.lower() for value in ExecutionStatus.values),
+                  ""]
 
 
 def _body(serializer_class, data):
@@ -159,14 +163,21 @@ class ExecutionListApi(APIView):
 
     @extend_schema(
         operation_id="executions_list",
-        parameters=[OpenApiParameter("workflowId", str), OpenApiParameter("status", str),
-                    OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        parameters=[
+            OpenApiParameter("workflowId", str),
+            OpenApiParameter("status", str, enum=STATUS_FILTERS,
+                             description="Upper or lower case; empty: any"),
+            OpenApiParameter("limit", int, description="At most 100 (larger asks get 100, "
+                             "smaller than 1 get 1); 20 if not given"),
+            OpenApiParameter("offset", {"type": "integer", "maximum": MAX_OFFSET},
+                             description="Runs to skip (below 0 counts as 0)"),
+        ],
         responses={200: s.ExecutionListOut},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
         state = params.get("status")
-        if state and state.upper() not in ExecutionStatus.values:
+        if state is not None and state not in STATUS_FILTERS:
             raise ApiError(f"status must be one of {', '.join(ExecutionStatus.values)}",
                            code="invalid_request")
         try:
@@ -174,6 +185,8 @@ class ExecutionListApi(APIView):
             offset = max(0, int(params.get("offset", 0)))
         except ValueError:
             raise ApiError("limit and offset must be integers", code="invalid_request") from None
+        if offset > MAX_OFFSET:  # past what a database can skip (a 500 from it otherwise)
+            raise ApiError(f"offset must be at most {MAX_OFFSET}", code="invalid_request")
         executions, total = selectors.execution_list(
             principal=request.principal, workflow_id=params.get("workflowId"),
             status=state.upper() if state else None, limit=limit, offset=offset,
@@ -191,7 +204,7 @@ class WorkflowEstimateApi(APIView):
                    responses={200: s.EstimateOut, 404: ErrorOut})
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
-        data = _body(s.ExecuteIn, request.data or {})
+        data = _body(s.ExecuteIn, request.data)  # no body: {}; a JSON null: 400
         sent = data.get("nodes") is not None
         nodes = data["nodes"] if sent else workflow.nodes
         if data.get("inputs"):

@@ -5,12 +5,19 @@ A help text that starts with "(addition)" marks a field api.md does not list."""
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.roles import Scope
 from graph.models import Workflow
 from graph.services import format_timestamp
 from wireflow_site.errors import ErrorOut
+from wireflow_site.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUrlField,
+)
 from wireflow_site.net import PrivateAddress, require_public_url
 
 
@@ -40,6 +47,15 @@ def editor_url(request, workflow: Workflow) -> str:
     return f"{public_base_url(request)}/workflows/{workflow.pk}"
 
 
+@extend_schema_field({"type": "string", "nullable": True,
+                     "anyOf": [{"format": "date-time"}, {"maxLength": 0}],
+                     "description": "The `updatedAt` the change is based on (empty or null: "
+                     "none); older than the saved one → 409 stale_write"})
+class BaseUpdatedAtField(StrictCharField):
+    """Checked (ISO 8601) by the service, which answers a 400 naming it."""
+
+
+@extend_schema_field({"type": "array", "items": {}})
 class GraphField(serializers.JSONField):
     """A JSON list (nodes or edges); its contents are checked by graph validation."""
 
@@ -51,18 +67,18 @@ class GraphField(serializers.JSONField):
 
 
 class WorkflowWriteIn(serializers.Serializer):
-    id = serializers.CharField(required=False, help_text="With POST: update this workflow.")
-    teamId = serializers.IntegerField(required=False, help_text="Team to create in.")
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    id = StrictCharField(required=False, help_text="With POST: update this workflow.")
+    teamId = StrictIntegerField(required=False, help_text="Team to create in.")
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=50), required=False, max_length=30
+        child=StrictCharField(max_length=50), required=False, max_length=30
     )
-    isActive = serializers.BooleanField(required=False)
+    isActive = StrictBooleanField(required=False)
     nodes = GraphField(required=False)
     edges = GraphField(required=False)
-    baseUpdatedAt = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    completionWebhookUrl = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    baseUpdatedAt = BaseUpdatedAtField(required=False, allow_null=True, allow_blank=True)
+    completionWebhookUrl = StrictUrlField(required=False, allow_blank=True, max_length=500)
 
     FIELD_MAP = {
         "completionWebhookUrl": "completion_webhook_url",
@@ -167,12 +183,24 @@ class LintOut(serializers.Serializer):
     data = LintResult()
 
 
+class PositionIn(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+    closed = True  # WireflowAutoSchema: no other keys (the service refuses them)
+
+
 class NodePatchIn(serializers.Serializer):
-    config = serializers.DictField(required=False)
-    params = serializers.DictField(required=False)
-    label = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    position = serializers.DictField(required=False)
-    baseUpdatedAt = serializers.CharField(required=False)
+    """Checked by graph.services.workflow_patch_node (this serializer is the schema of it):
+    any other key is a structural change, refused with a 400."""
+
+    config = serializers.DictField(required=False, help_text="Merged per key; null deletes")
+    params = serializers.DictField(required=False, help_text="Merged per key; null deletes")
+    label = StrictCharField(required=False, allow_blank=True)
+    position = PositionIn(required=False)
+    baseUpdatedAt = BaseUpdatedAtField(required=False, allow_null=True, allow_blank=True)
+
+    closed = True
 
 
 class NodePatchResult(serializers.Serializer):
@@ -185,7 +213,7 @@ class NodePatchOut(serializers.Serializer):
 
 
 class DuplicateIn(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=200)
+    name = StrictCharField(required=False, max_length=200)
 
 
 class DuplicateResult(serializers.Serializer):

@@ -34,8 +34,15 @@ GRAPH_ERRORS = {
 }
 
 
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+STRICT_VALUES = {**BOOLEANS, "yes": True, "no": False}
+
+
 def _strict(request: Request) -> bool:
-    return request.query_params.get("strict", "true").strip().lower() not in {"false", "0", "no"}
+    value = request.query_params.get("strict", "true").strip().lower()
+    if value not in STRICT_VALUES:
+        raise ApiError("strict must be true or false", code="invalid_request")
+    return STRICT_VALUES[value]
 
 
 def _workflow_out(request: Request, workflow: Workflow) -> dict:
@@ -86,17 +93,20 @@ class WorkflowCollectionApi(APIView):
 
     @extend_schema(
         operation_id="workflows_list",
-        parameters=[OpenApiParameter("isActive", bool), OpenApiParameter("teamId", int)],
+        parameters=[OpenApiParameter("isActive", bool),
+                    OpenApiParameter("teamId", {"type": "integer", "minimum": 0})],
         responses=s.WorkflowListOut,
     )
     def get(self, request: Request) -> Response:
         is_active = request.query_params.get("isActive")
         team_id = request.query_params.get("teamId")
-        if team_id is not None and not team_id.isdigit():
+        if team_id is not None and not (team_id.isascii() and team_id.isdigit()):
             raise ApiError("teamId must be an integer", code="invalid_request")
+        if is_active is not None and is_active.lower() not in BOOLEANS:
+            raise ApiError("isActive must be true or false", code="invalid_request")
         workflows = selectors.workflow_list(
             principal=request.principal,
-            is_active=None if is_active is None else is_active.lower() in {"true", "1"},
+            is_active=None if is_active is None else BOOLEANS[is_active.lower()],
             team_id=int(team_id) if team_id is not None else None,
         )
         items = s.WorkflowItemOut(workflows, many=True, context={"request": request}).data
@@ -106,7 +116,9 @@ class WorkflowCollectionApi(APIView):
         operation_id="workflows_create",
         parameters=[STRICT_PARAM],
         request=s.WorkflowWriteIn,
-        responses={201: s.WorkflowSavedOut, 200: s.WorkflowSavedOut, **GRAPH_ERRORS},
+        responses={201: s.WorkflowSavedOut, 200: s.WorkflowSavedOut, **GRAPH_ERRORS,
+                   404: OpenApiResponse(s.ErrorOut, description="No such workflow (`id`) or "
+                                        "team (`teamId`) the caller belongs to")},
     )
     @idempotent(_create_team)
     def post(self, request: Request) -> Response:
@@ -265,7 +277,7 @@ class WorkflowDuplicateApi(APIView):
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, WRITE)
-        body = _valid(s.DuplicateIn, request.data or {}).validated_data
+        body = _valid(s.DuplicateIn, request.data).validated_data  # no body: {}
         copy_of = services.workflow_duplicate(
             workflow=workflow, actor=request.principal, name=body.get("name")
         )
