@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# What a deployment sets (README's table); whatever the test run itself set for these is dropped.
+# What a deployment sets (README's table); whatever the test run itself set for these is dropped,
+# and so is what only the test run sets (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE, which
+# the check rightly refuses in a deployment).
 DEPLOYMENT_VARIABLES = ("DEBUG", "HTTPS", "BEHIND_PROXY", "SECURE_SSL_REDIRECT",
                         "SECURE_HSTS_SECONDS", "SECRET_KEY", "ALLOWED_HOSTS",
-                        "CSRF_TRUSTED_ORIGINS", "PUBLIC_BASE_URL", "DJANGO_SETTINGS_MODULE")
+                        "CSRF_TRUSTED_ORIGINS", "PUBLIC_BASE_URL", "DJANGO_SETTINGS_MODULE",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def check_deploy(var_dir: Path, **env: str) -> subprocess.CompletedProcess:
