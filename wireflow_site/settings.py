@@ -192,15 +192,18 @@ LOGIN_URL = "/admin/login/"
 # Login throttling (django-axes) on every form login, the site's and admin's: after
 # LOGIN_FAILURE_LIMIT failures for one username from one address, that pair is refused for
 # LOGIN_COOLOFF_MINUTES after its last attempt (429 with a page saying when to try again);
-# colleagues behind the same address are unaffected. API keys never pass through a login.
+# colleagues behind the same address are unaffected until the address itself reaches
+# LOGIN_ADDRESS_FAILURE_LIMIT failures across usernames (accounts.throttling). API keys never
+# pass through a login.
 # Attempts are rows in the database (AxesDatabaseHandler), on SQLite and PostgreSQL alike.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "accounts.throttling.AddressAwareAxesHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.login_lockout_response"

@@ -92,3 +92,32 @@ def test_admin_login_is_throttled_too(person):
 def test_a_locked_out_login_leaves_api_keys_working(person, team, key_client):
     fail_until_locked(Client(), "/login/", "person")
     assert key_client(team).get("/api/v1/workflows", REMOTE_ADDR=OFFICE).status_code == 200
+
+
+def test_one_address_spraying_passwords_across_usernames_is_locked_out_too(
+        person, make_user, settings):
+    """Two wrong passwords each for many usernames never trip the per-username limit; the
+    address's own limit (LOGIN_ADDRESS_FAILURE_LIMIT, lowered here from 50) does, for every
+    username at that address, while the same user elsewhere still logs in."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    client = Client()
+    for n in range(4):
+        for _ in range(2):
+            log_in(client, "/login/", f"target-{n}", "wrong")
+    refused = log_in(client, "/login/", "person", PASSWORD)
+    assert refused.status_code == 429 and "Too many failed logins" in refused.content.decode()
+    assert not is_logged_in(client)
+
+    elsewhere = Client()
+    response = elsewhere.post("/login/", {"username": "person", "password": PASSWORD,
+                                          "next": "/"}, REMOTE_ADDR="198.51.100.9")
+    assert response.status_code == 302 and is_logged_in(elsewhere)
+
+
+def test_colleagues_typos_at_one_address_stay_below_its_limit(person, make_user):
+    """At the default limit (50), a handful of failures by several colleagues locks nobody."""
+    client = Client()
+    for n in range(4):
+        for _ in range(FAILURE_LIMIT - 1):
+            log_in(client, "/login/", f"colleague-{n}", "wrong")
+    assert log_in(client, "/login/", "person", PASSWORD).status_code == 302
