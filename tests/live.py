@@ -90,6 +90,12 @@ class LiveWorker:
             time.sleep(0.2)
         raise RuntimeError(f"worker not ready:\n{self.log.read_text()[-3000:]}")
 
+    def twin(self) -> LiveWorker:
+        """The same worker again (same hostname, queues and pool), without a second beat: what
+        a supervisor starts after this one died."""
+        return LiveWorker(concurrency=self.concurrency, pool=self.pool, beat=False,
+                          extra_env=self.extra_env, hostname=self.hostname, queues=self.queues)
+
     def kill_main(self) -> None:
         """SIGKILL the worker's main process only, as the OOM killer would; its pool processes
         die with it (Celery gives them a parent-death signal). Beat, if any, lives on."""

@@ -84,3 +84,15 @@ class PrivatePostgres:
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def deployment_workers(env: dict[str, str]):
+    """The two workers of a deployment, not started: local rendering on processes (with beat)
+    and vendor calls, polls and the dispatcher's housekeeping on threads."""
+    from django.conf import settings
+
+    from tests.live import LiveWorker
+
+    return (LiveWorker(extra_env=env, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]),
+            LiveWorker(extra_env=env, queues=[settings.CELERY_REMOTE_QUEUE], pool="threads",
+                       concurrency=8, beat=False))

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.graph.builders import edge, node
-from tests.reliability.procs_support import RestartableRedis
+from tests.reliability.procs_support import RestartableRedis, deployment_workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -32,22 +32,15 @@ def _graph(n: int) -> dict:
 
 @pytest.fixture
 def stack():
-    from django.conf import settings
-
     from tests.conftest import _free_port
-    from tests.live import LiveServer, LiveWorker
+    from tests.live import LiveServer
 
     redis_server = RestartableRedis().start()
     env = {"REDIS_URL": redis_server.url}
     parts = []
     try:
-        # The two workers of a deployment: local rendering on processes; vendor calls,
-        # polls and the dispatcher's housekeeping on threads.
-        worker = LiveWorker(extra_env=env, queues=[settings.CELERY_TASK_DEFAULT_QUEUE])
-        parts.append(worker.start())
-        remote = LiveWorker(extra_env=env, queues=[settings.CELERY_REMOTE_QUEUE],
-                            pool="threads", concurrency=8, beat=False)
-        parts.append(remote.start())
+        worker, remote = deployment_workers(env)
+        parts += [worker.start(), remote.start()]
         server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", extra_env=env)
         parts.append(server.start())
         yield redis_server, server, worker, remote

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.graph.builders import edge, node
-from tests.reliability.procs_support import RestartableRedis
+from tests.reliability.procs_support import RestartableRedis, deployment_workers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -35,28 +35,21 @@ def stack(simulator):
     """daphne, beat, and the two workers of a deployment: local rendering on processes, vendor
     calls and polls on threads. `restart(worker)` starts the same worker again (same hostname,
     no second beat), as a supervisor would."""
-    from django.conf import settings
-
     from tests.conftest import _free_port
-    from tests.live import LiveServer, LiveWorker
+    from tests.live import LiveServer
 
     redis_server = RestartableRedis().start()
     env = {"REDIS_URL": redis_server.url, "SIMULATE": "1", "SIMULATOR_URL": simulator.url,
            "BFL_TIMEOUT": "30", **PRODUCTION_TIMERS}
     parts: list = []
     try:
-        cpu = LiveWorker(extra_env=env, queues=[settings.CELERY_TASK_DEFAULT_QUEUE])
-        parts.append(cpu.start())
-        remote = LiveWorker(extra_env=env, queues=[settings.CELERY_REMOTE_QUEUE],
-                            pool="threads", concurrency=8, beat=False)
-        parts.append(remote.start())
+        cpu, remote = deployment_workers(env)
+        parts += [cpu.start(), remote.start()]
         server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", extra_env=env)
         parts.append(server.start())
 
-        def restart(worker: LiveWorker) -> LiveWorker:
-            again = LiveWorker(extra_env=env, hostname=worker.hostname, beat=False,
-                               queues=worker.queues, pool=worker.pool,
-                               concurrency=worker.concurrency)
+        def restart(worker):
+            again = worker.twin()
             parts.append(again)
             return again.start()
 
