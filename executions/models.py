@@ -98,6 +98,10 @@ class Execution(models.Model):
                               related_name="executions")
     run_index_in_batch = models.PositiveIntegerField(null=True, blank=True)
     simulated = models.BooleanField(default=False)
+    stale_dependencies = models.JSONField(
+        default=list, blank=True,
+        help_text="Pinned nodes whose inputs changed since their output was made (the poll's "
+        "staleDependencies).")
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,6 +130,11 @@ class NodeRun(models.Model):
     upstream = models.JSONField(default=list, help_text="Node ids this node reads from.")
     config = models.JSONField(default=dict, help_text="Effective settings (defaults applied).")
     seed = models.BigIntegerField(null=True, blank=True)
+    seed_reused = models.BooleanField(
+        default=False, help_text="A random seed carried over from an earlier run (so its cached "
+        "result may be reused); see executions.planner._reused_seeds.")
+    pinned = models.BooleanField(default=False,
+                                 help_text="Took the node's pinned output (cached_from).")
     provider = models.CharField(max_length=20, blank=True, default="")
     progress = models.FloatField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -126,9 +126,7 @@ def cache_lookup(node_run: NodeRun, key: str) -> NodeRun | None:
         return None
     random_seed = spec.input("seed") is not None and not isinstance(node_run.config.get("seed"),
                                                                       int)
-    targeted_upstream = bool(node_run.execution.target_node_id) and (
-        node_run.node_id != node_run.execution.target_node_id)
-    if random_seed and not targeted_upstream:
+    if random_seed and not node_run.seed_reused:
         return None  # a random seed asks for a new result every time
     return (
         NodeRun.objects.filter(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.selectors import Principal
 from accounts.services import credits_reserve
-from executions import events, outputs
+from executions import events, outputs, pins
 from executions.models import Execution, NodeRun, NodeStatus
 from executions.pricing import estimate
 from executions.scheduler import Ready, execution_settle, new_lease
@@ -57,8 +57,8 @@ def inputs_apply(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
 
 
 def _resolve_seed(spec, config: dict[str, Any], reuse: int | None = None) -> int | None:
-    """The seed a node runs with: its own, else (a targeted re-run's upstream node) the seed of
-    its last good run so its cached result is reused, else a fresh random one."""
+    """The seed a node runs with: its own, else the seed it reuses (see `_reused_seeds`),
+    else a fresh random one."""
     if spec.input("seed") is None:
         return None
     seed = config.get("seed")
@@ -67,17 +67,41 @@ def _resolve_seed(spec, config: dict[str, Any], reuse: int | None = None) -> int
     return reuse if reuse is not None else secrets.randbelow(SEED_MAX + 1)
 
 
-def _last_seeds(workflow: Workflow | None, node_ids: set[str]) -> dict[str, int]:
-    """Seeds of each node's latest successful run in this workflow."""
+# Runs whose random-seed nodes may carry on from a "Run to here": not webhook and batch runs,
+# which ask for new results each time.
+REUSING_TRIGGERS = {Execution.Trigger.EDITOR, Execution.Trigger.API, Execution.Trigger.CLI}
+
+
+def _reused_seeds(workflow: Workflow | None, node_ids: set[str],
+                  target_node_id: str | None) -> dict[str, int]:
+    """Random-seed nodes that keep the seed of an earlier run, so their cached result is reused
+    instead of generated (and paid for) again:
+
+    - in a targeted run ("Run to here"), every node upstream of the target keeps the seed of
+      its latest successful run;
+    - in a whole run, a node whose latest run was part of a targeted run, and succeeded, keeps
+      that seed: "Run to here" then "Run" generates nothing twice. After a whole run, the next
+      whole run draws new seeds, as a random seed asks.
+    """
     if workflow is None or not node_ids:
         return {}
     seeds: dict[str, int] = {}
-    found = NodeRun.objects.filter(
-        execution__workflow=workflow, node_id__in=node_ids, seed__isnull=False,
-        status__in=(NodeStatus.COMPLETED, NodeStatus.CACHED),
-    ).order_by("-finished_at").values_list("node_id", "seed")
-    for node_id, seed in found[:500]:
-        seeds.setdefault(node_id, seed)
+    done = (NodeStatus.COMPLETED, NodeStatus.CACHED)
+    runs = NodeRun.objects.filter(execution__workflow=workflow, node_id__in=node_ids,
+                                  finished_at__isnull=False)
+    if target_node_id:
+        found = runs.filter(seed__isnull=False, status__in=done).values_list("node_id", "seed")
+        for node_id, seed in found.order_by("-finished_at")[:500]:
+            seeds.setdefault(node_id, seed)
+        return seeds
+    latest: set[str] = set()
+    found = runs.values_list("node_id", "seed", "status", "execution__target_node_id")
+    for node_id, seed, status, targeted in found.order_by("-finished_at")[:500]:
+        if node_id in latest:
+            continue
+        latest.add(node_id)
+        if targeted and status in done and seed is not None:
+            seeds[node_id] = seed
     return seeds
 
 
@@ -148,12 +172,18 @@ def execution_create(
             raise ApiError(f"Node {target_node_id} not found", code="node_not_found", status=404)
         runnable = nx.ancestors(graph, target_node_id) | {target_node_id}
         graph = graph.subgraph(runnable).copy()
-    order = [n for n in topological_order(needed, needed_edges) if n in runnable]
     by_id = {node["id"]: node for node in needed}
-    price = estimate(needed, only=set(runnable), edges=needed_edges)
-    # Re-running one node: its upstream nodes keep their last seeds, so unchanged ones are
-    # served from the cache instead of being generated (and paid for) again.
-    reused = _last_seeds(workflow, set(runnable) - {target_node_id}) if target_node_id else {}
+    # Pinned nodes take their pinned output; what only fed them is left out of the run.
+    pinned = pins.pinned_sources(team, [by_id[node_id] for node_id in runnable])
+    if pinned:
+        runnable -= pins.only_feeding(set(pinned), {n: list(graph.successors(n))
+                                                    for n in runnable})
+        graph = graph.subgraph(runnable).copy()
+        graph.remove_edges_from(list(graph.in_edges(list(pinned))))
+    order = [n for n in topological_order(needed, needed_edges) if n in runnable]
+    price = estimate(needed, only=set(runnable) - set(pinned), edges=needed_edges)
+    reused = {} if batch is not None or trigger not in REUSING_TRIGGERS else _reused_seeds(
+        workflow, set(runnable) - {target_node_id} - set(pinned), target_node_id)
     now = timezone.now()
     # Everything is built before the transaction, which then only writes: on SQLite a write
     # transaction holds the database's one write lock, which the workers wait for.
@@ -173,6 +203,7 @@ def execution_create(
         webhook_url=webhook_url,
         batch=batch,
         run_index_in_batch=run_index_in_batch,
+        stale_dependencies=pins.stale_dependencies(nodes, edges, pinned) if pinned else [],
         created_by=actor.user if actor else None,
         api_key=actor.api_key if actor else None,
         created_at=now,
@@ -192,11 +223,20 @@ def execution_create(
             upstream=upstream,
             config=config,
             seed=_resolve_seed(spec, config, reused.get(node_id)),
+            seed_reused=node_id in reused and not isinstance(config.get("seed"), int),
             provider=spec.provider or "",
             status=NodeStatus.PENDING,
         )
         made = _instant_outputs(spec, node_run) if not upstream else None
-        if made is not None:  # an input whose value is its settings: done already
+        if node_id in pinned:  # its pinned output, free, without waiting for anything
+            source = pinned[node_id]
+            node_run.status, node_run.outputs, node_run.progress = (
+                NodeStatus.CACHED, source.outputs, 1.0)
+            node_run.pinned, node_run.cached_from, node_run.seed = True, source, source.seed
+            node_run.cache_key, node_run.simulated = source.cache_key, source.simulated
+            node_run.started_at = node_run.finished_at = now
+            instant[node_id] = node_run
+        elif made is not None:  # an input whose value is its settings: done already
             node_run.status, node_run.outputs, node_run.progress = NodeStatus.COMPLETED, made, 1.0
             node_run.started_at = node_run.finished_at = now
             node_run.cache_key = outputs.cache_key(node_run, [])

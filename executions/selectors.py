@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.roles import Scope
 from accounts.selectors import Principal
-from executions import pollcache
+from executions import pins, pollcache
 from executions.assets import asset_api
 from executions.models import NODE_DONE, RUN_SNAPSHOT, Asset, Batch, Execution, NodeRun, NodeStatus
 from executions.outputs import output_asset_ids, output_shape
@@ -108,6 +108,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
             "credits": run.credits,
             "seed": run.seed,
             "cached": run.status == NodeStatus.CACHED,
+            "pinned": run.pinned,
             "simulated": run.simulated,
             "startTime": _time(run.started_at),
             "endTime": _time(run.finished_at),
@@ -135,6 +136,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
         "credits": {"charged": execution.credits_charged,
                     "estimated": execution.credits_estimated},
         "simulated": execution.simulated,
+        "staleDependencies": execution.stale_dependencies,
         "seq": execution.seq,
         "startTime": _time(execution.started_at),
         "endTime": _time(execution.finished_at),
@@ -193,6 +195,7 @@ def execution_run_summary(execution: Execution, batch_id: str | None) -> dict[st
         "error": payload["error"], "batchId": batch_id,
         "runIndexInBatch": execution.run_index_in_batch,
         "nodeRuns": payload["nodeResults"]["nodeRuns"],
+        "staleDependencies": payload["staleDependencies"],
     }
 
 
@@ -248,6 +251,21 @@ def _well_formed(item: Any, *objects: str) -> bool:
         isinstance(item.get(key), dict) for key in objects if key in item)
 
 
+def _unpinned(workflow: Workflow, nodes: list[dict], edges: list[dict],
+              only: set[str] | None) -> set[str] | None:
+    """The nodes a run would price once pinned nodes, and what only feeds them, are left out
+    (as executions.planner does)."""
+    ids = only if only is not None else {node["id"] for node in nodes}
+    pinned = set(pins.pinned_sources(workflow.team, [n for n in nodes if n["id"] in ids]))
+    if not pinned:
+        return only
+    successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for edge in edges:
+        if edge["source"] in ids and edge["target"] in ids:
+            successors[edge["source"]].append(edge["target"])
+    return ids - pinned - pins.only_feeding(pinned, successors)
+
+
 def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[dict],
                       edges: list[dict] | None, target_node_id: str | None) -> dict[str, Any]:
     """What a run of these nodes would cost (only the target's ancestors with a target), and
@@ -259,6 +277,7 @@ def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[d
     edges = [edge for edge in edges or [] if _well_formed(edge)
              and isinstance(edge.get("source"), str) and isinstance(edge.get("target"), str)]
     only = ancestors_and_self(nodes, edges, target_node_id) if target_node_id else None
+    only = _unpinned(workflow, nodes, edges, only)
     price = estimate(nodes, only=only, edges=edges)
     available = workflow.team.credit_balance
     return {

@@ -4,6 +4,7 @@ an immutable WorkflowVersion in the same transaction."""
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from wireflow_site.errors import ApiError
 ALWAYS_REFUSED = {"empty_graph", "too_many_nodes", "too_many_edges", "malformed_graph"}
 
 # Node fields PATCH /workflows/{id}/nodes/{nodeId} may change; everything else is structural.
-PATCHABLE_NODE_FIELDS = {"config", "params", "label", "position", "baseUpdatedAt"}
+PATCHABLE_NODE_FIELDS = {"config", "params", "label", "position", "pinned", "baseUpdatedAt"}
 
 
 def format_timestamp(value: datetime) -> str:
@@ -170,12 +171,14 @@ def workflow_patch_node(
     patch: dict[str, Any],
     strict: bool = True,
 ) -> tuple[dict[str, Any], Workflow]:
-    """Shallow-merge one node's config/params (null deletes a key); replace label/position."""
+    """Shallow-merge one node's config/params (null deletes a key); replace label/position;
+    set or clear its pin."""
     structural = sorted(set(patch) - PATCHABLE_NODE_FIELDS)
     if structural:
         raise ApiError(
-            f"Cannot change {', '.join(structural)} with PATCH; only config, params, label and "
-            f"position. Use PUT /workflows/{workflow.pk} to change the graph's structure.",
+            f"Cannot change {', '.join(structural)} with PATCH; only config, params, label, "
+            f"position and pinned. Use PUT /workflows/{workflow.pk} to change the graph's "
+            "structure.",
             code="immutable_field",
             fields=structural,
         )
@@ -201,6 +204,8 @@ def workflow_patch_node(
             data["label"] = patch["label"]
         if "position" in patch:
             node["position"] = _position(patch["position"])
+        if "pinned" in patch:
+            _set_pin(data, patch["pinned"])
         result = check_graph(nodes, locked.edges, strict=strict, only_node=node_id)
         locked.nodes = nodes
         locked.updated_at = max(timezone.now(), locked.updated_at)
@@ -209,6 +214,24 @@ def workflow_patch_node(
         )
         locked.save()
     return node, locked
+
+
+def _set_pin(data: dict, pin: Any) -> None:
+    """Pin the node to the output it made in a run (`{"executionId"}`), or unpin it (null).
+    Whether that run made one is checked when a run uses the pin (executions.pins)."""
+    if pin is None:
+        data.pop("pinned", None)
+        return
+    run_id = pin.get("executionId") if isinstance(pin, dict) else None
+    try:
+        valid = isinstance(run_id, str) and set(pin) == {"executionId"} and bool(
+            uuid.UUID(run_id))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ApiError('pinned must be {"executionId": "<id of a run of this node>"} or null',
+                       code="invalid_request")
+    data["pinned"] = {"executionId": str(uuid.UUID(run_id))}
 
 
 def _merge_settings(data: dict, key: str, changes: Any) -> None:

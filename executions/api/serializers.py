@@ -76,9 +76,33 @@ class NodeRunOut(serializers.Serializer):
         "its setting is random (lock it to reproduce the result from the cache); null for nodes "
         "without a seed.")
     cached = serializers.BooleanField(help_text="(addition) Its result came from the cache.")
+    pinned = serializers.BooleanField(
+        help_text="(addition) Its output is the one pinned on the node (data.pinned): not run, "
+        "0 credits.")
     simulated = serializers.BooleanField(help_text="(addition) The simulator ran it.")
     startTime = serializers.DateTimeField(allow_null=True)
     endTime = serializers.DateTimeField(allow_null=True)
+
+
+class PinnedFromOut(serializers.Serializer):
+    executionId = serializers.UUIDField()
+
+
+class StaleDependencyOut(serializers.Serializer):
+    nodeId = serializers.CharField()
+    nodeLabel = serializers.CharField()
+    reason = serializers.ChoiceField(["pinned_output_outdated"])
+    pinnedFrom = PinnedFromOut()
+    changedNodes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The node and upstream nodes whose settings or wiring differ from the run "
+        "the pinned output was made in.")
+    message = serializers.CharField()
+
+
+STALE_HELP = ("(addition) Pinned nodes whose settings or upstream graph changed since their "
+              "output was made: the run used the pinned output anyway. Cached results are "
+              "keyed by their inputs and are never stale.")
 
 
 class NodeStateOut(serializers.Serializer):
@@ -119,6 +143,7 @@ class PollOut(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
     credits = RunCreditsOut()
     simulated = serializers.BooleanField(help_text="(addition) The simulator ran it.")
+    staleDependencies = StaleDependencyOut(many=True, help_text=STALE_HELP)
     seq = serializers.IntegerField(
         help_text="(addition) Goes up with every state change of the run.")
     startTime = serializers.DateTimeField(allow_null=True)
@@ -135,6 +160,7 @@ class ExecutionRunOut(serializers.Serializer):
     batchId = serializers.UUIDField(allow_null=True)
     runIndexInBatch = serializers.IntegerField(allow_null=True)
     nodeRuns = NodeRunOut(many=True)
+    staleDependencies = StaleDependencyOut(many=True, help_text=STALE_HELP)
 
 
 class ExecuteOut(serializers.Serializer):
@@ -143,6 +169,7 @@ class ExecuteOut(serializers.Serializer):
     workflowId = serializers.UUIDField()
     batchId = serializers.UUIDField(allow_null=True)
     executionRuns = ExecutionRunOut(many=True)
+    staleDependencies = StaleDependencyOut(many=True, help_text=STALE_HELP + " Of the first run.")
 
 
 class RunInputOut(serializers.Serializer):

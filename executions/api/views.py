@@ -103,6 +103,7 @@ def _started(request: Request, workflow, runs: list[Execution], *, batch_id) -> 
         "batchId": batch_id,
         "executionRuns": [selectors.execution_run_summary(run, batch_id) for run in runs],
     }
+    body["staleDependencies"] = body["executionRuns"][0]["staleDependencies"]
     return Response(body, status=status.HTTP_201_CREATED,
                     headers={"Location": _poll_url(request, first)})
 

@@ -190,6 +190,12 @@ class PositionIn(serializers.Serializer):
     closed = True  # WireflowAutoSchema: no other keys (the service refuses them)
 
 
+class PinIn(serializers.Serializer):
+    executionId = serializers.UUIDField(help_text="A run in which this node made its output.")
+
+    closed = True
+
+
 class NodePatchIn(serializers.Serializer):
     """Checked by graph.services.workflow_patch_node (this serializer is the schema of it):
     any other key is a structural change, refused with a 400."""
@@ -198,6 +204,9 @@ class NodePatchIn(serializers.Serializer):
     params = serializers.DictField(required=False, help_text="Merged per key; null deletes")
     label = StrictCharField(required=False, allow_blank=True)
     position = PositionIn(required=False)
+    pinned = PinIn(required=False, allow_null=True, help_text=(
+        "(addition) Pin the node to the output it made in a run: later runs reuse it "
+        "(CACHED, 0 credits) until unpinned with null."))
     baseUpdatedAt = BaseUpdatedAtField(required=False, allow_null=True, allow_blank=True)
 
     closed = True

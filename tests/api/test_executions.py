@@ -45,7 +45,10 @@ def test_execute_then_poll_to_completed_and_download_the_image(api, live_worker,
     response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"executionId", "status", "workflowId", "batchId", "executionRuns"}
+    # Wireflow's keys, and staleDependencies as Wireflow's execute response carries it.
+    assert set(body) == {"executionId", "status", "workflowId", "batchId", "executionRuns",
+                         "staleDependencies"}
+    assert body["staleDependencies"] == []
     assert body["workflowId"] == workflow_id and body["status"] == "QUEUED"
     run = body["executionRuns"][0]
     assert run["id"] == body["executionId"] and run["runIndexInBatch"] is None

@@ -189,6 +189,11 @@ def test_rerunning_one_node_reuses_upstream_results_even_with_random_seeds(team,
     assert states(again) == {"text": "COMPLETED", "preview": "CACHED", "upscale": "COMPLETED"}
     seed = NodeRun.objects.get(execution=first, node_id="preview").seed
     assert NodeRun.objects.get(execution=again, node_id="preview").seed == seed
-    # A full run with a random seed still asks for a new picture.
+    # A full run right after "Run to here" carries on from it: nothing unchanged is made twice.
     full = wait_done(start(team, nodes, edges, workflow=workflow))
-    assert states(full)["preview"] == "COMPLETED"
+    assert states(full) == {"text": "COMPLETED", "preview": "CACHED", "upscale": "CACHED",
+                            "video": "COMPLETED"}
+    # After a full run, the next full run with a random seed asks for a new picture.
+    fresh = wait_done(start(team, nodes, edges, workflow=workflow))
+    assert states(fresh)["preview"] == "COMPLETED"
+    assert NodeRun.objects.get(execution=fresh, node_id="preview").seed != seed
