@@ -521,6 +521,58 @@ def test_lock_the_seed_a_run_drew_and_the_next_run_reproduces_it_for_free(
     tab.screenshot(path=str(SHOTS / "editor-seed-locked.png"))
 
 
+def test_pin_an_output_and_later_runs_keep_it_for_free_until_unpinned(
+        tab, server, team, designer):
+    from accounts.services import credits_grant
+    from executions.models import Execution
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=200)
+    created = _open(tab, server, team, designer, "Pin it", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("flux", "generate:flux_2_pro", {"width": 512, "height": 512, "seed": None}),
+    ], [edge("e1", "prompt", "prompt", "flux", "prompt")])
+    tab.wait_for_selector("[data-testid=run]:has-text('credits')")
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-flux][data-status=COMPLETED]", timeout=60000)
+    first = Execution.objects.filter(workflow=created).latest("created_at")
+    image = tab.get_attribute("[data-testid=node-flux] .node-preview", "src")
+
+    tab.click("[data-testid=node-flux] [data-testid=pin-output]")
+    tab.wait_for_selector("[data-testid=node-flux] [data-testid=node-pinned]")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    created.refresh_from_db()
+    assert next(n for n in created.nodes if n["id"] == "flux")["data"]["pinned"] == {
+        "executionId": str(first.pk)}
+    tab.wait_for_selector("[data-testid=run]:has-text('0 credits')")
+
+    # A new prompt: the pinned image stays, costs nothing, and the node says it is outdated.
+    tab.locator("[data-testid=node-prompt]").click()
+    tab.fill("#setting-prompt", "a blue kite over the dunes")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-flux] [data-testid=node-stale]", timeout=60000)
+    tab.wait_for_selector("[data-testid=node-flux][data-status=CACHED]", timeout=60000)
+    pinned_run = Execution.objects.filter(workflow=created).latest("created_at")
+    assert pinned_run.pk != first.pk and pinned_run.credits_charged == 0
+    assert pinned_run.node_runs.get(node_id="flux").pinned
+    assert tab.get_attribute("[data-testid=node-flux] .node-preview", "src").split("?")[0] == \
+        image.split("?")[0]
+    tab.screenshot(path=str(SHOTS / "editor-pinned.png"))
+
+    tab.click("[data-testid=node-flux] [data-testid=unpin-output]")
+    tab.wait_for_selector("[data-testid=node-flux] [data-testid=node-pinned]", state="detached")
+    tab.wait_for_selector("[data-testid=node-flux] [data-testid=node-stale]", state="detached")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    tab.click("[data-testid=run]")
+    tab.wait_for_function(
+        "() => document.querySelector('[data-testid=node-flux]')?.dataset.status === 'COMPLETED'"
+        " && document.querySelectorAll('[data-testid=node-flux] [data-testid=pin-output]').length"
+        " === 1", timeout=60000)
+    latest = Execution.objects.filter(workflow=created).latest("created_at")
+    assert latest.pk != pinned_run.pk and latest.credits_charged > 0
+
+
 def test_saved_problems_show_on_the_nodes_and_edges_they_name(tab, server, team, designer):
     from tests.graph.builders import edge, node
 

@@ -30,6 +30,28 @@ describe("the seed a node used", () => {
   });
 });
 
+describe("a pinned output", () => {
+  it("is kept on the node until unpinned, and a poll says when it predates changes", () => {
+    const editor = useEditor.getState();
+    editor.load({ id: "w", name: "w", updatedAt: "t", webhookUrl: null, edges: [],
+                  nodes: [{ id: "flux", type: "basedNode", position: { x: 0, y: 0 },
+                            data: { nodeType: "generate:flux_2_pro", config: {} } }] });
+    editor.setPinned("flux", "run-p");
+    expect(useEditor.getState().nodes[0].data.pinned).toEqual({ executionId: "run-p" });
+    expect(useEditor.getState().dirty).toBe(true);
+    applyPoll({ ...pollOf("run-q", "COMPLETED", [["flux", "CACHED"]]), seq: 2,
+                staleDependencies: [{ nodeId: "flux", nodeLabel: "FLUX", message: "changed",
+                                      reason: "pinned_output_outdated", changedNodes: ["p"],
+                                      pinnedFrom: { executionId: "run-p" } }] });
+    expect(useEditor.getState().stale).toEqual({ flux: "changed" });
+    useEditor.getState().setPinned("flux", null);
+    expect(useEditor.getState().nodes[0].data).not.toHaveProperty("pinned");
+    expect(useEditor.getState().stale).toEqual({});
+    useEditor.getState().undo();
+    expect(useEditor.getState().nodes[0].data.pinned).toEqual({ executionId: "run-p" });
+  });
+});
+
 describe("a run started from the editor", () => {
   it("shows every node of the new run at once, without undoing what events said", () => {
     const editor = useEditor.getState();

@@ -21,6 +21,7 @@ export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
                                    output: run.output, seed: run.seed }, poll.seq);
   }
   editor.runEvent(poll.status, poll.seq);
+  editor.setStale(poll.staleDependencies ?? []);
 }
 
 /** The node runs a new execution starts with (from the execute response): shown at once for
@@ -56,6 +57,7 @@ export async function start(workflowId: string, targetNodeId?: string): Promise<
     if (canEdit && dirty && !(await save())) return;
     const started = await execute(workflowId, targetNodeId);
     applyStarted(started.executionId, started.executionRuns[0]?.nodeRuns ?? []);
+    useEditor.getState().setStale(started.staleDependencies ?? []);
     // Events may have gone by before we knew the id: read the run's state once.
     applyPoll(await fetchPoll(started.executionId));
   } catch (error) {

@@ -11,8 +11,8 @@ import { checkConnection, type Clip, copyNodes, createNode, edgeId, pasteClip } 
 import { layoutPositions, type Size } from "./layout";
 import { type ExecutionStatus, isFinished } from "./status";
 import type {
-  Estimate, NodeRunState, NodeSpec, Problem, Workflow, WorkflowEdge, WorkflowNode,
-  WorkflowNodeData,
+  Estimate, NodeRunState, NodeSpec, Problem, StaleDependency, Workflow, WorkflowEdge,
+  WorkflowNode, WorkflowNodeData,
 } from "./types";
 
 export type FlowNode = Node<WorkflowNodeData>;
@@ -38,6 +38,8 @@ export interface EditorState {
   runs: Record<string, NodeRunState>;
   executionId: string | null;
   runStatus: ExecutionStatus | null;
+  /** Pinned nodes of the run on the canvas whose output predates changes upstream: id → why. */
+  stale: Record<string, string>;
   /** The newest event `seq` applied for this run: an older poll answer must not undo it. */
   runSeq: number;
   runStatusSeq: number;
@@ -72,6 +74,9 @@ export interface EditorActions {
   setConfig(nodeId: string, key: string, value: unknown): void;
   setConfigs(nodeId: string, values: Record<string, unknown>): void;
   setLabel(nodeId: string, label: string): void;
+  /** Keep the output the node made in this run (null: run it again next time). */
+  setPinned(nodeId: string, executionId: string | null): void;
+  setStale(stale: StaleDependency[]): void;
   /** Record the graph as it is before a change that React Flow makes (a drag). */
   checkpoint(): void;
   copy(): number;
@@ -164,7 +169,8 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
   return {
     workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
-    executionId: null, runStatus: null, runSeq: 0, runStatusSeq: 0, viewingPast: false, live: "connecting", estimate: null,
+    executionId: null, runStatus: null, stale: {}, runSeq: 0, runStatusSeq: 0,
+    viewingPast: false, live: "connecting", estimate: null,
     nodeCredits: {},
     dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
     lastEdit: null,
@@ -221,6 +227,20 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       rememberEdit(`${nodeId}/label`);
       updateNode(nodeId, (data) => ({ ...data, label }));
     },
+    setPinned: (nodeId, executionId) => {
+      remember();
+      updateNode(nodeId, (data) => {
+        const { pinned: _old, ...rest } = data;
+        return (executionId ? { ...rest, pinned: { executionId } } : rest) as WorkflowNodeData;
+      });
+      if (!executionId) {
+        const { [nodeId]: _gone, ...stale } = get().stale;
+        set({ stale });
+      }
+    },
+    setStale: (items) => set({
+      stale: Object.fromEntries(items.map((item) => [item.nodeId, item.message])),
+    }),
     checkpoint: remember,
     copy: () => {
       const { json, ids } = selection();
@@ -289,7 +309,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     setLive: (live) => set({ live }),
     notify: (notice) => set({ notice }),
     startRun: (executionId, options) => set({
-      executionId, runStatus: "QUEUED", runs: {}, runSeq: 0, runStatusSeq: 0,
+      executionId, runStatus: "QUEUED", runs: {}, stale: {}, runSeq: 0, runStatusSeq: 0,
       viewingPast: Boolean(options?.past),
     }),
     nodeEvent: (nodeId, state, seq = 0) => {

@@ -61,6 +61,8 @@ export type NodeType = `${NodeFamily}:${string}`;
  * alias). Keys the editor does not know are kept as they are. */
 interface NodeDataOf<F extends NodeFamily, Config> {
   label?: string;
+  /** The run whose output this node keeps: later runs reuse it (0 credits) until unpinned. */
+  pinned?: { executionId: string };
   nodeType: `${F}:${string}`;
   category?: string;
   config?: Config & Record<string, unknown>;
@@ -157,12 +159,23 @@ export interface PollNodeRun {
   seed?: number | null;
 }
 
+/** A pinned node whose settings or upstream graph changed since its output was made. */
+export interface StaleDependency {
+  nodeId: string;
+  nodeLabel: string;
+  reason: string;
+  pinnedFrom: { executionId: string };
+  changedNodes: string[];
+  message: string;
+}
+
 export interface Poll {
   executionId: string;
   status: ExecutionStatus;
   progress: number;
   seq: number;
   nodeResults: { nodeRuns: PollNodeRun[] };
+  staleDependencies?: StaleDependency[];
 }
 
 // What the workflow's socket sends (executions/consumers.py and executions/events.py).

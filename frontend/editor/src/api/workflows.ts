@@ -2,8 +2,8 @@
 
 import type { ExecutionStatus } from "../status";
 import type {
-  Estimate, HistoryItem, NodeSpec, Poll, PollNodeRun, Problem, Workflow, WorkflowEdge,
-  WorkflowNode,
+  Estimate, HistoryItem, NodeSpec, Poll, PollNodeRun, Problem, StaleDependency, Workflow,
+  WorkflowEdge, WorkflowNode,
 } from "../types";
 import { api, upload } from "./client";
 
@@ -66,6 +66,7 @@ export interface Started {
   executionId: string;
   status: ExecutionStatus;
   executionRuns: { id: string; nodeRuns: PollNodeRun[] }[];
+  staleDependencies?: StaleDependency[];
 }
 
 export const execute = (id: string, targetNodeId?: string) =>

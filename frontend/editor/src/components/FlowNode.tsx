@@ -32,6 +32,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   const problemText = useEditor((s) => problemsOf(s.problems, id));
   const problems = useMemo(() => parseProblems(problemText), [problemText]);
   const credits = useEditor((s) => s.nodeCredits[id]);
+  const stale = useEditor((s) => s.stale[id]);
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
   const status = run?.status;
   const excerpt = textOf(data.config ?? data.params);
@@ -42,6 +43,8 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       <div className="node-title">
         <Label id={id} label={data.label || spec.label} />
         {spec.preview && <span className="badge" title="A procedural preview, not a model">preview</span>}
+        {data.pinned && <span className="badge badge-pinned" data-testid="node-pinned"
+                              title="Pinned: later runs reuse this output for free">pinned</span>}
         {credits ? <span className="credits" title="Credits per run">{credits} cr</span> : null}
       </div>
       <div className="node-ports">
@@ -81,6 +84,14 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
         <div className="node-error" data-testid="node-error">{run.error}</div>
       )}
       {run?.output && <Output output={run.output} title={data.label || spec.label} />}
+      {spec.executable && spec.category !== "input"
+        && (data.pinned || (run?.output && isDone(run.status)))
+        && <Pin id={id} pinned={data.pinned?.executionId ?? null} />}
+      {data.pinned && stale && (
+        <div className="node-problem" data-testid="node-stale" title={stale}>
+          ⚠ Pinned output predates changes upstream
+        </div>
+      )}
       {problems.map((problem, index) => (
         <div key={index} className="node-problem" title={problem.fix}>⚠ {problem.message}</div>
       ))}
@@ -101,6 +112,30 @@ function Seed({ id, seed, locked }: { id: string; seed: number; locked: boolean 
         : <button className="nodrag" data-testid="lock-seed"
                   title="Keep this seed: the next run reproduces this result for free"
                   onClick={() => setConfig(id, "seed", seed)}>Lock seed</button>}
+    </div>
+  );
+}
+
+const isDone = (status: string) => status === "COMPLETED" || status === "CACHED";
+
+/** Pin the output on the canvas (the run shown, the latest or one opened from the history):
+ * later runs reuse it for free, and what only feeds this node is not run, until unpinned. */
+function Pin({ id, pinned }: { id: string; pinned: string | null }) {
+  const setPinned = useEditor((s) => s.setPinned);
+  const executionId = useEditor((s) => s.executionId);
+  const canEdit = useEditor((s) => s.canEdit);
+  if (!canEdit) return null;
+  return (
+    <div className="node-pin">
+      {pinned
+        ? <button className="nodrag" data-testid="unpin-output"
+                  title="Run this node again next time" onClick={() => setPinned(id, null)}>
+            Unpin
+          </button>
+        : executionId && (
+          <button className="nodrag" data-testid="pin-output"
+                  title="Keep this output: later runs reuse it for free"
+                  onClick={() => setPinned(id, executionId)}>Pin output</button>)}
     </div>
   );
 }
