@@ -8,7 +8,7 @@ import {
 import { create } from "zustand";
 
 import { checkConnection, type Clip, copyNodes, createNode, edgeId, pasteClip } from "./graph";
-import { layoutPositions, type Size } from "./layout";
+import { freeSpot, layoutPositions, type Size } from "./layout";
 import { type ExecutionStatus, isFinished } from "./status";
 import type {
   Estimate, NodeRunState, NodeSpec, Problem, StaleDependency, Workflow, WorkflowEdge,
@@ -70,7 +70,11 @@ export interface EditorActions {
   canConnect(connection: Connection | Edge): boolean;
   /** Say why an edge dropped on a handle was not made. */
   explainRefusal(connection: Connection): void;
+  /** Add a node at the nearest free place to `position` (never on top of another). */
   addNode(nodeType: string, position: { x: number; y: number }): void;
+  /** An Image Input holding `url`, placed left of `targetId` and wired into its image port
+   * `port` ("use as input" in the viewer). Returns the new node's id, or null. */
+  useAsInput(url: string, targetId: string, port: string): string | null;
   setConfig(nodeId: string, key: string, value: unknown): void;
   setConfigs(nodeId: string, values: Record<string, unknown>): void;
   setLabel(nodeId: string, label: string): void;
@@ -149,6 +153,16 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
         : { ...node, data: update(node.data) }),
       dirty: true,
     });
+  /** Every node's box on the canvas, as measured (an estimate where not yet measured). */
+  const boxes = () => get().nodes.map((n) => ({
+    x: n.position.x, y: n.position.y,
+    width: n.measured?.width ?? 220, height: n.measured?.height ?? 160,
+  }));
+  const takesMany = (nodeId: string, port: string) => {
+    const node = get().nodes.find((n) => n.id === nodeId);
+    return Boolean(node && get().catalog.get(node.data.nodeType)?.inputs
+      .find((input) => input.id === port)?.multiple);
+  };
   /** Add nodes and edges as the new selection (paste, duplicate). */
   const insert = (clip: Clip) => {
     remember();
@@ -212,8 +226,31 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       const spec = get().catalog.get(nodeType);
       if (!spec) return;
       remember();
-      const node = createNode(spec, toWorkflowJson(get().nodes, []).nodes, position);
+      const node = createNode(spec, toWorkflowJson(get().nodes, []).nodes,
+                              freeSpot(position, boxes()));
       set({ nodes: [...get().nodes, toFlowNode(node)], dirty: true });
+    },
+    useAsInput: (url, targetId, port) => {
+      const spec = get().catalog.get("input:image");
+      const target = get().nodes.find((n) => n.id === targetId);
+      if (!spec || !target) return null;
+      remember();
+      const wanted = { x: target.position.x - 300, y: target.position.y };
+      const node = createNode(spec, toWorkflowJson(get().nodes, []).nodes,
+                              freeSpot(wanted, boxes()));
+      node.data = { ...node.data, config: { ...(node.data.config ?? {}), url } };
+      const wire = { source: node.id, sourceHandle: "out-image", target: targetId,
+                     targetHandle: `in-${port}` };
+      // A port that takes one edge gives up the one it had.
+      const edges = get().edges.filter((e) => !(e.target === targetId
+        && e.targetHandle === wire.targetHandle && !takesMany(targetId, port)));
+      set({
+        nodes: [...get().nodes.map((n) => n.selected ? { ...n, selected: false } : n),
+                toFlowNode(node, true)],
+        edges: [...edges, toFlowEdge({ id: edgeId(wire), ...wire })],
+        dirty: true,
+      });
+      return node.id;
     },
     setConfig: (nodeId, key, value) => {
       rememberEdit(`${nodeId}/config/${key}`);

@@ -115,8 +115,10 @@ export interface Problem {
 }
 
 export interface NodeOutput {
-  images: { url: string; width: number; height: number }[];
-  videos: { url: string; duration: number }[];
+  /** `thumbnailUrl` (768 px WebP) where the server made one: previews use it, the viewer and
+   * downloads the full file. */
+  images: { url: string; width: number; height: number; thumbnailUrl?: string | null }[];
+  videos: { url: string; duration: number; posterUrl?: string | null }[];
   text: string | null;
 }
 

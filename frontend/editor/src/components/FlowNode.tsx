@@ -4,8 +4,9 @@ import { memo, useEffect, useMemo, useState } from "react";
 import { MEDIA_COLORS, ports } from "../graph";
 import { nodeLabel } from "../status";
 import { type FlowNode, useEditor } from "../store";
-import type { NodeOutput, Problem } from "../types";
-import { fileName, useViewer } from "./Viewer";
+import type { NodeStatus } from "../status";
+import type { NodeRunState, NodeSpec, Problem } from "../types";
+import { fileName, outputItems, useViewer } from "./Viewer";
 
 const SEP = "\u0001";
 const FIELD = "\u0002";
@@ -70,31 +71,121 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
         </div>
       </div>
       {excerpt && !run?.output?.text && <div className="node-excerpt" title={excerpt}>{excerpt}</div>}
-      {status && (
-        <div className="node-status" data-testid="node-status">
-          <span className="status-label">{nodeLabel(status)}</span>
-          {status === "RUNNING" && <progress max={1} value={run?.progress ?? 0} />}
-          {status === "RUNNING" && <span className="muted">{Math.round((run?.progress ?? 0) * 100)}%</span>}
+      {makesMedia(spec) ? (
+        // A media node's run area has one size, before, during and after a run: a result never
+        // makes the node grow over its neighbours.
+        <div className="node-run" data-testid="node-run">
+          <Status id={id} status={status} progress={run?.progress ?? 0} stale={stale} />
+          <Media id={id} run={run} title={data.label || spec.label} />
+          <Actions id={id} run={run} seeded={spec.inputs.some((input) => input.id === "seed")}
+                   lockedSeed={data.config?.seed} pinned={data.pinned?.executionId ?? null}
+                   pinnable={spec.category !== "input"} />
         </div>
-      )}
-      {run?.seed != null && spec.inputs.some((input) => input.id === "seed") && (
-        <Seed id={id} seed={run.seed} locked={data.config?.seed === run.seed} />
-      )}
-      {run?.error && (status === "FAILED" || status === "SKIPPED") && (
-        <div className="node-error" data-testid="node-error">{run.error}</div>
-      )}
-      {run?.output && <Output output={run.output} title={data.label || spec.label} />}
-      {spec.executable && spec.category !== "input"
-        && (data.pinned || (run?.output && isDone(run.status)))
-        && <Pin id={id} pinned={data.pinned?.executionId ?? null} />}
-      {data.pinned && stale && (
-        <div className="node-problem" data-testid="node-stale" title={stale}>
-          ⚠ Pinned output predates changes upstream
-        </div>
+      ) : (
+        <>
+          {status && <Status id={id} status={status} progress={run?.progress ?? 0} stale={stale} />}
+          {run?.error && (status === "FAILED" || status === "SKIPPED") && (
+            <div className="node-error" data-testid="node-error" title={run.error}>{run.error}</div>
+          )}
+          {run?.output?.text && <pre className="node-text nodrag nowheel">{run.output.text}</pre>}
+        </>
       )}
       {problems.map((problem, index) => (
         <div key={index} className="node-problem" title={problem.fix}>⚠ {problem.message}</div>
       ))}
+    </div>
+  );
+}
+
+const isDone = (status: string | undefined) => status === "COMPLETED" || status === "CACHED";
+
+/** Nodes that make images or videos get the fixed-size media area. */
+const makesMedia = (spec: NodeSpec) =>
+  spec.outputs.some((output) => output.type === "image" || output.type === "video");
+
+function Status({ id, status, progress, stale }: {
+  id: string; status: NodeStatus | undefined; progress: number; stale: string | undefined;
+}) {
+  return (
+    <div className="node-status" data-testid={status ? "node-status" : "node-status-idle"}>
+      <span className="status-label">{status ? nodeLabel(status) : "Not run yet"}</span>
+      {status === "RUNNING" && <progress max={1} value={progress} aria-label={`${id} progress`} />}
+      {status === "RUNNING" && <span className="muted">{Math.round(progress * 100)}%</span>}
+      {stale && (
+        <span className="node-stale" data-testid="node-stale" title={stale} role="img"
+              aria-label={`Pinned output predates changes upstream: ${stale}`}>⚠ outdated</span>
+      )}
+    </div>
+  );
+}
+
+/** The node's outputs in a box of fixed size: one image, a grid of up to four (and how many
+ * more), a video poster, or the error. Thumbnails, never the full file: that opens in the
+ * viewer. */
+function Media({ id, run, title }: { id: string; run: NodeRunState | undefined; title: string }) {
+  const open = useViewer((s) => s.open);
+  const output = run?.output;
+  const media = outputItems(output, title);
+  if (run?.error && (run.status === "FAILED" || run.status === "SKIPPED")) {
+    return (
+      <div className="node-media node-media-error nodrag nowheel" data-testid="node-error"
+           title={run.error}>{run.error}</div>
+    );
+  }
+  if (!media.length) {
+    return (
+      <div className="node-media node-media-empty" data-testid="node-media">
+        {output?.text ? <pre className="node-text nodrag nowheel">{output.text}</pre>
+          : <span className="muted">{run && !isDone(run.status) ? "Working…" : "No output yet"}</span>}
+      </div>
+    );
+  }
+  const shown = media.slice(0, media.length > 1 ? 4 : 1);
+  return (
+    <div className={`node-media nodrag ${shown.length > 1 ? "node-grid" : ""}`}
+         data-testid="node-output" data-count={media.length}>
+      {shown.map((item, index) => (
+        <button key={item.url} className="node-thumb" data-testid="node-thumb"
+                aria-label={`Open ${item.title}`} onClick={() => open(id, index)}>
+          {item.kind === "image"
+            ? <RetryingImage url={item.thumb} alt={item.title} />
+            : item.poster
+              ? <RetryingImage url={item.poster} alt={item.title} />
+              : <video className="node-preview" src={item.url} muted preload="metadata" />}
+          {item.kind === "video" && <span className="node-play" aria-hidden>▶</span>}
+          {index === shown.length - 1 && media.length > shown.length && (
+            <span className="node-more">+{media.length - shown.length}</span>
+          )}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** One row of actions under the media: open, download, pin, and the seed the run used. */
+function Actions({ id, run, seeded, lockedSeed, pinned, pinnable }: {
+  id: string; run: NodeRunState | undefined; seeded: boolean; lockedSeed: unknown;
+  pinned: string | null; pinnable: boolean;
+}) {
+  const open = useViewer((s) => s.open);
+  const media = outputItems(run?.output ?? null, id);
+  const first = media[0];
+  return (
+    <div className="output-actions">
+      {first && (
+        <>
+          <button className="nodrag" data-testid="open-output"
+                  onClick={() => open(id, 0)}>View</button>
+          <a className="nodrag" href={first.url} download={fileName(first.url)}>Download</a>
+        </>
+      )}
+      {pinnable && <Pin id={id} pinned={pinned} offered={Boolean(first || run?.output?.text)
+                                                         && isDone(run?.status)} />}
+      {seeded && run?.seed != null && (
+        <Seed id={id} seed={run.seed} locked={lockedSeed === run.seed} />
+      )}
+      {first?.kind === "image" && first.width ? (
+        <span className="muted dims">{first.width}×{first.height}</span>) : null}
     </div>
   );
 }
@@ -104,39 +195,36 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
 function Seed({ id, seed, locked }: { id: string; seed: number; locked: boolean }) {
   const setConfig = useEditor((s) => s.setConfig);
   return (
-    <div className="node-seed" data-testid="node-seed">
-      <span className="muted">seed {seed}</span>
+    <span className="node-seed" data-testid="node-seed">
+      <span className="muted" title={`The seed this run used: ${seed}`}>seed {seed}</span>
       {locked
         ? <button className="nodrag" data-testid="unlock-seed" title="Draw a new seed each run"
                   onClick={() => setConfig(id, "seed", null)}>Unlock</button>
         : <button className="nodrag" data-testid="lock-seed"
                   title="Keep this seed: the next run reproduces this result for free"
                   onClick={() => setConfig(id, "seed", seed)}>Lock seed</button>}
-    </div>
+    </span>
   );
 }
 
-const isDone = (status: string) => status === "COMPLETED" || status === "CACHED";
-
 /** Pin the output on the canvas (the run shown, the latest or one opened from the history):
  * later runs reuse it for free, and what only feeds this node is not run, until unpinned. */
-function Pin({ id, pinned }: { id: string; pinned: string | null }) {
+function Pin({ id, pinned, offered }: { id: string; pinned: string | null; offered: boolean }) {
   const setPinned = useEditor((s) => s.setPinned);
   const executionId = useEditor((s) => s.executionId);
   const canEdit = useEditor((s) => s.canEdit);
   if (!canEdit) return null;
+  if (pinned) {
+    return (
+      <button className="nodrag" data-testid="unpin-output" title="Run this node again next time"
+              onClick={() => setPinned(id, null)}>Unpin</button>
+    );
+  }
+  if (!offered || !executionId) return null;
   return (
-    <div className="node-pin">
-      {pinned
-        ? <button className="nodrag" data-testid="unpin-output"
-                  title="Run this node again next time" onClick={() => setPinned(id, null)}>
-            Unpin
-          </button>
-        : executionId && (
-          <button className="nodrag" data-testid="pin-output"
-                  title="Keep this output: later runs reuse it for free"
-                  onClick={() => setPinned(id, executionId)}>Pin output</button>)}
-    </div>
+    <button className="nodrag" data-testid="pin-output"
+            title="Keep this output: later runs reuse it for free"
+            onClick={() => setPinned(id, executionId)}>Pin</button>
   );
 }
 
@@ -165,44 +253,15 @@ function Label({ id, label }: { id: string; label: string }) {
   );
 }
 
-/** Previews of what the node made: image thumbnails, a video player, or its text. Each opens
- * full size or downloads. */
-function Output({ output, title }: { output: NodeOutput; title: string }) {
-  const show = useViewer((s) => s.show);
-  const image = output.images?.[0];
-  const video = output.videos?.[0];
-  return (
-    <div className="node-output nodrag" data-testid="node-output">
-      {image && (
-        <RetryingImage url={image.url} alt={`${title} output`}
-                       onClick={() => show({ kind: "image", url: image.url, title })} />
-      )}
-      {video && <video className="node-preview" src={video.url} controls muted loop preload="metadata" />}
-      {output.text && <pre className="node-text">{output.text}</pre>}
-      {(image || video) && (
-        <div className="output-actions">
-          <button onClick={() => show(image ? { kind: "image", url: image.url, title }
-                                             : { kind: "video", url: video!.url, title })}
-                  data-testid="open-output">Full size</button>
-          <a href={(image ?? video)!.url} download={fileName((image ?? video)!.url)}>Download</a>
-          {image && <span className="muted">{image.width}×{image.height}</span>}
-          {output.images.length > 1 && <span className="muted">+{output.images.length - 1}</span>}
-        </div>
-      )}
-    </div>
-  );
-}
-
 const RETRIES = 5;
 
 /** A preview that tries again (1 s, 2 s, 4 s…) when it fails to load, e.g. while the server
  * restarts; the URL is left as it is (it may be signed), the element is remounted instead. */
-function RetryingImage({ url, alt, onClick }: { url: string; alt: string; onClick(): void }) {
+function RetryingImage({ url, alt }: { url: string; alt: string }) {
   const [attempt, setAttempt] = useState(0);
   useEffect(() => setAttempt(0), [url]);
   return (
     <img key={attempt} className="node-preview" src={url} alt={alt} loading="lazy"
-         onClick={onClick}
          onError={() => {
            if (attempt < RETRIES) window.setTimeout(() => setAttempt(attempt + 1), 1000 * 2 ** attempt);
          }} />
