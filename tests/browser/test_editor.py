@@ -436,12 +436,13 @@ def test_workflows_page_create_rename_duplicate_delete_search_and_switch_team(
     assert "/login/" in tab.url
 
 
-def _open(tab, server, team, designer, name, nodes, edges, per_row=10):
+def _open(tab, server, team, designer, name, nodes, edges, per_row=10, row_height=220):
     from accounts.selectors import principal_for_user
     from graph.services import workflow_create
 
     for index, item in enumerate(nodes):
-        item["position"] = {"x": 60 + 300 * (index % per_row), "y": 120 + 220 * (index // per_row)}
+        item["position"] = {"x": 60 + 300 * (index % per_row),
+                            "y": 120 + row_height * (index // per_row)}
     created, _ = workflow_create(team=team, actor=principal_for_user(designer), name=name,
                                  nodes=nodes, edges=edges, strict=False)
     tab.goto(f"{server.url}/workflows/{created.pk}")

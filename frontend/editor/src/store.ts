@@ -153,10 +153,19 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
         : { ...node, data: update(node.data) }),
       dirty: true,
     });
-  /** Every node's box on the canvas, as measured (an estimate where not yet measured). */
+  /** A node's size before React Flow has measured it: media nodes carry their media area. */
+  const sizeOf = (spec: NodeSpec | undefined): Size => {
+    const ports = Math.max(spec?.inputs.filter((i) => i.isPort).length ?? 1,
+                           spec?.outputs.length ?? 1);
+    const media = spec?.outputs.some((o) => o.type === "image" || o.type === "video");
+    return { width: 222, height: 60 + 22 * ports + (media ? 205 : 20) };
+  };
+  /** Every node's box on the canvas, as measured (estimated where not measured yet). */
   const boxes = () => get().nodes.map((n) => ({
     x: n.position.x, y: n.position.y,
-    width: n.measured?.width ?? 220, height: n.measured?.height ?? 160,
+    ...(n.measured?.width && n.measured?.height
+      ? { width: n.measured.width, height: n.measured.height }
+      : sizeOf(get().catalog.get(n.data.nodeType))),
   }));
   const takesMany = (nodeId: string, port: string) => {
     const node = get().nodes.find((n) => n.id === nodeId);
@@ -227,7 +236,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       if (!spec) return;
       remember();
       const node = createNode(spec, toWorkflowJson(get().nodes, []).nodes,
-                              freeSpot(position, boxes()));
+                              freeSpot(position, boxes(), sizeOf(spec)));
       set({ nodes: [...get().nodes, toFlowNode(node)], dirty: true });
     },
     useAsInput: (url, targetId, port) => {
@@ -237,7 +246,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       remember();
       const wanted = { x: target.position.x - 300, y: target.position.y };
       const node = createNode(spec, toWorkflowJson(get().nodes, []).nodes,
-                              freeSpot(wanted, boxes()));
+                              freeSpot(wanted, boxes(), sizeOf(spec)));
       node.data = { ...node.data, config: { ...(node.data.config ?? {}), url } };
       const wire = { source: node.id, sourceHandle: "out-image", target: targetId,
                      targetHandle: `in-${port}` };

@@ -75,10 +75,14 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
         // A media node's run area has one size, before, during and after a run: a result never
         // makes the node grow over its neighbours.
         <div className="node-run" data-testid="node-run">
-          <Status id={id} status={status} progress={run?.progress ?? 0} stale={stale} />
+          <Status id={id} status={status} progress={run?.progress ?? 0} stale={stale}>
+            {spec.inputs.some((input) => input.id === "seed") && run?.seed != null
+              && status !== "RUNNING" && (
+              <Seed id={id} seed={run.seed} locked={data.config?.seed === run.seed} />
+            )}
+          </Status>
           <Media id={id} run={run} title={data.label || spec.label} />
-          <Actions id={id} run={run} seeded={spec.inputs.some((input) => input.id === "seed")}
-                   lockedSeed={data.config?.seed} pinned={data.pinned?.executionId ?? null}
+          <Actions id={id} run={run} pinned={data.pinned?.executionId ?? null}
                    pinnable={spec.category !== "input"} />
         </div>
       ) : (
@@ -103,8 +107,9 @@ const isDone = (status: string | undefined) => status === "COMPLETED" || status 
 const makesMedia = (spec: NodeSpec) =>
   spec.outputs.some((output) => output.type === "image" || output.type === "video");
 
-function Status({ id, status, progress, stale }: {
+function Status({ id, status, progress, stale, children }: {
   id: string; status: NodeStatus | undefined; progress: number; stale: string | undefined;
+  children?: React.ReactNode;
 }) {
   return (
     <div className="node-status" data-testid={status ? "node-status" : "node-status-idle"}>
@@ -115,6 +120,7 @@ function Status({ id, status, progress, stale }: {
         <span className="node-stale" data-testid="node-stale" title={stale} role="img"
               aria-label={`Pinned output predates changes upstream: ${stale}`}>⚠ outdated</span>
       )}
+      {children}
     </div>
   );
 }
@@ -162,10 +168,9 @@ function Media({ id, run, title }: { id: string; run: NodeRunState | undefined; 
   );
 }
 
-/** One row of actions under the media: open, download, pin, and the seed the run used. */
-function Actions({ id, run, seeded, lockedSeed, pinned, pinnable }: {
-  id: string; run: NodeRunState | undefined; seeded: boolean; lockedSeed: unknown;
-  pinned: string | null; pinnable: boolean;
+/** One row of actions under the media: open, download, pin; the size of the first output. */
+function Actions({ id, run, pinned, pinnable }: {
+  id: string; run: NodeRunState | undefined; pinned: string | null; pinnable: boolean;
 }) {
   const open = useViewer((s) => s.open);
   const media = outputItems(run?.output ?? null, id);
@@ -181,9 +186,6 @@ function Actions({ id, run, seeded, lockedSeed, pinned, pinnable }: {
       )}
       {pinnable && <Pin id={id} pinned={pinned} offered={Boolean(first || run?.output?.text)
                                                          && isDone(run?.status)} />}
-      {seeded && run?.seed != null && (
-        <Seed id={id} seed={run.seed} locked={lockedSeed === run.seed} />
-      )}
       {first?.kind === "image" && first.width ? (
         <span className="muted dims">{first.width}×{first.height}</span>) : null}
     </div>
@@ -202,7 +204,7 @@ function Seed({ id, seed, locked }: { id: string; seed: number; locked: boolean 
                   onClick={() => setConfig(id, "seed", null)}>Unlock</button>
         : <button className="nodrag" data-testid="lock-seed"
                   title="Keep this seed: the next run reproduces this result for free"
-                  onClick={() => setConfig(id, "seed", seed)}>Lock seed</button>}
+                  onClick={() => setConfig(id, "seed", seed)}>Lock</button>}
     </span>
   );
 }

@@ -1,0 +1,122 @@
+"""The canvas as a designer uses it (issue 16): media-first nodes that keep their size after a
+run, a grid for several outputs, and the viewer (previous / next across the run, A/B compare,
+use as input, focus kept and given back)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_editor import (  # noqa: F401 - fixtures
+    SHOTS, _open, browser, designer, server, tab,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+BOXES = """() => Array.from(document.querySelectorAll('.react-flow__node')).map(el => {
+    const r = el.getBoundingClientRect();
+    return {id: el.dataset.id, x: r.x, y: r.y, w: r.width, h: r.height};
+})"""
+
+
+def _overlapping(boxes):
+    return [(a["id"], b["id"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+            and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]]
+
+
+def test_nodes_keep_their_size_after_a_run_and_several_outputs_show_as_a_grid(
+        tab, server, team, designer):
+    from accounts.services import credits_grant
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=500)
+    # Two rows packed as tightly as the nodes' idle size allows: a node that grew after the run
+    # would cover the one below it.
+    _open(tab, server, team, designer, "Media first", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("big", "generate:local_preview", {"width": 2048, "height": 2048}),
+        node("nano", "generate:nano_banana_2", {"num_images": 4}),
+        node("up", "process:upscale_local", {"scale": 2}),
+    ], [edge("e1", "prompt", "prompt", "big", "prompt"),
+        edge("e2", "prompt", "prompt", "nano", "prompt"),
+        edge("e3", "big", "image", "up", "image")], per_row=2, row_height=320)
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    before = {box["id"]: box for box in tab.evaluate(BOXES)}
+    assert not _overlapping(list(before.values()))
+
+    tab.click("[data-testid=run]")
+    for node_id in ("big", "nano", "up"):
+        tab.wait_for_selector(f"[data-testid=node-{node_id}][data-status=COMPLETED]",
+                              timeout=90000)
+    tab.wait_for_selector("[data-testid=node-nano] [data-testid=node-output][data-count='4']")
+    assert tab.locator("[data-testid=node-nano] [data-testid=node-thumb]").count() == 4
+    after = {box["id"]: box for box in tab.evaluate(BOXES)}
+    for node_id in ("big", "nano", "up"):  # the media nodes did not grow at all
+        assert after[node_id]["h"] == pytest.approx(before[node_id]["h"], abs=1), node_id
+    assert not _overlapping(list(after.values()))
+    tab.screenshot(path=str(SHOTS / "editor-media-grid.png"))
+
+
+def test_the_viewer_pages_through_the_run_compares_two_and_gives_focus_back(
+        tab, server, team, designer):
+    from accounts.services import credits_grant
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=500)
+    created = _open(tab, server, team, designer, "Compare", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("nano", "generate:nano_banana_2", {"num_images": 2}),
+        node("up", "process:upscale_local", {"scale": 2}),
+    ], [edge("e1", "prompt", "prompt", "nano", "prompt"),
+        edge("e2", "nano", "image", "up", "image")])
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-up][data-status=COMPLETED]", timeout=90000)
+
+    opener = tab.locator("[data-testid=node-nano] [data-testid=node-thumb]").first
+    opener.focus()
+    tab.keyboard.press("Enter")
+    viewer = tab.locator("[data-testid=viewer]")
+    viewer.wait_for()
+    assert tab.inner_text("[data-testid=viewer-position]") == "1 / 3"  # nano's two, up's one
+    assert tab.evaluate("document.activeElement.dataset.testid") == "viewer-close"
+    tab.keyboard.press("ArrowRight")
+    assert tab.inner_text("[data-testid=viewer-position]") == "2 / 3"
+    # Tab never leaves the dialog.
+    for _ in range(15):
+        tab.keyboard.press("Tab")
+        assert tab.evaluate("!!document.activeElement.closest('[data-testid=viewer]')")
+
+    tab.click("[data-testid=compare]")
+    tab.wait_for_selector("[data-testid=compare-view] img >> nth=1")
+    sources = tab.eval_on_selector_all("[data-testid=compare-view] img",
+                                       "imgs => imgs.map(i => i.src)")
+    assert len(set(sources)) == 2
+    tab.screenshot(path=str(SHOTS / "viewer-compare.png"))
+    tab.click("[data-testid=compare-swipe]")
+    tab.locator("[data-testid=swipe]").fill("20")
+    assert "20%" in tab.get_attribute("[data-testid=swipe-view] .swipe-top", "style")
+    tab.screenshot(path=str(SHOTS / "viewer-swipe.png"))
+    tab.click("[data-testid=compare-stop]")
+    tab.click("[data-testid=viewer-previous]")  # back to nano's second image
+    assert tab.inner_text("[data-testid=viewer-position]") == "2 / 3"
+
+    # Use the second image as the upscaler's input: an Image Input wired into it, in place of
+    # the edge its one image port had.
+    tab.select_option("[data-testid=use-as-input]", label="up · Image")
+    viewer.wait_for(state="detached")
+    tab.wait_for_selector("[data-testid=node-image-1]")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    created.refresh_from_db()
+    wired = [e for e in created.edges if e["target"] == "up"]
+    assert [(e["source"], e["targetHandle"]) for e in wired] == [("image-1", "in-image")]
+    image_input = next(n for n in created.nodes if n["id"] == "image-1")
+    assert image_input["data"]["config"]["url"].split("?")[0] == sources[0].split("?")[0]
+    assert not _overlapping(tab.evaluate(BOXES))
+
+    # Esc closes the viewer and focus goes back to what opened it.
+    opener.focus()
+    tab.keyboard.press("Enter")
+    viewer.wait_for()
+    tab.keyboard.press("Escape")
+    viewer.wait_for(state="detached")
+    assert tab.evaluate("document.activeElement.dataset.testid") == "node-thumb"
