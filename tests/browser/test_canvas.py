@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_editor import (  # noqa: F401 - fixtures
-    SHOTS, _open, browser, designer, server, tab,
-)
+from tests.browser.conftest import SHOTS
+from tests.browser.conftest import open_graph as _open
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
