@@ -7,6 +7,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { fetchCatalog, fetchWorkflow } from "./api";
 import FlowNode from "./components/FlowNode";
 import Palette from "./components/Palette";
+import QuickAdd from "./components/QuickAdd";
+import ShortcutHelp from "./components/ShortcutHelp";
 import SidePanel from "./components/SidePanel";
 import Toolbar from "./components/Toolbar";
 import Viewer from "./components/Viewer";
@@ -14,9 +16,21 @@ import { useLiveStatus } from "./live";
 import * as runs from "./runs";
 import { save, useAutosave, useEstimate, useLint } from "./save";
 import { useShortcuts } from "./shortcuts";
+import { useTheme } from "./theme";
+import { MEDIA_COLORS } from "./graph";
 import type { NodeStatus } from "./status";
 import { useEditor } from "./store";
 import type { Size } from "./layout";
+import type { NodeSpec } from "./types";
+
+type QuickAt = { screen: { x: number; y: number }; flow: { x: number; y: number } };
+
+/** The media type an output handle sends ("any" when unknown). */
+function mediaOf(catalog: Map<string, NodeSpec>, nodeType: string | undefined,
+                 handle: string | null | undefined): string {
+  const spec = nodeType ? catalog.get(nodeType) : undefined;
+  return spec?.outputs.find((output) => `out-${output.id}` === handle)?.type ?? "any";
+}
 
 // Module level: React Flow re-creates every node when this object changes identity.
 const nodeTypes = { wireflow: FlowNode };
@@ -24,6 +38,7 @@ const MULTI_SELECT = ["Shift", "Meta", "Control"];
 // Room at the bottom for the minimap and the zoom controls, so no node hides behind them.
 const FIT = { padding: { top: "30px", left: "60px", right: "30px", bottom: "120px" },
               maxZoom: 1 } as const;
+const PROBLEM_EDGE = { stroke: "#d9902f", strokeWidth: 2 };
 const EDGE_LABEL = { fill: "#ffb86b", fontSize: 11 };
 const EDGE_LABEL_BG = { fill: "#1b1f27" };
 const MINIMAP_COLORS: Partial<Record<NodeStatus, string>> = {
@@ -41,7 +56,7 @@ function RunMiniMap() {
   },
   // A new function when a status changes is what makes React Flow redraw the minimap.
   [statuses]);
-  return <MiniMap pannable zoomable bgColor="#14171d" maskColor="rgba(0,0,0,0.45)"
+  return <MiniMap pannable zoomable bgColor="var(--panel)" maskColor="rgba(0,0,0,0.45)"
                   nodeColor={color} style={{ width: 150, height: 100 }} />;
 }
 
@@ -49,17 +64,29 @@ function Canvas() {
   const nodes = useEditor((s) => s.nodes);
   const rawEdges = useEditor((s) => s.edges);
   const problems = useEditor((s) => s.problems);
-  // Lint problems that name an edge show on that edge.
+  const catalog = useEditor((s) => s.catalog);
+  // Types of the nodes, as one string: moving a node changes `nodes` but not the edges' colours.
+  const typeKey = useEditor((s) => s.nodes.map((n) => `${n.id}\u0001${n.data.nodeType}`)
+    .join("\u0002"));
+  // Each edge in the colour of what it carries; lint problems that name an edge show on it.
   const edges = useMemo(() => {
+    const types = new Map(typeKey.split("\u0002").map((pair) => pair.split("\u0001") as
+                                                     [string, string]));
     // A short label on the edge (the rule); the full message is on the node it names.
     const byEdge = new Map(problems.filter((p) => p.edgeId)
       .map((p) => [p.edgeId!, `⚠ ${p.rule.replace(/_/g, " ")}`]));
-    if (!byEdge.size) return rawEdges;
-    return rawEdges.map((edge) => byEdge.has(edge.id)
-      ? { ...edge, className: "edge-problem", label: byEdge.get(edge.id), animated: true,
-          labelStyle: EDGE_LABEL, labelBgStyle: EDGE_LABEL_BG, labelBgPadding: [4, 2] as [number, number] }
-      : edge);
-  }, [rawEdges, problems]);
+    return rawEdges.map((edge) => {
+      const media = mediaOf(catalog, types.get(edge.source), edge.sourceHandle);
+      const styled = { ...edge, className: `edge-${media}`,
+                       style: { stroke: MEDIA_COLORS[media] ?? MEDIA_COLORS.any, strokeWidth: 2 } };
+      return byEdge.has(edge.id)
+        ? { ...styled, className: "edge-problem", style: PROBLEM_EDGE,
+            label: byEdge.get(edge.id), animated: true,
+            labelStyle: EDGE_LABEL, labelBgStyle: EDGE_LABEL_BG,
+            labelBgPadding: [4, 2] as [number, number] }
+        : styled;
+    });
+  }, [rawEdges, problems, catalog, typeKey]);
   const canEdit = useEditor((s) => s.canEdit);
   const { onNodesChange, onEdgesChange, connect, addNode, checkpoint, canConnect,
           explainRefusal } = useEditor.getState();
@@ -74,8 +101,18 @@ function Canvas() {
                      target: target.nodeId, targetHandle: target.id ?? null });
   }, [explainRefusal]);
   const flow = useReactFlow();
+  const colorMode = useTheme((s) => s.choice);
+  const [quickAdd, setQuickAdd] = useState<QuickAt | null>(null);
   return (
-    <div className="canvas"
+    <main className="canvas" aria-label="Canvas"
+         onDoubleClick={(event) => {
+           if (!canEdit || !(event.target as HTMLElement).classList.contains("react-flow__pane")) {
+             return;
+           }
+           const box = event.currentTarget.getBoundingClientRect();
+           setQuickAdd({ screen: { x: event.clientX - box.left, y: event.clientY - box.top },
+                         flow: flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }) });
+         }}
          onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
          onDrop={(event) => {
            event.preventDefault();
@@ -91,13 +128,15 @@ function Canvas() {
                  onSelectionDragStart={checkpoint}
                  nodesDraggable={canEdit} nodesConnectable={canEdit}
                  deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}
-                 fitView fitViewOptions={FIT} minZoom={0.1} colorMode="dark"
+                 fitView fitViewOptions={FIT} minZoom={0.1} colorMode={colorMode}
+                 zoomOnDoubleClick={false}
                  onlyRenderVisibleElements={nodes.length > 60}>
         <Background />
         <RunMiniMap />
         <Controls fitViewOptions={FIT} />
       </ReactFlow>
-    </div>
+      {quickAdd && <QuickAdd at={quickAdd} onClose={() => setQuickAdd(null)} />}
+    </main>
   );
 }
 
@@ -152,7 +191,9 @@ function Editor({ workflowId }: { workflowId: string }) {
   }, [flow]);
 
   const saveNow = useCallback(() => void save(), []);
-  useShortcuts({ run, save: saveNow });
+  const [help, setHelp] = useState(false);
+  const showHelp = useCallback(() => setHelp(true), []);
+  useShortcuts({ run, save: saveNow, help: showHelp });
 
   return (
     <div className="editor" data-ready={ready}>
@@ -165,6 +206,7 @@ function Editor({ workflowId }: { workflowId: string }) {
         <SidePanel onRunTo={run} />
       </div>
       <Viewer />
+      {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>
   );
 }

@@ -7,9 +7,11 @@ import { useEditor } from "./store";
 export interface ShortcutHandlers {
   run(): void;
   save(): void;
+  /** Show every shortcut (`?`). */
+  help(): void;
 }
 
-export function useShortcuts({ run, save }: ShortcutHandlers) {
+export function useShortcuts({ run, save, help }: ShortcutHandlers) {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const editor = useEditor.getState();
@@ -25,6 +27,11 @@ export function useShortcuts({ run, save }: ShortcutHandlers) {
       if (mod && key === "s") {
         event.preventDefault();
         save();
+        return;
+      }
+      if (!typing && !mod && event.key === "?") {
+        event.preventDefault();
+        help();
         return;
       }
       if (typing || !editor.canEdit) return;
@@ -49,5 +56,5 @@ export function useShortcuts({ run, save }: ShortcutHandlers) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [run, save]);
+  }, [run, save, help]);
 }

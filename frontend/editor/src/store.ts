@@ -66,6 +66,9 @@ export interface EditorActions {
   onNodesChange(changes: NodeChange<FlowNode>[]): void;
   onEdgesChange(changes: EdgeChange[]): void;
   connect(connection: Connection): void;
+  /** Feed input `port` of `target` from `source`'s output (or nothing: null), replacing what a
+   * one-edge port had: connecting without a mouse (the inspector's Inputs). */
+  wire(target: string, port: string, source: { nodeId: string; output: string } | null): void;
   /** Whether an edge may join these handles (asked while an edge is dragged over them). */
   canConnect(connection: Connection | Edge): boolean;
   /** Say why an edge dropped on a handle was not made. */
@@ -224,6 +227,27 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       }
       remember();
       set({ edges: addEdge({ ...connection, id: edgeId(connection) }, get().edges), dirty: true,
+            notice: null });
+    },
+    wire: (target, port, source) => {
+      const handle = `in-${port}`;
+      const kept = get().edges.filter((e) => !(e.target === target && e.targetHandle === handle
+                                               && (!source || !takesMany(target, port))));
+      if (!source) {
+        remember();
+        set({ edges: kept, dirty: true });
+        return;
+      }
+      const connection = { source: source.nodeId, sourceHandle: `out-${source.output}`,
+                           target, targetHandle: handle };
+      const check = checkConnection(get().catalog, toWorkflowJson(get().nodes, kept).nodes,
+                                    toWorkflowJson(get().nodes, kept).edges, connection);
+      if (!check.ok) {
+        set({ notice: `Not connected: ${check.reason}` });
+        return;
+      }
+      remember();
+      set({ edges: addEdge({ ...connection, id: edgeId(connection) }, kept), dirty: true,
             notice: null });
     },
     canConnect: (connection) => connectionCheck(connection).ok,

@@ -76,6 +76,7 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
         return <Field key={setting.id} setting={setting} value={config[setting.id]}
                       onChange={(value) => setConfig(node.id, setting.id, value)} />;
       })}
+      {canEdit && ports(spec).length > 0 && <Inputs nodeId={node.id} />}
       <p className="cost" data-testid="node-cost">
         Cost: {credits ?? spec.credits} credit{(credits ?? spec.credits) === 1 ? "" : "s"} per run
         {spec.credits === 0 && credits === undefined ? " (free, local)" : ""}
@@ -265,5 +266,49 @@ function UrlField({ id, label, value, onChange }: {
       {state && <small className="muted">{state}</small>}
       {url && !state && <img className="url-preview" src={url} alt="" />}
     </label>
+  );
+}
+
+
+/** Each input port with what feeds it, changeable from the keyboard: a list of the outputs
+ * of other nodes that carry the port's media type. */
+function Inputs({ nodeId }: { nodeId: string }) {
+  const nodes = useEditor((s) => s.nodes);
+  const edges = useEditor((s) => s.edges);
+  const catalog = useEditor((s) => s.catalog);
+  const wire = useEditor((s) => s.wire);
+  const node = nodes.find((n) => n.id === nodeId);
+  const spec = node && catalog.get(node.data.nodeType);
+  if (!spec) return null;
+  const sources = nodes.filter((n) => n.id !== nodeId).flatMap((n) =>
+    (catalog.get(n.data.nodeType)?.outputs ?? []).map((output) => ({ node: n, output })));
+  return (
+    <fieldset className="inputs" data-testid="inspector-inputs">
+      <legend>Inputs</legend>
+      {ports(spec).map((port) => {
+        const feeding = edges.filter((e) => e.target === nodeId && e.targetHandle === `in-${port.id}`);
+        const current = feeding[0] ? `${feeding[0].source}\u0001${(feeding[0].sourceHandle ?? "").slice(4)}` : "";
+        const options = sources.filter(({ output }) => output.type === port.type
+          || output.type === "any" || port.type === "any");
+        return (
+          <label key={port.id}>
+            <span>{port.label}{port.required ? " (required)" : ""}
+              {feeding.length > 1 ? ` · ${feeding.length} connected` : ""}</span>
+            <select data-testid={`wire-${port.id}`} value={port.multiple ? "" : current}
+                    onChange={(event) => {
+                      const [source, output] = event.target.value.split("\u0001");
+                      wire(nodeId, port.id, source ? { nodeId: source, output } : null);
+                    }}>
+              <option value="">{port.multiple && feeding.length ? "add another…" : "not connected"}</option>
+              {options.map(({ node: n, output }) => (
+                <option key={`${n.id}/${output.id}`} value={`${n.id}\u0001${output.id}`}>
+                  {(n.data.label || n.id)} · {output.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        );
+      })}
+    </fieldset>
   );
 }

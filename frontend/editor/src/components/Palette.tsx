@@ -18,11 +18,8 @@ export default function Palette() {
   };
   const [query, setQuery] = useState("");
   const groups = useMemo(() => {
-    const wanted = query.trim().toLowerCase();
     const byCategory = new Map<string, NodeSpec[]>();
-    for (const spec of catalog.values()) {
-      const text = `${spec.label} ${spec.nodeType} ${spec.description}`.toLowerCase();
-      if (wanted && !text.includes(wanted)) continue;
+    for (const spec of searchSpecs(catalog, query)) {
       const list = byCategory.get(spec.category) ?? [];
       list.push(spec);
       byCategory.set(spec.category, list);
@@ -30,29 +27,44 @@ export default function Palette() {
     return [...byCategory.entries()];
   }, [catalog, query]);
   return (
-    <aside className="palette">
-      <input placeholder="Search nodes…" value={query} aria-label="Search nodes"
+    <aside className="palette" aria-label="Nodes">
+      <input placeholder="Search nodes…" value={query} aria-label="Search nodes" type="search"
              onChange={(event) => setQuery(event.target.value)} />
       {!groups.length && <p className="muted">No node matches “{query}”.</p>}
       {groups.map(([category, specs]) => (
         <section key={category}>
-          <h3>{category}</h3>
+          <h2>{category}</h2>
           {specs.map((spec) => (
-            <div key={spec.nodeType} className="palette-item" draggable
-                 data-testid={`palette-${spec.nodeType}`} title={`${spec.description}\nDrag onto the canvas, or double-click to add.`}
-                 tabIndex={0} role="button" aria-label={`Add ${spec.label}`}
-                 onDoubleClick={() => addInView(spec.nodeType)}
-                 onKeyDown={(event) => { if (event.key === "Enter") addInView(spec.nodeType); }}
-                 onDragStart={(event) => {
-                   event.dataTransfer.setData("application/wireflow-node", spec.nodeType);
-                   event.dataTransfer.effectAllowed = "move";
-                 }}>
+            <button key={spec.nodeType} type="button" className="palette-item" draggable
+                    data-testid={`palette-${spec.nodeType}`}
+                    title={`${spec.description}\nDrag onto the canvas, or press Enter or double-click to add.`}
+                    onDoubleClick={() => addInView(spec.nodeType)}
+                    onKeyDown={(event) => {
+                      if (event.key === "Enter") { event.preventDefault(); addInView(spec.nodeType); }
+                    }}
+                    onDragStart={(event) => {
+                      event.dataTransfer.setData("application/wireflow-node", spec.nodeType);
+                      event.dataTransfer.effectAllowed = "move";
+                    }}>
               <span>{spec.label}</span>
               {spec.credits > 0 && <span className="cr">{spec.credits} cr</span>}
-            </div>
+            </button>
           ))}
         </section>
       ))}
     </aside>
   );
+}
+
+
+/** Node types whose label, type or description has the query, best first: label matches
+ * before the rest. */
+export function searchSpecs(catalog: Map<string, NodeSpec>, query: string): NodeSpec[] {
+  const wanted = query.trim().toLowerCase();
+  const all = [...catalog.values()];
+  if (!wanted) return all;
+  const inLabel = all.filter((spec) => spec.label.toLowerCase().includes(wanted));
+  const elsewhere = all.filter((spec) => !inLabel.includes(spec)
+    && `${spec.nodeType} ${spec.description} ${spec.category}`.toLowerCase().includes(wanted));
+  return [...inLabel, ...elsewhere];
 }

@@ -11,15 +11,15 @@ type Tab = typeof TABS[number];
 export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }) {
   const [tab, setTab] = useState<Tab>("Inspector");
   return (
-    <aside className="side">
-      <nav className="tabs" role="tablist">
+    <aside className="side" aria-label="Node settings, history and API">
+      <div className="tabs" role="tablist">
         {TABS.map((name) => (
           <button key={name} role="tab" aria-selected={tab === name}
                   className={tab === name ? "active" : ""} data-testid={`tab-${name.toLowerCase()}`}
                   onClick={() => setTab(name)}>{name}</button>
         ))}
-      </nav>
-      <div className="side-body">
+      </div>
+      <div className="side-body" role="tabpanel" aria-label={tab}>
         {tab === "Inspector" && <Inspector onRunTo={onRunTo} />}
         {tab === "History" && <HistoryPanel />}
         {tab === "API" && <ApiPanel />}

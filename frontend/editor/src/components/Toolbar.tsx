@@ -5,6 +5,7 @@ import { cancel, showLatest } from "../runs";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
+import { ThemeToggle } from "../theme";
 
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
 function Toolbar({ onRun, onLayout }: {
@@ -34,7 +35,7 @@ function Toolbar({ onRun, onLayout }: {
     <>
       <header className="toolbar">
         <a href="/" title="All workflows">← Workflows</a>
-        <strong className="name" title={name}>{name}</strong>
+        <h1 className="name" title={name}>{name}</h1>
         <span className="muted" data-testid="save-state" data-state={dirty ? "dirty" : "saved"}>
           {dirty ? "Unsaved changes…" : "Saved"}
         </span>
@@ -70,13 +71,15 @@ function Toolbar({ onRun, onLayout }: {
               Run{estimate !== undefined ? ` · ${estimate} credit${estimate === 1 ? "" : "s"}` : ""}
               {!sufficient && " (not enough)"}
             </button>}
+        <ThemeToggle />
         <form method="post" action="/logout/" className="logout">
           <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
           <button type="submit" title="Log out">Log out</button>
         </form>
       </header>
-      {(runStatus || live === "reconnecting" || live === "forbidden") && (
-        <div className="runbar" data-testid="run-status">
+      {/* Always there, one line high: a run starting or a message never moves the canvas. */}
+      <div className="runbar" data-testid="run-status">
+          {!runStatus && <span className="muted">No run yet</span>}
           {runStatus && <>
             <span className={`run-state run-${runStatus.toLowerCase()}`}>
               {viewingPast ? "past run · " : ""}{executionLabel(runStatus)}
@@ -98,9 +101,8 @@ function Toolbar({ onRun, onLayout }: {
               Reload the page.
             </span>
           )}
-        </div>
-      )}
-      <Notice />
+          <Notice />
+      </div>
     </>
   );
 }

@@ -1,0 +1,70 @@
+"""Accessibility (issue 16, item 8): axe-core, the engine behind @axe-core/playwright, run in
+the page by Playwright on the workflows page and the editor (idle, mid-run, viewer open, light
+theme): no serious or critical violation of WCAG 2.2 A/AA. The figures are in the README."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import SHOTS
+from tests.browser.conftest import open_graph as _open
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "editor" / "node_modules" / "axe-core" \
+    / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe(tab, name: str) -> list[dict]:
+    """Serious and critical violations on the page as it is now (the report of every impact
+    is kept under test-results/browser/axe-<name>.json)."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: make test installs the editor's npm packages")
+    # Evaluated, not a <script> tag: the page's Content-Security-Policy stays as it is.
+    tab.evaluate("source => { (0, eval)(source); }", AXE.read_text())
+    result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                          TAGS)
+    report = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+               "nodes": [{"target": n["target"], "why": n.get("failureSummary", "")}
+                         for n in v["nodes"]][:5]} for v in result["violations"]]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / f"axe-{name}.json").write_text(json.dumps(report, indent=1))
+    return [v for v in report if v["impact"] in ("serious", "critical")]
+
+
+def test_no_serious_violations_on_the_workflows_page_and_the_editor(tab, server, team, designer):
+    from accounts.services import credits_grant
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=500)
+    tab.goto(f"{server.url}/")
+    tab.wait_for_selector("[data-testid=search-workflows]")
+    assert axe(tab, "workflows") == []
+
+    _open(tab, server, team, designer, "Accessible", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("nano", "generate:nano_banana_2", {"num_images": 2}),
+        node("video", "generate:image_to_video_local", {"duration": 3}),
+    ], [edge("e1", "prompt", "prompt", "nano", "prompt"),
+        edge("e2", "nano", "image", "video", "image")])
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    assert axe(tab, "editor-idle") == []
+
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-video][data-status=RUNNING]", timeout=60000)
+    assert axe(tab, "editor-mid-run") == []
+    tab.wait_for_selector("[data-testid=node-video][data-status=COMPLETED]", timeout=90000)
+
+    tab.click("[data-testid=node-nano] [data-testid=open-output]")
+    tab.wait_for_selector("[data-testid=viewer] img")
+    assert axe(tab, "viewer") == []
+    tab.keyboard.press("Escape")
+
+    tab.click("[data-testid=theme-toggle]")  # system → light
+    assert tab.get_attribute("html", "data-theme") == "light"
+    assert axe(tab, "editor-light") == []
+    tab.screenshot(path=str(SHOTS / "editor-light.png"))
