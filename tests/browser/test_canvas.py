@@ -55,6 +55,16 @@ def test_nodes_keep_their_size_after_a_run_and_several_outputs_show_as_a_grid(
     assert not _overlapping(list(after.values()))
     tab.screenshot(path=str(SHOTS / "editor-media-grid.png"))
 
+    # Zoomed out, each node shows its label large and keeps its size (nothing moves).
+    for _ in range(6):
+        tab.click(".react-flow__controls-zoomout")
+    tab.wait_for_selector(".canvas[data-zoomed-out=true]")
+    assert tab.locator("[data-testid=node-nano] .node-overview").is_visible()
+    label_px = tab.locator("[data-testid=node-nano] .node-overview-label").bounding_box()[
+        "height"]
+    assert label_px >= 10  # readable on screen even at this zoom
+    tab.screenshot(path=str(SHOTS / "editor-zoomed-out.png"))
+
 
 def test_the_viewer_pages_through_the_run_compares_two_and_gives_focus_back(
         tab, server, team, designer):
@@ -119,3 +129,33 @@ def test_the_viewer_pages_through_the_run_compares_two_and_gives_focus_back(
     tab.keyboard.press("Escape")
     viewer.wait_for(state="detached")
     assert tab.evaluate("document.activeElement.dataset.testid") == "node-thumb"
+
+
+def test_keyboard_and_quick_add_build_a_graph_without_dragging(tab, server, team, designer):
+    from tests.graph.builders import node
+
+    created = _open(tab, server, team, designer, "Keys", [
+        node("prompt", "input:text", {"prompt": "a red kite"}),
+    ], [])
+    # Double-click the empty canvas: search, Enter adds the node where it was asked for.
+    tab.dblclick(".react-flow__pane", position={"x": 420, "y": 420})
+    tab.fill("[data-testid=quick-add-search]", "flux.2 [pro")
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector("[data-testid=node-flux-2-pro-1]")
+    tab.wait_for_selector("[data-testid=quick-add]", state="detached")
+
+    # The inspector wires the prompt into it from the keyboard.
+    tab.click("[data-testid=node-flux-2-pro-1] .node-label")
+    tab.select_option("[data-testid=wire-prompt]", label="prompt · Prompt")
+    tab.wait_for_selector(".react-flow__edge.edge-text")
+    # The shortcut list opens with ? and closes with Esc.
+    tab.locator(".react-flow__pane").click(position={"x": 40, "y": 40})
+    tab.keyboard.press("?")
+    tab.wait_for_selector("[data-testid=shortcut-help]")
+    tab.keyboard.press("Escape")
+    tab.wait_for_selector("[data-testid=shortcut-help]", state="detached")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    created.refresh_from_db()
+    assert [(e["source"], e["target"], e["targetHandle"]) for e in created.edges] == [
+        ("prompt", "flux-2-pro-1", "in-prompt")]
+    tab.screenshot(path=str(SHOTS / "editor-keyboard-wired.png"))

@@ -1,6 +1,6 @@
 import {
   Background, Controls, type FinalConnectionState, MiniMap, ReactFlow, ReactFlowProvider,
-  useReactFlow,
+  useReactFlow, useStore,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
@@ -38,6 +38,7 @@ const MULTI_SELECT = ["Shift", "Meta", "Control"];
 // Room at the bottom for the minimap and the zoom controls, so no node hides behind them.
 const FIT = { padding: { top: "30px", left: "60px", right: "30px", bottom: "120px" },
               maxZoom: 1 } as const;
+const ZOOMED_OUT = 0.55;
 const PROBLEM_EDGE = { stroke: "#d9902f", strokeWidth: 2 };
 const EDGE_LABEL = { fill: "#ffb86b", fontSize: 11 };
 const EDGE_LABEL_BG = { fill: "#1b1f27" };
@@ -103,8 +104,11 @@ function Canvas() {
   const flow = useReactFlow();
   const colorMode = useTheme((s) => s.choice);
   const [quickAdd, setQuickAdd] = useState<QuickAt | null>(null);
+  // Below this zoom a node's 12 px text is unreadable: nodes show their label large instead.
+  const zoomedOut = useStore((s) => s.transform[2] < ZOOMED_OUT);
   return (
-    <main className="canvas" aria-label="Canvas"
+    <main className={`canvas${zoomedOut ? " zoomed-out" : ""}`} aria-label="Canvas"
+          data-zoomed-out={zoomedOut}
          onDoubleClick={(event) => {
            if (!canEdit || !(event.target as HTMLElement).classList.contains("react-flow__pane")) {
              return;

@@ -41,6 +41,11 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
     <div className={`node ${selected ? "selected" : ""} status-${status?.toLowerCase() ?? ""}`
                     + (problems.length ? " has-problem" : "")}
          data-testid={`node-${id}`} data-status={status ?? ""}>
+      {/* What the node is, large enough to read when zoomed out (shown only then). */}
+      <div className="node-overview" aria-hidden="true">
+        <span className="node-overview-label">{data.label || spec.label}</span>
+        {status && <span className="status-label">{nodeLabel(status)}</span>}
+      </div>
       <div className="node-title">
         <Label id={id} label={data.label || spec.label} />
         {spec.preview && <span className="badge" title="A procedural preview, not a model">preview</span>}
