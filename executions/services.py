@@ -138,15 +138,28 @@ def _failed_run(workflow, batch, index, error: ApiError, actor, trigger) -> Exec
         )
 
 
-def batch_retry(*, batch: Batch, actor, trigger: str) -> list[Execution]:
-    """Re-run the items whose latest run failed or was cancelled. The batch's row is locked
-    while the failed items are read and their new runs created, so concurrent retries re-run
-    each item once: the next one finds the new runs and has nothing to retry."""
+def batch_retry(*, batch: Batch, actor, trigger: str,
+                indexes: list[int] | None = None) -> list[Execution]:
+    """Re-run the items whose latest run failed or was cancelled (all of them, or those of
+    `indexes`, which must each be such an item). The batch's row is locked while the failed
+    items are read and their new runs created, so concurrent retries re-run each item once: the
+    next one finds the new runs and has nothing to retry."""
     with transaction.atomic():
         batch = (Batch.objects.select_for_update(of=("self",)).select_related("workflow")
                  .get(pk=batch.pk))
-        failed = [index for index, run in sorted(batch_latest_runs(batch).items())
+        latest = batch_latest_runs(batch)
+        failed = [index for index, run in sorted(latest.items())
                   if run.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)]
+        if indexes is not None:
+            unknown = sorted(set(indexes) - set(latest))
+            if unknown:
+                raise ApiError(f"The batch has no item {unknown[0]}", code="invalid_request",
+                               runIndexes=unknown)
+            busy = sorted(set(indexes) - set(failed))
+            if busy:
+                raise ApiError(f"Item {busy[0]} did not fail: only failed or cancelled items "
+                               "are retried", code="nothing_to_retry", runIndexes=busy)
+            failed = sorted(set(indexes))
         if not failed:
             raise ApiError("No failed runs to retry in this batch", code="nothing_to_retry")
         if batch.workflow is None:

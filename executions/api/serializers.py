@@ -10,7 +10,9 @@ from rest_framework import serializers
 
 from executions.models import Asset, Execution, ExecutionStatus
 from graph.api.serializers import public_webhook_url
-from wireflow_site.fields import StrictBooleanField, StrictCharField, StrictUrlField
+from wireflow_site.fields import (
+    StrictBooleanField, StrictCharField, StrictIntegerField, StrictUrlField,
+)
 
 NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or CANCELLED"
 
@@ -275,6 +277,15 @@ class BatchOut(serializers.Serializer):
 
 class BatchDetailOut(serializers.Serializer):
     data = BatchOut()
+
+
+class BatchRetryIn(serializers.Serializer):
+    runIndexes = serializers.ListField(
+        child=StrictIntegerField(min_value=0), required=False, min_length=1, max_length=500,
+        help_text="(addition) Retry only these items (each must have failed or been "
+        "cancelled); without it, every failed item.")
+
+    closed = True
 
 
 class BatchRetriedResult(BatchOut):

@@ -246,7 +246,7 @@ class BatchDetailApi(APIView):
 class BatchRetryApi(APIView):
     required_scopes = {"POST": EXECUTE}
 
-    @extend_schema(operation_id="batches_retry", request=None,
+    @extend_schema(operation_id="batches_retry", request=s.BatchRetryIn,
                    responses={201: s.BatchRetryOut, 400: ErrorOut, 404: ErrorOut,
                               409: OpenApiResponse(ErrorOut,
                                                    description="The workflow was deleted")})
@@ -254,8 +254,14 @@ class BatchRetryApi(APIView):
     def post(self, request: Request, batch_id: str) -> Response:
         batch = selectors.batch_get(principal=request.principal, batch_id=batch_id)
         require_scope(request.principal, batch.team_id, EXECUTE)
+        extra = sorted(set(request.data) - {"runIndexes"}) if isinstance(request.data, dict) \
+            else []
+        if extra:
+            raise ApiError(f"Unknown field: {extra[0]}", code="invalid_request", fields=extra)
+        body = _body(s.BatchRetryIn, request.data or {})
         runs = services.batch_retry(batch=batch, actor=request.principal,
-                                    trigger=Execution.Trigger.BATCH)
+                                    trigger=Execution.Trigger.BATCH,
+                                    indexes=body.get("runIndexes"))
         retried = [selectors.execution_run_summary(run, str(batch.pk)) for run in runs]
         return Response({"data": {**selectors.batch_summary(batch), "retried": retried}},
                         status=status.HTTP_201_CREATED)

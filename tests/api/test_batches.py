@@ -82,3 +82,29 @@ def test_concurrent_retries_re_run_each_failed_item_once(make_team, make_key):
     assert runs.count() == 4 + 4
     assert sorted(runs.exclude(status="FAILED").values_list("run_index_in_batch", flat=True)) \
         == [0, 1, 2, 3]
+
+
+def test_one_item_of_a_batch_is_retried_alone(api, live_worker):
+    workflow_id = create(api, quick_graph())
+    items = [{"nope": "a"}, {"prompt": "fine"}, {"nope": "b"}]
+    started = api.post(f"/api/v1/workflows/{workflow_id}/execute", {"batch": items},
+                       format="json").json()
+    batch_url = f"/api/v1/batches/{started['batchId']}/retry"
+    poll_until_done(api, f"/api/v1/workflows/executions/{started['executionRuns'][1]['id']}/poll")
+
+    # Only item 2: item 0 stays failed, as it was.
+    one = api.post(batch_url, {"runIndexes": [2]}, format="json")
+    assert one.status_code == 201, one.json()
+    assert [r["runIndexInBatch"] for r in one.json()["data"]["retried"]] == [2]
+    # An item that did not fail, one the batch has not, and malformed bodies change nothing.
+    for body, code in (({"runIndexes": [1]}, "nothing_to_retry"),
+                       ({"runIndexes": [7]}, "invalid_request"),
+                       ({"runIndexes": []}, "invalid_request"),
+                       ({"runIndexes": ["0"]}, "invalid_request"),
+                       ({"runIndexes": [0], "other": 1}, "invalid_request")):
+        refused = api.post(batch_url, body, format="json")
+        assert refused.status_code == 400 and refused.json()["code"] == code, (body,
+                                                                                refused.json())
+    batch = api.get(f"/api/v1/batches/{started['batchId']}").json()["data"]
+    assert batch["counts"]["FAILED"] == 2  # item 0 as before, item 2's retry failed again
+    assert api.post(batch_url, {"runIndexes": [0]}, format="json").status_code == 201
