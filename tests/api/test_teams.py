@@ -408,7 +408,7 @@ def test_the_log_filters_by_person_workflow_and_kind_and_pages(team, member, no_
     import uuid
 
     wf = uuid.uuid4()
-    for n in range(5):
+    for _ in range(5):
         activity_record(team_id=team.pk, kind="run.started", user=admin_user, source="editor",
                         workflow_id=wf, workflow_name="A")
     activity_record(team_id=team.pk, kind="key.created", user=other, subject="k")
