@@ -25,18 +25,26 @@ SPEND_KINDS = (CreditLedgerEntry.Kind.CHARGE, CreditLedgerEntry.Kind.REFUND)
 DAYS = 30
 
 
+REFERENCE_PREFIX = "execution:"  # how the planner and the scheduler name a run's lines
+
+
+def run_id_of(reference: str) -> str | None:
+    """The run a ledger line's reference names (`execution:<id>`), or None."""
+    if not reference or not reference.startswith(REFERENCE_PREFIX):
+        return None
+    try:
+        return str(uuid.UUID(reference[len(REFERENCE_PREFIX):]))
+    except ValueError:
+        return None
+
+
 def _run_ids(references) -> list[uuid.UUID]:
-    ids = []
-    for reference in references:
-        try:
-            ids.append(uuid.UUID(reference))
-        except (TypeError, ValueError):
-            continue
-    return ids
+    return [uuid.UUID(run_id) for run_id in {run_id_of(r) for r in references} if run_id]
 
 
 def runs_by_id(team: Team, references) -> dict[str, dict]:
-    """The runs the ledger lines name (of this team only), with who started them and where."""
+    """The runs the ledger lines name (of this team only), by ledger reference, with who
+    started them and where."""
     rows = Execution.objects.filter(team=team, id__in=_run_ids(set(references))).values(
         "id", "workflow_id", "workflow__name", "created_by_id", "created_by__username",
         "api_key__name", "trigger")
@@ -48,7 +56,7 @@ def runs_by_id(team: Team, references) -> dict[str, dict]:
             who, who_key = f"key {row['api_key__name']}", f"key:{row['api_key__name']}"
         else:
             who, who_key = row["trigger"], f"trigger:{row['trigger']}"
-        runs[str(row["id"])] = {
+        runs[REFERENCE_PREFIX + str(row["id"])] = {
             "workflowId": str(row["workflow_id"]) if row["workflow_id"] else None,
             "workflowName": row["workflow__name"] or "(deleted workflow)",
             "member": who, "memberKey": who_key, "userId": row["created_by_id"],
@@ -129,7 +137,7 @@ def ledger_rows(team: Team, entries) -> list[dict]:
             "at": entry.created_at.isoformat().replace("+00:00", "Z"),
             "kind": entry.kind, "delta": entry.delta, "balanceAfter": entry.balance_after,
             "reason": entry.reason,
-            "executionId": entry.reference if run else None,
+            "executionId": run_id_of(entry.reference) if run else None,
             "workflowId": run["workflowId"] if run else None,
             "workflowName": run["workflowName"] if run else "",
             "member": run["member"] if run else (

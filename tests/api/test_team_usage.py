@@ -30,10 +30,11 @@ def spend(team, workflow, *, user=None, api_key=None, reserved, spent, days_ago=
     """A run that reserved `reserved` credits and gave back what it did not spend."""
     run = Execution.objects.create(team=team, workflow=workflow, created_by=user,
                                    api_key=api_key, trigger="editor" if user else "api")
-    credits_reserve(team=team, amount=reserved, reference=str(run.pk))
-    credits_release(team=team, amount=reserved - spent, reference=str(run.pk))
+    reference = f"execution:{run.pk}"  # as the planner and the scheduler write it
+    credits_reserve(team=team, amount=reserved, reference=reference)
+    credits_release(team=team, amount=reserved - spent, reference=reference)
     if days_ago:
-        CreditLedgerEntry.objects.filter(reference=str(run.pk)).update(
+        CreditLedgerEntry.objects.filter(reference=reference).update(
             created_at=timezone.now() - timedelta(days=days_ago))
     return run
 
@@ -132,7 +133,7 @@ def test_another_teams_runs_never_name_a_line(spent, make_team):
     secret, _ = workflow_create(team=other, actor=principal_for_user(alice), name="Secret",
                                 nodes=nodes, edges=edges)
     theirs = Execution.objects.create(team=other, workflow=secret)
-    credits_reserve(team=team, amount=1, reference=str(theirs.pk))
+    credits_reserve(team=team, amount=1, reference=f"execution:{theirs.pk}")
     client = APIClient()
     client.force_login(bob)
     assert "Secret" not in client.get(f"{T(team)}/usage").content.decode()
