@@ -149,8 +149,8 @@ def test_invite_demote_key_usage_and_activity(browser, server, owner, flux_workf
     tab.goto(f"{server.url}/team/activity")
     kinds = tab.locator("[data-testid=activity] tr[data-kind]").evaluate_all(
         "rows => rows.map(r => r.dataset.kind)")
-    assert kinds[::-1] == ["workflow.created", "member.invited", "member.joined", "member.role_changed",
-                               "key.created", "run.started", "key.revoked"]
+    assert kinds[::-1] == ["workflow.created", "member.invited", "member.joined",
+                           "member.role_changed", "key.created", "run.started", "key.revoked"]
     text = tab.inner_text("[data-testid=activity]")
     assert "olga changed the role of nina from editor to viewer" in text
     assert "key ci ran workflow Poster (from api)" in text
