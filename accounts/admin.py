@@ -11,7 +11,15 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
 from accounts import services
-from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
+from accounts.models import (
+    ActivityEvent,
+    ApiKey,
+    CreditLedgerEntry,
+    Invite,
+    Membership,
+    Team,
+    User,
+)
 from accounts.roles import API_KEY_SCOPES
 from wireflow_site.errors import ApiError
 
@@ -244,3 +252,36 @@ class CreditLedgerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(ReadOnlyAdmin):
+    """The teams' activity logs: append-only, as the team pages show them."""
+
+    list_display = ["created_at", "team", "actor_name", "kind", "workflow_name", "subject",
+                    "source"]
+    list_filter = ["kind", "source", "team"]
+    search_fields = ["team__slug", "actor_name", "workflow_name", "subject"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Invite)
+class InviteAdmin(ReadOnlyAdmin):
+    """Invites are made, resent and revoked by the teams' admins on /team; shown here."""
+
+    list_display = ["created_at", "team", "email", "role", "created_by", "expires_at",
+                    "accepted_at", "revoked_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["team__slug", "email"]
+    exclude = ["token_hash"]
