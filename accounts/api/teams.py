@@ -311,6 +311,9 @@ def activity_summary(event: ActivityEvent) -> str:
     elif event.kind == ActivityEvent.Kind.MEMBER_ROLE_CHANGED:
         line = (f"{event.actor_name} changed the role of {event.subject} from "
                 f"{event.details.get('from')} to {event.details.get('to')}")
+    elif event.kind == ActivityEvent.Kind.MEMBER_INVITED:
+        who = "someone by link" if event.subject == "by link" else event.subject
+        line = f"{event.actor_name} invited {who} as {event.details.get('role', '')}"
     elif event.kind == ActivityEvent.Kind.WORKFLOW_RENAMED:
         line = (f"{event.actor_name} renamed workflow {event.details.get('from', '')!r} to "
                 f"{event.workflow_name!r}")
