@@ -156,6 +156,7 @@ def workflow_update(
     base_updated_at: Any = None,
     strict: bool = True,
     source: str = WorkflowVersion.Source.UPDATE,
+    log: bool = True,
 ) -> tuple[Workflow, ValidationResult]:
     """Apply `changes` (model field names: name, description, tags, is_active, nodes, edges).
 
@@ -176,9 +177,9 @@ def workflow_update(
         locked.updated_at = max(timezone.now(), locked.updated_at)
         _write_version(locked, source=source, valid=result.ok, actor=actor)
         locked.save()
-        if "name" in changed:
+        if log and "name" in changed:
             _log(locked, Kind.WORKFLOW_RENAMED, actor, details={"from": old_name})
-        if changed - {"name"}:
+        if log and changed - {"name"}:
             _log(locked, Kind.WORKFLOW_EDITED, actor)
     return locked, result
 
@@ -274,6 +275,20 @@ def workflow_duplicate(*, workflow: Workflow, actor: Principal,
         source=WorkflowVersion.Source.DUPLICATE,
     )
     return copy_of
+
+
+def workflow_restore_version(*, workflow: Workflow, version: WorkflowVersion,
+                             actor: Principal) -> tuple[Workflow, ValidationResult]:
+    """Make an earlier version the current graph, as a new version (nothing is overwritten:
+    every version in between stays)."""
+    with transaction.atomic():
+        restored, result = workflow_update(
+            workflow=workflow, actor=actor, strict=False,
+            changes={"nodes": copy.deepcopy(version.nodes), "edges": copy.deepcopy(version.edges)},
+            source=WorkflowVersion.Source.RESTORE, log=False)
+        _log(restored, Kind.VERSION_RESTORED, actor,
+             details={"number": version.number, "as": restored.version})
+    return restored, result
 
 
 def workflow_delete(*, workflow: Workflow, actor: Principal | None = None) -> None:
