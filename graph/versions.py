@@ -8,6 +8,7 @@ is merged in the database: every version stays readable by its number."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -115,9 +116,11 @@ def graph_diff(*, old_nodes: Any, old_edges: Any, new_nodes: Any,
         if keys or fields:
             changed.append({"nodeId": node_id, "settings": keys, "fields": fields})
 
-    def ends(edges: Any) -> dict[tuple, dict]:
-        return {(e.get("source"), e.get("sourceHandle"), e.get("target"), e.get("targetHandle")):
-                e for e in (edges if isinstance(edges, list) else []) if isinstance(e, dict)}
+    def ends(edges: Any) -> dict[str, dict]:
+        # As JSON: a draft's malformed edge may hold lists or objects where ids belong.
+        return {json.dumps([e.get("source"), e.get("sourceHandle"), e.get("target"),
+                            e.get("targetHandle")], sort_keys=True, default=str): e
+                for e in (edges if isinstance(edges, list) else []) if isinstance(e, dict)}
 
     old_ends, new_ends = ends(old_edges), ends(new_edges)
     return {

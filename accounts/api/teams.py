@@ -340,19 +340,19 @@ def activity_filters(params) -> dict:
 
     filters: dict = {}
     actor = params.get("actor")
-    if actor:
+    if actor is not None:
         if not (actor.isascii() and actor.isdigit()) or int(actor) > MAX_ID:
             raise ApiError("actor must be a user id", code="invalid_request")
         filters["actor_id"] = int(actor)
     workflow_id = params.get("workflowId")
-    if workflow_id:
+    if workflow_id is not None:
         try:
             filters["workflow_id"] = uuid.UUID(workflow_id)
         except ValueError:
             raise ApiError("workflowId must be a workflow id (a UUID)",
                            code="invalid_request") from None
     kind = params.get("kind")
-    if kind:
+    if kind is not None:
         if kind not in ActivityEvent.Kind.values:
             raise ApiError(f"kind must be one of {', '.join(ActivityEvent.Kind.values)}",
                            code="invalid_request")
