@@ -279,3 +279,69 @@ def invite_page(request, token: str):
         "invite": invite if problem is None else None, "problem": problem, "form": form,
         "already": already, "token": token}, status=200 if problem is None else 410
         if invite is not None else 404)
+
+
+# --- a workflow's version history -----------------------------------------------------------
+
+@ensure_csrf_cookie
+@login_required(login_url=LOGIN)
+def workflow_history(request, workflow_id: str):
+    """The workflow's versions (autosaves folded into editing sessions); one selected shows
+    its graph's nodes and settings with what differs from the current graph; editors restore
+    it as a new version. The same reads and service as /api/v1/workflows/{id}/versions."""
+    from graph import services as graph_services
+    from graph import versions
+    from graph.selectors import workflow_get
+
+    principal = principal_for_user(request.user)
+    try:
+        workflow = workflow_get(principal=principal, workflow_id=workflow_id)
+    except ApiError:
+        raise Http404("No such workflow") from None
+    can_edit = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
+    if request.method == "POST":
+        try:
+            version = versions.version_get(workflow=workflow,
+                                           number=_int(request.POST.get("number"), 0))
+            if not can_edit:
+                raise ApiError("Your role on this team does not allow restoring versions",
+                               code="insufficient_scope", status=403)
+            restored, _ = graph_services.workflow_restore_version(
+                workflow=workflow, version=version, actor=principal)
+            messages.success(request, f"Version {version.number} restored as version "
+                                      f"{restored.version}.")
+            return redirect(f"/workflows/{workflow.pk}/history?v={restored.version}")
+        except ApiError as error:
+            _refused(request, error)
+            return redirect(f"/workflows/{workflow.pk}/history")
+    sessions = versions.version_sessions(workflow=workflow)
+    selected = _int(request.GET.get("v"), sessions[0]["number"] if sessions else None)
+    shown = diff = None
+    if selected is not None:
+        try:
+            shown = versions.version_get(workflow=workflow, number=selected)
+        except ApiError:
+            shown = None
+    rows = []
+    if shown is not None:
+        diff = versions.graph_diff(old_nodes=shown.nodes, old_edges=shown.edges,
+                                   new_nodes=workflow.nodes, new_edges=workflow.edges)
+        changed = {c["nodeId"]: c for c in diff["nodesChanged"]}
+        for item in shown.nodes if isinstance(shown.nodes, list) else []:
+            if not isinstance(item, dict):
+                continue
+            data = item.get("data") if isinstance(item.get("data"), dict) else {}
+            config = data.get("config") if isinstance(data.get("config"), dict) else {}
+            node_id = str(item.get("id", ""))
+            state = ("removed" if node_id in diff["nodesRemoved"] else
+                     "changed" if node_id in changed else "same")
+            rows.append({"id": node_id, "label": data.get("label") or node_id,
+                         "type": data.get("nodeType", ""), "state": state,
+                         "settings": [(k, v, k in changed.get(node_id, {}).get("settings", []))
+                                      for k, v in sorted(config.items())],
+                         "fields": changed.get(node_id, {}).get("fields", [])})
+    return render(request, "team/history.html", {
+        "assets": editor_assets("src/team/main.ts"), "workflow": workflow,
+        "sessions": sessions, "shown": shown, "diff": diff, "rows": rows,
+        "author": versions.version_author(shown) if shown else "", "can_edit": can_edit,
+        "is_current": shown is not None and shown.number == workflow.version})

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("workflows/<str:workflow_id>", views.editor, name="editor"),
+    path("workflows/<str:workflow_id>/history", team_views.workflow_history,
+         name="workflow-history"),
     path("share/<str:token>", views.shared_workflow, name="shared-workflow"),
     path("team", team_views.team_members, name="team"),
     path("team/keys", team_views.team_keys, name="team-keys"),

@@ -156,3 +156,36 @@ def test_invite_demote_key_usage_and_activity(browser, server, owner, flux_workf
     assert "key ci ran workflow Poster (from api)" in text
     tab.screenshot(path=str(SHOTS / "team-activity.png"), full_page=True)
     close(tab)
+
+
+def test_a_version_is_restored_and_its_diff_shown(browser, server, owner,  # noqa: F811
+                                                  flux_workflow):
+    import copy
+
+    from accounts.selectors import principal_for_user
+    from graph.services import workflow_update
+
+    team, olga = owner
+    nodes = copy.deepcopy(flux_workflow.nodes)
+    nodes[0]["data"]["config"]["prompt"] = "a lighthouse in a storm"
+    nodes[1]["data"]["config"]["seed"] = 9
+    workflow_update(workflow=flux_workflow, actor=principal_for_user(olga),
+                    changes={"nodes": nodes})
+    tab = logged_in_tab(browser, server, "olga")
+    accept_dialogs(tab)
+    tab.goto(f"{server.url}/workflows/{flux_workflow.pk}/history")
+    assert tab.locator("[data-testid=versions] tr[data-version]").count() == 2
+    tab.click("[data-version='1'] a")
+    tab.wait_for_selector("[data-testid=version-diff] h2:has-text('v1 by olga')")
+    assert tab.get_attribute("[data-node=prompt]", "data-state") == "changed"
+    assert tab.get_attribute("[data-node=flux]", "data-state") == "changed"
+    assert "a lighthouse at dusk" in tab.inner_text("[data-node=prompt] .differs")
+    tab.screenshot(path=str(SHOTS / "team-version-diff.png"), full_page=True)
+    tab.click("[data-testid=restore]")
+    tab.wait_for_selector(".notice:has-text('Version 1 restored as version 3')")
+    assert "This is the current version" in tab.inner_text("[data-testid=version-diff]")
+    flux_workflow.refresh_from_db()
+    assert flux_workflow.nodes[0]["data"]["config"]["prompt"] == "a lighthouse at dusk"
+    tab.goto(f"{server.url}/team/activity")
+    assert "olga restored a version of Poster" in tab.inner_text("[data-testid=activity]")
+    close(tab)

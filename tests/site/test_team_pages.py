@@ -146,3 +146,37 @@ def test_pages_need_a_login(client):
                  "/team/usage/chart.svg"):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/login/"), path
+
+
+def test_the_history_page_shows_versions_and_restores_for_editors_only(team, browser):
+    from graph.models import WorkflowVersion
+    from graph.services import workflow_create, workflow_update
+    from tests.graph.builders import text_to_image
+
+    editor, user = browser(team, "editor")
+    viewer, _ = browser(team, "viewer")
+    nodes, edges = text_to_image("first")
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(user), name="H",
+                                  nodes=nodes, edges=edges)
+    workflow_update(workflow=workflow, actor=principal_for_user(user),
+                    changes={"nodes": text_to_image("second")[0]})
+    html = viewer.get(f"/workflows/{workflow.pk}/history?v=1").content.decode()
+    assert 'data-node="text" data-state="changed"' in html and 'data-testid="restore"' not in html
+    assert viewer.post(f"/workflows/{workflow.pk}/history", {"number": 1}).status_code == 302
+    assert WorkflowVersion.objects.filter(workflow=workflow).count() == 2
+    editor.post(f"/workflows/{workflow.pk}/history", {"number": 1})
+    workflow.refresh_from_db()
+    assert workflow.version == 3 and workflow.nodes[0]["data"]["config"]["prompt"] == "first"
+
+
+def test_another_teams_history_is_a_404(team, other_team, browser):
+    from graph.services import workflow_create
+    from tests.graph.builders import text_to_image
+
+    theirs, user = browser(other_team, "owner")
+    nodes, edges = text_to_image()
+    workflow, _ = workflow_create(team=other_team, actor=principal_for_user(user), name="X",
+                                  nodes=nodes, edges=edges)
+    mine, _ = browser(team, "owner")
+    assert mine.get(f"/workflows/{workflow.pk}/history").status_code == 404
+    assert mine.post(f"/workflows/{workflow.pk}/history", {"number": 1}).status_code == 404
