@@ -89,6 +89,9 @@ def test_invite_demote_key_usage_and_activity(browser, server, owner, flux_workf
     assert newcomer.inner_text("[data-testid=my-role]") == "editor"
     assert "joined as editor" in newcomer.inner_text(".notice")
     newcomer.screenshot(path=str(SHOTS / "team-joined.png"))
+    # In one team only, the workflows page still names her role there.
+    newcomer.goto(f"{server.url}/")
+    newcomer.wait_for_selector("[data-testid=team-info]:has-text('you are editor')")
     newcomer.goto(f"{server.url}/workflows/{flux_workflow.pk}")
     newcomer.wait_for_selector("[data-testid=node-prompt]")
     assert newcomer.locator("[data-testid=read-only]").count() == 0
