@@ -62,15 +62,31 @@ def _back(request, team, path: str):
     return redirect(f"{path}?team={team.pk}")
 
 
+# A new key or invite link is shown once: kept in the server-side session (database sessions)
+# for the one read by the page the POST redirects to (never in a message, which the default
+# storage writes into a cookie), as admin shows a new key. A reload then neither shows it
+# again nor makes another.
+SHOWN_ONCE = "wireflow:team-shown-once:"
+
+
+def _show_once(request, what: str, value: dict) -> None:
+    request.session[SHOWN_ONCE + what] = value
+
+
+def _shown_once(request, what: str, team) -> dict | None:
+    value = request.session.pop(SHOWN_ONCE + what, None)
+    return value if value and value.get("team") == team.pk else None
+
+
 # --- members and invites --------------------------------------------------------------------
 
 @ensure_csrf_cookie
 @login_required(login_url=LOGIN)
 def team_members(request):
     principal, team, context = _context(request)
-    sent = None
     if request.method == "POST":
         action = request.POST.get("action")
+        sent = None
         try:
             if action == "invite":
                 sent = workspace.invite_create(
@@ -108,15 +124,17 @@ def team_members(request):
                 messages.error(request, "Unknown action")
         except (ApiError, exceptions.APIException) as error:
             _refused(request, error)
-            return _back(request, team, "/team")
+        if sent is not None:
+            _show_once(request, "invite", {
+                "team": team.pk, "email": sent.invite.email, "email_sent": sent.email_sent,
+                "email_error": sent.email_error,
+                "url": workspace.invite_url(sent.token, request.build_absolute_uri("/"))})
+        return _back(request, team, "/team")
     members = selectors.team_members(team=team)
     context.update({
         "members": members,
         "invites": selectors.team_invites(team=team) if context["can_manage_members"] else [],
-        "sent": sent and {"url": workspace.invite_url(sent.token,
-                                                      request.build_absolute_uri("/")),
-                          "email": sent.invite.email, "email_sent": sent.email_sent,
-                          "email_error": sent.email_error},
+        "sent": _shown_once(request, "invite", team),
         "roles": Role.choices,
         "assignable": Role.choices if context["is_owner"] else [
             r for r in Role.choices if r[0] != Role.OWNER],
@@ -132,7 +150,6 @@ def team_members(request):
 @login_required(login_url=LOGIN)
 def team_keys(request):
     principal, team, context = _context(request)
-    created = None
     if request.method == "POST":
         try:
             if request.POST.get("action") == "create":
@@ -142,7 +159,9 @@ def team_keys(request):
                     team=team, actor=principal, name=request.POST.get("name", ""),
                     scopes=request.POST.getlist("scopes") or [],
                     expires_in_days=_int(request.POST.get("days"), 0) or None)
-                created = {**key_out(new.api_key), "key": new.raw_key}
+                _show_once(request, "key", {**key_out(new.api_key), "key": new.raw_key,
+                                            "team": team.pk})
+                return _back(request, team, "/team/keys")
             elif request.POST.get("action") == "revoke":
                 api_key = selectors.team_api_key(team=team,
                                                  key_id=_int(request.POST.get("key"), 0))
@@ -150,13 +169,15 @@ def team_keys(request):
                 messages.success(request, f"Key {api_key.name} ({api_key.masked}) revoked: "
                                           "requests with it now get 401.")
                 return _back(request, team, "/team/keys")
+            messages.error(request, "Unknown action")
         except (ApiError, exceptions.APIException) as error:
             _refused(request, error)
-            return _back(request, team, "/team/keys")
+        return _back(request, team, "/team/keys")
     context.update({
         "keys": [key_out(k) for k in selectors.team_api_keys(team=team)]
         if context["can_manage_keys"] else [],
-        "scopes": scope_help(), "created": created, "section": "keys",
+        "scopes": scope_help(), "created": _shown_once(request, "key", team),
+        "section": "keys",
     })
     return render(request, "team/keys.html", context)
 

@@ -62,8 +62,9 @@ def test_the_switcher_lists_each_team_with_the_role_and_never_another_teams(
 def test_an_admin_invites_by_link_and_a_newcomer_makes_an_account_and_joins(team, browser):
     admin, _ = browser(team, "admin")
     response = admin.post("/team", {"action": "invite", "email": "", "role": "editor",
-                                    "days": "7"})
+                                    "days": "7"}, follow=True)
     html = response.content.decode()
+    assert response.redirect_chain == [(f"/team?team={team.pk}", 302)]
     link = re.search(r'id="invite-link" class="secret" value="([^"]+)"', html).group(1)
     path = link.split("testserver", 1)[1]
     newcomer = Client()
@@ -118,14 +119,17 @@ def test_role_changes_and_removal_on_the_members_page_follow_the_rules(team, bro
 
 def test_the_keys_page_shows_a_new_key_once(team, browser):
     admin, _ = browser(team, "admin")
-    html = admin.post("/team/keys", {"action": "create", "name": "ci",
-                                     "scopes": ["workflows:read", "usage:read"],
-                                     "days": "30"}).content.decode()
+    response = admin.post("/team/keys", {"action": "create", "name": "ci",
+                                         "scopes": ["workflows:read", "usage:read"],
+                                         "days": "30"})
+    assert response.status_code == 302  # so a reload of the page makes no second key
+    html = admin.get(response["Location"]).content.decode()
     raw = re.search(r'id="new-key" class="secret" value="(sk-[^"]+)"', html).group(1)
     key = ApiKey.objects.get(name="ci")
     assert key.scopes == ["workflows:read", "usage:read"] and key.expires_at is not None
-    listing = admin.get("/team/keys").content.decode()
+    listing = admin.get(response["Location"]).content.decode()  # a reload: shown no more
     assert raw not in listing and key.masked in listing
+    assert ApiKey.objects.filter(team=team).count() == 1
     response = admin.post("/team/keys", {"action": "create", "name": "none"}, follow=True)
     assert "Pick at least one scope" in response.content.decode()
     admin.post("/team/keys", {"action": "revoke", "key": key.pk})
