@@ -5,12 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
 from accounts import services
+from accounts.activity import Kind, activity_record
 from accounts.models import (
     ActivityEvent,
     ApiKey,
@@ -184,13 +186,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         try:
-            new = services.api_key_create(
-                team=form.cleaned_data["team"],
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                expires_at=form.cleaned_data.get("expires_at"),
-                created_by=request.user,
-            )
+            with transaction.atomic():
+                new = services.api_key_create(
+                    team=form.cleaned_data["team"],
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    expires_at=form.cleaned_data.get("expires_at"),
+                    created_by=request.user,
+                )
+                activity_record(team_id=new.api_key.team_id, kind=Kind.KEY_CREATED,
+                                user=request.user, source="admin", subject=new.api_key.name,
+                                details={"key": new.api_key.masked,
+                                         "scopes": new.api_key.scopes})
         except ApiError as error:
             self.message_user(request, error.message, messages.ERROR)
             return None
@@ -230,7 +237,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
         for key in queryset:
-            services.api_key_revoke(api_key=key)
+            with transaction.atomic():
+                if not key.is_revoked:
+                    activity_record(team_id=key.team_id, kind=Kind.KEY_REVOKED,
+                                    user=request.user, source="admin", subject=key.name,
+                                    details={"key": key.masked})
+                services.api_key_revoke(api_key=key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
 
 
