@@ -32,6 +32,29 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user", "team"]
 
 
+def _set_member(request, *, team, user, role) -> Membership:
+    """membership_set, with its line in the team's log (an operator added or re-roled them)."""
+    with transaction.atomic():
+        before = Membership.objects.filter(team=team, user=user).values_list(
+            "role", flat=True).first()
+        membership = services.membership_set(team=team, user=user, role=role)
+        if before is None:
+            activity_record(team_id=team.pk, kind=Kind.MEMBER_JOINED, user=request.user,
+                            source="admin", subject=user.get_username(), details={"role": role})
+        elif before != role:
+            activity_record(team_id=team.pk, kind=Kind.MEMBER_ROLE_CHANGED, user=request.user,
+                            source="admin", subject=user.get_username(),
+                            details={"from": before, "to": role})
+    return membership
+
+
+def _remove_member(request, *, team, user) -> None:
+    with transaction.atomic():
+        if services.membership_remove(team=team, user=user):
+            activity_record(team_id=team.pk, kind=Kind.MEMBER_REMOVED, user=request.user,
+                            source="admin", subject=user.get_username())
+
+
 class MembershipsThroughServices:
     """Membership rows edited inline go through the services, so a removed or re-roled
     member's open sockets re-check their access (accounts.member_sockets)."""
@@ -41,13 +64,13 @@ class MembershipsThroughServices:
             return super().save_formset(request, form, formset, change)
         rows = formset.save(commit=False)
         for row in formset.deleted_objects:
-            services.membership_remove(team=row.team, user=row.user)
+            _remove_member(request, team=row.team, user=row.user)
         for row, changed in formset.changed_objects:
             if {"team", "user"} & set(changed):  # moved: the old pair loses its membership
                 old = Membership.objects.select_related("team", "user").get(pk=row.pk)
-                services.membership_remove(team=old.team, user=old.user)
+                _remove_member(request, team=old.team, user=old.user)
         for row in rows:
-            row.pk = services.membership_set(team=row.team, user=row.user, role=row.role).pk
+            row.pk = _set_member(request, team=row.team, user=row.user, role=row.role).pk
         return None
 
 
@@ -130,14 +153,14 @@ class MembershipAdmin(admin.ModelAdmin):
         return ["user", "team"] if obj is not None else []  # a move is a remove and an add
 
     def save_model(self, request, obj, form, change):
-        obj.pk = services.membership_set(team=obj.team, user=obj.user, role=obj.role).pk
+        obj.pk = _set_member(request, team=obj.team, user=obj.user, role=obj.role).pk
 
     def delete_model(self, request, obj):
-        services.membership_remove(team=obj.team, user=obj.user)
+        _remove_member(request, team=obj.team, user=obj.user)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("team", "user"):
-            services.membership_remove(team=membership.team, user=membership.user)
+            _remove_member(request, team=membership.team, user=membership.user)
 
 
 class ApiKeyCreateForm(forms.ModelForm):

@@ -306,7 +306,10 @@ class TeamKeyRevokeApi(APIView):
 def activity_summary(event: ActivityEvent) -> str:
     what = event.get_kind_display()
     target = event.workflow_name or event.subject
-    if event.kind == ActivityEvent.Kind.MEMBER_JOINED:
+    if event.kind == ActivityEvent.Kind.MEMBER_JOINED and event.subject != event.actor_name:
+        line = (f"{event.actor_name} added {event.subject} to the team as "
+                f"{event.details.get('role', '')}")
+    elif event.kind == ActivityEvent.Kind.MEMBER_JOINED:
         line = f"{event.actor_name} joined the team as {event.details.get('role', '')}"
     elif event.kind == ActivityEvent.Kind.MEMBER_ROLE_CHANGED:
         line = (f"{event.actor_name} changed the role of {event.subject} from "
