@@ -19,12 +19,17 @@ class Principal:
     api_key: ApiKey | None
     grants: dict[int, frozenset[str]] = field(default_factory=dict)
     teams: dict[int, Team] = field(default_factory=dict)
+    roles: dict[int, str] = field(default_factory=dict)
 
     def team_ids(self) -> list[int]:
         return list(self.grants)
 
     def can(self, team_id: int, scope: str) -> bool:
         return scope in self.grants.get(team_id, frozenset())
+
+    def role_on(self, team_id: int) -> str | None:
+        """The member's role on the team (None for an API key, or a team they are not in)."""
+        return self.roles.get(team_id)
 
     def has_scope_anywhere(self, scope: str) -> bool:
         return any(scope in scopes for scopes in self.grants.values())
@@ -54,6 +59,7 @@ def principal_for_user(user: User) -> Principal:
         api_key=None,
         grants={m.team_id: ROLE_SCOPES[m.role] for m in memberships},
         teams={m.team_id: m.team for m in memberships},
+        roles={m.team_id: m.role for m in memberships},
     )
 
 

@@ -1,6 +1,7 @@
 """Removing a member through the team API closes their open status sockets for that team
-(4403); demoting them to viewer keeps the stream (viewers read runs). Real Redis channel layer,
-real consumer, as in tests/executions/test_consumer_access.py."""
+(4403); demoting them to viewer keeps the stream (viewers read runs) and tells it what the
+role allows now. Real Redis channel layer, real consumer, as in
+tests/executions/test_consumer_access.py."""
 
 from __future__ import annotations
 
@@ -53,5 +54,7 @@ async def _demoted(workflow, member, admin):
         f"/api/v1/teams/{workflow.team_id}/members/{member.pk}", {"role": "viewer"},
         format="json")
     assert response.status_code == 200
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "access.changed", "role": "viewer", "canEdit": False, "canRun": False}
     await _still_streams(communicator, workflow)
     await communicator.disconnect()

@@ -97,16 +97,17 @@ def test_invite_demote_key_usage_and_activity(browser, server, owner, flux_workf
     assert newcomer.locator("[data-testid=read-only]").count() == 0
     assert newcomer.locator("[data-testid=run]").count() == 1
 
-    # The owner demotes her to viewer: her editor turns read-only.
+    # The owner demotes her to viewer: her open editor turns read-only at once.
     tab.reload()  # the link was shown once; a reload makes no second invite
     assert tab.locator("#invite-link").count() == 0
     tab.select_option("[data-member=nina] select[name=role]", "viewer")
     tab.click("[data-member=nina] button:has-text('Change')")
     tab.wait_for_selector(".notice:has-text('nina is now viewer')")
     tab.screenshot(path=str(SHOTS / "team-members.png"))
-    newcomer.reload()
-    newcomer.wait_for_selector("[data-testid=read-only]")
+    newcomer.wait_for_selector("[data-testid=read-only]")  # told over its socket, no reload
     assert newcomer.locator("[data-testid=run]").count() == 0
+    newcomer.reload()  # and so it stays
+    newcomer.wait_for_selector("[data-testid=read-only]")
     close(newcomer)
 
     # A key made on /team/keys works against the API, runs the workflow, and is revoked.
