@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 
@@ -294,8 +294,11 @@ def invite_accept_new_account(*, token: str, username: str, password: str,
         validate_password(password, candidate)
     except ValidationError as error:
         raise ApiError(" ".join(error.messages), code="invalid_request") from None
-    with transaction.atomic():
-        invite = invite_check(invite_by_token(token))
-        user = User.objects.create_user(username=username, password=password,
-                                        email=email or invite.email)
-        return invite_accept(token=token, user=user)
+    try:
+        with transaction.atomic():
+            invite = invite_check(invite_by_token(token))
+            user = User.objects.create_user(username=username, password=password,
+                                            email=email or invite.email)
+            return invite_accept(token=token, user=user)
+    except IntegrityError:  # the same name taken in between
+        raise ApiError("That username is taken", code="username_taken", status=409) from None
