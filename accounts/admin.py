@@ -5,13 +5,23 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
 from accounts import services
-from accounts.models import ApiKey, CreditLedgerEntry, Membership, Team, User
+from accounts.activity import Kind, activity_record
+from accounts.models import (
+    ActivityEvent,
+    ApiKey,
+    CreditLedgerEntry,
+    Invite,
+    Membership,
+    Team,
+    User,
+)
 from accounts.roles import API_KEY_SCOPES
 from wireflow_site.errors import ApiError
 
@@ -20,6 +30,29 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user", "team"]
+
+
+def _set_member(request, *, team, user, role) -> Membership:
+    """membership_set, with its line in the team's log (an operator added or re-roled them)."""
+    with transaction.atomic():
+        before = Membership.objects.filter(team=team, user=user).values_list(
+            "role", flat=True).first()
+        membership = services.membership_set(team=team, user=user, role=role)
+        if before is None:
+            activity_record(team_id=team.pk, kind=Kind.MEMBER_JOINED, user=request.user,
+                            source="admin", subject=user.get_username(), details={"role": role})
+        elif before != role:
+            activity_record(team_id=team.pk, kind=Kind.MEMBER_ROLE_CHANGED, user=request.user,
+                            source="admin", subject=user.get_username(),
+                            details={"from": before, "to": role})
+    return membership
+
+
+def _remove_member(request, *, team, user) -> None:
+    with transaction.atomic():
+        if services.membership_remove(team=team, user=user):
+            activity_record(team_id=team.pk, kind=Kind.MEMBER_REMOVED, user=request.user,
+                            source="admin", subject=user.get_username())
 
 
 class MembershipsThroughServices:
@@ -31,13 +64,13 @@ class MembershipsThroughServices:
             return super().save_formset(request, form, formset, change)
         rows = formset.save(commit=False)
         for row in formset.deleted_objects:
-            services.membership_remove(team=row.team, user=row.user)
+            _remove_member(request, team=row.team, user=row.user)
         for row, changed in formset.changed_objects:
             if {"team", "user"} & set(changed):  # moved: the old pair loses its membership
                 old = Membership.objects.select_related("team", "user").get(pk=row.pk)
-                services.membership_remove(team=old.team, user=old.user)
+                _remove_member(request, team=old.team, user=old.user)
         for row in rows:
-            row.pk = services.membership_set(team=row.team, user=row.user, role=row.role).pk
+            row.pk = _set_member(request, team=row.team, user=row.user, role=row.role).pk
         return None
 
 
@@ -120,14 +153,14 @@ class MembershipAdmin(admin.ModelAdmin):
         return ["user", "team"] if obj is not None else []  # a move is a remove and an add
 
     def save_model(self, request, obj, form, change):
-        obj.pk = services.membership_set(team=obj.team, user=obj.user, role=obj.role).pk
+        obj.pk = _set_member(request, team=obj.team, user=obj.user, role=obj.role).pk
 
     def delete_model(self, request, obj):
-        services.membership_remove(team=obj.team, user=obj.user)
+        _remove_member(request, team=obj.team, user=obj.user)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("team", "user"):
-            services.membership_remove(team=membership.team, user=membership.user)
+            _remove_member(request, team=membership.team, user=membership.user)
 
 
 class ApiKeyCreateForm(forms.ModelForm):
@@ -176,13 +209,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         try:
-            new = services.api_key_create(
-                team=form.cleaned_data["team"],
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                expires_at=form.cleaned_data.get("expires_at"),
-                created_by=request.user,
-            )
+            with transaction.atomic():
+                new = services.api_key_create(
+                    team=form.cleaned_data["team"],
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    expires_at=form.cleaned_data.get("expires_at"),
+                    created_by=request.user,
+                )
+                activity_record(team_id=new.api_key.team_id, kind=Kind.KEY_CREATED,
+                                user=request.user, source="admin", subject=new.api_key.name,
+                                details={"key": new.api_key.masked,
+                                         "scopes": new.api_key.scopes})
         except ApiError as error:
             self.message_user(request, error.message, messages.ERROR)
             return None
@@ -222,7 +260,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
         for key in queryset:
-            services.api_key_revoke(api_key=key)
+            with transaction.atomic():
+                if not key.is_revoked:
+                    activity_record(team_id=key.team_id, kind=Kind.KEY_REVOKED,
+                                    user=request.user, source="admin", subject=key.name,
+                                    details={"key": key.masked})
+                services.api_key_revoke(api_key=key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
 
 
@@ -244,3 +287,36 @@ class CreditLedgerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(ReadOnlyAdmin):
+    """The teams' activity logs: append-only, as the team pages show them."""
+
+    list_display = ["created_at", "team", "actor_name", "kind", "workflow_name", "subject",
+                    "source"]
+    list_filter = ["kind", "source", "team"]
+    search_fields = ["team__slug", "actor_name", "workflow_name", "subject"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Invite)
+class InviteAdmin(ReadOnlyAdmin):
+    """Invites are made, resent and revoked by the teams' admins on /team; shown here."""
+
+    list_display = ["created_at", "team", "email", "role", "created_by", "expires_at",
+                    "accepted_at", "revoked_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["team__slug", "email"]
+    exclude = ["token_hash"]

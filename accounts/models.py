@@ -157,3 +157,95 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id}:{self.caller}:{self.key}"
+
+
+class Invite(models.Model):
+    """An invitation to join a team with a role. The link's token is stored only as a hash;
+    it works once, until it expires or is revoked (accounts.services.invite_*)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invites")
+    email = models.EmailField(max_length=254, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email or 'link'} → {self.team.slug} as {self.role}"
+
+    def state(self, now=None) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "pending"
+
+
+class ActivityEvent(models.Model):
+    """One line of a team's activity log: who did what, when, and from where. Append-only,
+    written in the same transaction as the change it records (accounts.services.activity_record).
+
+    The workflow is kept by id and name (accounts know nothing of workflows), so a line keeps
+    saying what it said after the workflow is renamed or deleted."""
+
+    class Kind(models.TextChoices):
+        WORKFLOW_CREATED = "workflow.created", "created workflow"
+        WORKFLOW_DUPLICATED = "workflow.duplicated", "duplicated workflow"
+        WORKFLOW_RENAMED = "workflow.renamed", "renamed workflow"
+        WORKFLOW_EDITED = "workflow.edited", "edited workflow"
+        WORKFLOW_DELETED = "workflow.deleted", "deleted workflow"
+        WORKFLOW_RESTORED = "workflow.restored", "restored workflow"
+        VERSION_RESTORED = "version.restored", "restored a version of"
+        RUN_STARTED = "run.started", "ran workflow"
+        RUN_CANCELLED = "run.cancelled", "cancelled a run of"
+        WEBHOOK_ROTATED = "webhook.rotated", "rotated the webhook URL of"
+        VISIBILITY_CHANGED = "visibility.changed", "changed who can open"
+        KEY_CREATED = "key.created", "created API key"
+        KEY_REVOKED = "key.revoked", "revoked API key"
+        MEMBER_INVITED = "member.invited", "invited"
+        INVITE_REVOKED = "invite.revoked", "revoked the invite of"
+        MEMBER_JOINED = "member.joined", "joined the team"
+        MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
+        MEMBER_REMOVED = "member.removed", "removed"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="activity")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    # Who, as they were called then: a username, `key <name>`, or `operator` (admin, CLI).
+    actor_name = models.CharField(max_length=200)
+    # Where it came from: editor, api, webhook, batch, cli, admin.
+    source = models.CharField(max_length=10, blank=True, default="")
+    workflow_id = models.UUIDField(null=True, blank=True)
+    workflow_name = models.CharField(max_length=200, blank=True, default="")
+    # What it was done to besides a workflow: a member, a key, an invite's email.
+    subject = models.CharField(max_length=254, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["team", "workflow_id", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.kind} {self.workflow_name or self.subject}"

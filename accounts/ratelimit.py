@@ -107,6 +107,10 @@ def executions_today(team: Team) -> int:
     return int(client().get(execution_windows(team)[1].key) or 0)
 
 
+def executions_this_minute(team: Team) -> int:
+    return int(client().get(execution_windows(team)[0].key) or 0)
+
+
 class PlanRequestThrottle(BaseThrottle):
     """Requests per minute per API key (browser sessions are held only to execution limits).
     Leaves the figures on the request for the X-RateLimit-* headers."""

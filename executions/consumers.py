@@ -87,13 +87,28 @@ class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event)
 
     async def member_access_changed(self, message) -> None:
-        """The member was removed from the team or their role changed: may they still?"""
+        """The member was removed from the team or their role changed: may they still? If
+        so, they are told what they may do now (`access.changed`: a viewer's editor turns
+        read-only at once)."""
         if self.closing:
             return
-        if await self._workflow_if_allowed(self.scope.get("user"), self.workflow_id) is None:
+        access = await self._access_if_allowed(self.scope.get("user"), self.workflow_id)
+        if access is None:
             self.closing = True  # events already queued for this socket are not sent
             await self._leave_groups()
             await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.send_json({"type": "access.changed", **access})
+
+    @database_sync_to_async
+    def _access_if_allowed(self, user, workflow_id: str):
+        found = _stream_principal(user, workflow_id)
+        if found is None:
+            return None
+        principal, workflow = found
+        return {"role": principal.role_on(workflow.team_id),
+                "canEdit": principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE),
+                "canRun": principal.can(workflow.team_id, Scope.WORKFLOWS_EXECUTE)}
 
     @database_sync_to_async
     def _workflow_if_allowed(self, user, workflow_id: str):
@@ -108,8 +123,9 @@ class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
         return {"execution": execution_poll_payload(latest) if latest else None}
 
 
-def _stream_workflow(user, workflow_id: str):
-    """The workflow, if this user may watch its runs now (user and membership read fresh)."""
+def _stream_principal(user, workflow_id: str):
+    """(principal, workflow), if this user may watch the workflow's runs now (user and
+    membership read fresh)."""
     if user is None or not user.is_authenticated:
         return None
     user = user_active(user.pk)
@@ -120,4 +136,10 @@ def _stream_workflow(user, workflow_id: str):
         workflow = workflow_get(principal=principal, workflow_id=workflow_id)
     except ApiError:
         return None
-    return workflow if principal.can(workflow.team_id, STREAM_SCOPE) else None
+    return (principal, workflow) if principal.can(workflow.team_id, STREAM_SCOPE) else None
+
+
+def _stream_workflow(user, workflow_id: str):
+    """The workflow, if this user may watch its runs now."""
+    found = _stream_principal(user, workflow_id)
+    return found[1] if found else None

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.activity import Kind, activity_record
 from accounts.ratelimit import Window, executions_admit, executions_refund
 from accounts.selectors import Principal
 from executions import dispatch, planner, scheduler
@@ -43,26 +44,47 @@ def workflow_execute(
     workflow_require_active(workflow)
     windows = executions_admit(workflow.team) if admit else []
     try:
-        return execution_start(
-            team=workflow.team,
-            workflow=workflow,
-            version=workflow.versions.order_by("-number").first() if nodes is None else None,
-            nodes=workflow.nodes if nodes is None else nodes,
-            edges=workflow.edges if edges is None else (edges or []),
-            actor=actor,
-            trigger=trigger,
-            **options,
-        )
+        with transaction.atomic():
+            execution = execution_start(
+                team=workflow.team,
+                workflow=workflow,
+                version=workflow.versions.order_by("-number").first() if nodes is None else None,
+                nodes=workflow.nodes if nodes is None else nodes,
+                edges=workflow.edges if edges is None else (edges or []),
+                actor=actor,
+                trigger=trigger,
+                **options,
+            )
+            if options.get("batch") is None:  # a batch has one line for all its runs
+                _log_run(workflow, Kind.RUN_STARTED, actor, trigger,
+                         {"executionId": str(execution.pk)})
+        return execution
     except Exception:
         executions_refund(windows)
         raise
 
 
-def execution_cancel(*, execution: Execution) -> Execution:
+def _log_run(workflow: Workflow, kind: str, actor: Principal | None, source: str,
+             details: dict[str, Any]) -> None:
+    """The run's line in the team's activity log (who, and from where: editor, API key,
+    webhook, batch, cli), in the caller's transaction."""
+    activity_record(team_id=workflow.team_id, kind=kind, user=getattr(actor, "user", None),
+                    api_key=getattr(actor, "api_key", None), source=source,
+                    workflow_id=workflow.pk, workflow_name=workflow.name, details=details)
+
+
+def execution_cancel(*, execution: Execution, actor: Principal | None = None) -> Execution:
     """Stop a run: queued and running nodes are CANCELLED and remote jobs asked to stop."""
     with transaction.atomic():
+        was_done = execution.is_done
         execution, jobs = scheduler.execution_mark_cancelled(execution=execution)
         dispatch.remote_jobs_stop_on_commit(jobs)
+        if execution.workflow_id is not None and not was_done and \
+                execution.status == ExecutionStatus.CANCELLED:
+            source = ("api" if getattr(actor, "api_key", None) else
+                      "editor" if actor is not None else "admin")
+            _log_run(execution.workflow, Kind.RUN_CANCELLED, actor, source,
+                     {"executionId": str(execution.pk)})
     return execution
 
 
@@ -119,6 +141,9 @@ def batch_start(*, workflow: Workflow, items: list[dict[str, Any]], actor, trigg
         except ApiError as error:
             refused += 1
             runs.append(_failed_run(workflow, batch, index, error, actor, trigger))
+    _log_run(workflow, Kind.RUN_STARTED, actor, Execution.Trigger.BATCH,
+             {"batchId": str(batch.pk), "runs": len(indexes), "refused": refused,
+              "executionId": str(runs[0].pk) if runs else None})
     if refused:  # the daily quota counts runs that started
         day = windows[1]
         executions_refund([Window(day.key, refused, day.limit, day.reset)])

@@ -1,12 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import views
+from frontend import team_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("workflows/<str:workflow_id>", views.editor, name="editor"),
+    path("workflows/<str:workflow_id>/history", team_views.workflow_history,
+         name="workflow-history"),
     path("share/<str:token>", views.shared_workflow, name="shared-workflow"),
+    path("team", team_views.team_members, name="team"),
+    path("team/keys", team_views.team_keys, name="team-keys"),
+    path("team/usage", team_views.team_usage, name="team-usage"),
+    path("team/usage/chart.svg", team_views.team_usage_chart, name="team-usage-chart"),
+    path("team/activity", team_views.team_activity, name="team-activity"),
+    path("invite/<str:token>", team_views.invite_page, name="invite"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
 ]

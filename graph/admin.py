@@ -37,13 +37,13 @@ class WorkflowAdmin(admin.ModelAdmin):
     @admin.action(description="Restore the selected deleted workflows")
     def restore(self, request, queryset):
         for workflow in queryset:
-            services.workflow_restore(workflow=workflow)
+            services.workflow_restore(workflow=workflow, user=request.user)
         self.message_user(request, f"Restored {queryset.count()} workflow(s).", messages.SUCCESS)
 
     @admin.action(description="Rotate webhook ids (old trigger URLs stop working)")
     def rotate_webhook(self, request, queryset):
         for workflow in queryset:
-            services.workflow_rotate_webhook(workflow=workflow)
+            services.workflow_rotate_webhook(workflow=workflow, user=request.user)
         self.message_user(request, f"Rotated {queryset.count()} webhook id(s).", messages.SUCCESS)
 
 

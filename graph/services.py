@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.activity import Kind, activity_record
 from accounts.models import Team
 from accounts.selectors import Principal
 from graph.models import Workflow, WorkflowVersion, new_webhook_id
@@ -85,6 +86,18 @@ def check_graph(
     return result
 
 
+def _log(workflow: Workflow, kind: str, actor: Principal | None, *, user=None,
+         details: dict | None = None) -> None:
+    """The workflow's line in its team's activity log, in the caller's transaction. `actor`
+    None: an operator (admin, the command line), or `user` when admin says who."""
+    api_key = getattr(actor, "api_key", None)
+    user = getattr(actor, "user", None) or user
+    source = "api" if api_key is not None else "editor" if actor is not None else "admin"
+    activity_record(team_id=workflow.team_id, kind=kind, user=user, api_key=api_key,
+                    source=source, workflow_id=workflow.pk, workflow_name=workflow.name,
+                    details=details)
+
+
 def _write_version(workflow: Workflow, *, source: str, valid: bool, actor: Principal) -> None:
     workflow.version += 1
     WorkflowVersion.objects.create(
@@ -131,6 +144,8 @@ def workflow_create(
         )
         _write_version(workflow, source=source, valid=result.ok, actor=actor)
         workflow.save(update_fields=["version"])
+        _log(workflow, Kind.WORKFLOW_DUPLICATED if source == WorkflowVersion.Source.DUPLICATE
+             else Kind.WORKFLOW_CREATED, actor)
     return workflow, result
 
 
@@ -142,6 +157,7 @@ def workflow_update(
     base_updated_at: Any = None,
     strict: bool = True,
     source: str = WorkflowVersion.Source.UPDATE,
+    log: bool = True,
 ) -> tuple[Workflow, ValidationResult]:
     """Apply `changes` (model field names: name, description, tags, is_active, nodes, edges).
 
@@ -155,11 +171,17 @@ def workflow_update(
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
         _guard_stale(locked, base_updated_at)
+        old_name = locked.name
+        changed = {field for field, value in changes.items() if getattr(locked, field) != value}
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.updated_at = max(timezone.now(), locked.updated_at)
         _write_version(locked, source=source, valid=result.ok, actor=actor)
         locked.save()
+        if log and "name" in changed:
+            _log(locked, Kind.WORKFLOW_RENAMED, actor, details={"from": old_name})
+        if log and changed - {"name"}:
+            _log(locked, Kind.WORKFLOW_EDITED, actor)
     return locked, result
 
 
@@ -213,6 +235,7 @@ def workflow_patch_node(
             locked, source=WorkflowVersion.Source.PATCH_NODE, valid=result.ok, actor=actor
         )
         locked.save()
+        _log(locked, Kind.WORKFLOW_EDITED, actor)
     return node, locked
 
 
@@ -277,31 +300,59 @@ def workflow_duplicate(*, workflow: Workflow, actor: Principal,
     return copy_of
 
 
-def workflow_delete(*, workflow: Workflow) -> None:
+def workflow_restore_version(*, workflow: Workflow, version: WorkflowVersion,
+                             actor: Principal) -> tuple[Workflow, ValidationResult]:
+    """Make an earlier version the current graph, as a new version (nothing is overwritten:
+    every version in between stays)."""
+    with transaction.atomic():
+        restored, result = workflow_update(
+            workflow=workflow, actor=actor, strict=False,
+            changes={"nodes": copy.deepcopy(version.nodes), "edges": copy.deepcopy(version.edges)},
+            source=WorkflowVersion.Source.RESTORE, log=False)
+        _log(restored, Kind.VERSION_RESTORED, actor,
+             details={"number": version.number, "as": restored.version})
+    return restored, result
+
+
+def workflow_delete(*, workflow: Workflow, actor: Principal | None = None) -> None:
     """Hide the workflow from every API and page; versions are kept for an operator's restore."""
-    Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now()
-    )
+    with transaction.atomic():
+        if Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
+                deleted_at=timezone.now()):
+            _log(workflow, Kind.WORKFLOW_DELETED, actor)
 
 
-def workflow_restore(*, workflow: Workflow) -> None:
-    Workflow.objects.filter(pk=workflow.pk).update(deleted_at=None)
+def workflow_restore(*, workflow: Workflow, user=None) -> None:
+    """Bring a deleted workflow back (admin's "Restore"; `user` the operator)."""
+    with transaction.atomic():
+        if Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=False).update(
+                deleted_at=None):
+            _log(workflow, Kind.WORKFLOW_RESTORED, None, user=user)
 
 
-def workflow_rotate_webhook(*, workflow: Workflow) -> Workflow:
-    workflow.webhook_id = new_webhook_id()
-    workflow.save(update_fields=["webhook_id"])
+def workflow_rotate_webhook(*, workflow: Workflow, actor: Principal | None = None,
+                            user=None) -> Workflow:
+    with transaction.atomic():
+        workflow.webhook_id = new_webhook_id()
+        workflow.save(update_fields=["webhook_id"])
+        _log(workflow, Kind.WEBHOOK_ROTATED, actor, user=user)
     return workflow
 
 
 SECRET_WORDS = ("key", "token", "secret", "password", "credential", "auth")
 
 
-def workflow_set_visibility(*, workflow: Workflow, visibility: Any) -> Workflow:
+def workflow_set_visibility(*, workflow: Workflow, visibility: Any,
+                            actor: Principal | None = None) -> Workflow:
     if visibility not in ("view", "private"):
         raise ApiError('visibility must be "view" or "private"', code="invalid_request")
-    workflow.link_permission = visibility
-    workflow.save(update_fields=["link_permission"])
+    with transaction.atomic():
+        before = workflow.link_permission
+        workflow.link_permission = visibility
+        workflow.save(update_fields=["link_permission"])
+        if before != visibility:
+            _log(workflow, Kind.VISIBILITY_CHANGED, actor,
+                 details={"from": before, "to": visibility})
     return workflow
 
 

@@ -60,6 +60,20 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public address clients reach us at, for webhook and share URLs; empty = from the request.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
+# Email (team invites): SMTP in production from the environment; `make run` (DEBUG) prints
+# emails on the console instead. EMAIL_BACKEND names any Django email backend.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 10))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Wireflow <noreply@localhost>")
+
 # Behind TLS (every deployment but a laptop) cookies are secure and HTTP redirects to HTTPS.
 HTTPS = env_bool("HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = HTTPS
@@ -132,6 +146,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.team_context.team_menu",
             ],
         },
     },
@@ -468,7 +483,9 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
     # One name for a choice set used in several places (a request's `visibility` and a
     # response's `linkPermission`), so the schema has one enum and spectacular no warning.
-    "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"]},
+    "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"],
+                            "InviteStateEnum": ["pending", "accepted", "revoked", "expired"],
+                            "KeyStateEnum": ["active", "expired", "revoked"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wireflow_site.openapi.add_shared_parts",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs", _redoc, name="api-docs"),
     path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("graph.api.urls")),
+    path("api/v1/", include("accounts.api.urls")),
     # Stored files whose storage has no server of its own (the file system), by signed URL
     # only (executions.media_urls); an object store serves its files itself.
     re_path(r"^media/(?P<name>.+)$", media_serve, name="media"),

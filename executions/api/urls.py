@@ -3,7 +3,7 @@
 from django.urls import path
 
 from accounts.api.views import UsageApi, WebhookSecretApi
-from executions.api import media, triggers, views
+from executions.api import media, team_usage, triggers, views
 
 app_name = "executions"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("media", media.MediaListApi.as_view(), name="media"),
     path("developer/usage", UsageApi.as_view(), name="usage"),
     path("developer/webhook-secret", WebhookSecretApi.as_view(), name="webhook-secret"),
+    path("teams/<int:team_id>/usage", team_usage.TeamUsageApi.as_view(), name="team-usage"),
+    path("teams/<int:team_id>/usage/ledger", team_usage.TeamLedgerApi.as_view(),
+         name="team-ledger"),
+    path("teams/<int:team_id>/usage/ledger.csv", team_usage.TeamLedgerExportApi.as_view(),
+         name="team-ledger-csv"),
     path("batches/<str:batch_id>", views.BatchDetailApi.as_view(), name="batch"),
     path("batches/<str:batch_id>/retry", views.BatchRetryApi.as_view(), name="batch-retry"),
     path("workflow/<str:webhook_id>/trigger", triggers.WebhookTriggerApi.as_view(),

@@ -153,7 +153,7 @@ class ExecutionCancelApi(APIView):
         execution = selectors.execution_get(principal=request.principal,
                                             execution_id=execution_id)
         require_scope(request.principal, execution.team_id, EXECUTE)
-        execution = services.execution_cancel(execution=execution)
+        execution = services.execution_cancel(execution=execution, actor=request.principal)
         return Response(selectors.execution_poll_payload(execution))
 
 
@@ -228,7 +228,7 @@ class WorkflowWebhookRotateApi(APIView):
         require_scope(request.principal, workflow.team_id, Scope.WORKFLOWS_WRITE)
         # The new URL runs the workflow without a key: only for those who may run it.
         require_scope(request.principal, workflow.team_id, EXECUTE)
-        workflow = workflow_rotate_webhook(workflow=workflow)
+        workflow = workflow_rotate_webhook(workflow=workflow, actor=request.principal)
         return Response({"data": {"webhookId": workflow.webhook_id,
                                   "webhookUrl": webhook_url(request, workflow)}})
 

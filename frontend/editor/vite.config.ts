@@ -10,8 +10,9 @@ export default defineConfig({
     outDir: "../dist/editor",
     emptyOutDir: true,
     manifest: true,
-    // Two pages: the editor and the workflows list; shared code lands in a common chunk.
-    rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx"] },
+    // Three entries: the editor, the workflows list and the team pages (server-rendered; the
+    // entry adds copy buttons and confirmations); shared code lands in a common chunk.
+    rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx", "src/team/main.ts"] },
   },
   test: { environment: "node", globals: true },
 });

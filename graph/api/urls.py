@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from graph.api import views
+from graph.api import versions, views
 
 app_name = "graph"
 
@@ -26,6 +26,12 @@ urlpatterns = [
         views.WorkflowVisibilityApi.as_view(),
         name="visibility",
     ),
+    path("workflows/<str:workflow_id>/versions", versions.WorkflowVersionListApi.as_view(),
+         name="versions"),
+    path("workflows/<str:workflow_id>/versions/<int:number>",
+         versions.WorkflowVersionDetailApi.as_view(), name="version"),
+    path("workflows/<str:workflow_id>/versions/<int:number>/restore",
+         versions.WorkflowVersionRestoreApi.as_view(), name="version-restore"),
     path(
         "workflows/<str:workflow_id>/duplicate",
         views.WorkflowDuplicateApi.as_view(),

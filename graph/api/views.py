@@ -216,7 +216,7 @@ class WorkflowDetailApi(APIView):
     def delete(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, WRITE)
-        services.workflow_delete(workflow=workflow)
+        services.workflow_delete(workflow=workflow, actor=request.principal)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -308,6 +308,7 @@ class WorkflowVisibilityApi(APIView):
         require_scope(request.principal, workflow.team_id, WRITE)
         data = request.data if isinstance(request.data, dict) else {}
         workflow = services.workflow_set_visibility(workflow=workflow,
-                                                    visibility=data.get("visibility"))
+                                                    visibility=data.get("visibility"),
+                                                    actor=request.principal)
         return Response({"linkPermission": workflow.link_permission,
                          "url": s.share_url(request, workflow)})

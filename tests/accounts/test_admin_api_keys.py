@@ -65,3 +65,22 @@ def test_the_shown_once_page_is_for_staff_only(team, operator, make_user):
     stranger.force_login(make_user(team=team, role="owner"))
     refused = stranger.get(created["Location"])
     assert refused.status_code == 302 and "/admin/login/" in refused["Location"]
+
+
+def test_keys_made_or_revoked_in_admin_or_with_createapikey_are_in_the_teams_log(team):
+    from django.core.management import call_command
+
+    from accounts.models import ActivityEvent
+
+    client = Client()
+    client.force_login(User.objects.create_superuser(username="ada", password="pw"))
+    client.post("/admin/accounts/apikey/add/", {
+        "team": team.pk, "name": "from admin", "scopes": ["workflows:read"]})
+    key = ApiKey.objects.get(name="from admin")
+    client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    call_command("createapikey", "--team", team.slug, "--name", "deploy")
+    lines = list(ActivityEvent.objects.filter(team=team).order_by("id").values_list(
+        "kind", "actor_name", "source", "subject"))
+    assert lines == [("key.created", "ada", "admin", "from admin"),
+                     ("key.revoked", "ada", "admin", "from admin"),
+                     ("key.created", "operator", "cli", "deploy")]  # no one signed in

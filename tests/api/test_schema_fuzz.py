@@ -130,12 +130,18 @@ def real_ids(fuzz_key):
     run = client.post(f"/api/v1/workflows/{valid['id']}/execute", {}, format="json").json()
     batch = client.post(f"/api/v1/workflows/{valid['id']}/execute",
                         {"batch": [{}, {}]}, format="json").json()
+    from accounts.models import ApiKey
+
+    # The key's own team and key, so the team endpoints answer with its members, usage and
+    # activity (managing members and keys needs a signed-in member: those stay 403 here).
+    key = ApiKey.objects.get()
+    team = {"team_id": key.team_id, "key_id": key.pk, "number": 1}
     return [
         {"workflow_id": valid["id"], "webhook_id": valid["webhookId"],
          "node_id": valid["nodes"][0]["id"], "execution_id": run["executionId"],
-         "batch_id": batch["batchId"]},
+         "batch_id": batch["batchId"], **team},
         {"workflow_id": draft["id"], "webhook_id": draft["webhookId"], "node_id": "odd",
-         "execution_id": batch["executionId"], "batch_id": batch["batchId"]},
+         "execution_id": batch["executionId"], "batch_id": batch["batchId"], **team},
     ]
 
 

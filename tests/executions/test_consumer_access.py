@@ -87,6 +87,9 @@ def test_a_member_demoted_to_a_role_that_reads_runs_keeps_streaming(watched):
 async def _demoted_scenario(workflow, member, other_team):
     communicator = await _open(workflow, member)
     await sync_to_async(membership_set)(team=workflow.team, user=member, role="viewer")
+    # Told what the new role allows (the editor turns read-only), and streaming on.
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "access.changed", "role": "viewer", "canEdit": False, "canRun": False}
     # Leaving another team says nothing about this one.
     await sync_to_async(membership_remove)(team=other_team, user=member)
     await _still_streams(communicator, workflow)

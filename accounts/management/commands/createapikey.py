@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
+from accounts.activity import Kind, activity_record
 from accounts.roles import API_KEY_SCOPES
 from accounts.selectors import team_by_slug
 from accounts.services import api_key_create
@@ -32,12 +34,17 @@ class Command(BaseCommand):
             raise CommandError("--expires-in-days must be a positive number of days")
         expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
         try:
-            new = api_key_create(
-                team=team_obj,
-                name=name,
-                scopes=[s.strip() for s in scopes.split(",") if s.strip()],
-                expires_at=expires_at,
-            )
+            with transaction.atomic():
+                new = api_key_create(
+                    team=team_obj,
+                    name=name,
+                    scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+                    expires_at=expires_at,
+                )
+                activity_record(team_id=team_obj.pk, kind=Kind.KEY_CREATED, source="cli",
+                                subject=new.api_key.name,
+                                details={"key": new.api_key.masked,
+                                         "scopes": new.api_key.scopes})
         except ApiError as error:
             raise CommandError(error.message) from None
         self.stdout.write(new.raw_key)

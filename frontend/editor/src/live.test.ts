@@ -41,6 +41,16 @@ describe("the live socket", () => {
     vi.unstubAllGlobals();
   });
 
+  it("turns the editor read-only when the member's role changes to viewer", () => {
+    useEditor.setState({ canEdit: true, canRun: true });
+    const socket = FakeSocket.all[0];
+    socket.open();
+    socket.send({ type: "access.changed", role: "viewer", canEdit: false, canRun: false });
+    expect(useEditor.getState()).toMatchObject({ canEdit: false, canRun: false });
+    socket.send({ type: "access.changed", role: "editor", canEdit: true, canRun: true });
+    expect(useEditor.getState()).toMatchObject({ canEdit: true, canRun: true });
+  });
+
   it("applies the snapshot, then node and run events to the run's map", () => {
     const socket = FakeSocket.all[0];
     socket.open();

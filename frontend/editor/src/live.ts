@@ -60,6 +60,9 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
         sequence(message.seq);
         editor.runEvent(message.status, message.seq);
         return;
+      case "access.changed":
+        editor.setPermissions({ canEdit: message.canEdit, canRun: message.canRun });
+        return;
       default: {
         // A type this editor does not know yet (a newer server) is ignored. Assigning it to
         // `never` makes the compiler refuse a new member of the union that no case handles.

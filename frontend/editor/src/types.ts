@@ -214,4 +214,14 @@ export interface ExecutionStatusEvent {
   seq: number;
 }
 
-export type LiveMessage = SnapshotMessage | NodeStatusEvent | ExecutionStatusEvent;
+/** The member's role on the workflow's team changed and still lets them watch runs: what
+ * they may do now (a demotion to viewer turns the editor read-only at once). */
+export interface AccessChangedMessage {
+  type: "access.changed";
+  role: string;
+  canEdit: boolean;
+  canRun: boolean;
+}
+
+export type LiveMessage = SnapshotMessage | NodeStatusEvent | ExecutionStatusEvent
+  | AccessChangedMessage;

@@ -8,8 +8,13 @@ const team = (id: number, canEdit = true): Team => ({
 describe("the workflows page", () => {
   it("remembers a team only while the user is in it", () => {
     expect(initialTeam([team(1), team(2)], "2")).toBe(2);
-    expect(initialTeam([team(1)], "2")).toBe(0);
-    expect(initialTeam([team(1)], null)).toBe(0);
+    expect(initialTeam([team(1), team(2)], "3")).toBe(0);
+    expect(initialTeam([team(1), team(2)], null)).toBe(0);
+  });
+  it("puts a user of one team in it, so the role line shows", () => {
+    expect(initialTeam([team(1)], "2")).toBe(1);
+    expect(initialTeam([team(1)], null)).toBe(1);
+    expect(initialTeam([], null)).toBe(0);
   });
   it("creates in the chosen team, never in one where the user only views", () => {
     expect(teamForCreate([team(1), team(2)], 2)?.id).toBe(2);

@@ -12,8 +12,10 @@ export interface Team {
 
 const KEY = "wireflow.team";
 
-/** The remembered team if the user is still in it, else "all" (0). */
+/** The remembered team if the user is still in it, else "all" (0); a user of one team is
+ * always in it (there is no "all" to pick, and the role line names their role there). */
 export function initialTeam(teams: Team[], stored: string | null): number {
+  if (teams.length === 1) return teams[0].id;
   const id = Number(stored);
   return teams.some((team) => team.id === id) ? id : 0;
 }
