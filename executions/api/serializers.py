@@ -11,7 +11,10 @@ from rest_framework import serializers
 from executions.models import Asset, Execution, ExecutionStatus
 from graph.api.serializers import public_webhook_url
 from wireflow_site.fields import (
-    StrictBooleanField, StrictCharField, StrictIntegerField, StrictUrlField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUrlField,
 )
 
 NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or CANCELLED"
