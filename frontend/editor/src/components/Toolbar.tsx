@@ -5,6 +5,7 @@ import { cancel, showLatest } from "../runs";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
+import TeamMenu from "../team/TeamMenu";
 import { ThemeToggle } from "../theme";
 
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
@@ -41,6 +42,7 @@ function Toolbar({ onRun, onLayout }: {
         </span>
         {!canEdit && <span className="badge">view only</span>}
         <span style={{ flex: 1 }} />
+        <TeamMenu />
         {canEdit && <>
         <div className="group">
           <button onClick={undo} disabled={!canUndo} title="Undo (Ctrl+Z)">Undo</button>
