@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from tests.browser.test_editor import PASSWORD, SHOTS, browser, logged_in_tab, server  # noqa: F401
+from tests.browser.conftest import PASSWORD, SHOTS, logged_in_tab
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -16,7 +16,7 @@ import { useLiveStatus } from "./live";
 import * as runs from "./runs";
 import { save, useAutosave, useEstimate, useLint } from "./save";
 import { useShortcuts } from "./shortcuts";
-import { useTheme } from "./theme";
+import { useTheme } from "./components/ThemeToggle";
 import { MEDIA_COLORS } from "./graph";
 import type { NodeStatus } from "./status";
 import { useEditor } from "./store";

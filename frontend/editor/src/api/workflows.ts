@@ -90,3 +90,23 @@ export const rotateWebhook = (id: string) =>
 export const uploadMedia = (file: File) =>
   upload<{ data: { url: string; id: string; type: string; width: number; height: number } }>(
     "/media/upload", file);
+
+/** One run per item, in parallel (`batch` of api.md): each item is an `inputs` object. */
+export const executeBatch = (id: string, batch: Record<string, unknown>[]) =>
+  api<Started & { batchId: string }>("POST", `/workflows/${id}/execute`, { batch });
+
+export interface BatchSummary {
+  batchId: string;
+  status: string;
+  total: number;
+  counts: Record<string, number>;
+  runs: { id: string; runIndexInBatch: number; status: ExecutionStatus; error: string | null }[];
+}
+
+export const batchSummary = (batchId: string) =>
+  api<{ data: BatchSummary }>("GET", `/batches/${batchId}`);
+
+/** Run the failed items of `runIndexes` again (all failed items without it). */
+export const retryBatch = (batchId: string, runIndexes?: number[]) =>
+  api<{ data: BatchSummary }>("POST", `/batches/${batchId}/retry`,
+                              runIndexes ? { runIndexes } : {});

@@ -5,6 +5,7 @@ import { ports, settings } from "../graph";
 import {
   ASPECT_PRESETS, aspectOf, fitSize, megapixels, sizeForAspect, type SizeSettings, sizeSettings,
 } from "../sizes";
+import { itemsFromCsv, itemsFromLines, startBatch } from "../batch";
 import { useEditor } from "../store";
 import type { CatalogInput } from "../types";
 
@@ -77,6 +78,7 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
                       onChange={(value) => setConfig(node.id, setting.id, value)} />;
       })}
       {canEdit && ports(spec).length > 0 && <Inputs nodeId={node.id} />}
+      {canRun && spec.nodeType === "input:text" && <BatchField nodeId={node.id} />}
       <p className="cost" data-testid="node-cost">
         Cost: {credits ?? spec.credits} credit{(credits ?? spec.credits) === 1 ? "" : "s"} per run
         {spec.credits === 0 && credits === undefined ? " (free, local)" : ""}
@@ -309,6 +311,43 @@ function Inputs({ nodeId }: { nodeId: string }) {
           </label>
         );
       })}
+    </fieldset>
+  );
+}
+
+
+/** Run a list of values of this Text Input (one per line), or a CSV with a column per input
+ * node, as one batch. */
+function BatchField({ nodeId }: { nodeId: string }) {
+  const [text, setText] = useState("");
+  const [csvError, setCsvError] = useState<string | null>(null);
+  const nodes = useEditor((s) => s.nodes);
+  const catalog = useEditor((s) => s.catalog);
+  const items = itemsFromLines(nodeId, text);
+  const inputs = nodes.filter((n) => catalog.get(n.data.nodeType)?.category === "input")
+    .map((n) => ({ id: n.id, label: n.data.label ?? "" }));
+  return (
+    <fieldset className="inputs" data-testid="batch-field">
+      <legend>Batch</legend>
+      <label><span>One prompt per line</span>
+        <textarea rows={4} value={text} data-testid="batch-lines"
+                  onChange={(event) => setText(event.target.value)} />
+      </label>
+      <button type="button" data-testid="run-batch" disabled={items.length < 1}
+              onClick={() => void startBatch(items)}>
+        Run {items.length || ""} as a batch
+      </button>
+      <label><span>…or a CSV, a column per input node (id or label)</span>
+        <input type="file" accept=".csv,text/csv" data-testid="batch-csv"
+               onChange={async (event) => {
+                 const file = event.target.files?.[0];
+                 if (!file) return;
+                 const parsed = itemsFromCsv(await file.text(), inputs);
+                 setCsvError(parsed.error);
+                 if (!parsed.error) void startBatch(parsed.items);
+               }} />
+      </label>
+      {csvError && <p className="error" role="alert">{csvError}</p>}
     </fieldset>
   );
 }

@@ -1,15 +1,21 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
+
+import { useBatch } from "../batch";
 
 import ApiPanel from "./ApiPanel";
+import BatchPanel from "./BatchPanel";
 import HistoryPanel from "./HistoryPanel";
 import Inspector from "./Inspector";
 
-const TABS = ["Inspector", "History", "API"] as const;
+const TABS = ["Inspector", "History", "Batch", "API"] as const;
 type Tab = typeof TABS[number];
 
 /** The right-hand column: the selected node's settings, past runs, and the API snippets. */
 export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }) {
   const [tab, setTab] = useState<Tab>("Inspector");
+  // A batch just started: show its grid.
+  const batchId = useBatch((s) => s.batchId);
+  useEffect(() => { if (batchId) setTab("Batch"); }, [batchId]);
   return (
     <aside className="side" aria-label="Node settings, history and API">
       <div className="tabs" role="tablist">
@@ -22,6 +28,7 @@ export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }
       <div className="side-body" role="tabpanel" aria-label={tab}>
         {tab === "Inspector" && <Inspector onRunTo={onRunTo} />}
         {tab === "History" && <HistoryPanel />}
+        {tab === "Batch" && <BatchPanel />}
         {tab === "API" && <ApiPanel />}
       </div>
     </aside>

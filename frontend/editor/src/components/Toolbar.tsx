@@ -6,7 +6,7 @@ import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
 import TeamMenu from "../team/TeamMenu";
-import { ThemeToggle } from "../theme";
+import { ThemeToggle } from "./ThemeToggle";
 
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
 function Toolbar({ onRun, onLayout }: {

@@ -1,6 +1,11 @@
 // The team pages are server-rendered forms; this adds what needs a script: copy buttons
 // (`data-copy="<element id>"`) and a confirmation before destructive forms (`data-confirm`).
+import "../theme.css";
 import "./team.css";
+
+import { applyTheme } from "../theme";
+
+applyTheme();
 
 function copyButtons(): void {
   document.querySelectorAll<HTMLButtonElement>("button[data-copy]").forEach((button) => {
