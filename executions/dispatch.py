@@ -242,3 +242,19 @@ def slots_top_up() -> int:
             slot_wake(alias, node_run_id)
             woken += 1
     return woken
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def renditions_enqueue_on_commit(asset_id: Any) -> None:
+    """After commit, have a worker make an asset's thumbnails (CPU work: the main queue). A
+    broker that cannot take it is logged: the asset simply has none until it is made again
+    (`manage.py thumbnails`)."""
+    transaction.on_commit(lambda: tasks.make_renditions.delay(str(asset_id)), robust=True)
+
+
+def files_prune_enqueue_on_commit(*, workflow_id: Any = None, execution_id: Any = None) -> None:
+    """After commit, have a worker delete a deleted workflow's or run's files (in batches)."""
+    transaction.on_commit(lambda: tasks.prune_deleted.delay(
+        str(workflow_id) if workflow_id else None,
+        str(execution_id) if execution_id else None), robust=True)

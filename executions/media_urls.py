@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.signing import Signer
+from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_safe
@@ -81,7 +82,8 @@ def _member_of_owner(request: HttpRequest, name: str) -> bool:
     """A signed-in member of the team the file belongs to (the editor's session)."""
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated and Asset.objects.filter(
-        file=name, team__memberships__user=user).exists())
+        Q(file=name) | Q(thumbnail=name) | Q(thumbnail_small=name) | Q(poster=name),
+        team__memberships__user=user).exists())
 
 
 @require_safe

@@ -98,6 +98,9 @@ class Execution(models.Model):
                               related_name="executions")
     run_index_in_batch = models.PositiveIntegerField(null=True, blank=True)
     simulated = models.BooleanField(default=False)
+    # Retention (executions.retention): when a pass last kept this expired run because some of
+    # its files are favourites or still referenced; it is looked at again a day later.
+    pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -271,9 +274,25 @@ class Asset(models.Model):
     uploaded = models.BooleanField(default=False, help_text="Uploaded by a user, not generated.")
     simulated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Renditions made once, right after the file is stored (executions.assets): WebP
+    # thumbnails 256 and 768 px on the long side (of the poster, for a video) and a video's
+    # poster frame. Empty for files stored before they existed, or that could not be made.
+    thumbnail_small = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
+                                       default="", help_text="WebP, 256 px on the long side.")
+    thumbnail = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
+                                 default="", help_text="WebP, 768 px on the long side.")
+    poster = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
+                              default="", help_text="A video's first frame (WebP).")
+    renditions_size = models.PositiveBigIntegerField(
+        default=0, help_text="Bytes of the thumbnails and poster together.")
+    favorite = models.BooleanField(default=False, help_text="Kept by retention.")
+    # When a run last took it as an input (an Image Input naming it): retention keeps a file
+    # as long as the runs that used it.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="asset_team_newest")]
 
     def __str__(self) -> str:
         return self.file.name

@@ -83,3 +83,10 @@ def deliver_webhook(delivery_id: str) -> None:
     from executions import webhooks
 
     webhooks.deliver(delivery_id)
+
+
+@shared_task(name="executions.make_renditions", ignore_result=True)
+def make_renditions(asset_id: str) -> None:
+    from executions import assets
+
+    assets.asset_renditions_make(asset_id=asset_id)

@@ -59,12 +59,16 @@ def test_a_local_chain_through_the_live_worker_stores_and_serves_its_files(
     stored = s3_server.keys()
     for asset in Asset.objects.filter(node_run__execution=execution):
         assert (asset.file.name in stored) == (worker_storage == "s3")
+        # Its thumbnails were made by the worker, in the same storage.
+        assert asset.thumbnail and (asset.thumbnail.name in stored) == (worker_storage == "s3")
     payload = execution_poll_payload(execution)
     final = payload["finalOutput"]["url"]
     assert final.startswith("http")
     assert fetched(client, final)[4:8] == b"ftyp"  # the last node's MP4
     image_url = payload["nodeStates"][2]["outputUrl"]
     assert fetched(client, image_url)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fetched(client, payload["nodeStates"][2]["thumbnailUrl"])[8:12] == b"WEBP"
+    assert fetched(client, payload["finalOutput"]["posterUrl"])[8:12] == b"WEBP"
     # Private: the same URLs without their signature are refused.
     unsigned = final.split("?", 1)[0]
     if worker_storage == "filesystem":
