@@ -23,15 +23,16 @@ RENDITION_FIELDS = ("thumbnail", "thumbnail_small", "poster")
 
 
 def asset_upload(*, team: Team, data: bytes, declared_mime: str,
-                 kinds: tuple[str, ...] = ("image", "video"), renditions: bool = True) -> Asset:
+                 kinds: tuple[str, ...] = ("image", "video"), renditions: bool = True,
+                 uploader: dict[str, Any] | None = None) -> Asset:
     """A file a client sent or named by URL, taken in only when it is one of the allowed
     formats, agrees with its declared type and decodes whole under the pixel cap; stored with
     the extension and MIME of what it is. MediaRefused otherwise, and nothing is stored.
     Its thumbnails are made here unless `renditions` is false (the API process leaves them to
-    a worker: executions.tasks.make_renditions)."""
+    a worker: executions.tasks.make_renditions). `uploader`: created_by / api_key."""
     detected = media_types.media_detect(data, declared=declared_mime, kinds=kinds)
     return _asset_store(team_id=team.pk, data=data, detected=detected, uploaded=True,
-                        renditions=renditions)
+                        renditions=renditions, **(uploader or {}))
 
 
 def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool) -> Asset:
@@ -49,7 +50,7 @@ def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool)
 
 def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected,
                  node_run: NodeRun | None = None, simulated: bool = False,
-                 uploaded: bool = False, renditions: bool = True) -> Asset:
+                 uploaded: bool = False, renditions: bool = True, **who: Any) -> Asset:
     digest = hashlib.sha256(data).hexdigest()
     media = detected.type
     fields: dict[str, Any] = {"width": detected.width, "height": detected.height}
@@ -60,7 +61,7 @@ def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected,
     name = f"{secrets.token_hex(16)}.{media.extension}"
     asset = Asset(team_id=team_id, node_run=node_run, kind=media.kind, mime=media.mime,
                   size=len(data), sha256=digest, simulated=simulated, uploaded=uploaded,
-                  **fields)
+                  **fields, **who)
     asset.file.save(name, ContentFile(data), save=False)
     if renditions:
         _renditions_store(asset, data)

@@ -253,8 +253,7 @@ def renditions_enqueue_on_commit(asset_id: Any) -> None:
     transaction.on_commit(lambda: tasks.make_renditions.delay(str(asset_id)), robust=True)
 
 
-def files_prune_enqueue_on_commit(*, workflow_id: Any = None, execution_id: Any = None) -> None:
-    """After commit, have a worker delete a deleted workflow's or run's files (in batches)."""
-    transaction.on_commit(lambda: tasks.prune_deleted.delay(
-        str(workflow_id) if workflow_id else None,
-        str(execution_id) if execution_id else None), robust=True)
+def workflow_files_delete_on_commit(workflow_id: Any) -> None:
+    """After commit, have a worker delete a deleted workflow's runs and files (in batches). A
+    broker that cannot take it is logged: retention's periodic pass deletes them too."""
+    transaction.on_commit(lambda: tasks.prune_workflow.delay(str(workflow_id)), robust=True)

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.models import Team
+
 
 class ExecutionStatus(models.TextChoices):
     QUEUED = "QUEUED"
@@ -286,6 +288,13 @@ class Asset(models.Model):
     renditions_size = models.PositiveBigIntegerField(
         default=0, help_text="Bytes of the thumbnails and poster together.")
     favorite = models.BooleanField(default=False, help_text="Kept by retention.")
+    # Who uploaded it (an upload; an output's provenance is its run's).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # When a run last took it as an input (an Image Input naming it): retention keeps a file
     # as long as the runs that used it.
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -296,3 +305,12 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return self.file.name
+
+
+class TeamStorage(Team):
+    """A team seen for its storage use (admin): its files' bytes and count."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "team storage use"
+        verbose_name_plural = "storage use by team"

@@ -4,6 +4,7 @@ an immutable WorkflowVersion in the same transaction."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -254,11 +255,25 @@ def workflow_duplicate(*, workflow: Workflow, actor: Principal,
     return copy_of
 
 
+# Told of each workflow deleted, inside the deleting transaction (executions subscribes: a
+# deleted workflow's runs and files go, executions.retention); the graph knows nothing of runs.
+_on_deleted: list[Callable[[Workflow], None]] = []
+
+
+def on_workflow_deleted(callback: Callable[[Workflow], None]) -> None:
+    _on_deleted.append(callback)
+
+
 def workflow_delete(*, workflow: Workflow) -> None:
-    """Hide the workflow from every API and page; versions are kept for an operator's restore."""
-    Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now()
-    )
+    """Hide the workflow from every API and page; versions are kept for an operator's restore.
+    Its runs and their files are deleted by its subscribers (see `on_workflow_deleted`)."""
+    with transaction.atomic():
+        hidden = Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
+            deleted_at=timezone.now()
+        )
+        if hidden:
+            for callback in _on_deleted:
+                callback(workflow)
 
 
 def workflow_restore(*, workflow: Workflow) -> None:

@@ -66,7 +66,9 @@ class MediaUploadApi(APIView):
                            code="invalid_request")
         try:
             # Its thumbnails are a worker's to make (CPU work), once this commits.
-            asset = asset_upload(team=team, data=data, declared_mime=mime, renditions=False)
+            asset = asset_upload(team=team, data=data, declared_mime=mime, renditions=False,
+                                 uploader={"created_by": request.principal.user,
+                                           "api_key": request.principal.api_key})
         except MediaRefused as error:
             # 415 not a format we take or sent as another; 422 over the pixel cap; 400 broken.
             raise ApiError(error.message, code=error.code, status=error.http_status) from error

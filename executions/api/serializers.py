@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from executions.models import Asset, Execution, ExecutionStatus
+from executions.provenance import ZIP_MAX_FILES
 from graph.api.serializers import public_webhook_url
 from wireflow_site.fields import StrictBooleanField, StrictCharField, StrictUrlField
 
@@ -355,3 +356,62 @@ class MediaUploadOut(serializers.Serializer):
 
 class MediaListOut(serializers.Serializer):
     data = MediaOut(many=True, help_text="The team's uploads, newest first (at most 200).")
+
+
+# --- assets (addition) -----------------------------------------------------------------------
+
+class RanByOut(serializers.Serializer):
+    type = serializers.ChoiceField(["user", "apiKey", "webhook"],
+                                   help_text="(addition) A member, an API key or a trigger.")
+    id = serializers.CharField(allow_null=True, help_text="(addition)")
+    name = serializers.CharField(help_text="(addition) The username or the key's name.")
+
+
+class AssetOut(serializers.Serializer):
+    id = serializers.UUIDField(help_text="(addition)")
+    kind = serializers.ChoiceField(["output", "upload"], help_text="(addition)")
+    mediaType = serializers.ChoiceField(Asset.Kind.values, help_text="(addition)")
+    mime = serializers.CharField(help_text="(addition)")
+    url = serializers.URLField(help_text="(addition) Signed; valid MEDIA_URL_LIFETIME.")
+    thumbnailUrl = serializers.URLField(allow_null=True, help_text=THUMBNAIL_HELP)
+    thumbnails = thumbnails_field()
+    posterUrl = poster_field()
+    width = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    height = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    duration = serializers.FloatField(allow_null=True, help_text="(addition) Seconds (video).")
+    size = serializers.IntegerField(help_text="(addition) Bytes of the file.")
+    favorite = serializers.BooleanField(help_text="(addition) Retention never deletes it.")
+    simulated = serializers.BooleanField(help_text="(addition) The simulator made it.")
+    prompt = serializers.CharField(allow_null=True, help_text="(addition) The prompt its node "
+                                   "ran with (wired in or typed inline); null for an upload.")
+    nodeType = serializers.CharField(allow_null=True, help_text="(addition)")
+    model = serializers.CharField(allow_null=True, help_text="(addition) The vendor's model id.")
+    modelVersion = serializers.CharField(allow_null=True, help_text="(addition)")
+    seed = serializers.IntegerField(allow_null=True, help_text="(addition) The seed used.")
+    settings = serializers.JSONField(allow_null=True,
+                                     help_text="(addition) The node's effective settings.")
+    credits = serializers.IntegerField(
+        allow_null=True, help_text="(addition) Credits its node run was charged (for every file "
+        "that run made; 0 when it came from the cache); null for an upload.")
+    ranBy = RanByOut(allow_null=True, help_text="(addition) Who started the run (or uploaded).")
+    createdAt = serializers.DateTimeField(help_text="(addition)")
+    workflowId = serializers.UUIDField(allow_null=True, help_text="(addition)")
+    executionId = serializers.UUIDField(allow_null=True, help_text="(addition)")
+    nodeId = serializers.CharField(allow_null=True, help_text="(addition)")
+
+
+class AssetListOut(serializers.Serializer):
+    assets = AssetOut(many=True, help_text="(addition) Newest first.")
+    total = serializers.IntegerField(help_text="(addition) Assets matching the filters.")
+    limit = serializers.IntegerField(help_text="(addition)")
+    offset = serializers.IntegerField(help_text="(addition)")
+
+
+class AssetDetailOut(serializers.Serializer):
+    data = AssetOut()
+
+
+class AssetZipIn(serializers.Serializer):
+    ids = serializers.ListField(child=StrictCharField(max_length=64), min_length=1,
+                                max_length=ZIP_MAX_FILES,
+                                help_text="(addition) Asset ids, 1 to 100.")

@@ -4,6 +4,7 @@ data is refused and valid data accepted (save the documented business refusals b
 
 from __future__ import annotations
 
+import io
 import os
 import time
 
@@ -19,6 +20,7 @@ from schemathesis.core.parameters import ParameterLocation
 from executions import dispatch
 from executions.api import media
 from executions.providers import ProviderError
+from tests.media_files import pillow
 from tests.samples import offline_chain
 from wireflow_site.wsgi import application
 
@@ -67,6 +69,9 @@ VALID_BUT_REFUSED = {
     "POST /api/v1/workflow/{webhook_id}/trigger": {
         "positive_data_acceptance": "triggering the draft runs its saved graph, which is "
                                     "invalid: 422 invalid_graph"},
+    "POST /api/v1/assets/zip": {
+        "positive_data_acceptance": "generated ids are no asset of the team: 404 not_found "
+                                    "(with missingIds), as for another team's"},
     "POST /api/v1/batches/{batch_id}/retry": {
         "positive_data_acceptance": "a batch none of whose runs failed has nothing to retry "
                                     "(400 nothing_to_retry)"},
@@ -130,12 +135,17 @@ def real_ids(fuzz_key):
     run = client.post(f"/api/v1/workflows/{valid['id']}/execute", {}, format="json").json()
     batch = client.post(f"/api/v1/workflows/{valid['id']}/execute",
                         {"batch": [{}, {}]}, format="json").json()
+    image = io.BytesIO(pillow("PNG"))
+    image.name = "a.png"
+    asset = client.post("/api/v1/media/upload", {"file": image},
+                        format="multipart").json()["data"]
     return [
         {"workflow_id": valid["id"], "webhook_id": valid["webhookId"],
          "node_id": valid["nodes"][0]["id"], "execution_id": run["executionId"],
-         "batch_id": batch["batchId"]},
+         "batch_id": batch["batchId"], "asset_id": asset["id"]},
         {"workflow_id": draft["id"], "webhook_id": draft["webhookId"], "node_id": "odd",
-         "execution_id": batch["executionId"], "batch_id": batch["batchId"]},
+         "execution_id": batch["executionId"], "batch_id": batch["batchId"],
+         "asset_id": asset["id"]},
     ]
 
 
