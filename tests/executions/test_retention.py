@@ -182,7 +182,8 @@ def test_deleting_a_workflow_deletes_its_runs_files_but_not_its_favourites(
     (favourite,) = files_of(starred)
     asset_favorite_set(asset=favourite, favorite=True)
     sent = []
-    monkeypatch.setattr(tasks.prune_workflow, "delay", sent.append)
+    monkeypatch.setattr(tasks.prune_workflow, "apply_async",
+                        lambda args, **kw: sent.append(args[0]))
     with django_capture_on_commit_callbacks(execute=True):
         workflow_delete(workflow=workflow)
     assert sent == [str(workflow.pk)]
