@@ -447,7 +447,9 @@ RENDITION_QUALITY = 80
 
 def _webp(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=4)
+    # method 2: a 768 px thumbnail encodes in ~20 ms, 2.5× faster than Pillow's default (4),
+    # and no larger (bench/bench_assets.py).
+    image.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=2)
     return buffer.getvalue()
 
 
