@@ -79,7 +79,7 @@ def renditions() -> None:
         decode = median_ms(lambda data=data: imaging.image_for_renditions(data), 5)
         made = {}
 
-        def both(data=data):
+        def both(data=data, made=made):
             made.update(imaging.renditions(imaging.image_for_renditions(data)))
 
         total = median_ms(both, 5)

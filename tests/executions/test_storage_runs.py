@@ -101,4 +101,5 @@ def test_an_upload_is_thumbnailed_by_the_live_worker_in_the_same_storage(
     small = Image.open(io.BytesIO(fetched(client, listed["thumbnails"]["256"])))
     assert (small.format, small.size) == ("WEBP", (256, 192))
     asset = Asset.objects.get(pk=listed["id"])
-    assert (asset.thumbnail_small.name in s3_server.keys()) == (worker_storage == "s3")
+    stored = s3_server.keys()
+    assert (asset.thumbnail_small.name in stored) == (worker_storage == "s3")
