@@ -30,7 +30,8 @@ def asset_upload(*, team: Team, data: bytes, declared_mime: str,
     the extension and MIME of what it is. MediaRefused otherwise, and nothing is stored.
     Its thumbnails are made here unless `renditions` is false (the API process leaves them to
     a worker: executions.tasks.make_renditions). `uploader`: created_by / api_key."""
-    detected = media_types.media_detect(data, declared=declared_mime, kinds=kinds)
+    detected = media_types.media_detect(data, declared=declared_mime, kinds=kinds,
+                                        keep_image=renditions)
     return _asset_store(team_id=team.pk, data=data, detected=detected, uploaded=True,
                         renditions=renditions, **(uploader or {}))
 
@@ -39,7 +40,7 @@ def asset_from_output(*, node_run: NodeRun, output: OutputFile, simulated: bool)
     """A provider's result, held to the checks an upload is (its MIME as the vendor said it is
     not checked, only what the bytes are: some vendors label a JPEG image/png)."""
     try:
-        detected = media_types.media_detect(output.data)
+        detected = media_types.media_detect(output.data, keep_image=True)
     except media_types.MediaRefused as refused:
         raise ProviderError(f"The result is refused: {refused.message}",
                             kind="invalid") from refused
@@ -64,7 +65,7 @@ def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected,
                   **fields, **who)
     asset.file.save(name, ContentFile(data), save=False)
     if renditions:
-        _renditions_store(asset, data)
+        _renditions_store(asset, data, decoded=detected.image)
     asset.save()
     return asset
 
@@ -73,15 +74,18 @@ def _random_name(extension: str) -> str:
     return f"{secrets.token_hex(16)}.{extension}"
 
 
-def _renditions_store(asset: Asset, data: bytes) -> bool:
+def _renditions_store(asset: Asset, data: bytes, decoded: Any = None) -> bool:
     """Make and store the asset's thumbnails (and a video's poster) from its file's bytes,
     through the storage API; the fields are set on `asset`, not saved. A file whose renditions
     cannot be made keeps none (its URL still answers), and the failure is logged: it never
-    fails the upload or the node that made it."""
+    fails the upload or the node that made it. `decoded`: the image as the type check decoded
+    it, if at hand (one decode instead of two)."""
     try:
         if asset.kind == Asset.Kind.VIDEO:
             frame = imaging.video_poster(data, container=asset.file.name.rsplit(".", 1)[-1])
             made = {"poster": imaging.poster_webp(frame)}
+        elif decoded is not None:
+            made, frame = {}, imaging.upright(decoded)
         else:
             made, frame = {}, imaging.image_for_renditions(data)
         for side, thumb in imaging.renditions(frame).items():

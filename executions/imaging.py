@@ -482,6 +482,11 @@ def image_for_renditions(data: bytes) -> Image.Image:
         raise ImageTooLarge(f"The image is too large: {exc}") from exc
     except _DECODE_ERRORS as exc:
         raise ProviderError(f"Not a readable image: {exc}", kind="invalid") from exc
+    return upright(image)
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """An image as it should be seen (its EXIF orientation applied)."""
     return ImageOps.exif_transpose(image)
 
 
