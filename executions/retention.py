@@ -157,18 +157,20 @@ def uploads_prune(team_id: int, *, cutoff: datetime, references: References,
     """Uploads (and fetched input images) made before `cutoff`, not used since, and not
     protected: deleted with their files."""
     pruned = Pruned()
-    referenced = references.of(team_id)
+    stale = Asset.objects.filter(
+        team_id=team_id, node_run__isnull=True, favorite=False, created_at__lt=cutoff,
+    ).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff))
+    if not stale.exists():  # the common case: no workflow of the team need be read
+        return pruned
+    # Referenced ones are left out of the query, so however many there are, the batch
+    # reaches the deletable ones behind them.
+    stale = stale.exclude(file__in=references.of(team_id))
     with transaction.atomic():
-        candidates = list(Asset.objects.select_for_update(skip_locked=True).filter(
-            team_id=team_id, node_run__isnull=True, favorite=False, created_at__lt=cutoff,
-        ).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff))
-            .order_by("created_at")[:limit])
-        gone = [a for a in candidates if a.file.name not in referenced]
+        gone = list(stale.select_for_update(skip_locked=True).order_by("created_at")[:limit])
         names = [name for asset in gone for name in asset_file_names(asset)]
         Asset.objects.filter(pk__in=[a.pk for a in gone]).delete()
         _delete_files_on_commit(names)
     pruned.assets, pruned.files, pruned.names = len(gone), len(names), names
-    pruned.kept = len(candidates) - len(gone)
     return pruned
 
 
