@@ -468,7 +468,10 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"ApiKey": []}],
     # One name for a choice set used in several places (a request's `visibility` and a
     # response's `linkPermission`), so the schema has one enum and spectacular no warning.
-    "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"]},
+    "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"],
+                            "MediaKindEnum": ["image", "video"],
+                            "RanByTypeEnum": ["user", "apiKey", "webhook"],
+                            "AssetKindEnum": ["output", "upload"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wireflow_site.openapi.add_shared_parts",
