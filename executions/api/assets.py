@@ -57,6 +57,13 @@ def _moment(value: str | None, name: str) -> dt.datetime | None:
         return (dt.datetime.min if moment.year == 1 else dt.datetime.max).replace(tzinfo=dt.UTC)
 
 
+def _text(value: str | None, name: str) -> str | None:
+    """A free-text filter; PostgreSQL compares no NUL character, so one is a 400, not a 500."""
+    if value and "\x00" in value:
+        raise ApiError(f"{name} may not contain the NUL character", code="invalid_request")
+    return value or None
+
+
 def _choice(value: str | None, name: str, choices: dict | tuple):
     if value is None or value == "":
         return None
@@ -103,8 +110,8 @@ class AssetListApi(APIView):
         filters = provenance.AssetFilters(
             team_id=team_id,
             workflow_id=_uuid(params.get("workflowId"), "workflowId"),
-            node_type=params.get("nodeType") or None,
-            model=params.get("model") or None,
+            node_type=_text(params.get("nodeType"), "nodeType"),
+            model=_text(params.get("model"), "model"),
             kind=_choice(params.get("kind"), "kind", ("output", "upload")),
             media_type=_choice(params.get("mediaType"), "mediaType", tuple(Asset.Kind.values)),
             favorite=_choice(params.get("favorite"), "favorite", BOOLEANS),

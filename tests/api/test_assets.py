@@ -150,7 +150,8 @@ def test_filters_workflow_node_type_model_kind_dates_and_favourite(
 
 @pytest.mark.parametrize("query", [{"favorite": "yes"}, {"workflowId": "nope"},
                                    {"createdAfter": "last tuesday"}, {"kind": "thing"},
-                                   {"limit": "x"}, {"offset": str(2**40)}, {"teamId": "a"}])
+                                   {"limit": "x"}, {"offset": str(2**40)}, {"teamId": "a"},
+                                   {"nodeType": "a\x00b"}, {"model": "\x00"}])
 def test_bad_filters_are_a_400_in_the_error_shape(api, query):
     response = api.get("/api/v1/assets", query)
     assert response.status_code == 400
