@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from accounts.plans import limits_for
 from executions import retention
 from executions.assets import asset_file_names, asset_url, storage_delete
+from executions.media_urls import media_url
 from executions.models import (
     Asset,
     Batch,
@@ -101,10 +102,13 @@ class AssetAdmin(admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, obj):
+        """The 768 px thumbnail (the file itself when it has none); a video with its poster."""
         if obj.kind == Asset.Kind.IMAGE:
-            return format_html('<img src="{}" style="max-width:480px">', asset_url(obj))
-        return format_html('<video src="{}" controls style="max-width:480px"></video>',
-                           asset_url(obj))
+            shown = media_url(obj.thumbnail.name) if obj.thumbnail else asset_url(obj)
+            return format_html('<img src="{}" style="max-width:480px">', shown)
+        poster = media_url(obj.poster.name) if obj.poster else ""
+        return format_html('<video src="{}" poster="{}" controls preload="none" '
+                           'style="max-width:480px"></video>', asset_url(obj), poster)
 
 
 class WebhookAttemptInline(admin.TabularInline):

@@ -230,3 +230,31 @@ def test_admin_shows_each_teams_storage_use(make_team, run, admin_client):
     page = response.content.decode()
     assert "Heavy" in page and f"{expected:,} bytes" in page
     assert "<td class=\"field-file_count\">6</td>" in page  # 2 files + 2 × 2 thumbnails
+
+
+def test_admin_previews_an_asset_by_its_thumbnail_and_deletes_its_files(
+        make_team, run, admin_client, media_storage, django_capture_on_commit_callbacks):
+    team = make_team("free")
+    (asset,) = files_of(run(team))
+    page = admin_client.get(f"/admin/executions/asset/{asset.pk}/change/").content.decode()
+    assert asset.thumbnail.name in page and f'src="{asset.file.name}' not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/executions/asset/{asset.pk}/delete/",
+                                     {"post": "yes"})
+    assert response.status_code == 302
+    assert not Asset.objects.filter(pk=asset.pk).exists()
+    assert not set(asset_file_names(asset)) & set(media_storage.names())
+
+
+def test_deleting_runs_in_admin_deletes_their_files(make_team, run, admin_client, media_storage,
+                                                    django_capture_on_commit_callbacks):
+    team = make_team("enterprise")
+    first, second = run(team), run(team)
+    names = all_names(files_of(first) + files_of(second))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/executions/execution/", {
+            "action": "delete_selected", "_selected_action": [str(first.pk), str(second.pk)],
+            "post": "yes"})
+    assert response.status_code == 302
+    assert not Execution.objects.filter(pk__in=[first.pk, second.pk]).exists()
+    assert not set(names) & set(media_storage.names())
