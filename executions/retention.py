@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from accounts.plans import PLAN_LIMITS
+from executions import pollcache
 from executions.assets import asset_file_names, storage_delete
 from executions.fetch import own_media_names
 from executions.models import EXECUTION_DONE, RUN_SNAPSHOT, Asset, Execution, NodeRun
@@ -142,6 +143,9 @@ def execution_prune(execution: Execution, *, references: References,
             NodeRun.objects.filter(pk__in={a.node_run_id for a in gone}).update(cache_key="")
             Execution.objects.filter(pk=execution.pk).update(pruned_at=timezone.now())
             pruned.kept = 1
+            if gone:  # its cached poll answer names files that are no more
+                pk, seq = execution.pk, execution.seq
+                transaction.on_commit(lambda: pollcache.payload_forget(pk, seq), robust=True)
         else:
             if keep:  # an explicit delete: protected files stay, as the team's
                 Asset.objects.filter(pk__in=[a.pk for a in keep]).update(node_run=None)

@@ -89,16 +89,29 @@ def test_an_expired_run_goes_with_every_file_and_thumbnail_the_rest_stay(
         assert set(all_names(files_of(kept))) <= set(media_storage.names())
 
 
+def cached_poll_was_dropped(execution: Execution) -> bool:
+    from executions import pollcache
+
+    return pollcache.read(execution.pk) is None or pollcache.read(execution.pk).payload is None
+
+
 def test_a_favourite_keeps_its_file_and_its_run_the_runs_other_files_go(
-        make_team, run, media_storage, django_capture_on_commit_callbacks):
+        make_team, run, media_storage, django_capture_on_commit_callbacks, key_client):
     team = make_team("free")
     execution = run(team, age=8 * DAY, files=2)
+    polled = key_client(team).get(f"/api/v1/workflows/executions/{execution.pk}/poll")
+    assert polled.status_code == 200
+    from executions import pollcache
+
+    assert pollcache.read(execution.pk).payload is not None  # cached
     favourite, other = files_of(execution)
     asset_favorite_set(asset=favourite, favorite=True)
     with django_capture_on_commit_callbacks(execute=True):
         pruned = retention.retention_prune()
     assert pruned.kept == 1 and pruned.assets == 1
     assert list(Asset.objects.filter(node_run__execution=execution)) == [favourite]
+    # Its poll answer, cached before, is built again without the deleted file.
+    assert cached_poll_was_dropped(execution)
     assert set(asset_file_names(favourite)) <= set(media_storage.names())
     assert not set(asset_file_names(other)) & set(media_storage.names())
     execution.refresh_from_db()
