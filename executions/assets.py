@@ -59,7 +59,7 @@ def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected,
         fields.update(duration=detected.duration, frame_count=detected.frames)
     # A random name (128 bits): it says nothing of the team, the date or the content, and a
     # URL cannot be guessed from the file or from another file's URL.
-    name = f"{secrets.token_hex(16)}.{media.extension}"
+    name = _random_name(media.extension)
     asset = Asset(team_id=team_id, node_run=node_run, kind=media.kind, mime=media.mime,
                   size=len(data), sha256=digest, simulated=simulated, uploaded=uploaded,
                   **fields, **who)
@@ -93,10 +93,27 @@ def _renditions_store(asset: Asset, data: bytes, decoded: Any = None) -> bool:
     except ProviderError as error:
         log.warning("no thumbnails for %s: %s", asset.file.name, error.message)
         return False
-    for field, content in made.items():
-        getattr(asset, field).save(_random_name("webp"), ContentFile(content), save=False)
+    except Exception:  # noqa: BLE001 - a Pillow or ffmpeg surprise costs the thumbnails only
+        log.exception("no thumbnails for %s", asset.file.name)
+        return False
+    try:
+        for field, content in made.items():
+            getattr(asset, field).save(_random_name("webp"), ContentFile(content), save=False)
+    except Exception:  # noqa: BLE001 - the file itself is stored: it goes on without them
+        log.exception("could not store the thumbnails of %s", asset.file.name)
+        _quietly_delete(rendition_names(asset))
+        for field in RENDITION_FIELDS:
+            setattr(asset, field, "")
+        return False
     asset.renditions_size = sum(len(content) for content in made.values())
     return True
+
+
+def _quietly_delete(names: list[str]) -> None:
+    try:
+        storage_delete(names)
+    except Exception:  # noqa: BLE001 - an orphaned thumbnail is only bytes
+        log.warning("could not delete %s", names)
 
 
 def asset_renditions_make(*, asset_id: Any) -> bool:

@@ -178,3 +178,36 @@ def test_a_member_opens_a_thumbnail_by_its_expired_url_nobody_else_does(
     assert member.get(path).status_code == 200
     stranger, _ = session_client(other_team, role="owner")
     assert stranger.get(path).status_code == 403
+
+
+def test_a_thumbnail_that_fails_never_fails_the_node_its_file_is_kept(
+        node_run, media_storage, monkeypatch):
+    from executions import imaging
+
+    def broken(image):
+        raise OSError("encoder exploded")
+
+    monkeypatch.setattr(imaging, "renditions", broken)
+    asset = asset_from_output(node_run=node_run, simulated=False,
+                              output=OutputFile(pillow("PNG", (300, 200)), "image/png", "png"))
+    assert asset.pk and not asset.thumbnail and asset_api(asset)["thumbnailUrl"] is None
+    assert media_storage.names() == [asset.file.name]
+
+
+def test_thumbnails_that_cannot_be_stored_leave_none_behind(node_run, media_storage,
+                                                            monkeypatch):
+    from django.db.models.fields.files import FieldFile
+
+    save = FieldFile.save
+
+    def flaky(self, name, content, *args, **kwargs):
+        if self.field.name == "thumbnail_small":
+            raise OSError("the store went away")
+        return save(self, name, content, *args, **kwargs)
+
+    monkeypatch.setattr(FieldFile, "save", flaky)
+    asset = asset_from_output(node_run=node_run, simulated=False,
+                              output=OutputFile(pillow("PNG", (300, 200)), "image/png", "png"))
+    asset.refresh_from_db()
+    assert not asset.thumbnail and not asset.thumbnail_small
+    assert media_storage.names() == [asset.file.name]  # the half-stored one deleted
