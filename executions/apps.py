@@ -7,10 +7,14 @@ class ExecutionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, as Django requires: these modules import models.
-        from executions import consumers, events, pollcache, webhooks
+        from executions import consumers, dispatch, events, pollcache, webhooks
+        from graph.services import on_workflow_deleted
 
         pollcache.connect()
         # Transport subscribes to the scheduler's events; the scheduler calls none of it.
         events.on_heads(pollcache.advance)
         events.on_events(consumers.events_publish)
         events.on_finished(webhooks.deliveries_create)
+        # A deleted workflow's runs and files go (after the same checks as retention's).
+        on_workflow_deleted(lambda workflow: dispatch.workflow_files_delete_on_commit(
+            workflow.pk))

@@ -242,3 +242,20 @@ def slots_top_up() -> int:
             slot_wake(alias, node_run_id)
             woken += 1
     return woken
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def renditions_enqueue_on_commit(asset_id: Any) -> None:
+    """After commit, have a worker make an asset's thumbnails (CPU work: the main queue). A
+    broker that cannot take it is logged: the asset simply has none until it is made again
+    (`manage.py thumbnails`)."""
+    transaction.on_commit(lambda: tasks.make_renditions.apply_async(
+        (str(asset_id),), queue=settings.CELERY_TASK_DEFAULT_QUEUE), robust=True)
+
+
+def workflow_files_delete_on_commit(workflow_id: Any) -> None:
+    """After commit, have a worker delete a deleted workflow's runs and files (in batches). A
+    broker that cannot take it is logged: retention's periodic pass deletes them too."""
+    transaction.on_commit(lambda: tasks.prune_workflow.apply_async(
+        (str(workflow_id),), queue=settings.CELERY_REMOTE_QUEUE), robust=True)

@@ -9,6 +9,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from accounts.models import Team
 from executions.assets import asset_upload
@@ -97,6 +98,8 @@ def fetch_image_asset(*, team: Team, url: object) -> Asset:
         if asset.kind != Asset.Kind.IMAGE:
             raise ProviderError(f"{url.split('?', 1)[0]} is a {asset.kind}, not an image",
                                 kind="invalid")
+        # Retention keeps a file at least as long as the runs that take it as an input.
+        Asset.objects.filter(pk=asset.pk).update(last_used_at=timezone.now())
         return asset
     data, mime = fetch_url(url)
     # Checked as an upload is (MediaRefused is an "invalid" ProviderError: the node fails).

@@ -59,6 +59,8 @@ class Detected:
     height: int
     duration: float | None = None
     frames: int | None = None
+    # The decoded image, when asked for (`keep_image`): its thumbnails need not decode it again.
+    image: Any = field(default=None, compare=False, repr=False)
 
 
 def media_sniff(data: bytes) -> MediaType | None:
@@ -85,7 +87,8 @@ def _allowed_list(kinds: tuple[str, ...]) -> str:
 
 
 def media_detect(data: bytes, *, declared: str = "",
-                 kinds: tuple[str, ...] = ("image", "video")) -> Detected:
+                 kinds: tuple[str, ...] = ("image", "video"), keep_image: bool = False
+                 ) -> Detected:
     """The format of `data` and its measures, proven by decoding it whole under the pixel cap.
     `declared` (a Content-Type) must name the same format unless it names none. MediaRefused:
     415 for a format not taken or a declared type that disagrees, 422 for an image over the
@@ -103,8 +106,10 @@ def media_detect(data: bytes, *, declared: str = "",
             info: dict[str, Any] = imaging.video_info(data, container=media.extension)
             return Detected(media, info["width"], info["height"], info["duration"],
                             info["frames"])
-        with imaging.open_image(data, formats=(media.label,)) as image:
-            return Detected(media, *image.size)
+        image = imaging.open_image(data, formats=(media.label,))
+        if not keep_image:
+            image.close()
+        return Detected(media, *image.size, image=image if keep_image else None)
     except imaging.ImageTooLarge as error:
         raise MediaRefused(error.message, code="image_too_large", http_status=422) from error
     except ProviderError as error:

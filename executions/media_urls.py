@@ -10,20 +10,26 @@ shape. With MEDIA_PUBLIC the URLs carry no signature and the view serves any sto
 
 Expiries are rounded up to a step of 1/24th of the lifetime (at most an hour), so a file's URL
 stays the same between polls for a while (browsers reuse what they downloaded) and is valid for
-at least the lifetime.
+at least the lifetime. A presigned URL is kept the same way: made valid for the lifetime plus
+one step, it is reused for a step (per process, for the most recent PRESIGNED_CACHE_SIZE
+names), so it too is valid for at least the lifetime when handed out, and a poll answer with
+many files (three URLs each with their thumbnails) costs SigV4 only for files new since.
 """
 
 from __future__ import annotations
 
 import math
 import mimetypes
+import threading
 import time
+from collections import OrderedDict
 from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.signing import Signer
+from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_safe
@@ -32,6 +38,10 @@ from executions.models import Asset
 from wireflow_site.errors import ApiError, json_error
 
 _SALT = "wireflow.media-url"
+PRESIGNED_CACHE_SIZE = 50_000
+SIGV4_LONGEST = 7 * 24 * 3600
+_presigned: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
+_presigned_lock = threading.Lock()
 
 
 def now() -> float:
@@ -43,15 +53,45 @@ def _signature(name: str, expires: int) -> str:
     return Signer(salt=_SALT).signature(f"{name}\n{expires}")
 
 
+def _step() -> int:
+    return max(1, min(3600, settings.MEDIA_URL_LIFETIME // 24))
+
+
 def _expiry() -> int:
-    lifetime = settings.MEDIA_URL_LIFETIME
-    step = max(1, min(3600, lifetime // 24))
-    return math.ceil((now() + lifetime) / step) * step
+    step = _step()
+    return math.ceil((now() + settings.MEDIA_URL_LIFETIME) / step) * step
+
+
+def _presigned_url(storage, name: str) -> str:
+    """The store's presigned URL of `name`, reused for a step (see the module's doc)."""
+    key = (type(storage), getattr(storage, "bucket_name", None),
+           getattr(storage, "endpoint_url", None), getattr(storage, "location", None), name)
+    at = now()
+    with _presigned_lock:
+        cached = _presigned.get(key)
+        if cached is not None and cached[0] > at:
+            _presigned.move_to_end(key)
+            return cached[1]
+    step = _step()
+    lifetime = min(int(getattr(storage, "querystring_expire", settings.MEDIA_URL_LIFETIME)),
+                   SIGV4_LONGEST)
+    url = storage.url(name, expire=min(lifetime + step, SIGV4_LONGEST))
+    reuse = step if lifetime + step <= SIGV4_LONGEST else 0
+    if reuse:
+        with _presigned_lock:
+            _presigned[key] = (at + reuse, url)
+            _presigned.move_to_end(key)
+            while len(_presigned) > PRESIGNED_CACHE_SIZE:
+                _presigned.popitem(last=False)
+    return url
 
 
 def media_url(name: str) -> str:
     """An absolute URL of a stored file, fetchable by whoever holds it, for the lifetime."""
-    url = default_storage.url(name)
+    storage = default_storage
+    if getattr(storage, "querystring_auth", False) and hasattr(storage, "bucket_name"):
+        return _presigned_url(storage, name)  # an object store's presigned URL
+    url = storage.url(name)
     if urlsplit(url).scheme:  # the storage serves it itself (presigned, or public)
         return url
     base = settings.PUBLIC_BASE_URL or settings.DEFAULT_BASE_URL
@@ -81,7 +121,8 @@ def _member_of_owner(request: HttpRequest, name: str) -> bool:
     """A signed-in member of the team the file belongs to (the editor's session)."""
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated and Asset.objects.filter(
-        file=name, team__memberships__user=user).exists())
+        Q(file=name) | Q(thumbnail=name) | Q(thumbnail_small=name) | Q(poster=name),
+        team__memberships__user=user).exists())
 
 
 @require_safe

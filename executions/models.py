@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.models import Team
+
 
 class ExecutionStatus(models.TextChoices):
     QUEUED = "QUEUED"
@@ -102,6 +104,9 @@ class Execution(models.Model):
         default=list, blank=True,
         help_text="Pinned nodes whose inputs changed since their output was made (the poll's "
         "staleDependencies).")
+    # Retention (executions.retention): when a pass last kept this expired run because some of
+    # its files are favourites or still referenced; it is looked at again a day later.
+    pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -280,9 +285,41 @@ class Asset(models.Model):
     uploaded = models.BooleanField(default=False, help_text="Uploaded by a user, not generated.")
     simulated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Renditions made once, right after the file is stored (executions.assets): WebP
+    # thumbnails 256 and 768 px on the long side (of the poster, for a video) and a video's
+    # poster frame. Empty for files stored before they existed, or that could not be made.
+    thumbnail_small = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
+                                       default="", help_text="WebP, 256 px on the long side.")
+    thumbnail = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
+                                 default="", help_text="WebP, 768 px on the long side.")
+    poster = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
+                              default="", help_text="A video's first frame (WebP).")
+    renditions_size = models.PositiveBigIntegerField(
+        default=0, help_text="Bytes of the thumbnails and poster together.")
+    favorite = models.BooleanField(default=False, help_text="Kept by retention.")
+    # Who uploaded it (an upload; an output's provenance is its run's).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When a run last took it as an input (an Image Input naming it): retention keeps a file
+    # as long as the runs that used it.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="asset_team_newest")]
 
     def __str__(self) -> str:
         return self.file.name
+
+
+class TeamStorage(Team):
+    """A team seen for its storage use (admin): its files' bytes and count."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "team storage use"
+        verbose_name_plural = "storage use by team"

@@ -95,6 +95,12 @@ def store(execution_id: Any, seq: int, payload: bytes) -> None:
     client().set(_payload_prefix(execution_id) + str(seq), payload, ex=ttl)
 
 
+def payload_forget(execution_id: Any, seq: int) -> None:
+    """Drop the answer cached at `seq`: the run changed without an event (retention deleted
+    some of its files), so the next poll builds it again."""
+    client().delete(_payload_prefix(execution_id) + str(seq))
+
+
 def tombstone(execution_id: Any) -> None:
     client().set(_head_key(execution_id), _GONE, ex=HEAD_SECONDS)
 

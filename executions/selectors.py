@@ -90,13 +90,15 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
     asset_ids = [pk for run in runs for pk in output_asset_ids(run.outputs)]
     assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)}
     node_runs, node_states = [], []
-    final_url = None
+    final = None
     for run in runs:
         output = output_shape(run.outputs, assets)
         media = output["images"] + output["videos"]
         urls = [item["url"] for item in media]
-        if urls:
-            final_url = urls[0]
+        thumbnails = [item["thumbnailUrl"] for item in media]
+        if media:
+            final = {"url": media[0]["url"], "thumbnailUrl": media[0]["thumbnailUrl"],
+                     "posterUrl": media[0].get("posterUrl")}
         node_runs.append({
             "nodeId": run.node_id,
             "nodeType": run.node_type,
@@ -120,6 +122,9 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
             "error": run.error or None,
             "outputUrl": urls[0] if urls else None,
             "outputUrls": urls,
+            "thumbnailUrl": thumbnails[0] if thumbnails else None,
+            "thumbnailUrls": thumbnails,
+            "posterUrl": media[0].get("posterUrl") if media else None,
             "text": output["text"],
             "seed": run.seed,
         })
@@ -131,7 +136,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
         else 1.0,
         "nodeResults": {"nodeRuns": node_runs},
         "nodeStates": node_states,
-        "finalOutput": {"url": final_url} if final_url else None,
+        "finalOutput": final,
         "error": execution.error or None,
         "credits": {"charged": execution.credits_charged,
                     "estimated": execution.credits_estimated},
@@ -177,13 +182,22 @@ def execution_list(
             "error": execution.error or None,
             "credits": {"charged": execution.credits_charged},
             "durationSeconds": duration,
-            "thumbnailUrl": asset_api(thumb)["url"] if thumb else None,
+            "thumbnailUrl": _history_thumbnail(thumb),
             "simulated": execution.simulated,
             "createdAt": _time(execution.created_at),
             "startTime": _time(execution.started_at),
             "endTime": _time(execution.finished_at),
         })
     return items, total
+
+
+def _history_thumbnail(asset: Asset | None) -> str | None:
+    """The run's first image output small: its 768 px thumbnail, or for an image stored before
+    thumbnails existed the image itself (as the history gave before)."""
+    if asset is None:
+        return None
+    shaped = asset_api(asset)
+    return shaped["thumbnailUrl"] or shaped["url"]
 
 
 def execution_run_summary(execution: Execution, batch_id: str | None) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.activity import Kind, activity_record
 from accounts.ratelimit import Window, executions_admit, executions_refund
 from accounts.selectors import Principal
-from executions import dispatch, planner, scheduler
-from executions.models import Batch, Execution, ExecutionStatus
+from executions import dispatch, planner, retention, scheduler
+from executions.models import Asset, Batch, Execution, ExecutionStatus
 from executions.selectors import batch_latest_runs
 from graph.models import Workflow
 from wireflow_site.errors import ApiError
@@ -193,3 +193,26 @@ def batch_retry(*, batch: Batch, actor, trigger: str,
         _, runs = batch_start(workflow=batch.workflow, items=batch.items, actor=actor,
                               trigger=trigger, indexes=failed, batch=batch)
     return runs
+
+
+# --- assets ----------------------------------------------------------------------------------
+
+def asset_favorite_set(*, asset: Asset, favorite: bool) -> Asset:
+    """Mark or unmark a favourite (retention never deletes one). Unmarking one of a run that
+    retention kept for it has that run looked at again on the next pass."""
+    with transaction.atomic():
+        Asset.objects.filter(pk=asset.pk).update(favorite=favorite)
+        if not favorite and asset.node_run_id:
+            Execution.objects.filter(node_runs=asset.node_run_id).update(pruned_at=None)
+    asset.favorite = favorite
+    return asset
+
+
+def execution_delete(*, execution: Execution) -> None:
+    """Delete a finished run: its rows, and after commit its files, save those a favourite or
+    a saved workflow protects (executions.retention). 409 while it still runs."""
+    if not execution.is_done:
+        raise ApiError("This run is still going: cancel it first", code="execution_active",
+                       status=409)
+    execution = Execution.objects.select_related("team").get(pk=execution.pk)
+    retention.execution_delete(execution=execution)  # the poll cache forgets it on delete

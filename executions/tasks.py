@@ -83,3 +83,26 @@ def deliver_webhook(delivery_id: str) -> None:
     from executions import webhooks
 
     webhooks.deliver(delivery_id)
+
+
+@shared_task(name="executions.make_renditions", ignore_result=True)
+def make_renditions(asset_id: str) -> None:
+    from executions import assets
+
+    assets.asset_renditions_make(asset_id=asset_id)
+
+
+@shared_task(name="executions.prune_expired", ignore_result=True)
+def prune_expired() -> int:
+    from executions import retention
+
+    return retention.retention_prune(batch=settings.RETENTION["batch"]).files
+
+
+@shared_task(name="executions.prune_workflow", ignore_result=True)
+def prune_workflow(workflow_id: str) -> None:
+    from executions import retention
+
+    if not retention.workflow_files_delete(workflow_id=workflow_id,
+                                           batch=settings.RETENTION["batch"]):
+        prune_workflow.delay(workflow_id)  # more left: another task, so none runs for long

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -314,12 +315,26 @@ def workflow_restore_version(*, workflow: Workflow, version: WorkflowVersion,
     return restored, result
 
 
+# Told of each workflow deleted, inside the deleting transaction (executions subscribes: a
+# deleted workflow's runs and files go, executions.retention); the graph knows nothing of runs.
+_on_deleted: list[Callable[[Workflow], None]] = []
+
+
+def on_workflow_deleted(callback: Callable[[Workflow], None]) -> None:
+    _on_deleted.append(callback)
+
+
 def workflow_delete(*, workflow: Workflow, actor: Principal | None = None) -> None:
-    """Hide the workflow from every API and page; versions are kept for an operator's restore."""
+    """Hide the workflow from every API and page; versions are kept for an operator's restore.
+    Its runs and their files are deleted by its subscribers (see `on_workflow_deleted`)."""
     with transaction.atomic():
-        if Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
-                deleted_at=timezone.now()):
+        hidden = Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(
+            deleted_at=timezone.now()
+        )
+        if hidden:
             _log(workflow, Kind.WORKFLOW_DELETED, actor)
+            for callback in _on_deleted:
+                callback(workflow)
 
 
 def workflow_restore(*, workflow: Workflow, user=None) -> None:

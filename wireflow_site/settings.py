@@ -280,7 +280,7 @@ CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_REMOTE_QUEUE} for name in (
     "executions.poll_node", "executions.cancel_remote", "executions.reap",
     "executions.reclaim", "executions.top_up_slots", "executions.deliver_due_webhooks",
-    "executions.deliver_webhook")}
+    "executions.deliver_webhook", "executions.prune_expired", "executions.prune_workflow")}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -485,7 +485,10 @@ SPECTACULAR_SETTINGS = {
     # response's `linkPermission`), so the schema has one enum and spectacular no warning.
     "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"],
                             "InviteStateEnum": ["pending", "accepted", "revoked", "expired"],
-                            "KeyStateEnum": ["active", "expired", "revoked"]},
+                            "KeyStateEnum": ["active", "expired", "revoked"],
+                            "MediaKindEnum": ["image", "video"],
+                            "RanByTypeEnum": ["user", "apiKey", "webhook"],
+                            "AssetKindEnum": ["output", "upload"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wireflow_site.openapi.add_shared_parts",
@@ -560,14 +563,25 @@ ENGINE = {
 
 
 
+# Retention (executions.retention): a pass every `every` seconds deletes expired runs and
+# their files, `batch` runs (and stale uploads per team) at a time, for at most 30 s.
+RETENTION = {
+    "every": float(os.environ.get("RETENTION_EVERY", "3600")),
+    "batch": int(os.environ.get("RETENTION_BATCH", "100")),
+}
+
+
 def beat_schedule(every: float) -> dict:
     """The engine's three safety nets, each its own beat entry: send round again node runs
     whose worker went quiet or whose task is late, hand provider slots freed without a
-    hand-over to the next in line, and send the completion webhooks whose retry is due."""
+    hand-over to the next in line, and send the completion webhooks whose retry is due; and
+    retention's pass."""
     return {
         "reap-stale-node-runs": {"task": "executions.reap", "schedule": every},
         "top-up-provider-slots": {"task": "executions.top_up_slots", "schedule": every},
         "deliver-due-webhooks": {"task": "executions.deliver_due_webhooks", "schedule": every},
+        "prune-expired-runs": {"task": "executions.prune_expired",
+                               "schedule": RETENTION["every"]},
     }
 
 
@@ -584,6 +598,8 @@ FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))
 # Seconds one outbound request may take in all (connect, redirects, headers and body).
 FETCH_TIMEOUT = float(os.environ.get("FETCH_TIMEOUT", "30"))
 WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))
+# The most bytes of files one POST /assets/zip may hold (they are stored uncompressed).
+ASSETS_ZIP_MAX_BYTES = int(os.environ.get("ASSETS_ZIP_MAX_BYTES", str(2 * 1024**3)))
 # Largest image (width × height) any upload, fetch or provider result may decode to.
 MEDIA_MAX_PIXELS = int(os.environ.get("MEDIA_MAX_PIXELS", str(8192 * 8192)))
 

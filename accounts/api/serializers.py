@@ -23,6 +23,9 @@ class UsageResult(serializers.Serializer):
         allow_null=True, help_text="The plan's daily quota; null: unlimited.")
     executionsPerMinute = serializers.IntegerField(help_text="(addition)")
     requestsPerMinute = serializers.IntegerField(help_text="(addition)")
+    retentionDays = serializers.IntegerField(
+        allow_null=True, help_text="(addition) Days runs and their files are kept before "
+        "retention deletes them (favourites and referenced files excepted); null: for ever.")
     dayResetsAt = serializers.CharField(help_text="(addition) When the daily quota resets.")
     spendByDay = SpendDayOut(many=True, help_text="The last 30 days with any spend, oldest first.")
 

@@ -48,6 +48,7 @@ class UsageApi(APIView):
             "executionsPerDay": limits.executions_per_day,
             "executionsPerMinute": limits.executions_per_minute,
             "requestsPerMinute": limits.requests_per_minute,
+            "retentionDays": limits.retention_days,
             "dayResetsAt": "00:00 UTC",
             "spendByDay": [{"date": row["day"].isoformat(), "credits": -row["net"]}
                            for row in spend],

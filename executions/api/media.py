@@ -14,6 +14,7 @@ from accounts.permissions import require_scope
 from accounts.roles import Scope
 from executions.api import serializers as s
 from executions.assets import asset_api, asset_upload
+from executions.dispatch import renditions_enqueue_on_commit
 from executions.fetch import fetch_url
 from executions.media_types import MediaRefused
 from executions.models import Asset
@@ -27,7 +28,9 @@ def _media_out(asset: Asset) -> dict:
     item = asset_api(asset)
     return {"url": item["url"], "id": str(asset.pk), "type": asset.kind,
             "width": asset.width, "height": asset.height, "mime": asset.mime,
-            "size": asset.size, "createdAt": format_timestamp(asset.created_at)}
+            "size": asset.size, "createdAt": format_timestamp(asset.created_at),
+            "thumbnailUrl": item["thumbnailUrl"], "thumbnails": item["thumbnails"],
+            "posterUrl": item.get("posterUrl")}
 
 
 class MediaUploadApi(APIView):
@@ -62,10 +65,14 @@ class MediaUploadApi(APIView):
             raise ApiError('Send a multipart "file" or a JSON body {"url": "https://…"}',
                            code="invalid_request")
         try:
-            asset = asset_upload(team=team, data=data, declared_mime=mime)
+            # Its thumbnails are a worker's to make (CPU work), once this commits.
+            asset = asset_upload(team=team, data=data, declared_mime=mime, renditions=False,
+                                 uploader={"created_by": request.principal.user,
+                                           "api_key": request.principal.api_key})
         except MediaRefused as error:
             # 415 not a format we take or sent as another; 422 over the pixel cap; 400 broken.
             raise ApiError(error.message, code=error.code, status=error.http_status) from error
+        renditions_enqueue_on_commit(asset.pk)
         return Response({"data": _media_out(asset)}, status=status.HTTP_201_CREATED)
 
 

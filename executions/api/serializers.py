@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from executions.models import Asset, Execution, ExecutionStatus
+from executions.provenance import ZIP_MAX_FILES
 from graph.api.serializers import public_webhook_url
 from wireflow_site.fields import (
     StrictBooleanField,
@@ -40,8 +41,35 @@ class RunIn(serializers.Serializer):
     inputs = serializers.DictField(required=False, allow_empty=True)
 
 
+THUMBNAIL_HELP = ("(addition) Signed like `url`: a WebP thumbnail, 768 px on the long side (of "
+                  "the poster frame, for a video), made once when the file was stored; null "
+                  "for a file stored before thumbnails existed (until `manage.py thumbnails` "
+                  "makes them) or one whose thumbnail could not be made, and for an upload "
+                  "in the moments before a worker has made it.")
+
+# {"256": url, "768": url}: field names that are not identifiers, so declared by mapping.
+ThumbnailsOut = type("ThumbnailsOut", (serializers.Serializer,), {
+    "__doc__": "(addition) Signed URLs of the WebP thumbnails by long side in px.",
+    "256": serializers.URLField(help_text="256 px on the long side (grids, history)."),
+    "768": serializers.URLField(help_text="768 px on the long side (previews): thumbnailUrl."),
+})
+
+
+def thumbnails_field() -> serializers.Serializer:
+    return ThumbnailsOut(allow_null=True, help_text="(addition) Both thumbnails, by long side "
+                         "in px; null when thumbnailUrl is.")
+
+
+def poster_field(help_text: str = "") -> serializers.URLField:
+    return serializers.URLField(allow_null=True, help_text=help_text or (
+        "(addition) Signed like `url`: the video's first frame as a WebP image, at most 1280 "
+        "px on the long side; null when it has none (see thumbnailUrl)."))
+
+
 class RunMediaOut(serializers.Serializer):
     url = serializers.URLField(help_text="Ours: vendor URLs expire within minutes.")
+    thumbnailUrl = serializers.URLField(allow_null=True, help_text=THUMBNAIL_HELP)
+    thumbnails = thumbnails_field()
     id = serializers.UUIDField(help_text="(addition) The asset's id.")
     mime = serializers.CharField(help_text="(addition) The file's media type.")
     path = serializers.CharField(help_text="(addition) The file's name in our storage.")
@@ -55,6 +83,7 @@ class RunImageOut(RunMediaOut):
 
 
 class RunVideoOut(RunMediaOut):
+    posterUrl = poster_field()
     duration = serializers.FloatField(allow_null=True, help_text="Seconds.")
     width = serializers.IntegerField(allow_null=True, help_text="(addition)")
     height = serializers.IntegerField(allow_null=True, help_text="(addition)")
@@ -117,6 +146,12 @@ class NodeStateOut(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
     outputUrl = serializers.URLField(allow_null=True)
     outputUrls = serializers.ListField(child=serializers.URLField())
+    thumbnailUrl = serializers.URLField(
+        allow_null=True, help_text="(addition) The first output's thumbnailUrl (see images).")
+    thumbnailUrls = serializers.ListField(
+        child=serializers.URLField(allow_null=True),
+        help_text="(addition) Each output's thumbnailUrl, in the order of outputUrls.")
+    posterUrl = poster_field("(addition) The first output's posterUrl, when it is a video.")
     text = serializers.CharField(allow_null=True)
     seed = serializers.IntegerField(
         allow_null=True, help_text="(addition) The seed a generate node used, the one drawn when "
@@ -130,6 +165,9 @@ class NodeResultsOut(serializers.Serializer):
 
 class FinalOutputOut(serializers.Serializer):
     url = serializers.URLField()
+    thumbnailUrl = serializers.URLField(allow_null=True, help_text=THUMBNAIL_HELP)
+    posterUrl = poster_field("(addition) The video's poster frame, when the output is a "
+                             "video; else null.")
 
 
 class RunCreditsOut(serializers.Serializer):
@@ -213,7 +251,8 @@ class ExecutionItemOut(serializers.Serializer):
     credits = ChargedCreditsOut(help_text="(addition)")
     durationSeconds = serializers.FloatField(allow_null=True, help_text="(addition)")
     thumbnailUrl = serializers.URLField(
-        allow_null=True, help_text="(addition) The run's first image output, if any.")
+        allow_null=True, help_text="(addition) The run's first image output, small: its 768 px "
+        "WebP thumbnail (the image itself for one stored before thumbnails existed).")
     simulated = serializers.BooleanField(help_text="(addition)")
     createdAt = serializers.DateTimeField(help_text="(addition)")
     startTime = serializers.DateTimeField(allow_null=True, help_text="(addition)")
@@ -347,6 +386,9 @@ class MediaOut(serializers.Serializer):
     mime = serializers.CharField(help_text="(addition)")
     size = serializers.IntegerField(help_text="(addition) Bytes.")
     createdAt = serializers.DateTimeField(help_text="(addition)")
+    thumbnailUrl = serializers.URLField(allow_null=True, help_text=THUMBNAIL_HELP)
+    thumbnails = thumbnails_field()
+    posterUrl = poster_field()
 
 
 class MediaUploadOut(serializers.Serializer):
@@ -355,3 +397,62 @@ class MediaUploadOut(serializers.Serializer):
 
 class MediaListOut(serializers.Serializer):
     data = MediaOut(many=True, help_text="The team's uploads, newest first (at most 200).")
+
+
+# --- assets (addition) -----------------------------------------------------------------------
+
+class RanByOut(serializers.Serializer):
+    type = serializers.ChoiceField(["user", "apiKey", "webhook"],
+                                   help_text="(addition) A member, an API key or a trigger.")
+    id = serializers.CharField(allow_null=True, help_text="(addition)")
+    name = serializers.CharField(help_text="(addition) The username or the key's name.")
+
+
+class AssetOut(serializers.Serializer):
+    id = serializers.UUIDField(help_text="(addition)")
+    kind = serializers.ChoiceField(["output", "upload"], help_text="(addition)")
+    mediaType = serializers.ChoiceField(Asset.Kind.values, help_text="(addition)")
+    mime = serializers.CharField(help_text="(addition)")
+    url = serializers.URLField(help_text="(addition) Signed; valid MEDIA_URL_LIFETIME.")
+    thumbnailUrl = serializers.URLField(allow_null=True, help_text=THUMBNAIL_HELP)
+    thumbnails = thumbnails_field()
+    posterUrl = poster_field()
+    width = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    height = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    duration = serializers.FloatField(allow_null=True, help_text="(addition) Seconds (video).")
+    size = serializers.IntegerField(help_text="(addition) Bytes of the file.")
+    favorite = serializers.BooleanField(help_text="(addition) Retention never deletes it.")
+    simulated = serializers.BooleanField(help_text="(addition) The simulator made it.")
+    prompt = serializers.CharField(allow_null=True, help_text="(addition) The prompt its node "
+                                   "ran with (wired in or typed inline); null for an upload.")
+    nodeType = serializers.CharField(allow_null=True, help_text="(addition)")
+    model = serializers.CharField(allow_null=True, help_text="(addition) The vendor's model id.")
+    modelVersion = serializers.CharField(allow_null=True, help_text="(addition)")
+    seed = serializers.IntegerField(allow_null=True, help_text="(addition) The seed used.")
+    settings = serializers.JSONField(allow_null=True,
+                                     help_text="(addition) The node's effective settings.")
+    credits = serializers.IntegerField(
+        allow_null=True, help_text="(addition) Credits its node run was charged (for every file "
+        "that run made; 0 when it came from the cache); null for an upload.")
+    ranBy = RanByOut(allow_null=True, help_text="(addition) Who started the run (or uploaded).")
+    createdAt = serializers.DateTimeField(help_text="(addition)")
+    workflowId = serializers.UUIDField(allow_null=True, help_text="(addition)")
+    executionId = serializers.UUIDField(allow_null=True, help_text="(addition)")
+    nodeId = serializers.CharField(allow_null=True, help_text="(addition)")
+
+
+class AssetListOut(serializers.Serializer):
+    assets = AssetOut(many=True, help_text="(addition) Newest first.")
+    total = serializers.IntegerField(help_text="(addition) Assets matching the filters.")
+    limit = serializers.IntegerField(help_text="(addition)")
+    offset = serializers.IntegerField(help_text="(addition)")
+
+
+class AssetDetailOut(serializers.Serializer):
+    data = AssetOut()
+
+
+class AssetZipIn(serializers.Serializer):
+    ids = serializers.ListField(child=StrictCharField(max_length=64), min_length=1,
+                                max_length=ZIP_MAX_FILES,
+                                help_text="(addition) Asset ids, 1 to 100.")

@@ -3,13 +3,18 @@
 from django.urls import path
 
 from accounts.api.views import UsageApi, WebhookSecretApi
-from executions.api import media, team_usage, triggers, views
+from executions.api import assets, media, team_usage, triggers, views
 
 app_name = "executions"
 
 urlpatterns = [
     path("media/upload", media.MediaUploadApi.as_view(), name="media-upload"),
     path("media", media.MediaListApi.as_view(), name="media"),
+    path("assets", assets.AssetListApi.as_view(), name="assets"),
+    path("assets/zip", assets.AssetZipApi.as_view(), name="assets-zip"),
+    path("assets/<str:asset_id>", assets.AssetDetailApi.as_view(), name="asset"),
+    path("assets/<str:asset_id>/favorite", assets.AssetFavoriteApi.as_view(),
+         name="asset-favorite"),
     path("developer/usage", UsageApi.as_view(), name="usage"),
     path("developer/webhook-secret", WebhookSecretApi.as_view(), name="webhook-secret"),
     path("teams/<int:team_id>/usage", team_usage.TeamUsageApi.as_view(), name="team-usage"),
@@ -26,6 +31,8 @@ urlpatterns = [
     path("workflows/<str:workflow_id>/webhook/rotate", views.WorkflowWebhookRotateApi.as_view(),
          name="webhook-rotate"),
     path("workflows/executions", views.ExecutionListApi.as_view(), name="list"),
+    path("workflows/executions/<str:execution_id>", views.ExecutionDeleteApi.as_view(),
+         name="delete"),
     path("workflows/executions/<str:execution_id>/poll", views.ExecutionPollApi.as_view(),
          name="poll"),
     path("workflows/executions/<str:execution_id>/cancel", views.ExecutionCancelApi.as_view(),

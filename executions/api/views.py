@@ -28,6 +28,18 @@ STATUS_FILTERS = [*ExecutionStatus.values, *(value.lower() for value in Executio
                   ""]
 
 
+def page_params(params) -> tuple[int, int]:
+    """`limit` (1–100, 20 by default) and `offset` of a list endpoint's query."""
+    try:
+        limit = max(1, min(100, int(params.get("limit", 20))))
+        offset = max(0, int(params.get("offset", 0)))
+    except ValueError:
+        raise ApiError("limit and offset must be integers", code="invalid_request") from None
+    if offset > MAX_OFFSET:  # past what a database can skip (a 500 from it otherwise)
+        raise ApiError(f"offset must be at most {MAX_OFFSET}", code="invalid_request")
+    return limit, offset
+
+
 def _body(serializer_class, data):
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object", code="invalid_request")
@@ -144,6 +156,24 @@ class ExecutionPollApi(APIView):
                             content_type="application/json")
 
 
+class ExecutionDeleteApi(APIView):
+    """(addition) Delete a finished run and its files (those favourites or saved workflows
+    still reference stay among the team's assets)."""
+
+    required_scopes = {"DELETE": Scope.WORKFLOWS_WRITE}
+
+    @extend_schema(operation_id="executions_delete", request=None,
+                   responses={204: None, 404: ErrorOut,
+                              409: OpenApiResponse(ErrorOut, description="Still running: "
+                                                   "cancel it first")})
+    def delete(self, request: Request, execution_id: str) -> Response:
+        execution = selectors.execution_get(principal=request.principal,
+                                            execution_id=execution_id)
+        require_scope(request.principal, execution.team_id, Scope.WORKFLOWS_WRITE)
+        services.execution_delete(execution=execution)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ExecutionCancelApi(APIView):
     required_scopes = {"POST": EXECUTE}
 
@@ -181,13 +211,7 @@ class ExecutionListApi(APIView):
         if state is not None and state not in STATUS_FILTERS:
             raise ApiError(f"status must be one of {', '.join(ExecutionStatus.values)}",
                            code="invalid_request")
-        try:
-            limit = max(1, min(100, int(params.get("limit", 20))))
-            offset = max(0, int(params.get("offset", 0)))
-        except ValueError:
-            raise ApiError("limit and offset must be integers", code="invalid_request") from None
-        if offset > MAX_OFFSET:  # past what a database can skip (a 500 from it otherwise)
-            raise ApiError(f"offset must be at most {MAX_OFFSET}", code="invalid_request")
+        limit, offset = page_params(params)
         executions, total = selectors.execution_list(
             principal=request.principal, workflow_id=params.get("workflowId"),
             status=state.upper() if state else None, limit=limit, offset=offset,

@@ -148,10 +148,34 @@ def test_s3_urls_are_presigned_for_the_lifetime_and_unsigned_ones_are_refused(
     data = upload(api)
     url = data["url"]
     assert url.startswith(s3_server.endpoint + "/")
-    assert "X-Amz-Signature=" in url and "X-Amz-Expires=600" in url
+    # Valid for the lifetime plus the step for which it is reused (600 // 24 s).
+    assert "X-Amz-Signature=" in url and "X-Amz-Expires=625" in url
     fetched = httpx.get(url)
     assert fetched.status_code == 200 and fetched.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert httpx.get(url.split("?", 1)[0]).status_code == 403  # the bucket is private
+
+
+def test_a_presigned_url_is_reused_for_a_step_then_made_anew(settings, s3_server, clock,
+                                                           monkeypatch):
+    from storages.backends.s3 import S3Storage
+
+    signed = []
+    presign = S3Storage.url
+    monkeypatch.setattr(S3Storage, "url", lambda self, name, **kw: signed.append(name) or
+                        presign(self, name, **kw))
+    settings.MEDIA_URL_LIFETIME = 2400  # a step of 100 s
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": s3_server.storage_options(querystring_expire=2400)}}
+    name = f"assets/{'e' * 32}.png"
+    first = media_urls.media_url(name)
+    assert "X-Amz-Expires=2500" in first and len(signed) == 1
+    clock.at += 99
+    assert media_urls.media_url(name) == first  # still valid for 2401 s: the same URL
+    assert len(signed) == 1
+    clock.at += 1
+    media_urls.media_url(name)
+    assert len(signed) == 2  # signed anew
 
 
 def test_the_s3_lifetime_is_the_media_url_lifetime_setting():

@@ -74,6 +74,7 @@ def test_usage_shows_balance_quota_and_spend(make_team, key_client):
     usage = api.get("/api/v1/developer/usage").json()["data"]
     assert usage["balance"] == 43 and usage["plan"] == "starter"
     assert usage["executionsToday"] == 1 and usage["executionsPerDay"] == 200
+    assert usage["retentionDays"] == 30
     assert usage["spendByDay"][0]["credits"] == 7
     assert CreditLedgerEntry.objects.filter(team=team, kind="charge").count() == 1
 

@@ -137,7 +137,7 @@ def test_no_success_response_is_documented_as_any_object():
                 if not code.startswith("2"):
                     continue
                 for media_type, media in response.get("content", {}).items():
-                    if media_type != "application/json":  # e.g. the ledger's text/csv
+                    if "json" not in media_type:  # a file (the assets zip) has no keys
                         continue
                     ref = media["schema"].get("$ref", "")
                     if not components.get(ref.rsplit("/", 1)[-1], {}).get("properties"):

@@ -4,6 +4,7 @@ data is refused and valid data accepted (save the documented business refusals b
 
 from __future__ import annotations
 
+import io
 import os
 import time
 
@@ -19,6 +20,7 @@ from schemathesis.core.parameters import ParameterLocation
 from executions import dispatch
 from executions.api import media
 from executions.providers import ProviderError
+from tests.media_files import pillow
 from tests.samples import offline_chain
 from wireflow_site.wsgi import application
 
@@ -67,6 +69,9 @@ VALID_BUT_REFUSED = {
     "POST /api/v1/workflow/{webhook_id}/trigger": {
         "positive_data_acceptance": "triggering the draft runs its saved graph, which is "
                                     "invalid: 422 invalid_graph"},
+    "POST /api/v1/assets/zip": {
+        "positive_data_acceptance": "generated ids are no asset of the team: 404 not_found "
+                                    "(with missingIds), as for another team's"},
     "POST /api/v1/batches/{batch_id}/retry": {
         "positive_data_acceptance": "a batch none of whose runs failed has nothing to retry "
                                     "(400 nothing_to_retry)"},
@@ -132,6 +137,10 @@ def real_ids(fuzz_key):
                         {"batch": [{}, {}]}, format="json").json()
     from accounts.models import ApiKey
 
+    image = io.BytesIO(pillow("PNG"))
+    image.name = "a.png"
+    asset = client.post("/api/v1/media/upload", {"file": image},
+                        format="multipart").json()["data"]
     # The key's own team and key, so the team endpoints answer with its members, usage and
     # activity (managing members and keys needs a signed-in member: those stay 403 here).
     key = ApiKey.objects.get()
@@ -139,9 +148,10 @@ def real_ids(fuzz_key):
     return [
         {"workflow_id": valid["id"], "webhook_id": valid["webhookId"],
          "node_id": valid["nodes"][0]["id"], "execution_id": run["executionId"],
-         "batch_id": batch["batchId"], **team},
+         "batch_id": batch["batchId"], "asset_id": asset["id"], **team},
         {"workflow_id": draft["id"], "webhook_id": draft["webhookId"], "node_id": "odd",
-         "execution_id": batch["executionId"], "batch_id": batch["batchId"], **team},
+         "execution_id": batch["executionId"], "batch_id": batch["batchId"],
+         "asset_id": asset["id"], **team},
     ]
 
 

@@ -59,12 +59,16 @@ def test_a_local_chain_through_the_live_worker_stores_and_serves_its_files(
     stored = s3_server.keys()
     for asset in Asset.objects.filter(node_run__execution=execution):
         assert (asset.file.name in stored) == (worker_storage == "s3")
+        # Its thumbnails were made by the worker, in the same storage.
+        assert asset.thumbnail and (asset.thumbnail.name in stored) == (worker_storage == "s3")
     payload = execution_poll_payload(execution)
     final = payload["finalOutput"]["url"]
     assert final.startswith("http")
     assert fetched(client, final)[4:8] == b"ftyp"  # the last node's MP4
     image_url = payload["nodeStates"][2]["outputUrl"]
     assert fetched(client, image_url)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fetched(client, payload["nodeStates"][2]["thumbnailUrl"])[8:12] == b"WEBP"
+    assert fetched(client, payload["finalOutput"]["posterUrl"])[8:12] == b"WEBP"
     # Private: the same URLs without their signature are refused.
     unsigned = final.split("?", 1)[0]
     if worker_storage == "filesystem":
@@ -73,3 +77,29 @@ def test_a_local_chain_through_the_live_worker_stores_and_serves_its_files(
     else:
         assert "X-Amz-Signature=" in final
         assert httpx.get(unsigned).status_code == 403
+
+
+def test_an_upload_is_thumbnailed_by_the_live_worker_in_the_same_storage(
+        team, worker_storage, client, key_client, s3_server):
+    import io
+    import time
+
+    from tests.media_files import pillow
+
+    api = key_client(team)
+    image = io.BytesIO(pillow("PNG", (1200, 900)))
+    image.name = "big.png"
+    uploaded = api.post("/api/v1/media/upload", {"file": image}, format="multipart").json()
+    assert uploaded["data"]["thumbnailUrl"] is None  # a worker's to make
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = api.get("/api/v1/media").json()["data"][0]
+        if listed["thumbnailUrl"]:
+            break
+        time.sleep(0.2)
+    assert listed["thumbnailUrl"], "the worker made no thumbnail"
+    small = Image.open(io.BytesIO(fetched(client, listed["thumbnails"]["256"])))
+    assert (small.format, small.size) == ("WEBP", (256, 192))
+    asset = Asset.objects.get(pk=listed["id"])
+    stored = s3_server.keys()
+    assert (asset.thumbnail_small.name in stored) == (worker_storage == "s3")
