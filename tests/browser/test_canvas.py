@@ -53,6 +53,11 @@ def test_nodes_keep_their_size_after_a_run_and_several_outputs_show_as_a_grid(
     for node_id in ("big", "nano", "up"):  # the media nodes did not grow at all
         assert after[node_id]["h"] == pytest.approx(before[node_id]["h"], abs=1), node_id
     assert not _overlapping(list(after.values()))
+    # Previews load thumbnails, never the 2048² and 4096² files themselves.
+    tab.wait_for_function("""() => Array.from(document.querySelectorAll('img.node-preview'))
+        .every(img => img.complete && img.naturalWidth > 0)""", timeout=30000)
+    widths = tab.eval_on_selector_all("img.node-preview", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 6 and max(widths) <= 1024, widths
     tab.screenshot(path=str(SHOTS / "editor-media-grid.png"))
 
     # Zoomed out, each node shows its label large and keeps its size (nothing moves).
@@ -159,3 +164,43 @@ def test_keyboard_and_quick_add_build_a_graph_without_dragging(tab, server, team
     assert [(e["source"], e["target"], e["targetHandle"]) for e in created.edges] == [
         ("prompt", "flux-2-pro-1", "in-prompt")]
     tab.screenshot(path=str(SHOTS / "editor-keyboard-wired.png"))
+
+
+def test_a_list_of_prompts_runs_as_a_batch_with_a_grid_and_per_item_retry(
+        tab, server, team, designer):
+    from accounts.services import credits_grant
+    from executions.models import Batch
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=500)
+    _open(tab, server, team, designer, "Batch", [
+        node("prompt", "input:text", {"prompt": "a red kite"}),
+        node("flux", "generate:flux_2_pro", {"width": 512, "height": 512}),
+    ], [edge("e1", "prompt", "prompt", "flux", "prompt")])
+    tab.click("[data-testid=node-prompt] .node-label")
+    tab.fill("[data-testid=batch-lines]",
+             "a red kite\nsim:request-moderated a blue kite\na green kite")
+    tab.click("[data-testid=run-batch]:has-text('Run 3 as a batch')")
+    tab.wait_for_selector("[data-testid=batch-panel] [data-testid=batch-item] >> nth=2")
+    tab.wait_for_function("""() => {
+        const items = [...document.querySelectorAll('[data-testid=batch-item]')];
+        return items.length === 3 && items.filter(i => i.dataset.status === 'COMPLETED')
+            .every(i => i.querySelector('img')?.naturalWidth > 0)
+            && items.map(i => i.dataset.status).join() ===
+            'COMPLETED,FAILED,COMPLETED';
+    }""", timeout=90000)
+    batch = Batch.objects.get()
+    assert [item["prompt"] for item in batch.items] == [
+        "a red kite", "sim:request-moderated a blue kite", "a green kite"]
+    tab.screenshot(path=str(SHOTS / "editor-batch.png"))
+
+    # Retry the failed item alone: the others keep their runs.
+    first_runs = {r.run_index_in_batch: r.pk for r in batch.executions.all()}
+    tab.click("[data-testid=batch-retry]")
+    for _ in range(100):  # the new run of item 1 (moderated again: it fails again)
+        if batch.executions.count() == 4:
+            break
+        tab.wait_for_timeout(100)
+    runs = batch.executions.order_by("created_at")
+    assert runs.count() == 4
+    assert sorted(r.run_index_in_batch for r in runs if r.pk not in first_runs.values()) == [1]

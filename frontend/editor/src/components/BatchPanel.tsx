@@ -30,7 +30,7 @@ export default function BatchPanel() {
             <button className="batch-open" title={item.error ?? item.label}
                     aria-label={`Item ${item.index + 1}: ${item.label}, ${executionLabel(item.status)}`}
                     onClick={() => void openPast(item.executionId)}>
-              {item.thumb ? <img src={item.thumb} alt="" loading="lazy" />
+              {item.thumb ? <img src={item.thumb} alt="" />
                 : <span className="batch-state">{executionLabel(item.status)}</span>}
             </button>
             <span className="batch-label">{item.label}</span>
