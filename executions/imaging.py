@@ -86,9 +86,11 @@ def media_max_pixels() -> int:
     return settings.MEDIA_MAX_PIXELS if settings.configured else MAX_PIXELS
 
 
-def open_image(data: bytes, *, formats: Sequence[str] = IMAGE_FORMATS) -> Image.Image:
+def open_image(data: bytes, *, formats: Sequence[str] = IMAGE_FORMATS,
+               draft_side: int | None = None) -> Image.Image:
     """Bytes → a fully decoded Pillow image of one of `formats` (never any other plugin), its
-    pixel count checked against the cap from the header before a pixel is decoded.
+    pixel count checked against the cap from the header before a pixel is decoded. With
+    `draft_side`, a JPEG is decoded straight at the nearest size above that (`draft`).
     ImageTooLarge over the cap, ProviderError("invalid") when it does not decode whole."""
     limit = media_max_pixels()
     try:
@@ -100,6 +102,8 @@ def open_image(data: bytes, *, formats: Sequence[str] = IMAGE_FORMATS) -> Image.
             if width * height > limit:
                 raise ImageTooLarge(f"A {width}×{height} image is too large: the limit is "
                                     f"{limit:,} pixels")
+            if draft_side and image.format == "JPEG":
+                image.draft("RGB", (draft_side, draft_side))
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(f"The image is too large: {exc}") from exc
@@ -468,21 +472,7 @@ def renditions(image: Image.Image) -> dict[int, bytes]:
 def image_for_renditions(data: bytes) -> Image.Image:
     """A stored image file, decoded upright for its thumbnails (the first frame of a GIF). A
     JPEG is decoded straight at the nearest size above the largest thumbnail (`draft`)."""
-    limit = media_max_pixels()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS))
-            if image.width * image.height > limit:
-                raise ImageTooLarge(f"A {image.width}×{image.height} image is too large")
-            if image.format == "JPEG":
-                image.draft("RGB", (THUMBNAIL_SIDES[0], THUMBNAIL_SIDES[0]))
-            image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(f"The image is too large: {exc}") from exc
-    except _DECODE_ERRORS as exc:
-        raise ProviderError(f"Not a readable image: {exc}", kind="invalid") from exc
-    return upright(image)
+    return upright(open_image(data, draft_side=THUMBNAIL_SIDES[0]))
 
 
 def upright(image: Image.Image) -> Image.Image:

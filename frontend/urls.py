@@ -9,6 +9,7 @@ urlpatterns = [
     path("workflows/<str:workflow_id>", views.editor, name="editor"),
     path("workflows/<str:workflow_id>/history", team_views.workflow_history,
          name="workflow-history"),
+    path("gallery", views.gallery, name="gallery"),
     path("share/<str:token>", views.shared_workflow, name="shared-workflow"),
     path("team", team_views.team_members, name="team"),
     path("team/keys", team_views.team_keys, name="team-keys"),

@@ -38,6 +38,13 @@ def home(request):
     })
 
 
+@ensure_csrf_cookie
+@login_required(login_url="/login/")
+def gallery(request):
+    """Every output of the member's teams, with its provenance (the page reads GET /assets)."""
+    return render(request, "gallery.html", {"assets": editor_assets("src/gallery/main.tsx")})
+
+
 def shared_workflow(request, token: str):
     """The read-only page a share link opens (only while the workflow is shared)."""
     from django.http import Http404

@@ -12,7 +12,8 @@ export default defineConfig({
     manifest: true,
     // Three entries: the editor, the workflows list and the team pages (server-rendered; the
     // entry adds copy buttons and confirmations); shared code lands in a common chunk.
-    rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx", "src/team/main.ts"] },
+    rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx", "src/team/main.ts",
+                             "src/gallery/main.tsx"] },
   },
   test: { environment: "node", globals: true },
 });

@@ -64,7 +64,18 @@ def test_no_serious_violations_on_the_workflows_page_and_the_editor(tab, server,
     assert axe(tab, "viewer") == []
     tab.keyboard.press("Escape")
 
+    tab.click("[data-testid=tab-gallery]")
+    tab.wait_for_selector("[data-testid=gallery-item]")
+    assert axe(tab, "gallery") == []
+
     tab.click("[data-testid=theme-toggle]")  # system → light
     assert tab.get_attribute("html", "data-theme") == "light"
     assert axe(tab, "editor-light") == []
     tab.screenshot(path=str(SHOTS / "editor-light.png"))
+    tab.click("[data-testid=theme-toggle]")  # light → dark
+    assert tab.get_attribute("html", "data-theme") == "dark"
+    assert axe(tab, "editor-dark") == []
+
+    tab.goto(f"{server.url}/gallery")
+    tab.wait_for_selector("[data-testid=gallery-item]")
+    assert axe(tab, "gallery-page") == []

@@ -204,3 +204,50 @@ def test_a_list_of_prompts_runs_as_a_batch_with_a_grid_and_per_item_retry(
     runs = batch.executions.order_by("created_at")
     assert runs.count() == 4
     assert sorted(r.run_index_in_batch for r in runs if r.pk not in first_runs.values()) == [1]
+
+
+def test_the_gallery_lists_outputs_with_provenance_favourites_and_a_zip(
+        tab, server, team, designer):
+    import zipfile
+
+    from accounts.services import credits_grant
+    from executions.models import Asset
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=500)
+    _open(tab, server, team, designer, "Gallery", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("nano", "generate:nano_banana_2", {"num_images": 3}),
+    ], [edge("e1", "prompt", "prompt", "nano", "prompt")])
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-nano][data-status=COMPLETED]", timeout=90000)
+
+    tab.click("[data-testid=tab-gallery]")
+    items = tab.locator("[data-testid=gallery-item]")
+    items.nth(2).wait_for()
+    assert items.count() == 3
+    items.first.locator(".gallery-thumb").click()
+    details = tab.inner_text("[data-testid=gallery-details]")
+    assert "a red kite over the dunes" in details and "gemini" in details.lower()
+    items.first.locator("[data-testid=gallery-favorite]").click()
+    tab.wait_for_selector("[data-testid=gallery-favorite][aria-pressed=true]")
+    assert Asset.objects.filter(favorite=True).count() == 1
+    tab.check("[data-testid=gallery-favorites]")
+    tab.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=gallery-item]').length === 1")
+    tab.uncheck("[data-testid=gallery-favorites]")
+    items.nth(2).wait_for()
+
+    for index in (0, 1):
+        items.nth(index).locator("[data-testid=gallery-choose]").check()
+    with tab.expect_download() as download:
+        tab.click("[data-testid=gallery-zip]")
+    path = download.value.path()
+    with zipfile.ZipFile(path) as archive:
+        assert len(archive.namelist()) == 2
+    tab.screenshot(path=str(SHOTS / "editor-gallery.png"))
+
+    # The team-wide page shows the same outputs.
+    tab.goto(f"{server.url}/gallery")
+    tab.locator("[data-testid=gallery-item]").nth(2).wait_for()
+    tab.screenshot(path=str(SHOTS / "gallery-page.png"))

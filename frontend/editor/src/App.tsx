@@ -167,6 +167,10 @@ function Editor({ workflowId }: { workflowId: string }) {
       useEditor.getState().load(workflow);
       setReady(true);
       setTimeout(() => void flowRef.current.fitView(FIT), 50);
+      // ?run=<id> (a gallery's "Open its run"): that run's states and outputs on the canvas.
+      const past = new URLSearchParams(window.location.search).get("run");
+      if (past) void runs.openPast(past).catch(() => useEditor.getState().notify(
+        "That run is not one of this workflow's, or is gone"));
     })().catch((error) => {
       if (!stale) useEditor.getState().notify(`Could not open the workflow: ${error.message}`);
     });

@@ -1,2 +1,3 @@
 export { api, ApiError, csrfToken, describe, upload } from "./client";
 export * from "./workflows";
+export * from "./assets";

@@ -1,18 +1,22 @@
 import { useEffect, useState } from "react";
 
 import { useBatch } from "../batch";
+import { openPast } from "../runs";
+import { useEditor } from "../store";
 
 import ApiPanel from "./ApiPanel";
 import BatchPanel from "./BatchPanel";
+import Gallery from "./Gallery";
 import HistoryPanel from "./HistoryPanel";
 import Inspector from "./Inspector";
 
-const TABS = ["Inspector", "History", "Batch", "API"] as const;
+const TABS = ["Inspector", "History", "Gallery", "Batch", "API"] as const;
 type Tab = typeof TABS[number];
 
 /** The right-hand column: the selected node's settings, past runs, and the API snippets. */
 export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }) {
   const [tab, setTab] = useState<Tab>("Inspector");
+  const workflowId = useEditor((s) => s.workflowId);
   // A batch just started: show its grid.
   const batchId = useBatch((s) => s.batchId);
   useEffect(() => { if (batchId) setTab("Batch"); }, [batchId]);
@@ -28,6 +32,8 @@ export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }
       <div className="side-body" role="tabpanel" aria-label={tab}>
         {tab === "Inspector" && <Inspector onRunTo={onRunTo} />}
         {tab === "History" && <HistoryPanel />}
+        {tab === "Gallery" && <Gallery workflowId={workflowId}
+                                       onOpenRun={(id) => void openPast(id)} />}
         {tab === "Batch" && <BatchPanel />}
         {tab === "API" && <ApiPanel />}
       </div>
