@@ -1,0 +1,316 @@
+"""Intake under concurrency: how many triggered runs the stack accepts per second.
+
+Starts the app as `make run` does (wireflow_site.runner: its own var dir and embedded Redis, the
+workers, beat) on SQLite and, when reachable, on PostgreSQL; then drives it from a separate load
+process (wrk, from Debian's packages) with N keep-alive clients for a bounded time:
+
+  - GET /healthz (the bare request the aims are measured against);
+  - key-less POST /api/v1/workflow/{webhookId}/trigger of a 3-node workflow (input → router → local
+    preview) with an input value in the body, at each client count;
+  - keyed POST /workflows/{id}/execute of the same workflow, and a trigger of the offline demo;
+  - the same trigger with the workers stopped (SIGSTOP: intake alone), then resumed.
+
+After each load the drain time is measured: until every accepted run is final (all must end
+COMPLETED). Rate limits are off (RATE_LIMITS_ENABLED=0), DEBUG=0. Prints a table; never fails
+on time. Environment:
+
+  INTAKE_SECONDS    seconds per load (default 3)
+  INTAKE_CLIENTS    client counts (default 8,32,128)
+  INTAKE_DATABASES  sqlite,postgres (default both; postgres only if reachable)
+  INTAKE_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/test_intake
+  INTAKE_DRAIN_TIMEOUT seconds to wait for a drain (default 60)
+  WEB_CONCURRENCY   daphne processes of the runner (when it supports several)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "intake.lua"
+SECONDS = float(os.environ.get("INTAKE_SECONDS", "3"))
+CLIENTS = [int(n) for n in os.environ.get("INTAKE_CLIENTS", "8,32,128").split(",") if n]
+DATABASES = os.environ.get("INTAKE_DATABASES", "sqlite,postgres").split(",")
+POSTGRES_URL = os.environ.get("INTAKE_POSTGRES_URL",
+                              "postgres://postgres@127.0.0.1:5432/test_intake")
+DRAIN_TIMEOUT = float(os.environ.get("INTAKE_DRAIN_TIMEOUT", "60"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_reachable(url: str) -> bool:
+    try:
+        import psycopg
+
+        base = url.rpartition("/")[0]
+        with psycopg.connect(f"{base}/postgres".replace("postgres://", "postgresql://"),
+                             connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means: skip PostgreSQL
+        return False
+
+
+def postgres_reset(url: str) -> None:
+    """A fresh database per pass, so earlier runs' rows do not weigh on this one."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres".replace("postgres://", "postgresql://"),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- one pass: one database, one server layout ------------------------------------------------
+
+class Stack:
+    """wireflow_site.runner in a var dir of its own."""
+
+    def __init__(self, database_url: str) -> None:
+        self.var = Path(tempfile.mkdtemp(prefix="bench-intake-", dir=ROOT / "var"))
+        self.port = free_port()
+        self.env = {**os.environ, "WIREFLOW_VAR_DIR": str(self.var), "PORT": str(self.port),
+                    "HOST": "127.0.0.1", "DATABASE_URL": database_url, "DEBUG": "0",
+                    "HTTPS": "0", "RATE_LIMITS_ENABLED": "0", "LOG_LEVEL": "WARNING",
+                    "SECRET_KEY": "bench-intake-" + "x" * 40,
+                    "MEDIA_ROOT": str(self.var / "media")}
+        self.env.pop("REDIS_URL", None)  # the runner starts its own, as `make run` does
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log = open(self.var / "runner.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wireflow_site.runner"], cwd=ROOT, env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"runner exited; see {self.var / 'runner.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/livez", timeout=2) as response:
+                    if response.status == 200 and (self.var / "redis.url").exists():
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("the runner did not come up")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        """Process groups of the runner's Celery children (workers and beat)."""
+        pids = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+                if b"celery" in cmdline:
+                    pids.append(int(child))
+        return pids
+
+    def pause_workers(self) -> None:
+        for pid in self.workers():
+            os.killpg(pid, signal.SIGSTOP)
+
+    def resume_workers(self) -> None:
+        for pid in self.workers():
+            os.killpg(pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.resume_workers()
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.var, ignore_errors=True)
+
+
+def wrk(url: str, clients: int, *, body: str = "{}", auth: str = "", get: bool = False,
+        seconds: float = SECONDS) -> dict:
+    env = {**os.environ, "WRK_BODY": body, "WRK_AUTH": auth, "WRK_GET": "1" if get else "0"}
+    threads = max(1, min(2, clients))
+    result = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds:g}s", "--timeout", "10s",
+         "-s", str(LUA), url], env=env, capture_output=True, text=True, timeout=seconds + 60)
+    for line in result.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            figures = json.loads(line[len("WRK_JSON "):])
+            seconds_run = figures["duration_us"] / 1e6
+            ok = figures["requests"] - figures["refused"] - figures["failed"]
+            return {"ok": ok, "per_s": ok / seconds_run, "p50": figures["p50_us"] / 1000,
+                    "p99": figures["p99_us"] / 1000, "refused": figures["refused"],
+                    "errors": figures["failed"] + figures["socket_errors"]}
+    raise RuntimeError(f"wrk gave no figures: {result.stdout} {result.stderr}")
+
+
+def one_pass(database: str) -> list[dict]:
+    """Run in a child process (Django is set up once per database)."""
+    if database == "postgres":
+        postgres_reset(POSTGRES_URL)
+        database_url = POSTGRES_URL
+    else:
+        (ROOT / "var").mkdir(exist_ok=True)
+        database_url = ""  # set below, inside the stack's var dir
+    stack = Stack(database_url)
+    if database == "sqlite":
+        stack.env["DATABASE_URL"] = f"sqlite:///{stack.var / 'db.sqlite3'}"
+    stack.start()
+    try:
+        os.environ.update({"DATABASE_URL": stack.env["DATABASE_URL"],
+                           "REDIS_URL": (stack.var / "redis.url").read_text().strip(),
+                           "WIREFLOW_VAR_DIR": str(stack.var), "DEBUG": "0",
+                           "SECRET_KEY": stack.env["SECRET_KEY"],
+                           "DJANGO_SETTINGS_MODULE": "wireflow_site.settings"})
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        return measure(stack, database)
+    finally:
+        stack.stop()
+
+
+def measure(stack: Stack, database: str) -> list[dict]:
+    from accounts.models import Team
+    from accounts.selectors import Principal
+    from accounts.services import api_key_create, credits_set, team_create
+    from executions.models import Execution, ExecutionStatus
+    from graph.demo import DEMO_WORKFLOWS
+    from graph.services import workflow_create
+
+    team = team_create(name="Bench intake", slug="bench-intake", plan="enterprise")
+    credits_set(team=team, balance=10**12)
+    key = api_key_create(team=team, name="bench").raw_key
+    actor = Principal(user=None, api_key=None)
+    trivial, _ = workflow_create(team=team, actor=actor, name="bench 3 nodes", nodes=[
+        {"id": "t", "type": "basedNode", "position": {"x": 0, "y": 0},
+         "data": {"nodeType": "input:text", "config": {"prompt": "bench"}}},
+        {"id": "r", "type": "basedNode", "position": {"x": 300, "y": 0},
+         "data": {"nodeType": "logic:router", "config": {}}},
+        {"id": "p", "type": "basedNode", "position": {"x": 600, "y": 0},
+         "data": {"nodeType": "generate:local_preview",
+                  "config": {"seed": 1, "width": 256, "height": 256}}}],
+        edges=[{"id": "e1", "source": "t", "sourceHandle": "out-text", "target": "r",
+                "targetHandle": "in-input"},
+               {"id": "e2", "source": "r", "sourceHandle": "out-output", "target": "p",
+                "targetHandle": "in-prompt"}])
+    offline = next(spec for spec in DEMO_WORKFLOWS if "offline" in spec["tags"])
+    demo, _ = workflow_create(team=team, actor=actor, **offline)
+    open_runs = Execution.objects.filter(
+        team=team, status__in=(ExecutionStatus.QUEUED, ExecutionStatus.RUNNING))
+
+    def drain() -> float | None:
+        start = time.monotonic()
+        while open_runs.exists():
+            if time.monotonic() - start > DRAIN_TIMEOUT:
+                return None
+            time.sleep(0.1)
+        return time.monotonic() - start
+
+    trigger = f"{stack.url}/api/v1/workflow/{trivial.webhook_id}/trigger"
+    body = json.dumps({"t": "a product photo of a red sneaker"})
+    wrk(trigger, 4, body=body, seconds=1)  # warm: first requests import, connect, cache
+    drain()
+    rows = []
+
+    def row(name: str, clients: int, worker: str, figures: dict, drained) -> None:
+        rows.append({"database": database, "load": name, "clients": clients, "worker": worker,
+                     **figures, "drain": drained})
+
+    healthz = wrk(f"{stack.url}/healthz", 32, get=True)
+    row("GET /healthz", 32, "on", healthz, 0.0)
+    for clients in CLIENTS:
+        figures = wrk(trigger, clients, body=body)
+        row("trigger 3-node", clients, "on", figures, drain())
+    figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
+                  auth=f"Bearer {key}")
+    row("execute 3-node", 32, "on", figures, drain())
+    figures = wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32)
+    row("trigger demo", 32, "on", figures, drain())
+    stack.pause_workers()
+    try:
+        off = [(clients, wrk(trigger, clients, body=body)) for clients in (32, max(CLIENTS))]
+    finally:
+        stack.resume_workers()
+    drained = drain()
+    for clients, figures in off:
+        row("trigger 3-node", clients, "off", figures, drained)
+    statuses = dict(Execution.objects.filter(team=team).values_list("status").annotate(
+        n=__import__("django.db.models", fromlist=["Count"]).Count("id")))
+    rows.append({"database": database, "statuses": statuses})
+    return rows
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+def print_table(rows: list[dict]) -> None:
+    print(f"{'database':9} {'load':16} {'clients':>7} {'worker':>6} {'ok/s':>8} {'p50 ms':>8} "
+          f"{'p99 ms':>8} {'503':>6} {'errors':>6} {'drain s':>8}")
+    for r in rows:
+        if "statuses" in r:
+            print(f"{r['database']:9} final states of every accepted run: {r['statuses']}")
+            continue
+        drain = "n/a" if r["drain"] is None else f"{r['drain']:.1f}"
+        print(f"{r['database']:9} {r['load']:16} {r['clients']:>7} {r['worker']:>6} "
+              f"{r['per_s']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['refused']:>6} "
+              f"{r['errors']:>6} {drain:>8}")
+    by_db: dict[str, dict] = {}
+    for r in rows:
+        if "statuses" not in r:
+            by_db.setdefault(r["database"], {})[(r["load"], r["clients"], r["worker"])] = r
+    for database, cells in by_db.items():
+        bare = cells.get(("GET /healthz", 32, "on"))
+        trig = cells.get(("trigger 3-node", 32, "on"))
+        if bare and trig:
+            print(f"{database}: triggers/s at 32 clients = {trig['per_s'] / bare['per_s']:.2f}x "
+                  f"GET /healthz ({trig['per_s']:.0f} vs {bare['per_s']:.0f}/s; aim >= 0.5x), "
+                  f"p99 {trig['p99']:.0f} ms (aim < 250 ms)")
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--pass":
+        print("ROWS " + json.dumps(one_pass(sys.argv[2])), flush=True)
+        return 0
+    if shutil.which("wrk") is None:
+        print("bench_intake: wrk is not installed (apt-get install wrk); skipped")
+        return 0
+    rows: list[dict] = []
+    for database in DATABASES:
+        if database == "postgres" and not postgres_reachable(POSTGRES_URL):
+            print(f"bench_intake: PostgreSQL not reachable at {POSTGRES_URL}; skipped")
+            continue
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, __file__, "--pass", database], cwd=ROOT,
+                                capture_output=True, text=True)
+        found = [line for line in result.stdout.splitlines() if line.startswith("ROWS ")]
+        if not found:
+            print(f"bench_intake: the {database} pass failed:\n{result.stdout}\n{result.stderr}")
+            continue
+        rows += json.loads(found[-1][5:])
+        print(f"({database} pass: {time.monotonic() - started:.0f} s, "
+              f"WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', 'default')}, "
+              f"{os.cpu_count()} cores)", flush=True)
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
