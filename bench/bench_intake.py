@@ -92,7 +92,7 @@ class Stack:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.log = open(self.var / "runner.log", "w")
+        self.log = open(self.var / "runner.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wireflow_site.runner"], cwd=ROOT, env=self.env,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -189,7 +189,8 @@ def one_pass(database: str) -> list[dict]:
 
 
 def measure(stack: Stack, database: str) -> list[dict]:
-    from accounts.models import Team
+    from django.db.models import Count
+
     from accounts.selectors import Principal
     from accounts.services import api_key_create, credits_set, team_create
     from executions.models import Execution, ExecutionStatus
@@ -254,7 +255,7 @@ def measure(stack: Stack, database: str) -> list[dict]:
     for clients, figures in off:
         row("trigger 3-node", clients, "off", figures, drained)
     statuses = dict(Execution.objects.filter(team=team).values_list("status").annotate(
-        n=__import__("django.db.models", fromlist=["Count"]).Count("id")))
+        n=Count("id")))
     rows.append({"database": database, "statuses": statuses})
     return rows
 

@@ -18,12 +18,10 @@ from accounts.selectors import Principal
 from accounts.services import credits_reserve
 from executions import events, outputs
 from executions.models import Execution, NodeRun, NodeStatus
-from executions.pricing import estimate
+from executions.plans import VersionPlan, steps_for
 from executions.scheduler import Ready, execution_settle, new_lease
 from graph.catalog import catalog
 from graph.models import Workflow, WorkflowVersion
-from graph.services import check_graph
-from graph.validation import effective_config, topological_order
 from wireflow_site.errors import ApiError
 
 SEED_MAX = 2**32 - 1
@@ -116,6 +114,7 @@ def execution_create(
     actor: Principal | None = None,
     workflow: Workflow | None = None,
     version: WorkflowVersion | None = None,
+    plan: VersionPlan | None = None,
     trigger: str = Execution.Trigger.API,
     inputs: dict[str, Any] | None = None,
     target_node_id: str | None = None,
@@ -127,30 +126,21 @@ def execution_create(
 ) -> tuple[Execution, list[Ready]]:
     """Validate the graph, reserve its price, create the run and its node runs; return the run
     and its ready node runs, to be enqueued once the caller's transaction commits. Instant
-    nodes (inputs whose value is their settings) are completed here, in the same transaction."""
+    nodes (inputs whose value is their settings) are completed here, in the same transaction.
+    With the `plan` of the saved version (`nodes`/`edges` being its graph), what depends only on
+    the version is taken from it (executions.plans)."""
     if inputs:
         nodes = inputs_apply(nodes, inputs)
     # "Run to here" checks and prices only the target and what it needs: an unwired node
     # elsewhere on the canvas does not stop it. The run keeps the whole graph as its snapshot.
     needed, needed_edges = _needed_by(nodes, edges, target_node_id) if target_node_id else (
         nodes, edges)
-    check_graph(needed, needed_edges, strict=True)
-    specs = {node["id"]: catalog.get(node["data"]["nodeType"]) for node in needed}
-    runnable = {node_id for node_id, spec in specs.items() if spec.executable}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(runnable)
-    graph.add_edges_from(
-        (e["source"], e["target"]) for e in needed_edges
-        if e["source"] in runnable and e["target"] in runnable
-    )
-    if target_node_id:
-        if target_node_id not in runnable:
-            raise ApiError(f"Node {target_node_id} not found", code="node_not_found", status=404)
-        runnable = nx.ancestors(graph, target_node_id) | {target_node_id}
-        graph = graph.subgraph(runnable).copy()
-    order = [n for n in topological_order(needed, needed_edges) if n in runnable]
-    by_id = {node["id"]: node for node in needed}
-    price = estimate(needed, only=set(runnable), edges=needed_edges)
+    if plan is not None and not target_node_id:  # the saved version's work, done once
+        laid_out = plan.for_run(nodes, edges, inputs)
+    else:
+        laid_out = steps_for(needed, needed_edges, target_node_id)
+    runnable = {step.node_id for step in laid_out.steps}
+    price = laid_out.price
     # Re-running one node: its upstream nodes keep their last seeds, so unchanged ones are
     # served from the cache instead of being generated (and paid for) again.
     reused = _last_seeds(workflow, set(runnable) - {target_node_id}) if target_node_id else {}
@@ -177,16 +167,17 @@ def execution_create(
         api_key=actor.api_key if actor else None,
         created_at=now,
     )
+    if plan is not None:
+        execution.workflow_version_id = plan.version_id
     node_runs, instant = [], {}
-    for position, node_id in enumerate(order):
-        spec = specs[node_id]
-        config = effective_config(by_id[node_id], spec)
-        upstream = sorted(graph.predecessors(node_id))
+    for position, step in enumerate(laid_out.steps):
+        node_id, spec, config = step.node_id, catalog.get(step.node_type), dict(step.config)
+        upstream = list(step.upstream)
         node_run = NodeRun(
             execution=execution,
             node_id=node_id,
             node_type=spec.node_type,
-            label=str((by_id[node_id].get("data") or {}).get("label") or spec.label)[:200],
+            label=step.label,
             position=position,
             waiting_inputs=sum(1 for source in upstream if source not in instant),
             upstream=upstream,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.ratelimit import Window, executions_admit, executions_refund
 from accounts.selectors import Principal
-from executions import dispatch, planner, scheduler
+from executions import dispatch, planner, plans, scheduler
 from executions.models import Batch, Execution, ExecutionStatus
 from executions.selectors import batch_latest_runs
 from graph.models import Workflow
@@ -43,10 +43,15 @@ def workflow_execute(
     workflow_require_active(workflow)
     windows = executions_admit(workflow.team) if admit else []
     try:
+        # The saved graph's version-only work (checks, order, price, layout) is done once per
+        # version (executions.plans); without a plan (an invalid graph) the full path answers.
+        plan = plans.version_plan(workflow) if nodes is None else None
         return execution_start(
             team=workflow.team,
             workflow=workflow,
-            version=workflow.versions.order_by("-number").first() if nodes is None else None,
+            plan=plan,
+            version=workflow.versions.order_by("-number").first()
+            if nodes is None and plan is None else None,
             nodes=workflow.nodes if nodes is None else nodes,
             edges=workflow.edges if edges is None else (edges or []),
             actor=actor,

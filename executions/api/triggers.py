@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.ratelimit import webhook_request_admit
-from executions import selectors, services
+from executions import plans, selectors, services
 from executions.api import serializers as s
 from executions.models import Execution
 from graph.api.serializers import public_base_url
@@ -120,7 +120,9 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
     if contains_nul(body):
         raise ApiError(f"Malformed request body: {NUL_REFUSED}", code="malformed_body")
     trigger_data = body if isinstance(body, dict) else {"body": body}
-    wanted = selectors.workflow_input_node_ids(workflow=workflow)
+    plan = plans.version_plan(workflow)
+    wanted = (plan.input_node_ids if plan is not None
+              else selectors.workflow_input_node_ids(workflow=workflow))
     inputs = {key: value for key, value in trigger_data.items() if key in wanted}
     execution = services.workflow_execute(
         workflow=workflow, actor=None, trigger=Execution.Trigger.WEBHOOK,
