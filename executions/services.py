@@ -41,6 +41,8 @@ def workflow_execute(
     windows admit it, and take it back if it does not start (`admit=False`: the caller, a
     batch, admitted it already). `options` go to the planner (inputs, targetNodeId, …)."""
     workflow_require_active(workflow)
+    if admit:  # a batch's items were admitted with the batch
+        dispatch.intake_admit()
     windows = executions_admit(workflow.team) if admit else []
     try:
         # The saved graph's version-only work (checks, order, price, layout) is done once per
@@ -108,6 +110,7 @@ def batch_start(*, workflow: Workflow, items: list[dict[str, Any]], actor, trigg
                 batch: Batch | None = None) -> tuple[Batch, list[Execution]]:
     """Start one run per item (or per index of `indexes`, for a retry)."""
     workflow_require_active(workflow)
+    dispatch.intake_admit()
     indexes = list(range(len(items))) if indexes is None else indexes
     windows = executions_admit(workflow.team, runs=len(indexes), calls=1)
     if batch is None:

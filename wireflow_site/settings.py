@@ -561,6 +561,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FETCH_ALLOW_PRIVATE = env_bool("FETCH_ALLOW_PRIVATE", False)
 # Plan rate limits and quotas (api.md). Turn off only for load tests and benchmarks.
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Back-pressure (executions.dispatch.intake_admit): with this many node runs waiting in the
+# broker for a worker, new runs (triggers, execute, run, batches) get 503 + Retry-After
+# (INTAKE_RETRY_AFTER seconds). 0 turns it off. The backlog is read at most every
+# INTAKE_QUEUE_CHECK_EVERY seconds per process.
+INTAKE_QUEUE_LIMIT = int(os.environ.get("INTAKE_QUEUE_LIMIT", "2000"))
+INTAKE_RETRY_AFTER = int(os.environ.get("INTAKE_RETRY_AFTER", "5"))
+INTAKE_QUEUE_CHECK_EVERY = float(os.environ.get("INTAKE_QUEUE_CHECK_EVERY", "0.25"))
 # Completion webhooks to private, loopback or link-local hosts are refused unless allowed.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))
