@@ -44,6 +44,10 @@ DATABASES = os.environ.get("INTAKE_DATABASES", "sqlite,postgres").split(",")
 POSTGRES_URL = os.environ.get("INTAKE_POSTGRES_URL",
                               "postgres://postgres@127.0.0.1:5432/test_intake")
 DRAIN_TIMEOUT = float(os.environ.get("INTAKE_DRAIN_TIMEOUT", "60"))
+SCALING = os.environ.get("INTAKE_SCALING", "1") not in ("0", "")
+WS_CLIENTS = [int(n) for n in os.environ.get("INTAKE_WS_CLIENTS", "1,200").split(",") if n]
+WS_SECONDS = float(os.environ.get("INTAKE_WS_SECONDS", "3"))
+WS_RATE = float(os.environ.get("INTAKE_WS_RATE", "10"))
 
 
 def free_port() -> int:
@@ -161,7 +165,7 @@ def wrk(url: str, clients: int, *, body: str = "{}", auth: str = "", get: bool =
     raise RuntimeError(f"wrk gave no figures: {result.stdout} {result.stderr}")
 
 
-def one_pass(database: str) -> list[dict]:
+def one_pass(database: str, web_concurrency: str) -> list[dict]:
     """Run in a child process (Django is set up once per database)."""
     if database == "postgres":
         postgres_reset(POSTGRES_URL)
@@ -170,6 +174,9 @@ def one_pass(database: str) -> list[dict]:
         (ROOT / "var").mkdir(exist_ok=True)
         database_url = ""  # set below, inside the stack's var dir
     stack = Stack(database_url)
+    full = not web_concurrency
+    if web_concurrency:
+        stack.env["WEB_CONCURRENCY"] = web_concurrency
     if database == "sqlite":
         stack.env["DATABASE_URL"] = f"sqlite:///{stack.var / 'db.sqlite3'}"
     stack.start()
@@ -183,12 +190,16 @@ def one_pass(database: str) -> list[dict]:
         import django
 
         django.setup()
-        return measure(stack, database)
+        rows = measure(stack, database, full)
+        layout = stack.env.get("WEB_CONCURRENCY") or "cores"
+        for r in rows:
+            r["layout"] = layout
+        return rows
     finally:
         stack.stop()
 
 
-def measure(stack: Stack, database: str) -> list[dict]:
+def measure(stack: Stack, database: str, full: bool) -> list[dict]:
     from django.db.models import Count
 
     from accounts.selectors import Principal
@@ -238,77 +249,205 @@ def measure(stack: Stack, database: str) -> list[dict]:
 
     healthz = wrk(f"{stack.url}/healthz", 32, get=True)
     row("GET /healthz", 32, "on", healthz, 0.0)
+    if not full:  # the one-process layout: the bare request and intake alone, to compare
+        stack.pause_workers()
+        try:
+            figures = wrk(trigger, 32, body=body)
+        finally:
+            stack.resume_workers()
+        row("trigger 3-node", 32, "off", figures, drain())
+        return rows
     for clients in CLIENTS:
         figures = wrk(trigger, clients, body=body)
         row("trigger 3-node", clients, "on", figures, drain())
     figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
                   auth=f"Bearer {key}")
     row("execute 3-node", 32, "on", figures, drain())
-    figures = wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32)
-    row("trigger demo", 32, "on", figures, drain())
     stack.pause_workers()
     try:
-        off = [(clients, wrk(trigger, clients, body=body)) for clients in (32, max(CLIENTS))]
+        off = [("trigger 3-node", clients, wrk(trigger, clients, body=body))
+               for clients in (32, max(CLIENTS))]
+        off.append(("trigger demo", 32,
+                    wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32)))
     finally:
         stack.resume_workers()
-    drained = drain()
-    for clients, figures in off:
-        row("trigger 3-node", clients, "off", figures, drained)
+    drained = drain()  # the backlog of all three
+    for name, clients, figures in off:
+        row(name, clients, "off", figures, drained)
+    for watchers in WS_CLIENTS:
+        rows.append({"database": database, "watchers": watchers,
+                     **event_latency(stack, team, trivial, trigger, body, watchers)})
+    drain()
     statuses = dict(Execution.objects.filter(team=team).values_list("status").annotate(
         n=Count("id")))
     rows.append({"database": database, "statuses": statuses})
     return rows
 
 
+def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watchers: int) -> dict:
+    """`watchers` WebSockets on the workflow while runs of it start (WS_RATE a second for
+    WS_SECONDS) and the workers run them: for every node.status COMPLETED/CACHED event each
+    client receives, receipt time minus the node run's finished_at (set in the transaction
+    that commits the change: an upper bound of commit → receipt)."""
+    import asyncio
+    from datetime import datetime
+
+    import httpx
+    from django.test import Client
+    from websockets.asyncio.client import connect
+
+    from accounts.models import User
+    from accounts.roles import Role
+    from accounts.services import membership_set
+    from executions.models import NodeRun
+
+    user = User.objects.filter(username="bench-watcher").first() or \
+        User.objects.create_user(username="bench-watcher", password="bench-watcher-pw")
+    membership_set(team=team, user=user, role=Role.EDITOR)
+    browser = Client(HTTP_HOST="127.0.0.1")
+    browser.force_login(user)
+    from django.conf import settings
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    url = f"ws://127.0.0.1:{stack.port}/ws/workflows/{workflow.pk}/"
+    received: list[tuple[str, str, float]] = []
+    started: list[str] = []
+
+    async def watch(ready: asyncio.Event, sockets: list) -> None:
+        async with connect(url, additional_headers={"Cookie": cookie, "Origin": stack.url},
+                           open_timeout=60, max_queue=None) as ws:
+            sockets.append(ws)
+            if len(sockets) == watchers:
+                ready.set()
+            async for frame in ws:
+                event = json.loads(frame)
+                if event.get("type") == "node.status" and event.get("status") in (
+                        "COMPLETED", "CACHED"):
+                    received.append((event["executionId"], event["nodeId"], time.time()))
+
+    async def main() -> None:
+        ready, sockets = asyncio.Event(), []
+        tasks = [asyncio.create_task(watch(ready, sockets)) for _ in range(watchers)]
+        await asyncio.wait_for(ready.wait(), 120)
+        async with httpx.AsyncClient(timeout=30) as http:
+            end = time.monotonic() + WS_SECONDS
+            while time.monotonic() < end:
+                response = await http.post(trigger, content=body,
+                                           headers={"Content-Type": "application/json"})
+                if response.status_code == 202:
+                    started.append(response.json()["executionId"])
+                await asyncio.sleep(1 / WS_RATE)
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        expected = None
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            if expected is None:
+                expected = await asyncio.to_thread(count_completions)
+            elif len(received) >= expected * watchers:
+                break
+            else:
+                expected = await asyncio.to_thread(count_completions)
+        await asyncio.sleep(0.5)
+        for ws in sockets:
+            await ws.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def count_completions() -> int:
+        return NodeRun.objects.filter(execution_id__in=started,
+                                      status__in=("COMPLETED", "CACHED")).count()
+
+    asyncio.run(main())
+    finished = {(str(e), n): f for e, n, f in NodeRun.objects.filter(
+        execution_id__in=started).values_list("execution_id", "node_id", "finished_at")}
+    latencies = sorted(
+        (at - finished[(execution, node)].timestamp()) * 1000
+        for execution, node, at in received
+        if finished.get((execution, node)) is not None
+        and isinstance(finished[(execution, node)], datetime))
+    if not latencies:
+        return {"events": 0, "p50": float("nan"), "p99": float("nan"), "runs": len(started)}
+    return {"events": len(latencies), "runs": len(started),
+            "p50": latencies[len(latencies) // 2],
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+
+
 # --- the table ---------------------------------------------------------------------------------
 
 def print_table(rows: list[dict]) -> None:
-    print(f"{'database':9} {'load':16} {'clients':>7} {'worker':>6} {'ok/s':>8} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'503':>6} {'errors':>6} {'drain s':>8}")
+    print(f"{'database':9} {'daphnes':>7} {'load':16} {'clients':>7} {'worker':>6} {'ok/s':>8} "
+          f"{'p50 ms':>8} {'p99 ms':>8} {'503':>6} {'errors':>6} {'drain s':>8}")
     for r in rows:
         if "statuses" in r:
-            print(f"{r['database']:9} final states of every accepted run: {r['statuses']}")
+            print(f"{r['database']:9} {r['layout']:>7} final states of every accepted run: "
+                  f"{r['statuses']}")
+            continue
+        if "watchers" in r:
             continue
         drain = "n/a" if r["drain"] is None else f"{r['drain']:.1f}"
-        print(f"{r['database']:9} {r['load']:16} {r['clients']:>7} {r['worker']:>6} "
-              f"{r['per_s']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['refused']:>6} "
-              f"{r['errors']:>6} {drain:>8}")
-    by_db: dict[str, dict] = {}
+        print(f"{r['database']:9} {r['layout']:>7} {r['load']:16} {r['clients']:>7} "
+              f"{r['worker']:>6} {r['per_s']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} "
+              f"{r['refused']:>6} {r['errors']:>6} {drain:>8}")
+    print("WebSocket events, finished_at (committed with the change) → client receipt, while "
+          f"runs start at {WS_RATE:g}/s and the workers run them (aim p50 < 20 ms, p99 < 100 ms)")
+    print(f"{'database':9} {'watchers':>8} {'runs':>6} {'events':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for r in rows:
-        if "statuses" not in r:
-            by_db.setdefault(r["database"], {})[(r["load"], r["clients"], r["worker"])] = r
-    for database, cells in by_db.items():
-        bare = cells.get(("GET /healthz", 32, "on"))
-        trig = cells.get(("trigger 3-node", 32, "on"))
-        if bare and trig:
-            print(f"{database}: triggers/s at 32 clients = {trig['per_s'] / bare['per_s']:.2f}x "
-                  f"GET /healthz ({trig['per_s']:.0f} vs {bare['per_s']:.0f}/s; aim >= 0.5x), "
-                  f"p99 {trig['p99']:.0f} ms (aim < 250 ms)")
+        if "watchers" in r:
+            print(f"{r['database']:9} {r['watchers']:>8} {r['runs']:>6} {r['events']:>7} "
+                  f"{r['p50']:>8.1f} {r['p99']:>8.1f}")
+    cells: dict[tuple, dict] = {}
+    for r in rows:
+        if "statuses" not in r and "watchers" not in r:
+            cells[(r["database"], r["layout"], r["load"], r["clients"], r["worker"])] = r
+    for (database, layout, load, _, _), bare in cells.items():
+        if load != "GET /healthz":
+            continue
+        for worker in ("on", "off"):
+            trig = cells.get((database, layout, "trigger 3-node", 32, worker))
+            if trig:
+                print(f"{database}, {layout} daphne(s), workers {worker}: triggers/s at 32 "
+                      f"clients = {trig['per_s'] / bare['per_s']:.2f}x GET /healthz "
+                      f"({trig['per_s']:.0f} vs {bare['per_s']:.0f}/s; aim >= 0.5x), p99 "
+                      f"{trig['p99']:.0f} ms (aim < 250 ms)")
+    one = {k[0]: v for k, v in cells.items()
+           if k[1] == "1" and k[2] == "trigger 3-node" and k[3] == 32 and k[4] == "off"}
+    for database, single in one.items():
+        several = next((v for k, v in cells.items() if k[0] == database and k[1] != "1"
+                        and k[2] == "trigger 3-node" and k[3] == 32 and k[4] == "off"), None)
+        if several:
+            print(f"{database}: intake with {several['layout']} daphne processes = "
+                  f"{several['per_s'] / single['per_s']:.2f}x one process's "
+                  f"({several['per_s']:.0f} vs {single['per_s']:.0f}/s; aim >= 1.7x)")
 
 
 def main() -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--pass":
-        print("ROWS " + json.dumps(one_pass(sys.argv[2])), flush=True)
+    if len(sys.argv) == 4 and sys.argv[1] == "--pass":
+        print("ROWS " + json.dumps(one_pass(sys.argv[2], sys.argv[3])), flush=True)
         return 0
     if shutil.which("wrk") is None:
         print("bench_intake: wrk is not installed (apt-get install wrk); skipped")
         return 0
     rows: list[dict] = []
-    for database in DATABASES:
+    passes = [(database, "") for database in DATABASES]
+    if SCALING:  # the same server with one daphne process: what several add
+        passes.insert(0, (DATABASES[0], "1"))
+    for database, web_concurrency in passes:
         if database == "postgres" and not postgres_reachable(POSTGRES_URL):
             print(f"bench_intake: PostgreSQL not reachable at {POSTGRES_URL}; skipped")
             continue
         started = time.monotonic()
-        result = subprocess.run([sys.executable, __file__, "--pass", database], cwd=ROOT,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, __file__, "--pass", database, web_concurrency], cwd=ROOT,
+            capture_output=True, text=True)
         found = [line for line in result.stdout.splitlines() if line.startswith("ROWS ")]
         if not found:
             print(f"bench_intake: the {database} pass failed:\n{result.stdout}\n{result.stderr}")
             continue
         rows += json.loads(found[-1][5:])
-        print(f"({database} pass: {time.monotonic() - started:.0f} s, "
-              f"WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', 'default')}, "
-              f"{os.cpu_count()} cores)", flush=True)
+        layout = web_concurrency or os.environ.get("WEB_CONCURRENCY", "cores")
+        print(f"({database} pass, WEB_CONCURRENCY={layout}: "
+              f"{time.monotonic() - started:.0f} s; {os.cpu_count()} cores)", flush=True)
     print_table(rows)
     return 0
 

@@ -111,7 +111,8 @@ class WebhookTriggerApi(CorsApiView):
 # Key-less callers share one namespace per workflow: never an API key's or a member's records.
 # The workflow was found by its current webhookId, so a rotated URL replays nothing.
 @idempotent(lambda request, workflow: workflow.team,
-            caller_of=lambda request, workflow: f"webhook:{workflow.pk}")
+            caller_of=lambda request, workflow: f"webhook:{workflow.pk}",
+            keyless_atomic=False)  # the run commits in one transaction (executions.planner)
 def _trigger(view, request: Request, workflow: Workflow) -> Response:
     try:
         body = json.loads(request.body or b"{}")
