@@ -337,17 +337,14 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
                 if response.status_code == 202:
                     started.append(response.json()["executionId"])
                 await asyncio.sleep(1 / WS_RATE)
-        deadline = time.monotonic() + DRAIN_TIMEOUT
-        expected = None
+        # Until the runs are done and every client has them all, or nothing more arrives.
+        deadline, seen = time.monotonic() + DRAIN_TIMEOUT, -1
         while time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-            if expected is None:
-                expected = await asyncio.to_thread(count_completions)
-            elif len(received) >= expected * watchers:
+            await asyncio.sleep(1)
+            expected = await asyncio.to_thread(count_completions)
+            if len(received) >= expected * watchers or len(received) == seen:
                 break
-            else:
-                expected = await asyncio.to_thread(count_completions)
-        await asyncio.sleep(0.5)
+            seen = len(received)
         for ws in sockets:
             await ws.close()
         for task in tasks:

@@ -236,7 +236,13 @@ REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "5"))
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Redis pub/sub: a group_send is one PUBLISH, and each daphne process subscribed to
+        # the group fans it out to its own sockets. The list-based layer pushed one message per
+        # member and each process popped them one round trip at a time, so 200 editors
+        # watching a workflow made every status event 200 round trips (p50 0.4–0.8 s; see
+        # the README's benchmarks). Events are at most once either way: a client that misses
+        # one sees the gap in `seq` and re-syncs from the poll endpoint.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, and channels_redis blocks
         # 5 s per receive: without a longer timeout every WebSocket drops after ~6 s.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30,
