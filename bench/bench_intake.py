@@ -8,18 +8,23 @@ process (wrk, from Debian's packages) with N keep-alive clients for a bounded ti
   - key-less POST /api/v1/workflow/{webhookId}/trigger of a 3-node workflow (input → router → local
     preview) with an input value in the body, at each client count;
   - keyed POST /workflows/{id}/execute of the same workflow, and a trigger of the offline demo;
-  - the same trigger with the workers stopped (SIGSTOP: intake alone), then resumed.
+  - the same trigger with the workers stopped (SIGSTOP: intake alone), then resumed;
+  - with several daphne processes (WEB_CONCURRENCY, default one per core), GET /healthz and
+    intake alone again with all but one of them stopped: the one-process layout, same stack.
 
 After each load the drain time is measured: until every accepted run is final (all must end
 COMPLETED). Rate limits are off (RATE_LIMITS_ENABLED=0), DEBUG=0. Prints a table; never fails
 on time. Environment:
 
-  INTAKE_SECONDS    seconds per load (default 3)
+  INTAKE_SECONDS    seconds per load (default 2)
   INTAKE_CLIENTS    client counts (default 8,32,128)
   INTAKE_DATABASES  sqlite,postgres (default both; postgres only if reachable)
   INTAKE_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/test_intake
   INTAKE_DRAIN_TIMEOUT seconds to wait for a drain (default 60)
-  WEB_CONCURRENCY   daphne processes of the runner (when it supports several)
+  INTAKE_SCALING    0: skip the one-process rows
+  INTAKE_WS_CLIENTS, INTAKE_WS_SECONDS, INTAKE_WS_RATE  WebSocket watchers (1,200), seconds
+                    (3) and runs started per second (10) of the event latency figures
+  WEB_CONCURRENCY   daphne processes of the runner
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "intake.lua"
-SECONDS = float(os.environ.get("INTAKE_SECONDS", "3"))
+SECONDS = float(os.environ.get("INTAKE_SECONDS", "2"))
 CLIENTS = [int(n) for n in os.environ.get("INTAKE_CLIENTS", "8,32,128").split(",") if n]
 DATABASES = os.environ.get("INTAKE_DATABASES", "sqlite,postgres").split(",")
 POSTGRES_URL = os.environ.get("INTAKE_POSTGRES_URL",
@@ -116,15 +121,18 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def workers(self) -> list[int]:
-        """Process groups of the runner's Celery children (workers and beat)."""
+    def children(self, word: bytes) -> list[int]:
+        """Process groups of the runner's children with `word` in their command line."""
         pids = []
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-                if b"celery" in cmdline:
+                if word in cmdline:
                     pids.append(int(child))
-        return pids
+        return sorted(pids)
+
+    def workers(self) -> list[int]:
+        return self.children(b"celery")  # the workers and beat
 
     def pause_workers(self) -> None:
         for pid in self.workers():
@@ -134,9 +142,21 @@ class Stack:
         for pid in self.workers():
             os.killpg(pid, signal.SIGCONT)
 
+    def one_daphne(self, alone: bool) -> int:
+        """Stop (or resume) every daphne but the first: the one left accepts every new
+        connection on the shared socket, which is the one-process layout on the same stack."""
+        daphnes = self.children(b"wireflow_site.serve")
+        for pid in daphnes[1:]:
+            os.killpg(pid, signal.SIGSTOP if alone else signal.SIGCONT)
+        return len(daphnes)
+
+    def stop_all(self) -> None:
+        self.one_daphne(False)
+        self.resume_workers()
+
     def stop(self) -> None:
         if self.process is not None:
-            self.resume_workers()
+            self.stop_all()
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
@@ -165,7 +185,7 @@ def wrk(url: str, clients: int, *, body: str = "{}", auth: str = "", get: bool =
     raise RuntimeError(f"wrk gave no figures: {result.stdout} {result.stderr}")
 
 
-def one_pass(database: str, web_concurrency: str) -> list[dict]:
+def one_pass(database: str) -> list[dict]:
     """Run in a child process (Django is set up once per database)."""
     if database == "postgres":
         postgres_reset(POSTGRES_URL)
@@ -174,9 +194,6 @@ def one_pass(database: str, web_concurrency: str) -> list[dict]:
         (ROOT / "var").mkdir(exist_ok=True)
         database_url = ""  # set below, inside the stack's var dir
     stack = Stack(database_url)
-    full = not web_concurrency
-    if web_concurrency:
-        stack.env["WEB_CONCURRENCY"] = web_concurrency
     if database == "sqlite":
         stack.env["DATABASE_URL"] = f"sqlite:///{stack.var / 'db.sqlite3'}"
     stack.start()
@@ -190,16 +207,12 @@ def one_pass(database: str, web_concurrency: str) -> list[dict]:
         import django
 
         django.setup()
-        rows = measure(stack, database, full)
-        layout = stack.env.get("WEB_CONCURRENCY") or "cores"
-        for r in rows:
-            r["layout"] = layout
-        return rows
+        return measure(stack, database)
     finally:
         stack.stop()
 
 
-def measure(stack: Stack, database: str, full: bool) -> list[dict]:
+def measure(stack: Stack, database: str) -> list[dict]:
     from django.db.models import Count
 
     from accounts.selectors import Principal
@@ -241,46 +254,56 @@ def measure(stack: Stack, database: str, full: bool) -> list[dict]:
     body = json.dumps({"t": "a product photo of a red sneaker"})
     wrk(trigger, 4, body=body, seconds=1)  # warm: first requests import, connect, cache
     drain()
-    rows = []
+    rows: list[dict] = []
+    daphnes = stack.one_daphne(False)
+    layout = str(daphnes)
 
-    def row(name: str, clients: int, worker: str, figures: dict, drained) -> None:
-        rows.append({"database": database, "load": name, "clients": clients, "worker": worker,
-                     **figures, "drain": drained})
+    def row(name: str, clients: int, worker: str, figures: dict, drained,
+            processes: str = layout) -> None:
+        rows.append({"database": database, "layout": processes, "load": name,
+                     "clients": clients, "worker": worker, **figures, "drain": drained})
 
     healthz = wrk(f"{stack.url}/healthz", 32, get=True)
     row("GET /healthz", 32, "on", healthz, 0.0)
-    if not full:  # the one-process layout: the bare request and intake alone, to compare
-        stack.pause_workers()
+    single = daphnes > 1 and SCALING
+    if single:  # the same stack with one daphne process serving: what the others add
+        stack.one_daphne(True)
         try:
-            figures = wrk(trigger, 32, body=body)
+            row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0, "1")
         finally:
-            stack.resume_workers()
-        row("trigger 3-node", 32, "off", figures, drain())
-        return rows
+            stack.one_daphne(False)
     for clients in CLIENTS:
         figures = wrk(trigger, clients, body=body)
         row("trigger 3-node", clients, "on", figures, drain())
     figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
                   auth=f"Bearer {key}")
     row("execute 3-node", 32, "on", figures, drain())
-    stack.pause_workers()
+    stack.pause_workers()  # intake alone (/healthz would report the workers down)
+    off = []
     try:
-        off = [("trigger 3-node", clients, wrk(trigger, clients, body=body))
-               for clients in (32, max(CLIENTS))]
+        if single:
+            stack.one_daphne(True)
+            try:
+                off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), "1"))
+            finally:
+                stack.one_daphne(False)
+        off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
+        off.append(("trigger 3-node", max(CLIENTS), wrk(trigger, max(CLIENTS), body=body),
+                    layout))
         off.append(("trigger demo", 32,
-                    wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32)))
+                    wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
     finally:
         stack.resume_workers()
-    drained = drain()  # the backlog of all three
-    for name, clients, figures in off:
-        row(name, clients, "off", figures, drained)
+    drained = drain()  # the backlog of them all
+    for name, clients, figures, processes in off:
+        row(name, clients, "off", figures, drained, processes)
     for watchers in WS_CLIENTS:
         rows.append({"database": database, "watchers": watchers,
                      **event_latency(stack, team, trivial, trigger, body, watchers)})
     drain()
     statuses = dict(Execution.objects.filter(team=team).values_list("status").annotate(
         n=Count("id")))
-    rows.append({"database": database, "statuses": statuses})
+    rows.append({"database": database, "layout": layout, "statuses": statuses})
     return rows
 
 
@@ -419,31 +442,27 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--pass":
-        print("ROWS " + json.dumps(one_pass(sys.argv[2], sys.argv[3])), flush=True)
+    if len(sys.argv) == 3 and sys.argv[1] == "--pass":
+        print("ROWS " + json.dumps(one_pass(sys.argv[2])), flush=True)
         return 0
     if shutil.which("wrk") is None:
         print("bench_intake: wrk is not installed (apt-get install wrk); skipped")
         return 0
     rows: list[dict] = []
-    passes = [(database, "") for database in DATABASES]
-    if SCALING:  # the same server with one daphne process: what several add
-        passes.insert(0, (DATABASES[0], "1"))
-    for database, web_concurrency in passes:
+    for database in DATABASES:
         if database == "postgres" and not postgres_reachable(POSTGRES_URL):
             print(f"bench_intake: PostgreSQL not reachable at {POSTGRES_URL}; skipped")
             continue
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, __file__, "--pass", database, web_concurrency], cwd=ROOT,
-            capture_output=True, text=True)
+        result = subprocess.run([sys.executable, __file__, "--pass", database], cwd=ROOT,
+                                capture_output=True, text=True)
         found = [line for line in result.stdout.splitlines() if line.startswith("ROWS ")]
         if not found:
             print(f"bench_intake: the {database} pass failed:\n{result.stdout}\n{result.stderr}")
             continue
         rows += json.loads(found[-1][5:])
-        layout = web_concurrency or os.environ.get("WEB_CONCURRENCY", "cores")
-        print(f"({database} pass, WEB_CONCURRENCY={layout}: "
+        print(f"({database} pass, WEB_CONCURRENCY="
+              f"{os.environ.get('WEB_CONCURRENCY', 'cores')}: "
               f"{time.monotonic() - started:.0f} s; {os.cpu_count()} cores)", flush=True)
     print_table(rows)
     return 0
