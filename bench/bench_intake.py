@@ -336,9 +336,13 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
     received: list[tuple[str, str, float]] = []
     started: list[str] = []
 
+    opening = asyncio.Semaphore(20)  # editors open their pages over time, not in one instant
+
     async def watch(ready: asyncio.Event, sockets: list) -> None:
-        async with connect(url, additional_headers={"Cookie": cookie, "Origin": stack.url},
-                           open_timeout=60, max_queue=None) as ws:
+        async with opening:
+            ws = await connect(url, additional_headers={"Cookie": cookie, "Origin": stack.url},
+                               open_timeout=60, max_queue=None)
+        async with ws:
             sockets.append(ws)
             if len(sockets) == watchers:
                 ready.set()
