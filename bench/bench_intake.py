@@ -22,6 +22,7 @@ on time. Environment:
   INTAKE_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/test_intake
   INTAKE_DRAIN_TIMEOUT seconds to wait for a drain (default 60)
   INTAKE_SCALING    0: skip the one-process rows
+  INTAKE_BENCH_QUEUE_LIMIT  the server's INTAKE_QUEUE_LIMIT (500: reached by the last load)
   INTAKE_WS_CLIENTS, INTAKE_WS_SECONDS, INTAKE_WS_RATE  WebSocket watchers (1,200), seconds
                     (3) and runs started per second (10) of the event latency figures
   WEB_CONCURRENCY   daphne processes of the runner
@@ -50,6 +51,9 @@ POSTGRES_URL = os.environ.get("INTAKE_POSTGRES_URL",
                               "postgres://postgres@127.0.0.1:5432/test_intake")
 DRAIN_TIMEOUT = float(os.environ.get("INTAKE_DRAIN_TIMEOUT", "60"))
 SCALING = os.environ.get("INTAKE_SCALING", "1") not in ("0", "")
+# The server's back-pressure bound: low enough that the last load with the workers stopped
+# reaches it (its rows then show 503s, and the p99 they keep).
+QUEUE_LIMIT = os.environ.get("INTAKE_BENCH_QUEUE_LIMIT", "500")
 WS_CLIENTS = [int(n) for n in os.environ.get("INTAKE_WS_CLIENTS", "1,200").split(",") if n]
 WS_SECONDS = float(os.environ.get("INTAKE_WS_SECONDS", "3"))
 WS_RATE = float(os.environ.get("INTAKE_WS_RATE", "10"))
@@ -96,7 +100,8 @@ class Stack:
                     "HOST": "127.0.0.1", "DATABASE_URL": database_url, "DEBUG": "0",
                     "HTTPS": "0", "RATE_LIMITS_ENABLED": "0", "LOG_LEVEL": "WARNING",
                     "SECRET_KEY": "bench-intake-" + "x" * 40,
-                    "MEDIA_ROOT": str(self.var / "media")}
+                    "MEDIA_ROOT": str(self.var / "media"),
+                    "INTAKE_QUEUE_LIMIT": QUEUE_LIMIT}
         self.env.pop("REDIS_URL", None)  # the runner starts its own, as `make run` does
         self.process: subprocess.Popen | None = None
 
@@ -288,10 +293,11 @@ def measure(stack: Stack, database: str) -> list[dict]:
             finally:
                 stack.one_daphne(False)
         off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
-        off.append(("trigger 3-node", max(CLIENTS), wrk(trigger, max(CLIENTS), body=body),
-                    layout))
         off.append(("trigger demo", 32,
                     wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
+        # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
+        off.append(("trigger 3-node", max(CLIENTS),
+                    wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS), layout))
     finally:
         stack.resume_workers()
     drained = drain()  # the backlog of them all
