@@ -55,7 +55,9 @@ lint: install-dev
 test: install-dev lint frontend frontend-test browser
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
 
+# bench_intake.py drives the server with wrk, from Debian's packages.
 bench: install-dev
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) bench/run_all.py
 
 clean:

@@ -14,7 +14,8 @@ exactly one thing.
 
 What the view writes, the answer it reads back and the answer stored for the key commit in one
 transaction: a request that fails part-way, the database going away included, is answered with
-an error and leaves nothing made behind it (keyed or not).
+an error and leaves nothing made behind it (keyed or not; a view that opts out of the
+key-less transaction makes its writes in one of its own).
 """
 
 from __future__ import annotations
@@ -52,11 +53,19 @@ def principal_caller(request, *args, **kwargs) -> str:
     return f"user:{principal.user.pk}"
 
 
-def idempotent(team_of: TeamOf, *, caller_of: CallerOf = principal_caller):
-    """Make a view method idempotent per (team it acts on, caller, key)."""
+def idempotent(team_of: TeamOf, *, caller_of: CallerOf = principal_caller,
+               keyless_atomic: bool = True):
+    """Make a view method idempotent per (team it acts on, caller, key).
+
+    `keyless_atomic=False`: a request without a key runs the view outside a transaction of
+    ours, for a view whose writes are one transaction already (a webhook trigger: the run,
+    its node runs and its reservation commit together in the planner). On SQLite a
+    transaction holds the database's one write lock from its first statement, so one around
+    the whole view would hold it while the request works out the run, and serialise every
+    HTTP process's triggers behind it."""
 
     def decorate(view_method):
-        return _wrap(view_method, team_of, caller_of)
+        return _wrap(view_method, team_of, caller_of, keyless_atomic)
 
     return decorate
 
@@ -85,11 +94,13 @@ def _claim(where: dict, digest: str) -> IdempotencyRecord | None:
         return records.first()
 
 
-def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf):
+def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf, keyless_atomic: bool):
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER, "").strip()
         if not key:
+            if not keyless_atomic:
+                return view_method(self, request, *args, **kwargs)
             with transaction.atomic():
                 return view_method(self, request, *args, **kwargs)
         if len(key) > 255 or not key.isprintable():  # no control characters, no NUL

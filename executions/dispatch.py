@@ -8,11 +8,14 @@ however many are queued behind the limit.
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import transaction
 
@@ -21,6 +24,7 @@ from executions.models import Execution, NodeRun, NodeStatus
 from executions.outputs import NodeOutputs
 from executions.providers import get_provider
 from executions.scheduler import Ready, RemoteJob, Resend
+from wireflow_site.errors import ApiError
 
 
 class Continuation:
@@ -187,6 +191,61 @@ def idle_queues() -> set[str]:
         if client is None:
             return names
         return {name for name in names if not client.llen(name)}
+
+
+# --- back-pressure ---------------------------------------------------------------------------
+# A run is accepted only while the broker's backlog (node runs sent to the workers and not yet
+# taken) is under INTAKE_QUEUE_LIMIT: past it a trigger or an execute answers 503 with
+# Retry-After at once, instead of every request (and every run) getting slower. The length is
+# read at most every INTAKE_QUEUE_CHECK_EVERY seconds per process (two LLENs in one round trip).
+
+_backlog = {"checked": 0.0, "waiting": 0}
+_backlog_lock = threading.Lock()
+
+
+@functools.cache
+def _broker_client() -> redis.Redis | None:
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None  # another broker: no back-pressure
+    return redis.Redis.from_url(url, socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                                socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+
+
+def broker_backlog() -> int:
+    """Node runs waiting in the broker for a worker (both queues), as of at most
+    INTAKE_QUEUE_CHECK_EVERY seconds ago; 0 when it cannot tell."""
+    now = time.monotonic()
+    with _backlog_lock:
+        if now - _backlog["checked"] < settings.INTAKE_QUEUE_CHECK_EVERY:
+            return _backlog["waiting"]
+        _backlog["checked"] = now
+    client = _broker_client()
+    waiting = 0
+    if client is not None:
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                for name in (settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_REMOTE_QUEUE):
+                    pipe.llen(name)
+                waiting = sum(pipe.execute())
+        except redis.RedisError:  # the broker's own failure shows when the run is sent
+            waiting = 0
+    with _backlog_lock:
+        _backlog["waiting"] = waiting
+    return waiting
+
+
+def intake_admit() -> None:
+    """Refuse a new run (503, Retry-After) while the workers' backlog is over the bound."""
+    limit = settings.INTAKE_QUEUE_LIMIT
+    if not limit:
+        return
+    waiting = broker_backlog()
+    if waiting >= limit:
+        retry_after = settings.INTAKE_RETRY_AFTER
+        raise ApiError("Too many runs are waiting for a worker. Please try again later.",
+                       code="overloaded", status=503, retryAfter=int(time.time()) + retry_after,
+                       headers={"Retry-After": str(retry_after)})
 
 
 def remote_jobs_stop_on_commit(jobs: list[RemoteJob]) -> None:

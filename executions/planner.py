@@ -6,6 +6,7 @@ the scheduler: writes and events only; the caller enqueues what is ready after c
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -18,12 +19,11 @@ from accounts.selectors import Principal
 from accounts.services import credits_reserve
 from executions import events, outputs, pins
 from executions.models import Execution, NodeRun, NodeStatus
+from executions.plans import Step, VersionPlan, steps_for
 from executions.pricing import estimate
 from executions.scheduler import Ready, execution_settle, new_lease
 from graph.catalog import catalog
 from graph.models import Workflow, WorkflowVersion
-from graph.services import check_graph
-from graph.validation import effective_config, topological_order
 from wireflow_site.errors import ApiError
 
 SEED_MAX = 2**32 - 1
@@ -125,6 +125,21 @@ def _needed_by(nodes: list[dict], edges: list[dict],
             [e for e in edges if named(e, "target") in keep])
 
 
+def _pinned_layout(steps: tuple[Step, ...], pinned: dict[str, NodeRun], nodes: list[dict],
+                   edges: list[dict]) -> tuple[tuple[Step, ...], dict[str, Any]]:
+    """The run's steps once pinned nodes wait for nothing and what only fed them is dropped,
+    and its price without either."""
+    successors: dict[str, list[str]] = {step.node_id: [] for step in steps}
+    for step in steps:
+        for source in step.upstream:
+            successors.setdefault(source, []).append(step.node_id)
+    dropped = pins.only_feeding(set(pinned), successors)
+    kept = tuple(replace(step, upstream=()) if step.node_id in pinned else step
+                 for step in steps if step.node_id not in dropped)
+    only = {step.node_id for step in kept} - set(pinned)
+    return kept, estimate(nodes, only=only, edges=edges)
+
+
 def _instant_outputs(spec, node_run: NodeRun) -> outputs.NodeOutputs | None:
     """The outputs of a node that needs no work (its settings), or None for any other node."""
     if not spec.instant:
@@ -140,6 +155,7 @@ def execution_create(
     actor: Principal | None = None,
     workflow: Workflow | None = None,
     version: WorkflowVersion | None = None,
+    plan: VersionPlan | None = None,
     trigger: str = Execution.Trigger.API,
     inputs: dict[str, Any] | None = None,
     target_node_id: str | None = None,
@@ -151,39 +167,28 @@ def execution_create(
 ) -> tuple[Execution, list[Ready]]:
     """Validate the graph, reserve its price, create the run and its node runs; return the run
     and its ready node runs, to be enqueued once the caller's transaction commits. Instant
-    nodes (inputs whose value is their settings) are completed here, in the same transaction."""
+    nodes (inputs whose value is their settings) are completed here, in the same transaction.
+    With the `plan` of the saved version (`nodes`/`edges` being its graph), what depends only on
+    the version is taken from it (executions.plans)."""
     if inputs:
         nodes = inputs_apply(nodes, inputs)
     # "Run to here" checks and prices only the target and what it needs: an unwired node
     # elsewhere on the canvas does not stop it. The run keeps the whole graph as its snapshot.
     needed, needed_edges = _needed_by(nodes, edges, target_node_id) if target_node_id else (
         nodes, edges)
-    check_graph(needed, needed_edges, strict=True)
-    specs = {node["id"]: catalog.get(node["data"]["nodeType"]) for node in needed}
-    runnable = {node_id for node_id, spec in specs.items() if spec.executable}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(runnable)
-    graph.add_edges_from(
-        (e["source"], e["target"]) for e in needed_edges
-        if e["source"] in runnable and e["target"] in runnable
-    )
-    if target_node_id:
-        if target_node_id not in runnable:
-            raise ApiError(f"Node {target_node_id} not found", code="node_not_found", status=404)
-        runnable = nx.ancestors(graph, target_node_id) | {target_node_id}
-        graph = graph.subgraph(runnable).copy()
-    by_id = {node["id"]: node for node in needed}
+    if plan is not None and not target_node_id:  # the saved version's work, done once
+        laid_out = plan.for_run(nodes, edges, inputs)
+    else:
+        laid_out = steps_for(needed, needed_edges, target_node_id)
+    steps, price = laid_out.steps, laid_out.price
     # Pinned nodes take their pinned output; what only fed them is left out of the run.
-    pinned = pins.pinned_sources(team, [by_id[node_id] for node_id in runnable])
+    by_id = {node["id"]: node for node in needed if isinstance(node, dict)}
+    pinned = pins.pinned_sources(team, [by_id[step.node_id] for step in steps])
     if pinned:
-        runnable -= pins.only_feeding(set(pinned), {n: list(graph.successors(n))
-                                                    for n in runnable})
-        graph = graph.subgraph(runnable).copy()
-        graph.remove_edges_from(list(graph.in_edges(list(pinned))))
-    order = [n for n in topological_order(needed, needed_edges) if n in runnable]
-    price = estimate(needed, only=set(runnable) - set(pinned), edges=needed_edges)
+        steps, price = _pinned_layout(steps, pinned, needed, needed_edges)
+    runnable = {step.node_id for step in steps}
     reused = {} if batch is not None or trigger not in REUSING_TRIGGERS else _reused_seeds(
-        workflow, set(runnable) - {target_node_id} - set(pinned), target_node_id)
+        workflow, runnable - {target_node_id} - set(pinned), target_node_id)
     now = timezone.now()
     # Everything is built before the transaction, which then only writes: on SQLite a write
     # transaction holds the database's one write lock, which the workers wait for.
@@ -208,16 +213,17 @@ def execution_create(
         api_key=actor.api_key if actor else None,
         created_at=now,
     )
+    if plan is not None:
+        execution.workflow_version_id = plan.version_id
     node_runs, instant = [], {}
-    for position, node_id in enumerate(order):
-        spec = specs[node_id]
-        config = effective_config(by_id[node_id], spec)
-        upstream = sorted(graph.predecessors(node_id))
+    for position, step in enumerate(steps):
+        node_id, spec, config = step.node_id, catalog.get(step.node_type), dict(step.config)
+        upstream = list(step.upstream)
         node_run = NodeRun(
             execution=execution,
             node_id=node_id,
             node_type=spec.node_type,
-            label=str((by_id[node_id].get("data") or {}).get("label") or spec.label)[:200],
+            label=step.label,
             position=position,
             waiting_inputs=sum(1 for source in upstream if source not in instant),
             upstream=upstream,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.activity import Kind, activity_record
 from accounts.ratelimit import Window, executions_admit, executions_refund
 from accounts.selectors import Principal
-from executions import dispatch, planner, retention, scheduler
+from executions import dispatch, planner, plans, retention, scheduler
 from executions.models import Asset, Batch, Execution, ExecutionStatus
 from executions.selectors import batch_latest_runs
 from graph.models import Workflow
@@ -42,13 +42,20 @@ def workflow_execute(
     windows admit it, and take it back if it does not start (`admit=False`: the caller, a
     batch, admitted it already). `options` go to the planner (inputs, targetNodeId, …)."""
     workflow_require_active(workflow)
+    if admit:  # a batch's items were admitted with the batch
+        dispatch.intake_admit()
     windows = executions_admit(workflow.team) if admit else []
     try:
+        # The saved graph's version-only work (checks, order, price, layout) is done once per
+        # version (executions.plans); without a plan (an invalid graph) the full path answers.
+        plan = plans.version_plan(workflow) if nodes is None else None
         with transaction.atomic():
             execution = execution_start(
                 team=workflow.team,
                 workflow=workflow,
-                version=workflow.versions.order_by("-number").first() if nodes is None else None,
+                plan=plan,
+                version=workflow.versions.order_by("-number").first()
+                if nodes is None and plan is None else None,
                 nodes=workflow.nodes if nodes is None else nodes,
                 edges=workflow.edges if edges is None else (edges or []),
                 actor=actor,
@@ -125,6 +132,7 @@ def batch_start(*, workflow: Workflow, items: list[dict[str, Any]], actor, trigg
                 batch: Batch | None = None) -> tuple[Batch, list[Execution]]:
     """Start one run per item (or per index of `indexes`, for a retry)."""
     workflow_require_active(workflow)
+    dispatch.intake_admit()
     indexes = list(range(len(items))) if indexes is None else indexes
     windows = executions_admit(workflow.team, runs=len(indexes), calls=1)
     if batch is None:

@@ -52,6 +52,17 @@ UNAVAILABLE = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     "content": {"application/json": {"schema": ERROR}},
 }
+# **+** (our addition to Wireflow's API): back-pressure on the operations that start runs.
+OVERLOADED = {
+    "description": UNAVAILABLE["description"] + "; or **+** back-pressure: `overloaded` "
+                   "(`Too many runs are waiting for a worker. Please try again later.`, "
+                   "`retryAfter` in Unix seconds) when more node runs wait for a worker than "
+                   "the deployment's INTAKE_QUEUE_LIMIT: nothing was started or counted; "
+                   "retry after `Retry-After` seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                "description": "Seconds to wait before trying again"}},
+    "content": {"application/json": {"schema": ERROR}},
+}
 UNAUTHORIZED = {
     "description": "`Missing Authorization header`, `Invalid API key format. Expected: Bearer "
                    "sk-...`, `Invalid API key` or `API key has expired`",
@@ -168,5 +179,6 @@ class WireflowAutoSchema(AutoSchema):
                                        + " or ".join(self.map_parsers()))
         if view.get_throttles() or method in getattr(view, "rate_limited_methods", ()):
             errors["429"] = TOO_MANY
-        errors["503"] = UNAVAILABLE
+        errors["503"] = OVERLOADED if self.get_operation_id() in CHARGING_OPERATIONS \
+            else UNAVAILABLE
         return errors

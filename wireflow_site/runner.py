@@ -1,7 +1,8 @@
 """The one-command dev runner behind `make run`.
 
-Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then runs one
-daphne, two Celery workers (local rendering on processes; vendor calls, polls and housekeeping on
+Starts an embedded Redis when REDIS_URL is unset, migrates, creates the demo data, then opens
+the HTTP port and runs WEB_CONCURRENCY daphne processes on it (default: one per core), two
+Celery workers (local rendering on processes; vendor calls, polls and housekeeping on
 threads) and celery beat (the dispatcher) until Ctrl-C (or SIGTERM), and stops every child it
 started, last started first. A child that exits meanwhile is logged and started again
 after a backoff (1 s, doubling to 30 s; back to 1 s once it had stayed up a minute). Children die
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +25,27 @@ from wireflow_site.embedded_redis import EmbeddedRedis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+def web_concurrency(env: dict[str, str]) -> int:
+    """How many daphne processes serve HTTP: WEB_CONCURRENCY, else one per core this process
+    may run on."""
+    value = env.get("WEB_CONCURRENCY", "").strip()
+    if value:
+        count = int(value)
+        if count < 1:
+            raise ValueError("WEB_CONCURRENCY must be at least 1")
+        return count
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+
+
+def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """A TCP socket listening on host:port, inheritable by the daphne processes we start."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=backlog)
+    listener.set_inheritable(True)
+    return listener
 
 
 class Child:
@@ -78,6 +101,7 @@ class Runner:
         self.redis: EmbeddedRedis | None = None
         self.children: list[Child] = []
         self.stopping = False
+        self.listener: socket.socket | None = None
 
     def base_url(self) -> str:
         """Where this server is reached from this machine."""
@@ -87,8 +111,8 @@ class Runner:
     def manage(self, *args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env, check=True)
 
-    def spawn(self, name: str, argv: list[str]) -> None:
-        child = Child(name, argv, cwd=BASE_DIR, env=self.env)
+    def spawn(self, name: str, argv: list[str], **popen_kwargs) -> None:
+        child = Child(name, argv, cwd=BASE_DIR, env=self.env, **popen_kwargs)
         child.start()
         self.children.append(child)
 
@@ -114,11 +138,7 @@ class Runner:
                                      simulator_port])
             print(f"Provider simulator on {self.env['SIMULATOR_URL']}: every remote node "
                   "runs offline and its results are marked simulated", flush=True)
-        self.spawn(
-            "daphne",
-            [PYTHON, "-m", "wireflow_site.serve", "-b", self.host, "-p", str(self.port),
-             "wireflow_site.asgi:application"],
-        )
+        self.serve_http()
         queue = self.env.get("CELERY_QUEUE", "celery")
         # Local rendering on a process pool (CPU); vendor submits, polls and housekeeping on
         # threads (waiting on other machines), so neither holds up the other.
@@ -149,6 +169,24 @@ class Runner:
             "\n  Press Ctrl-C to stop.\n",
             flush=True,
         )
+
+    def serve_http(self) -> None:
+        """Open the listening socket here and start WEB_CONCURRENCY daphne processes on it
+        (daphne's --fd): the kernel hands each new connection to one of them, so HTTP and
+        WebSockets use every core, and a daphne that restarts takes its share again without
+        the port ever closing. Each process has its own database connections and Redis
+        clients."""
+        self.listener = listening_socket(self.host, self.port)
+        fd = self.listener.fileno()
+        endpoint = ["-e", f"fd:fileno={fd}:domain=INET6"] \
+            if self.listener.family == socket.AF_INET6 else ["--fd", str(fd)]
+        count = web_concurrency(self.env)
+        for index in range(count):
+            self.spawn(f"daphne-{index + 1}" if count > 1 else "daphne",
+                       [PYTHON, "-m", "wireflow_site.serve", *endpoint,
+                        "wireflow_site.asgi:application"], pass_fds=(fd,))
+        print(f"{count} daphne process{'es' if count > 1 else ''} on "
+              f"{self.host}:{self.port} (WEB_CONCURRENCY)", flush=True)
 
     def wait_until_up(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -186,6 +224,9 @@ class Runner:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.children.clear()
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
         if getattr(self, "base_url_file", None):
             self.base_url_file.unlink(missing_ok=True)
         if self.redis:
@@ -211,7 +252,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
         return 0
-    except (RuntimeError, subprocess.CalledProcessError) as error:
+    except (RuntimeError, subprocess.CalledProcessError, OSError, ValueError) as error:
         print(f"make run failed: {error}", file=sys.stderr, flush=True)
         return 1
     finally:

@@ -251,7 +251,13 @@ REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "5"))
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Redis pub/sub: a group_send is one PUBLISH, and each daphne process subscribed to
+        # the group fans it out to its own sockets. The list-based layer pushed one message per
+        # member and each process popped them one round trip at a time, so 200 editors
+        # watching a workflow made every status event 200 round trips (p50 0.4–0.8 s; see
+        # the README's benchmarks). Events are at most once either way: a client that misses
+        # one sees the gap in `seq` and re-syncs from the poll endpoint.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, and channels_redis blocks
         # 5 s per receive: without a longer timeout every WebSocket drops after ~6 s.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30,
@@ -592,6 +598,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 FETCH_ALLOW_PRIVATE = env_bool("FETCH_ALLOW_PRIVATE", False)
 # Plan rate limits and quotas (api.md). Turn off only for load tests and benchmarks.
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+# Back-pressure (executions.dispatch.intake_admit): with this many node runs waiting in the
+# broker for a worker, new runs (triggers, execute, run, batches) get 503 + Retry-After
+# (INTAKE_RETRY_AFTER seconds). 0 turns it off. The backlog is read at most every
+# INTAKE_QUEUE_CHECK_EVERY seconds per process.
+INTAKE_QUEUE_LIMIT = int(os.environ.get("INTAKE_QUEUE_LIMIT", "2000"))
+INTAKE_RETRY_AFTER = int(os.environ.get("INTAKE_RETRY_AFTER", "5"))
+INTAKE_QUEUE_CHECK_EVERY = float(os.environ.get("INTAKE_QUEUE_CHECK_EVERY", "0.25"))
 # Completion webhooks to private, loopback or link-local hosts are refused unless allowed.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))

@@ -34,3 +34,7 @@ if "ENGINE_LOST_AFTER" not in os.environ:
 if "ENGINE_REAP_EVERY" not in os.environ:
     ENGINE["reap_every"] = 1.0
 CELERY_BEAT_SCHEDULE = beat_schedule(ENGINE["reap_every"])  # noqa: F405
+
+# The suite leaves tasks in its queue with no worker to take them: no back-pressure unless a
+# test asks for it (tests/api/test_intake.py).
+INTAKE_QUEUE_LIMIT = int(os.environ.get("INTAKE_QUEUE_LIMIT", "0"))

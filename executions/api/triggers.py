@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.ratelimit import webhook_request_admit
-from executions import selectors, services
+from executions import plans, selectors, services
 from executions.api import serializers as s
 from executions.models import Execution
 from graph.api.serializers import public_base_url
@@ -111,7 +111,8 @@ class WebhookTriggerApi(CorsApiView):
 # Key-less callers share one namespace per workflow: never an API key's or a member's records.
 # The workflow was found by its current webhookId, so a rotated URL replays nothing.
 @idempotent(lambda request, workflow: workflow.team,
-            caller_of=lambda request, workflow: f"webhook:{workflow.pk}")
+            caller_of=lambda request, workflow: f"webhook:{workflow.pk}",
+            keyless_atomic=False)  # the run commits in one transaction (executions.planner)
 def _trigger(view, request: Request, workflow: Workflow) -> Response:
     try:
         body = json.loads(request.body or b"{}")
@@ -120,7 +121,9 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
     if contains_nul(body):
         raise ApiError(f"Malformed request body: {NUL_REFUSED}", code="malformed_body")
     trigger_data = body if isinstance(body, dict) else {"body": body}
-    wanted = selectors.workflow_input_node_ids(workflow=workflow)
+    plan = plans.version_plan(workflow)
+    wanted = (plan.input_node_ids if plan is not None
+              else selectors.workflow_input_node_ids(workflow=workflow))
     inputs = {key: value for key, value in trigger_data.items() if key in wanted}
     execution = services.workflow_execute(
         workflow=workflow, actor=None, trigger=Execution.Trigger.WEBHOOK,
