@@ -194,6 +194,19 @@ class PollOut(serializers.Serializer):
     createdAt = serializers.DateTimeField(help_text="(addition)")
 
 
+class ExecutionGraphResult(serializers.Serializer):
+    executionId = serializers.UUIDField()
+    workflowId = serializers.UUIDField(allow_null=True)
+    nodes = serializers.ListField(child=serializers.JSONField(),
+                                  help_text="The workflow's nodes as the run started with them.")
+    edges = serializers.ListField(child=serializers.JSONField())
+    createdAt = serializers.DateTimeField()
+
+
+class ExecutionGraphOut(serializers.Serializer):
+    data = ExecutionGraphResult()
+
+
 class ExecutionRunOut(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(ExecutionStatus.values)

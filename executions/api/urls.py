@@ -35,6 +35,8 @@ urlpatterns = [
          name="delete"),
     path("workflows/executions/<str:execution_id>/poll", views.ExecutionPollApi.as_view(),
          name="poll"),
+    path("workflows/executions/<str:execution_id>/graph", views.ExecutionGraphApi.as_view(),
+         name="execution-graph"),
     path("workflows/executions/<str:execution_id>/cancel", views.ExecutionCancelApi.as_view(),
          name="cancel"),
     path("workflows/<str:workflow_id>/execute", views.WorkflowExecuteApi.as_view(),

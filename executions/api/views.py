@@ -156,6 +156,25 @@ class ExecutionPollApi(APIView):
                             content_type="application/json")
 
 
+class ExecutionGraphApi(APIView):
+    """(addition) The graph a run ran, as it was when it started (its snapshot): a past run
+    opened from the history or the gallery shows on it, not on today's graph."""
+
+    required_scopes = {"GET": READ}
+
+    @extend_schema(operation_id="executions_graph",
+                   responses={200: s.ExecutionGraphOut, 404: ErrorOut})
+    def get(self, request: Request, execution_id: str) -> Response:
+        execution = selectors.execution_get(principal=request.principal,
+                                            execution_id=execution_id)
+        return Response({"data": {
+            "executionId": str(execution.pk),
+            "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
+            "nodes": execution.nodes, "edges": execution.edges,
+            "createdAt": execution.created_at,
+        }})
+
+
 class ExecutionDeleteApi(APIView):
     """(addition) Delete a finished run and its files (those favourites or saved workflows
     still reference stay among the team's assets)."""

@@ -254,3 +254,21 @@ def test_a_pin_that_does_not_hold_is_refused_before_anything_runs(
         assert response.status_code == 400, (bad, response.json())
     team.refresh_from_db()
     assert team.credit_balance == 5_000
+
+
+def test_a_run_keeps_the_graph_it_ran_for_a_past_run_to_show_on(make_team, key_client):
+    team, other = make_team(credits=1_000), make_team(credits=1_000)
+    api = key_client(team)
+    workflow_id = create(api, flux_graph(seed=5))
+    started = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json").json()
+    api.patch(f"/api/v1/workflows/{workflow_id}/nodes/prompt",
+              {"config": {"prompt": "changed since"}}, format="json")
+    graph = api.get(f"/api/v1/workflows/executions/{started['executionId']}/graph")
+    assert graph.status_code == 200
+    data = graph.json()["data"]
+    assert data["workflowId"] == workflow_id
+    prompt = next(n for n in data["nodes"] if n["id"] == "prompt")
+    assert prompt["data"]["config"]["prompt"] == "a lighthouse at dusk"
+    assert [e["id"] for e in data["edges"]] == ["e1"]
+    hidden = key_client(other).get(f"/api/v1/workflows/executions/{started['executionId']}/graph")
+    assert hidden.status_code == 404

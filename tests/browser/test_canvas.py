@@ -247,6 +247,20 @@ def test_the_gallery_lists_outputs_with_provenance_favourites_and_a_zip(
         assert len(archive.namelist()) == 2
     tab.screenshot(path=str(SHOTS / "editor-gallery.png"))
 
+    # A past run opens on the graph it ran, not today's: change the prompt, then open it.
+    tab.click("[data-testid=tab-inspector]")
+    tab.click("[data-testid=node-prompt] .node-label")
+    tab.fill("#setting-prompt", "a blue kite today")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    tab.click("[data-testid=tab-gallery]")
+    items.first.locator(".gallery-thumb").click()
+    tab.click("[data-testid=gallery-open-run]")
+    tab.wait_for_selector("[data-testid=run-status]:has-text('past run')")
+    tab.wait_for_selector("[data-testid=node-prompt] .node-excerpt:has-text('a red kite')")
+    assert tab.locator("[data-testid=read-only]").count() == 1  # nothing of it is edited
+    tab.click("[data-testid=show-latest]")
+    tab.wait_for_selector("[data-testid=node-prompt] .node-excerpt:has-text('a blue kite today')")
+
     # The team-wide page shows the same outputs.
     tab.goto(f"{server.url}/gallery")
     tab.locator("[data-testid=gallery-item]").nth(2).wait_for()

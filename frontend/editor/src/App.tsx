@@ -146,6 +146,7 @@ function Canvas() {
 
 function Editor({ workflowId }: { workflowId: string }) {
   const canEdit = useEditor((s) => s.canEdit);
+  const pastGraph = useEditor((s) => s.stashed !== null);
   const flow = useReactFlow();
   const [ready, setReady] = useState(false);
   useLiveStatus(workflowId);
@@ -208,7 +209,9 @@ function Editor({ workflowId }: { workflowId: string }) {
       <Toolbar onRun={run} onLayout={layout} />
       <div className="workspace">
         {canEdit ? <Palette /> : <aside className="palette muted" data-testid="read-only">
-          You can view this workflow and its runs; editing needs the editor role.
+          {pastGraph
+            ? "The graph as this run ran it, read-only: go back to the latest run to edit."
+            : "You can view this workflow and its runs; editing needs the editor role."}
         </aside>}
         <Canvas />
         <SidePanel onRunTo={run} />

@@ -144,15 +144,27 @@ describe("the run lifecycle", () => {
   });
 
   it("opens a past run, then goes back to the latest", async () => {
-    const requests = fakeServer(async (_, url) => url.includes("/old/")
-      ? pollOf("old", "FAILED", [["a", "FAILED"]])
+    const then = [{ id: "a", type: "basedNode", position: { x: 0, y: 0 },
+                    data: { nodeType: "generate:flux_2_pro" as const,
+                            config: { prompt: "then" } } }];
+    const requests = fakeServer(async (_, url) => url.endsWith("/old/graph")
+      ? { data: { executionId: "old", nodes: then, edges: [] } }
+      : url.includes("/old/") ? pollOf("old", "FAILED", [["a", "FAILED"]])
       : url.includes("/new/") ? pollOf("new", "RUNNING", [["a", "RUNNING"]])
       : { executions: [{ executionId: "new" }], total: 2 });
+    useEditor.getState().load({ id: "w", name: "w", updatedAt: "t", webhookUrl: null, edges: [],
+                                nodes: [{ ...then[0], data: { ...then[0].data,
+                                                              config: { prompt: "now" } } }] });
+    useEditor.getState().setPermissions({ canEdit: true, canRun: true });
     useEditor.getState().startRun("new");
     await openPast("old");
     expect(useEditor.getState()).toMatchObject({ executionId: "old", viewingPast: true,
-                                                 runStatus: "FAILED" });
+                                                 runStatus: "FAILED", canEdit: false });
+    // The run's own graph, read-only, not today's.
+    expect(useEditor.getState().nodes[0].data.config?.prompt).toBe("then");
     await showLatest();
+    expect(useEditor.getState().nodes[0].data.config?.prompt).toBe("now");
+    expect(useEditor.getState().canEdit).toBe(true);
     expect(requests.at(-2)).toBe(
       "GET /api/v1/workflows/executions?workflowId=w&limit=1&offset=0");
     expect(useEditor.getState()).toMatchObject({ executionId: "new", viewingPast: false,

@@ -2,7 +2,9 @@
 // history, go back to the latest; and putting what the server says of a run on the canvas.
 // The requests are in api/, the state in the store; components and the socket call these.
 
-import { cancelExecution, describe, execute, history, poll as fetchPoll } from "./api";
+import {
+  cancelExecution, describe, execute, executionGraph, history, poll as fetchPoll,
+} from "./api";
 import { save } from "./save";
 import { useEditor } from "./store";
 import type { Poll, PollNodeRun } from "./types";
@@ -50,6 +52,7 @@ let starting = false;
  * a time: a second Ctrl+Enter (or click) while a run is being started is ignored instead of
  * starting, and paying for, a second run. */
 export async function start(workflowId: string, targetNodeId?: string): Promise<void> {
+  useEditor.getState().restoreGraph();  // a run is of today's graph: show it again
   const { canEdit, canRun, dirty } = useEditor.getState();
   if (!canRun || starting) return;
   starting = true;
@@ -81,12 +84,18 @@ export async function cancel(): Promise<void> {
 /** Show a past run from the history, states and outputs, until the user goes back to the
  * latest. Fails with the request's error, for the history panel to show. */
 export async function openPast(executionId: string): Promise<void> {
-  applyPoll(await fetchPoll(executionId), { past: true });
+  const editor = useEditor.getState();
+  if (editor.canEdit && editor.dirty && !(await save())) return;
+  const [graph, state] = await Promise.all([executionGraph(executionId), fetchPoll(executionId)]);
+  // The run's own graph, as it was when it ran (read-only), not today's.
+  useEditor.getState().showPastGraph(graph.data.nodes, graph.data.edges);
+  applyPoll(state, { past: true });
 }
 
 /** Leave a past run opened from the history: show the workflow's newest run again. */
 export async function showLatest(): Promise<void> {
   const editor = useEditor.getState();
+  editor.restoreGraph();
   try {
     const latest = (await history(editor.workflowId, 1)).executions[0];
     if (latest) applyPoll(await fetchPoll(latest.executionId), { past: false });

@@ -45,6 +45,9 @@ export interface EditorState {
   runStatusSeq: number;
   /** True while the canvas shows a past run opened from the history panel. */
   viewingPast: boolean;
+  /** While a past run's own graph is on the canvas: today's graph (and whether it was
+   * editable), put back by `restoreGraph`. */
+  stashed: (Snapshot & { canEdit: boolean }) | null;
   live: LiveState;
   estimate: Estimate | null;
   /** Credits per node from the estimate, for O(1) reads by each node on the canvas. */
@@ -103,6 +106,10 @@ export interface EditorActions {
   setLive(live: LiveState): void;
   notify(message: string | null): void;
   startRun(executionId: string, options?: { past?: boolean }): void;
+  /** Show the graph a past run ran (read-only) in place of today's. */
+  showPastGraph(nodes: WorkflowNode[], edges: WorkflowEdge[]): void;
+  /** Today's graph back after `showPastGraph` (nothing if it was not shown). */
+  restoreGraph(): void;
   nodeEvent(nodeId: string, state: Partial<NodeRunState>, seq?: number): void;
   runEvent(status: ExecutionStatus, seq?: number): void;
 }
@@ -196,7 +203,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
     executionId: null, runStatus: null, stale: {}, runSeq: 0, runStatusSeq: 0,
-    viewingPast: false, live: "connecting", estimate: null,
+    viewingPast: false, stashed: null, live: "connecting", estimate: null,
     nodeCredits: {},
     dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
     lastEdit: null,
@@ -382,6 +389,19 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       executionId, runStatus: "QUEUED", runs: {}, stale: {}, runSeq: 0, runStatusSeq: 0,
       viewingPast: Boolean(options?.past),
     }),
+    showPastGraph: (nodes, edges) => {
+      const { stashed, nodes: now, edges: nowEdges, canEdit } = get();
+      set({
+        stashed: stashed ?? { nodes: now, edges: nowEdges, canEdit },
+        nodes: nodes.map((node) => toFlowNode(node)), edges: edges.map((edge) => toFlowEdge(edge)),
+        canEdit: false,
+      });
+    },
+    restoreGraph: () => {
+      const { stashed } = get();
+      if (!stashed) return;
+      set({ nodes: stashed.nodes, edges: stashed.edges, canEdit: stashed.canEdit, stashed: null });
+    },
     nodeEvent: (nodeId, state, seq = 0) => {
       const previous: NodeRunState = get().runs[nodeId]
         ?? { status: "PENDING", progress: 0, error: null, output: null };

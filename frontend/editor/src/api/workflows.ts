@@ -110,3 +110,8 @@ export const batchSummary = (batchId: string) =>
 export const retryBatch = (batchId: string, runIndexes?: number[]) =>
   api<{ data: BatchSummary }>("POST", `/batches/${batchId}/retry`,
                               runIndexes ? { runIndexes } : {});
+
+/** The graph a run ran, as it was when it started. */
+export const executionGraph = (executionId: string) =>
+  api<{ data: { executionId: string; nodes: WorkflowNode[]; edges: WorkflowEdge[] } }>(
+    "GET", `/workflows/executions/${executionId}/graph`);
