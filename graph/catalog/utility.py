@@ -2,12 +2,15 @@
 
 from graph.catalog.types import Input, NodeSpec, no_credits
 
+COLORS = ("yellow", "blue", "green", "pink", "violet", "grey")
+
 STICKY_NOTE = NodeSpec(
     node_type="utility:sticky_note",
     label="Sticky Note",
     category="utility",
     description="A note on the canvas. Never executed, never connected.",
-    inputs=(Input("text", "Note", "text", is_port=False, default=""),),
+    inputs=(Input("text", "Note", "text", is_port=False, default=""),
+            Input("color", "Colour", "enum", is_port=False, default="yellow", enum=COLORS)),
     outputs=(),
     provider=None,
     model=None,
@@ -17,4 +20,22 @@ STICKY_NOTE = NodeSpec(
     cacheable=False,
 )
 
-SPECS = (STICKY_NOTE,)
+FRAME = NodeSpec(
+    node_type="utility:frame",
+    label="Frame",
+    category="utility",
+    description="A titled, coloured area that groups the nodes inside it: moving it moves them. "
+                "Never executed, never connected.",
+    inputs=(Input("color", "Colour", "enum", is_port=False, default="blue", enum=COLORS),
+            Input("width", "Width", "integer", is_port=False, default=640, min=160, max=6000),
+            Input("height", "Height", "integer", is_port=False, default=420, min=120, max=6000)),
+    outputs=(),
+    provider=None,
+    model=None,
+    model_version="1",
+    credits=no_credits,
+    executable=False,
+    cacheable=False,
+)
+
+SPECS = (STICKY_NOTE, FRAME)

@@ -256,12 +256,54 @@ def test_the_gallery_lists_outputs_with_provenance_favourites_and_a_zip(
     items.first.locator(".gallery-thumb").click()
     tab.click("[data-testid=gallery-open-run]")
     tab.wait_for_selector("[data-testid=run-status]:has-text('past run')")
-    tab.wait_for_selector("[data-testid=node-prompt] .node-excerpt:has-text('a red kite')")
     assert tab.locator("[data-testid=read-only]").count() == 1  # nothing of it is edited
+    tab.click("[data-testid=tab-inspector]")
+    tab.click("[data-testid=node-prompt] .node-label")
+    assert tab.input_value("#setting-prompt") == "a red kite over the dunes"
     tab.click("[data-testid=show-latest]")
-    tab.wait_for_selector("[data-testid=node-prompt] .node-excerpt:has-text('a blue kite today')")
+    tab.wait_for_selector("[data-testid=read-only]", state="detached")
+    tab.click("[data-testid=node-prompt] .node-label")
+    assert tab.input_value("#setting-prompt") == "a blue kite today"
 
     # The team-wide page shows the same outputs.
     tab.goto(f"{server.url}/gallery")
     tab.locator("[data-testid=gallery-item]").nth(2).wait_for()
     tab.screenshot(path=str(SHOTS / "gallery-page.png"))
+
+
+def test_a_frame_moves_the_nodes_inside_it_and_notes_take_a_colour(tab, server, team, designer):
+    from tests.graph.builders import node
+
+    created = _open(tab, server, team, designer, "Frames", [
+        node("frame", "utility:frame", {"color": "green", "width": 700, "height": 420},
+             label="Hero shots"),
+        node("prompt", "input:text", {"prompt": "a red kite"}),
+        node("note", "utility:sticky_note", {"text": "client wants teal", "color": "pink"}),
+        node("outside", "input:text", {"prompt": "not framed"}),
+    ], [], per_row=4)
+    # Lay them out: prompt and note inside the frame, `outside` well away from it.
+    layout = {"frame": (0, 0), "prompt": (40, 60), "note": (340, 60), "outside": (1000, 600)}
+    for item in created.nodes:
+        item["position"] = dict(zip("xy", layout[item["id"]]))
+    created.save()
+    tab.reload()
+    tab.wait_for_selector("[data-testid=node-frame] .frame-title:has-text('Hero shots')")
+    assert "note-pink" in tab.get_attribute("[data-testid=node-note]", "class")
+    before = {box["id"]: box for box in tab.evaluate(BOXES)}
+
+    title = tab.locator("[data-testid=node-frame] .frame-title").bounding_box()
+    tab.mouse.move(title["x"] + 60, title["y"] + title["height"] / 2)
+    tab.mouse.down()
+    tab.mouse.move(title["x"] + 160, title["y"] + title["height"] / 2 + 80, steps=8)
+    tab.mouse.up()
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    after = {box["id"]: box for box in tab.evaluate(BOXES)}
+    moved = {key: (round(after[key]["x"] - before[key]["x"]), round(after[key]["y"] - before[key]["y"]))
+             for key in before}
+    assert moved["frame"] != (0, 0)
+    assert moved["prompt"] == moved["frame"] and moved["note"] == moved["frame"]
+    assert moved["outside"] == (0, 0)
+    created.refresh_from_db()
+    saved = {n["id"]: n["position"] for n in created.nodes}
+    assert saved["prompt"]["x"] - saved["frame"]["x"] == 40
+    tab.screenshot(path=str(SHOTS / "editor-frame.png"))

@@ -108,7 +108,9 @@ def test_build_a_local_chain_from_the_palette_and_watch_it_run(page, workflow):
     preview.wait_for()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                            arg=preview.element_handle())
-    page.wait_for_selector("[data-testid=node-image-to-video-local-1] video.node-preview")
+    # A video previews as its poster frame (a thumbnail) with a play mark; it plays in the viewer.
+    page.wait_for_selector("[data-testid=node-image-to-video-local-1] .node-thumb "
+                           "img.node-preview + .node-play")
     assert page.locator("[data-testid=node-local-preview-1] .node-problem").count() == 0
     page.wait_for_selector("[data-testid=run-status]:has-text('completed')")
     page.wait_for_selector("[data-testid=run-status]:has-text('4/4 nodes')")
@@ -621,7 +623,7 @@ def test_the_editor_reconnects_after_the_server_restarts_and_catches_up(
         tab.wait_for_selector(f"[data-testid=node-{node_id}][data-status=COMPLETED]",
                               timeout=60000)
     tab.wait_for_selector("[data-testid=run-status]:has-text('completed')")
-    tab.wait_for_selector("[data-testid=node-video] video.node-preview")
+    tab.wait_for_selector("[data-testid=node-video] .node-thumb img.node-preview + .node-play")
     # A preview whose first load hit the dead server loads once it is back.
     for node_id in ("preview", "up"):
         tab.wait_for_function("""id => {

@@ -15,6 +15,7 @@ REQUIRED_TYPES = {
     "generate:nano_banana_2", "generate:local_preview", "process:upscale_local",
     "process:upscale_esrgan", "generate:image_to_video_local", "generate:kling_video",
     "process:resize_crop", "compose:text_overlay", "logic:router", "utility:sticky_note",
+    "utility:frame",
 }
 
 

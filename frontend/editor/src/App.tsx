@@ -5,7 +5,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { fetchCatalog, fetchWorkflow } from "./api";
-import FlowNode from "./components/FlowNode";
+import FlowNode, { FRAME_TYPE } from "./components/FlowNode";
 import Palette from "./components/Palette";
 import QuickAdd from "./components/QuickAdd";
 import ShortcutHelp from "./components/ShortcutHelp";
@@ -19,9 +19,30 @@ import { useShortcuts } from "./shortcuts";
 import { useTheme } from "./components/ThemeToggle";
 import { MEDIA_COLORS } from "./graph";
 import type { NodeStatus } from "./status";
-import { useEditor } from "./store";
+import { type FlowNode as FlowNodeT, useEditor } from "./store";
 import type { Size } from "./layout";
 import type { NodeSpec } from "./types";
+
+type FrameDrag = { id: string; start: { x: number; y: number };
+                  members: Map<string, { x: number; y: number }> };
+
+/** The nodes wholly inside a frame, with where they are. */
+function framed(frame: FlowNodeT, nodes: FlowNodeT[]): Map<string, { x: number; y: number }> {
+  const width = Number(frame.data.config?.width ?? 640);
+  const height = Number(frame.data.config?.height ?? 420);
+  const inside = new Map<string, { x: number; y: number }>();
+  for (const node of nodes) {
+    if (node.id === frame.id || node.data.nodeType === FRAME_TYPE) continue;
+    const w = node.measured?.width ?? 220;
+    const h = node.measured?.height ?? 120;
+    if (node.position.x >= frame.position.x && node.position.y >= frame.position.y
+        && node.position.x + w <= frame.position.x + width
+        && node.position.y + h <= frame.position.y + height) {
+      inside.set(node.id, node.position);
+    }
+  }
+  return inside;
+}
 
 type QuickAt = { screen: { x: number; y: number }; flow: { x: number; y: number } };
 
@@ -103,6 +124,22 @@ function Canvas() {
   }, [explainRefusal]);
   const flow = useReactFlow();
   const colorMode = useTheme((s) => s.choice);
+  // Dragging a frame drags the nodes that lay inside it when the drag began.
+  const frameDrag = useRef<FrameDrag | null>(null);
+  const onNodeDragStart = useCallback((_: unknown, node: FlowNodeT) => {
+    checkpoint();
+    frameDrag.current = node.data.nodeType === FRAME_TYPE
+      ? { id: node.id, start: node.position, members: framed(node, useEditor.getState().nodes) }
+      : null;
+  }, [checkpoint]);
+  const onNodeDrag = useCallback((_: unknown, node: FlowNodeT) => {
+    const drag = frameDrag.current;
+    if (!drag || drag.id !== node.id) return;
+    const dx = node.position.x - drag.start.x;
+    const dy = node.position.y - drag.start.y;
+    useEditor.getState().moveNodes(new Map([...drag.members].map(
+      ([id, at]) => [id, { x: at.x + dx, y: at.y + dy }])));
+  }, []);
   const [quickAdd, setQuickAdd] = useState<QuickAt | null>(null);
   // Below this zoom a node's 12 px text is unreadable: nodes show their label large instead.
   const zoomedOut = useStore((s) => s.transform[2] < ZOOMED_OUT);
@@ -128,7 +165,9 @@ function Canvas() {
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
                  onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
                  onConnect={connect} isValidConnection={canConnect}
-                 onConnectEnd={onConnectEnd} onNodeDragStart={checkpoint}
+                 onConnectEnd={onConnectEnd} onNodeDragStart={onNodeDragStart}
+                 onNodeDrag={onNodeDrag} onNodeDragStop={() => { frameDrag.current = null; }}
+                 elevateNodesOnSelect={false}
                  onSelectionDragStart={checkpoint}
                  nodesDraggable={canEdit} nodesConnectable={canEdit}
                  deleteKeyCode={null} multiSelectionKeyCode={MULTI_SELECT}

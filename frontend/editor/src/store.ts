@@ -87,6 +87,8 @@ export interface EditorActions {
   /** Keep the output the node made in this run (null: run it again next time). */
   setPinned(nodeId: string, executionId: string | null): void;
   setStale(stale: StaleDependency[]): void;
+  /** Move these nodes to these positions (the nodes inside a frame being dragged). */
+  moveNodes(positions: Map<string, { x: number; y: number }>): void;
   /** Record the graph as it is before a change that React Flow makes (a drag). */
   checkpoint(): void;
   copy(): number;
@@ -114,8 +116,10 @@ export interface EditorActions {
   runEvent(status: ExecutionStatus, seq?: number): void;
 }
 
+/** Frames lie under every other node (which stay above them even when a frame is selected). */
 export const toFlowNode = (node: WorkflowNode, selected = false): FlowNode => ({
   id: node.id, type: "wireflow", position: node.position, data: node.data, selected,
+  zIndex: node.data.nodeType === "utility:frame" ? 0 : 1,
 });
 
 export const toFlowEdge = (edge: WorkflowEdge, selected = false): Edge => ({
@@ -319,6 +323,11 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       stale: Object.fromEntries(items.map((item) => [item.nodeId, item.message])),
     }),
     checkpoint: remember,
+    moveNodes: (positions) => set({
+      nodes: get().nodes.map((n) => positions.has(n.id) ? { ...n, position: positions.get(n.id)! }
+                                                        : n),
+      dirty: true,
+    }),
     copy: () => {
       const { json, ids } = selection();
       if (!ids.size) return 0;

@@ -1,4 +1,4 @@
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Handle, NodeResizer, Position, type NodeProps } from "@xyflow/react";
 import { memo, useEffect, useMemo, useState } from "react";
 
 import { MEDIA_COLORS, ports } from "../graph";
@@ -35,11 +35,16 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   const credits = useEditor((s) => s.nodeCredits[id]);
   const stale = useEditor((s) => s.stale[id]);
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
+  if (spec.nodeType === FRAME_TYPE) {
+    return <Frame id={id} label={data.label || spec.label} selected={Boolean(selected)}
+                  config={data.config ?? {}} />;
+  }
   const status = run?.status;
   const excerpt = textOf(data.config ?? data.params);
   return (
     <div className={`node ${selected ? "selected" : ""} status-${status?.toLowerCase() ?? ""}`
-                    + (problems.length ? " has-problem" : "")}
+                    + (problems.length ? " has-problem" : "")
+                    + (spec.nodeType === NOTE_TYPE ? ` note note-${String(data.config?.color ?? "yellow")}` : "")}
          data-testid={`node-${id}`} data-status={status ?? ""}>
       {/* What the node is, large enough to read when zoomed out (shown only then). */}
       <div className="node-overview" aria-hidden="true">
@@ -102,6 +107,29 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       {problems.map((problem, index) => (
         <div key={index} className="node-problem" title={problem.fix}>⚠ {problem.message}</div>
       ))}
+    </div>
+  );
+}
+
+export const FRAME_TYPE = "utility:frame";
+const NOTE_TYPE = "utility:sticky_note";
+
+/** A frame: a titled, coloured area behind nodes; resizing it sets its width and height, and
+ * dragging it moves the nodes inside (App's onNodeDrag). */
+function Frame({ id, label, selected, config }: {
+  id: string; label: string; selected: boolean; config: Record<string, unknown>;
+}) {
+  const setConfigs = useEditor((s) => s.setConfigs);
+  const canEdit = useEditor((s) => s.canEdit);
+  const width = Number(config.width ?? 640);
+  const height = Number(config.height ?? 420);
+  return (
+    <div className={`frame frame-${String(config.color ?? "blue")} ${selected ? "selected" : ""}`}
+         style={{ width, height }} data-testid={`node-${id}`} data-frame="true">
+      <NodeResizer isVisible={selected && canEdit} minWidth={160} minHeight={120}
+                   onResizeEnd={(_, size) => setConfigs(id, {
+                     width: Math.round(size.width), height: Math.round(size.height) })} />
+      <div className="frame-title"><Label id={id} label={label} /></div>
     </div>
   );
 }

@@ -44,7 +44,8 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
   }
   const config = { ...(node.data.params ?? {}), ...(node.data.config ?? {}) };
   const fields = settings(spec);
-  const size = sizeSettings(spec);
+  // A frame's width and height are its box on the canvas, not an image size.
+  const size = spec.category === "utility" ? null : sizeSettings(spec);
   return (
     <fieldset className="inspector" data-testid="inspector" disabled={!canEdit}>
       <label>Label
