@@ -298,8 +298,8 @@ def test_a_frame_moves_the_nodes_inside_it_and_notes_take_a_colour(tab, server, 
     tab.mouse.up()
     tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
     after = {box["id"]: box for box in tab.evaluate(BOXES)}
-    moved = {key: (round(after[key]["x"] - before[key]["x"]), round(after[key]["y"] - before[key]["y"]))
-             for key in before}
+    moved = {key: (round(after[key]["x"] - before[key]["x"]),
+                   round(after[key]["y"] - before[key]["y"])) for key in before}
     assert moved["frame"] != (0, 0)
     assert moved["prompt"] == moved["frame"] and moved["note"] == moved["frame"]
     assert moved["outside"] == (0, 0)
