@@ -1,3 +1,4 @@
+import { useBatch } from "./batch";
 import { connectLive } from "./live";
 import { useEditor } from "./store";
 import { pollOf } from "./testPolls";
@@ -79,6 +80,20 @@ describe("the live socket", () => {
     expect(useEditor.getState().runs).toEqual({});
     socket.send({ type: "execution.status", executionId: "run-2", status: "RUNNING", seq: 1 });
     expect(useEditor.getState()).toMatchObject({ executionId: "run-2", runStatus: "RUNNING" });
+  });
+
+  it("leaves a past run on the canvas, and a batch's runs to the Batch tab", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    useBatch.getState().set({ batchId: "b", error: null, items: [
+      { index: 0, label: "x", executionId: "batch-run", status: "QUEUED", error: null,
+        thumb: null }] });
+    socket.send({ type: "execution.status", executionId: "batch-run", status: "RUNNING", seq: 1 });
+    expect(useEditor.getState().executionId).toBeNull();
+    useEditor.getState().startRun("old", { past: true });
+    socket.send({ type: "execution.status", executionId: "run-3", status: "RUNNING", seq: 1 });
+    expect(useEditor.getState()).toMatchObject({ executionId: "old", viewingPast: true });
+    useBatch.getState().set({ batchId: null, items: [] });
   });
 
   it("stops reconnecting when the server withdraws access (4403)", () => {

@@ -3,6 +3,7 @@
 
 import { useEffect } from "react";
 
+import { useBatch } from "./batch";
 import { applyPoll, resync } from "./runs";
 import { useEditor } from "./store";
 import type { LiveMessage } from "./types";
@@ -54,6 +55,9 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
         return;
       case "execution.status":
         if (message.executionId !== editor.executionId) {
+          // Someone looking at a past run (on its own graph) stays there; the runs of a batch
+          // started here are followed in the Batch tab, not one after another on the canvas.
+          if (editor.viewingPast || inBatch(message.executionId)) return;
           editor.startRun(message.executionId);  // a run started elsewhere (API, teammate)
           lastSeq = 0;
         }
@@ -110,3 +114,6 @@ export function useLiveStatus(workflowId: string) {
     return connectLive({ url: `${scheme}://${location.host}/ws/workflows/${workflowId}/` });
   }, [workflowId]);
 }
+
+const inBatch = (executionId: string) =>
+  useBatch.getState().items.some((item) => item.executionId === executionId);
