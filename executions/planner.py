@@ -70,6 +70,7 @@ def _resolve_seed(spec, config: dict[str, Any], reuse: int | None = None) -> int
 # Runs whose random-seed nodes may carry on from a "Run to here": not webhook and batch runs,
 # which ask for new results each time.
 REUSING_TRIGGERS = {Execution.Trigger.EDITOR, Execution.Trigger.API, Execution.Trigger.CLI}
+RECENT_RUNS = 50
 
 
 def _reused_seeds(workflow: Workflow | None, node_ids: set[str],
@@ -87,7 +88,11 @@ def _reused_seeds(workflow: Workflow | None, node_ids: set[str],
         return {}
     seeds: dict[str, int] = {}
     done = (NodeStatus.COMPLETED, NodeStatus.CACHED)
-    runs = NodeRun.objects.filter(execution__workflow=workflow, node_id__in=node_ids,
+    # Only the workflow's latest runs are read (an index range, however long its history): a
+    # node none of them ran draws a new seed.
+    recent = Execution.objects.filter(team_id=workflow.team_id, workflow=workflow).order_by(
+        "-created_at").values("pk")[:RECENT_RUNS]
+    runs = NodeRun.objects.filter(execution__in=recent, node_id__in=node_ids,
                                   finished_at__isnull=False)
     if target_node_id:
         found = runs.filter(seed__isnull=False, status__in=done).values_list("node_id", "seed")
@@ -186,9 +191,12 @@ def execution_create(
     pinned = pins.pinned_sources(team, [by_id[step.node_id] for step in steps])
     if pinned:
         steps, price = _pinned_layout(steps, pinned, needed, needed_edges)
-    runnable = {step.node_id for step in steps}
+    # Only nodes with a random seed can carry one over: none, and nothing is read.
+    random_seeded = {step.node_id for step in steps
+                     if catalog.get(step.node_type).input("seed") is not None
+                     and not isinstance(step.config.get("seed"), int)}
     reused = {} if batch is not None or trigger not in REUSING_TRIGGERS else _reused_seeds(
-        workflow, runnable - {target_node_id} - set(pinned), target_node_id)
+        workflow, random_seeded - {target_node_id} - set(pinned), target_node_id)
     now = timezone.now()
     # Everything is built before the transaction, which then only writes: on SQLite a write
     # transaction holds the database's one write lock, which the workers wait for.
