@@ -85,9 +85,7 @@ class TemplateSavedOut(serializers.Serializer):
 
 
 def _body(serializer_class, data) -> dict:
-    if data is None or data == {}:
-        data = {}
-    if not isinstance(data, dict):
+    if not isinstance(data, dict):  # no body is {}; a JSON null is not an object
         raise ApiError("The request body must be a JSON object", code="invalid_request")
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -176,12 +174,15 @@ class TemplateDetailApi(APIView):
     required_scopes = {"DELETE": WRITE}
 
     @extend_schema(operation_id="templates_delete",
-                   responses={204: None, 400: ErrorOut, 404: ErrorOut})
+                   responses={204: None, 403: OpenApiResponse(
+                       ErrorOut, description="A built-in template, or no workflows:write"),
+                       404: ErrorOut})
     def delete(self, request: Request, template_id: str) -> Response:
         template = graph_selectors.template_get(principal=request.principal,
                                                 template_id=template_id)
         if not isinstance(template, WorkflowTemplate):
-            raise ApiError("Built-in templates cannot be deleted", code="invalid_request")
+            raise ApiError("Built-in templates cannot be deleted", code="builtin_template",
+                           status=403)
         require_scope(request.principal, template.team_id, WRITE)
         graph_services.template_delete(template=template)
         return Response(status=status.HTTP_204_NO_CONTENT)

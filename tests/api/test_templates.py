@@ -147,7 +147,9 @@ def test_bad_input_is_a_clear_400_or_404(api):
     assert api.post("/api/v1/templates/storyboard-frames/clone", [1],
                     format="json").status_code == 400
     deleted = api.delete("/api/v1/templates/storyboard-frames")
-    assert deleted.status_code == 400 and "Built-in" in deleted.json()["error"]
+    assert deleted.status_code == 403 and deleted.json()["code"] == "builtin_template"
+    assert api.post("/api/v1/templates/storyboard-frames/clone", "null",
+                    content_type="application/json").status_code == 400
     workflow_id = _workflow(api)
     cover = _save(api, workflow_id, {"coverAssetId": "00000000-0000-0000-0000-000000000000"})
     assert cover.status_code == 404 and cover.json()["code"] == "not_found"
