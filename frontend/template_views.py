@@ -15,8 +15,10 @@ from accounts.roles import Scope
 from accounts.selectors import membership_list, principal_for_user
 from executions.templates import template_items
 from frontend.team_context import current_membership
+from frontend.views import editor_assets
+from graph.models import WorkflowTemplate
 from graph.selectors import template_get, template_page
-from graph.services import template_clone
+from graph.services import template_clone, template_delete
 from wireflow_site.errors import ApiError
 
 LOGIN = "/login/"
@@ -41,7 +43,8 @@ def templates_gallery(request):
         else (teams[0].pk if teams else None)
     return render(request, "templates.html", {
         "templates": template_items(templates), "total": total, "teams": teams,
-        "chosen_team": chosen,
+        "chosen_team": chosen, "editable_team_ids": {t.pk for t in teams},
+        "assets": editor_assets("src/team/main.ts"),  # the theme, and data-confirm
         "previous": max(0, offset - PAGE) if offset else None,
         "next": offset + PAGE if offset + PAGE < total else None,
     })
@@ -70,3 +73,20 @@ def template_use(request, template_id: str):
         messages.error(request, error.message)
         return redirect("templates")
     return redirect("editor", workflow_id=str(workflow.pk))
+
+
+@require_POST
+@login_required(login_url=LOGIN)
+def template_delete_page(request, template_id: str):
+    principal = principal_for_user(request.user)
+    try:
+        template = template_get(principal=principal, template_id=template_id)
+    except ApiError:
+        raise Http404("No such template") from None
+    if not isinstance(template, WorkflowTemplate) or not principal.can(
+            template.team_id, Scope.WORKFLOWS_WRITE):
+        messages.error(request, "Only an editor of its team can delete a team's template.")
+        return redirect("templates")
+    template_delete(template=template)
+    messages.success(request, f"Deleted the template {template.name}.")
+    return redirect("templates")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("gallery", views.gallery, name="gallery"),
     path("templates", template_views.templates_gallery, name="templates"),
     path("templates/<str:template_id>/use", template_views.template_use, name="template-use"),
+    path("templates/<str:template_id>/delete", template_views.template_delete_page,
+         name="template-delete"),
     path("share/<str:token>", views.shared_workflow, name="shared-workflow"),
     path("team", team_views.team_members, name="team"),
     path("team/keys", team_views.team_keys, name="team-keys"),

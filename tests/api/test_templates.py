@@ -192,3 +192,18 @@ def test_the_gallery_page_lists_cards_and_use_template_opens_the_editor(session_
     workflow = Workflow.objects.get(team=team)
     assert response["Location"] == f"/workflows/{workflow.pk}"
     assert client.post("/templates/nope/use", {"csrfmiddlewaretoken": csrf}).status_code == 404
+
+
+def test_the_page_deletes_a_team_template_for_an_editor_only(session_client, team, api):
+    saved = _save(api, _workflow(api), {"name": "House chain"}).json()["data"]
+    viewer, _ = session_client(team, role="viewer")
+    viewer.get("/templates")
+    refused = viewer.post(f"/templates/{saved['id']}/delete",
+                          {"csrfmiddlewaretoken": viewer.cookies["csrftoken"].value})
+    assert refused.status_code == 302 and WorkflowTemplate.objects.filter(pk=saved["id"]).exists()
+    editor, _ = session_client(team)
+    page = editor.get("/templates").content.decode()
+    assert "House chain" in page and f"/templates/{saved['id']}/delete" in page
+    done = editor.post(f"/templates/{saved['id']}/delete",
+                       {"csrfmiddlewaretoken": editor.cookies["csrftoken"].value})
+    assert done.status_code == 302 and not WorkflowTemplate.objects.filter(pk=saved["id"]).exists()
