@@ -35,3 +35,18 @@ def test_use_a_template_from_the_gallery_and_run_it_offline(tab, server, team, d
     tab.click("[data-testid=run]")
     tab.wait_for_selector("[data-testid=node-upscale][data-status=COMPLETED]", timeout=60000)
     tab.screenshot(path=str(SHOTS / "template-used.png"))
+
+    # "Save as template" on the workflows page: the card shows the run's output as its cover.
+    tab.goto(f"{server.url}/")
+    tab.once("dialog", lambda dialog: dialog.accept("Print ready"))
+    tab.click(f"[data-testid=workflow-row][data-name='{starter.name}'] "
+              "[data-testid=save-template]")
+    tab.wait_for_selector("[data-testid=notice]:has-text('Print ready')")
+    tab.click("[data-testid=notice] >> text=Open Templates")
+    tab.wait_for_url(f"{server.url}/templates")
+    saved = tab.locator("li.card", has_text="Print ready")
+    cover = saved.locator("img")
+    cover.wait_for()
+    tab.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cover.element_handle())
+    assert "Team" in saved.inner_text()
+    tab.screenshot(path=str(SHOTS / "templates-team.png"), full_page=True)
