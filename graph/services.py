@@ -393,12 +393,16 @@ def template_save(*, workflow: Workflow, actor: Principal, name: str | None = No
     """"Save as template": a copy of the workflow's graph as it is now, for its team. The
     caller has checked that the cover is one of the team's assets."""
     check_graph(workflow.nodes, workflow.edges, strict=False)  # never an empty graph
+    nodes = copy.deepcopy(workflow.nodes)
+    for node in nodes:  # a pin names a run of this workflow: no template carries one
+        if isinstance(node, dict) and isinstance(node.get("data"), dict):
+            node["data"].pop("pinned", None)
     return WorkflowTemplate.objects.create(
         team_id=workflow.team_id,
         name=name or workflow.name,
         description=workflow.description if description is None else description,
         tags=list(workflow.tags),
-        nodes=copy.deepcopy(workflow.nodes),
+        nodes=nodes,
         edges=copy.deepcopy(workflow.edges),
         source_workflow=workflow,
         cover_asset_id=cover_asset_id,

@@ -65,6 +65,16 @@ def test_save_as_template_copies_the_graph_for_the_team_only(api, team, other_te
     assert WorkflowTemplate.objects.filter(pk=saved["id"]).exists()
 
 
+def test_a_saved_template_carries_no_pin_to_the_workflow_s_runs(api):
+    graph = offline_chain()
+    graph["nodes"][1]["data"]["pinned"] = {"executionId": "00000000-0000-0000-0000-000000000001"}
+    workflow_id = _workflow(api, graph)
+    saved = _save(api, workflow_id).json()["data"]
+    nodes = WorkflowTemplate.objects.get(pk=saved["id"]).nodes
+    assert all("pinned" not in n["data"] for n in nodes)
+    assert "pinned" in Workflow.objects.get(pk=workflow_id).nodes[1]["data"]
+
+
 def test_clone_makes_a_new_workflow_in_the_caller_s_team(api, team):
     response = api.post("/api/v1/templates/print-upscale-4mp/clone", {}, format="json")
     assert response.status_code == 201, response.json()
