@@ -92,7 +92,7 @@ def _body(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-def _clone_team(request: Request):
+def _clone_team(request: Request, *args, **kwargs):
     """The team a clone creates into (checked for workflows:write), for idempotency too."""
     principal = request.principal
     data = request.data if isinstance(request.data, dict) else {}

@@ -217,3 +217,19 @@ def test_the_page_deletes_a_team_template_for_an_editor_only(session_client, tea
     done = editor.post(f"/templates/{saved['id']}/delete",
                        {"csrfmiddlewaretoken": editor.cookies["csrftoken"].value})
     assert done.status_code == 302 and not WorkflowTemplate.objects.filter(pk=saved["id"]).exists()
+
+
+def test_a_repeated_clone_with_the_same_idempotency_key_creates_one_workflow(api, team):
+    first = api.post("/api/v1/templates/storyboard-frames/clone", {}, format="json",
+                     HTTP_IDEMPOTENCY_KEY="clone-1")
+    again = api.post("/api/v1/templates/storyboard-frames/clone", {}, format="json",
+                     HTTP_IDEMPOTENCY_KEY="clone-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert Workflow.objects.filter(team=team).count() == 1
+    malformed = api.post("/api/v1/templates/storyboard-frames/clone", {"teamId": "x"},
+                         format="json", HTTP_IDEMPOTENCY_KEY="clone-2")
+    assert malformed.status_code == 400
+    unknown = api.post("/api/v1/templates/nope/clone", {}, format="json",
+                       HTTP_IDEMPOTENCY_KEY="clone-3")
+    assert unknown.status_code == 404
