@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Scope
 from accounts.selectors import membership_list, principal_for_user
+from executions.api.views import MAX_OFFSET
 from executions.templates import template_items
 from frontend.team_context import current_membership
 from frontend.views import editor_assets
@@ -35,7 +36,7 @@ def _writable_teams(request, principal):
 def templates_gallery(request):
     principal = principal_for_user(request.user)
     offset = request.GET.get("offset", "0")
-    offset = int(offset) if offset.isascii() and offset.isdigit() else 0
+    offset = min(int(offset), MAX_OFFSET) if offset.isascii() and offset.isdigit() else 0
     templates, total = template_page(principal=principal, limit=PAGE, offset=offset)
     current = current_membership(request)
     teams = _writable_teams(request, principal)

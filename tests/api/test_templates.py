@@ -202,6 +202,7 @@ def test_the_gallery_page_lists_cards_and_use_template_opens_the_editor(session_
     workflow = Workflow.objects.get(team=team)
     assert response["Location"] == f"/workflows/{workflow.pk}"
     assert client.post("/templates/nope/use", {"csrfmiddlewaretoken": csrf}).status_code == 404
+    assert client.get("/templates?offset=99999999999999999999999").status_code == 200
 
 
 def test_the_page_deletes_a_team_template_for_an_editor_only(session_client, team, api):
