@@ -1,12 +1,15 @@
 """The templates gallery in Debian's Chromium against daphne, a real worker and the provider
 simulator: the header links to /templates, the cards show each starter's cost, "Use template"
-opens the new workflow in the editor, and it runs there offline to the end."""
+opens the new workflow in the editor, and it runs there offline to the end; saved as a
+template from the workflows page, its card shows the run's output; axe finds no serious
+violation on the gallery."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.browser.conftest import SHOTS
+from tests.browser.test_accessibility import axe
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -26,6 +29,7 @@ def test_use_a_template_from_the_gallery_and_run_it_offline(tab, server, team, d
     cost = estimate(starter.nodes, edges=starter.edges)["estimatedCredits"]
     assert f"{cost} credits" in card.inner_text()
     tab.screenshot(path=str(SHOTS / "templates-gallery.png"), full_page=True)
+    assert axe(tab, "templates") == []
 
     card.get_by_role("button", name=f"Use template {starter.name}").click()
     tab.wait_for_url(f"{server.url}/workflows/*")
@@ -50,3 +54,4 @@ def test_use_a_template_from_the_gallery_and_run_it_offline(tab, server, team, d
     tab.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cover.element_handle())
     assert "Team" in saved.inner_text()
     tab.screenshot(path=str(SHOTS / "templates-team.png"), full_page=True)
+    assert axe(tab, "templates-with-cover") == []
