@@ -46,6 +46,12 @@ class TemplateItemOut(serializers.Serializer):
     createdAt = serializers.DateTimeField(allow_null=True)
 
 
+class TemplateDetailOut(TemplateItemOut):
+    # A team template keeps a draft's graph as saved, malformed items included.
+    nodes = serializers.ListField(child=serializers.JSONField())
+    edges = serializers.ListField(child=serializers.JSONField())
+
+
 class TemplateListOut(serializers.Serializer):
     templates = TemplateItemOut(many=True)
     total = serializers.IntegerField()
@@ -169,9 +175,17 @@ class TemplateCloneApi(APIView):
 
 
 class TemplateDetailApi(APIView):
-    """DELETE a team's template (built-ins cannot be deleted)."""
+    """GET one template with its graph; DELETE a team's template (built-ins cannot be)."""
 
-    required_scopes = {"DELETE": WRITE}
+    required_scopes = {"GET": READ, "DELETE": WRITE}
+
+    @extend_schema(operation_id="templates_retrieve",
+                   responses={200: TemplateDetailOut, 404: ErrorOut})
+    def get(self, request: Request, template_id: str) -> Response:
+        template = graph_selectors.template_get(principal=request.principal,
+                                                template_id=template_id)
+        return Response({**template_items([template])[0], "nodes": template.nodes,
+                         "edges": template.edges})
 
     @extend_schema(operation_id="templates_delete",
                    responses={204: None, 403: OpenApiResponse(

@@ -180,6 +180,18 @@ def test_paging_runs_on_from_the_built_ins_into_the_team_s(api):
     assert [t["name"] for t in rest["templates"][1:]] == names[::-1]  # newest first
 
 
+def test_one_template_with_its_graph(api, other_team, key_client):
+    starter = starter_get("poster-exact-hex-text")
+    body = api.get(f"/api/v1/templates/{starter.id}").json()
+    assert body["name"] == starter.name and body["nodes"] == starter.nodes
+    assert body["edges"] == starter.edges and body["source"] == "builtin"
+    saved = _save(api, _workflow(api)).json()["data"]
+    mine = api.get(f"/api/v1/templates/{saved['id']}").json()
+    assert mine["nodes"] == WorkflowTemplate.objects.get(pk=saved["id"]).nodes
+    assert key_client(other_team).get(f"/api/v1/templates/{saved['id']}").status_code == 404
+    assert api.get("/api/v1/templates/nope").status_code == 404
+
+
 def test_delete_a_team_template(api):
     saved = _save(api, _workflow(api)).json()["data"]
     assert api.delete(f"/api/v1/templates/{saved['id']}").status_code == 204
