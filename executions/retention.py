@@ -37,7 +37,7 @@ from executions.assets import asset_file_names, storage_delete
 from executions.fetch import own_media_names
 from executions.models import EXECUTION_DONE, RUN_SNAPSHOT, Asset, Execution, NodeRun
 from executions.pins import pin_of
-from graph.models import Workflow
+from graph.models import Workflow, WorkflowTemplate
 from wireflow_site.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -72,16 +72,23 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
+def _named(nodes: Any) -> set[str]:
+    """The storage names of ours that URLs anywhere in a graph's nodes name."""
+    names: set[str] = set()
+    for text in _strings(nodes):
+        if "/" in text and (text.startswith(("http://", "https://", "/"))):
+            names.update(own_media_names(text))
+    return names
+
+
 def referenced_names(team_id: int) -> set[str]:
-    """Storage names the team's saved (not deleted) workflows name by URL, anywhere in their
-    definitions."""
+    """Storage names the team's saved (not deleted) workflows and its templates name by URL,
+    anywhere in their definitions, and its templates' covers."""
     names: set[str] = set()
     pinned = Q()
     for nodes in Workflow.objects.filter(team_id=team_id, deleted_at__isnull=True).values_list(
             "nodes", flat=True).iterator():
-        for text in _strings(nodes):
-            if "/" in text and (text.startswith(("http://", "https://", "/"))):
-                names.update(own_media_names(text))
+        names.update(_named(nodes))
         for node in nodes if isinstance(nodes, list) else []:
             try:
                 execution_id = pin_of(node)
@@ -91,6 +98,15 @@ def referenced_names(team_id: int) -> set[str]:
                 pinned |= Q(node_run__execution_id=execution_id, node_run__node_id=node["id"])
     if pinned:
         names.update(Asset.objects.filter(pinned, node_run__execution__team_id=team_id)
+                     .values_list("file", flat=True))
+    covers = []
+    for nodes, cover in WorkflowTemplate.objects.filter(team_id=team_id).values_list(
+            "nodes", "cover_asset_id").iterator():
+        names.update(_named(nodes))
+        if cover is not None:
+            covers.append(cover)
+    if covers:
+        names.update(Asset.objects.filter(team_id=team_id, pk__in=covers)
                      .values_list("file", flat=True))
     return names
 

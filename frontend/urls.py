@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import team_views, views
+from frontend import team_views, template_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("workflows/<str:workflow_id>/history", team_views.workflow_history,
          name="workflow-history"),
     path("gallery", views.gallery, name="gallery"),
+    path("templates", template_views.templates_gallery, name="templates"),
+    path("templates/<str:template_id>/use", template_views.template_use, name="template-use"),
+    path("templates/<str:template_id>/delete", template_views.template_delete_page,
+         name="template-delete"),
     path("share/<str:token>", views.shared_workflow, name="shared-workflow"),
     path("team", team_views.team_members, name="team"),
     path("team/keys", team_views.team_keys, name="team-keys"),

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from graph import services
-from graph.models import Workflow, WorkflowVersion
+from graph.models import Workflow, WorkflowTemplate, WorkflowVersion
 
 
 class WorkflowVersionInline(admin.TabularInline):
@@ -63,3 +63,17 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(WorkflowTemplate)
+class WorkflowTemplateAdmin(admin.ModelAdmin):
+    """Team templates ("Save as template"); the built-in starters are files in graph/starters."""
+
+    list_display = ["name", "team", "node_count", "created_by", "created_at"]
+    list_filter = ["team"]
+    search_fields = ["name", "description", "id", "team__slug"]
+    readonly_fields = ["id", "source_workflow", "cover_asset_id", "created_by", "created_at"]
+
+    @admin.display(description="nodes")
+    def node_count(self, obj: WorkflowTemplate) -> int:
+        return len(obj.nodes) if isinstance(obj.nodes, list) else 0

@@ -65,6 +65,7 @@ class WorkflowVersion(models.Model):
         PATCH_NODE = "patch_node", "Node patched"
         DUPLICATE = "duplicate", "Duplicated"
         RESTORE = "restore", "Restored"
+        TEMPLATE = "template", "From a template"
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -90,3 +91,33 @@ class WorkflowVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id} v{self.number}"
+
+
+class WorkflowTemplate(models.Model):
+    """A team's template: a copy of a workflow's graph that "Use template" clones into a new
+    workflow. Built-in starters are data files (graph/starters), not rows."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    nodes = models.JSONField(default=list)
+    edges = models.JSONField(default=list)
+    source_workflow = models.ForeignKey(
+        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The team's asset shown as the cover (an output of the workflow's last run), by id: the
+    # graph knows nothing of runs or files; a cover whose file is gone shows none.
+    cover_asset_id = models.UUIDField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -16,7 +16,8 @@ from django.utils.dateparse import parse_datetime
 from accounts.activity import Kind, activity_record
 from accounts.models import Team
 from accounts.selectors import Principal
-from graph.models import Workflow, WorkflowVersion, new_webhook_id
+from graph.models import Workflow, WorkflowTemplate, WorkflowVersion, new_webhook_id
+from graph.starters import Starter
 from graph.validation import ValidationResult, validate_graph
 from wireflow_site.errors import ApiError
 
@@ -127,6 +128,7 @@ def workflow_create(
     is_active: bool = True,
     strict: bool = True,
     source: str = WorkflowVersion.Source.CREATE,
+    log_details: dict | None = None,
 ) -> tuple[Workflow, ValidationResult]:
     result = check_graph(nodes, edges, strict=strict)
     now = timezone.now()
@@ -146,7 +148,7 @@ def workflow_create(
         _write_version(workflow, source=source, valid=result.ok, actor=actor)
         workflow.save(update_fields=["version"])
         _log(workflow, Kind.WORKFLOW_DUPLICATED if source == WorkflowVersion.Source.DUPLICATE
-             else Kind.WORKFLOW_CREATED, actor)
+             else Kind.WORKFLOW_CREATED, actor, details=log_details)
     return workflow, result
 
 
@@ -383,3 +385,51 @@ def public_graph(workflow: Workflow) -> dict[str, Any]:
         nodes.append({**node, "data": data})
     return {"id": str(workflow.pk), "name": workflow.name, "description": workflow.description,
             "nodes": nodes, "edges": workflow.edges}
+
+
+def template_save(*, workflow: Workflow, actor: Principal, name: str | None = None,
+                  description: str | None = None,
+                  cover_asset_id: uuid.UUID | None = None) -> WorkflowTemplate:
+    """"Save as template": a copy of the workflow's graph as it is now, for its team. The
+    caller has checked that the cover is one of the team's assets."""
+    check_graph(workflow.nodes, workflow.edges, strict=False)  # never an empty graph
+    nodes = copy.deepcopy(workflow.nodes)
+    for node in nodes:  # a pin names a run of this workflow: no template carries one
+        if isinstance(node, dict) and isinstance(node.get("data"), dict):
+            node["data"].pop("pinned", None)
+    return WorkflowTemplate.objects.create(
+        team_id=workflow.team_id,
+        name=name or workflow.name,
+        description=workflow.description if description is None else description,
+        tags=list(workflow.tags),
+        nodes=nodes,
+        edges=copy.deepcopy(workflow.edges),
+        source_workflow=workflow,
+        cover_asset_id=cover_asset_id,
+        created_by=actor.user,
+    )
+
+
+def template_clone(*, template: Starter | WorkflowTemplate, team: Team, actor: Principal,
+                   name: str | None = None) -> Workflow:
+    """"Use template": a new workflow in `team` holding a copy of the template's graph. A
+    built-in starter is valid by construction (checked strictly); a team's template may hold
+    a draft, as the workflow it was saved from could."""
+    builtin = isinstance(template, Starter)
+    workflow, _ = workflow_create(
+        team=team,
+        actor=actor,
+        name=name or template.name,
+        description=template.description,
+        tags=list(template.tags),
+        nodes=copy.deepcopy(template.nodes),
+        edges=copy.deepcopy(template.edges),
+        strict=builtin,
+        source=WorkflowVersion.Source.TEMPLATE,
+        log_details={"template": str(template.id), "templateName": template.name},
+    )
+    return workflow
+
+
+def template_delete(*, template: WorkflowTemplate) -> None:
+    template.delete()

@@ -494,7 +494,10 @@ SPECTACULAR_SETTINGS = {
                             "KeyStateEnum": ["active", "expired", "revoked"],
                             "MediaKindEnum": ["image", "video"],
                             "RanByTypeEnum": ["user", "apiKey", "webhook"],
-                            "AssetKindEnum": ["output", "upload"]},
+                            "AssetKindEnum": ["output", "upload"],
+                            "TemplateSourceEnum": ["builtin", "team"],
+                            "VersionSourceEnum": ["create", "update", "replace", "patch_node",
+                                                  "duplicate", "restore", "template"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wireflow_site.openapi.add_shared_parts",

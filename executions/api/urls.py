@@ -3,7 +3,7 @@
 from django.urls import path
 
 from accounts.api.views import UsageApi, WebhookSecretApi
-from executions.api import assets, media, team_usage, triggers, views
+from executions.api import assets, media, team_usage, templates, triggers, views
 
 app_name = "executions"
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path("assets/<str:asset_id>", assets.AssetDetailApi.as_view(), name="asset"),
     path("assets/<str:asset_id>/favorite", assets.AssetFavoriteApi.as_view(),
          name="asset-favorite"),
+    path("templates", templates.TemplateListApi.as_view(), name="templates"),
+    path("templates/<str:template_id>", templates.TemplateDetailApi.as_view(), name="template"),
+    path("templates/<str:template_id>/clone", templates.TemplateCloneApi.as_view(),
+         name="template-clone"),
+    path("workflows/<str:workflow_id>/template", templates.WorkflowTemplateSaveApi.as_view(),
+         name="workflow-template"),
     path("developer/usage", UsageApi.as_view(), name="usage"),
     path("developer/webhook-secret", WebhookSecretApi.as_view(), name="webhook-secret"),
     path("teams/<int:team_id>/usage", team_usage.TeamUsageApi.as_view(), name="team-usage"),

@@ -123,7 +123,7 @@ def fuzz_key(transactional_db, make_team, make_key, settings):
 def real_ids(fuzz_key):
     """Objects that exist, so generated requests reach past the 404 of a made-up id: a valid
     workflow, a draft saved with malformed nodes (what `?strict=false` lets the editor keep),
-    one of its nodes, a run and a batch."""
+    one of its nodes, a run, a batch and templates."""
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {fuzz_key}")
     valid = client.post("/api/v1/workflows", offline_chain(), format="json").json()["data"]
@@ -145,13 +145,17 @@ def real_ids(fuzz_key):
     # activity (managing members and keys needs a signed-in member: those stay 403 here).
     key = ApiKey.objects.get()
     team = {"team_id": key.team_id, "key_id": key.pk, "number": 1}
+    # A built-in starter (by slug) and a template of the key's team saved from the workflow.
+    template = client.post(f"/api/v1/workflows/{valid['id']}/template", {},
+                           format="json").json()["data"]
     return [
         {"workflow_id": valid["id"], "webhook_id": valid["webhookId"],
          "node_id": valid["nodes"][0]["id"], "execution_id": run["executionId"],
-         "batch_id": batch["batchId"], "asset_id": asset["id"], **team},
+         "batch_id": batch["batchId"], "asset_id": asset["id"],
+         "template_id": "storyboard-frames", **team},
         {"workflow_id": draft["id"], "webhook_id": draft["webhookId"], "node_id": "odd",
          "execution_id": batch["executionId"], "batch_id": batch["batchId"],
-         "asset_id": asset["id"], **team},
+         "asset_id": asset["id"], "template_id": template["id"], **team},
     ]
 
 

@@ -155,6 +155,33 @@ def test_a_file_a_saved_workflow_references_stays_until_the_workflow_is_deleted(
     assert media_storage.names() == []
 
 
+def test_a_template_s_cover_and_the_files_its_graph_names_stay_until_it_is_deleted(
+        make_team, make_user, run, media_storage, django_capture_on_commit_callbacks):
+    from executions.assets import asset_url
+    from graph.services import template_delete, template_save
+
+    team = make_team("free")
+    actor = principal_for_user(make_user(team=team))
+    execution = run(team, age=8 * DAY)
+    (cover,) = files_of(execution)
+    upload = asset_upload(team=team, data=pillow("PNG", (40, 30)), declared_mime="image/png")
+    Asset.objects.filter(pk=upload.pk).update(created_at=timezone.now() - 8 * DAY)
+    workflow, _ = workflow_create(team=team, actor=actor, name="source", strict=False,
+                                  nodes=[node("img", "input:image", {"url": asset_url(upload)})],
+                                  edges=[])
+    template = template_save(workflow=workflow, actor=actor, cover_asset_id=cover.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_delete(workflow=workflow)  # the template outlives the workflow it came from
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.retention_prune()
+    assert Asset.objects.filter(pk__in=[cover.pk, upload.pk]).count() == 2
+    assert set(asset_file_names(cover)) <= set(media_storage.names())
+    template_delete(template=template)
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.retention_prune(now=timezone.now() + 2 * DAY)
+    assert not Asset.objects.filter(pk__in=[cover.pk, upload.pk]).exists()
+
+
 def test_a_pinned_output_stays_while_a_saved_workflow_pins_it(
         make_team, make_user, run, media_storage, django_capture_on_commit_callbacks):
     from graph.services import workflow_patch_node

@@ -74,7 +74,8 @@ def test_home_lists_workflows_after_login(seeded, client):
     "url",
     ["/admin/accounts/team/", "/admin/accounts/apikey/", "/admin/accounts/creditledgerentry/",
      "/admin/accounts/membership/", "/admin/accounts/user/", "/admin/graph/workflow/",
-     "/admin/graph/workflowversion/", "/admin/accounts/apikey/add/"],
+     "/admin/graph/workflowversion/", "/admin/graph/workflowtemplate/",
+     "/admin/accounts/apikey/add/"],
 )
 def test_admin_pages_render_for_the_demo_user(seeded, client, url):
     client.force_login(User.objects.get(username="demo"))

@@ -2,7 +2,7 @@ import { useCallback, useMemo, useState } from "react";
 
 import {
   createWorkflow, deleteWorkflow, duplicateWorkflow, listWorkflows, renameWorkflow,
-  type WorkflowItem,
+  saveAsTemplate, type WorkflowItem,
 } from "../api";
 import { matches, readTeam, rememberTeam, type Team, teamForCreate } from "./teams";
 
@@ -29,6 +29,7 @@ export default function WorkflowsPage({ initial }: { initial: PageData }) {
   const [query, setQuery] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [renaming, setRenaming] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const team = teams.find((t) => t.id === teamId);
   const createIn = teamForCreate(teams, teamId);
   const teamsById = useMemo(() => new Map(teams.map((t) => [t.id, t])), [teams]);
@@ -47,6 +48,20 @@ export default function WorkflowsPage({ initial }: { initial: PageData }) {
     try {
       await action();
       await refresh();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const saveTemplate = async (item: Item) => {
+    const name = window.prompt("Name of the template (its cover is the workflow's last output)",
+                               item.name);
+    if (!name?.trim()) return;
+    setError(null);
+    setNotice(null);
+    try {
+      const saved = await saveAsTemplate(item.id, { name: name.trim() });
+      setNotice(`Saved the template “${saved.data.name}”.`);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -90,11 +105,14 @@ export default function WorkflowsPage({ initial }: { initial: PageData }) {
         <button className="primary" data-testid="create-workflow" disabled={!createIn}
                 title={createIn ? `Create in ${createIn.name}` : "Viewers cannot create workflows"}
                 onClick={() => void create()}>New workflow</button>
+        <a className="button" href="/templates" data-testid="from-template">From a template</a>
       </div>
       <input className="search" type="search" placeholder="Search workflows…" value={query}
              aria-label="Search workflows" data-testid="search-workflows"
              onChange={(e) => setQuery(e.target.value)} />
       {error && <p className="error" role="alert">{error}</p>}
+      {notice && <p role="status" data-testid="notice">{notice}{" "}
+        <a href="/templates">Open Templates</a></p>}
       {!teams.length && <p className="muted">You are not in any team yet; ask an admin to add you.</p>}
       <table>
         <thead>
@@ -137,6 +155,9 @@ export default function WorkflowsPage({ initial }: { initial: PageData }) {
                             onClick={() => void act(() => duplicateWorkflow(item.id,
                                                                             `${item.name} (copy)`))}>
                       Duplicate
+                    </button>
+                    <button data-testid="save-template" onClick={() => void saveTemplate(item)}>
+                      Save as template
                     </button>
                     <button className="danger" data-testid="delete" onClick={() => {
                       if (window.confirm(`Delete “${item.name}”?`)) {
