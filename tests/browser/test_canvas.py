@@ -307,3 +307,21 @@ def test_a_frame_moves_the_nodes_inside_it_and_notes_take_a_colour(tab, server, 
     saved = {n["id"]: n["position"] for n in created.nodes}
     assert saved["prompt"]["x"] - saved["frame"]["x"] == 40
     tab.screenshot(path=str(SHOTS / "editor-frame.png"))
+
+
+def test_the_new_menu_saves_the_workflow_as_a_template_and_links_the_gallery(
+        tab, server, team, designer):
+    from graph.models import WorkflowTemplate
+    from tests.graph.builders import node
+
+    _open(tab, server, team, designer, "Keep me", [
+        node("prompt", "input:text", {"prompt": "a red kite"}),
+    ], [])
+    tab.click("[data-testid=new-menu] summary")
+    tab.click("[data-testid=save-as-template]")
+    tab.wait_for_selector("[data-testid=notice]:has-text('as a team template')")
+    assert WorkflowTemplate.objects.filter(team=team, name="Keep me").count() == 1
+    tab.click("[data-testid=new-menu] summary")
+    tab.click("[data-testid=from-template]")
+    tab.wait_for_url(f"{server.url}/templates")
+    tab.wait_for_selector("text=Keep me")

@@ -6,6 +6,7 @@ import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
 import TeamMenu from "../team/TeamMenu";
+import NewMenu from "./NewMenu";
 import { ThemeToggle } from "./ThemeToggle";
 
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
@@ -42,6 +43,7 @@ function Toolbar({ onRun, onLayout }: {
         </span>
         {!canEdit && <span className="badge">view only</span>}
         <span style={{ flex: 1 }} />
+        <NewMenu />
         <TeamMenu />
         {canEdit && <>
         <div className="group">
