@@ -21,8 +21,10 @@ image there counts as unreadable.
 Prints a table (wall, generations/s, ratio to one worker; aim: 4 workers >= 3.5x one). Never
 fails on time. A default run takes about 2 minutes. Environment: SCALE_GENERATIONS (400),
 SCALE_CONCURRENCY (200), SCALE_LATENCY (2 s), SCALE_WORKERS ("1,2,4"), SCALE_THREADS (16),
-SCALE_DB_POOL_SIZE (12 connections per worker: 4 workers × 12 stay under PostgreSQL's
-default max_connections of 100 with room for others), SCALE_DATABASE_URL
+SCALE_DB_POOL_SIZE (12 connections per worker, which its 16 threads wait for, up to
+DB_POOL_TIMEOUT=60 s: 4 workers × 12 stay under PostgreSQL's default max_connections of 100
+with room for others; with the default 3 s wait, threads failed their tasks and the runs waited
+for the reaper), SCALE_DATABASE_URL
 (postgres://postgres@127.0.0.1:5432/bench_scale).
 """
 
@@ -96,8 +98,9 @@ os.environ["SIMULATE"] = "1"
 SIMULATOR_PORT = free_port()
 os.environ["SIMULATOR_URL"] = f"http://127.0.0.1:{SIMULATOR_PORT}"
 os.environ["BFL_MAX_CONCURRENCY"] = str(CONCURRENCY)
-# Paused workers beat no heart: the reaper must not send round again what waits for them.
-os.environ["ENGINE_LOST_AFTER"] = "120"
+# Paused workers beat no heart: the reaper must not send round again what waits for them
+# while the runs are created (a few seconds).
+os.environ["ENGINE_LOST_AFTER"] = "30"
 
 embedded_redis = None
 if os.environ.get("REDIS_URL"):
@@ -163,6 +166,9 @@ def start_workers(count: int, round_id: str) -> list[LiveWorker]:
             queues=["celery", "celery.remote"],
             extra_env={"DJANGO_SETTINGS_MODULE": "wireflow_site.settings",
                        "WIREFLOW_VAR_DIR": var_dir, "DB_POOL_SIZE": POOL_SIZE,
+                       # More threads than pooled connections: a thread waits for one rather
+                       # than failing its task after the default 3 s.
+                       "DB_POOL_TIMEOUT": "60",
                        "WEBHOOK_ALLOW_PRIVATE": "0", "FETCH_ALLOW_PRIVATE": "0"}))
     with ThreadPoolExecutor(len(workers)) as pool:  # they start in parallel, as hosts would
         list(pool.map(LiveWorker.start, workers))
@@ -294,6 +300,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # A SIGTERM (make, timeout) unwinds: the workers, daphne and the simulator are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         sys.exit(main())
     finally:
