@@ -175,6 +175,12 @@ def start_workers(count: int, round_id: str) -> list[LiveWorker]:
     return workers
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (a threads worker is one process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def signal_workers(workers: list[LiveWorker], signum: int) -> None:
     for worker in workers:
         os.killpg(worker.process.pid, signum)
@@ -232,11 +238,13 @@ def one_round(count: int, team, headers, api: str) -> dict:
             nodes[0]["data"]["config"]["prompt"] = f"scale {count} generation {i}"
             ids.append(execution_start(team=team, nodes=nodes, edges=edges).pk)
         enqueued = time.perf_counter() - enqueue_start
+        cpu_before = sum(cpu_seconds(w.process.pid) for w in workers)
         start = time.time()
         signal_workers(workers, signal.SIGCONT)
         runs = wait_all(ids, timeout=600)
         last = max(run.finished_at.timestamp() for run in runs)
         wall = last - start
+        cpu = sum(cpu_seconds(w.process.pid) for w in workers) - cpu_before
         failed = runs.exclude(status=ExecutionStatus.COMPLETED).count()
         # Which host's worker last held each generation (finished it).
         by_host = dict(Counter(
@@ -251,7 +259,8 @@ def one_round(count: int, team, headers, api: str) -> dict:
     checked = time.perf_counter() - check_start
     return {"workers": count, "wall": wall, "rate": GENERATIONS / wall, "failed": failed,
             "unreadable": len(problems), "first_problem": problems[0] if problems else "",
-            "enqueued": enqueued, "checked": checked, "by_host": by_host}
+            "enqueued": enqueued, "cpu_ms": cpu / GENERATIONS * 1000, "checked": checked,
+            "by_host": by_host}
 
 
 def main() -> int:
@@ -285,17 +294,18 @@ def main() -> int:
           f"{CONCURRENCY}, {THREADS}-thread workers, PostgreSQL + Redis + S3 (moto); "
           f"ideal wall {ideal:.1f} s")
     print(f"{'workers':>7} | {'wall s':>7} | {'gen/s':>7} | {'vs 1':>6} | {'failed':>6} | "
-          f"{'unreadable':>10}")
+          f"{'unreadable':>10} | {'worker CPU ms/gen':>17}")
     for row in results:
         ratio = f"{row['rate'] / base:.2f}x" if base else "—"
         print(f"{row['workers']:>7} | {row['wall']:>7.1f} | {row['rate']:>7.1f} | {ratio:>6} | "
-              f"{row['failed']:>6} | {row['unreadable']:>10}")
+              f"{row['failed']:>6} | {row['unreadable']:>10} | {row['cpu_ms']:>17.0f}")
         print(f"          generations finished per host: "
               f"{', '.join(f'{h} {n}' for h, n in sorted(row['by_host'].items()))}")
         if row["first_problem"]:
             print(f"          first unreadable output: {row['first_problem']}")
     print(f"aim: 4 workers >= 3.5x one; every output readable by its signed URL. "
-          f"Whole run {time.perf_counter() - started:.0f} s", flush=True)
+          f"Whole run {time.perf_counter() - started:.0f} s on {os.cpu_count()} cores, load "
+          f"average {os.getloadavg()[0]:.1f}", flush=True)
     return 0
 
 
