@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test bench install install-dev frontend frontend-test browser lint clean
+.PHONY: run run-prod test bench install install-dev frontend frontend-test browser lint clean
 
 EDITOR := frontend/editor
 EDITOR_SOURCES := $(shell find $(EDITOR)/src -type f 2>/dev/null) $(EDITOR)/vite.config.ts
@@ -45,6 +45,11 @@ install-dev: $(VENV)/.dev
 # exec: the recipe's shell becomes the runner, so a SIGTERM sent to it reaches the runner.
 run: install frontend
 	exec $(PY) -m wireflow_site.runner
+
+# The production layout on this machine (README: Production runbook): PostgreSQL, Redis, the
+# S3 server (moto, a dev dependency) unless S3_BUCKET is set, WORKERS worker hosts, one beat.
+run-prod: install-dev frontend
+	exec $(PY) -m wireflow_site.runner --prod
 
 # Lint and import contracts (pyproject.toml): ruff, and lint-imports, which fails on an import
 # that breaks executions/'s one-way layers or a new import circle.

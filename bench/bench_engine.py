@@ -159,12 +159,14 @@ def bench_generations(team, simulator_url: str) -> None:
 
 
 @contextmanager
-def simulator_process(latency: float):
+def simulator_process(latency: float, port: int = 0):
     """The provider simulator in a process of its own, as a remote vendor would be: sharing
-    this script's interpreter would slow its answers whenever the script itself is busy."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    this script's interpreter would slow its answers whenever the script itself is busy. On
+    `port`, or a free one."""
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "provider_simulator", "--port", str(port),
          "--latency", str(latency)], cwd=ROOT, stdout=subprocess.DEVNULL)

@@ -7,11 +7,17 @@ threads) and celery beat (the dispatcher) until Ctrl-C (or SIGTERM), and stops e
 started, last started first. A child that exits meanwhile is logged and started again
 after a backoff (1 s, doubling to 30 s; back to 1 s once it had stayed up a minute). Children die
 with the runner even when it is SIGKILLed (wireflow_site.procs).
+
+`--prod` (`make run-prod`) starts the production layout instead, on this machine: DEBUG off,
+PostgreSQL (DATABASE_URL, default the database `wireflow` on 127.0.0.1, created if missing),
+Redis, object storage (S3_BUCKET, else a moto S3 server on loopback), WORKERS (default 2)
+worker hosts of both kinds, each with a var dir of its own, and one beat; no demo data.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -46,6 +52,90 @@ def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket
     listener = socket.create_server((host, port), family=family, backlog=backlog)
     listener.set_inheritable(True)
     return listener
+
+
+DEFAULT_PROD_DATABASE = "postgres://postgres@127.0.0.1:5432/wireflow"
+
+
+def worker_hosts(env: dict[str, str]) -> int:
+    """How many worker hosts `make run-prod` starts: WORKERS, default 2."""
+    count = int(env.get("WORKERS", "2") or "2")
+    if count < 1:
+        raise ValueError("WORKERS must be at least 1")
+    return count
+
+
+def worker_layout(env: dict[str, str], *, var_dir: Path, hosts: int,
+                  nodename: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    """The Celery processes to start, as (name, argv, environment added): local rendering on
+    a process pool (CPU), vendor submits, polls and housekeeping on threads (waiting on other
+    machines), so neither holds up the other; and exactly one beat.
+
+    hosts=0 is `make run`: one worker of each kind. hosts=N is the production layout of
+    `make run-prod`: N of each, each with a hostname and a var dir of its own (no process
+    reads a file another one wrote: media are on object storage), as on N machines."""
+    queue = env.get("CELERY_QUEUE", "celery")
+
+    def workers(index: int) -> list[tuple[str, list[str], dict[str, str]]]:
+        suffix = f"-{index}" if index else ""
+        extra = {"WIREFLOW_VAR_DIR": str(var_dir / "hosts" / f"host{index}")} if index else {}
+        celery = [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO"]
+        return [
+            (f"celery{suffix}",
+             [*celery, "--concurrency", env.get("CELERY_CONCURRENCY", "2"), "--queues", queue,
+              "--hostname", f"wireflow{suffix}@{nodename}"], extra),
+            (f"celery-remote{suffix}",
+             [*celery, "--pool", "threads",
+              "--concurrency", env.get("CELERY_REMOTE_CONCURRENCY", "16"),
+              "--queues", f"{queue}.remote", "--hostname", f"remote{suffix}@{nodename}"], extra),
+        ]
+
+    layout = [entry for index in (range(1, hosts + 1) if hosts else [0])
+              for entry in workers(index)]
+    layout.append(("beat", [PYTHON, "-m", "celery", "-A", "wireflow_site", "beat", "--loglevel",
+                            "WARNING", "--schedule", str(var_dir / "celerybeat-schedule")], {}))
+    return layout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_create_if_missing(url: str) -> None:
+    """CREATE DATABASE for the database of a postgres:// URL, unless it exists."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True,
+                         connect_timeout=5) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def bucket_create(env: dict[str, str], timeout: float = 30) -> None:
+    """Create the bucket on the S3 server just started, once it answers."""
+    import boto3
+    from botocore.exceptions import EndpointConnectionError
+
+    client = boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"],
+                          region_name=env["S3_REGION"],
+                          aws_access_key_id=env["S3_ACCESS_KEY_ID"],
+                          aws_secret_access_key=env["S3_SECRET_ACCESS_KEY"])
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.create_bucket(Bucket=env["S3_BUCKET"])
+            return
+        except EndpointConnectionError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the S3 server did not start") from None
+            time.sleep(0.2)
 
 
 class Child:
@@ -89,13 +179,19 @@ class Child:
 
 
 class Runner:
-    def __init__(self) -> None:
+    def __init__(self, *, prod: bool = False) -> None:
+        self.prod = prod
         self.host = os.environ.get("HOST", "127.0.0.1")
         self.port = int(os.environ.get("PORT", "8000"))
         self.env = dict(os.environ)
-        # A laptop serves plain HTTP: development mode unless the caller says otherwise.
-        self.env.setdefault("DEBUG", "1")
+        # A laptop serves plain HTTP: development mode unless the caller says otherwise. The
+        # production layout runs with DEBUG off (TLS is the proxy's, in front of it).
+        self.env.setdefault("DEBUG", "0" if prod else "1")
         self.env.setdefault("HTTPS", "0")
+        # Production: several worker hosts (WORKERS of each kind, each with a var dir of its
+        # own); otherwise one of each, sharing the runner's.
+        self.hosts = worker_hosts(self.env) if prod else 0
+        self.moto: Child | None = None
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "wireflow_site.settings")
         self.env["PYTHONUNBUFFERED"] = "1"
         self.redis: EmbeddedRedis | None = None
@@ -111,8 +207,12 @@ class Runner:
     def manage(self, *args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=self.env, check=True)
 
-    def spawn(self, name: str, argv: list[str], **popen_kwargs) -> None:
-        child = Child(name, argv, cwd=BASE_DIR, env=self.env, **popen_kwargs)
+    def var_dir(self) -> Path:
+        return Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
+
+    def spawn(self, name: str, argv: list[str], *, env: dict[str, str] | None = None,
+              **popen_kwargs) -> None:
+        child = Child(name, argv, cwd=BASE_DIR, env={**self.env, **(env or {})}, **popen_kwargs)
         child.start()
         self.children.append(child)
 
@@ -126,11 +226,14 @@ class Runner:
             print(f"Embedded Redis on {self.redis.url}", flush=True)
         var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
         var_dir.mkdir(parents=True, exist_ok=True)
+        if self.prod:
+            self.prepare_production()
         self.base_url_file = var_dir / "base.url"
         self.base_url_file.write_text(self.base_url())
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("collectstatic", "--noinput", "-v", "0")
-        self.manage("seed_demo", "--host", f"http://{self.host}:{self.port}")
+        if not self.prod:
+            self.manage("seed_demo", "--host", f"http://{self.host}:{self.port}")
         if self.env.get("SIMULATE", "") in ("1", "true", "yes", "on"):
             simulator_port = self.env.setdefault("SIMULATOR_PORT", "8765")
             self.env.setdefault("SIMULATOR_URL", f"http://127.0.0.1:{simulator_port}")
@@ -139,36 +242,43 @@ class Runner:
             print(f"Provider simulator on {self.env['SIMULATOR_URL']}: every remote node "
                   "runs offline and its results are marked simulated", flush=True)
         self.serve_http()
-        queue = self.env.get("CELERY_QUEUE", "celery")
-        # Local rendering on a process pool (CPU); vendor submits, polls and housekeeping on
-        # threads (waiting on other machines), so neither holds up the other.
-        self.spawn(
-            "celery",
-            [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO",
-             "--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"), "--queues", queue,
-             "--hostname", f"wireflow@{os.uname().nodename}"],
-        )
-        self.spawn(
-            "celery-remote",
-            [PYTHON, "-m", "celery", "-A", "wireflow_site", "worker", "--loglevel", "INFO",
-             "--pool", "threads",
-             "--concurrency", os.environ.get("CELERY_REMOTE_CONCURRENCY", "16"),
-             "--queues", f"{queue}.remote", "--hostname", f"remote@{os.uname().nodename}"],
-        )
-        var_dir = Path(self.env.get("WIREFLOW_VAR_DIR", BASE_DIR / "var"))
-        self.spawn(
-            "beat",
-            [PYTHON, "-m", "celery", "-A", "wireflow_site", "beat", "--loglevel", "WARNING",
-             "--schedule", str(var_dir / "celerybeat-schedule")],
-        )
+        for name, argv, env in worker_layout(self.env, var_dir=self.var_dir(), hosts=self.hosts,
+                                             nodename=os.uname().nodename):
+            self.spawn(name, argv, env=env)
         self.wait_until_up()
         print(
             f"\n  Wireflow is running at http://{self.host}:{self.port}/"
             f"\n  API docs: http://{self.host}:{self.port}/api/docs"
             f"\n  Admin:    http://{self.host}:{self.port}/admin/"
-            "\n  Press Ctrl-C to stop.\n",
+            + ("\n  No demo data: make a user with `python manage.py createsuperuser` (the "
+               "same DATABASE_URL)" if self.prod else "")
+            + "\n  Press Ctrl-C to stop.\n",
             flush=True,
         )
+
+    def prepare_production(self) -> None:
+        """What the processes of the production layout share instead of a disk: PostgreSQL
+        (the database is created if missing), one SECRET_KEY (from the environment, else made
+        for this run), and object storage (S3_BUCKET; unset, a moto S3 server on loopback,
+        which keeps nothing once stopped)."""
+        url = self.env.setdefault("DATABASE_URL", DEFAULT_PROD_DATABASE)
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise ValueError("make run-prod needs PostgreSQL: DATABASE_URL=postgres://…")
+        database_create_if_missing(url)
+        self.env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        if not self.env.get("S3_BUCKET") and not self.env.get("STORAGE_BACKEND"):
+            port = free_port()
+            self.spawn("s3", [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+            endpoint = f"http://127.0.0.1:{port}"
+            self.env.update(S3_BUCKET="wireflow-media", S3_ENDPOINT_URL=endpoint,
+                            S3_REGION="us-east-1", S3_ACCESS_KEY_ID="local",
+                            S3_SECRET_ACCESS_KEY="local-secret")
+            bucket_create(self.env)
+            print(f"S3 server (moto) on {endpoint}, bucket wireflow-media: its files are gone "
+                  "when it stops; set S3_BUCKET and friends for a real store", flush=True)
+        print(f"Production layout: {self.hosts} worker host(s), each a local worker and a "
+              f"remote worker with a var dir of its own; one beat; DEBUG="
+              f"{self.env['DEBUG']}", flush=True)
 
     def serve_http(self) -> None:
         """Open the listening socket here and start WEB_CONCURRENCY daphne processes on it
@@ -235,8 +345,9 @@ class Runner:
             self.redis = None
 
 
-def main() -> int:
-    runner = Runner()
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    runner = Runner(prod="--prod" in args)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
@@ -253,7 +364,8 @@ def main() -> int:
         print("\nStopping…", flush=True)
         return 0
     except (RuntimeError, subprocess.CalledProcessError, OSError, ValueError) as error:
-        print(f"make run failed: {error}", file=sys.stderr, flush=True)
+        print(f"make run{'-prod' if runner.prod else ''} failed: {error}", file=sys.stderr,
+              flush=True)
         return 1
     finally:
         runner.stop()

@@ -114,3 +114,52 @@ def test_a_sigkilled_runner_leaves_no_child_behind_not_even_its_embedded_redis(t
     for pid in left:  # don't leave them to the next test either
         os.kill(pid, signal.SIGKILL)
     assert not left, f"still running after the runner was SIGKILLed: {left}"
+
+
+def _queues_and_hostname(argv: list[str]) -> tuple[str, str]:
+    return argv[argv.index("--queues") + 1], argv[argv.index("--hostname") + 1]
+
+
+def test_make_run_starts_one_worker_of_each_kind_and_one_beat(tmp_path):
+    from wireflow_site.runner import worker_layout
+
+    layout = worker_layout({}, var_dir=tmp_path, hosts=0, nodename="laptop")
+    assert [name for name, _, _ in layout] == ["celery", "celery-remote", "beat"]
+    assert [_queues_and_hostname(argv) for _, argv, _ in layout[:2]] == [
+        ("celery", "wireflow@laptop"), ("celery.remote", "remote@laptop")]
+    assert all(env == {} for _, _, env in layout)  # the runner's own var dir
+
+
+def test_the_production_layout_starts_n_hosts_of_both_workers_with_var_dirs_of_their_own(
+        tmp_path):
+    from wireflow_site.runner import worker_layout
+
+    layout = worker_layout({"CELERY_QUEUE": "jobs", "CELERY_REMOTE_CONCURRENCY": "32"},
+                           var_dir=tmp_path, hosts=3, nodename="box")
+    workers = [(name, argv, env) for name, argv, env in layout if name != "beat"]
+    assert len(workers) == 6
+    assert sorted(_queues_and_hostname(argv) for _, argv, _ in workers) == [
+        *[("jobs", f"wireflow-{i}@box") for i in (1, 2, 3)],
+        *[("jobs.remote", f"remote-{i}@box") for i in (1, 2, 3)]]
+    remote = [argv for name, argv, _ in workers if name.startswith("celery-remote")]
+    assert all(argv[argv.index("--pool") + 1] == "threads"
+               and argv[argv.index("--concurrency") + 1] == "32" for argv in remote)
+    # No two hosts share a var dir; both workers of one host share theirs.
+    var_dirs = {name: env["WIREFLOW_VAR_DIR"] for name, _, env in workers}
+    assert len(set(var_dirs.values())) == 3
+    assert var_dirs["celery-2"] == var_dirs["celery-remote-2"] == str(tmp_path / "hosts/host2")
+    assert [name for name, argv, _ in layout if "beat" in argv] == ["beat"]  # exactly one
+
+
+def test_the_production_layout_refuses_sqlite_and_a_nonsense_worker_count(monkeypatch):
+    import pytest
+
+    from wireflow_site.runner import Runner
+
+    monkeypatch.setenv("WORKERS", "0")
+    with pytest.raises(ValueError, match="WORKERS"):
+        Runner(prod=True)
+    monkeypatch.setenv("WORKERS", "2")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/db.sqlite3")
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        Runner(prod=True).prepare_production()
