@@ -325,3 +325,41 @@ def test_the_new_menu_saves_the_workflow_as_a_template_and_links_the_gallery(
     tab.click("[data-testid=from-template]")
     tab.wait_for_url(f"{server.url}/templates")
     tab.wait_for_selector("text=Keep me")
+
+
+def test_mid_run_a_pinned_node_keeps_its_image_while_a_grid_fills_and_a_video_renders(
+        tab, server, team, designer):
+    from accounts.services import credits_grant
+    from executions.models import Execution
+    from tests.graph.builders import edge, node
+
+    credits_grant(team=team, amount=500)
+    created = _open(tab, server, team, designer, "Mid-run", [
+        node("prompt", "input:text", {"prompt": "a red kite over the dunes"}),
+        node("flux", "generate:flux_2_pro", {"width": 512, "height": 512}),
+        node("nano", "generate:nano_banana_2", {"num_images": 4}),
+        node("video", "generate:image_to_video_local", {"duration": 10, "fps": 30}),
+    ], [edge("e1", "prompt", "prompt", "flux", "prompt"),
+        edge("e2", "prompt", "prompt", "nano", "prompt"),
+        edge("e3", "nano", "image", "video", "image")], per_row=2, row_height=320)
+    tab.click("[data-testid=run]")
+    tab.wait_for_selector("[data-testid=node-video][data-status=COMPLETED]", timeout=120000)
+    tab.click("[data-testid=node-flux] [data-testid=pin-output]")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+
+    tab.click("[data-testid=run]")
+    # The pinned FLUX is done at once (cached, free); Nano Banana draws four new images (a
+    # random seed) and the video made from them renders.
+    tab.wait_for_function("""() => {
+        const status = id => document.querySelector(`[data-testid=node-${id}]`)?.dataset.status;
+        return status('flux') === 'CACHED' && status('nano') === 'COMPLETED'
+            && ['QUEUED', 'RUNNING'].includes(status('video'))
+            && document.querySelectorAll('[data-testid=node-nano] img.node-preview').length === 4
+            && [...document.querySelectorAll('[data-testid=node-nano] img.node-preview')]
+                .every(img => img.complete && img.naturalWidth > 0);
+    }""", timeout=120000, polling=100)
+    tab.screenshot(path=str(SHOTS / "editor-mid-run-pinned-grid.png"))
+    assert tab.locator("[data-testid=node-flux] [data-testid=node-pinned]").count() == 1
+    tab.wait_for_selector("[data-testid=node-video][data-status=COMPLETED]", timeout=120000)
+    latest = Execution.objects.filter(workflow=created).latest("created_at")
+    assert latest.node_runs.get(node_id="flux").credits == 0
