@@ -363,3 +363,46 @@ def test_mid_run_a_pinned_node_keeps_its_image_while_a_grid_fills_and_a_video_re
     tab.wait_for_selector("[data-testid=node-video][data-status=COMPLETED]", timeout=120000)
     latest = Execution.objects.filter(workflow=created).latest("created_at")
     assert latest.node_runs.get(node_id="flux").credits == 0
+
+
+def test_an_image_file_or_url_dropped_on_the_canvas_becomes_an_image_input(
+        tab, server, team, designer):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from tests.graph.builders import node
+
+    created = _open(tab, server, team, designer, "Drops", [
+        node("prompt", "input:text", {"prompt": "a red kite"}),
+    ], [])
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(png, "PNG")
+    tab.evaluate("""([data, x, y]) => {
+        const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], 'moodboard.png', {type: 'image/png'}));
+        const pane = document.querySelector('.react-flow__pane');
+        for (const type of ['dragover', 'drop']) {
+            pane.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true,
+                                                    dataTransfer: transfer, clientX: x,
+                                                    clientY: y}));
+        }
+    }""", [base64.b64encode(png.getvalue()).decode(), 500, 500])
+    tab.wait_for_selector("[data-testid=node-image-1]")
+    tab.evaluate("""([x, y]) => {
+        const transfer = new DataTransfer();
+        transfer.setData('text/uri-list', 'https://example.com/reference.jpg');
+        const pane = document.querySelector('.react-flow__pane');
+        pane.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true,
+                                                  dataTransfer: transfer, clientX: x,
+                                                  clientY: y}));
+    }""", [700, 300])
+    tab.wait_for_selector("[data-testid=node-image-2]")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    created.refresh_from_db()
+    urls = {n["id"]: n["data"]["config"].get("url") for n in created.nodes
+            if n["data"]["nodeType"] == "input:image"}
+    assert urls["image-2"] == "https://example.com/reference.jpg"
+    assert "/media/" in urls["image-1"] or "assets/" in urls["image-1"]

@@ -4,7 +4,7 @@ import {
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
-import { fetchCatalog, fetchWorkflow } from "./api";
+import { describe, fetchCatalog, fetchWorkflow, uploadMedia } from "./api";
 import FlowNode, { FRAME_TYPE } from "./components/FlowNode";
 import Palette from "./components/Palette";
 import QuickAdd from "./components/QuickAdd";
@@ -22,6 +22,27 @@ import type { NodeStatus } from "./status";
 import { type FlowNode as FlowNodeT, useEditor } from "./store";
 import type { Size } from "./layout";
 import type { NodeSpec } from "./types";
+
+/** An image file or an image URL dropped on the canvas becomes an Image Input there (a file
+ * is uploaded first, as the inspector's upload does). */
+async function dropImage(data: DataTransfer, at: { x: number; y: number }): Promise<void> {
+  const editor = useEditor.getState();
+  const file = Array.from(data.files).find((item) => item.type.startsWith("image/"));
+  const text = (data.getData("text/uri-list") || data.getData("text/plain")).split("\n")[0].trim();
+  let url: string | null = null;
+  try {
+    if (file) url = (await uploadMedia(file)).data.url;
+    else if (/^https?:\/\//.test(text)) url = text;
+  } catch (error) {
+    editor.notify(`Not uploaded: ${describe(error)}`);
+    return;
+  }
+  if (!url) {
+    if (data.files.length) editor.notify("Only images can be dropped on the canvas");
+    return;
+  }
+  editor.addNode("input:image", at, { url });
+}
 
 type FrameDrag = { id: string; start: { x: number; y: number };
                   members: Map<string, { x: number; y: number }> };
@@ -157,10 +178,14 @@ function Canvas() {
          onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
          onDrop={(event) => {
            event.preventDefault();
+           if (!canEdit) return;
+           const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
            const nodeType = event.dataTransfer.getData("application/wireflow-node");
-           if (nodeType && canEdit) {
-             addNode(nodeType, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+           if (nodeType) {
+             addNode(nodeType, at);
+             return;
            }
+           void dropImage(event.dataTransfer, at);
          }}>
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
                  onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}

@@ -77,7 +77,8 @@ export interface EditorActions {
   /** Say why an edge dropped on a handle was not made. */
   explainRefusal(connection: Connection): void;
   /** Add a node at the nearest free place to `position` (never on top of another). */
-  addNode(nodeType: string, position: { x: number; y: number }): void;
+  addNode(nodeType: string, position: { x: number; y: number },
+          config?: Record<string, unknown>): void;
   /** An Image Input holding `url`, placed left of `targetId` and wired into its image port
    * `port` ("use as input" in the viewer). Returns the new node's id, or null. */
   useAsInput(url: string, targetId: string, port: string): string | null;
@@ -266,12 +267,13 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       const check = connectionCheck(connection);
       if (!check.ok) set({ notice: `Not connected: ${check.reason}` });
     },
-    addNode: (nodeType, position) => {
+    addNode: (nodeType, position, config) => {
       const spec = get().catalog.get(nodeType);
       if (!spec) return;
       remember();
       const node = createNode(spec, toWorkflowJson(get().nodes, []).nodes,
                               freeSpot(position, boxes(), sizeOf(spec)));
+      if (config) node.data = { ...node.data, config: { ...(node.data.config ?? {}), ...config } };
       set({ nodes: [...get().nodes, toFlowNode(node)], dirty: true });
     },
     useAsInput: (url, targetId, port) => {
