@@ -165,6 +165,19 @@ def test_keyboard_and_quick_add_build_a_graph_without_dragging(tab, server, team
         ("prompt", "flux-2-pro-1", "in-prompt")]
     tab.screenshot(path=str(SHOTS / "editor-keyboard-wired.png"))
 
+    # Focus a node from the keyboard, select it with Enter, move it with the arrow keys.
+    tab.locator(".react-flow__node[data-id=prompt]").focus()
+    tab.keyboard.press("Enter")
+    for _ in range(5):
+        tab.keyboard.press("ArrowRight")
+    assert tab.input_value("[data-testid=inspector-label]") == "prompt"  # its inspector is open
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    before = {n["id"]: n["position"] for n in created.nodes}
+    created.refresh_from_db()
+    after = {n["id"]: n["position"] for n in created.nodes}
+    assert after["prompt"]["x"] > before["prompt"]["x"]
+    assert after["prompt"]["y"] == before["prompt"]["y"]
+
 
 def test_a_list_of_prompts_runs_as_a_batch_with_a_grid_and_per_item_retry(
         tab, server, team, designer):
