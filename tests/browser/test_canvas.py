@@ -419,26 +419,3 @@ def test_an_image_file_or_url_dropped_on_the_canvas_becomes_an_image_input(
             if n["data"]["nodeType"] == "input:image"}
     assert urls["image-2"] == "https://example.com/reference.jpg"
     assert "/media/" in urls["image-1"] or "assets/" in urls["image-1"]
-
-
-def test_a_handle_menu_connects_two_nodes_from_the_keyboard(tab, server, team, designer):
-    from tests.graph.builders import node
-
-    created = _open(tab, server, team, designer, "Handles", [
-        node("prompt", "input:text", {"prompt": "a red kite"}),
-        node("flux", "generate:flux_2_pro", {"width": 512, "height": 512}),
-    ], [])
-    tab.locator("[data-testid=node-prompt] [data-handleid=out-prompt]").focus()
-    tab.keyboard.press("Enter")
-    tab.wait_for_selector("[data-testid=handle-menu]")
-    # Only ports of the same media type are offered: FLUX's prompt, not its reference images.
-    options = tab.locator("[data-testid=handle-menu] button").all_inner_texts()
-    assert options == ["flux · Prompt", "Cancel"], options
-    tab.keyboard.press("Enter")  # the first choice has the focus
-    tab.wait_for_selector("[data-testid=handle-menu]", state="detached")
-    tab.wait_for_selector(".react-flow__edge.edge-text", state="attached")  # a flat line
-    assert tab.evaluate("document.activeElement.dataset.handleid") == "out-prompt"
-    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
-    created.refresh_from_db()
-    assert [(e["source"], e["target"], e["targetHandle"]) for e in created.edges] == [
-        ("prompt", "flux", "in-prompt")]

@@ -6,7 +6,6 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { describe, fetchCatalog, fetchWorkflow, uploadMedia } from "./api";
 import FlowNode, { FRAME_TYPE } from "./components/FlowNode";
-import HandleMenu from "./components/HandleMenu";
 import Palette from "./components/Palette";
 import QuickAdd from "./components/QuickAdd";
 import ShortcutHelp from "./components/ShortcutHelp";
@@ -205,7 +204,6 @@ function Canvas() {
         <Controls fitViewOptions={FIT} />
       </ReactFlow>
       {quickAdd && <QuickAdd at={quickAdd} onClose={() => setQuickAdd(null)} />}
-      <HandleMenu />
     </main>
   );
 }

@@ -6,7 +6,6 @@ import { nodeLabel } from "../status";
 import { type FlowNode, useEditor } from "../store";
 import type { NodeStatus } from "../status";
 import type { NodeRunState, NodeSpec, Problem } from "../types";
-import { useHandleMenu } from "./HandleMenu";
 import { fileName, outputItems, useViewer } from "./Viewer";
 
 const SEP = "\u0001";
@@ -64,9 +63,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           {ports(spec).map((input) => (
             <div key={input.id} className="port port-in" title={`${input.label}: ${input.type}`}>
               <Handle type="target" position={Position.Left} id={`in-${input.id}`}
-                      className={`media-${input.type}`} tabIndex={0} role="button"
-                      aria-label={`${input.label} input: press Enter to connect`}
-                      onKeyDown={(event) => openHandleMenu(event, id, input.id, "in")}
+                      className={`media-${input.type}`}
                       style={{ background: MEDIA_COLORS[input.type] ?? "#888" }} />
               <span>{input.label}{input.required ? " *" : ""}</span>
             </div>
@@ -77,9 +74,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
             <div key={output.id} className="port port-out" title={`${output.label}: ${output.type}`}>
               <span>{output.label}</span>
               <Handle type="source" position={Position.Right} id={`out-${output.id}`}
-                      className={`media-${output.type}`} tabIndex={0} role="button"
-                      aria-label={`${output.label} output: press Enter to connect`}
-                      onKeyDown={(event) => openHandleMenu(event, id, output.id, "out")}
+                      className={`media-${output.type}`}
                       style={{ background: MEDIA_COLORS[output.type] ?? "#888" }} />
             </div>
           ))}
@@ -114,19 +109,6 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       ))}
     </div>
   );
-}
-
-/** Enter (or Space) on a focused handle opens its connect menu beside it. */
-function openHandleMenu(event: React.KeyboardEvent<HTMLDivElement>, nodeId: string, port: string,
-                        side: "in" | "out") {
-  if (event.key !== "Enter" && event.key !== " ") return;
-  event.preventDefault();
-  event.stopPropagation();
-  const box = event.currentTarget.getBoundingClientRect();
-  const canvas = event.currentTarget.closest(".canvas")?.getBoundingClientRect();
-  useHandleMenu.getState().open({ nodeId, port, side,
-                                  x: box.right - (canvas?.left ?? 0) + 8,
-                                  y: box.top - (canvas?.top ?? 0) });
 }
 
 export const FRAME_TYPE = "utility:frame";
