@@ -451,6 +451,7 @@ def test_two_nodes_connect_from_the_keyboard_through_the_connect_menu(
     tab.wait_for_selector("[data-testid=connect-menu]")
     tab.keyboard.type("up")
     assert tab.locator("[data-testid=connect-choice]").all_inner_texts() == ["up · Image"]
+    tab.screenshot(path=str(SHOTS / "editor-connect-menu.png"))
     tab.keyboard.press("Escape")
     tab.wait_for_selector("[data-testid=connect-menu]", state="detached")
     assert tab.evaluate("document.activeElement.dataset.testid") == "connect-open"
