@@ -193,3 +193,15 @@ def test_a_run_of_an_audio_input_shows_the_sound_under_output_audios(api, live_w
     assert result["finalOutput"]["url"] == sound["url"]
     schema = api.get(f"/api/v1/workflows/{workflow_id}/run").json()["inputs"]
     assert schema[0]["type"] == "audio"
+
+
+@pytest.mark.parametrize("fmt, mime, extension", [
+    ("mp3", "audio/mpeg", "mp3"), ("wav", "audio/wav", "wav"), ("m4a", "audio/mp4", "m4a"),
+    ("flac", "audio/flac", "flac"), ("ogg", "audio/ogg", "ogg")])
+def test_a_vendor_s_sound_is_taken_as_the_format_its_bytes_are(fmt, mime, extension):
+    from executions.providers.http import output_file
+
+    made = output_file(audio(fmt), "application/octet-stream", vendor="fal")
+    assert (made.mime, made.extension) == (mime, extension)
+    with pytest.raises(ProviderError):
+        output_file(b"<html>not a sound</html>", "audio/mpeg", vendor="fal")
