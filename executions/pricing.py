@@ -11,6 +11,7 @@ quote.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 from graph.catalog import NO_USAGE, NodeSpec, Usage, catalog
@@ -59,6 +60,42 @@ def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
     return Usage(references=tuple(sizes)), known
 
 
+def _known_text(source: dict | None, handle: Any) -> str | None:
+    """The text an upstream node puts on `handle`, when it is known before the run (an input
+    whose value is its settings), else None."""
+    data = source.get("data") if isinstance(source, dict) else None
+    spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
+    if spec is None or not spec.instant:
+        return None
+    made = spec.handler(SimpleNamespace(config=effective_config(source, spec)))
+    port = str(handle or "")
+    ref = made.get(port[4:] if port.startswith("out-") else port)
+    return ref.get("text") if isinstance(ref, dict) and isinstance(ref.get("text"), str) \
+        else None
+
+
+def _ceiling_usage(node_id: str, spec: NodeSpec, config: dict[str, Any],
+                   by_id: dict[str, dict], edges: list[dict]) -> Usage:
+    """The most a node billed by consumption (tokens) can use: its `usage_ceiling` of the text
+    wired into it (known where an input holds it) and as many images as its port takes."""
+    texts: dict[str, list[str | None]] = {}
+    images = 0
+    for edge in edges:
+        if not isinstance(edge, dict) or edge.get("target") != node_id:
+            continue
+        port = spec.input(_port(edge.get("targetHandle")))
+        if port is None or not port.is_port:
+            continue
+        source = by_id.get(edge.get("source"))
+        if port.type == "text":
+            texts.setdefault(port.id, []).append(_known_text(source, edge.get("sourceHandle")))
+        elif port.type == "image":
+            # How many images an upstream node makes is its own business: quote the most the
+            # port takes, so the charge for what arrives is never above it.
+            images = port.max_items or 1
+    return spec.usage_ceiling(config, texts, images)
+
+
 def estimate(nodes: list[dict], only: set[str] | None = None,
              edges: list[dict] | None = None) -> dict[str, Any]:
     """`{"estimatedCredits", "breakdown", "estimateComplete", "warnings"}` for these nodes
@@ -76,6 +113,8 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
         try:
             config = effective_config(node, spec)
             usage, sized = _reference_usage(node["id"], spec, by_id, edges or [])
+            if spec.usage_ceiling is not None:
+                usage = _ceiling_usage(node["id"], spec, config, by_id, edges or [])
             unit, credits = spec.credits(config, usage) or 0, node_credits(spec, config, usage)
         except (TypeError, ValueError, KeyError):
             complete = False
