@@ -384,9 +384,11 @@ STYLES = ("cinematic lighting", "soft morning light", "golden hour glow", "studi
           "bold graphic shapes")
 
 
-LEAD = re.compile(r"^(?:(?:please|now|then)\s+)*(?:write|give me|make|create|generate|"
-                  r"enhance|improve|rewrite|describe|expand|turn)\b[^:\n]*?(?::|\b(?:for|of|"
-                  r"about|on|into)\b)\s*", re.I)
+_VERB = (r"^(?:(?:please|now|then)\s+)*(?:write|give me|make|create|generate|enhance|improve|"
+         r"rewrite|describe|expand|turn)\b")
+# "Enhance this prompt for FLUX: <subject>" (the colon first), else "Write a caption for <…>".
+LEADS = (re.compile(_VERB + r"[^:\n]*:\s*", re.I),
+         re.compile(_VERB + r"[^:\n]*?\b(?:for|of|about|on|into)\b\s*", re.I))
 
 
 def _subject(text: str, after: int = 0) -> str:
@@ -396,7 +398,10 @@ def _subject(text: str, after: int = 0) -> str:
     if after:
         rest = re.sub(r"^(?:for|of|about|on|showing|with)\b\s*", "", rest, flags=re.I)
     else:
-        rest = LEAD.sub("", rest, count=1)
+        for lead in LEADS:
+            if lead.match(rest):
+                rest = lead.sub("", rest, count=1)
+                break
     words = rest.replace("\n", " ").split()[:16]
     return " ".join(words).strip(" .,:;") or "a quiet scene"
 
