@@ -67,7 +67,10 @@ def _known_text(source: dict | None, handle: Any) -> str | None:
     spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
     if spec is None or not spec.instant:
         return None
-    made = spec.handler(SimpleNamespace(config=effective_config(source, spec)))
+    try:
+        made = spec.handler(SimpleNamespace(config=effective_config(source, spec)))
+    except Exception:  # noqa: BLE001 - a handler that needs a run: the text is not known yet
+        return None
     port = str(handle or "")
     ref = made.get(port[4:] if port.startswith("out-") else port)
     return ref.get("text") if isinstance(ref, dict) and isinstance(ref.get("text"), str) \
