@@ -108,9 +108,12 @@ def test_text_from_a_node_that_has_not_run_is_quoted_at_the_input_limit():
     nodes.insert(1, node("first", "llm:chat", {"prompt": "Write a brief", "model": "gpt-4o",
                                                "max_tokens": 100}))
     edges[0] = edge("e1", "first", "text", "llm", "input")
-    line = next(item for item in estimate(nodes, edges=edges)["breakdown"]
-                if item["nodeId"] == "llm")
-    assert line["unitCredits"] > MAX_INPUT_BYTES * 2.5 / 10**4
+    price = estimate(nodes, edges=edges)
+    line = next(item for item in price["breakdown"] if item["nodeId"] == "llm")
+    assert line["unitCredits"] > MAX_INPUT_BYTES * 2.5 / 10**4 and line["model"] == "gpt-4o"
+    assert price["warnings"] == ["llm: text from nodes that have not run yet is quoted at the "
+                                 "most the node takes; the charge follows the tokens the model "
+                                 "reports"]
 
 
 def test_the_chain_validates_and_its_config_rules_point_at_the_setting():
