@@ -209,14 +209,21 @@ class LlmProvider(Provider):
         return Result({"text": text}, meta=meta)
 
     def model_check(self, model: str) -> str | None:
-        """None when the key works and the vendor serves `model` (GET /models/<id>: free)."""
+        """None when the key works and the vendor serves `model`, at no cost: OpenAI's
+        GET /models/<id>; OpenRouter's GET /key (its model lookups need no key), then
+        GET /models/<id>/endpoints."""
         spec = chat_model({"model": model})
         if spec is None or spec.vendor == "compatible":
             return f"{model} is not a listed model"
         try:
             endpoint = self._endpoint(spec)
-            self.http[spec.vendor].send_json("GET", f"{endpoint['base_url']}/models/{model}",
-                                             headers=self._headers(endpoint))
+            http, base, headers = self.http[spec.vendor], endpoint["base_url"], self._headers(
+                endpoint)
+            if spec.vendor == "openrouter":
+                http.send_json("GET", f"{base}/key", headers=headers)
+                http.send_json("GET", f"{base}/models/{model}/endpoints", headers=headers)
+            else:
+                http.send_json("GET", f"{base}/models/{model}", headers=headers)
         except ProviderError as error:
             return error.message
         return None

@@ -4,7 +4,8 @@
     /openrouter/api/v1/…    openrouter.ai/api/v1       Authorization: Bearer sk-or-v1-<64 hex>
     /compatible/v1/…        a self-hosted server (vLLM, Ollama…): any model id, no key needed
 
-    POST …/chat/completions   GET …/models   GET …/models/<id>
+    POST …/chat/completions   GET …/models   GET …/models/<id> (OpenAI)
+    GET /openrouter/api/v1/key   GET /openrouter/api/v1/models/<author>/<slug>/endpoints
 
 OpenAI's refusals in its own shape, `{"error": {"message", "type", "param", "code"}}`: a
 missing or malformed key 401 (invalid_api_key), an unknown model 404 (model_not_found), an
@@ -153,6 +154,17 @@ def route(h: Handler, method: str, path: str, query: dict[str, list[str]]) -> No
     if method == "GET" and rest == "/models":
         return h.reply(200, {"object": "list", "data": [
             _model(name, flavour) for name in MODELS.get(flavour, {})]})
+    if flavour == "openrouter" and method == "GET" and rest == "/key":
+        return h.reply(200, {"data": {"label": "sk-or-v1-5e1…", "usage": 0, "limit": None,
+                                      "is_free_tier": False}})
+    if flavour == "openrouter" and method == "GET" and rest.startswith("/models/"):
+        # OpenRouter looks a model up by its endpoints: /models/<author>/<slug>/endpoints.
+        name = rest[len("/models/"):].removesuffix("/endpoints")
+        if rest.endswith("/endpoints") and name in MODELS["openrouter"]:
+            return h.reply(200, {"data": {"id": name, "name": name, "endpoints": [
+                {"name": name, "context_length": 200_000,
+                 "max_completion_tokens": MODELS["openrouter"][name][0]}]}})
+        return fail(h, 404, "Model not found")
     if method == "GET" and rest.startswith("/models/"):
         name = rest[len("/models/"):]
         if flavour == "compatible" or name in MODELS[flavour]:

@@ -267,3 +267,32 @@ def test_the_sdk_lists_and_retrieves_models(sdk):
     assert sdk.models.retrieve("gpt-5").id == "gpt-5"
     with pytest.raises(openai.NotFoundError):
         sdk.models.retrieve("gpt-9")
+
+
+def test_providers_check_asks_each_llm_vendor_about_its_listed_models(llm, simulator):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("providers_check", "llm", stdout=out)
+    said = out.getvalue()
+    for model in MODELS.values():
+        if model.vendor != "compatible":
+            assert f"ok   {model.model_id}" in said
+    assert "FAIL" not in said and sim_stats(simulator).get("openai.chat", 0) == 0
+
+
+def test_providers_check_names_a_refused_llm_key(settings, simulator):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    point_llm_at(settings, simulator.url, openai="sk-no")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("providers_check", "llm", stdout=out)
+    assert "FAIL gpt-4o: OpenAI answered 401: Incorrect API key provided" in out.getvalue()
+    point_llm_at(settings, simulator.url, openrouter="sk-or-v1-bad")
+    assert "User not found" in get_provider("llm").model_check("anthropic/claude-haiku-4.5")
+    get_provider("llm").close()
