@@ -110,3 +110,35 @@ def test_a_refused_key_fails_the_llm_node_clearly_and_charges_nothing(
     assert runs["llm"]["credits"] == 0 and result["credits"]["charged"] == 0
     assert Team.objects.get(pk=team.pk).credit_balance == 1_000  # the reservation came back
     get_provider("llm").close()
+
+
+def _run_here(api, monkeypatch, graph) -> dict:
+    ready: list = []
+    monkeypatch.setattr(dispatch, "node_runs_enqueue", ready.extend)
+    response = api.post(f"/api/v1/workflows/{create(api, graph)}/execute", {}, format="json")
+    assert response.status_code == 201, response.json()
+    while ready:
+        step = ready.pop(0)
+        worker.task_run(worker.node_run_execute, step.node_run_id, step.lease)
+    return api.get(response["Location"]).json()
+
+
+def test_template_and_json_extract_run_free_and_fail_clearly_on_bad_json(
+        api, team, monkeypatch, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    nodes = [node("style", "input:text", {"prompt": "ukiyo-e woodblock"}),
+             node("joined", "utility:prompt_concat", {"template": '{"prompt": "{a}, {b}"}',
+                                                     "a": "a fox in snow"}),
+             node("pick", "utility:json_extract", {"path": "prompt"}),
+             node("missing", "utility:json_extract", {"path": "prompts[2]"})]
+    edges = [edge("e1", "style", "text", "joined", "b"),
+             edge("e2", "joined", "text", "pick", "json"),
+             edge("e3", "joined", "text", "missing", "json")]
+    result = _run_here(api, monkeypatch, {"name": "Text tools", "nodes": nodes,
+                                          "edges": edges})
+    runs = {run["nodeId"]: run for run in result["nodeResults"]["nodeRuns"]}
+    assert runs["joined"]["output"]["text"] == '{"prompt": "a fox in snow, ukiyo-e woodblock"}'
+    assert runs["pick"]["output"]["text"] == "a fox in snow, ukiyo-e woodblock"
+    assert runs["missing"]["status"] == "FAILED"
+    assert runs["missing"]["error"] == "JSON Extract: $ has no key 'prompts' (it has 'prompt')"
+    assert result["status"] == "FAILED" and result["credits"]["charged"] == 0
