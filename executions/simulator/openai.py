@@ -12,7 +12,8 @@ missing or malformed key 401 (invalid_api_key), an unknown model 404 (model_not_
 unknown field, bad messages, roles or content parts, out-of-range settings, json_object mode
 without the word "json" in the messages, max_tokens past the model's limit or sent to a
 reasoning model, a temperature a reasoning model does not take: 400 invalid_request_error.
-OpenRouter answers `{"error": {"code": <status>, "message"}}`. The answer is deterministic
+OpenRouter answers `{"error": {"code": <status>, "message"}}` (an unknown model is its 400
+"… is not a valid model ID"). The answer is deterministic
 text derived from the prompt: a brief asking for "N prompts" (or lines, ideas, captions…)
 gets N lines, JSON mode valid JSON, images a caption naming their size and colour. Tokens
 are counted as words and punctuation marks, so never more than the prompt's bytes.
@@ -233,6 +234,8 @@ def check(flavour: str, body: Any) -> dict[str, Any]:
         raise Invalid("you must provide a model parameter")
     if flavour == "compatible":
         spec = (COMPATIBLE_MAX, True, False, model)
+    elif model not in MODELS[flavour] and flavour == "openrouter":
+        raise Invalid(f"{model} is not a valid model ID")  # OpenRouter: a 400
     elif model not in MODELS[flavour]:
         raise Invalid(f"The model `{model}` does not exist or you do not have access to it.",
                       None, "model_not_found", status=404)

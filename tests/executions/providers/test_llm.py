@@ -296,3 +296,21 @@ def test_providers_check_names_a_refused_llm_key(settings, simulator):
     point_llm_at(settings, simulator.url, openrouter="sk-or-v1-bad")
     assert "User not found" in get_provider("llm").model_check("anthropic/claude-haiku-4.5")
     get_provider("llm").close()
+
+
+def test_the_sdk_pointed_at_openrouter_gets_the_answer_our_provider_gets(llm, simulator):
+    job = chat(model="anthropic/claude-haiku-4.5", max_tokens=300)
+    ours = llm.submit(job)
+    system, user = chat_texts(job.config, [], [])
+    body = build_request(MODELS["anthropic/claude-haiku-4.5"], job.config, system, user, [],
+                         job.seed)
+    client = openai.OpenAI(base_url=f"{simulator.url}/openrouter/api/v1",
+                           api_key=OPENROUTER_KEY, max_retries=0)
+    with client:
+        theirs = client.chat.completions.create(**body)
+        assert theirs.choices[0].message.content == ours.outputs["text"]
+        assert theirs.usage.completion_tokens == ours.meta["usage"]["completion_tokens"]
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(**{**body, "model": "anthropic/claude-opus-9"})
+        assert caught.value.body == {"code": 400, "message": "anthropic/claude-opus-9 is not a "
+                                                             "valid model ID"}
