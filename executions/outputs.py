@@ -199,4 +199,7 @@ def result_usage(result: Result) -> Usage:
         return NO_USAGE
     references = tuple(float(mp) for mp in said.get("references") or ())
     images = said.get("images")
-    return Usage(references=references, images=int(images) if images is not None else None)
+    prompt, completion = said.get("prompt_tokens"), said.get("completion_tokens")
+    return Usage(references=references, images=int(images) if images is not None else None,
+                 prompt_tokens=int(prompt) if prompt is not None else None,
+                 completion_tokens=int(completion) if completion is not None else None)

@@ -11,6 +11,7 @@ quote.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 from graph.catalog import NO_USAGE, NodeSpec, Usage, catalog
@@ -59,6 +60,47 @@ def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
     return Usage(references=tuple(sizes)), known
 
 
+def _known_text(source: dict | None, handle: Any) -> str | None:
+    """The text an upstream node puts on `handle`, when it is known before the run (an input
+    whose value is its settings), else None."""
+    data = source.get("data") if isinstance(source, dict) else None
+    spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
+    if spec is None or not spec.instant:
+        return None
+    try:
+        made = spec.handler(SimpleNamespace(config=effective_config(source, spec)))
+    except Exception:  # noqa: BLE001 - a handler that needs a run: the text is not known yet
+        return None
+    port = str(handle or "")
+    ref = made.get(port[4:] if port.startswith("out-") else port)
+    return ref.get("text") if isinstance(ref, dict) and isinstance(ref.get("text"), str) \
+        else None
+
+
+def _ceiling_usage(node_id: str, spec: NodeSpec, config: dict[str, Any],
+                   by_id: dict[str, dict], edges: list[dict]) -> tuple[Usage, bool]:
+    """The most a node billed by consumption (tokens) can use: its `usage_ceiling` of the text
+    wired into it (known where an input holds it) and as many images as its port takes; and
+    whether all that text was known."""
+    texts: dict[str, list[str | None]] = {}
+    images = 0
+    for edge in edges:
+        if not isinstance(edge, dict) or edge.get("target") != node_id:
+            continue
+        port = spec.input(_port(edge.get("targetHandle")))
+        if port is None or not port.is_port:
+            continue
+        source = by_id.get(edge.get("source"))
+        if port.type == "text":
+            texts.setdefault(port.id, []).append(_known_text(source, edge.get("sourceHandle")))
+        elif port.type == "image":
+            # How many images an upstream node makes is its own business: quote the most the
+            # port takes, so the charge for what arrives is never above it.
+            images = port.max_items or 1
+    known = all(text is not None for values in texts.values() for text in values)
+    return spec.usage_ceiling(config, texts, images), known
+
+
 def estimate(nodes: list[dict], only: set[str] | None = None,
              edges: list[dict] | None = None) -> dict[str, Any]:
     """`{"estimatedCredits", "breakdown", "estimateComplete", "warnings"}` for these nodes
@@ -76,6 +118,10 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
         try:
             config = effective_config(node, spec)
             usage, sized = _reference_usage(node["id"], spec, by_id, edges or [])
+            texts_known = True
+            if spec.usage_ceiling is not None:
+                usage, texts_known = _ceiling_usage(node["id"], spec, config, by_id,
+                                                    edges or [])
             unit, credits = spec.credits(config, usage) or 0, node_credits(spec, config, usage)
         except (TypeError, ValueError, KeyError):
             complete = False
@@ -88,10 +134,17 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
                 f"{data.get('label') or spec.label}: reference images of unknown size are "
                 f"quoted at {UNKNOWN_REFERENCE_MEGAPIXELS:g} MP each; the charge follows their "
                 "real size")
+        if not texts_known:
+            warnings.append(
+                f"{data.get('label') or spec.label}: text from nodes that have not run yet is "
+                "quoted at the most the node takes; the charge follows the tokens the model "
+                "reports")
         breakdown.append({
             "nodeId": node["id"],
             "nodeLabel": data.get("label") or spec.label,
-            "model": spec.model or spec.node_type,
+            # A node whose model is a setting (LLM Chat) names the one chosen.
+            "model": config["model"] if spec.input("model") is not None and isinstance(
+                config.get("model"), str) else spec.model or spec.node_type,
             "credits": credits,
             "unitCredits": unit,
             "iterations": 1,  # api.md's field: a node runs once per execution

@@ -515,6 +515,8 @@ SIMULATOR_KEYS = {
     "BFL_API_KEY": "5f0c5a8e-3b1d-4c52-9d7e-6a4f1b2c3d4e",
     "GEMINI_API_KEY": "AIzaSyD-simulator_sample_key_0123456789",
     "FAL_KEY": "0b8e7c2a-4d6f-4e1a-9c3b-7f5d2e1a0c9b:3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e",
+    "OPENAI_API_KEY": "sk-proj-simulator_sample_key_0123456789abcdefABCDEF",
+    "OPENROUTER_API_KEY": "sk-or-v1-" + "5e1a" * 16,
 }
 
 
@@ -544,6 +546,33 @@ PROVIDERS = {
                       timeout=180),
     "fal": _remote("FAL", "executions.providers.fal.FalProvider", "https://queue.fal.run", 16,
                    "FAL_KEY"),
+    # llm:chat: one provider, three OpenAI-compatible endpoints; the node's model picks one.
+    # Under SIMULATE each is the simulator's (/openai/v1, /openrouter/api/v1, /compatible/v1).
+    "llm": {
+        "BACKEND": "executions.providers.llm.LlmProvider",
+        "OPTIONS": {
+            "endpoints": {
+                vendor: {
+                    "base_url": f"{SIMULATOR_URL}{path}" if SIMULATE else os.environ.get(
+                        f"{prefix}_BASE_URL", real),
+                    "api_key": os.environ.get(f"{prefix}_API_KEY",
+                                              SIMULATOR_KEYS.get(f"{prefix}_API_KEY", "")
+                                              if SIMULATE else ""),
+                }
+                for vendor, prefix, real, path in (
+                    ("openai", "OPENAI", "https://api.openai.com/v1", "/openai/v1"),
+                    ("openrouter", "OPENROUTER", "https://openrouter.ai/api/v1",
+                     "/openrouter/api/v1"),
+                    ("compatible", "LLM", "", "/compatible/v1"))
+            },
+            # The compatible server is reached through the SSRF guard; a private or loopback
+            # address (a GPU box on your own network) only when allowed.
+            "allow_private": SIMULATE or env_bool("LLM_ALLOW_PRIVATE", False),
+            "max_concurrency": int(os.environ.get("LLM_MAX_CONCURRENCY", "16")),
+            "timeout": float(os.environ.get("LLM_TIMEOUT", "120")),
+            "simulated": SIMULATE,
+        },
+    },
     "local": {
         "BACKEND": "executions.providers.local.LocalProvider",
         "OPTIONS": {"max_concurrency": int(os.environ.get("LOCAL_MAX_CONCURRENCY", "8"))},

@@ -116,11 +116,13 @@ def require_key(api_key: str, *, env: str, model: str, vendor: str) -> None:
 class Http:
     """A pooled client for one vendor; `vendor` names it in every error message."""
 
-    def __init__(self, *, vendor: str, timeout: float, describe: Describe = plain_error) -> None:
+    def __init__(self, *, vendor: str, timeout: float, describe: Describe = plain_error,
+                 client: httpx.Client | None = None) -> None:
         self.vendor = vendor
         self.timeout = timeout
         self.describe = describe
-        self.client = httpx.Client(
+        # `client`: one made elsewhere, e.g. wireflow_site.net's SSRF-guarded outbound client.
+        self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             follow_redirects=False,

@@ -1,8 +1,9 @@
-"""A provider simulator on loopback. It speaks the BFL, Gemini and fal queue protocols as
-strictly as the vendors do (key formats, model ids, field ranges, error shapes), so the real
-providers and the vendors' own SDKs run against it unchanged (base URL and key are all that
-differ), and it returns real images and videos. Each vendor lives in its own module
-(bfl.py, google.py, fal.py); this one is the shared HTTP plumbing, TLS and control endpoints.
+"""A provider simulator on loopback. It speaks the BFL, Gemini, fal queue and OpenAI-compatible
+chat protocols as strictly as the vendors do (key formats, model ids, field ranges, error
+shapes), so the real providers and the vendors' own SDKs run against it unchanged (base URL and
+key are all that differ), and it returns real images and videos. Each vendor lives in its own
+module (bfl.py, google.py, fal.py, openai.py); this one is the shared HTTP plumbing, TLS and
+control endpoints.
 
 Jobs finish `latency` seconds after they were submitted; no thread waits for them, so hundreds
 can be in flight and polled cheaply. Result URLs point back at the simulator and expire after
@@ -38,16 +39,18 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from executions.simulator import bfl, fal, google
+from executions.simulator import bfl, fal, google, openai
 from executions.simulator.state import State, redacted
 
 HANG_SECONDS = 10.0
-VENDORS: dict[str, ModuleType] = {"bfl": bfl, "google": google, "fal": fal}
+VENDORS: dict[str, ModuleType] = {"bfl": bfl, "google": google, "fal": fal, "openai": openai}
 # BFL hands out polling URLs on another (regional) host than the one submitted to.
 OTHER_HOST = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 
 
 def vendor_of(path: str) -> str:
+    if path.startswith(tuple(f"{prefix}/" for prefix in openai.PREFIXES)):
+        return "openai"
     if path.startswith("/v1beta/") or path == "/v1/models" or path.startswith("/v1/models/"):
         return "google"
     return "bfl" if path.startswith("/v1/") else "fal"

@@ -293,7 +293,7 @@ class CatalogNodeOut(serializers.Serializer):
     nodeType = serializers.CharField()
     label = serializers.CharField()
     category = serializers.CharField(
-        help_text="input, generate, process, compose, utility or logic.")
+        help_text="input, generate, process, compose, utility, logic or llm.")
     description = serializers.CharField(allow_blank=True)
     inputs = CatalogInputOut(many=True)
     outputs = CatalogOutputOut(many=True)

@@ -23,6 +23,10 @@ class Usage:
 
     references: tuple[float, ...] = ()
     images: int | None = None
+    # Tokens, where the vendor bills them (an LLM): what the response's `usage` reported,
+    # or in the estimate the most the request can use (see graph.catalog.llm).
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 NO_USAGE = Usage()
@@ -36,6 +40,10 @@ Handler = Callable[[Any], dict[str, dict[str, Any]]]
 # validator adds the node's id and name.
 ConfigIssue = dict[str, Any]
 ConfigCheck = Callable[[dict[str, Any]], list[ConfigIssue]]
+# The most a run can consume, from its config, the text on each text port (None where it is not
+# known before the run) and how many images it takes: the estimate quotes it, the charge is
+# held to it (an LLM's prompt and completion tokens).
+UsageCeiling = Callable[[dict[str, Any], dict[str, list[str | None]], int], "Usage"]
 
 
 class NodeError(Exception):
@@ -163,7 +171,8 @@ class NodeSpec:
     model's output changes. A remote node names the vendor's `model` id (or endpoint), the date
     that id and its `price_rule` were last checked against the vendor's own docs
     (`model_checked`), and, where its output size follows from its settings, `output_pixels`
-    (used to price what it feeds into a model that bills its inputs).
+    (used to price what it feeds into a model that bills its inputs). A node billed by what
+    it consumes (tokens) declares its `usage_ceiling`: the estimate quotes it.
 
     An executable node is run either by its `provider` (an alias of settings.PROVIDERS) or by
     its `handler` (built-in work, no vendor). An `instant` node's outputs are its settings: it
@@ -192,6 +201,7 @@ class NodeSpec:
     model_checked: str = ""
     price_rule: str = ""
     output_pixels: Callable[[dict[str, Any]], int | None] | None = None
+    usage_ceiling: UsageCeiling | None = None
     _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
     _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
 

@@ -1,4 +1,5 @@
-"""Serve the provider simulator (BFL, Gemini, fal protocols) on loopback until Ctrl-C/SIGTERM."""
+"""Serve the provider simulator (BFL, Gemini, fal, OpenAI-compatible chat) on loopback until
+Ctrl-C/SIGTERM."""
 
 import signal
 import threading
@@ -9,7 +10,8 @@ from executions.simulator import SimulatorServer
 
 
 class Command(BaseCommand):
-    help = "Run the BFL / Gemini / fal protocol simulator (real images and videos, no network)."
+    help = ("Run the BFL / Gemini / fal / OpenAI-compatible chat simulator (real images and "
+            "videos, no network).")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")

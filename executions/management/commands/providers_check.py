@@ -1,8 +1,9 @@
 """Check the configured vendor keys and model ids without generating anything.
 
 For each remote provider: whether a key is set, and for every model the catalog runs on it,
-the vendor's answer to its cheapest documented call (Gemini: the model lookup; BFL and fal: an
-empty request, which the vendor refuses before it makes, or bills, a job). Exits 1 when a key
+the vendor's answer to its cheapest documented call (Gemini and the LLM vendors: the model
+lookup; BFL and fal: an empty request, which the vendor refuses before it makes, or bills, a
+job). Exits 1 when a key
 that is set does not work or a model id is unknown.
 """
 
@@ -10,7 +11,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from executions.providers import get_provider
+from executions.providers.llm import KEY_ENVS
 from graph.catalog import catalog
+from graph.catalog.llm import MODELS
 
 
 class Command(BaseCommand):
@@ -21,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, aliases, **options):
         remote = {alias: config for alias, config in settings.PROVIDERS.items()
-                  if "api_key" in config.get("OPTIONS", {})}
+                  if {"api_key", "endpoints"} & set(config.get("OPTIONS", {}))}
         unknown = set(aliases) - set(remote)
         if unknown:
             raise CommandError(f"No remote provider named {', '.join(sorted(unknown))}; "
@@ -29,6 +32,9 @@ class Command(BaseCommand):
         broken = 0
         for alias in aliases or sorted(remote):
             opts = remote[alias]["OPTIONS"]
+            if "endpoints" in opts:  # one provider, an endpoint per vendor (LLM Chat)
+                broken += self.check_endpoints(alias, opts["endpoints"])
+                continue
             models = sorted({spec.model for spec in catalog.all()
                              if spec.provider == alias and spec.model})
             where = opts.get("base_url", "")
@@ -45,3 +51,24 @@ class Command(BaseCommand):
                                   + (f": {problem}" if problem else ""))
         if broken:
             raise CommandError(f"{broken} check(s) failed")
+
+    def check_endpoints(self, alias: str, endpoints: dict) -> int:
+        """Each vendor's key and its listed chat models (GET /models/<id>: free); the custom
+        server's models are whatever it serves, so it has nothing listed to check."""
+        broken = 0
+        for vendor, endpoint in sorted(endpoints.items()):
+            models = sorted(m.model_id for m in MODELS.values() if m.vendor == vendor)
+            if not models:
+                continue
+            if not endpoint.get("api_key"):
+                self.stdout.write(f"{alias} ({vendor}): no key ({KEY_ENVS[vendor]} is not set); "
+                                  f"not checked: {', '.join(models)}")
+                continue
+            self.stdout.write(f"{alias} ({vendor}): {endpoint.get('base_url', '')}")
+            provider = get_provider(alias)
+            for model in models:
+                problem = provider.model_check(model)
+                broken += problem is not None
+                self.stdout.write(f"  {'FAIL' if problem else 'ok  '} {model}"
+                                  + (f": {problem}" if problem else ""))
+        return broken

@@ -54,7 +54,8 @@ export interface SizeRule {
 }
 
 /** Node families, as the `nodeType` prefix names them (api.md). */
-export type NodeFamily = "input" | "generate" | "process" | "compose" | "utility" | "logic";
+export type NodeFamily =
+  "input" | "generate" | "process" | "compose" | "utility" | "logic" | "llm";
 export type NodeType = `${NodeFamily}:${string}`;
 
 /** `data` of a node of one family: its settings live in `config` (`params` is read as an
@@ -77,10 +78,13 @@ export type ProcessNodeData = NodeDataOf<"process", { scale?: number }>;
 export type ComposeNodeData = NodeDataOf<"compose", { text?: string }>;
 export type UtilityNodeData = NodeDataOf<"utility", { text?: string }>;
 export type LogicNodeData = NodeDataOf<"logic", object>;
+export type LlmNodeData = NodeDataOf<"llm", {
+  prompt?: string; model?: string; system_prompt?: string; json_mode?: boolean;
+  max_tokens?: number }>;
 
 export type WorkflowNodeData =
   | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | UtilityNodeData
-  | LogicNodeData;
+  | LogicNodeData | LlmNodeData;
 
 export interface WorkflowNode {
   id: string;

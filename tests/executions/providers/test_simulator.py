@@ -337,7 +337,8 @@ def test_settings_fill_in_the_simulators_sample_keys():
     from executions.simulator.keys import SAMPLE_KEYS, well_formed
 
     expected = {"BFL_API_KEY": SAMPLE_KEYS["bfl"], "GEMINI_API_KEY": SAMPLE_KEYS["google"],
-                "FAL_KEY": SAMPLE_KEYS["fal"]}
+                "FAL_KEY": SAMPLE_KEYS["fal"], "OPENAI_API_KEY": SAMPLE_KEYS["openai"],
+                "OPENROUTER_API_KEY": SAMPLE_KEYS["openrouter"]}
     in_settings = settings.SIMULATOR_KEYS
     assert in_settings == expected
     assert all(well_formed(vendor, key) for vendor, key in SAMPLE_KEYS.items())

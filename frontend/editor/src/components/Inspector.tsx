@@ -189,7 +189,7 @@ function Field({ setting, value, onChange, hint }: {
                                                onChange={(e) => onChange(e.target.value)} /></label>;
     case "text":
       return <label htmlFor={id}>{label}<textarea id={id} rows={5} value={String(current ?? "")}
-                                                  placeholder="Describe the image…"
+                                                  placeholder={setting.id === "prompt" ? "Describe the image…" : undefined}
                                                   onChange={(e) => onChange(e.target.value)} /></label>;
     case "url":
       return <UrlField id={id} label={label} value={current} onChange={onChange} />;
