@@ -86,3 +86,59 @@ def audio_only_mp4(seconds: float = 1.0) -> bytes:
                         "-i", f"sine=frequency=330:duration={seconds}", "-c:a", "aac",
                         "-f", "mp4", str(path)], check=True)
         return path.read_bytes()
+
+
+def probe(data: bytes, suffix: str = "bin") -> dict:
+    """What ffmpeg reads back from a file, as ffprobe would report it (there is no ffprobe
+    here, only the wheel's ffmpeg): each stream's kind, codec and measures from the demuxer's
+    own header report, the container's format name, and the duration every stream decodes to
+    (the time of the last decoded frame, not a header's claim)."""
+    import re
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"probe.{suffix}"
+        path.write_bytes(data)
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin",
+                               "-i", str(path), "-f", "null", "-progress", "pipe:1", "-"],
+                              capture_output=True, text=True, check=False)
+    header = done.stderr.split("Stream mapping:", 1)[0]
+    container = re.search(r"Input #0, ([\w,]+), from", header)
+    streams = []
+    for line in header.splitlines():
+        found = re.search(r"Stream #0:\d+.*?: (Video|Audio): (\w+)(.*)", line)
+        if not found:
+            continue
+        kind, codec, rest = found.group(1).lower(), found.group(2), found.group(3)
+        stream = {"kind": kind, "codec": codec}
+        if kind == "video":
+            size = re.search(r", (\d+)x(\d+)", rest)
+            fps = re.search(r", ([\d.]+) fps", rest)
+            stream.update(width=int(size.group(1)), height=int(size.group(2)),
+                          pix_fmt=pix.group(1) if (pix := re.search(
+                              r"\b(yuvj?\d+p\w*|rgb\w+|nv12|gray)\b", rest)) else None,
+                          fps=float(fps.group(1)) if fps else None)
+        else:
+            rate = re.search(r", (\d+) Hz, ([^,]+)", rest)
+            layout = rate.group(2).strip()
+            stream.update(sample_rate=int(rate.group(1)),
+                          channels={"mono": 1, "stereo": 2}.get(layout, layout))
+        streams.append(stream)
+    progress = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    elapsed = progress.get("out_time_us", "0")
+    return {"format": container.group(1) if container else None, "streams": streams,
+            "duration": int(elapsed) / 1e6 if elapsed.isdigit() else 0.0,
+            "faststart": data.find(b"moov") < data.find(b"mdat") if b"mdat" in data else None}
+
+
+def loudness(data: bytes, suffix: str = "bin") -> float:
+    """Integrated loudness (LUFS) as ffmpeg's ebur128 meter reads it."""
+    import re
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sound.{suffix}"
+        path.write_bytes(data)
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin",
+                               "-i", str(path), "-map", "0:a:0", "-af", "ebur128",
+                               "-f", "null", "-"], capture_output=True, text=True, check=False)
+    summary = done.stderr.rsplit("Summary:", 1)[-1]
+    return float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))

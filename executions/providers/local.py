@@ -1,6 +1,7 @@
 """Real work on our own servers, with no network: a procedural preview image, Lanczos upscale,
-resize/crop, text overlay and a pan-and-zoom MP4. One small function per node type, in `HANDLERS`;
-the pixels are done by the pure functions of `executions.imaging`."""
+resize/crop, text overlay, a pan-and-zoom MP4, and audio trim, loudness normalisation and mix.
+One small function per node type, in `HANDLERS`; the pixels are done by the pure functions of
+`executions.imaging`, the sound by those of `executions.audio`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 from PIL import Image
 
-from executions import imaging
-from executions.providers.base import Job, OutputFile, Provider, ProviderError, Result
+from executions import audio, imaging, media_types
+from executions.providers.base import Job, Media, OutputFile, Provider, ProviderError, Result
 
 
 def _setting(job: Job, key: str, cast: Callable[[Any], Any]) -> Any:
@@ -70,12 +71,61 @@ def _pan_zoom(job: Job) -> Result:
     return Result({"video": OutputFile(data=video, mime="video/mp4", extension="mp4")})
 
 
+def _sound_in(job: Job, port: str = "audio") -> tuple[bytes, str]:
+    """The first sound on `port`: its bytes and the ffmpeg demuxer its format is read with."""
+    media = job.media(port)
+    if not media or media[0].kind != "audio":
+        raise ProviderError(f"No sound arrived on the '{port}' input", kind="invalid")
+    return media[0].read(), _demuxer(media[0])
+
+
+def _demuxer(media: Media) -> str:
+    extension = media.storage_name.rsplit(".", 1)[-1].lower()
+    if extension not in media_types.DEMUXERS:
+        raise ProviderError(f"{media.storage_name} is not a sound we read", kind="invalid")
+    return media_types.DEMUXERS[extension]
+
+
+def _optional(job: Job, key: str) -> float | None:
+    return None if job.config.get(key) in (None, "") else _setting(job, key, float)
+
+
+def _sound(data: bytes) -> Result:
+    return Result({"audio": audio.m4a(data)})
+
+
+def _trim(job: Job) -> Result:
+    data, container = _sound_in(job)
+    return _sound(audio.trim(data, container=container, start=_optional(job, "start") or 0.0,
+                             end=_optional(job, "end"), fade=_optional(job, "fade") or 0.0))
+
+
+def _normalize(job: Job) -> Result:
+    data, container = _sound_in(job)
+    return _sound(audio.normalize(
+        data, container=container, target=_setting(job, "target", float),
+        true_peak=_setting(job, "true_peak", float),
+        loudness_range=_setting(job, "loudness_range", float)))
+
+
+def _mix(job: Job) -> Result:
+    duration = _setting(job, "duration", str)
+    if duration not in ("longest", "shortest", "first"):
+        raise ProviderError(f"The setting 'duration' is not valid: {duration!r}", kind="invalid")
+    return _sound(audio.mix(_sound_in(job, "audio"), _sound_in(job, "audio_b"),
+                            volume_a=_setting(job, "volume_a", float),
+                            volume_b=_setting(job, "volume_b", float), duration=duration))
+
+
 HANDLERS: dict[str, Callable[[Job], Result]] = {
     "generate:local_preview": _preview,
     "process:upscale_local": _upscale,
     "process:resize_crop": _resize_crop,
     "compose:text_overlay": _text_overlay,
     "generate:image_to_video_local": _pan_zoom,
+    "audio:trim": _trim,
+    "audio:normalize": _normalize,
+    "audio:mix": _mix,
 }
 
 

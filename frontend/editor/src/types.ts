@@ -54,7 +54,8 @@ export interface SizeRule {
 }
 
 /** Node families, as the `nodeType` prefix names them (api.md). */
-export type NodeFamily = "input" | "generate" | "process" | "compose" | "utility" | "logic";
+export type NodeFamily =
+  "input" | "generate" | "process" | "compose" | "audio" | "utility" | "logic";
 export type NodeType = `${NodeFamily}:${string}`;
 
 /** `data` of a node of one family: its settings live in `config` (`params` is read as an
