@@ -142,3 +142,23 @@ def loudness(data: bytes, suffix: str = "bin") -> float:
                                "-f", "null", "-"], capture_output=True, text=True, check=False)
     summary = done.stderr.rsplit("Summary:", 1)[-1]
     return float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
+
+
+@cache
+def clip(seconds: float = 2.0, size: tuple[int, int] = (320, 180), fps: int = 25,
+         sound: bool = False, container: str = "mp4", colour: str = "testsrc") -> bytes:
+    """A clip of ffmpeg's test pattern (`colour`: testsrc, or a colour name for a flat
+    frame), optionally with a 660 Hz tone, in MP4, MOV (H.264, AAC) or WebM (VP8, Vorbis)."""
+    source = (f"testsrc=size={size[0]}x{size[1]}:rate={fps}" if colour == "testsrc"
+              else f"color=c={colour}:size={size[0]}x{size[1]}:rate={fps}")
+    inputs = ["-f", "lavfi", "-i", source]
+    codecs = (["-c:v", "libvpx", "-b:v", "300k"] if container == "webm"
+              else ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+    if sound:
+        inputs += ["-f", "lavfi", "-i", f"sine=frequency=660:duration={seconds}"]
+        codecs += ["-c:a", "libvorbis" if container == "webm" else "aac"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"clip.{container}"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *inputs,
+                        "-t", str(seconds), *codecs, str(path)], check=True)
+        return path.read_bytes()

@@ -1,16 +1,19 @@
 """Real work on our own servers, with no network: a procedural preview image, Lanczos upscale,
 resize/crop, text overlay, a pan-and-zoom MP4, and audio trim, loudness normalisation and mix.
 One small function per node type, in `HANDLERS`; the pixels are done by the pure functions of
-`executions.imaging`, the sound by those of `executions.audio`."""
+`executions.imaging`, the sound by those of `executions.audio`, a video assembly (compose:video)
+by `executions.video`."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
 
-from executions import audio, imaging, media_types
+from executions import audio, imaging, media_types, video
 from executions.providers.base import Job, Media, OutputFile, Provider, ProviderError, Result
 
 
@@ -117,6 +120,52 @@ def _mix(job: Job) -> Result:
                             volume_b=_setting(job, "volume_b", float), duration=duration))
 
 
+VIDEO_DEMUXERS = {"mp4": "mp4", "mov": "mov", "webm": "webm"}
+
+
+def _assembly(job: Job) -> video.Assembly:
+    return video.Assembly(
+        transition=_setting(job, "transition", str),
+        transition_duration=_setting(job, "transition_duration", float),
+        aspect_ratio=_setting(job, "aspect_ratio", str), fit=_setting(job, "fit", str),
+        resolution=_setting(job, "resolution", int), fps=_setting(job, "fps", int),
+        clip_volume=_setting(job, "clip_volume", float),
+        voice_volume=_setting(job, "voice_volume", float),
+        music_volume=_setting(job, "music_volume", float),
+        ducking=bool(job.config.get("ducking", True)),
+        caption_position=_setting(job, "caption_position", str),
+        caption_size=_setting(job, "caption_size", str),
+    )
+
+
+def _compose_video(job: Job) -> Result:
+    settings = _assembly(job)
+    with tempfile.TemporaryDirectory() as folder:
+        clips = []
+        for n, media in enumerate(job.media("clips")):
+            extension = media.storage_name.rsplit(".", 1)[-1].lower()
+            if media.kind != "video" or extension not in VIDEO_DEMUXERS:
+                raise ProviderError(f"Clip {n + 1} is not a video", kind="invalid")
+            path = os.path.join(folder, f"clip-{n}.{extension}")
+            with open(path, "wb") as handle:
+                handle.write(media.read())
+            clips.append(video.clip_probe(path, container=VIDEO_DEMUXERS[extension]))
+        tracks: dict[str, video.Track | None] = {}
+        for port in ("voice", "music"):
+            sounds = job.media(port)
+            if not sounds:
+                tracks[port] = None
+                continue
+            container = _demuxer(sounds[0])
+            path = os.path.join(folder, f"{port}.{container}")
+            with open(path, "wb") as handle:
+                handle.write(sounds[0].read())
+            tracks[port] = video.Track(path=path, container=container)
+        made = video.assemble(clips, settings=settings, folder=folder, voice=tracks["voice"],
+                              music=tracks["music"], captions=job.text("captions"))
+    return Result({"video": OutputFile(data=made, mime="video/mp4", extension="mp4")})
+
+
 HANDLERS: dict[str, Callable[[Job], Result]] = {
     "generate:local_preview": _preview,
     "process:upscale_local": _upscale,
@@ -126,6 +175,7 @@ HANDLERS: dict[str, Callable[[Job], Result]] = {
     "audio:trim": _trim,
     "audio:normalize": _normalize,
     "audio:mix": _mix,
+    "compose:video": _compose_video,
 }
 
 

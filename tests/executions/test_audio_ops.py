@@ -18,8 +18,13 @@ from tests.media_files import audio, loudness, probe
 
 
 @pytest.fixture
-def media_root(media_storage):
-    return media_storage
+def media_root(settings, tmp_path):
+    """Inputs stored on the file system: what is tested is the sound and pictures, not the
+    storage (tests/api/test_audio_uploads.py runs both backends)."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}}}
+    return tmp_path
 
 
 def stored(data: bytes, extension: str) -> Media:
