@@ -78,10 +78,11 @@ export type ProcessNodeData = NodeDataOf<"process", { scale?: number }>;
 export type ComposeNodeData = NodeDataOf<"compose", { text?: string }>;
 export type UtilityNodeData = NodeDataOf<"utility", { text?: string }>;
 export type LogicNodeData = NodeDataOf<"logic", object>;
+export type AudioNodeData = NodeDataOf<"audio", object>;
 
 export type WorkflowNodeData =
-  | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | UtilityNodeData
-  | LogicNodeData;
+  | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | AudioNodeData
+  | UtilityNodeData | LogicNodeData;
 
 export interface WorkflowNode {
   id: string;
@@ -120,6 +121,9 @@ export interface NodeOutput {
    * downloads the full file. */
   images: { url: string; width: number; height: number; thumbnailUrl?: string | null }[];
   videos: { url: string; duration: number; posterUrl?: string | null }[];
+  /** Sounds (our addition; absent from an older server): `waveformUrl` is a 4:1 WebP picture
+   * of the waveform. */
+  audios?: { url: string; duration: number | null; waveformUrl?: string | null }[];
   text: string | null;
 }
 
