@@ -243,16 +243,18 @@ def trim(data: bytes, *, container: str, start: float, end: float | None,
 def loudness(path: str) -> dict[str, float]:
     """Integrated loudness (LUFS), loudness range (LU) and true peak (dBTP) of a file, as
     ffmpeg's loudnorm filter measures them (EBU R128)."""
-    done = _run(["-i", path, "-map", "0:a:0", "-af", "loudnorm=print_format=json",
-                 "-f", "null", "-"], what="Measuring the loudness")
-    text = done.stderr.decode(errors="replace")
-    # `-v error` hides the info-level report: measure again at info when it is not there.
-    if "{" not in text:
+    try:  # at the info level, where loudnorm prints its report
         done = subprocess.run(
             [ffmpeg(), "-hide_banner", "-nostdin", "-i", path, "-map", "0:a:0",
              "-af", "loudnorm=print_format=json", "-f", "null", "-"],
             capture_output=True, timeout=WORK_TIMEOUT, check=False)
-        text = done.stderr.decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProviderError(f"Measuring the loudness failed: {type(exc).__name__}",
+                            kind="failed") from exc
+    text = done.stderr.decode(errors="replace")
+    if done.returncode != 0 or "{" not in text:
+        raise ProviderError(f"Measuring the loudness failed: {_first_line(text, 'no report')}",
+                            kind="invalid")
     report = json.loads(text[text.rindex("{"): text.rindex("}") + 1])
     return {"integrated": float(report["input_i"]), "range": float(report["input_lra"]),
             "true_peak": float(report["input_tp"]), "threshold": float(report["input_thresh"])}

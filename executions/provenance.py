@@ -37,7 +37,7 @@ class AssetFilters:
     node_type: str | None = None
     model: str | None = None
     kind: str | None = None  # "output" | "upload"
-    media_type: str | None = None  # "image" | "video"
+    media_type: str | None = None  # "image" | "video" | "audio"
     favorite: bool | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None

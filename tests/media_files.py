@@ -102,3 +102,79 @@ def fetched(client, url: str) -> bytes:
     response = httpx.get(url)
     assert response.status_code == 200, (url, response.text[:300])
     return response.content
+
+
+def probe(data: bytes, suffix: str = "bin") -> dict:
+    """What ffmpeg reads back from a file, as ffprobe would report it (there is no ffprobe
+    here, only the wheel's ffmpeg): each stream's kind, codec and measures from the demuxer's
+    own header report, the container's format name, and the duration every stream decodes to
+    (the time of the last decoded frame, not a header's claim)."""
+    import re
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"probe.{suffix}"
+        path.write_bytes(data)
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin",
+                               "-i", str(path), "-f", "null", "-progress", "pipe:1", "-"],
+                              capture_output=True, text=True, check=False)
+    header = done.stderr.split("Stream mapping:", 1)[0]
+    container = re.search(r"Input #0, ([\w,]+), from", header)
+    streams = []
+    for line in header.splitlines():
+        found = re.search(r"Stream #0:\d+.*?: (Video|Audio): (\w+)(.*)", line)
+        if not found:
+            continue
+        kind, codec, rest = found.group(1).lower(), found.group(2), found.group(3)
+        stream = {"kind": kind, "codec": codec}
+        if kind == "video":
+            size = re.search(r", (\d+)x(\d+)", rest)
+            fps = re.search(r", ([\d.]+) fps", rest)
+            stream.update(width=int(size.group(1)), height=int(size.group(2)),
+                          pix_fmt=pix.group(1) if (pix := re.search(
+                              r"\b(yuvj?\d+p\w*|rgb\w+|nv12|gray)\b", rest)) else None,
+                          fps=float(fps.group(1)) if fps else None)
+        else:
+            rate = re.search(r", (\d+) Hz, ([^,]+)", rest)
+            layout = rate.group(2).strip()
+            stream.update(sample_rate=int(rate.group(1)),
+                          channels={"mono": 1, "stereo": 2}.get(layout, layout))
+        streams.append(stream)
+    progress = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    elapsed = progress.get("out_time_us", "0")
+    return {"format": container.group(1) if container else None, "streams": streams,
+            "duration": int(elapsed) / 1e6 if elapsed.isdigit() else 0.0,
+            "faststart": data.find(b"moov") < data.find(b"mdat") if b"mdat" in data else None}
+
+
+def loudness(data: bytes, suffix: str = "bin") -> float:
+    """Integrated loudness (LUFS) as ffmpeg's ebur128 meter reads it."""
+    import re
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sound.{suffix}"
+        path.write_bytes(data)
+        done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin",
+                               "-i", str(path), "-map", "0:a:0", "-af", "ebur128",
+                               "-f", "null", "-"], capture_output=True, text=True, check=False)
+    summary = done.stderr.rsplit("Summary:", 1)[-1]
+    return float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))
+
+
+@cache
+def clip(seconds: float = 2.0, size: tuple[int, int] = (320, 180), fps: int = 25,
+         sound: bool = False, container: str = "mp4", colour: str = "testsrc") -> bytes:
+    """A clip of ffmpeg's test pattern (`colour`: testsrc, or a colour name for a flat
+    frame), optionally with a 660 Hz tone, in MP4, MOV (H.264, AAC) or WebM (VP8, Vorbis)."""
+    source = (f"testsrc=size={size[0]}x{size[1]}:rate={fps}" if colour == "testsrc"
+              else f"color=c={colour}:size={size[0]}x{size[1]}:rate={fps}")
+    inputs = ["-f", "lavfi", "-i", source]
+    codecs = (["-c:v", "libvpx", "-b:v", "300k"] if container == "webm"
+              else ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+    if sound:
+        inputs += ["-f", "lavfi", "-i", f"sine=frequency=660:duration={seconds}"]
+        codecs += ["-c:a", "libvorbis" if container == "webm" else "aac"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"clip.{container}"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *inputs,
+                        "-t", str(seconds), *codecs, str(path)], check=True)
+        return path.read_bytes()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from graph.catalog import compose, generate, inputs, llm, logic, process, utility
+from graph.catalog import audio, compose, generate, inputs, llm, logic, process, utility
 from graph.catalog.types import NodeSpec
 from graph.catalog.values import check_setting
 
-NODE_TYPE_PATTERN = re.compile(r"(input|generate|process|compose|utility|logic|llm):[a-z0-9_]+")
+NODE_TYPE_PATTERN = re.compile(
+    r"(input|generate|process|compose|audio|utility|logic|llm):[a-z0-9_]+")
 
 
 class Registry:
@@ -25,7 +26,7 @@ class Registry:
         if not isinstance(name, str) or not NODE_TYPE_PATTERN.fullmatch(name):
             raise ValueError(
                 f"malformed node type {name!r}: expected <family>:<snake_case>, family one of "
-                "input, generate, process, compose, utility, logic, llm"
+                "input, generate, process, compose, audio, utility, logic, llm"
             )
         if spec.category != name.split(":", 1)[0]:
             raise ValueError(f"{name}: category {spec.category!r} does not match its family")
@@ -58,6 +59,6 @@ class Registry:
 
 catalog = Registry(
     spec
-    for family in (inputs, generate, process, compose, logic, utility, llm)
+    for family in (inputs, generate, process, compose, audio, logic, utility, llm)
     for spec in family.SPECS
 )

@@ -24,25 +24,41 @@ import { type FlowNode as FlowNodeT, useEditor } from "./store";
 import type { Size } from "./layout";
 import type { NodeSpec } from "./types";
 
-/** An image file or an image URL dropped on the canvas becomes an Image Input there (a file
- * is uploaded first, as the inspector's upload does). */
-async function dropImage(data: DataTransfer, at: { x: number; y: number }): Promise<void> {
+/** A URL's path that names a sound file (a dropped link becomes an Audio Input). */
+const AUDIO_URL = /\.(mp3|wav|m4a|aac|ogg|oga|opus|flac)$/i;
+
+/** An image or audio file, or such a URL, dropped on the canvas becomes an Image Input or an
+ * Audio Input there (a file is uploaded first, as the inspector's upload does; the server
+ * tells what it is from its content). */
+async function dropMedia(data: DataTransfer, at: { x: number; y: number }): Promise<void> {
   const editor = useEditor.getState();
-  const file = Array.from(data.files).find((item) => item.type.startsWith("image/"));
+  const file = Array.from(data.files).find((item) => item.type.startsWith("image/")
+                                           || item.type.startsWith("audio/"));
   const text = (data.getData("text/uri-list") || data.getData("text/plain")).split("\n")[0].trim();
   let url: string | null = null;
+  let kind = "image";
   try {
-    if (file) url = (await uploadMedia(file)).data.url;
-    else if (/^https?:\/\//.test(text)) url = text;
+    if (file) {
+      const uploaded = (await uploadMedia(file)).data;
+      url = uploaded.url;
+      kind = uploaded.type;
+    } else if (/^https?:\/\//.test(text)) {
+      url = text;
+      kind = AUDIO_URL.test(text.split(/[?#]/)[0]) ? "audio" : "image";
+    }
   } catch (error) {
     editor.notify(`Not uploaded: ${describe(error)}`);
     return;
   }
   if (!url) {
-    if (data.files.length) editor.notify("Only images can be dropped on the canvas");
+    if (data.files.length) editor.notify("Only images and sounds can be dropped on the canvas");
     return;
   }
-  editor.addNode("input:image", at, { url });
+  if (kind !== "image" && kind !== "audio") {
+    editor.notify(`A ${kind} cannot be an input here: drop an image or a sound`);
+    return;
+  }
+  editor.addNode(kind === "audio" ? "input:audio" : "input:image", at, { url });
 }
 
 type FrameDrag = { id: string; start: { x: number; y: number };
@@ -186,7 +202,7 @@ function Canvas() {
              addNode(nodeType, at);
              return;
            }
-           void dropImage(event.dataTransfer, at);
+           void dropMedia(event.dataTransfer, at);
          }}>
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes}
                  onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}

@@ -55,7 +55,7 @@ export interface SizeRule {
 
 /** Node families, as the `nodeType` prefix names them (api.md). */
 export type NodeFamily =
-  "input" | "generate" | "process" | "compose" | "utility" | "logic" | "llm";
+  "input" | "generate" | "process" | "compose" | "audio" | "utility" | "logic" | "llm";
 export type NodeType = `${NodeFamily}:${string}`;
 
 /** `data` of a node of one family: its settings live in `config` (`params` is read as an
@@ -81,10 +81,11 @@ export type LogicNodeData = NodeDataOf<"logic", object>;
 export type LlmNodeData = NodeDataOf<"llm", {
   prompt?: string; model?: string; system_prompt?: string; json_mode?: boolean;
   max_tokens?: number }>;
+export type AudioNodeData = NodeDataOf<"audio", object>;
 
 export type WorkflowNodeData =
-  | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | UtilityNodeData
-  | LogicNodeData | LlmNodeData;
+  | InputNodeData | GenerateNodeData | ProcessNodeData | ComposeNodeData | AudioNodeData
+  | UtilityNodeData | LogicNodeData | LlmNodeData;
 
 export interface WorkflowNode {
   id: string;
@@ -123,6 +124,9 @@ export interface NodeOutput {
    * downloads the full file. */
   images: { url: string; width: number; height: number; thumbnailUrl?: string | null }[];
   videos: { url: string; duration: number; posterUrl?: string | null }[];
+  /** Sounds (our addition; absent from an older server): `waveformUrl` is a 4:1 WebP picture
+   * of the waveform. */
+  audios?: { url: string; duration: number | null; waveformUrl?: string | null }[];
   text: string | null;
 }
 

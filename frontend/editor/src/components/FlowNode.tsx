@@ -7,7 +7,7 @@ import { type FlowNode, useEditor } from "../store";
 import type { NodeStatus } from "../status";
 import type { NodeRunState, NodeSpec, Problem } from "../types";
 import { useConnectMenu } from "./ConnectMenu";
-import { fileName, outputItems, useViewer } from "./Viewer";
+import { fileName, type MediaItem, outputItems, seconds, useViewer } from "./Viewer";
 
 const SEP = "\u0001";
 const FIELD = "\u0002";
@@ -138,9 +138,9 @@ function Frame({ id, label, selected, config }: {
 
 const isDone = (status: string | undefined) => status === "COMPLETED" || status === "CACHED";
 
-/** Nodes that make images or videos get the fixed-size media area. */
+/** Nodes that make images, videos or sounds get the fixed-size media area. */
 const makesMedia = (spec: NodeSpec) =>
-  spec.outputs.some((output) => output.type === "image" || output.type === "video");
+  spec.outputs.some((output) => ["image", "video", "audio"].includes(output.type));
 
 function Status({ id, status, progress, stale, children }: {
   id: string; status: NodeStatus | undefined; progress: number; stale: string | undefined;
@@ -182,6 +182,9 @@ function Media({ id, run, title }: { id: string; run: NodeRunState | undefined; 
     );
   }
   const shown = media.slice(0, media.length > 1 ? 4 : 1);
+  if (shown.length === 1 && shown[0].kind === "audio") {
+    return <SoundPreview id={id} item={shown[0]} />;
+  }
   return (
     <div className={`node-media nodrag ${shown.length > 1 ? "node-grid" : ""}`}
          data-testid="node-output" data-count={media.length}>
@@ -190,15 +193,36 @@ function Media({ id, run, title }: { id: string; run: NodeRunState | undefined; 
                 aria-label={`Open ${item.title}`} onClick={() => open(id, index)}>
           {item.kind === "image"
             ? <RetryingImage url={item.thumb} alt={item.title} />
-            : item.poster
-              ? <RetryingImage url={item.poster} alt={item.title} />
-              : <video className="node-preview" src={item.url} muted preload="metadata" />}
+            : item.kind === "audio"
+              ? item.thumb ? <RetryingImage url={item.thumb} alt={`${item.title} (sound)`} />
+                : <span className="node-sound-mark">♪</span>
+              : item.poster
+                ? <RetryingImage url={item.poster} alt={item.title} />
+                : <video className="node-preview" src={item.url} muted preload="metadata" />}
           {item.kind === "video" && <span className="node-play" aria-hidden>▶</span>}
           {index === shown.length - 1 && media.length > shown.length && (
             <span className="node-more">+{media.length - shown.length}</span>
           )}
         </button>
       ))}
+    </div>
+  );
+}
+
+/** A sound on the node: its waveform (opens the viewer) over a player, and its length. */
+function SoundPreview({ id, item }: { id: string; item: MediaItem }) {
+  const open = useViewer((s) => s.open);
+  return (
+    <div className="node-media node-sound nodrag" data-testid="node-output" data-count={1}>
+      <button className="node-thumb node-waveform" data-testid="node-thumb"
+              aria-label={`Open ${item.title}${item.duration ? `, ${seconds(item.duration)}` : ""}`}
+              onClick={() => open(id, 0)}>
+        {item.thumb ? <RetryingImage url={item.thumb} alt={`${item.title} waveform`} />
+          : <span className="node-sound-mark">♪</span>}
+        {item.duration ? <span className="node-more">{seconds(item.duration)}</span> : null}
+      </button>
+      <audio className="node-player" src={item.url} controls preload="none"
+             aria-label={`Play ${item.title}`} data-testid="node-audio" />
     </div>
   );
 }

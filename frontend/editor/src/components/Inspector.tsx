@@ -76,6 +76,7 @@ export default function Inspector({ onRunTo }: { onRunTo(nodeId: string): void }
                               [width.id]: chosen.width, [height.id]: chosen.height })} />;
         }
         return <Field key={setting.id} setting={setting} value={config[setting.id]}
+                      media={spec.outputs[0]?.type}
                       onChange={(value) => setConfig(node.id, setting.id, value)} />;
       })}
       {canEdit && ports(spec).length > 0 && <Inputs nodeId={node.id} />}
@@ -149,8 +150,10 @@ const SizeField = memo(function SizeField({ size, width, height, onChange }: {
   );
 });
 
-function Field({ setting, value, onChange, hint }: {
+function Field({ setting, value, onChange, hint, media }: {
   setting: CatalogInput; value: unknown; onChange: (value: unknown) => void; hint?: string;
+  /** What the node gives (an input node's URL is of an image or of a sound). */
+  media?: string;
 }) {
   const id = `setting-${setting.id}`;
   const label = (
@@ -189,10 +192,13 @@ function Field({ setting, value, onChange, hint }: {
                                                onChange={(e) => onChange(e.target.value)} /></label>;
     case "text":
       return <label htmlFor={id}>{label}<textarea id={id} rows={5} value={String(current ?? "")}
-                                                  placeholder={setting.id === "prompt" ? "Describe the image…" : undefined}
+                                                  placeholder={setting.id === "prompt"
+                                                    ? "Describe the image…"
+                                                    : setting.description || undefined}
                                                   onChange={(e) => onChange(e.target.value)} /></label>;
     case "url":
-      return <UrlField id={id} label={label} value={current} onChange={onChange} />;
+      return <UrlField id={id} label={label} value={current} onChange={onChange}
+                       audio={media === "audio"} />;
     default:
       return <label htmlFor={id}>{label}<input id={id} value={String(current ?? "")}
                                                onChange={(e) => onChange(e.target.value)} /></label>;
@@ -249,16 +255,19 @@ function SeedField({ id, label, value, onChange }: {
   );
 }
 
-/** An image URL: typed, or a file uploaded to our storage (POST /media/upload). */
-function UrlField({ id, label, value, onChange }: {
+/** An image or sound URL: typed, or a file uploaded to our storage (POST /media/upload). A
+ * sound previews with a player. */
+function UrlField({ id, label, value, onChange, audio }: {
   id: string; label: React.ReactNode; value: unknown; onChange: (value: unknown) => void;
+  audio: boolean;
 }) {
   const [state, setState] = useState<string | null>(null);
   const url = String(value ?? "");
   return (
     <label htmlFor={id}>{label}
       <input id={id} value={url} placeholder="https://… or upload" onChange={(e) => onChange(e.target.value)} />
-      <input type="file" accept="image/*" aria-label="Upload an image" data-testid="upload"
+      <input type="file" accept={audio ? "audio/*" : "image/*"} data-testid="upload"
+             aria-label={audio ? "Upload a sound" : "Upload an image"}
              onChange={(e) => {
                const file = e.target.files?.[0];
                if (!file) return;
@@ -267,7 +276,10 @@ function UrlField({ id, label, value, onChange }: {
                                       (error) => setState(`Not uploaded: ${error.message}`));
              }} />
       {state && <small className="muted">{state}</small>}
-      {url && !state && <img className="url-preview" src={url} alt="" />}
+      {url && !state && (audio
+        ? <audio className="url-preview" src={url} controls preload="none"
+                 aria-label="Play the sound" data-testid="url-audio" />
+        : <img className="url-preview" src={url} alt="" />)}
     </label>
   );
 }

@@ -6,13 +6,15 @@ import type { NodeOutput, NodeRunState } from "../types";
 
 /** One output of a run, as the viewer and the node previews show it. */
 export interface MediaItem {
-  kind: "image" | "video";
+  kind: "image" | "video" | "audio";
   url: string;
   /** What a preview loads: the thumbnail where there is one, else the file itself. */
   thumb: string;
   poster: string | null;
   width?: number;
   height?: number;
+  /** Seconds, for a video or a sound. */
+  duration?: number | null;
   title: string;
   nodeId?: string;
 }
@@ -20,7 +22,8 @@ export interface MediaItem {
 export function outputItems(output: NodeOutput | null | undefined, title: string,
                             nodeId?: string): MediaItem[] {
   if (!output) return [];
-  const many = output.images.length + output.videos.length > 1;
+  const audios = output.audios ?? [];
+  const many = output.images.length + output.videos.length + audios.length > 1;
   const images = output.images.map((image, index): MediaItem => ({
     kind: "image", url: image.url, thumb: image.thumbnailUrl || image.url, poster: null,
     width: image.width, height: image.height, nodeId,
@@ -28,10 +31,15 @@ export function outputItems(output: NodeOutput | null | undefined, title: string
   }));
   const videos = output.videos.map((video, index): MediaItem => ({
     kind: "video", url: video.url, thumb: video.posterUrl || video.url,
-    poster: video.posterUrl || null, nodeId,
+    poster: video.posterUrl || null, nodeId, duration: video.duration,
     title: many ? `${title} (${output.images.length + index + 1})` : title,
   }));
-  return [...images, ...videos];
+  const before = output.images.length + output.videos.length;
+  const sounds = audios.map((sound, index): MediaItem => ({
+    kind: "audio", url: sound.url, thumb: sound.waveformUrl || "", poster: null, nodeId,
+    duration: sound.duration, title: many ? `${title} (${before + index + 1})` : title,
+  }));
+  return [...images, ...videos, ...sounds];
 }
 
 /** Every output of the run on the canvas, node by node in canvas order. */
@@ -171,10 +179,38 @@ function ViewerDialog({ start }: { start: { nodeId: string; index: number } }) {
 }
 
 function Media({ item, full }: { item: MediaItem; full?: boolean }) {
+  if (item.kind === "audio") return <Sound item={item} full={full} />;
   return item.kind === "image"
     ? <img src={item.url} alt={item.title} className={full ? "viewer-full" : ""} />
     : <video src={item.url} controls autoPlay={full} loop poster={item.poster ?? undefined}
-             aria-label={item.title} />;
+             aria-label={item.title} data-testid="viewer-video" />;
+}
+
+/** A sound: its waveform with the part played so far lit, and a player under it. */
+function Sound({ item, full }: { item: MediaItem; full?: boolean }) {
+  const [played, setPlayed] = useState(0);
+  return (
+    <figure className="viewer-audio" data-testid="viewer-audio">
+      {item.thumb && (
+        <div className="waveform" style={{ ["--played" as string]: `${played * 100}%` }}>
+          <img src={item.thumb} alt="" />
+          <img src={item.thumb} alt="" className="waveform-played" aria-hidden />
+        </div>
+      )}
+      <audio src={item.url} controls autoPlay={full} aria-label={item.title}
+             onTimeUpdate={(event) => {
+               const player = event.currentTarget;
+               setPlayed(player.duration ? player.currentTime / player.duration : 0);
+             }} />
+      {item.duration ? <figcaption className="muted">{seconds(item.duration)}</figcaption> : null}
+    </figure>
+  );
+}
+
+/** 83.4 → "1:23". */
+export function seconds(value: number): string {
+  const whole = Math.round(value);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
 /** "Use as input of…": the nodes that take an image, by label. */
@@ -214,7 +250,8 @@ const isField = (target: EventTarget) =>
 function trapFocus(event: React.KeyboardEvent, root: HTMLElement | null) {
   if (!root) return;
   const focusable = Array.from(root.querySelectorAll<HTMLElement>(
-    "a[href], button:not([disabled]), input, select, video[controls], [tabindex]:not([tabindex='-1'])"));
+    "a[href], button:not([disabled]), input, select, video[controls], audio[controls], "
+    + "[tabindex]:not([tabindex='-1'])"));
   if (!focusable.length) return;
   const [firstEl, lastEl] = [focusable[0], focusable[focusable.length - 1]];
   if (event.shiftKey && document.activeElement === firstEl) {
