@@ -192,5 +192,7 @@ def result_usage(result: Result) -> Usage:
     if not isinstance(said, dict):
         return NO_USAGE
     references = tuple(float(mp) for mp in said.get("references") or ())
-    images = said.get("images")
-    return Usage(references=references, images=int(images) if images is not None else None)
+    images, characters = said.get("images"), said.get("characters")
+    return Usage(references=references, images=int(images) if images is not None else None,
+                 characters=int(characters) if characters is not None else None,
+                 megapixels=tuple(float(mp) for mp in said.get("megapixels") or ()))

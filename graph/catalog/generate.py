@@ -35,7 +35,6 @@ REFERENCE_MAX_MEGAPIXELS = 4
 # When the model ids and prices below were last checked against the vendors' own docs.
 CHECKED_BFL = "2026-12-02"
 CHECKED_GOOGLE = "2026-12-02"
-CHECKED_FAL = "2026-12-02"
 
 
 def _number(config: dict[str, Any], key: str, fallback: float) -> float:
@@ -84,11 +83,6 @@ def gemini_credits(per_image: dict[str, float]) -> CreditsFn:
         return price * images
 
     return credits
-
-
-def kling_credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
-    """Kling 2.1 standard on fal: $0.25 for 5 s and $0.05 per further second → 5 per second."""
-    return 5 * int(_number(config, "duration", 5))
 
 
 def flux_size_issues(width: int, height: int) -> list[str]:
@@ -359,30 +353,6 @@ IMAGE_TO_VIDEO_LOCAL = NodeSpec(
     credits=no_credits,
 )
 
-KLING_VIDEO = NodeSpec(
-    node_type="generate:kling_video",
-    label="Kling Image to Video (fal)",
-    category="generate",
-    description="Kuaishou's Kling 2.1 animates an image into a 5 or 10 second video, as the "
-    "prompt describes; the video keeps the image's aspect ratio.",
-    inputs=(
-        Input("image", "Image", "image", is_port=True, required=True),
-        _prompt(),
-        Input("duration", "Duration (s)", "enum", is_port=False, default=5, enum=(5, 10)),
-        Input("negative_prompt", "Negative prompt", "string", is_port=False, default="",
-              description="What the video should avoid."),
-        Input("cfg_scale", "Prompt adherence", "number", is_port=False, default=0.5, min=0,
-              max=1, description="How closely the video follows the prompt (fal's cfg_scale)."),
-    ),
-    outputs=(_VIDEO_OUT,),
-    provider="fal",
-    model="fal-ai/kling-video/v2.1/standard/image-to-video",
-    model_version="1",
-    credits=kling_credits,
-    model_checked=CHECKED_FAL,
-    price_rule="5 credits per second of video ($0.25 for 5 s, $0.05 per further second)",
-)
-
 SPECS = (
     FLUX_2_PRO,
     FLUX_2_MAX,
@@ -393,5 +363,4 @@ SPECS = (
     NANO_BANANA_PRO,
     LOCAL_PREVIEW,
     IMAGE_TO_VIDEO_LOCAL,
-    KLING_VIDEO,
 )

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from graph.catalog import compose, generate, inputs, logic, process, utility
+from graph.catalog import (
+    compose,
+    generate,
+    inputs,
+    library,
+    logic,
+    models_image,
+    models_video,
+    process,
+    utility,
+)
 from graph.catalog.types import NodeSpec
 from graph.catalog.values import check_setting
 
@@ -56,8 +66,11 @@ class Registry:
         return len(self._specs)
 
 
+# The model library: every declared remote model, one node type each.
+MODELS = models_image.MODELS + models_video.MODELS
+
 catalog = Registry(
-    spec
-    for family in (inputs, generate, process, compose, logic, utility)
-    for spec in family.SPECS
+    [spec for family in (inputs, generate, process, compose, logic, utility)
+     for spec in family.SPECS]
+    + [library.to_spec(model) for model in MODELS]
 )

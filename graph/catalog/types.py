@@ -23,6 +23,9 @@ class Usage:
 
     references: tuple[float, ...] = ()
     images: int | None = None
+    characters: int | None = None  # text sent to a model priced per character (TTS)
+    megapixels: tuple[float, ...] = ()  # each delivered image's size, where billed by it
+    input_pixels: int | None = None  # the input image's size, for a model billed by output MP
 
 
 NO_USAGE = Usage()
@@ -192,6 +195,9 @@ class NodeSpec:
     model_checked: str = ""
     price_rule: str = ""
     output_pixels: Callable[[dict[str, Any]], int | None] | None = None
+    task: str = ""  # the palette's group: text-to-image, image-editing, upscaling, video, audio
+    vendor: str = ""  # who makes the model, as users know it
+    declaration: Any = None  # the library's Model (graph.catalog.library) it was made from
     _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
     _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
 
@@ -247,4 +253,6 @@ class NodeSpec:
             "sizeRule": self.size_rule.to_api() if self.size_rule else None,
             "priceRule": self.price_rule or None,
             "modelChecked": self.model_checked or None,
+            "task": self.task or None,
+            "vendor": self.vendor or None,
         }
