@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph.catalog.types import NO_USAGE, CreditsFn, Input, NodeSpec, Output, Usage
-from graph.catalog.values import show
 
 # Field kinds: a value in the JSON body, or media sent as a data URI (one, or a list of them).
 VALUE_KINDS = frozenset({"string", "integer", "number", "boolean", "enum", "seed"})
@@ -336,8 +335,16 @@ def price_rule(model: Model) -> str:
     if price.by is None:
         text = f"{credits(price.usd)} credits {unit}"
     else:
-        tiers = ", ".join(f"{show(value)} {credits(usd)}" for value, usd in price.tiers.items())
-        text = f"credits {unit} by {price.by}: {tiers}; otherwise {credits(price.usd)}"
+        def shown(value: Any) -> str:
+            return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+        tiers = ", ".join(f"{shown(value)} {credits(usd)}" for value, usd in price.tiers.items())
+        text = f"credits {unit} by {price.by}: {tiers}"
+        chooser = model.field(price.by)
+        covered = chooser.kind == "boolean" or (chooser.options and
+                                                set(chooser.options) <= set(price.tiers))
+        if not covered:
+            text += f"; otherwise {credits(price.usd)}"
     return text + (f" ({price.note})" if price.note else "")
 
 
@@ -376,3 +383,15 @@ def to_spec(model: Model) -> NodeSpec:
         vendor=model.vendor,
         declaration=model,
     )
+
+
+def model_table() -> str:
+    """The README's model library table, from the declarations (a test keeps them equal)."""
+    from graph.catalog.registry import MODELS
+
+    rows = ["| node | task | vendor | model id | price rule | checked on |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for model in sorted(MODELS, key=lambda m: (TASKS.index(m.task), m.node_type)):
+        rows.append(f"| `{model.node_type}` | {model.task} | {model.vendor} | "
+                    f"`{model.endpoint}` | {price_rule(model)} | {model.checked} |")
+    return "\n".join(rows)

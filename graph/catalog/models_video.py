@@ -26,8 +26,8 @@ NEGATIVE = Field("negative_prompt", "string", "Negative prompt", default="",
 KLING_2_1_I2V = Model(
     node_type="generate:kling_video", label="Kling Image to Video (fal)", vendor="Kuaishou",
     provider=FAL, endpoint="fal-ai/kling-video/v2.1/standard/image-to-video", task="video",
-    description="Kuaishou's Kling 2.1 animates an image into a 5 or 10 second video, as the "
-    "prompt describes; the video keeps the image's aspect ratio.",
+    description="Kling 2.1 animates an image into a 5 or 10 s video as the prompt says, "
+    "keeping its aspect ratio.",
     fields=(IMAGE, _prompt(2500),
             Field("duration", "enum", "Duration (s)", default="5", options=("5", "10"),
                   choices=(5, 10), our_default=5, as_string=True),
@@ -172,7 +172,8 @@ TTS_ELEVENLABS = Model(
             Field("speed", "number", "Speed", default=1, min=0.7, max=1.2)),
     answer=AUDIO,
     price=Price("kchars", 0.10, text="text", max_chars=5000,
-                note="quoted for the text typed in, or 5,000 characters when it is wired"),
+                note="quoted from the text typed in or wired from a Text Input, else as the "
+                "5,000 it takes at most; charged by the characters sent"),
     checked=CHECKED, source="fal-ai/elevenlabs/tts/multilingual-v2 page",
     unconfirmed="the voice list and speed bounds as remembered; wavespeed lists the same "
     "model at $0.10 per 1,000 characters")
