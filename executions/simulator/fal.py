@@ -12,8 +12,9 @@ Inputs are checked against each app's declared schema (its `Field`s, hidden ones
 422 with a pydantic detail list for a missing required field, a wrong type, a value out of
 range or not among the options, a string or list too long, media that is not a readable data
 URI. A field outside the schema is ignored, as fal's apps ignore it, and listed as `ignored` in
-the request log (tests hold our provider to sending none). Answers carry real media of the declared shape: images of the requested size (an
-upscale is the client's own image enlarged), MP4 video, MP3 audio. These are the endpoints
+the request log (tests hold our provider to sending none). Answers carry real media of the
+declared shape: images of the requested size (an upscale is the client's own image enlarged),
+MP4 video, MP3 audio. These are the endpoints
 fal-client 1.0.3 calls (submit, status, result, cancel; `subscribe` and `iter_events` poll the
 status endpoint).
 """
