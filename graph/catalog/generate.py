@@ -204,6 +204,8 @@ def _flux(variant: str, label: str, *, first: float, further: float, max_referen
         price_rule=f"{show(first)} credits for the first output megapixel, {show(further)} "
         "for each further one and for each megapixel of every reference image",
         output_pixels=flux_output_pixels,
+        task="text-to-image",
+        vendor="Black Forest Labs",
     )
 
 
@@ -291,6 +293,8 @@ def _gemini(node_type: str, label: str, *, model: str, sizes: tuple[str, ...],
         price_rule="credits per image: " + ", ".join(f"{size} {show(per_image[size])}"
                                              for size in sizes),
         output_pixels=gemini_output_pixels,
+        task="text-to-image",
+        vendor="Google",
     )
 
 
@@ -330,6 +334,8 @@ LOCAL_PREVIEW = NodeSpec(
     credits=no_credits,
     preview=True,
     output_pixels=flux_output_pixels,
+    task="text-to-image",
+    vendor="Wireflow (local)",
 )
 
 IMAGE_TO_VIDEO_LOCAL = NodeSpec(
@@ -351,6 +357,8 @@ IMAGE_TO_VIDEO_LOCAL = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    task="video",
+    vendor="Wireflow (local)",
 )
 
 SPECS = (

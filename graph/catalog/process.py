@@ -17,6 +17,8 @@ UPSCALE_LOCAL = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    task="upscaling",
+    vendor="Wireflow (local)",
 )
 
 RESIZE_CROP = NodeSpec(
@@ -38,6 +40,8 @@ RESIZE_CROP = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    task="image-editing",
+    vendor="Wireflow (local)",
 )
 
 SPECS = (UPSCALE_LOCAL, RESIZE_CROP)
