@@ -89,7 +89,7 @@ def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str,
             source, source_spec = wired
             value = effective_config(source, source_spec).get("prompt") \
                 if source_spec.node_type == "input:text" else None
-            characters = len(value) if isinstance(value, str) else price.max_chars
+            characters = len(value.strip()) if isinstance(value, str) else price.max_chars
             usage = dataclasses.replace(usage, characters=characters)
     if price.unit == "megapixel" and size is not None and size.rule == "input":
         wired = _source_of(node_id, model.field(size.field).input_id, by_id, edges)

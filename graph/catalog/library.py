@@ -264,20 +264,18 @@ def _count(value: Any) -> int:
 def _megapixel_units(model: Model, values: dict[str, Any], usage: Usage, images: int) -> int:
     """Whole megapixels billed: each delivered image's own (the charge), else the size the
     settings ask for, else the input's size (the estimate reads it off the graph) times the
-    scale; a size nobody knows yet is quoted at `UNKNOWN_INPUT_MEGAPIXELS`."""
+    scale squared; an input nobody knows yet is quoted as `UNKNOWN_INPUT_MEGAPIXELS`."""
     if usage.megapixels:
         return sum(max(1, math.ceil(mp - 1e-9)) for mp in usage.megapixels)
-    input_size = None
-    if usage.input_pixels:
-        side = math.sqrt(usage.input_pixels)
-        input_size = (round(side), round(side))
-    size = image_size(model, values, input_size)
-    if size is None and model.size is not None and model.size.rule == "input":
-        scale = values.get(model.size.scale) if model.size.scale else model.size.factor
-        scale = scale if isinstance(scale, (int, float)) and not isinstance(scale, bool) else 1
-        return images * max(1, math.ceil(UNKNOWN_INPUT_MEGAPIXELS * scale * scale))
-    size = size or (1024, 1024)
-    return images * max(1, math.ceil(size[0] * size[1] / MEGAPIXEL - 1e-9))
+    size = model.size
+    if size is not None and size.rule == "input":
+        scale = values.get(size.scale) if size.scale else size.factor
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+            scale = 1
+        pixels = usage.input_pixels or UNKNOWN_INPUT_MEGAPIXELS * MEGAPIXEL
+        return images * max(1, math.ceil(pixels * scale * scale / MEGAPIXEL - 1e-9))
+    width, height = image_size(model, values) or (1024, 1024)
+    return images * max(1, math.ceil(width * height / MEGAPIXEL - 1e-9))
 
 
 def credits_for(model: Model) -> CreditsFn:
@@ -313,7 +311,8 @@ def credits_for(model: Model) -> CreditsFn:
             characters = usage.characters
             if characters is None:
                 text = config.get(by_setting[price.text])
-                characters = len(text) if isinstance(text, str) and text else price.max_chars
+                text = text.strip() if isinstance(text, str) else ""
+                characters = len(text) if text else price.max_chars
             units = characters / 1000
         else:
             units = 1

@@ -18,7 +18,6 @@ from PIL import Image
 
 from executions import imaging
 from executions.providers import Job, Media, get_provider
-from executions.providers.http import EXTENSIONS
 from executions.simulator import media as sim_media
 from graph.catalog import catalog
 from graph.catalog.library import image_size
@@ -28,7 +27,6 @@ from tests.executions.conftest import sim_requests, until_done
 FAL = {"Authorization": "Key 00000000-0000-4000-8000-000000000000:"
                         "0123456789abcdef0123456789abcdef"}
 FAL_MODELS = [model for model in MODELS if model.provider == "fal"]
-AUDIO_STORED = "audio/mpeg" in EXTENSIONS  # audio a media type the engine stores
 
 
 def _video_media() -> Media:
@@ -62,8 +60,6 @@ def _probe(data: bytes, suffix: str) -> str:
 
 @pytest.mark.parametrize("model", FAL_MODELS, ids=lambda m: m.node_type)
 def test_each_declared_model_runs_against_the_simulator(simulated, make_media, model):
-    if model.answer.type == "audio" and not AUDIO_STORED:
-        pytest.skip("audio is not yet a media type the engine stores (executions/media_types)")
     provider = get_provider("fal")
     job = _job(model, make_media)
     result = until_done(provider, job, provider.submit(job), timeout=60)
