@@ -116,3 +116,18 @@ def test_the_readme_table_is_the_declarations():
     end = text.index("<!-- model-library:end -->")
     assert text[start:end].split("\n", 1)[1].strip() == model_table().strip(), \
         "README's model table drifted: paste graph.catalog.library.model_table()"
+
+
+@pytest.mark.django_db
+def test_get_nodes_serves_the_library_with_task_vendor_and_price(api):
+    answer = api.get("/api/v1/nodes")
+    assert answer.status_code == 200
+    nodes = {item["nodeType"]: item for item in answer.json()["nodes"]}
+    assert len(nodes) >= 40
+    hailuo = nodes["generate:hailuo_02"]
+    assert (hailuo["task"], hailuo["vendor"], hailuo["model"]) == (
+        "video", "MiniMax", "fal-ai/minimax/hailuo-02/standard/image-to-video")
+    assert hailuo["credits"] == 27 and "768P 4.5" in hailuo["priceRule"]
+    assert hailuo["modelChecked"] == "2026-12-03"
+    duration = next(i for i in hailuo["inputs"] if i["id"] == "duration")
+    assert duration["enum"] == ["6", "10"] and duration["default"] == "6"
