@@ -360,6 +360,28 @@ def output_pixels_for(model: Model):
     return pixels
 
 
+def check_config_for(model: Model):
+    """The vendor's own text limits, checked while the graph is edited (not only refused by
+    the vendor at run time): a text typed in longer than the field takes."""
+    limited = [f for f in model.offered() if f.max_length and f.kind in ("string", "prompt")]
+    if not limited:
+        return None
+
+    def check(config: dict[str, Any]) -> list[dict[str, Any]]:
+        issues = []
+        for item in limited:
+            value = config.get(item.input_id)
+            if isinstance(value, str) and len(value.strip()) > item.max_length:
+                issues.append({
+                    "rule": "text_too_long", "input": item.input_id,
+                    "message": f"'{item.input_id}' is {len(value.strip()):,} characters; "
+                               f"{model.label} takes at most {item.max_length:,}",
+                    "fix": f"shorten it to {item.max_length:,} characters"})
+        return issues
+
+    return check
+
+
 def to_spec(model: Model) -> NodeSpec:
     """The node type a declaration makes."""
     family = model.node_type.split(":", 1)[0]
@@ -378,6 +400,7 @@ def to_spec(model: Model) -> NodeSpec:
         model_checked=model.checked,
         price_rule=price_rule(model),
         output_pixels=output_pixels_for(model),
+        check_config=check_config_for(model),
         task=model.task,
         vendor=model.vendor,
         declaration=model,

@@ -100,6 +100,17 @@ def test_the_estimate_reads_a_wired_text_and_a_sized_input_off_the_graph():
     assert {line["nodeId"]: line["credits"] for line in quote["breakdown"]} == {"f": 3, "c": 12}
 
 
+def test_a_text_longer_than_the_vendor_takes_is_a_problem_while_editing():
+    from graph.validation import validate_graph
+
+    long = node("r", "generate:recraft_v3", prompt="x" * 1001)
+    found = validate_graph([long], []).violations
+    issues = [v for v in found if v.get("rule") == "text_too_long"]
+    assert issues and issues[0]["input"] == "prompt" and "1,000" in issues[0]["message"]
+    fits = validate_graph([node("r", "generate:recraft_v3", prompt="x" * 1000)], []).violations
+    assert not [v for v in fits if v.get("rule") == "text_too_long"]
+
+
 def test_a_declaration_refuses_what_cannot_be_priced():
     with pytest.raises(ValueError, match="unknown fields"):
         Model(node_type="generate:broken", label="x", vendor="x", provider="fal",
