@@ -198,8 +198,10 @@ def result_usage(result: Result) -> Usage:
     if not isinstance(said, dict):
         return NO_USAGE
     references = tuple(float(mp) for mp in said.get("references") or ())
-    images = said.get("images")
+    images, characters = said.get("images"), said.get("characters")
     prompt, completion = said.get("prompt_tokens"), said.get("completion_tokens")
     return Usage(references=references, images=int(images) if images is not None else None,
+                 characters=int(characters) if characters is not None else None,
+                 megapixels=tuple(float(mp) for mp in said.get("megapixels") or ()),
                  prompt_tokens=int(prompt) if prompt is not None else None,
                  completion_tokens=int(completion) if completion is not None else None)

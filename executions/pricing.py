@@ -10,6 +10,7 @@ quote.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 from typing import Any
@@ -101,6 +102,46 @@ def _ceiling_usage(node_id: str, spec: NodeSpec, config: dict[str, Any],
     return spec.usage_ceiling(config, texts, images), known
 
 
+def _source_of(node_id: str, port: str, by_id: dict[str, dict],
+               edges: list[dict]) -> tuple[dict, NodeSpec] | None:
+    """The node (and its spec) wired into `port` of `node_id`, if any."""
+    for edge in edges:
+        if isinstance(edge, dict) and edge.get("target") == node_id and \
+                _port(edge.get("targetHandle")) == port:
+            source = by_id.get(edge.get("source"))
+            data = source.get("data") if isinstance(source, dict) else None
+            source_spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
+            return (source, source_spec) if source_spec is not None else None
+    return None
+
+
+def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str, dict],
+                    edges: list[dict]) -> Usage:
+    """What the graph tells of a library model's billed inputs: the characters of a wired
+    text (a Text Input's own; else the most the model takes), and the size of the image an
+    upscale or edit is priced from (when the upstream node's settings fix it)."""
+    model = spec.declaration
+    if model is None:
+        return usage
+    price, size = model.price, model.size
+    if price.unit == "kchars":
+        text_field = model.field(price.text)
+        wired = _source_of(node_id, text_field.input_id, by_id, edges)
+        if wired is not None:
+            source, source_spec = wired
+            value = effective_config(source, source_spec).get("prompt") \
+                if source_spec.node_type == "input:text" else None
+            characters = len(value.strip()) if isinstance(value, str) else price.max_chars
+            usage = dataclasses.replace(usage, characters=characters)
+    if price.unit == "megapixel" and size is not None and size.rule == "input":
+        wired = _source_of(node_id, model.field(size.field).input_id, by_id, edges)
+        if wired is not None and wired[1].output_pixels is not None:
+            pixels = wired[1].output_pixels(effective_config(*wired))
+            if pixels:
+                usage = dataclasses.replace(usage, input_pixels=pixels)
+    return usage
+
+
 def estimate(nodes: list[dict], only: set[str] | None = None,
              edges: list[dict] | None = None) -> dict[str, Any]:
     """`{"estimatedCredits", "breakdown", "estimateComplete", "warnings"}` for these nodes
@@ -122,6 +163,7 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             if spec.usage_ceiling is not None:
                 usage, texts_known = _ceiling_usage(node["id"], spec, config, by_id,
                                                     edges or [])
+            usage = _declared_usage(node["id"], spec, usage, by_id, edges or [])
             unit, credits = spec.credits(config, usage) or 0, node_credits(spec, config, usage)
         except (TypeError, ValueError, KeyError):
             complete = False

@@ -1,4 +1,5 @@
-"""The fal queue API, for the remote upscaler (ESRGAN) and image-to-video (Kling):
+"""The fal queue API: one provider for every fal model the library declares
+(graph/catalog/models_*.py); the request body and the output come from the declaration.
 
     POST {base}/<model id>     Authorization: Key <key>    <model input JSON>
       → {"request_id", "status_url", "response_url", "cancel_url"}
@@ -12,12 +13,24 @@ The URLs fal returns are used as they are; the input image travels as a data URI
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from executions.providers.base import Job, Pending, Provider, ProviderError, Result
+from PIL import Image
+
+from executions.providers.base import (
+    Job,
+    Media,
+    OutputFile,
+    Pending,
+    Provider,
+    ProviderError,
+    Result,
+)
 from executions.providers.http import Http, VendorError, output_file, plain_error, require_key
+from graph.catalog import catalog
+from graph.catalog.library import MEDIA_KINDS, MEGAPIXEL, Answer, Field, Model
 
 logger = logging.getLogger(__name__)
 
@@ -25,45 +38,60 @@ POLL_AFTER = 1.0
 HANDLE_KEYS = ("request_id", "status_url", "response_url", "cancel_url")
 
 
-def _image_url(job: Job) -> str:
-    images = job.media("image")
-    if not images:
-        raise ProviderError("No image arrived on the image input", kind="invalid")
-    return images[0].data_uri()
+def _media(job: Job, item: Field) -> list[Media]:
+    media = job.media(item.input_id)
+    if not media and item.required:
+        raise ProviderError(f"No {MEDIA_KINDS[item.kind]} arrived on the "
+                            f"{item.input_id} input", kind="invalid")
+    return media
 
 
-def _esrgan_input(job: Job) -> dict[str, Any]:
-    return {"image_url": _image_url(job), "scale": int(job.config.get("scale", 2))}
+def _value(job: Job, item: Field) -> Any:
+    """One field's value for the body, or None to leave it out (the vendor's default)."""
+    if item.kind == "prompt":
+        text = job.text(item.input_id).strip()
+        if not text and item.required:
+            raise ProviderError(f"{job.node_type} needs {item.input_id!r}: wire a text output "
+                                "into it or type it in", kind="invalid")
+        return text or None
+    if item.kind in ("image", "video", "audio"):
+        media = _media(job, item)
+        return media[0].data_uri() if media else None
+    if item.kind == "images":
+        media = _media(job, item)
+        return [m.data_uri() for m in media] if media else None
+    if item.kind == "seed":
+        return job.seed
+    value = job.config.get(item.input_id)
+    if value is None or (value == "" and not item.required):
+        return None
+    return str(value) if item.as_string else value
 
 
-def _kling_input(job: Job) -> dict[str, Any]:
-    """Kling 2.1's input schema on fal: a prompt is required; the video takes the image's
-    aspect ratio (the schema has no aspect_ratio)."""
-    config = job.config
-    prompt = job.text("prompt").strip()
-    if not prompt:
-        raise ProviderError("Kling needs a prompt describing the motion", kind="invalid")
-    body = {"image_url": _image_url(job), "prompt": prompt,
-            "duration": str(config.get("duration", 5))}
-    if config.get("negative_prompt"):
-        body["negative_prompt"] = config["negative_prompt"]
-    if isinstance(config.get("cfg_scale"), (int, float)):
-        body["cfg_scale"] = float(config["cfg_scale"])
-    return body
-
-
-INPUTS: dict[str, Callable[[Job], dict[str, Any]]] = {
-    "process:upscale_esrgan": _esrgan_input,
-    "generate:kling_video": _kling_input,
-}
+def declaration(job: Job) -> Model:
+    spec = catalog.get(job.node_type)
+    model = spec.declaration if spec is not None else None
+    if not isinstance(model, Model):
+        raise ProviderError(f"The fal provider cannot run {job.node_type}", kind="config")
+    return model
 
 
 def build_request(job: Job) -> dict[str, Any]:
-    """The model input JSON for this node type."""
-    builder = INPUTS.get(job.node_type)
-    if builder is None:
-        raise ProviderError(f"The fal provider cannot run {job.node_type}", kind="config")
-    return builder(job)
+    """The model's input JSON, field by field from its declaration: each setting and port goes
+    to the vendor field it declares; empty optional values are left to the vendor's default."""
+    body = {}
+    for item in declaration(job).offered():
+        value = _value(job, item)
+        if value is not None:
+            body[item.name] = value
+    return body
+
+
+def characters_sent(job: Job, body: dict[str, Any]) -> int | None:
+    """The characters of the text a per-character price bills (what was sent)."""
+    price = declaration(job).price
+    text = body.get(price.text) if price.unit == "kchars" else None
+    return len(text) if isinstance(text, str) else None
 
 
 def parse_submit(payload: dict[str, Any]) -> dict[str, Any]:
@@ -86,18 +114,15 @@ def parse_status(payload: dict[str, Any], handle: dict[str, Any]) -> Pending | N
     raise ProviderError(f"fal: the request failed ({str(detail)[:300]})", kind=kind)
 
 
-def parse_output(payload: dict[str, Any]) -> tuple[str, str]:
-    """(output port, file URL) from a finished request's response."""
-    for port in ("video", "image"):
-        item = payload.get(port)
-        if isinstance(item, dict) and item.get("url"):
-            return port, item["url"]
-    images = payload.get("images")
-    if isinstance(images, list) and images and isinstance(images[0], dict) and \
-            images[0].get("url"):
-        return "image", images[0]["url"]
-    said = plain_error(200, payload).message
-    raise ProviderError(f"fal finished without an output file: {said}", kind="failed")
+def parse_output(payload: dict[str, Any], answer: Answer) -> list[str]:
+    """The file URLs of a finished request, where the model's declaration says they are."""
+    found = payload.get(answer.key)
+    items = found if isinstance(found, list) else [found]
+    urls = [item["url"] for item in items if isinstance(item, dict) and item.get("url")]
+    if not urls:
+        said = plain_error(200, payload).message
+        raise ProviderError(f"fal finished without an output file: {said}", kind="failed")
+    return urls if answer.many else urls[:1]
 
 
 def describe_error(status: int, body: Any) -> VendorError:
@@ -113,6 +138,29 @@ def describe_error(status: int, body: Any) -> VendorError:
     if status == 403 and "balance" in said.message.lower():
         return VendorError(said.message, kind="payment")
     return VendorError(said.message)
+
+
+def usage(model: Model, files: list[OutputFile], handle: dict[str, Any]) -> dict[str, Any]:
+    """What fal bills beyond the settings: the images delivered, each one's megapixels where
+    the price is per megapixel, the characters sent where it is per character."""
+    said: dict[str, Any] = {}
+    if model.answer.type == "image":
+        said["images"] = len(files)
+        if model.price.unit == "megapixel":
+            said["megapixels"] = [megapixels_of(f.data) for f in files]
+    if handle.get("characters") is not None:
+        said["characters"] = handle["characters"]
+    return said
+
+
+def megapixels_of(data: bytes) -> float:
+    """An image's size in megapixels (1024²), read from its header."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, ValueError) as exc:
+        raise ProviderError("fal sent an image that cannot be read", kind="failed") from exc
+    return width * height / MEGAPIXEL
 
 
 class FalProvider(Provider):
@@ -131,11 +179,16 @@ class FalProvider(Provider):
         return {"Authorization": f"Key {self.api_key}"}
 
     def submit(self, job: Job) -> Pending:
-        require_key(self.api_key, env="FAL_KEY", model="ESRGAN / Kling", vendor="fal")
+        model = declaration(job)
+        require_key(self.api_key, env="FAL_KEY", model=model.label, vendor="fal")
+        body = build_request(job)
         payload = self.http.send_json("POST", f"{self.base_url}/{job.model}",
-                                      headers=self._headers(), json=build_request(job),
-                                      billed_if_lost=True)
-        return Pending(handle=parse_submit(payload), poll_after=POLL_AFTER)
+                                      headers=self._headers(), json=body, billed_if_lost=True)
+        handle = parse_submit(payload)
+        characters = characters_sent(job, body)
+        if characters is not None:  # the charge follows the text sent; polls no longer see it
+            handle["characters"] = characters
+        return Pending(handle=handle, poll_after=POLL_AFTER)
 
     def model_check(self, model: str) -> str | None:
         """None when the key works and fal serves the app: an empty body is refused (422) by
@@ -149,10 +202,14 @@ class FalProvider(Provider):
         if pending is not None:
             return pending
         output = self.http.send_json("GET", handle["response_url"], headers=self._headers())
-        port, url = parse_output(output)
-        data, mime = self.http.download(url)
-        return Result({port: output_file(data, mime, vendor="fal")},
-                      meta={"vendor_id": handle["request_id"]})
+        answer = declaration(job).answer
+        files = []
+        for url in parse_output(output, answer):
+            data, mime = self.http.download(url)
+            files.append(output_file(data, mime, vendor="fal"))
+        return Result({answer.output_port: files if answer.many else files[0]},
+                      meta={"vendor_id": handle["request_id"],
+                            "usage": usage(declaration(job), files, handle)})
 
     def cancel(self, handle: dict[str, Any]) -> None:
         """PUT the cancel URL. Already completed (400) or unknown (404) is fine; any other

@@ -1,4 +1,5 @@
-"""The fal queue (queue.fal.run) for the two apps Wireflow runs there:
+"""The fal queue (queue.fal.run) for every fal model the library declares
+(graph/catalog/models_*.py):
 
     POST /<app id>                           Authorization: Key <key id UUID>:<32 hex secret>
       → {"request_id", "response_url", "status_url", "cancel_url", "queue_position"}
@@ -7,9 +8,15 @@
     GET  /<owner>/<alias>/requests/<id>          → the app's output, or 4xx {"detail"}
     PUT  /<owner>/<alias>/requests/<id>/cancel   → 202 / 400 ALREADY_COMPLETED / 404
 
-Inputs are checked against each app's schema (422 with a pydantic detail list); fields outside
-it are ignored, as fal's apps ignore them. These are the endpoints fal-client 1.0.3 calls
-(submit, status, result, cancel; `subscribe` and `iter_events` poll the status endpoint).
+Inputs are checked against each app's declared schema (its `Field`s, hidden ones included):
+422 with a pydantic detail list for a missing required field, a wrong type, a value out of
+range or not among the options, a string or list too long, media that is not a readable data
+URI. A field outside the schema is ignored, as fal's apps ignore it, and listed as `ignored` in
+the request log (tests hold our provider to sending none). Answers carry real media of the
+declared shape: images of the requested size (an upscale is the client's own image enlarged),
+MP4 video, MP3 audio. These are the endpoints
+fal-client 1.0.3 calls (submit, status, result, cancel; `subscribe` and `iter_events` poll the
+status endpoint).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from executions.simulator import keys, media
 from executions.simulator.state import SimJob, triggers
+from graph.catalog.library import MEDIA_KINDS, Field, Model, image_size
+from graph.catalog.registry import MODELS
 
 if TYPE_CHECKING:
     from executions.simulator.server import Handler
@@ -30,24 +39,8 @@ MESSAGES = {403: "User is locked. Reason: Exhausted balance. Top up your balance
             405: "Method Not Allowed", 429: "Too many concurrent requests, retry later",
             500: "Internal server error", 502: "Bad gateway",
             503: "Service temporarily unavailable"}
-ESRGAN_MODELS = ("RealESRGAN_x4plus", "RealESRGAN_x2plus", "RealESRGAN_x4plus_anime_6B",
-                 "RealESRGAN_x4_v3", "RealESRGAN_x4_wdn_v3", "RealESRGAN_x4_anime_v3")
-KLING = "fal-ai/kling-video/v2.1/standard/image-to-video"
-# Per app: field → (kind, required, constraint, default); kinds: str, number, int, bool, enum.
-APPS: dict[str, dict[str, tuple[str, bool, Any, Any]]] = {
-    "fal-ai/esrgan": {
-        "image_url": ("str", True, None, None), "scale": ("number", False, (1, 8), 2),
-        "tile": ("int", False, (0, 10**6), 0), "face": ("bool", False, None, False),
-        "model": ("enum", False, ESRGAN_MODELS, ESRGAN_MODELS[0]),
-        "output_format": ("enum", False, ("png", "jpeg"), "png"),
-    },
-    KLING: {
-        "prompt": ("str", True, 2500, None), "image_url": ("str", True, None, None),
-        "duration": ("enum", False, ("5", "10"), "5"),
-        "negative_prompt": ("str", False, 2500, "blur, distort, and low quality"),
-        "cfg_scale": ("number", False, (0, 1), 0.5),
-    },
-}
+APPS: dict[str, Model] = {model.endpoint: model for model in MODELS
+                          if model.provider == "fal"}
 ROOTS = {"/".join(app.split("/")[:2]) for app in APPS}  # where an app's requests live
 
 
@@ -84,50 +77,88 @@ def route(h: Handler, method: str, path: str, query: dict[str, list[str]]) -> No
 
 # --- validation, pydantic style ----------------------------------------------------------------
 def check(app: str, body: Any) -> tuple[dict[str, Any], list[dict]]:
-    """(the input with defaults filled in, problems)."""
+    """(the input with defaults filled in, problems), against the app's declared fields."""
     if not isinstance(body, dict):
         return {}, [{"loc": ["body"], "msg": "Input should be a valid dictionary",
                      "type": "dict_type"}]
+    model = APPS[app]
     problems: list[dict] = []
     values: dict[str, Any] = {}
-    for name, (kind, required, rule, default) in APPS[app].items():
-        value = body.get(name)
+    for item in model.fields:
+        value = body.get(item.name)
         if value is None:
-            if required:
-                problems.append({"loc": ["body", name], "msg": "Field required",
+            if item.required:
+                problems.append({"loc": ["body", item.name], "msg": "Field required",
                                  "type": "missing"})
-            values[name] = default
+            values[item.name] = item.default
             continue
-        said = _problem(kind, rule, value)
+        said = _problem(item, value)
         if said:
-            problems.append({"loc": ["body", name], "msg": said[1], "type": said[0],
-                             "input": value if not isinstance(value, str) else value[:100]})
-        values[name] = value
+            problems.append({"loc": ["body", item.name], "msg": said[1], "type": said[0],
+                             "input": _shown(value)})
+        values[item.name] = value
     return values, problems
 
 
-def _problem(kind: str, rule: Any, value: Any) -> tuple[str, str] | None:
-    if kind == "str":
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:100]
+    if isinstance(value, list):
+        return f"<a list of {len(value)}>"
+    return value
+
+
+def _problem(item: Field, value: Any) -> tuple[str, str] | None:
+    kind = item.kind
+    if kind in ("string", "prompt"):
         if not isinstance(value, str):
             return "string_type", "Input should be a valid string"
-        if not value.strip():
+        if kind == "prompt" and item.required and not value.strip():
             return "string_too_short", "String should have at least 1 character"
-        if rule and len(value) > rule:
-            return "string_too_long", f"String should have at most {rule} characters"
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            return "bool_type", "Input should be a valid boolean"
-    elif kind == "enum":
-        if value not in rule:
-            return "literal_error", "Input should be " + " or ".join(f"'{v}'" for v in rule)
-    elif isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            kind == "int" and value != int(value)):
-        return f"{'int' if kind == 'int' else 'float'}_type", (
-            f"Input should be a valid {'integer' if kind == 'int' else 'number'}")
-    elif value < rule[0]:
-        return "greater_than_equal", f"Input should be greater than or equal to {rule[0]}"
-    elif value > rule[1]:
-        return "less_than_equal", f"Input should be less than or equal to {rule[1]}"
+        if item.max_length and len(value) > item.max_length:
+            return "string_too_long", f"String should have at most {item.max_length} characters"
+        return None
+    if kind == "boolean":
+        return None if isinstance(value, bool) else ("bool_type",
+                                                     "Input should be a valid boolean")
+    if kind == "enum":
+        if any(type(value) is type(o) and value == o for o in item.options):
+            return None
+        return "literal_error", "Input should be " + " or ".join(
+            repr(o) if not isinstance(o, str) else f"'{o}'" for o in item.options)
+    if kind in MEDIA_KINDS:
+        return _media_problem(kind, value, item.max_items)
+    integer = kind in ("integer", "seed")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            integer and value != int(value)):
+        return f"{'int' if integer else 'float'}_type", (
+            f"Input should be a valid {'integer' if integer else 'number'}")
+    if item.min is not None and value < item.min:
+        return "greater_than_equal", f"Input should be greater than or equal to {item.min:g}"
+    if item.max is not None and value > item.max:
+        return "less_than_equal", f"Input should be less than or equal to {item.max:g}"
+    return None
+
+
+def _media_problem(kind: str, value: Any, max_items: int | None) -> tuple[str, str] | None:
+    values = value if kind == "images" else [value]
+    if kind == "images":
+        if not isinstance(value, list):
+            return "list_type", "Input should be a valid list"
+        if not value:
+            return "too_short", "List should have at least 1 item after validation"
+        if max_items and len(value) > max_items:
+            return "too_long", f"List should have at most {max_items} items after validation"
+    for one in values:
+        if not isinstance(one, str):
+            return "string_type", "Input should be a valid string"
+        try:
+            if MEDIA_KINDS[kind] == "image":
+                media.decode_data_uri(one)
+            else:
+                media.data_uri_bytes(one)
+        except ValueError as exc:
+            return "value_error", f"Value error, {exc}"
     return None
 
 
@@ -140,10 +171,12 @@ def urls(h: Handler, root: str, job_id: str) -> dict[str, str]:
 
 def submit(h: Handler, app: str) -> None:
     values, problems = check(app, h.body)
-    h.ignored = sorted(set(h.body or {}) - set(APPS[app])) if isinstance(h.body, dict) else []
+    known = {item.name for item in APPS[app].fields}
+    h.ignored = sorted(set(h.body) - known) if isinstance(h.body, dict) else []
     if problems:
         return h.reply(422, {"detail": problems})
-    marks = triggers({k: v for k, v in h.body.items() if k != "image_url"})
+    media_fields = {f.name for f in APPS[app].fields if f.kind in MEDIA_KINDS}
+    marks = triggers({k: v for k, v in h.body.items() if k not in media_fields})
     if h.refuse_submission("fal", marks):
         return
     job = h.state.submit("fal", marks, {"app": app, **values})
@@ -224,26 +257,91 @@ def result(h: Handler, job: SimJob, now: float) -> None:
             "msg": "The content could not be processed because it contained material "
                    "flagged by a content checker.",
             "url": "https://docs.fal.ai/errors#content_policy_violation"}]})
-    request = job.request
+    model = APPS[job.request["app"]]
     if job.file is None:
-        if request["app"] == KLING:
-            data = media.video(int(request["duration"]), "16:9")
-            job.file = h.state.store_file(data, "video/mp4", "mp4")
-            request["output"] = {"content_type": "video/mp4", "file_name": "output.mp4",
-                                 "file_size": len(data)}
+        try:
+            outputs = _outputs(h, model, job.request)
+        except ValueError as exc:
+            return h.reply(422, {"detail": [{"loc": ["body", model.size.field if model.size
+                                                     else "body"],
+                                             "msg": str(exc), "type": "value_error"}]})
+        for item in model.fields:  # inputs can be megabytes: keep them no longer
+            if item.kind in MEDIA_KINDS:
+                job.request.pop(item.name, None)
+        job.request["outputs"] = outputs
+        job.file = outputs[0]["url"].rsplit("/", 1)[-1]
+    outputs = [{**o, "url": f"{h.base}/delivery/{o['url'].rsplit('/', 1)[-1]}"}
+               for o in job.request["outputs"]]
+    answer = model.answer
+    h.reply(200, {answer.key: outputs if answer.many else outputs[0],
+                  **({"seed": job.request.get("seed")} if "seed" in job.request else {})})
+
+
+def _outputs(h: Handler, model: Model, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Make and store the files the model answers with: file objects as fal sends them."""
+    kind = model.answer.type
+    if kind == "image":
+        made = _images(model, request)
+    elif kind == "video":
+        seconds = _seconds(model, request)
+        data = media.video(round(seconds), _aspect(request))
+        if model.task == "audio":  # video to audio: the same video, with a soundtrack
+            data = media.with_soundtrack(data, seconds)
+        made = [(data, "video/mp4", "mp4", {})]
+    else:
+        seconds = _seconds(model, request)
+        style = "speech" if model.price.unit == "kchars" else \
+            "effects" if "effect" in model.node_type else "music"
+        made = [(media.audio(seconds, style), "audio/mpeg", "mp3", {})]
+    outputs = []
+    for data, mime, extension, extra in made:
+        token = h.state.store_file(data, mime, extension)
+        outputs.append({"url": f"/delivery/{token}", "content_type": mime,
+                        "file_name": f"output.{extension}", "file_size": len(data), **extra})
+    return outputs
+
+
+def _images(model: Model, request: dict[str, Any]) -> list[tuple[bytes, str, str, dict]]:
+    fmt = request.get("output_format") if isinstance(request.get("output_format"), str) \
+        else "png"
+    count = request.get("num_images") if isinstance(request.get("num_images"), int) else 1
+    source = request.get(model.size.field) if model.size and model.size.rule == "input" \
+        else None
+    if isinstance(source, list):
+        source = source[0]
+    base = media.decode_data_uri(source) if isinstance(source, str) else None
+    size = image_size(model, request, base.size if base is not None else None) or (1024, 1024)
+    prompt = next((request[f.name] for f in model.fields
+                   if f.kind == "prompt" and isinstance(request.get(f.name), str)), "")
+    seed = request.get("seed") if isinstance(request.get("seed"), int) else 0
+    made = []
+    for index in range(count):
+        if base is not None:
+            image = media.enlarged(base, size, transparent=model.answer.transparent)
         else:
-            try:
-                data, mime, width, height = media.upscaled(
-                    request["image_url"], float(request["scale"]), request["output_format"])
-            except ValueError as exc:
-                return h.reply(422, {"detail": [{"loc": ["body", "image_url"],
-                                                 "msg": str(exc), "type": "value_error"}]})
-            extension = "png" if mime == "image/png" else "jpg"
-            job.file = h.state.store_file(data, mime, extension)
-            request["output"] = {"content_type": mime, "file_name": f"output.{extension}",
-                                 "file_size": len(data), "width": width, "height": height}
-        request.pop("image_url", None)  # the input can be megabytes: keep it no longer
-    output = {"url": f"{h.base}/delivery/{job.file}", **request["output"]}
-    if request["app"] == KLING:
-        return h.reply(200, {"video": output})
-    h.reply(200, {"image": output})
+            image = media.picture(prompt, *size, seed=seed + index)
+        data, mime = media.encode(image, "png" if model.answer.transparent else fmt)
+        made.append((data, mime, "png" if mime == "image/png" else "jpg",
+                     {"width": size[0], "height": size[1]}))
+    return made
+
+
+def _seconds(model: Model, request: dict[str, Any]) -> float:
+    answer = model.answer
+    name = answer.seconds or ("duration" if model.field("duration") else None)
+    value = request.get(name) if name else None
+    if isinstance(value, str):
+        value = value.removesuffix("s")
+        value = float(value) if value.replace(".", "", 1).isdigit() else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    text = next((request[f.name] for f in model.fields
+                 if f.kind == "prompt" and isinstance(request.get(f.name), str)), "")
+    if model.price.unit == "kchars":  # speech: about 15 characters a second
+        return max(1.0, round(len(text) / 15, 1))
+    return answer.default_seconds
+
+
+def _aspect(request: dict[str, Any]) -> str:
+    ratio = request.get("aspect_ratio")
+    return ratio if ratio in media.VIDEO_SIZES else "16:9"

@@ -99,6 +99,33 @@ def data_size(data: bytes) -> tuple[int, int]:
         raise ValueError("The image could not be decoded") from exc
 
 
+def data_uri_bytes(value: str) -> bytes:
+    """The bytes inside a `data:<mime>;base64,…` URI; ValueError when it is not one."""
+    if not value.startswith("data:") or "," not in value:
+        raise ValueError("the URL must be a data URI here (the simulator fetches nothing)")
+    try:
+        data = base64.b64decode(value.split(",", 1)[1], validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"the data URI is not valid base64: {exc}") from exc
+    if not data:
+        raise ValueError("the data URI is empty")
+    return data
+
+
+def enlarged(image: Image.Image, size: tuple[int, int], *,
+             transparent: bool = False) -> Image.Image:
+    """The client's own image at `size` (an upscale, an edit); with `transparent`, its
+    surroundings cut away to alpha, as a background remover answers."""
+    result = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    if not transparent:
+        return result
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).ellipse((size[0] * 0.15, size[1] * 0.1, size[0] * 0.85,
+                                  size[1] * 0.95), fill=255)
+    result.putalpha(mask)
+    return result
+
+
 def upscaled(image_url: str, scale: float, fmt: str) -> tuple[bytes, str, int, int]:
     """The client's own image, `scale` times larger: (bytes, mime, width, height)."""
     image = decode_data_uri(image_url)
@@ -120,3 +147,56 @@ def _video(duration: int, aspect_ratio: str) -> bytes:
     still = picture(f"simulated video {aspect_ratio}", width, height, seed=duration)
     return imaging.pan_zoom_video(still, duration=duration, fps=VIDEO_FPS, zoom=1.3,
                                   direction="in")
+
+
+# --- audio, made with ffmpeg's own generators ---------------------------------------------------
+# Speech-like: a voiced tone whose loudness rises and falls about four times a second, as
+# syllables do, with a pause every few words; music-like: a chord with a slow beat; effects:
+# filtered noise that swells and fades.
+AUDIO_SOURCES = {
+    "speech": ("sine=frequency=140:sample_rate=22050",
+               "volume='0.15+0.85*abs(sin(2*PI*2*t))*gt(sin(2*PI*0.4*t)+0.6,0)':eval=frame,"
+               "aecho=0.6:0.3:20:0.2"),
+    "music": ("sine=frequency=220:sample_rate=22050",
+              "aecho=0.8:0.7:450:0.5,volume='0.6+0.4*sin(2*PI*1*t)':eval=frame"),
+    "effects": ("anoisesrc=color=pink:sample_rate=22050",
+                "lowpass=f=1200,volume='0.2+0.8*sin(PI*t/{seconds})':eval=frame"),
+}
+
+
+def audio(seconds: float, kind: str = "speech") -> bytes:
+    """A real MP3 of `seconds` (mono, 22 kHz) shaped like speech, music or sound effects."""
+    seconds = max(0.5, min(float(seconds), 300.0))
+    source, shape = AUDIO_SOURCES.get(kind, AUDIO_SOURCES["speech"])
+    return _ffmpeg(["-f", "lavfi", "-t", f"{seconds:.2f}", "-i", source,
+                    "-af", shape.format(seconds=f"{seconds:.2f}"), "-ac", "1",
+                    "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3", "pipe:1"])
+
+
+def with_soundtrack(video_data: bytes, seconds: float) -> bytes:
+    """The MP4 with an AAC track of effect-like sound laid under it (MMAudio's answer)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        clip, out = f"{folder}/in.mp4", f"{folder}/out.mp4"
+        with open(clip, "wb") as handle:
+            handle.write(video_data)
+        source, shape = AUDIO_SOURCES["effects"]
+        _ffmpeg(["-i", clip, "-f", "lavfi", "-t", f"{seconds:.2f}", "-i", source,
+                 "-filter:a", shape.format(seconds=f"{seconds:.2f}"), "-map", "0:v", "-map",
+                 "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", "-movflags", "+faststart",
+                 out], output=out)
+        with open(out, "rb") as handle:
+            return handle.read()
+
+
+def _ffmpeg(arguments: list[str], output: str | None = None) -> bytes:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
+                           "-y", *arguments], capture_output=True, timeout=60, check=False)
+    if done.returncode or not (done.stdout or output):
+        raise ValueError(f"ffmpeg failed: {done.stderr.decode(errors='replace')[-300:]}")
+    return done.stdout

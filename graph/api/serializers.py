@@ -313,6 +313,12 @@ class CatalogNodeOut(serializers.Serializer):
     modelChecked = serializers.DateField(
         allow_null=True,
         help_text="(addition) When the vendor model id and price were last checked.")
+    task = serializers.CharField(
+        allow_null=True,
+        help_text="(addition) The palette's group for a library model: text-to-image, "
+        "image-editing, upscaling, video or audio; null for other nodes.")
+    vendor = serializers.CharField(
+        allow_null=True, help_text="(addition) Who makes the model, as users know it.")
 
 
 class NodeCatalogOut(serializers.Serializer):

@@ -35,7 +35,6 @@ REFERENCE_MAX_MEGAPIXELS = 4
 # When the model ids and prices below were last checked against the vendors' own docs.
 CHECKED_BFL = "2026-12-02"
 CHECKED_GOOGLE = "2026-12-02"
-CHECKED_FAL = "2026-12-02"
 
 
 def _number(config: dict[str, Any], key: str, fallback: float) -> float:
@@ -84,11 +83,6 @@ def gemini_credits(per_image: dict[str, float]) -> CreditsFn:
         return price * images
 
     return credits
-
-
-def kling_credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
-    """Kling 2.1 standard on fal: $0.25 for 5 s and $0.05 per further second → 5 per second."""
-    return 5 * int(_number(config, "duration", 5))
 
 
 def flux_size_issues(width: int, height: int) -> list[str]:
@@ -210,6 +204,8 @@ def _flux(variant: str, label: str, *, first: float, further: float, max_referen
         price_rule=f"{show(first)} credits for the first output megapixel, {show(further)} "
         "for each further one and for each megapixel of every reference image",
         output_pixels=flux_output_pixels,
+        task="text-to-image",
+        vendor="Black Forest Labs",
     )
 
 
@@ -297,6 +293,8 @@ def _gemini(node_type: str, label: str, *, model: str, sizes: tuple[str, ...],
         price_rule="credits per image: " + ", ".join(f"{size} {show(per_image[size])}"
                                              for size in sizes),
         output_pixels=gemini_output_pixels,
+        task="text-to-image",
+        vendor="Google",
     )
 
 
@@ -336,6 +334,8 @@ LOCAL_PREVIEW = NodeSpec(
     credits=no_credits,
     preview=True,
     output_pixels=flux_output_pixels,
+    task="text-to-image",
+    vendor="Wireflow (local)",
 )
 
 IMAGE_TO_VIDEO_LOCAL = NodeSpec(
@@ -357,30 +357,8 @@ IMAGE_TO_VIDEO_LOCAL = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
-)
-
-KLING_VIDEO = NodeSpec(
-    node_type="generate:kling_video",
-    label="Kling Image to Video (fal)",
-    category="generate",
-    description="Kuaishou's Kling 2.1 animates an image into a 5 or 10 second video, as the "
-    "prompt describes; the video keeps the image's aspect ratio.",
-    inputs=(
-        Input("image", "Image", "image", is_port=True, required=True),
-        _prompt(),
-        Input("duration", "Duration (s)", "enum", is_port=False, default=5, enum=(5, 10)),
-        Input("negative_prompt", "Negative prompt", "string", is_port=False, default="",
-              description="What the video should avoid."),
-        Input("cfg_scale", "Prompt adherence", "number", is_port=False, default=0.5, min=0,
-              max=1, description="How closely the video follows the prompt (fal's cfg_scale)."),
-    ),
-    outputs=(_VIDEO_OUT,),
-    provider="fal",
-    model="fal-ai/kling-video/v2.1/standard/image-to-video",
-    model_version="1",
-    credits=kling_credits,
-    model_checked=CHECKED_FAL,
-    price_rule="5 credits per second of video ($0.25 for 5 s, $0.05 per further second)",
+    task="video",
+    vendor="Wireflow (local)",
 )
 
 SPECS = (
@@ -393,5 +371,4 @@ SPECS = (
     NANO_BANANA_PRO,
     LOCAL_PREVIEW,
     IMAGE_TO_VIDEO_LOCAL,
-    KLING_VIDEO,
 )

@@ -1,6 +1,6 @@
 """Process nodes: transform one image into another."""
 
-from graph.catalog.types import Input, NodeSpec, Output, flat_credits, no_credits
+from graph.catalog.types import Input, NodeSpec, Output, no_credits
 
 _IMAGE_IN = Input("image", "Image", "image", is_port=True, required=True)
 _IMAGE_OUT = Output("image", "Image", "image")
@@ -17,22 +17,8 @@ UPSCALE_LOCAL = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
-)
-
-UPSCALE_ESRGAN = NodeSpec(
-    node_type="process:upscale_esrgan",
-    label="Upscale (ESRGAN, fal)",
-    category="process",
-    description="Enlarges an image ×2 or ×4 with the ESRGAN super-resolution model on fal.",
-    inputs=(_IMAGE_IN, _SCALE),
-    outputs=(_IMAGE_OUT,),
-    provider="fal",
-    model="fal-ai/esrgan",
-    model_version="1",
-    credits=flat_credits(2),
-    model_checked="2026-12-02",
-    # fal bills ESRGAN by GPU time (about $0.001 per second); an upscale takes well under 20 s.
-    price_rule="2 credits per image (fal bills GPU seconds; an upscale takes well under 20 s)",
+    task="upscaling",
+    vendor="Wireflow (local)",
 )
 
 RESIZE_CROP = NodeSpec(
@@ -54,6 +40,8 @@ RESIZE_CROP = NodeSpec(
     model=None,
     model_version="1",
     credits=no_credits,
+    task="image-editing",
+    vendor="Wireflow (local)",
 )
 
-SPECS = (UPSCALE_LOCAL, UPSCALE_ESRGAN, RESIZE_CROP)
+SPECS = (UPSCALE_LOCAL, RESIZE_CROP)

@@ -5,7 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from graph.catalog import audio, compose, generate, inputs, llm, logic, process, utility
+from graph.catalog import (
+    audio,
+    compose,
+    generate,
+    inputs,
+    library,
+    llm,
+    logic,
+    models_image,
+    models_video,
+    process,
+    utility,
+)
 from graph.catalog.types import NodeSpec
 from graph.catalog.values import check_setting
 
@@ -57,8 +69,11 @@ class Registry:
         return len(self._specs)
 
 
+# The model library: every declared remote model, one node type each.
+MODELS = models_image.MODELS + models_video.MODELS
+
 catalog = Registry(
-    spec
-    for family in (inputs, generate, process, compose, audio, logic, utility, llm)
-    for spec in family.SPECS
+    [spec for family in (inputs, generate, process, compose, audio, logic, utility, llm)
+     for spec in family.SPECS]
+    + [library.to_spec(model) for model in MODELS]
 )

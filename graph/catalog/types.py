@@ -27,6 +27,9 @@ class Usage:
     # or in the estimate the most the request can use (see graph.catalog.llm).
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    characters: int | None = None  # text sent to a model priced per character (TTS)
+    megapixels: tuple[float, ...] = ()  # each delivered image's size, where billed by it
+    input_pixels: int | None = None  # the input image's size, for a model billed by output MP
 
 
 NO_USAGE = Usage()
@@ -202,6 +205,9 @@ class NodeSpec:
     price_rule: str = ""
     output_pixels: Callable[[dict[str, Any]], int | None] | None = None
     usage_ceiling: UsageCeiling | None = None
+    task: str = ""  # the palette's group: text-to-image, image-editing, upscaling, video, audio
+    vendor: str = ""  # who makes the model, as users know it
+    declaration: Any = None  # the library's Model (graph.catalog.library) it was made from
     _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
     _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
 
@@ -257,4 +263,6 @@ class NodeSpec:
             "sizeRule": self.size_rule.to_api() if self.size_rule else None,
             "priceRule": self.price_rule or None,
             "modelChecked": self.model_checked or None,
+            "task": self.task or None,
+            "vendor": self.vendor or None,
         }

@@ -40,6 +40,11 @@ export interface NodeSpec {
   /** Set where two settings make one size under a shared rule (FLUX.2); absent from a server
    * older than the field. */
   sizeRule?: SizeRule | null;
+  /** The palette's group for a model (text-to-image, image-editing, upscaling, video, audio),
+   * who makes it and its price in words; null for other nodes. */
+  task?: string | null;
+  vendor?: string | null;
+  priceRule?: string | null;
 }
 
 /** An output size: the settings `widthInput` and `heightInput`, each side within

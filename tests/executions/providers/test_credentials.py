@@ -15,7 +15,7 @@ from tests.executions.conftest import point_providers_at, sim_stats
      "GEMINI_API_KEY is not set: gemini-3.1-flash-image cannot run without Google Gemini "
      "credentials"),
     ("fal", "process:upscale_esrgan", "fal-ai/esrgan",
-     "FAL_KEY is not set: ESRGAN / Kling cannot run without fal credentials"),
+     "FAL_KEY is not set: Upscale (ESRGAN, fal) cannot run without fal credentials"),
 ])
 def test_a_missing_key_is_a_config_error_with_a_clear_message(settings, simulated, make_media,
                                                                alias, node_type, model, words):

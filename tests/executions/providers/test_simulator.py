@@ -85,7 +85,7 @@ def test_unknown_models_are_404_in_each_vendors_shape(simulator):
                             headers=GOOGLE)
         assert google.status_code == 404 and google.json()["error"]["message"].startswith(
             f"models/gemini-3.1-flash-image-preview is not found for API version {version}")
-    fal = httpx.post(f"{simulator.url}/fal-ai/flux/dev", json={"prompt": "x"}, headers=FAL)
+    fal = httpx.post(f"{simulator.url}/fal-ai/no-such-model", json={"prompt": "x"}, headers=FAL)
     assert fal.status_code == 404 and "not found" in fal.json()["detail"]
 
 

@@ -19,6 +19,7 @@ from executions.providers.http import (
     sniff_mime,
     status_kind,
 )
+from graph.catalog.library import Answer
 
 
 def png(size=(8, 6)) -> bytes:
@@ -285,9 +286,12 @@ def test_fal_handle_status_and_output_parsing():
     assert isinstance(fal.parse_status({"status": "IN_QUEUE", "queue_position": 3}, handle),
                       Pending)
     assert fal.parse_status({"status": "COMPLETED"}, handle) is None
-    assert fal.parse_output({"video": {"url": "https://v3.fal.media/a.mp4"}}) == \
-        ("video", "https://v3.fal.media/a.mp4")
-    assert fal.parse_output({"image": {"url": "https://v3.fal.media/a.png"}})[0] == "image"
+    video, images = Answer("video", "video"), Answer("images", "image", many=True)
+    assert fal.parse_output({"video": {"url": "https://v3.fal.media/a.mp4"}}, video) == \
+        ["https://v3.fal.media/a.mp4"]
+    assert fal.parse_output({"images": [{"url": "https://v3.fal.media/a.png"},
+                                        {"url": "https://v3.fal.media/b.png"}]}, images) == \
+        ["https://v3.fal.media/a.png", "https://v3.fal.media/b.png"]
 
 
 def test_fal_failures_carry_the_vendors_detail():
@@ -296,7 +300,7 @@ def test_fal_failures_carry_the_vendors_detail():
                           "error_type": "runner_error"}, {})
     assert failed.value.kind == "failed" and "Out of memory" in failed.value.message
     with pytest.raises(ProviderError) as empty:
-        fal.parse_output({"detail": "nothing to show"})
+        fal.parse_output({"detail": "nothing to show"}, Answer("image", "image"))
     assert empty.value.kind == "failed" and "nothing to show" in empty.value.message
     flagged = fal.describe_error(422, {"detail": [{"loc": ["body", "prompt"], "msg": "flagged",
                                                    "type": "content_policy_violation"}]})

@@ -1,0 +1,261 @@
+"""Image models on fal: text to image, image editing and upscaling, one declaration each.
+
+Every declaration is written from the model's page on fal (fal.ai/models/<endpoint>, its
+llms.txt: input schema and pricing), read on `CHECKED`; `unconfirmed` says what could not be
+read there and was kept to the least we could rely on.
+"""
+
+from graph.catalog.library import Answer, Field, Model, Price, Size
+
+CHECKED = "2026-12-03"
+FAL = "fal"
+PRESETS = ("square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3",
+           "landscape_16_9")
+KONTEXT_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
+IMAGES = Answer("images", "image", many=True)
+IMAGE = Answer("image", "image")
+
+
+def _prompt(max_length: int | None = None, required: bool = True) -> Field:
+    return Field("prompt", "prompt", "Prompt", required=required, max_length=max_length)
+
+
+def _image(name: str = "image_url", setting: str = "image", label: str = "Image") -> Field:
+    return Field(name, "image", label, required=True, setting=setting)
+
+
+def _num_images(high: int) -> Field:
+    return Field("num_images", "integer", "Images", default=1, min=1, max=high,
+                 description="Each image is billed.")
+
+
+SEED = Field("seed", "seed", "Seed")
+SAFETY_CHECKER = Field("enable_safety_checker", "boolean", "Safety checker", default=True)
+OUTPUT_FORMAT = Field("output_format", "enum", "Format", default="jpeg",
+                      options=("jpeg", "png"))
+KONTEXT_SAFETY = Field("safety_tolerance", "enum", "Safety tolerance", default="2",
+                       options=("1", "2", "3", "4", "5", "6"),
+                       description="1 is the strictest moderation, 6 the most permissive.")
+GUIDANCE = Field("guidance_scale", "number", "Guidance", default=3.5, min=1, max=20)
+
+# --- text to image -----------------------------------------------------------------------------
+
+FLUX_KONTEXT_T2I = Model(
+    node_type="generate:flux_kontext_pro", label="FLUX.1 Kontext [pro]",
+    vendor="Black Forest Labs", provider=FAL, endpoint="fal-ai/flux-pro/kontext/text-to-image",
+    task="text-to-image",
+    description="FLUX.1 Kontext [pro]: strong prompt following and typography, by aspect ratio.",
+    fields=(_prompt(), SEED, GUIDANCE, _num_images(4), KONTEXT_SAFETY, OUTPUT_FORMAT,
+            Field("aspect_ratio", "enum", "Aspect ratio", default="1:1",
+                  options=KONTEXT_RATIOS)),
+    answer=IMAGES, size=Size("aspect", "aspect_ratio"),
+    price=Price("image", 0.04, count="num_images"), checked=CHECKED,
+    source="fal.ai/docs model-api-reference flux-pro-kontext-text-to-image",
+    unconfirmed="safety_tolerance options beyond 1–5 and the exact price were not on the "
+    "excerpt read; $0.04 per image is BFL's own Kontext [pro] price")
+
+RECRAFT_V3 = Model(
+    node_type="generate:recraft_v3", label="Recraft V3", vendor="Recraft", provider=FAL,
+    endpoint="fal-ai/recraft/v3/text-to-image", task="text-to-image",
+    description="Recraft V3: long text in images, brand styles and vector art.",
+    fields=(_prompt(1000),
+            Field("image_size", "enum", "Size", default="square_hd", options=PRESETS),
+            Field("style", "enum", "Style", default="realistic_image",
+                  options=("any", "realistic_image", "digital_illustration",
+                           "vector_illustration", "realistic_image/b_and_w",
+                           "realistic_image/hard_flash", "realistic_image/hdr",
+                           "realistic_image/natural_light", "realistic_image/studio_portrait",
+                           "realistic_image/motion_blur"),
+                  description="Vector styles cost twice as much."),
+            SAFETY_CHECKER),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("image", 0.04, by="style", tiers={"vector_illustration": 0.08}),
+    checked=CHECKED, source="fal.ai/models/fal-ai/recraft/v3/text-to-image",
+    unconfirmed="the style list is the part shown on fal's Recraft pages (V2/V3 share it)")
+
+IDEOGRAM_V3 = Model(
+    node_type="generate:ideogram_v3", label="Ideogram V3", vendor="Ideogram", provider=FAL,
+    endpoint="fal-ai/ideogram/v3", task="text-to-image",
+    description="Ideogram V3: lettering-first design images; speed trades cost for quality.",
+    fields=(_prompt(),
+            Field("rendering_speed", "enum", "Rendering speed", default="BALANCED",
+                  options=("TURBO", "BALANCED", "QUALITY")),
+            Field("image_size", "enum", "Size", default="square_hd", options=PRESETS),
+            _num_images(8), SEED,
+            Field("expand_prompt", "boolean", "Expand prompt", default=True),
+            Field("negative_prompt", "string", "Negative prompt", default="")),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("image", 0.06, by="rendering_speed", tiers={"TURBO": 0.03, "BALANCED": 0.06,
+                                                               "QUALITY": 0.09},
+                count="num_images"),
+    checked=CHECKED, source="litellm fal provider table (Balanced: $0.06/image); fal model page",
+    unconfirmed="TURBO $0.03 and QUALITY $0.09 and num_images up to 8 are from fal's page as "
+    "remembered, not read today")
+
+IMAGEN_4 = Model(
+    node_type="generate:imagen_4", label="Imagen 4", vendor="Google", provider=FAL,
+    endpoint="fal-ai/imagen4/preview", task="text-to-image",
+    description="Google's Imagen 4: photorealism and clean text, by aspect ratio.",
+    fields=(_prompt(),
+            Field("negative_prompt", "string", "Negative prompt", default=""),
+            Field("aspect_ratio", "enum", "Aspect ratio", default="1:1",
+                  options=("1:1", "16:9", "9:16", "3:4", "4:3")),
+            _num_images(4), SEED),
+    answer=IMAGES, size=Size("aspect", "aspect_ratio"),
+    price=Price("image", 0.05, count="num_images"), checked=CHECKED,
+    source="fal-ai/imagen4/preview (muapi comparison quotes fal at $0.05 per generation; "
+    "Vertex AI model card for the ratios)",
+    unconfirmed="fal's own llms.txt for imagen4/preview was not in the corpus")
+
+SEEDREAM_4 = Model(
+    node_type="generate:seedream_4", label="Seedream 4.0", vendor="ByteDance", provider=FAL,
+    endpoint="fal-ai/bytedance/seedream/v4/text-to-image", task="text-to-image",
+    description="ByteDance Seedream 4.0: one model for generating and editing, up to 4K.",
+    fields=(_prompt(),
+            Field("image_size", "enum", "Size", default="square_hd", options=PRESETS,
+                  description="fal also takes {width, height}; we offer its named sizes."),
+            _num_images(6), SEED, SAFETY_CHECKER),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("image", 0.03, count="num_images"), checked=CHECKED,
+    source="fal.ai/models/fal-ai/bytedance/seedream/v4/text-to-image/llms.txt",
+    unconfirmed="max_images (multi-image sequences) is left out")
+
+FLUX_SCHNELL = Model(
+    node_type="generate:flux_1_schnell", label="FLUX.1 [schnell]", vendor="Black Forest Labs",
+    provider=FAL, endpoint="fal-ai/flux/schnell", task="text-to-image",
+    description="FLUX.1 [schnell]: a 12B model in 1–4 steps; cheap drafts, priced by megapixel.",
+    fields=(_prompt(),
+            Field("image_size", "enum", "Size", default="landscape_4_3", options=PRESETS),
+            Field("num_inference_steps", "integer", "Steps", default=4, min=1, max=12),
+            SEED, _num_images(4), SAFETY_CHECKER),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("megapixel", 0.003, count="num_images"), checked=CHECKED,
+    source="docs.fal.ai generating images from text; fal pricing page (per megapixel)",
+    unconfirmed="$0.003 per megapixel is fal's listed price as remembered")
+
+FLUX_DEV = Model(
+    node_type="generate:flux_1_dev", label="FLUX.1 [dev]", vendor="Black Forest Labs",
+    provider=FAL, endpoint="fal-ai/flux/dev", task="text-to-image",
+    description="FLUX.1 [dev]: the open-weights 12B FLUX, priced by output megapixel.",
+    fields=(_prompt(),
+            Field("image_size", "enum", "Size", default="landscape_4_3", options=PRESETS),
+            Field("num_inference_steps", "integer", "Steps", default=28, min=1, max=50),
+            GUIDANCE, SEED, _num_images(4), SAFETY_CHECKER),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("megapixel", 0.025, count="num_images"), checked=CHECKED,
+    source="docs.fal.ai generating images from text (fal-ai/flux/dev)",
+    unconfirmed="$0.025 per megapixel is fal's listed price as remembered")
+
+# --- image editing -----------------------------------------------------------------------------
+
+REMOVE_BACKGROUND = Model(
+    node_type="process:remove_background", label="Remove Background (Bria)", vendor="Bria",
+    provider=FAL, endpoint="fal-ai/bria/background/remove", task="image-editing",
+    description="Bria RMBG 2.0: cuts the subject out onto a transparent background.",
+    fields=(_image(),),
+    answer=Answer("image", "image", transparent=True), size=Size("input", "image_url"),
+    price=Price("image", 0.018), checked=CHECKED,
+    source="fal-ai/bria/background/remove model page",
+    unconfirmed="only image_url was relied on; $0.018 per image as remembered")
+
+FLUX_KONTEXT_EDIT = Model(
+    node_type="process:flux_kontext_edit", label="FLUX.1 Kontext [pro] Edit",
+    vendor="Black Forest Labs", provider=FAL, endpoint="fal-ai/flux-pro/kontext",
+    task="image-editing",
+    description="Edits an image as the prompt says (\"make it night\"), keeping the rest.",
+    fields=(_prompt(), _image(), SEED, GUIDANCE, _num_images(4), KONTEXT_SAFETY, OUTPUT_FORMAT),
+    answer=IMAGES, size=Size("input", "image_url"),
+    price=Price("image", 0.04, count="num_images"), checked=CHECKED,
+    source="fal.ai/models/fal-ai/flux-pro/kontext",
+    unconfirmed="aspect_ratio (crop of the edit) left out")
+
+FLUX_FILL = Model(
+    node_type="process:flux_fill", label="FLUX.1 Fill [pro] (inpaint)",
+    vendor="Black Forest Labs", provider=FAL, endpoint="fal-ai/flux-pro/v1/fill",
+    task="image-editing",
+    description="Inpainting: repaints the white part of a mask as the prompt describes.",
+    fields=(_prompt(), _image(), _image("mask_url", "mask", "Mask"), SEED, _num_images(4),
+            Field("safety_tolerance", "enum", "Safety tolerance", default="2",
+                  options=("1", "2", "3", "4", "5", "6")), OUTPUT_FORMAT),
+    answer=IMAGES, size=Size("input", "image_url"),
+    price=Price("megapixel", 0.05, count="num_images",
+                note="an input of unknown size is quoted as 1 MP"),
+    checked=CHECKED, source="fal-ai/flux-pro/v1/fill model page",
+    unconfirmed="$0.05 per megapixel as remembered")
+
+SEEDREAM_4_EDIT = Model(
+    node_type="process:seedream_4_edit", label="Seedream 4.0 Edit", vendor="ByteDance",
+    provider=FAL, endpoint="fal-ai/bytedance/seedream/v4/edit", task="image-editing",
+    description="Reference-guided edit: combine up to 10 images as the prompt says.",
+    fields=(_prompt(),
+            Field("image_urls", "images", "Images", required=True, max_items=10,
+                  setting="images"),
+            Field("image_size", "enum", "Size", default="square_hd", options=PRESETS),
+            _num_images(6), SEED, SAFETY_CHECKER),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("image", 0.03, count="num_images"), checked=CHECKED,
+    source="fal-ai/bytedance/seedream/v4/edit (same family page as text-to-image)",
+    unconfirmed="the 10-image limit as remembered")
+
+# --- upscaling ---------------------------------------------------------------------------------
+
+ESRGAN_MODELS = ("RealESRGAN_x4plus", "RealESRGAN_x2plus", "RealESRGAN_x4plus_anime_6B",
+                 "RealESRGAN_x4_v3", "RealESRGAN_x4_wdn_v3", "RealESRGAN_x4_anime_v3")
+
+UPSCALE_ESRGAN = Model(
+    node_type="process:upscale_esrgan", label="Upscale (ESRGAN, fal)", vendor="Real-ESRGAN",
+    provider=FAL, endpoint="fal-ai/esrgan", task="upscaling",
+    description="Enlarges an image ×2 or ×4 with the ESRGAN super-resolution model on fal.",
+    fields=(_image(),
+            Field("scale", "number", "Scale", default=2, min=1, max=8, choices=(2, 4)),
+            Field("tile", "integer", default=0, min=0, max=10**6, hidden=True),
+            Field("face", "boolean", default=False, hidden=True),
+            Field("model", "enum", default=ESRGAN_MODELS[0], options=ESRGAN_MODELS, hidden=True),
+            Field("output_format", "enum", default="png", options=("png", "jpeg"),
+                  hidden=True)),
+    answer=IMAGE, size=Size("input", "image_url", scale="scale"),
+    price=Price("run", 0.02, note="fal bills GPU seconds; an upscale takes well under 20 s"),
+    checked="2026-12-02", source="fal-ai/esrgan model page")
+
+UPSCALE_CLARITY = Model(
+    node_type="process:upscale_clarity", label="Clarity Upscaler", vendor="Clarity AI",
+    provider=FAL, endpoint="fal-ai/clarity-upscaler", task="upscaling",
+    description="Creative upscaling up to ×4 that adds detail; priced by output megapixel.",
+    fields=(_image(),
+            Field("prompt", "string", "Prompt", default="masterpiece, best quality, highres"),
+            Field("upscale_factor", "number", "Scale", default=2, min=1, max=4),
+            Field("negative_prompt", "string", "Negative prompt",
+                  default="(worst quality, low quality, normal quality:2)"),
+            Field("creativity", "number", "Creativity", default=0.35, min=0, max=1),
+            Field("resemblance", "number", "Resemblance", default=0.6, min=0, max=1),
+            SEED),
+    answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
+    price=Price("megapixel", 0.03,
+                note="of the upscaled image; an input of unknown size is quoted as 1 MP"),
+    checked=CHECKED, source="fal.ai/models/fal-ai/clarity-upscaler/llms.txt")
+
+UPSCALE_RECRAFT_CRISP = Model(
+    node_type="process:upscale_recraft_crisp", label="Recraft Crisp Upscale", vendor="Recraft",
+    provider=FAL, endpoint="fal-ai/recraft/upscale/crisp", task="upscaling",
+    description="Sharpens and enlarges an image faithfully, without inventing detail.",
+    fields=(_image(),),
+    answer=IMAGE, size=Size("input", "image_url", factor=4),
+    price=Price("image", 0.004), checked=CHECKED,
+    source="fal-ai/recraft/upscale/crisp model page",
+    unconfirmed="the ×4 output and $0.004 per image as remembered")
+
+UPSCALE_SEEDVR = Model(
+    node_type="process:upscale_seedvr", label="SeedVR2 Upscale", vendor="ByteDance",
+    provider=FAL, endpoint="fal-ai/seedvr/upscale/image", task="upscaling",
+    description="SeedVR2 one-step restoration and upscaling of photos.",
+    fields=(_image(),
+            Field("upscale_factor", "number", "Scale", default=2, min=1, max=10), SEED),
+    answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
+    price=Price("megapixel", 0.001,
+                note="of the upscaled image; an input of unknown size is quoted as 1 MP"),
+    checked=CHECKED, source="fal-ai/seedvr/upscale/image model page",
+    unconfirmed="price per megapixel and the factor range as remembered")
+
+MODELS = (FLUX_KONTEXT_T2I, RECRAFT_V3, IDEOGRAM_V3, IMAGEN_4, SEEDREAM_4, FLUX_SCHNELL,
+          FLUX_DEV, REMOVE_BACKGROUND, FLUX_KONTEXT_EDIT, FLUX_FILL, SEEDREAM_4_EDIT,
+          UPSCALE_ESRGAN, UPSCALE_CLARITY, UPSCALE_RECRAFT_CRISP, UPSCALE_SEEDVR)

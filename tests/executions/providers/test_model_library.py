@@ -1,0 +1,197 @@
+"""Every model the library declares, run by the one fal provider against the simulator, which
+holds each request to the same declaration; and the simulator refusing, in fal's 422 shape,
+each kind of rule a declared schema has."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import subprocess
+
+import httpx
+import imageio_ffmpeg
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from executions import imaging
+from executions.providers import Job, Media, get_provider
+from executions.simulator import media as sim_media
+from graph.catalog import catalog
+from graph.catalog.library import image_size
+from graph.catalog.registry import MODELS
+from tests.executions.conftest import sim_requests, until_done
+
+FAL = {"Authorization": "Key 00000000-0000-4000-8000-000000000000:"
+                        "0123456789abcdef0123456789abcdef"}
+FAL_MODELS = [model for model in MODELS if model.provider == "fal"]
+
+
+def _video_media() -> Media:
+    data = sim_media.video(2, "16:9")
+    name = default_storage.save("inputs/input.mp4", ContentFile(data))
+    return Media(kind="video", storage_name=name, mime="video/mp4",
+                 sha256=hashlib.sha256(data).hexdigest(), width=320, height=180)
+
+
+def _job(model, make_media) -> Job:
+    spec = catalog.get(model.node_type)
+    inputs = {}
+    for port in spec.ports():
+        if port.type == "image":
+            inputs[port.id] = [make_media((64, 48))] * (2 if port.multiple else 1)
+        elif port.type == "video":
+            inputs[port.id] = [_video_media()]
+        elif port.type == "text":
+            inputs[port.id] = ["a lighthouse at dusk"]
+    return Job(node_type=model.node_type, model=model.endpoint, config=spec.defaults(),
+               inputs=inputs, seed=7)
+
+
+def _probe(data: bytes, suffix: str) -> str:
+    """What ffmpeg says of a file (its streams and duration)."""
+    path = default_storage.path(default_storage.save(f"probe/out.{suffix}", ContentFile(data)))
+    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
+                          capture_output=True, text=True, check=False)
+    return done.stderr
+
+
+@pytest.mark.parametrize("model", FAL_MODELS, ids=lambda m: m.node_type)
+def test_each_declared_model_runs_against_the_simulator(simulated, make_media, model):
+    provider = get_provider("fal")
+    job = _job(model, make_media)
+    result = until_done(provider, job, provider.submit(job), timeout=60)
+    sent = sim_requests(simulated, "fal")[-1]
+    assert sent["status"] == 200 and sent["ignored"] == []  # every field sent is in the schema
+    output = result.outputs[model.answer.output_port]
+    files = output if isinstance(output, list) else [output]
+    spec = catalog.get(model.node_type)
+    if model.answer.type == "image":
+        wanted = job.config.get("num_images", 1)
+        assert len(files) == wanted == result.meta["usage"]["images"]
+        input_size = (64, 48) if model.size and model.size.rule == "input" else None
+        vendor_values = {f.name: job.config.get(f.input_id) for f in model.fields}
+        expected = image_size(model, {k: v for k, v in vendor_values.items() if v is not None},
+                              input_size)
+        for file in files:
+            mime, width, height = imaging.image_info(file.data)
+            assert (width, height) == expected
+            if model.answer.transparent:
+                assert mime == "image/png"
+                assert Image.open(io.BytesIO(file.data)).mode == "RGBA"
+    elif model.answer.type == "video":
+        info = imaging.video_info(files[0].data)
+        seconds = float(str(job.config.get("duration", 5)).removesuffix("s"))
+        assert abs(info["duration"] - seconds) < 0.5
+        if model.task == "audio":  # MMAudio: the video comes back with a soundtrack
+            assert "Audio: aac" in _probe(files[0].data, "mp4")
+    else:
+        assert files[0].mime == "audio/mpeg" and "Audio: mp3" in _probe(files[0].data, "mp3")
+    usage = result.meta["usage"]
+    assert spec.credits(job.config, _usage(usage)) >= 0
+
+
+def _usage(said):
+    from executions.outputs import result_usage
+    from executions.providers import Result
+
+    return result_usage(Result({}, meta={"usage": said}))
+
+
+@pytest.mark.parametrize("model", [m for m in FAL_MODELS if m.answer.type == "audio"],
+                         ids=lambda m: m.node_type)
+def test_audio_models_answer_real_audio_of_the_asked_length(simulator, model):
+    """The simulator's own answer for each audio model: an MP3 ffmpeg reads, as long as the
+    request asks (or as the text takes to say)."""
+    body = {f.name: "the quick brown fox jumps over the lazy dog" for f in model.fields
+            if f.kind == "prompt"}
+    if model.answer.seconds:
+        body[model.answer.seconds] = 3
+    submitted = httpx.post(f"{simulator.url}/{model.endpoint}", json=body, headers=FAL)
+    assert submitted.status_code == 200, submitted.text
+    for _ in range(200):
+        status = httpx.get(submitted.json()["status_url"], headers=FAL)
+        if status.status_code == 200:
+            break
+    answer = httpx.get(submitted.json()["response_url"], headers=FAL).json()
+    file = answer[model.answer.key]
+    assert file["content_type"] == "audio/mpeg"
+    data = httpx.get(file["url"]).content
+    duration = _duration(data)
+    expected = 3 if model.answer.seconds else model.answer.default_seconds \
+        if model.price.unit != "kchars" else 43 / 15
+    assert abs(duration - expected) <= max(0.6, expected * 0.03)  # MP3 frames pad the end
+
+
+def _duration(data: bytes) -> float:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".mp3") as handle:
+        handle.write(data)
+        handle.flush()
+        said = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i",
+                               handle.name], capture_output=True, text=True).stderr
+    stamp = said.split("Duration: ", 1)[1].split(",", 1)[0]
+    hours, minutes, seconds = stamp.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+# --- refusals: one per kind of rule a declared schema has -------------------------------------
+
+def _png() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.parametrize("endpoint, body, field, kind", [
+    # a required field left out
+    ("fal-ai/flux/dev", {"num_images": 1}, "prompt", "missing"),
+    # wrong types: string, integer, number, boolean, list
+    ("fal-ai/flux/dev", {"prompt": 42}, "prompt", "string_type"),
+    ("fal-ai/flux/dev", {"prompt": "x", "num_inference_steps": 2.5}, "num_inference_steps",
+     "int_type"),
+    ("fal-ai/flux/dev", {"prompt": "x", "guidance_scale": "high"}, "guidance_scale",
+     "float_type"),
+    ("fal-ai/flux/dev", {"prompt": "x", "enable_safety_checker": "yes"},
+     "enable_safety_checker", "bool_type"),
+    ("fal-ai/bytedance/seedream/v4/edit", {"prompt": "x", "image_urls": "one"}, "image_urls",
+     "list_type"),
+    # out of range, both ends
+    ("fal-ai/flux/dev", {"prompt": "x", "num_images": 0}, "num_images", "greater_than_equal"),
+    ("fal-ai/veo3/fast", {"prompt": "x", "seed": 1.5}, "seed", "int_type"),
+    ("fal-ai/clarity-upscaler", {"image_url": _png(), "upscale_factor": 5}, "upscale_factor",
+     "less_than_equal"),
+    # not among the options (and the same value of another type is not it either)
+    ("fal-ai/ideogram/v3", {"prompt": "x", "rendering_speed": "FAST"}, "rendering_speed",
+     "literal_error"),
+    ("fal-ai/minimax/hailuo-02/standard/image-to-video",
+     {"prompt": "x", "image_url": _png(), "duration": 6}, "duration", "literal_error"),
+    # too long: a string, a list
+    ("fal-ai/recraft/v3/text-to-image", {"prompt": "x" * 1001}, "prompt", "string_too_long"),
+    ("fal-ai/bytedance/seedream/v4/edit", {"prompt": "x", "image_urls": [_png()] * 11},
+     "image_urls", "too_long"),
+    # media that is not a readable data URI
+    ("fal-ai/bria/background/remove", {"image_url": "https://example.com/cat.png"},
+     "image_url", "value_error"),
+    ("fal-ai/mmaudio-v2", {"video_url": "data:video/mp4;base64,!!"}, "video_url",
+     "value_error"),
+    # an empty required prompt
+    ("fal-ai/imagen4/preview", {"prompt": "  "}, "prompt", "string_too_short"),
+])
+def test_the_simulator_refuses_what_the_schema_refuses(simulator, endpoint, body, field, kind):
+    answer = httpx.post(f"{simulator.url}/{endpoint}", json=body, headers=FAL)
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert any(d["loc"] == ["body", field] and d["type"] == kind for d in detail), detail
+    assert all({"loc", "msg", "type"} <= set(d) for d in detail)
+    assert httpx.get(f"{simulator.url}/__sim/stats").json()["stats"].get("fal.submit", 0) == 0
+
+
+def test_a_field_outside_the_schema_is_ignored_and_logged_as_fal_does(simulator):
+    answer = httpx.post(f"{simulator.url}/fal-ai/flux/schnell", headers=FAL,
+                        json={"prompt": "x", "width": 512})
+    assert answer.status_code == 200
+    assert sim_requests(simulator, "fal")[-1]["ignored"] == ["width"]

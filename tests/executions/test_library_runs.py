@@ -1,0 +1,51 @@
+"""Library models in whole runs (real worker, fal pointed at the simulator): what each run is
+charged is what its estimate quoted, per image, per megapixel and per character."""
+
+from __future__ import annotations
+
+import pytest
+
+from executions.models import NodeRun
+from executions.services import execution_start
+from tests.executions.test_remote_runs import _charges_match_the_estimate
+from tests.executions.test_scheduler import wait_done
+from tests.graph.builders import edge, node
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def team(make_team):
+    return make_team(credits=10_000)
+
+
+def test_a_text_to_image_model_feeds_an_upscaler_charged_by_megapixel(team, live_worker,
+                                                                      simulator):
+    nodes = [node("text", "input:text", {"prompt": "a lighthouse at dusk"}),
+             node("dev", "generate:flux_1_dev", {"image_size": "landscape_4_3",
+                                                 "num_images": 2, "seed": 5}),
+             node("up", "process:upscale_clarity", {"upscale_factor": 2, "seed": 1})]
+    edges = [edge("e1", "text", "prompt", "dev", "prompt"),
+             edge("e2", "dev", "image", "up", "image")]
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    dev = NodeRun.objects.get(execution=execution, node_id="dev")
+    assert dev.assets.count() == 2
+    assert {(a.width, a.height) for a in dev.assets.all()} == {(1024, 768)}
+    upscaled = NodeRun.objects.get(execution=execution, node_id="up").assets.get()
+    assert (upscaled.width, upscaled.height) == (2048, 1536)  # its first input, ×2
+    # 2 images × 1 MP × 2.5 → 5; 3 MP out (2048×1536) × 3 → 9, as the estimate read it.
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"dev": 5, "up": 9}
+
+
+def test_text_to_speech_is_stored_as_audio_and_charged_by_the_characters(team, live_worker,
+                                                                         simulator):
+    script = "Welcome to Wireflow. " * 10
+    nodes = [node("text", "input:text", {"prompt": script}),
+             node("tts", "generate:tts_elevenlabs", {"voice": "Aria"})]
+    edges = [edge("e1", "text", "text", "tts", "text")]
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    audio = NodeRun.objects.get(execution=execution, node_id="tts").assets.get()
+    assert audio.kind == "audio" and audio.mime == "audio/mpeg"
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"tts": 3}  # 210 chars

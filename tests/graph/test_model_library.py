@@ -1,0 +1,144 @@
+"""The model library as data: declarations become node types whose price is a function of
+their settings (one test per kind of price rule), and the README's table is the declarations."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from executions.pricing import estimate, node_credits
+from graph.catalog import Usage, catalog
+from graph.catalog.library import TASKS, Field, Model, Price, model_table
+from graph.catalog.registry import MODELS
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def node(node_id: str, node_type: str, **config) -> dict:
+    return {"id": node_id, "type": "basedNode", "position": {"x": 0, "y": 0},
+            "data": {"nodeType": node_type, "config": config}}
+
+
+def edge(source: str, target: str, target_port: str, source_port: str) -> dict:
+    return {"id": f"{source}-{target}", "source": source, "sourceHandle": f"out-{source_port}",
+            "target": target, "targetHandle": f"in-{target_port}"}
+
+
+def credits(node_type: str, usage: Usage = Usage(), **config) -> int:
+    spec = catalog.get(node_type)
+    return node_credits(spec, {**spec.defaults(), **config}, usage)
+
+
+def test_the_library_declares_at_least_24_models_across_every_task():
+    assert len(MODELS) >= 24
+    assert {model.task for model in MODELS} == set(TASKS)
+    for model in MODELS:
+        spec = catalog.get(model.node_type)
+        assert spec.declaration is model and spec.model == model.endpoint
+        assert spec.to_api()["task"] == model.task and spec.to_api()["vendor"] == model.vendor
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", model.checked) and model.description
+        assert len(model.description) <= 100, model.node_type  # one line in the palette
+
+
+def test_kling_and_esrgan_keep_their_node_types_settings_and_credits():
+    kling = catalog.get("generate:kling_video")
+    assert [i.id for i in kling.inputs] == ["image", "prompt", "duration", "negative_prompt",
+                                           "cfg_scale"]
+    assert kling.defaults() == {"duration": 5, "negative_prompt": "", "cfg_scale": 0.5}
+    assert credits("generate:kling_video") == 25 and credits("generate:kling_video",
+                                                             duration=10) == 50
+    esrgan = catalog.get("process:upscale_esrgan")
+    assert [i.id for i in esrgan.inputs] == ["image", "scale"]
+    assert esrgan.input("scale").enum == (2, 4) and credits("process:upscale_esrgan") == 2
+
+
+def test_per_image_prices_count_the_images_asked_for_and_delivered():
+    assert credits("generate:seedream_4") == 3
+    assert credits("generate:seedream_4", num_images=4) == 12
+    assert credits("generate:seedream_4", Usage(images=2), num_images=4) == 6  # delivered
+    # A tier picked by a setting: Recraft's vector style costs twice as much.
+    assert credits("generate:recraft_v3", style="vector_illustration") == 8
+    assert credits("generate:ideogram_v3", rendering_speed="QUALITY", num_images=2) == 18
+
+
+def test_per_megapixel_prices_follow_the_output_size():
+    assert credits("generate:flux_1_dev", image_size="square_hd") == 3  # 1 MP × 2.5, rounded up
+    assert credits("generate:flux_1_dev", image_size="square_hd", num_images=4) == 10
+    assert credits("generate:flux_1_schnell", image_size="square") == 1  # 0.25 MP bills as 1
+    # An upscale of a 1024² image ×2 is 4 MP; the charge follows the image delivered.
+    assert credits("process:upscale_clarity", Usage(input_pixels=1024 * 1024)) == 12
+    assert credits("process:upscale_clarity", Usage(megapixels=(9.0,))) == 27
+
+
+def test_per_second_prices_follow_the_duration_and_its_tier():
+    assert credits("generate:hailuo_02") == 27  # 6 s at 768P × $0.045
+    assert credits("generate:hailuo_02", resolution="512P", duration="10") == 17
+    assert credits("generate:veo_3_fast", duration="4s", generate_audio=False) == 40
+    assert credits("generate:luma_ray_2", duration="9s", resolution="1080p") == 360
+
+
+def test_per_character_prices_follow_the_text():
+    assert credits("generate:tts_elevenlabs", text="x" * 1500) == 15
+    assert credits("generate:tts_elevenlabs", text="") == 50  # unknown: the 5,000 most
+    assert credits("generate:tts_elevenlabs", Usage(characters=120), text="") == 2  # as sent
+
+
+def test_a_per_run_price_ignores_the_settings():
+    assert credits("generate:music_lyria_2") == credits("generate:music_lyria_2", seed=3) == 10
+
+
+def test_the_estimate_reads_a_wired_text_and_a_sized_input_off_the_graph():
+    nodes = [node("t", "input:text", prompt="Hello there, welcome."),
+             node("tts", "generate:tts_elevenlabs", text="stale inline text " * 100)]
+    quote = estimate(nodes, edges=[edge("t", "tts", "text", "text")])
+    assert quote["breakdown"][0]["credits"] == 1  # 21 characters, not the stale 1,800
+    flux = node("f", "generate:flux_1_dev", prompt="a cat", image_size="square_hd")
+    clarity = node("c", "process:upscale_clarity", upscale_factor=2)
+    quote = estimate([flux, clarity], edges=[edge("f", "c", "image", "image")])
+    assert {line["nodeId"]: line["credits"] for line in quote["breakdown"]} == {"f": 3, "c": 12}
+
+
+def test_a_text_longer_than_the_vendor_takes_is_a_problem_while_editing():
+    from graph.validation import validate_graph
+
+    long = node("r", "generate:recraft_v3", prompt="x" * 1001)
+    found = validate_graph([long], []).violations
+    issues = [v for v in found if v.get("rule") == "text_too_long"]
+    assert issues and issues[0]["input"] == "prompt" and "1,000" in issues[0]["message"]
+    fits = validate_graph([node("r", "generate:recraft_v3", prompt="x" * 1000)], []).violations
+    assert not [v for v in fits if v.get("rule") == "text_too_long"]
+
+
+def test_a_declaration_refuses_what_cannot_be_priced():
+    with pytest.raises(ValueError, match="unknown fields"):
+        Model(node_type="generate:broken", label="x", vendor="x", provider="fal",
+              endpoint="fal-ai/x", task="video", description="x",
+              fields=(Field("prompt", "prompt"),), answer=MODELS[0].answer,
+              price=Price("second", 0.1, seconds="duration"), checked="2026-12-03")
+    with pytest.raises(ValueError, match="options"):
+        Field("style", "enum")
+
+
+def test_the_readme_table_is_the_declarations():
+    text = README.read_text()
+    start = text.index("<!-- model-library:start -->")
+    end = text.index("<!-- model-library:end -->")
+    assert text[start:end].split("\n", 1)[1].strip() == model_table().strip(), \
+        "README's model table drifted: paste graph.catalog.library.model_table()"
+
+
+@pytest.mark.django_db
+def test_get_nodes_serves_the_library_with_task_vendor_and_price(api):
+    answer = api.get("/api/v1/nodes")
+    assert answer.status_code == 200
+    nodes = {item["nodeType"]: item for item in answer.json()["nodes"]}
+    assert len(nodes) >= 40
+    hailuo = nodes["generate:hailuo_02"]
+    assert (hailuo["task"], hailuo["vendor"], hailuo["model"]) == (
+        "video", "MiniMax", "fal-ai/minimax/hailuo-02/standard/image-to-video")
+    assert hailuo["credits"] == 27 and "768P 4.5" in hailuo["priceRule"]
+    assert hailuo["modelChecked"] == "2026-12-03"
+    duration = next(i for i in hailuo["inputs"] if i["id"] == "duration")
+    assert duration["enum"] == ["6", "10"] and duration["default"] == "6"
