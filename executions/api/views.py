@@ -98,6 +98,7 @@ class WorkflowExecuteApi(APIView):
             request, workflow,
             nodes=data.get("nodes"), edges=data.get("edges"),
             inputs=data.get("inputs") or None,
+            iterators=data.get("iteratorConfigs") or None,
             target_node_id=data.get("targetNodeId") or None,
             force=data.get("force", False),
             trigger_data=trigger_data if isinstance(trigger_data, dict) else None,
@@ -251,8 +252,12 @@ class WorkflowEstimateApi(APIView):
         data = _body(s.ExecuteIn, request.data)  # no body: {}; a JSON null: 400
         sent = data.get("nodes") is not None
         nodes = data["nodes"] if sent else workflow.nodes
-        if data.get("inputs"):
-            nodes = planner.inputs_apply(nodes, data["inputs"])
+        inputs = dict(data.get("inputs") or {})
+        if data.get("iteratorConfigs"):
+            inputs.update(planner.iterators_read(
+                data["iteratorConfigs"], nodes, data.get("edges") if sent else workflow.edges))
+        if inputs:
+            nodes = planner.inputs_apply(nodes, inputs)
         return Response({"data": selectors.workflow_estimate(
             principal=request.principal, workflow=workflow, nodes=nodes,
             edges=data.get("edges") if sent else workflow.edges,
