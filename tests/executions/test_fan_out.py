@@ -224,3 +224,37 @@ def test_an_empty_list_fails_the_list_node_and_skips_the_rest(api, live_worker):
     assert statuses["gen"] == statuses["sheet"] == "SKIPPED"
     assert NodeRun.objects.filter(execution_id=done["executionId"],
                                   status=NodeStatus.SKIPPED).count() == 2
+
+
+def test_lists_growing_at_once_share_the_balance_exactly_and_never_overdraw(
+        make_team, make_key, live_worker, settings):
+    from tests.concurrency import at_once, keyed_client
+
+    settings.RATE_LIMITS_ENABLED = False
+    team = make_team(credits=30)  # ten FLUX items of 3 across four runs of five
+    raw = make_key(team).raw_key
+    graph = styles_graph("a\nb\nc\nd\ne", model="generate:flux_2_pro", config=FLUX,
+                         feed="router")
+    workflow_id = keyed_client(raw).post("/api/v1/workflows", graph,
+                                         format="json").json()["data"]["id"]
+    runs = iter(range(4))  # each run its own items: nothing comes from the cache
+
+    def start():
+        number = next(runs)
+        words = "\n".join(f"run {number} item {i}" for i in range(5))
+        return keyed_client(raw).post(f"/api/v1/workflows/{workflow_id}/execute",
+                                      {"inputs": {"brief": words}}, format="json")
+
+    started = at_once(4, start)
+    assert [r.status_code for r in started] == [201] * 4  # each holds its floor: one item
+    done = [poll_until_done(keyed_client(raw), r["Location"]) for r in started]
+    items = [r for run in done for r in branches(run, "gen")]
+    completed = [r for r in items if r["status"] == "COMPLETED"]
+    refused = [r for r in items if r["status"] == "FAILED"]
+    assert len(completed) == 10 and len(refused) == 10
+    assert all(r["error"].startswith("Insufficient credits for item") for r in refused)
+    assert sum(run["credits"]["charged"] for run in done) == 30
+    team.refresh_from_db()
+    assert team.credit_balance == 0
+    assert min(CreditLedgerEntry.objects.filter(team=team).values_list(
+        "balance_after", flat=True)) >= 0
