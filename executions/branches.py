@@ -71,11 +71,14 @@ def expand(list_run: NodeRun, items: list[str], now) -> tuple[list[NodeRun], lis
     if region is None:
         return [], []
     fanned = set(region["nodes"])
+    # Those still waiting: one an upstream failure outside the fan-out skipped stays skipped
+    # (and so does all below it, its Collect too).
     placeholders = list(NodeRun.objects.filter(
         execution_id=execution.pk, node_id__in=fanned, item_index__isnull=True,
+        status=NodeStatus.PENDING,
     ).order_by("position"))
-    if not placeholders or any(p.status != NodeStatus.PENDING for p in placeholders):
-        return [], []  # skipped already (an upstream failed), or not part of this run
+    if not placeholders:
+        return [], []
     count, each = len(items), int(region.get("itemCredits") or 0)
     paid_before = int(region.get("paidItems") or 0)
     more, short_of = _reserve_items(execution.pk, execution.team_id, count - paid_before, each)

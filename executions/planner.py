@@ -108,10 +108,10 @@ def _fan_out(steps: tuple[Step, ...], nodes: list[dict], edges: list[dict],
     priced = price.get("fanOut") or {}
     regions = {}
     for source, region in found.items():
-        held = sorted(set(pinned) & region.nodes)
+        held = sorted(set(pinned) & (region.nodes | {source}))
         if held:
-            raise ApiError(f"Node {held[0]} is pinned but List '{source}' fans it out: unpin it "
-                           "or take it out of the fan-out", code="pinned_in_fan_out",
+            raise ApiError(f"Node {held[0]} is pinned but List '{source}' fans it out (or is "
+                           "it): unpin it, or take it out of the fan-out", code="pinned_in_fan_out",
                            status=422, nodeId=held[0])
         items = (priced.get(source) or {}).get("items")
         regions[source] = {

@@ -187,6 +187,8 @@ def _branches_state(found: list[tuple[NodeRun, dict[str, Any]]]) -> dict[str, An
                   else statuses[0])
     elif NodeStatus.CANCELLED in statuses:
         status = NodeStatus.CANCELLED
+    elif all(status == NodeStatus.SKIPPED for status in statuses):
+        status = NodeStatus.SKIPPED
     elif not counts["completed"]:
         status = NodeStatus.FAILED
     elif all(s == NodeStatus.CACHED for s in statuses):
@@ -197,11 +199,11 @@ def _branches_state(found: list[tuple[NodeRun, dict[str, Any]]]) -> dict[str, An
     urls = [url for _, state in found for url in state["outputUrls"]]
     thumbnails = [url for _, state in found for url in state["thumbnailUrls"]]
     failed = next((state["error"] for run, state in found if run.status == NodeStatus.FAILED),
-                  None)
+                  None) or next((state["error"] for _, state in found if state["error"]), None)
     return {
         "label": first["label"], "status": status,
-        "error": f"{counts['failed']} of {counts['total']} items failed (first: {failed})"
-        if counts["failed"] else None,
+        "error": f"{counts['failed']} of {counts['total']} items failed"
+        + (f" (first: {failed})" if failed else "") if counts["failed"] else None,
         "outputUrl": urls[0] if urls else None, "outputUrls": urls,
         "thumbnailUrl": thumbnails[0] if thumbnails else None, "thumbnailUrls": thumbnails,
         "posterUrl": first["posterUrl"],

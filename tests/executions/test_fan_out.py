@@ -258,3 +258,26 @@ def test_lists_growing_at_once_share_the_balance_exactly_and_never_overdraw(
     assert team.credit_balance == 0
     assert min(CreditLedgerEntry.objects.filter(team=team).values_list(
         "balance_after", flat=True)) >= 0
+
+
+def test_a_failure_outside_the_fan_out_skips_every_branch_and_the_run_settles(
+        api, team, live_worker):
+    team.credit_balance = 100
+    team.save()
+    graph = {"name": "outside", "nodes": [
+        node("styles", "utility:list", {"items": "one\ntwo\nthree"}),
+        node("brief", "input:text", {"prompt": "sim:request-moderated"}),
+        node("base", "generate:flux_2_pro", FLUX),
+        node("caption", "compose:text_overlay", {}),
+        node("sheet", "utility:collect", {})], "edges": [
+        edge("e1", "brief", "prompt", "base", "prompt"),
+        edge("e2", "base", "image", "caption", "image"),
+        edge("e3", "styles", "item", "caption", "text"),
+        edge("e4", "caption", "image", "sheet", "images")]}
+    done = run(api, create(api, graph))
+    assert done["status"] == "FAILED"
+    statuses = {s["nodeId"]: s["status"] for s in done["nodeStates"]}
+    assert statuses["base"] == "FAILED"
+    assert statuses["caption"] == statuses["sheet"] == "SKIPPED"  # every item of caption
+    assert done["credits"]["charged"] == 0
+    assert Team.objects.get(pk=team.pk).credit_balance == 100

@@ -44,6 +44,8 @@ export function summarise(branches: Branches, total: number): Omit<NodeRunState,
     status = counts.running || settled ? "RUNNING" : statuses[0];
   } else if (statuses.includes("CANCELLED")) {
     status = "CANCELLED";
+  } else if (statuses.every((s) => s === "SKIPPED")) {
+    status = "SKIPPED";
   } else if (!counts.done) {
     status = "FAILED";
   } else {
@@ -55,7 +57,8 @@ export function summarise(branches: Branches, total: number): Omit<NodeRunState,
     videos: ordered.flatMap((b) => (b && DONE.has(b.status) ? b.output?.videos ?? [] : [])),
     text: ordered.find((b) => b?.output?.text)?.output?.text ?? null,
   };
-  const firstError = ordered.find((b) => b?.status === "FAILED")?.error;
+  const firstError = ordered.find((b) => b?.status === "FAILED")?.error
+    ?? ordered.find((b) => b?.error)?.error;
   return {
     status,
     progress: total ? settled / total : 1,

@@ -35,6 +35,8 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   const problems = useMemo(() => parseProblems(problemText), [problemText]);
   const credits = useEditor((s) => s.nodeCredits[id]);
   const stale = useEditor((s) => s.stale[id]);
+  // A node a List fans out has one output per item: there is no one output to pin.
+  const fanned = useEditor((s) => Boolean(s.itemCounts[id]));
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
   if (spec.nodeType === FRAME_TYPE) {
     return <Frame id={id} label={data.label || spec.label} selected={Boolean(selected)}
@@ -95,7 +97,8 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           </Status>
           <Media id={id} run={run} title={data.label || spec.label} />
           <Actions id={id} run={run} pinned={data.pinned?.executionId ?? null}
-                   pinnable={spec.category !== "input"} />
+                   pinnable={spec.category !== "input" && !fanned
+                             && spec.nodeType !== "utility:list"} />
         </div>
       ) : (
         <>
