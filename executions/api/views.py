@@ -89,7 +89,12 @@ class WorkflowExecuteApi(APIView):
         require_scope(request.principal, workflow.team_id, EXECUTE)
         data = _body(s.ExecuteIn, request.data)
         if data.get("batch"):
-            batch, runs = services.batch_start(workflow=workflow, items=data["batch"],
+            items = data["batch"]
+            if data.get("iteratorConfigs"):  # the same List items for every run of the batch
+                listed = planner.iterators_read(data["iteratorConfigs"], workflow.nodes,
+                                                workflow.edges)
+                items = [{**listed, **item} for item in items]
+            batch, runs = services.batch_start(workflow=workflow, items=items,
                                       actor=request.principal, trigger=Execution.Trigger.BATCH,
                                       webhook_url=data.get("webhookUrl", ""))
             return _started(request, workflow, runs, batch_id=str(batch.pk))

@@ -281,3 +281,19 @@ def test_a_failure_outside_the_fan_out_skips_every_branch_and_the_run_settles(
     assert statuses["caption"] == statuses["sheet"] == "SKIPPED"  # every item of caption
     assert done["credits"]["charged"] == 0
     assert Team.objects.get(pk=team.pk).credit_balance == 100
+
+
+def test_a_batch_takes_iterator_configs_for_each_of_its_runs(api, live_worker):
+    nodes = [node("subject", "input:text", {"prompt": "a fox"}), *styles_graph("x")["nodes"]]
+    graph = {"name": "batch fan-out", "nodes": nodes,
+             "edges": [*styles_graph("x")["edges"],
+                       edge("e9", "subject", "text", "sheet", "text")]}
+    workflow_id = create(api, graph)
+    response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {
+        "batch": [{"subject": "a fox"}, {"subject": "an owl"}],
+        "iteratorConfigs": {"styles": {"items": ["ink", "chalk"]}}}, format="json")
+    assert response.status_code == 201, response.json()
+    for started in response.json()["executionRuns"]:
+        done = poll_until_done(api, f"/api/v1/workflows/executions/{started['id']}/poll")
+        assert done["status"] == "COMPLETED", done["error"]
+        assert [r["itemIndex"] for r in branches(done, "gen")] == [0, 1]
