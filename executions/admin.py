@@ -27,8 +27,8 @@ class NodeRunInline(admin.TabularInline):
     model = NodeRun
     extra = 0
     can_delete = False
-    fields = ("node_id", "node_type", "status", "progress", "attempts", "credits", "error",
-              "started_at", "finished_at")
+    fields = ("node_id", "item_index", "node_type", "status", "progress", "attempts", "credits",
+              "error", "started_at", "finished_at")
     readonly_fields = fields
     show_change_link = True
 
@@ -68,8 +68,8 @@ class ExecutionAdmin(admin.ModelAdmin):
 
 @admin.register(NodeRun)
 class NodeRunAdmin(admin.ModelAdmin):
-    list_display = ("node_id", "node_type", "status", "execution", "provider", "attempts",
-                    "credits", "heartbeat_at")
+    list_display = ("node_id", "item_index", "node_type", "status", "execution", "provider",
+                    "attempts", "credits", "heartbeat_at")
     list_filter = ("status", "provider", "node_type")
     search_fields = ("node_id", "execution__id", "cache_key", "error")
     ordering = ("-execution__created_at", "position")

@@ -39,6 +39,8 @@ class NodeStatusEvent(TypedDict):
     error: str | None
     credits: int
     seed: int | None  # the seed a generate node used (drawn, when its setting is random)
+    itemIndex: int | None  # a fanned node run: its item of the list (executions.fanout)
+    itemCount: int | None  # and the list's size
     seq: int
 
 
@@ -125,6 +127,8 @@ def node_status_event(execution: Execution, node_run: NodeRun, output: dict[str,
         "error": node_run.error or None,
         "credits": node_run.credits,
         "seed": node_run.seed,
+        "itemIndex": node_run.item_index,
+        "itemCount": node_run.item_count,
         "seq": seq,
     }
 

@@ -501,3 +501,21 @@ def video_poster(data: bytes, *, container: str = "mp4") -> Image.Image:
 
 def poster_webp(image: Image.Image) -> bytes:
     return _webp(image)
+
+
+def contact_sheet(images: list[Image.Image], *, columns: int, cell: int,
+                  gap: int = 8, background: str = "#111111") -> Image.Image:
+    """The images on one sheet, `columns` across in reading order, each fitted (aspect kept)
+    and centred in a `cell` × `cell` square, `gap` pixels apart."""
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    sheet = Image.new("RGB", (columns * cell + (columns + 1) * gap,
+                              rows * cell + (rows + 1) * gap), background)
+    for index, image in enumerate(images):
+        thumb = image.convert("RGBA")
+        thumb.thumbnail((cell, cell), Image.Resampling.LANCZOS)
+        column, row = index % columns, index // columns
+        x = gap + column * (cell + gap) + (cell - thumb.width) // 2
+        y = gap + row * (cell + gap) + (cell - thumb.height) // 2
+        sheet.paste(thumb, (x, y), thumb)
+    return sheet

@@ -107,6 +107,10 @@ class Execution(models.Model):
     # Retention (executions.retention): when a pass last kept this expired run because some of
     # its files are favourites or still referenced; it is looked at again a day later.
     pruned_at = models.DateTimeField(null=True, blank=True)
+    # List fan-out (executions.fanout): by List node id, the nodes it fans out, the Collect
+    # nodes gathering them, its size once known and how many items are paid for. Empty for a
+    # run with no List node.
+    fan_out = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,6 +130,10 @@ class NodeRun(models.Model):
     node_id = models.CharField(max_length=200)
     node_type = models.CharField(max_length=100)
     label = models.CharField(max_length=200, blank=True, default="")
+    # A node a List fans out has one node run per item (its index, and the list's size); any
+    # other node run has none.
+    item_index = models.PositiveIntegerField(null=True, blank=True)
+    item_count = models.PositiveIntegerField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0, help_text="Topological order.")
     status = models.CharField(
         max_length=12, choices=NodeStatus.choices, default=NodeStatus.PENDING, db_index=True
@@ -178,9 +186,13 @@ class NodeRun(models.Model):
     class Meta:
         # Within a run, in topological order. (Ordering by "execution" too made every query
         # on node runs join and sort by the run's creation time, even a one-row lookup.)
-        ordering = ["position"]
+        ordering = ["position", "item_index"]
         constraints = [
-            models.UniqueConstraint(fields=["execution", "node_id"], name="one_run_per_node")
+            models.UniqueConstraint(fields=["execution", "node_id"], name="one_run_per_node",
+                                    condition=models.Q(item_index__isnull=True)),
+            models.UniqueConstraint(fields=["execution", "node_id", "item_index"],
+                                    name="one_run_per_node_item",
+                                    condition=models.Q(item_index__isnull=False)),
         ]
         # The dispatcher looks every few seconds for node runs that are late: it reads only
         # the ones still in flight, never the history.

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from executions import fanout
 from executions.assets import asset_api, asset_from_output, asset_media
 from executions.models import Asset, NodeRun, NodeStatus
 from executions.providers import Result
@@ -44,14 +45,20 @@ def resolve_inputs(node_run: NodeRun, known: dict[str, NodeOutputs] | None = Non
     execution = node_run.execution
     edges = [e for e in execution.edges if e.get("target") == node_run.node_id]
     wanted = {e["source"] for e in edges}
-    known = known or {}
-    sources: dict[str, NodeOutputs] = {
-        node_id: known[node_id] for node_id in wanted if node_id in known}
-    if wanted - sources.keys():
-        sources.update(NodeRun.objects.filter(
-            execution=execution, node_id__in=wanted - sources.keys()
-        ).values_list("node_id", "outputs"))
-    asset_ids = {pk for outputs in sources.values() for ref in outputs.values()
+    # In a fan-out each branch reads its own item (and a Collect every item): by node id and
+    # item, never from `known`, which holds one output per node id.
+    sources = fanout.sources(node_run, wanted)
+    if sources is None:
+        known = known or {}
+        single: dict[str, NodeOutputs] = {
+            node_id: known[node_id] for node_id in wanted if node_id in known}
+        if wanted - single.keys():
+            single.update(NodeRun.objects.filter(
+                execution=execution, node_id__in=wanted - single.keys()
+            ).values_list("node_id", "outputs"))
+        sources = {node_id: [made] for node_id, made in single.items()}
+    asset_ids = {pk for found in sources.values() for outputs in found
+                 for ref in outputs.values() if isinstance(ref, dict)
                  for pk in ref_asset_ids(ref)}
     assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)} if asset_ids else {}
     spec = catalog.get(node_run.node_type)
@@ -60,27 +67,27 @@ def resolve_inputs(node_run: NodeRun, known: dict[str, NodeOutputs] | None = Non
     hashes: list[str] = []
     node_run.input_refs = refs
     for edge in edges:
-        outputs = sources.get(edge["source"])
-        if outputs is None:  # upstream not part of this run (a sticky note, or not targeted)
-            continue
-        ref = outputs.get(_port(edge.get("sourceHandle"), "out-"))
-        if ref is None:
-            continue
-        port = _port(edge.get("targetHandle"), "in-")
-        refs.setdefault(port, []).append(ref)
-        if "asset" in ref:
-            # A port taking several images gets every image of a multi-image output; a port
-            # taking one gets the first.
-            target = spec.input(port) if spec is not None else None
-            ids = ref_asset_ids(ref) if target is not None and target.multiple else [ref["asset"]]
-            for pk in ids:
-                asset = assets[pk]
-                values.setdefault(port, []).append(asset_media(asset))
-                hashes.append(f"{port}:{asset.sha256}")
-        else:
-            text = str(ref.get("text", ""))
-            values.setdefault(port, []).append(text)
-            hashes.append(f"{port}:{hashlib.sha256(text.encode()).hexdigest()}")
+        # None: upstream not part of this run (a sticky note, or not targeted)
+        for outputs in sources.get(edge["source"]) or ():
+            ref = outputs.get(_port(edge.get("sourceHandle"), "out-"))
+            if ref is None:
+                continue
+            port = _port(edge.get("targetHandle"), "in-")
+            refs.setdefault(port, []).append(ref)
+            if "asset" in ref:
+                # A port taking several images gets every image of a multi-image output; a
+                # port taking one gets the first.
+                target = spec.input(port) if spec is not None else None
+                ids = ref_asset_ids(ref) if target is not None and target.multiple else [
+                    ref["asset"]]
+                for pk in ids:
+                    asset = assets[pk]
+                    values.setdefault(port, []).append(asset_media(asset))
+                    hashes.append(f"{port}:{asset.sha256}")
+            else:
+                text = str(ref.get("text", ""))
+                values.setdefault(port, []).append(text)
+                hashes.append(f"{port}:{hashlib.sha256(text.encode()).hexdigest()}")
     return values, hashes
 
 

@@ -5,6 +5,7 @@ the scheduler: writes and events only; the caller enqueues what is ready after c
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -22,6 +23,7 @@ from executions.models import Execution, NodeRun, NodeStatus
 from executions.plans import Step, VersionPlan, steps_for
 from executions.pricing import estimate
 from executions.scheduler import Ready, execution_settle, new_lease
+from graph import fanout as graph_fanout
 from graph.catalog import catalog
 from graph.models import Workflow, WorkflowVersion
 from wireflow_site.errors import ApiError
@@ -54,6 +56,70 @@ def inputs_apply(nodes: list[dict], inputs: dict[str, Any]) -> list[dict]:
         data["config"] = config
         result.append({**node, "data": data})
     return result
+
+
+def iterators_read(raw: Any, nodes: list[dict], edges: list[dict]) -> dict[str, Any]:
+    """`iteratorConfigs` of an execute body as per-run inputs: each names a List node and its
+    items, `{nodeId: {"items": [...]}}`, `{nodeId: [...]}` or `[{"nodeId", "items"}]`. The
+    items replace the List's own (as a JSON array, so an item may hold a line break); a List
+    whose items come from a wired node is refused (they would not be used)."""
+    if isinstance(raw, list):
+        pairs = [(entry.get("nodeId"), entry.get("items", entry.get("values")))
+                 if isinstance(entry, dict) else (None, None) for entry in raw]
+    elif isinstance(raw, dict):
+        pairs = [(node_id, value.get("items", value.get("values"))
+                  if isinstance(value, dict) else value) for node_id, value in raw.items()]
+    else:
+        raise ApiError("iteratorConfigs must be an object keyed by List node id, or a list of "
+                       '{"nodeId", "items"}', code="invalid_request", field="iteratorConfigs")
+    types = graph_fanout.node_types(nodes)
+    result: dict[str, Any] = {}
+    for node_id, items in pairs:
+        if not isinstance(node_id, str) or node_id not in types:
+            raise ApiError(f"iteratorConfigs names no node of this workflow: {node_id!r}",
+                           code="invalid_inputs", status=400, nodeId=node_id)
+        if types[node_id] != graph_fanout.LIST_NODE:
+            raise ApiError(f"iteratorConfigs: node {node_id} is a {types[node_id]}, not a List "
+                           f"({graph_fanout.LIST_NODE})", code="invalid_inputs", status=400,
+                           nodeId=node_id)
+        feeding = next((e.get("source") for e in edges
+                        if isinstance(e, dict) and e.get("target") == node_id), None)
+        if feeding is not None:
+            raise ApiError(f"iteratorConfigs: List {node_id} takes its items from node "
+                           f"{feeding}; only a List with no input wired can be given items",
+                           code="invalid_inputs", status=400, nodeId=node_id)
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items) \
+                or not 1 <= len(items) <= graph_fanout.MAX_ITEMS:
+            raise ApiError(f"iteratorConfigs[{node_id}].items must be 1 to "
+                           f"{graph_fanout.MAX_ITEMS} strings", code="invalid_inputs",
+                           status=400, nodeId=node_id)
+        result[node_id] = {"items": json.dumps(items)}
+    return result
+
+
+def _fan_out(steps: tuple[Step, ...], nodes: list[dict], edges: list[dict],
+             price: dict[str, Any], pinned: dict[str, NodeRun]) -> dict[str, Any]:
+    """The run's fan-out (Execution.fan_out): each List's region, its size if known, one
+    item's price and the items the run's reservation covers (all when the size is known, one
+    when the list is made during the run)."""
+    found, _ = graph_fanout.regions(nodes, edges, only={step.node_id for step in steps})
+    if not found:
+        return {}
+    priced = price.get("fanOut") or {}
+    regions = {}
+    for source, region in found.items():
+        held = sorted(set(pinned) & (region.nodes | {source}))
+        if held:
+            raise ApiError(f"Node {held[0]} is pinned but List '{source}' fans it out (or is "
+                           "it): unpin it, or take it out of the fan-out", code="pinned_in_fan_out",
+                           status=422, nodeId=held[0])
+        items = (priced.get(source) or {}).get("items")
+        regions[source] = {
+            "nodes": sorted(region.nodes), "collects": sorted(region.collects), "items": items,
+            "itemCredits": (priced.get(source) or {}).get("itemCredits", 0),
+            "paidItems": items if items is not None else 1,
+        }
+    return {"regions": regions}
 
 
 def _resolve_seed(spec, config: dict[str, Any], reuse: int | None = None) -> int | None:
@@ -169,12 +235,15 @@ def execution_create(
     webhook_url: str = "",
     batch=None,
     run_index_in_batch: int | None = None,
+    iterators: Any = None,
 ) -> tuple[Execution, list[Ready]]:
     """Validate the graph, reserve its price, create the run and its node runs; return the run
     and its ready node runs, to be enqueued once the caller's transaction commits. Instant
     nodes (inputs whose value is their settings) are completed here, in the same transaction.
     With the `plan` of the saved version (`nodes`/`edges` being its graph), what depends only on
     the version is taken from it (executions.plans)."""
+    if iterators:  # Wireflow's iteratorConfigs: a List's items for this run
+        inputs = {**(inputs or {}), **iterators_read(iterators, nodes, edges)}
     if inputs:
         nodes = inputs_apply(nodes, inputs)
     # "Run to here" checks and prices only the target and what it needs: an unwired node
@@ -192,6 +261,7 @@ def execution_create(
     if pinned:
         steps, price = _pinned_layout(steps, pinned, needed, needed_edges)
     # Only nodes with a random seed can carry one over: none, and nothing is read.
+    fan_out = _fan_out(steps, needed, needed_edges, price, pinned)
     random_seeded = {step.node_id for step in steps
                      if catalog.get(step.node_type).input("seed") is not None
                      and not isinstance(step.config.get("seed"), int)}
@@ -217,6 +287,7 @@ def execution_create(
         batch=batch,
         run_index_in_batch=run_index_in_batch,
         stale_dependencies=pins.stale_dependencies(nodes, edges, pinned) if pinned else [],
+        fan_out=fan_out,
         created_by=actor.user if actor else None,
         api_key=actor.api_key if actor else None,
         created_at=now,

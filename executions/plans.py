@@ -40,7 +40,7 @@ from wireflow_site.redis_client import client
 log = logging.getLogger(__name__)
 
 # Bump when what a plan holds, or how it is computed, changes: old plans are then never read.
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
 LIFETIME = 24 * 3600
 LOCAL_MAX = 512
 

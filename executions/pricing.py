@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from graph.catalog import NO_USAGE, NodeSpec, Usage, catalog
+from graph.fanout import MAX_ITEMS, regions, static_items
 from graph.validation import effective_config
 
 REFERENCE_PORT = "reference_images"
@@ -189,7 +190,39 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
                 config.get("model"), str) else spec.model or spec.node_type,
             "credits": credits,
             "unitCredits": unit,
-            "iterations": 1,  # api.md's field: a node runs once per execution
+            "iterations": 1,  # api.md's field: once per run, or per item of a list (below)
         })
+    fan_out = _fan_out(nodes, edges or [], only, breakdown, warnings)
+    if any(found["items"] is None for found in fan_out.values()):
+        complete = False
     return {"estimatedCredits": sum(item["credits"] for item in breakdown),
-            "breakdown": breakdown, "estimateComplete": complete, "warnings": warnings}
+            "breakdown": breakdown, "estimateComplete": complete, "warnings": warnings,
+            "fanOut": fan_out}
+
+
+def _fan_out(nodes: list[dict], edges: list[dict], only: set[str] | None,
+             breakdown: list[dict[str, Any]], warnings: list[str]) -> dict[str, Any]:
+    """Nodes a List fans out cost their price once per item: `iterations` is the list's size
+    where the graph says it (its own items, or a Text Input's lines); a list made during the
+    run is priced for one item (the estimate is then a floor, and each further item is
+    reserved when the list is known). By list: its size (None: unknown) and one item's price."""
+    executable = {node["id"] for node in nodes if isinstance(node, dict)
+                  and (spec := catalog.get((node.get("data") or {}).get("nodeType"))) is not None
+                  and spec.executable and (only is None or node["id"] in only)}
+    found, _ = regions(nodes, edges, only=executable)
+    result: dict[str, Any] = {}
+    for source, region in sorted(found.items()):
+        lines = [item for item in breakdown if item["nodeId"] in region.nodes]
+        items = static_items(nodes, edges, source)
+        count = None if items is None else min(len(items), MAX_ITEMS)
+        result[source] = {"items": count, "itemCredits": sum(line["credits"] for line in lines)}
+        if count is None:
+            if lines:
+                warnings.append(
+                    f"List '{source}' is made during the run: this estimate counts one item; "
+                    "each further item is reserved when the list is known")
+            continue
+        for line in lines:
+            line["iterations"] = count
+            line["credits"] *= count
+    return result

@@ -125,15 +125,16 @@ def node_run_update(node_run: NodeRun, from_status: str, **values: Any) -> bool:
 
 
 def successors_count_down(execution_id: Any, node_ids: list[str], *, lease: str,
-                          now) -> list[NodeRun]:
+                          now, item_index: int | None = None) -> list[NodeRun]:
     """Count down these successors' waiting inputs and move those that reach zero PENDING →
     QUEUED under `lease`. Returns the node runs that became ready, whole (a ready node run next
-    in this task needs no SELECT), in topological order.
+    in this task needs no SELECT), in topological order. With `item_index`, only that item's
+    node runs of a fan-out (executions.branches); else every node run of these nodes.
 
     One UPDATE … RETURNING does it all (every right-hand side reads the old row), which the
     ORM cannot express; it runs once per finished node, the engine's hottest statement."""
     column = {name: _node_column(name) for name in (
-        "execution", "node_id", "status", "waiting_inputs", "lease", "queued_at")}
+        "execution", "node_id", "status", "waiting_inputs", "lease", "queued_at", "item_index")}
     last_input = f"({column['status']} = %s AND {column['waiting_inputs']} = 1)"
     placeholders = ", ".join(["%s"] * len(node_ids))
     fields = list(_NODE.concrete_fields)
@@ -145,7 +146,8 @@ def successors_count_down(execution_id: Any, node_ids: list[str], *, lease: str,
         f"{column['queued_at']} = CASE WHEN {last_input} THEN %s "
         f"ELSE {column['queued_at']} END "
         f"WHERE {column['execution']} = %s AND {column['node_id']} IN ({placeholders}) "
-        f"RETURNING {', '.join(field.column for field in fields)}"
+        + (f"AND {column['item_index']} = %s " if item_index is not None else "")
+        + f"RETURNING {', '.join(field.column for field in fields)}"
     )
     pending = NodeStatus.PENDING.value
     params = [
@@ -154,13 +156,14 @@ def successors_count_down(execution_id: Any, node_ids: list[str], *, lease: str,
         pending, _NODE.get_field("queued_at").get_db_prep_value(now, connection),
         _NODE.get_field("execution").target_field.get_db_prep_value(execution_id, connection),
         *node_ids,
+        *([item_index] if item_index is not None else []),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     ready = [run for run in (instance_from_row(NodeRun, fields, row) for row in rows)
              if run.status == NodeStatus.QUEUED and run.lease == lease]
-    return sorted(ready, key=lambda run: run.position)
+    return sorted(ready, key=lambda run: (run.position, run.item_index or 0))
 
 
 # What settling a run reads back from its row: its totals, where to report, and the rest of

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services import credits_release
-from executions import events, outputs, rows
+from executions import branches, events, fanout, outputs, rows
 from executions.models import (
     Execution,
     ExecutionStatus,
@@ -155,12 +155,27 @@ def node_run_complete(
         node_run.status, node_run.progress, node_run.credits = status, 1.0, charged
         node_run.outputs, node_run.finished_at = made, now
         successors = _successors(node_run)
-        ready = rows.successors_count_down(node_run.execution_id, successors, lease=new_lease(),
-                                           now=now) if successors else []
-        if ready:
-            seqs = seqs.then(_seqs(node_run.execution_id, len(ready)))
-        events.emit_nodes(node_run.execution,
-                          [(node_run, output_api)] + [(run, None) for run in ready], seqs)
+        made_runs, ready, per_item = [], [], []
+        found = fanout.regions(node_run.execution)
+        if node_run.node_id in found:  # a List: its branches, now that its items are known
+            made_runs, ready = branches.expand(node_run, fanout.list_items(made), now)
+            successors = [s for s in successors if s not in found[node_run.node_id]["nodes"]]
+        elif node_run.item_index is not None and (
+                source := fanout.source_of(found, node_run.node_id)) is not None:
+            per_item = [s for s in successors if s in found[source]["nodes"]]
+            successors = [s for s in successors if s not in per_item]
+        if per_item:  # the same item's nodes downstream
+            ready += rows.successors_count_down(node_run.execution_id, per_item,
+                                                lease=new_lease(), now=now,
+                                                item_index=node_run.item_index)
+        if successors:
+            ready += rows.successors_count_down(node_run.execution_id, successors,
+                                                lease=new_lease(), now=now)
+        changes = [(node_run, output_api)] + [(run, None) for run in made_runs] + [
+            (run, None) for run in ready if run not in made_runs]
+        if len(changes) > 1:
+            seqs = seqs.then(_seqs(node_run.execution_id, len(changes) - 1))
+        events.emit_nodes(node_run.execution, changes, seqs)
         if not ready:
             execution_settle(node_run.execution_id)
     return [ready_of(run) for run in ready]
@@ -173,8 +188,10 @@ def _successors(node_run: NodeRun) -> list[str]:
     return sorted({e["target"] for e in edges if e.get("source") == node_run.node_id})
 
 
-def node_run_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> bool:
-    """RUNNING → FAILED with the reason; every node downstream of it is SKIPPED."""
+def node_run_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> list[Ready] | None:
+    """RUNNING → FAILED with the reason; every node downstream of it is SKIPPED (for one item
+    of a fan-out, that item's; its Collect may then be ready). Returns the node runs made ready
+    (to enqueue after commit), or None when this task had lost the node run."""
     now = timezone.now()
     with transaction.atomic():
         rows.run_lock(node_run.execution_id)
@@ -183,16 +200,25 @@ def node_run_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> boo
         ).update(status=NodeStatus.FAILED, error=error[:4000], error_kind=kind, finished_at=now,
                  heartbeat_at=now, remote=None, holds_slot=False)
         if not updated:
-            return False
+            return None
         node_run.status, node_run.error, node_run.finished_at = NodeStatus.FAILED, error, now
         events.emit_node(node_run, seqs=_seqs(node_run.execution_id, 1))
         Execution.objects.filter(pk=node_run.execution_id, error="").update(
             error=f"{node_run.label or node_run.node_id}: {error}"[:4000],
             error_node_id=node_run.node_id,
         )
-        _skip_descendants(node_run)
-        execution_settle(node_run.execution_id)
-    return True
+        if node_run.item_index is not None:  # one item of a fan-out: only its branch
+            skipped, ready = branches.fail_branch(node_run)
+            changes = skipped + ready
+            if changes:
+                branches.emit(node_run.execution, changes,
+                              _seqs(node_run.execution_id, len(changes)))
+        else:
+            _skip_descendants(node_run)
+            ready = []
+        if not ready:
+            execution_settle(node_run.execution_id)
+    return [ready_of(run) for run in ready]
 
 
 def _skip_descendants(node_run: NodeRun) -> None:

@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.roles import Scope
 from accounts.selectors import Principal
-from executions import pins, pollcache
+from executions import fanout, pins, pollcache
 from executions.assets import asset_api
 from executions.models import NODE_DONE, RUN_SNAPSHOT, Asset, Batch, Execution, NodeRun, NodeStatus
 from executions.outputs import output_asset_ids, output_shape
@@ -90,6 +90,8 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
     asset_ids = [pk for run in runs for pk in output_asset_ids(run.outputs)]
     assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=asset_ids)}
     node_runs, node_states = [], []
+    branches: dict[str, list[tuple[NodeRun, dict[str, Any]]]] = {}
+    summarised: dict[str, dict[str, Any]] = {}
     final = None
     for run in runs:
         output = output_shape(run.outputs, assets)
@@ -114,8 +116,9 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
             "simulated": run.simulated,
             "startTime": _time(run.started_at),
             "endTime": _time(run.finished_at),
+            "itemIndex": run.item_index,  # (addition) a fanned node's item of its list
         })
-        node_states.append({
+        state = {
             "nodeId": run.node_id,
             "label": run.label,
             "status": run.status,
@@ -127,7 +130,17 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
             "posterUrl": media[0].get("posterUrl") if media else None,
             "text": output["text"],
             "seed": run.seed,
-        })
+        }
+        if run.item_index is None:
+            node_states.append(state)
+        else:  # one state per node: its branches, summarised
+            branches.setdefault(run.node_id, []).append((run, state))
+            if run.node_id not in summarised:
+                summarised[run.node_id] = {"nodeId": run.node_id}
+                node_states.append(summarised[run.node_id])
+    for node_id, found in branches.items():
+        summarised[node_id].update(_branches_state(found))
+    _collect_states(execution, runs, node_states)
     return {
         "executionId": str(execution.pk),
         "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
@@ -147,6 +160,75 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
         "endTime": _time(execution.finished_at),
         "createdAt": _time(execution.created_at),
     }
+
+
+_ACTIVE = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
+_GATHERED = (NodeStatus.COMPLETED, NodeStatus.CACHED)
+
+
+def _items_count(statuses: list[str]) -> dict[str, int]:
+    return {"total": len(statuses),
+            "completed": sum(1 for status in statuses if status in _GATHERED),
+            "failed": sum(1 for status in statuses if status in (NodeStatus.FAILED,
+                                                                  NodeStatus.SKIPPED)),
+            "running": sum(1 for status in statuses if status == NodeStatus.RUNNING),
+            "waiting": sum(1 for status in statuses if status in (NodeStatus.PENDING,
+                                                                   NodeStatus.QUEUED))}
+
+
+def _branches_state(found: list[tuple[NodeRun, dict[str, Any]]]) -> dict[str, Any]:
+    """A fanned node's nodeState: its items' outputs in item order, a status for the whole
+    (running while any item is; failed only if every item failed) and `items` (addition)."""
+    found = sorted(found, key=lambda pair: pair[0].item_index)
+    statuses = [run.status for run, _ in found]
+    counts = _items_count(statuses)
+    if any(status in _ACTIVE for status in statuses):
+        status = (NodeStatus.RUNNING if counts["running"] or len(statuses) > counts["waiting"]
+                  else statuses[0])
+    elif NodeStatus.CANCELLED in statuses:
+        status = NodeStatus.CANCELLED
+    elif all(status == NodeStatus.SKIPPED for status in statuses):
+        status = NodeStatus.SKIPPED
+    elif not counts["completed"]:
+        status = NodeStatus.FAILED
+    elif all(s == NodeStatus.CACHED for s in statuses):
+        status = NodeStatus.CACHED
+    else:
+        status = NodeStatus.COMPLETED
+    first = found[0][1]
+    urls = [url for _, state in found for url in state["outputUrls"]]
+    thumbnails = [url for _, state in found for url in state["thumbnailUrls"]]
+    failed = next((state["error"] for run, state in found if run.status == NodeStatus.FAILED),
+                  None) or next((state["error"] for _, state in found if state["error"]), None)
+    return {
+        "label": first["label"], "status": status,
+        "error": f"{counts['failed']} of {counts['total']} items failed"
+        + (f" (first: {failed})" if failed else "") if counts["failed"] else None,
+        "outputUrl": urls[0] if urls else None, "outputUrls": urls,
+        "thumbnailUrl": thumbnails[0] if thumbnails else None, "thumbnailUrls": thumbnails,
+        "posterUrl": first["posterUrl"],
+        "text": next((state["text"] for _, state in found if state["text"]), None),
+        "texts": [state["text"] for _, state in found],
+        "seed": first["seed"], "items": counts,
+    }
+
+
+def _collect_states(execution: Execution, runs: list[NodeRun],
+                    node_states: list[dict[str, Any]]) -> None:
+    """A Collect node's nodeState says how many items it gathered and how many failed."""
+    found = fanout.regions(execution)
+    if not found:
+        return
+    by_id = {state["nodeId"]: state for state in node_states}
+    for region in found.values():
+        failed = {run.item_index for run in runs if run.node_id in region["nodes"]
+                  and run.item_index is not None
+                  and run.status in (NodeStatus.FAILED, NodeStatus.SKIPPED)}
+        total = region.get("items")
+        for node_id in region["collects"]:
+            if node_id in by_id and total is not None:
+                by_id[node_id]["items"] = {"total": total, "gathered": total - len(failed),
+                                           "failed": len(failed)}
 
 
 def execution_list(

@@ -136,7 +136,7 @@ def node_run_execute(node_run_id: str, lease: str) -> None:
     except Exception as error:  # noqa: BLE001 - a bug must fail the node, not wedge the run
         log.exception("node run %s crashed", node_run.pk)
         _release_slot(node_run)
-        scheduler.node_run_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
+        node_run_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
 
 
 def node_run_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]:
@@ -190,6 +190,14 @@ def _run_claimed(node_run: NodeRun) -> None:
     _advance(node_run, provider, outcome, submitted=True)
 
 
+def node_run_fail(node_run: NodeRun, *, error: str, kind: str = "failed") -> None:
+    """Fail the node run; a Collect its failure makes ready (one item of a fan-out failed)
+    is enqueued once the failure commits."""
+    ready = scheduler.node_run_fail(node_run, error=error, kind=kind)
+    if ready:
+        dispatch.node_runs_enqueue_on_commit(ready)
+
+
 def node_run_finish(node_run: NodeRun, *, made: outputs.NodeOutputs, **kwargs: Any) -> bool:
     """Complete the node run; its outputs stay in this task's memory and the node runs it made
     ready are enqueued, both once the completion commits."""
@@ -223,7 +231,7 @@ def node_run_poll(node_run_id: str, lease: str) -> None:
     except Exception as error:  # noqa: BLE001
         log.exception("poll of node run %s crashed", node_run.pk)
         _release_slot(node_run)
-        scheduler.node_run_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
+        node_run_fail(node_run, error=f"Internal error: {type(error).__name__}: {error}")
 
 
 def _poll(node_run: NodeRun, provider, job: Job) -> None:
@@ -311,7 +319,7 @@ def _on_error(node_run: NodeRun, error: ProviderError, *, phase: str) -> None:
     message = error.message
     if error.transient:
         message = f"{message} (gave up after {node_run.attempts} attempts)"
-    scheduler.node_run_fail(node_run, error=message, kind=error.kind)
+    node_run_fail(node_run, error=message, kind=error.kind)
 
 
 def _release_slot(node_run: NodeRun) -> None:

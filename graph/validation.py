@@ -19,6 +19,7 @@ from graph.catalog import Input, NodeSpec, Output, Registry
 from graph.catalog import catalog as default_catalog
 from graph.catalog.inputs import TEXT_INPUT
 from graph.catalog.values import check_setting, is_empty, show
+from graph.fanout import regions
 
 MAX_NODES = 100
 MAX_EDGES = 500
@@ -160,6 +161,11 @@ class _Validator:
         for node in self.ids.values():
             if node is not None:
                 self._check_node(node)
+        if isinstance(nodes, list) and isinstance(edges, list) and not any(
+                v["rule"] == "cycle" for v in self.result.violations):
+            for found in regions(nodes, edges, only=set(self.ids))[1]:
+                self.error(found["rule"], found["message"], fix=found["fix"],
+                           node_id=found["nodeId"])
         return self.result
 
     # -- reading -------------------------------------------------------------------------------

@@ -32,6 +32,10 @@ class ExecuteIn(serializers.Serializer):
     webhookUrl = StrictUrlField(required=False, allow_blank=True, max_length=500)
     batch = serializers.ListField(child=serializers.DictField(allow_empty=True), required=False,
                                   min_length=1, max_length=500)
+    iteratorConfigs = serializers.JSONField(
+        required=False, allow_null=True,
+        help_text='Items for List nodes in this run: {nodeId: {"items": [...]}} or '
+                  '[{"nodeId", "items"}]; each item fans the List\'s downstream nodes out once.')
 
     def validate_webhookUrl(self, value: str) -> str:
         return public_webhook_url(value)
@@ -124,6 +128,9 @@ class NodeRunOut(serializers.Serializer):
         help_text="(addition) Its output is the one pinned on the node (data.pinned): not run, "
         "0 credits.")
     simulated = serializers.BooleanField(help_text="(addition) The simulator ran it.")
+    itemIndex = serializers.IntegerField(
+        allow_null=True, help_text="(addition) For a node a List fans out: which item of the "
+        "list this run is (0-based; one run per item); null for any other node.")
     startTime = serializers.DateTimeField(allow_null=True)
     endTime = serializers.DateTimeField(allow_null=True)
 
@@ -149,6 +156,15 @@ STALE_HELP = ("(addition) Pinned nodes whose settings or upstream graph changed 
               "keyed by their inputs and are never stale.")
 
 
+class FanOutItemsOut(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Items in the list.")
+    completed = serializers.IntegerField(required=False)
+    failed = serializers.IntegerField(help_text="Items that failed (or were skipped).")
+    running = serializers.IntegerField(required=False)
+    waiting = serializers.IntegerField(required=False)
+    gathered = serializers.IntegerField(required=False, help_text="A Collect node's items.")
+
+
 class NodeStateOut(serializers.Serializer):
     nodeId = serializers.CharField()
     label = serializers.CharField(allow_blank=True)
@@ -167,6 +183,12 @@ class NodeStateOut(serializers.Serializer):
         allow_null=True, help_text="(addition) The seed a generate node used, the one drawn when "
         "its setting is random (lock it to reproduce the result from the cache); null for nodes "
         "without a seed.")
+    texts = serializers.ListField(
+        child=serializers.CharField(allow_null=True), required=False,
+        help_text="(addition) A fanned node: each item's text, in item order.")
+    items = FanOutItemsOut(
+        required=False, help_text="(addition) A fanned node: how its items stand; a Collect "
+        "node: how many items it gathered and how many failed.")
 
 
 class NodeResultsOut(serializers.Serializer):

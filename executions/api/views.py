@@ -89,7 +89,12 @@ class WorkflowExecuteApi(APIView):
         require_scope(request.principal, workflow.team_id, EXECUTE)
         data = _body(s.ExecuteIn, request.data)
         if data.get("batch"):
-            batch, runs = services.batch_start(workflow=workflow, items=data["batch"],
+            items = data["batch"]
+            if data.get("iteratorConfigs"):  # the same List items for every run of the batch
+                listed = planner.iterators_read(data["iteratorConfigs"], workflow.nodes,
+                                                workflow.edges)
+                items = [{**listed, **item} for item in items]
+            batch, runs = services.batch_start(workflow=workflow, items=items,
                                       actor=request.principal, trigger=Execution.Trigger.BATCH,
                                       webhook_url=data.get("webhookUrl", ""))
             return _started(request, workflow, runs, batch_id=str(batch.pk))
@@ -98,6 +103,7 @@ class WorkflowExecuteApi(APIView):
             request, workflow,
             nodes=data.get("nodes"), edges=data.get("edges"),
             inputs=data.get("inputs") or None,
+            iterators=data.get("iteratorConfigs") or None,
             target_node_id=data.get("targetNodeId") or None,
             force=data.get("force", False),
             trigger_data=trigger_data if isinstance(trigger_data, dict) else None,
@@ -251,8 +257,12 @@ class WorkflowEstimateApi(APIView):
         data = _body(s.ExecuteIn, request.data)  # no body: {}; a JSON null: 400
         sent = data.get("nodes") is not None
         nodes = data["nodes"] if sent else workflow.nodes
-        if data.get("inputs"):
-            nodes = planner.inputs_apply(nodes, data["inputs"])
+        inputs = dict(data.get("inputs") or {})
+        if data.get("iteratorConfigs"):
+            inputs.update(planner.iterators_read(
+                data["iteratorConfigs"], nodes, data.get("edges") if sent else workflow.edges))
+        if inputs:
+            nodes = planner.inputs_apply(nodes, inputs)
         return Response({"data": selectors.workflow_estimate(
             principal=request.principal, workflow=workflow, nodes=nodes,
             edges=data.get("edges") if sent else workflow.edges,

@@ -165,8 +165,26 @@ def _compose_video(job: Job) -> Result:
                               music=tracks["music"], captions=job.text("captions"))
     return Result({"video": OutputFile(data=made, mime="video/mp4", extension="mp4")})
 
+def _collect(job: Job) -> Result:
+    """A fan-out's results gathered: a contact sheet of the images (`columns` across, each
+    fitted in a `cell` square), the images themselves, and the texts one per line."""
+    images = [imaging.decode(media.read()) for media in job.media("images")]
+    texts = [value for value in job.inputs.get("text", []) if isinstance(value, str)]
+    if not images and not texts:
+        raise ProviderError("Nothing to collect: no item succeeded", kind="invalid")
+    outputs: dict[str, Any] = {}
+    if texts:
+        outputs["text"] = "\n".join(texts)
+    if images:
+        outputs["grid"] = imaging.encode_image(imaging.contact_sheet(
+            images, columns=_setting(job, "columns", int), cell=_setting(job, "cell", int)),
+            fmt="png")
+        outputs["images"] = [imaging.encode_image(image, fmt="png") for image in images]
+    return Result(outputs)
+
 
 HANDLERS: dict[str, Callable[[Job], Result]] = {
+    "utility:collect": _collect,
     "generate:local_preview": _preview,
     "process:upscale_local": _upscale,
     "process:resize_crop": _resize_crop,

@@ -1,5 +1,6 @@
-"""Utility nodes: canvas helpers that are never executed, and small text tools that run on
-our servers at once, free (a prompt template, a value out of JSON)."""
+"""Utility nodes: canvas helpers that are never executed, small text tools that run on our
+servers at once, free (a prompt template, a value out of JSON), and the list fan-out pair
+(List, Collect: see graph.fanout)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from graph.catalog.templating import render
 from graph.catalog.types import Input, NodeError, NodeSpec, Output, no_credits
 from graph.catalog.values import show
+from graph.fanout import COLLECT_NODE, LIST_NODE, MAX_ITEMS, parse_items
 
 COLORS = ("yellow", "blue", "green", "pink", "violet", "grey")
 
@@ -175,4 +177,58 @@ JSON_EXTRACT = NodeSpec(
     handler=json_extract,
 )
 
-SPECS = (STICKY_NOTE, FRAME, PROMPT_CONCAT, JSON_EXTRACT)
+def list_outputs(context) -> dict:
+    """The list's items: from the wired text (a JSON array or lines) or the Items setting."""
+    wired = context.values.get("text")
+    items = parse_items("\n".join(wired) if wired else context.config.get("items"))
+    if not items:
+        raise NodeError("The list is empty: give it one item per line, or a JSON array of "
+                        "strings")
+    if len(items) > MAX_ITEMS:
+        raise NodeError(f"The list has {len(items)} items; at most {MAX_ITEMS} fan out")
+    return {"item": {"text": "\n".join(items), "items": items}}
+
+
+LIST = NodeSpec(
+    node_type=LIST_NODE,
+    label="List",
+    category="utility",
+    description="Fans out: everything downstream runs once per item (one per line, or a JSON "
+                "array such as an LLM's answer), up to a Collect node.",
+    inputs=(
+        Input("text", "Text", "text", is_port=True,
+              description="A JSON array of strings or one item per line; replaces Items."),
+        Input("items", "Items", "text", is_port=False, default="",
+              description="One item per line (or a JSON array of strings)."),
+    ),
+    outputs=(Output("item", "Item", "text"),),
+    provider=None,
+    model=None,
+    model_version="1",
+    credits=no_credits,
+    handler=list_outputs,
+)
+
+COLLECT = NodeSpec(
+    node_type=COLLECT_NODE,
+    label="Collect",
+    category="utility",
+    description="Gathers a fan-out's results: a contact sheet of the images, the images as a "
+                "list, and the texts one per line. Items that failed are left out.",
+    inputs=(
+        Input("images", "Images", "image", is_port=True, multiple=True, max_items=8),
+        Input("text", "Texts", "text", is_port=True, multiple=True, max_items=8),
+        Input("columns", "Columns", "integer", is_port=False, default=4, min=1, max=12,
+              description="Images per row of the contact sheet."),
+        Input("cell", "Cell size", "integer", is_port=False, default=384, min=64, max=1024,
+              description="The long side of each image on the sheet, in pixels."),
+    ),
+    outputs=(Output("grid", "Grid", "image"), Output("images", "Images", "image"),
+             Output("text", "Texts", "text")),
+    provider="local",
+    model=None,
+    model_version="1",
+    credits=no_credits,
+)
+
+SPECS = (STICKY_NOTE, FRAME, PROMPT_CONCAT, JSON_EXTRACT, LIST, COLLECT)

@@ -47,11 +47,19 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
       case "node.status":
         if (message.executionId !== editor.executionId) return;  // a stray event of another run
         sequence(message.seq);
-        editor.nodeEvent(message.nodeId, {
-          status: message.status, progress: message.progress, error: message.error,
-          ...(message.output ? { output: message.output } : {}),
-          ...(message.seed != null ? { seed: message.seed } : {}),
-        }, message.seq);
+        {
+          const state = {
+            status: message.status, progress: message.progress, error: message.error,
+            ...(message.output ? { output: message.output } : {}),
+            ...(message.seed != null ? { seed: message.seed } : {}),
+          };
+          if (message.itemIndex != null) {  // one item of a fan-out
+            editor.branchEvent(message.nodeId, message.itemIndex, message.itemCount ?? 0, state,
+                               message.seq);
+          } else {
+            editor.nodeEvent(message.nodeId, state, message.seq);
+          }
+        }
         return;
       case "execution.status":
         if (message.executionId !== editor.executionId) {

@@ -18,9 +18,18 @@ export function applyPoll(poll: Poll | null, options?: { past?: boolean }) {
   if (editor.executionId !== poll.executionId || options?.past !== undefined) {
     editor.startRun(poll.executionId, options);
   }
+  const items: Record<string, number> = {};  // a fanned node's runs: one per item
   for (const run of poll.nodeResults.nodeRuns) {
-    editor.nodeEvent(run.nodeId, { status: run.status, progress: run.progress, error: run.error,
-                                   output: run.output, seed: run.seed }, poll.seq);
+    if (run.itemIndex != null) items[run.nodeId] = (items[run.nodeId] ?? 0) + 1;
+  }
+  for (const run of poll.nodeResults.nodeRuns) {
+    const state = { status: run.status, progress: run.progress, error: run.error,
+                    output: run.output, seed: run.seed };
+    if (run.itemIndex != null) {
+      editor.branchEvent(run.nodeId, run.itemIndex, items[run.nodeId], state, poll.seq);
+    } else {
+      editor.nodeEvent(run.nodeId, state, poll.seq);
+    }
   }
   editor.runEvent(poll.status, poll.seq);
   editor.setStale(poll.staleDependencies ?? []);

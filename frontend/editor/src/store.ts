@@ -9,6 +9,7 @@ import { create } from "zustand";
 
 import { checkConnection, type Clip, copyNodes, createNode, edgeId, pasteClip } from "./graph";
 import { freeSpot, layoutPositions, type Size } from "./layout";
+import { type Branches, summarise } from "./fanout";
 import { type ExecutionStatus, isFinished } from "./status";
 import type {
   Estimate, NodeRunState, NodeSpec, Problem, StaleDependency, Workflow, WorkflowEdge,
@@ -36,6 +37,10 @@ export interface EditorState {
   problems: Problem[];
   /** Run status per node id, so one status event re-renders one node. */
   runs: Record<string, NodeRunState>;
+  /** A node a List fans out: each item's state (by node id, then item index) and the list's
+   * size; `runs` holds their summary (fanout.ts). */
+  branches: Record<string, Branches>;
+  itemCounts: Record<string, number>;
   executionId: string | null;
   runStatus: ExecutionStatus | null;
   /** Pinned nodes of the run on the canvas whose output predates changes upstream: id → why. */
@@ -114,6 +119,9 @@ export interface EditorActions {
   /** Today's graph back after `showPastGraph` (nothing if it was not shown). */
   restoreGraph(): void;
   nodeEvent(nodeId: string, state: Partial<NodeRunState>, seq?: number): void;
+  /** One item's state of a fanned node (its event or poll row). */
+  branchEvent(nodeId: string, index: number, count: number, state: Partial<NodeRunState>,
+              seq?: number): void;
   runEvent(status: ExecutionStatus, seq?: number): void;
 }
 
@@ -206,7 +214,8 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
   };
   return {
     workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
-    catalog: new Map(), nodes: [], edges: [], problems: [], runs: {},
+    catalog: new Map(), nodes: [], edges: [], problems: [], runs: {}, branches: {},
+    itemCounts: {},
     executionId: null, runStatus: null, stale: {}, runSeq: 0, runStatusSeq: 0,
     viewingPast: false, stashed: null, live: "connecting", estimate: null,
     nodeCredits: {},
@@ -397,7 +406,8 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     setLive: (live) => set({ live }),
     notify: (notice) => set({ notice }),
     startRun: (executionId, options) => set({
-      executionId, runStatus: "QUEUED", runs: {}, stale: {}, runSeq: 0, runStatusSeq: 0,
+      executionId, runStatus: "QUEUED", runs: {}, branches: {}, itemCounts: {}, stale: {},
+      runSeq: 0, runStatusSeq: 0,
       viewingPast: Boolean(options?.past),
     }),
     showPastGraph: (nodes, edges) => {
@@ -421,6 +431,21 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       if (seq && previous.seq && seq < previous.seq) return;
       set({ runs: { ...get().runs, [nodeId]: { ...previous, ...state, seq: seq || previous.seq } },
             runSeq: Math.max(get().runSeq, seq) });
+    },
+    branchEvent: (nodeId, index, count, state, seq = 0) => {
+      const mine = get().branches[nodeId] ?? {};
+      const previous: NodeRunState = mine[index]
+        ?? { status: "PENDING", progress: 0, error: null, output: null };
+      if (seq && previous.seq && seq < previous.seq) return;  // out of order: older
+      const branches = { ...mine, [index]: { ...previous, ...state, seq: seq || previous.seq } };
+      const total = Math.max(count, get().itemCounts[nodeId] ?? 0);
+      const seen = Math.max(seq, get().runs[nodeId]?.seq ?? 0);
+      set({
+        branches: { ...get().branches, [nodeId]: branches },
+        itemCounts: { ...get().itemCounts, [nodeId]: total },
+        runs: { ...get().runs, [nodeId]: { ...summarise(branches, total), seq: seen || undefined } },
+        runSeq: Math.max(get().runSeq, seq),
+      });
     },
     runEvent: (runStatus, seq = 0) => {
       if (seq && seq < get().runStatusSeq) return;

@@ -172,6 +172,8 @@ export interface PollNodeRun {
   error: string | null;
   output: NodeOutput | null;
   seed?: number | null;
+  /** A node a List fans out: which item this run is (one run per item). */
+  itemIndex?: number | null;
 }
 
 /** A pinned node whose settings or upstream graph changed since its output was made. */
@@ -214,6 +216,9 @@ export interface NodeStatusEvent {
   error: string | null;
   credits: number;
   seed?: number | null;
+  /** A node a List fans out: this event's item (0-based) and the list's size. */
+  itemIndex?: number | null;
+  itemCount?: number | null;
   seq: number;
 }
 

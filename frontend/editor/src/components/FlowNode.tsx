@@ -1,6 +1,7 @@
 import { Handle, NodeResizer, Position, type NodeProps } from "@xyflow/react";
 import { memo, useEffect, useMemo, useState } from "react";
 
+import { countsOf, statusesOf } from "../fanout";
 import { MEDIA_COLORS, ports } from "../graph";
 import { nodeLabel } from "../status";
 import { type FlowNode, useEditor } from "../store";
@@ -35,6 +36,8 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   const problems = useMemo(() => parseProblems(problemText), [problemText]);
   const credits = useEditor((s) => s.nodeCredits[id]);
   const stale = useEditor((s) => s.stale[id]);
+  // A node a List fans out has one output per item: there is no one output to pin.
+  const fanned = useEditor((s) => Boolean(s.itemCounts[id]));
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
   if (spec.nodeType === FRAME_TYPE) {
     return <Frame id={id} label={data.label || spec.label} selected={Boolean(selected)}
@@ -82,6 +85,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           ))}
         </div>
       </div>
+      <FanOut id={id} />
       {excerpt && !run?.output?.text && <div className="node-excerpt" title={excerpt}>{excerpt}</div>}
       {makesMedia(spec) ? (
         // A media node's run area has one size, before, during and after a run: a result never
@@ -95,7 +99,8 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           </Status>
           <Media id={id} run={run} title={data.label || spec.label} />
           <Actions id={id} run={run} pinned={data.pinned?.executionId ?? null}
-                   pinnable={spec.category !== "input"} />
+                   pinnable={spec.category !== "input" && !fanned
+                             && spec.nodeType !== "utility:list"} />
         </div>
       ) : (
         <>
@@ -109,6 +114,39 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
       {problems.map((problem, index) => (
         <div key={index} className="node-problem" title={problem.fix}>⚠ {problem.message}</div>
       ))}
+    </div>
+  );
+}
+
+const FAN_CELLS = 24;
+
+/** A node a List fans out: how its items stand ("7/12 done") and one small cell per item, its
+ * thumbnail once done, its status colour until then. Nothing for any other node. */
+function FanOut({ id }: { id: string }) {
+  const branches = useEditor((s) => s.branches[id]);
+  const total = useEditor((s) => s.itemCounts[id] ?? 0);
+  if (!branches || !total) return null;
+  const counts = countsOf(branches, total);
+  const statuses = statusesOf(branches, total);
+  return (
+    <div className="fan-out" data-testid="fan-out" data-done={counts.done}
+         data-failed={counts.failed} data-total={total}>
+      <span className="fan-out-count" data-testid="fan-out-count">
+        {counts.done}/{total} done{counts.failed ? `, ${counts.failed} failed` : ""}
+      </span>
+      <div className="fan-out-cells" aria-hidden="true">
+        {statuses.slice(0, FAN_CELLS).map((status, index) => {
+          const thumb = branches[index]?.output?.images?.[0];
+          return (
+            <span key={index} className={`fan-out-cell status-${status.toLowerCase()}`}
+                  data-testid="fan-out-cell" data-status={status}
+                  title={`Item ${index + 1}: ${nodeLabel(status)}`}
+                  style={thumb ? { backgroundImage: `url(${thumb.thumbnailUrl ?? thumb.url})` }
+                    : undefined} />
+          );
+        })}
+        {total > FAN_CELLS && <span className="fan-out-more">+{total - FAN_CELLS}</span>}
+      </div>
     </div>
   );
 }
