@@ -103,7 +103,10 @@ def share_page(workflow: Workflow) -> dict[str, Any]:
             "label": data.get("label") or data.get("nodeType") or node["id"],
             "nodeType": data.get("nodeType") or "", "category": data.get("category") or "",
             "settings": [(key, _setting_text(value)) for key, value in settings.items()][:8],
-            "media": media, "text": _setting_text(public_value(shown["text"])) if shown["text"] else None,
+            "media": media,
+            # An input's text output is its setting, shown above already.
+            "text": _setting_text(public_value(shown["text"]))
+            if shown["text"] and data.get("category") != "input" else None,
         })
     edges = []
     for edge in graph["edges"]:

@@ -162,5 +162,8 @@ def editor(request, workflow_id: str):
     # A viewer gets the editor read-only (the API would refuse the writes anyway).
     can_edit = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
     can_run = principal.can(workflow.team_id, Scope.WORKFLOWS_EXECUTE)
+    from graph.api.serializers import share_url
+
     return render(request, "editor.html", {"workflow": workflow, "assets": assets,
-                                           "can_edit": can_edit, "can_run": can_run})
+                                           "can_edit": can_edit, "can_run": can_run,
+                                           "share_url": share_url(request, workflow)})
