@@ -92,6 +92,9 @@ def share_page(workflow: Workflow) -> dict[str, Any]:
                 media.append({"kind": "video", "src": _file_url(token, asset, "file"),
                               "poster": _file_url(token, asset, "poster") if asset.poster
                               else None, "mime": asset.mime})
+            elif asset.kind != Asset.Kind.IMAGE:  # a sound (where audio assets exist)
+                media.append({"kind": "audio", "src": _file_url(token, asset, "file"),
+                              "mime": asset.mime})
             else:
                 media.append({"kind": "image", "width": asset.width, "height": asset.height,
                               "src": _file_url(token, asset, "file"),

@@ -1,6 +1,7 @@
 """Server-rendered pages around the editor, and the page that loads the editor itself."""
 
 import json
+import mimetypes
 from functools import cache
 
 from django.conf import settings
@@ -75,8 +76,8 @@ def shared_workflow_file(request, token: str, asset_id: str, variant: str):
     stored = asset_variant_file(asset, variant) if asset else None
     if stored is None:
         raise Http404("Not shared")
-    mime = asset.mime if variant == "file" else "image/webp" if variant == "thumbnail" \
-        else "image/jpeg"
+    mime = asset.mime if variant == "file" else (
+        mimetypes.guess_type(stored.name)[0] or "application/octet-stream")
     response = FileResponse(stored.open("rb"), content_type=mime)
     # Each view asks again, so turning sharing off ends access; browsers may keep a copy briefly.
     response["Cache-Control"] = "private, max-age=300"

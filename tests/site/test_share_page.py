@@ -84,6 +84,8 @@ def test_outputs_are_served_by_share_urls_only_while_shared(shared, make_team, m
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert b"".join(served.streaming_content) == asset.file.open("rb").read()
     assert client.get(f"/share/{workflow.share_token}/files/{asset.pk}/nope").status_code == 404
+    thumbnail = client.get(f"/share/{workflow.share_token}/files/{asset.pk}/thumbnail")
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/webp"
 
     # Another team's file is not reachable through this share, whatever its id.
     other = make_team()
