@@ -152,6 +152,7 @@ class RunStarted(TypedDict):
     pollUrl: str
 
 
+@Open
 class NodeState(TypedDict):
     nodeId: str
     label: str | None
@@ -171,6 +172,7 @@ class CreditsOut(TypedDict):
     charged: int
 
 
+@Open
 class ExecutionOut(TypedDict):
     executionId: str
     workflowId: str | None
