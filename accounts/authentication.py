@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from accounts.models import ApiKey
 from accounts.services import api_key_for_request, hash_api_key
 
 _BEARER_SK = re.compile(r"^Bearer (sk-[A-Za-z0-9_-]{8,200})$")
@@ -21,20 +22,26 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None
-        match = _BEARER_SK.match(header.strip())
-        if not match:
-            raise exceptions.AuthenticationFailed(
-                "Invalid API key format. Expected: Bearer sk-...", code="invalid_api_key_format"
-            )
-        api_key = api_key_for_request(key_hash=hash_api_key(match.group(1)))
-        if api_key is None or api_key.is_revoked:
-            raise exceptions.AuthenticationFailed("Invalid API key", code="invalid_api_key")
-        if api_key.is_expired(timezone.now()):
-            raise exceptions.AuthenticationFailed("API key has expired", code="api_key_expired")
-        return AnonymousUser(), api_key
+        return AnonymousUser(), api_key_from_header(header)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+def api_key_from_header(header: str) -> ApiKey:
+    """The live key an `Authorization` header presents, or AuthenticationFailed with the
+    documented message (the REST API and the MCP endpoint share it)."""
+    match = _BEARER_SK.match(header.strip())
+    if not match:
+        raise exceptions.AuthenticationFailed(
+            "Invalid API key format. Expected: Bearer sk-...", code="invalid_api_key_format"
+        )
+    api_key = api_key_for_request(key_hash=hash_api_key(match.group(1)))
+    if api_key is None or api_key.is_revoked:
+        raise exceptions.AuthenticationFailed("Invalid API key", code="invalid_api_key")
+    if api_key.is_expired(timezone.now()):
+        raise exceptions.AuthenticationFailed("API key has expired", code="api_key_expired")
+    return api_key
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

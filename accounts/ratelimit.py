@@ -120,16 +120,26 @@ class PlanRequestThrottle(BaseThrottle):
             request, "principal") else None
         if api_key is None:
             return True
-        minute_reset, _ = _windows(time.time())
-        limit = limits_for(api_key.team.plan).requests_per_minute
-        window = Window(f"wireflow:rl:req:{api_key.key_hash[:24]}:{minute_reset // 60}", 1, limit,
-                        minute_reset)
-        admitted, _, count = _admit([window])
-        request._request.rate_limit = (limit, max(0, limit - count) if admitted else 0,
-                                       minute_reset)
-        if not admitted:
-            raise _too_many(REQUESTS_MESSAGE, window)
+        api_key_request_admit(api_key, on_figures=lambda figures: setattr(
+            request._request, "rate_limit", figures))
         return True
+
+
+def api_key_request_admit(api_key, *, on_figures=None) -> tuple[int, int, int]:
+    """Count one request of this key against its plan's requests per minute, or 429 (the REST
+    API's throttle and the MCP endpoint share the window). `on_figures` sees (limit,
+    remaining, reset) before a refusal is raised, for the X-RateLimit-* headers."""
+    minute_reset, _ = _windows(time.time())
+    limit = limits_for(api_key.team.plan).requests_per_minute
+    window = Window(f"wireflow:rl:req:{api_key.key_hash[:24]}:{minute_reset // 60}", 1, limit,
+                    minute_reset)
+    admitted, _, count = _admit([window])
+    figures = (limit, max(0, limit - count) if admitted else 0, minute_reset)
+    if on_figures is not None:
+        on_figures(figures)
+    if not admitted:
+        raise _too_many(REQUESTS_MESSAGE, window)
+    return figures
 
 
 def webhook_request_admit(team: Team, scope: str) -> tuple[int, int, int]:

@@ -427,3 +427,28 @@ def batch_summary(batch: Batch) -> dict[str, Any]:
         "runs": [{"id": str(run.pk), "runIndexInBatch": index, "status": run.status,
                   "error": run.error or None} for index, run in sorted(latest.items())],
     }
+
+
+def workflow_latest_outputs(*, workflow: Workflow, recent: int = 50
+                            ) -> dict[str, dict[str, Any]]:
+    """Per node of the saved graph, what its latest completed (or cached) run made, among the
+    workflow's `recent` runs: `{"assets": [Asset…], "text": str | None}`. The assets are the
+    workflow's team's only. For the share page, which serves them by its own URLs."""
+    node_ids = {node.get("id") for node in workflow.nodes if isinstance(node, dict)}
+    executions = Execution.objects.filter(workflow=workflow).order_by("-created_at")[:recent]
+    runs = (NodeRun.objects.filter(execution__in=list(executions.values_list("pk", flat=True)),
+                                   node_id__in=node_ids,
+                                   status__in=(NodeStatus.COMPLETED, NodeStatus.CACHED))
+            .order_by("-execution__created_at").only("node_id", "outputs"))
+    latest: dict[str, NodeRun] = {}
+    for run in runs:
+        latest.setdefault(run.node_id, run)
+    ids = [pk for run in latest.values() for pk in output_asset_ids(run.outputs)]
+    assets = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids, team_id=workflow.team_id)}
+    shown = {}
+    for node_id, run in latest.items():
+        found = [assets[pk] for pk in output_asset_ids(run.outputs) if pk in assets]
+        text = output_shape(run.outputs, {})["text"] if not found else None
+        if found or text:
+            shown[node_id] = {"assets": found, "text": text}
+    return shown

@@ -1,14 +1,15 @@
 """Server-rendered pages around the editor, and the page that loads the editor itself."""
 
 import json
+import mimetypes
 from functools import cache
 
 from django.conf import settings
-from django.http import Http404
-from django.views.decorators.csrf import ensure_csrf_cookie
-
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import membership_list, principal_for_user
 from graph.selectors import workflow_list
@@ -46,17 +47,66 @@ def gallery(request):
 
 
 def shared_workflow(request, token: str):
-    """The read-only page a share link opens (only while the workflow is shared)."""
-    from django.http import Http404
+    """The read-only page a share link opens (only while the workflow is shared): the canvas
+    with the latest outputs, the description, and "Duplicate into my team"."""
+    from accounts.roles import Scope
+    from frontend.share import share_page, shared_workflow_get
 
-    from graph.models import Workflow
-    from graph.services import public_graph
-
-    workflow = Workflow.objects.filter(share_token=token, link_permission="view",
-                                       deleted_at__isnull=True).first()
+    workflow = shared_workflow_get(token)
     if workflow is None:
         raise Http404("No shared workflow here")
-    return render(request, "shared_workflow.html", {"graph": public_graph(workflow)})
+    teams = []
+    if request.user.is_authenticated:
+        principal = principal_for_user(request.user)
+        teams = [{"id": m.team_id, "name": m.team.name} for m in membership_list(
+            user=request.user) if principal.can(m.team_id, Scope.WORKFLOWS_WRITE)]
+    return render(request, "shared_workflow.html", {
+        **share_page(workflow), "token": token, "teams": teams,
+        "error": request.GET.get("error") == "no-team"})
+
+
+@require_safe
+def shared_workflow_file(request, token: str, asset_id: str, variant: str):
+    """An output the share page shows, served only while the workflow is shared and the file
+    is still among its latest outputs: the page never hands out a signed storage URL."""
+    from frontend.share import VARIANTS, asset_variant_file, shared_asset, shared_workflow_get
+
+    workflow = shared_workflow_get(token)
+    asset = shared_asset(workflow, asset_id) if workflow and variant in VARIANTS else None
+    stored = asset_variant_file(asset, variant) if asset else None
+    if stored is None:
+        raise Http404("Not shared")
+    mime = asset.mime if variant == "file" else (
+        mimetypes.guess_type(stored.name)[0] or "application/octet-stream")
+    response = FileResponse(stored.open("rb"), content_type=mime)
+    # Each view asks again, so turning sharing off ends access; browsers may keep a copy briefly.
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_POST
+def shared_workflow_duplicate(request, token: str):
+    """"Duplicate into my team": a copy of what the page shows, in a team the user edits."""
+    from accounts.roles import Scope
+    from frontend.share import shared_workflow_get
+    from graph.services import workflow_duplicate_shared
+
+    workflow = shared_workflow_get(token)
+    if workflow is None:
+        raise Http404("No shared workflow here")
+    if not request.user.is_authenticated:
+        return redirect(f"/login/?next=/share/{token}")
+    principal = principal_for_user(request.user)
+    try:
+        team_id = int(request.POST.get("team", ""))
+    except ValueError:
+        team_id = next(iter(t for t in principal.team_ids()
+                            if principal.can(t, Scope.WORKFLOWS_WRITE)), None)
+    if team_id is None or not principal.can(team_id, Scope.WORKFLOWS_WRITE):
+        return redirect(f"/share/{token}?error=no-team")
+    copy_of = workflow_duplicate_shared(workflow=workflow, team=principal.teams[team_id],
+                                        actor=principal)
+    return redirect(f"/workflows/{copy_of.pk}")
 
 
 def editor_assets(entry: str = "src/main.tsx") -> dict[str, list[str]]:
@@ -98,10 +148,9 @@ def _read_manifest() -> dict:
 @ensure_csrf_cookie
 @login_required(login_url="/login/")
 def editor(request, workflow_id: str):
+    from accounts.roles import Scope
     from graph.selectors import workflow_get
     from wireflow_site.errors import ApiError
-
-    from accounts.roles import Scope
 
     principal = principal_for_user(request.user)
     try:
@@ -114,5 +163,8 @@ def editor(request, workflow_id: str):
     # A viewer gets the editor read-only (the API would refuse the writes anyway).
     can_edit = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
     can_run = principal.can(workflow.team_id, Scope.WORKFLOWS_EXECUTE)
+    from graph.api.serializers import share_url
+
     return render(request, "editor.html", {"workflow": workflow, "assets": assets,
-                                           "can_edit": can_edit, "can_run": can_run})
+                                           "can_edit": can_edit, "can_run": can_run,
+                                           "share_url": share_url(request, workflow)})

@@ -4,6 +4,7 @@ an immutable WorkflowVersion in the same transaction."""
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -303,6 +304,20 @@ def workflow_duplicate(*, workflow: Workflow, actor: Principal,
     return copy_of
 
 
+def workflow_duplicate_shared(*, workflow: Workflow, team: Team, actor: Principal) -> Workflow:
+    """"Duplicate into my team" from a share page: a new workflow in `team` holding what the
+    page shows (public_graph: no secrets, no pins), never the original's hidden settings."""
+    shown = public_graph(workflow)
+    copy_of, _ = workflow_create(
+        team=team, actor=actor, name=f"{workflow.name} (copy)"[:200],
+        description=shown["description"], tags=shown["tags"],
+        nodes=shown["nodes"], edges=shown["edges"], strict=False,
+        source=WorkflowVersion.Source.DUPLICATE,
+        log_details={"sharedFrom": str(workflow.pk)},
+    )
+    return copy_of
+
+
 def workflow_restore_version(*, workflow: Workflow, version: WorkflowVersion,
                              actor: Principal) -> tuple[Workflow, ValidationResult]:
     """Make an earlier version the current graph, as a new version (nothing is overwritten:
@@ -373,18 +388,63 @@ def workflow_set_visibility(*, workflow: Workflow, visibility: Any,
     return workflow
 
 
+# Values that look like credentials, wherever they appear in a shared setting (a prompt with
+# a key pasted into it included): API keys of ours and of the vendors, bearer tokens, JWTs,
+# long hex or base64 tokens, and signed URLs (an upload's URL in an Image input is private).
+_KEY_LIKE = re.compile(
+    r"\b(?:sk|pk|rk|whsec)[-_][A-Za-z0-9_-]{12,}"
+    r"|\bBearer\s+\S+"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|\bAIza[0-9A-Za-z_-]{30,}"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|\b[A-Fa-f0-9]{32,}\b"
+    r"|(?<![A-Za-z0-9_/+-])(?=[A-Za-z0-9_+/-]*[0-9])(?=[A-Za-z0-9_+/-]*[A-Za-z])"
+    r"[A-Za-z0-9_+/-]{40,}={0,2}"
+    r"|\bhttps?://\S*[?&](?:signature|X-Amz-Signature|sig|token|key)=\S*",
+    re.IGNORECASE,
+)
+HIDDEN = "[hidden]"
+# What a shared node keeps of its `data`: no pins (they name runs), outputs or anything else.
+PUBLIC_NODE_DATA = ("label", "nodeType", "category", "config", "params")
+
+
+def public_value(value: Any) -> Any:
+    """A setting's value as a shared page may show it: key-like strings hidden, nested values
+    checked the same way, settings named like secrets dropped."""
+    if isinstance(value, str):
+        return _KEY_LIKE.sub(HIDDEN, value)
+    if isinstance(value, dict):
+        return {k: public_value(v) for k, v in value.items()
+                if not any(word in str(k).lower() for word in SECRET_WORDS)}
+    if isinstance(value, list):
+        return [public_value(v) for v in value]
+    return value
+
+
 def public_graph(workflow: Workflow) -> dict[str, Any]:
-    """The graph as a shared page shows it: settings whose names suggest secrets are left out."""
+    """The graph as a shared page (and a duplicate made from it) shows it: each node's id,
+    position, label, type and settings, with settings named like secrets left out and
+    key-like values hidden; nothing else of the node's data."""
     nodes = []
     for node in workflow.nodes:
-        data = dict(node.get("data") or {})
+        if not isinstance(node, dict):
+            continue
+        data = node.get("data") if isinstance(node.get("data"), dict) else {}
+        shown = {k: data[k] for k in PUBLIC_NODE_DATA if k in data}
         for key in ("config", "params"):
-            if isinstance(data.get(key), dict):
-                data[key] = {k: v for k, v in data[key].items()
-                             if not any(word in k.lower() for word in SECRET_WORDS)}
-        nodes.append({**node, "data": data})
-    return {"id": str(workflow.pk), "name": workflow.name, "description": workflow.description,
-            "nodes": nodes, "edges": workflow.edges}
+            if key in shown:
+                shown[key] = public_value(shown[key]) if isinstance(shown[key], dict) else {}
+        if isinstance(shown.get("label"), str):
+            shown["label"] = public_value(shown["label"])
+        nodes.append({"id": node.get("id"), "type": node.get("type", "basedNode"),
+                      "position": node.get("position"), "data": shown})
+    edges = [{k: edge.get(k) for k in ("id", "source", "sourceHandle", "target", "targetHandle")}
+             for edge in workflow.edges if isinstance(edge, dict)]
+    return {"id": str(workflow.pk), "name": workflow.name,
+            "description": public_value(workflow.description), "tags": list(workflow.tags),
+            "nodes": nodes, "edges": edges}
 
 
 def template_save(*, workflow: Workflow, actor: Principal, name: str | None = None,

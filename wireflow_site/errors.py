@@ -86,6 +86,19 @@ def _drf_error(exc: drf_exceptions.APIException) -> ApiError:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: map any exception raised in an API view to the error shape."""
+    error = as_api_error(exc, where=getattr(context.get("request"), "path", "?"))
+    response = Response(error.body(), status=error.status, headers=error.headers)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        response["WWW-Authenticate"] = auth_header
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait:
+        response["Retry-After"] = str(int(exc.wait))
+    return response
+
+
+def as_api_error(exc: Exception, *, where: str = "?") -> ApiError:
+    """The ApiError any exception of an operation answers as (unexpected ones are logged and
+    become the generic 500): the REST handler and the MCP tools share it."""
     if isinstance(exc, Http404):
         error = ApiError("Not found", code="not_found", status=404)
     elif isinstance(exc, PermissionDenied):
@@ -95,24 +108,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, RequestDataTooBig):
         error = body_too_large()
     elif unavailable(exc):
-        logger.warning("Service unavailable in %s: %r",
-                       getattr(context.get("request"), "path", "?"), exc)
+        logger.warning("Service unavailable in %s: %r", where, exc)
         error = service_unavailable()
     elif isinstance(exc, drf_exceptions.APIException):
         error = _drf_error(exc)
     else:
-        request = context.get("request")
-        logger.exception(
-            "Unhandled error in %s", getattr(request, "path", "?"), exc_info=exc
-        )
+        logger.exception("Unhandled error in %s", where, exc_info=exc)
         error = server_error()
-    response = Response(error.body(), status=error.status, headers=error.headers)
-    auth_header = getattr(exc, "auth_header", None)
-    if auth_header:
-        response["WWW-Authenticate"] = auth_header
-    if isinstance(exc, drf_exceptions.Throttled) and exc.wait:
-        response["Retry-After"] = str(int(exc.wait))
-    return response
+    return error
 
 
 def body_too_large() -> ApiError:

@@ -88,3 +88,49 @@ def test_no_serious_violations_on_the_workflows_page_and_the_editor(tab, server,
     tab.goto(f"{server.url}/gallery")
     tab.wait_for_selector("[data-testid=gallery-item]")
     assert axe(tab, "gallery-page") == []
+
+
+def test_no_violations_on_the_share_page_signed_out_and_signed_in(browser, tab, server, team,
+                                                                   designer):
+    """The share page with a finished run's outputs (thumbnails, a video player), for a
+    visitor with no session and for a signed-in member (the Duplicate form): no violation of
+    any impact."""
+    import time
+
+    from accounts.selectors import principal_for_user
+    from accounts.services import credits_grant
+    from executions.models import Execution, ExecutionStatus
+    from executions.services import workflow_execute
+    from graph.services import workflow_create, workflow_set_visibility
+    from tests.samples import offline_chain
+
+    credits_grant(team=team, amount=100)
+    chain = offline_chain()
+    for index, item in enumerate(chain["nodes"]):
+        item["position"] = {"x": 60 + 320 * index, "y": 100 + 40 * index}
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(designer),
+                                  description="Shared for review.", **chain)
+    execution = workflow_execute(workflow=workflow, actor=principal_for_user(designer),
+                                 trigger=Execution.Trigger.EDITOR)
+    deadline = time.monotonic() + 90
+    while Execution.objects.get(pk=execution.pk).status != ExecutionStatus.COMPLETED:
+        assert time.monotonic() < deadline, "the offline run did not finish"
+        time.sleep(0.3)
+    workflow_set_visibility(workflow=workflow, visibility="view")
+    workflow.refresh_from_db()
+    url = f"{server.url}/share/{workflow.share_token}"
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    visitor = context.new_page()
+    visitor.goto(url)
+    visitor.wait_for_function("() => [...document.querySelectorAll('[data-testid=share-image]')]"
+                              ".every(img => img.complete && img.naturalWidth > 0)")
+    visitor.wait_for_selector("[data-testid=share-video]")
+    axe(visitor, "share-signed-out")
+    assert json.loads((SHOTS / "axe-share-signed-out.json").read_text()) == []
+    context.close()
+
+    tab.goto(url)
+    tab.wait_for_selector("[data-testid=duplicate]")
+    axe(tab, "share-signed-in")
+    assert json.loads((SHOTS / "axe-share-signed-in.json").read_text()) == []

@@ -115,3 +115,10 @@ export const retryBatch = (batchId: string, runIndexes?: number[]) =>
 export const executionGraph = (executionId: string) =>
   api<{ data: { executionId: string; nodes: WorkflowNode[]; edges: WorkflowEdge[] } }>(
     "GET", `/workflows/executions/${executionId}/graph`);
+
+export type LinkPermission = "view" | "private";
+
+/** Share a read-only page of the workflow with anyone who has the link ("view"), or stop. */
+export const setVisibility = (id: string, visibility: LinkPermission) =>
+  api<{ linkPermission: LinkPermission; url: string }>(
+    "POST", `/workflows/${id}/visibility`, { visibility });

@@ -7,6 +7,7 @@ import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
 import TeamMenu from "../team/TeamMenu";
 import NewMenu from "./NewMenu";
+import ShareMenu from "./ShareMenu";
 import { ThemeToggle } from "./ThemeToggle";
 
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
@@ -44,6 +45,7 @@ function Toolbar({ onRun, onLayout }: {
         {!canEdit && <span className="badge">view only</span>}
         <span style={{ flex: 1 }} />
         <NewMenu />
+        <ShareMenu />
         <TeamMenu />
         {canEdit && <>
         <div className="group">
