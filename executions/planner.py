@@ -169,12 +169,14 @@ def execution_create(
     webhook_url: str = "",
     batch=None,
     run_index_in_batch: int | None = None,
+    app: tuple[Any, str] | None = None,
 ) -> tuple[Execution, list[Ready]]:
     """Validate the graph, reserve its price, create the run and its node runs; return the run
     and its ready node runs, to be enqueued once the caller's transaction commits. Instant
     nodes (inputs whose value is their settings) are completed here, in the same transaction.
     With the `plan` of the saved version (`nodes`/`edges` being its graph), what depends only on
-    the version is taken from it (executions.plans)."""
+    the version is taken from it (executions.plans). `app` is the (id, name) of the client app
+    that starts it."""
     if inputs:
         nodes = inputs_apply(nodes, inputs)
     # "Run to here" checks and prices only the target and what it needs: an unwired node
@@ -216,6 +218,8 @@ def execution_create(
         webhook_url=webhook_url,
         batch=batch,
         run_index_in_batch=run_index_in_batch,
+        app_id=app[0] if app else None,
+        app_name=app[1][:200] if app else "",
         stale_dependencies=pins.stale_dependencies(nodes, edges, pinned) if pinned else [],
         created_by=actor.user if actor else None,
         api_key=actor.api_key if actor else None,
