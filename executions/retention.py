@@ -87,19 +87,19 @@ def _named(nodes: Any) -> set[str]:
 KEPT_ASSET_FIELDS: list[tuple[str, str]] = []
 
 
-def asset_field_keep(model_label: str, field: str) -> None:
-    if (model_label, field) not in KEPT_ASSET_FIELDS:
-        KEPT_ASSET_FIELDS.append((model_label, field))
+def asset_field_keep(model_label: str, name: str) -> None:
+    if (model_label, name) not in KEPT_ASSET_FIELDS:
+        KEPT_ASSET_FIELDS.append((model_label, name))
 
 
 def _kept_by_other_apps(team_id: int) -> list:
     from django.apps import apps
 
     kept = []
-    for label, field in KEPT_ASSET_FIELDS:
+    for label, name in KEPT_ASSET_FIELDS:
         model = apps.get_model(label)
-        kept += [pk for pk in model.objects.filter(team_id=team_id).exclude(
-            **{f"{field}__isnull": True}).values_list(f"{field}_id", flat=True)]
+        kept += list(model.objects.filter(team_id=team_id).exclude(
+            **{f"{name}__isnull": True}).values_list(f"{name}_id", flat=True))
     return kept
 
 
