@@ -17,6 +17,7 @@ from clientapps import selectors, services
 from graph.api.serializers import public_base_url
 from graph.selectors import workflow_get
 from wireflow_site.errors import ApiError, ErrorOut
+from wireflow_site.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 READ = Scope.WORKFLOWS_READ
 WRITE = Scope.WORKFLOWS_WRITE
@@ -75,30 +76,51 @@ class AppDataOut(serializers.Serializer):
     data = AppOut()
 
 
-class AppIn(serializers.Serializer):
-    workflowId = serializers.UUIDField(help_text="Create only: the workflow to publish")
-    title = serializers.CharField()
-    description = serializers.CharField(required=False, allow_blank=True)
-    slug = serializers.CharField(required=False, help_text="Create only; else made from the "
-                                 "title and random characters")
-    exposedInputs = serializers.ListField(
-        child=serializers.JSONField(), required=False,
-        help_text="[{nodeId, input?, label?, helpText?, default?, allowedValues?, required?}]; "
-        "left out: the inputs of GET /workflows/{id}/run")
-    exposedOutputs = serializers.ListField(
-        child=serializers.JSONField(), required=False,
-        help_text="[{nodeId, label?}]; left out: the nodes nothing reads from")
+class ExposedInputIn(serializers.Serializer):
+    nodeId = StrictCharField(max_length=200)
+    input = StrictCharField(required=False, max_length=100,
+                            help_text="The node's setting; its main one if left out")
+    label = StrictCharField(required=False, allow_blank=True, max_length=200)
+    helpText = StrictCharField(required=False, allow_blank=True, max_length=500)
+    default = serializers.JSONField(required=False, allow_null=True)
+    allowedValues = serializers.ListField(child=serializers.JSONField(), required=False,
+                                          allow_null=True, max_length=100)
+    required = StrictBooleanField(required=False)
+
+
+class ExposedOutputIn(serializers.Serializer):
+    nodeId = StrictCharField(max_length=200)
+    label = StrictCharField(required=False, allow_blank=True, max_length=200)
+
+
+class AppChangeIn(serializers.Serializer):
+    title = StrictCharField(required=False, max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    exposedInputs = ExposedInputIn(many=True, required=False, help_text="Left out on create: "
+                                   "the inputs of GET /workflows/{id}/run")
+    exposedOutputs = ExposedOutputIn(many=True, required=False, help_text="Left out on "
+                                     "create: the nodes nothing reads from")
     access = serializers.ChoiceField(["team", "link", "passcode"], required=False)
-    passcode = serializers.CharField(required=False, write_only=True)
-    dailyCreditCap = serializers.IntegerField()
-    visitorRunsPerHour = serializers.IntegerField(required=False)
+    passcode = StrictCharField(required=False, min_length=4, max_length=128, write_only=True)
+    dailyCreditCap = StrictIntegerField(required=False, min_value=0, max_value=1_000_000)
+    visitorRunsPerHour = StrictIntegerField(required=False, min_value=0, max_value=10_000)
     coverAssetId = serializers.UUIDField(required=False, allow_null=True)
-    isActive = serializers.BooleanField(required=False)
+    isActive = StrictBooleanField(required=False)
+
+
+class AppIn(AppChangeIn):
+    workflowId = serializers.UUIDField(help_text="The workflow to publish")
+    title = StrictCharField(max_length=200)
+    dailyCreditCap = StrictIntegerField(min_value=0, max_value=1_000_000,
+                                        help_text="Credits the app's runs may be charged a day")
+    slug = StrictCharField(required=False, min_length=3, max_length=80,
+                           help_text="Else made from the title and random characters")
 
 
 class AppRunIn(serializers.Serializer):
-    inputs = serializers.JSONField(required=False, help_text="{nodeId: value} or "
-                                   "{nodeId: {input: value}}: the app's exposed inputs only")
+    inputs = serializers.DictField(child=serializers.JSONField(), required=False,
+                                   help_text="{nodeId: value} or {nodeId: {input: value}}: "
+                                   "the app's exposed inputs only")
 
 
 class AppRunStarted(serializers.Serializer):
@@ -110,20 +132,27 @@ class AppRunOut(serializers.Serializer):
     data = AppRunStarted()
 
 
-def _object(data) -> dict:
+def _object(data, serializer_class=None) -> dict:
+    """The body as sent (keys as sent), once it is an object that `serializer_class` accepts."""
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object", code="invalid_request")
+    if serializer_class is not None:
+        serializer_class(data=data).is_valid(raise_exception=True)
     return data
 
 
 class AppListApi(APIView):
     required_scopes = {"GET": READ, "POST": WRITE}
 
-    @extend_schema(operation_id="apps_list", parameters=[OpenApiParameter("teamId", int)],
-                   responses={200: AppListOut})
+    @extend_schema(operation_id="apps_list",
+                   parameters=[OpenApiParameter("teamId", {"type": "integer", "minimum": 0},
+                                                description="Only this team's apps")],
+                   responses={200: AppListOut, 400: ErrorOut})
     def get(self, request: Request) -> Response:
         team = request.query_params.get("teamId")
-        team_id = int(team) if team and team.isascii() and team.isdigit() else None
+        if team is not None and not (team.isascii() and team.isdigit()):
+            raise ApiError("teamId must be an integer", code="invalid_request")
+        team_id = int(team) if team else None
         apps = selectors.app_list(principal=request.principal, team_id=team_id)
         base = public_base_url(request)
         return Response({"apps": [selectors.app_api(a, base_url=base) for a in apps]})
@@ -131,13 +160,10 @@ class AppListApi(APIView):
     @extend_schema(operation_id="apps_create", request=AppIn,
                    responses={201: AppDataOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut})
     def post(self, request: Request) -> Response:
-        body = _object(request.data)
+        body = _object(request.data, AppIn)
         workflow = workflow_get(principal=request.principal,
                                 workflow_id=str(body.get("workflowId", "")))
         require_scope(request.principal, workflow.team_id, WRITE)
-        if "dailyCreditCap" not in body:
-            raise ApiError("dailyCreditCap is required: the credits the app may spend a day",
-                           code="invalid_app")
         app = services.app_create(
             workflow=workflow, actor=request.principal, title=body.get("title"),
             daily_credit_cap=body.get("dailyCreditCap"),
@@ -146,7 +172,7 @@ class AppListApi(APIView):
             access=body.get("access", "team"), passcode=body.get("passcode"),
             visitor_runs_per_hour=body.get("visitorRunsPerHour", 10),
             cover_asset_id=body.get("coverAssetId"), slug=body.get("slug"),
-            is_active=body.get("isActive", True) is not False)
+            is_active=body.get("isActive", True))
         return Response({"data": selectors.app_api(app, base_url=public_base_url(request))},
                         status=status.HTTP_201_CREATED)
 
@@ -163,7 +189,7 @@ class AppDetailApi(APIView):
                                               code="insufficient_scope")
         return Response({"data": selectors.app_api(app, base_url=public_base_url(request))})
 
-    @extend_schema(operation_id="apps_update", request=AppIn,
+    @extend_schema(operation_id="apps_update", request=AppChangeIn,
                    responses={200: AppDataOut, 400: ErrorOut, 404: ErrorOut})
     def patch(self, request: Request, slug: str) -> Response:
         app = selectors.app_for_team(principal=request.principal, slug=slug)
@@ -173,6 +199,7 @@ class AppDetailApi(APIView):
         if unknown:
             raise ApiError(f"Unknown or unchangeable field: {unknown[0]}", code="invalid_app",
                            fields=unknown)
+        _object(body, AppChangeIn)
         app = services.app_update(app=app, actor=request.principal, changes=body)
         return Response({"data": selectors.app_api(app, base_url=public_base_url(request))})
 
@@ -206,7 +233,7 @@ class AppRunApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         app = selectors.app_for_team(principal=request.principal, slug=slug)
         require_scope(request.principal, app.team_id, RUN)
-        body = _object(request.data)
+        body = _object(request.data, AppRunIn)
         principal = request.principal
         visitor = (f"key:{principal.api_key.pk}" if principal.api_key
                    else f"user:{principal.user.pk}")

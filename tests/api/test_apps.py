@@ -57,16 +57,19 @@ def test_publish_lists_and_reads_an_app_with_its_exposed_fields(api, team):
     ({"exposedInputs": [{"nodeId": "gen-1", "input": "colour"}]}, "has no setting 'colour'"),
     ({"exposedInputs": [{"nodeId": "gen-1", "input": "aspect_ratio",
                          "allowedValues": ["7:3"]}]}, "must be one of"),
-    ({"dailyCreditCap": -1}, "dailyCreditCap must be an integer"),
+    ({"dailyCreditCap": -1}, "dailyCreditCap: Ensure this value is greater than or equal to 0"),
+    ({"isActive": "yes"}, "isActive"),
     ({"access": "passcode"}, "needs a passcode"),
-    ({"access": "everyone"}, "access must be one of"),
-    ({"title": ""}, "An app needs a title"),
+    ({"access": "everyone"}, "access: \"everyone\" is not a valid choice"),
+    ({"title": ""}, "title: This field may not be blank"),
+    ({"title": "   "}, "title: This field may not be blank"),
 ])
 def test_a_bad_app_is_refused_in_the_error_shape_and_nothing_is_made(api, change, message):
     response = _publish(api, _workflow(api), **change)
     assert response.status_code == 400
     body = response.json()
-    assert message in body["error"] and body["code"] in ("invalid_app", "invalid_inputs")
+    assert message in body["error"]
+    assert body["code"] in ("invalid_app", "invalid_inputs", "invalid_request")
     assert App.objects.count() == 0
 
 
@@ -111,7 +114,7 @@ def test_run_app_starts_a_run_polled_like_any_with_the_visitor_values(team, key_
     ({"text-input-9": "x"}, "Not an input of this app: text-input-9"),
     ({"gen-1": {"aspect_ratio": "16:9"}}, "must be one of the app's choices"),
     ({"text-input-1": 42}, "must be"),
-    ("a string", "inputs must be an object"),
+    ("a string", "inputs: Expected a dictionary of items"),
 ])
 def test_run_app_refuses_what_the_app_does_not_expose(team, key_client, inputs, message):
     from accounts.services import credits_grant
@@ -122,7 +125,7 @@ def test_run_app_refuses_what_the_app_does_not_expose(team, key_client, inputs, 
     response = admin.post(f"/api/v1/apps/{slug}/run", {"inputs": inputs}, format="json")
     assert response.status_code == 400
     assert message in response.json()["error"]
-    assert response.json()["code"] == "invalid_inputs"
+    assert response.json()["code"] in ("invalid_inputs", "invalid_request")
     assert Execution.objects.count() == 0
     team.refresh_from_db()
     assert team.credit_balance == 100
@@ -235,6 +238,9 @@ def test_an_anonymous_visitor_runs_a_link_app_and_sees_only_its_exposed_outputs(
     assert execution.created_by is None and execution.trigger == "app"
     line = ActivityEvent.objects.get(kind="run.started")
     assert line.actor_name == "visitor of app Neon cows"
+    activity = admin.get(f"/api/v1/teams/{team.pk}/activity").json()["data"][0]
+    assert activity["summary"] == ("visitor of app Neon cows ran workflow Text to Image "
+                                   "(from app Neon cows)")
 
 
 def test_a_team_app_is_closed_to_visitors_and_open_to_members(team, key_client, make_user):
