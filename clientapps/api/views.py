@@ -141,6 +141,15 @@ def _object(data, serializer_class=None) -> dict:
     return data
 
 
+def _publish_team(request: Request):
+    """The team a new app is published in (its workflow's), if the caller may write there."""
+    body = request.data if isinstance(request.data, dict) else {}
+    workflow = workflow_get(principal=request.principal,
+                            workflow_id=str(body.get("workflowId", "")))
+    require_scope(request.principal, workflow.team_id, WRITE)
+    return workflow.team
+
+
 class AppListApi(APIView):
     required_scopes = {"GET": READ, "POST": WRITE}
 
@@ -159,6 +168,7 @@ class AppListApi(APIView):
 
     @extend_schema(operation_id="apps_create", request=AppIn,
                    responses={201: AppDataOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut})
+    @idempotent(_publish_team)
     def post(self, request: Request) -> Response:
         body = _object(request.data, AppIn)
         workflow = workflow_get(principal=request.principal,

@@ -25,7 +25,7 @@ def _workflow(client) -> str:
     return response.json()["data"]["id"]
 
 
-def _publish(client, workflow_id, **body):
+def _publish(client, workflow_id, HTTP_IDEMPOTENCY_KEY=None, **body):
     payload = {"workflowId": workflow_id, "title": "Neon cows", "dailyCreditCap": 21,
                "access": "link",
                "exposedInputs": [{"nodeId": "text-input-1", "label": "Describe the scene",
@@ -33,7 +33,8 @@ def _publish(client, workflow_id, **body):
                                  {"nodeId": "gen-1", "input": "aspect_ratio",
                                   "allowedValues": ["1:1", "9:16"], "default": "1:1"}],
                "exposedOutputs": [{"nodeId": "gen-1", "label": "Your image"}], **body}
-    return client.post("/api/v1/apps", payload, format="json")
+    headers = {"HTTP_IDEMPOTENCY_KEY": HTTP_IDEMPOTENCY_KEY} if HTTP_IDEMPOTENCY_KEY else {}
+    return client.post("/api/v1/apps", payload, format="json", **headers)
 
 
 def test_publish_lists_and_reads_an_app_with_its_exposed_fields(api, team):
@@ -71,6 +72,15 @@ def test_a_bad_app_is_refused_in_the_error_shape_and_nothing_is_made(api, change
     assert message in body["error"]
     assert body["code"] in ("invalid_app", "invalid_inputs", "invalid_request")
     assert App.objects.count() == 0
+
+
+def test_publishing_with_an_idempotency_key_makes_one_app(api):
+    workflow_id = _workflow(api)
+    first = _publish(api, workflow_id, HTTP_IDEMPOTENCY_KEY="publish-1")
+    again = _publish(api, workflow_id, HTTP_IDEMPOTENCY_KEY="publish-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and App.objects.count() == 1
 
 
 def test_run_app_needs_the_apps_execute_scope(team, key_client, make_key):
