@@ -50,6 +50,9 @@ def test_publish_lists_and_reads_an_app_with_its_exposed_fields(api, team):
     assert app["creditsUsedToday"] == 0 and app["hasPasscode"] is False
     listed = api.get("/api/v1/apps").json()["apps"]
     assert [a["slug"] for a in listed] == [app["slug"]]
+    assert api.get(f"/api/v1/apps?teamId={team.pk}").json()["apps"] == listed
+    assert api.get(f"/api/v1/apps?teamId={10**30}").json()["apps"] == []
+    assert api.get("/api/v1/apps?teamId=x").json()["code"] == "invalid_request"
     assert api.get(f"/api/v1/apps/{app['slug']}").json()["data"]["id"] == app["id"]
 
 
