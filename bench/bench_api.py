@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,17 +39,12 @@ from django.core.management import call_command  # noqa: E402
 
 from accounts.models import Team  # noqa: E402
 from accounts.services import api_key_create, credits_set, team_create  # noqa: E402
+from bench.support import free_port, wait_live  # noqa: E402
 from tests.live import LiveWorker  # noqa: E402
 
 SECONDS = 5
 CLIENTS = 8
 EXECUTES = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_daphne(port: int) -> subprocess.Popen:
@@ -59,14 +53,7 @@ def start_daphne(port: int) -> subprocess.Popen:
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
          "wireflow_site.asgi:application"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/livez").status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("daphne did not start")
+    return wait_live(process, port)
 
 
 def hammer(url: str, headers: dict[str, str]) -> float:

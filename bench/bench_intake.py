@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.support import TRIGGER_EDGES, TRIGGER_NODES, free_port  # noqa: E402
+
 LUA = Path(__file__).resolve().parent / "intake.lua"
 SECONDS = float(os.environ.get("INTAKE_SECONDS", "2"))
 CLIENTS = [int(n) for n in os.environ.get("INTAKE_CLIENTS", "8,32,128").split(",") if n]
@@ -57,12 +60,6 @@ QUEUE_LIMIT = os.environ.get("INTAKE_BENCH_QUEUE_LIMIT", "500")
 WS_CLIENTS = [int(n) for n in os.environ.get("INTAKE_WS_CLIENTS", "1,200").split(",") if n]
 WS_SECONDS = float(os.environ.get("INTAKE_WS_SECONDS", "3"))
 WS_RATE = float(os.environ.get("INTAKE_WS_RATE", "10"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def postgres_reachable(url: str) -> bool:
@@ -230,18 +227,8 @@ def measure(stack: Stack, database: str) -> list[dict]:
     credits_set(team=team, balance=10**12)
     key = api_key_create(team=team, name="bench").raw_key
     actor = Principal(user=None, api_key=None)
-    trivial, _ = workflow_create(team=team, actor=actor, name="bench 3 nodes", nodes=[
-        {"id": "t", "type": "basedNode", "position": {"x": 0, "y": 0},
-         "data": {"nodeType": "input:text", "config": {"prompt": "bench"}}},
-        {"id": "r", "type": "basedNode", "position": {"x": 300, "y": 0},
-         "data": {"nodeType": "logic:router", "config": {}}},
-        {"id": "p", "type": "basedNode", "position": {"x": 600, "y": 0},
-         "data": {"nodeType": "generate:local_preview",
-                  "config": {"seed": 1, "width": 256, "height": 256}}}],
-        edges=[{"id": "e1", "source": "t", "sourceHandle": "out-text", "target": "r",
-                "targetHandle": "in-input"},
-               {"id": "e2", "source": "r", "sourceHandle": "out-output", "target": "p",
-                "targetHandle": "in-prompt"}])
+    trivial, _ = workflow_create(team=team, actor=actor, name="bench 3 nodes", nodes=TRIGGER_NODES,
+        edges=TRIGGER_EDGES)
     offline = next(spec for spec in DEMO_WORKFLOWS if "offline" in spec["tags"])
     demo, _ = workflow_create(team=team, actor=actor, **offline)
     open_runs = Execution.objects.filter(

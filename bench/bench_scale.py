@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench.support import free_port, wait_live  # noqa: E402
+
 GENERATIONS = int(os.environ.get("SCALE_GENERATIONS", "400"))
 CONCURRENCY = int(os.environ.get("SCALE_CONCURRENCY", "200"))
 LATENCY = float(os.environ.get("SCALE_LATENCY", "2"))
@@ -56,12 +57,6 @@ THREADS = int(os.environ.get("SCALE_THREADS", "16"))
 POOL_SIZE = os.environ.get("SCALE_DB_POOL_SIZE", "12")
 DATABASE_URL = os.environ.get("SCALE_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/bench_scale")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def recreate_database(url: str) -> None:
@@ -146,14 +141,7 @@ def start_api(port: int) -> subprocess.Popen:
         [sys.executable, "-m", "wireflow_site.serve", "-b", "127.0.0.1", "-p", str(port),
          "wireflow_site.asgi:application"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/livez").status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("daphne did not start")
+    return wait_live(process, port)
 
 
 def start_workers(count: int, round_id: str) -> list[LiveWorker]:

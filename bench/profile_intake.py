@@ -37,6 +37,7 @@ from pyinstrument import Profiler  # noqa: E402
 
 from accounts.selectors import Principal  # noqa: E402
 from accounts.services import credits_set, team_create  # noqa: E402
+from bench.support import TRIGGER_EDGES, TRIGGER_NODES  # noqa: E402
 from graph.services import workflow_create  # noqa: E402
 
 
@@ -46,18 +47,8 @@ def main() -> int:
                        plan="enterprise")
     credits_set(team=team, balance=10**12)
     workflow, _ = workflow_create(
-        team=team, actor=Principal(user=None, api_key=None), name="profile 3 nodes", nodes=[
-            {"id": "t", "type": "basedNode", "position": {"x": 0, "y": 0},
-             "data": {"nodeType": "input:text", "config": {"prompt": "bench"}}},
-            {"id": "r", "type": "basedNode", "position": {"x": 300, "y": 0},
-             "data": {"nodeType": "logic:router", "config": {}}},
-            {"id": "p", "type": "basedNode", "position": {"x": 600, "y": 0},
-             "data": {"nodeType": "generate:local_preview",
-                      "config": {"seed": 1, "width": 256, "height": 256}}}],
-        edges=[{"id": "e1", "source": "t", "sourceHandle": "out-text", "target": "r",
-                "targetHandle": "in-input"},
-               {"id": "e2", "source": "r", "sourceHandle": "out-output", "target": "p",
-                "targetHandle": "in-prompt"}])
+        team=team, actor=Principal(user=None, api_key=None), name="profile 3 nodes",
+        nodes=TRIGGER_NODES, edges=TRIGGER_EDGES)
     client = Client(HTTP_HOST="127.0.0.1")
     url = f"/api/v1/workflow/{workflow.webhook_id}/trigger"
     body = json.dumps({"t": "a product photo of a red sneaker"})

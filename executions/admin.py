@@ -106,6 +106,11 @@ class AssetAdmin(admin.ModelAdmin):
         if obj.kind == Asset.Kind.IMAGE:
             shown = media_url(obj.thumbnail.name) if obj.thumbnail else asset_url(obj)
             return format_html('<img src="{}" style="max-width:480px">', shown)
+        if obj.kind == Asset.Kind.AUDIO:
+            wave = media_url(obj.thumbnail.name) if obj.thumbnail else ""
+            return format_html('<img src="{}" alt="" style="max-width:480px"><br>'
+                               '<audio src="{}" controls preload="none"></audio>',
+                               wave, asset_url(obj))
         poster = media_url(obj.poster.name) if obj.poster else ""
         return format_html('<video src="{}" poster="{}" controls preload="none" '
                            'style="max-width:480px"></video>', asset_url(obj), poster)

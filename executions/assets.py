@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from accounts.models import Team
-from executions import imaging, media_types
+from executions import audio, imaging, media_types
 from executions.media_urls import media_url
 from executions.models import Asset, NodeRun
 from executions.providers import Media, OutputFile, ProviderError
@@ -23,7 +23,7 @@ RENDITION_FIELDS = ("thumbnail", "thumbnail_small", "poster")
 
 
 def asset_upload(*, team: Team, data: bytes, declared_mime: str,
-                 kinds: tuple[str, ...] = ("image", "video"), renditions: bool = True,
+                 kinds: tuple[str, ...] = media_types.ALL_KINDS, renditions: bool = True,
                  uploader: dict[str, Any] | None = None) -> Asset:
     """A file a client sent or named by URL, taken in only when it is one of the allowed
     formats, agrees with its declared type and decodes whole under the pixel cap; stored with
@@ -57,6 +57,9 @@ def _asset_store(*, team_id: int, data: bytes, detected: media_types.Detected,
     fields: dict[str, Any] = {"width": detected.width, "height": detected.height}
     if media.kind == Asset.Kind.VIDEO:
         fields.update(duration=detected.duration, frame_count=detected.frames)
+    elif media.kind == Asset.Kind.AUDIO:
+        fields = {"duration": detected.duration, "channels": detected.channels,
+                  "sample_rate": detected.sample_rate}
     # A random name (128 bits): it says nothing of the team, the date or the content, and a
     # URL cannot be guessed from the file or from another file's URL.
     name = _random_name(media.extension)
@@ -80,22 +83,32 @@ def _renditions_store(asset: Asset, data: bytes, decoded: Any = None) -> bool:
     cannot be made keeps none (its URL still answers), and the failure is logged: it never
     fails the upload or the node that made it. `decoded`: the image as the type check decoded
     it, if at hand (one decode instead of two)."""
+    extension = asset.file.name.rsplit(".", 1)[-1]
     try:
-        if asset.kind == Asset.Kind.VIDEO:
-            frame = imaging.video_poster(data, container=asset.file.name.rsplit(".", 1)[-1])
-            made = {"poster": imaging.poster_webp(frame)}
-        elif decoded is not None:
-            made, frame = {}, imaging.upright(decoded)
+        if asset.kind == Asset.Kind.AUDIO:  # its thumbnails are its waveform
+            pictures = audio.waveforms(data, container=media_types.DEMUXERS[extension])
+            made = {THUMBNAIL_FIELDS[side]: picture for side, picture in pictures.items()}
         else:
-            made, frame = {}, imaging.image_for_renditions(data)
-        for side, thumb in imaging.renditions(frame).items():
-            made[THUMBNAIL_FIELDS[side]] = thumb
+            if asset.kind == Asset.Kind.VIDEO:
+                frame = imaging.video_poster(data, container=extension)
+                made = {"poster": imaging.poster_webp(frame)}
+            elif decoded is not None:
+                made, frame = {}, imaging.upright(decoded)
+            else:
+                made, frame = {}, imaging.image_for_renditions(data)
+            for side, thumb in imaging.renditions(frame).items():
+                made[THUMBNAIL_FIELDS[side]] = thumb
     except ProviderError as error:
         log.warning("no thumbnails for %s: %s", asset.file.name, error.message)
         return False
     except Exception:  # noqa: BLE001 - a Pillow or ffmpeg surprise costs the thumbnails only
         log.exception("no thumbnails for %s", asset.file.name)
         return False
+    return _renditions_save(asset, made)
+
+
+def _renditions_save(asset: Asset, made: dict[str, bytes]) -> bool:
+    """Store the renditions `made` (by field) and set them on `asset`; all or none."""
     try:
         for field, content in made.items():
             getattr(asset, field).save(_random_name("webp"), ContentFile(content), save=False)
@@ -189,6 +202,9 @@ def asset_api(asset: Asset) -> dict[str, Any]:
     if asset.kind == Asset.Kind.VIDEO:
         item.update(duration=asset.duration, frames=asset.frame_count,
                     posterUrl=media_url(asset.poster.name) if asset.poster else None)
+    elif asset.kind == Asset.Kind.AUDIO:
+        item.update(duration=asset.duration, channels=asset.channels,
+                    sampleRate=asset.sample_rate, waveformUrl=item["thumbnailUrl"])
     if asset.simulated:
         item["simulated"] = True
     return item

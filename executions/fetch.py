@@ -1,6 +1,6 @@
-"""Images that come in by URL: one of our own `/media/…` files, or a remote URL fetched with a
-guard against server-side request forgery (no private, loopback or link-local targets,
-checked where the connection is made: wireflow_site.net)."""
+"""Images and sounds that come in by URL: one of our own `/media/…` files, or a remote URL
+fetched with a guard against server-side request forgery (no private, loopback or link-local
+targets, checked where the connection is made: wireflow_site.net)."""
 
 from __future__ import annotations
 
@@ -86,21 +86,31 @@ def own_media_names(url: str) -> list[str]:
     return ["/".join(segments[start:]) for start in range(len(segments))]
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {noun}"
+
+
 def fetch_image_asset(*, team: Team, url: object) -> Asset:
     """The asset behind an input:image URL: our own file by name, else fetched and stored."""
+    return fetch_media_asset(team=team, url=url, kind=Asset.Kind.IMAGE)
+
+
+def fetch_media_asset(*, team: Team, url: object, kind: str) -> Asset:
+    """The asset behind an input node's URL (input:image, input:audio): our own file of that
+    `kind` by name, else fetched, checked as an upload of that kind is, and stored."""
     if not isinstance(url, str) or not url:
-        raise ProviderError("The image input has no URL", kind="invalid")
+        raise ProviderError(f"The {kind} input has no URL", kind="invalid")
     names = own_media_names(url)
     if names:
         asset = Asset.objects.filter(team=team, file__in=names).first()
         if asset is None:
             raise ProviderError(f"No uploaded file at {url.split('?', 1)[0]}", kind="invalid")
-        if asset.kind != Asset.Kind.IMAGE:
-            raise ProviderError(f"{url.split('?', 1)[0]} is a {asset.kind}, not an image",
+        if asset.kind != kind:
+            raise ProviderError(f"{url.split('?', 1)[0]} is {_a(asset.kind)}, not {_a(kind)}",
                                 kind="invalid")
         # Retention keeps a file at least as long as the runs that take it as an input.
         Asset.objects.filter(pk=asset.pk).update(last_used_at=timezone.now())
         return asset
     data, mime = fetch_url(url)
     # Checked as an upload is (MediaRefused is an "invalid" ProviderError: the node fails).
-    return asset_upload(team=team, data=data, declared_mime=mime, kinds=("image",))
+    return asset_upload(team=team, data=data, declared_mime=mime, kinds=(kind,))

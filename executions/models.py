@@ -274,6 +274,7 @@ class Asset(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image"
         VIDEO = "video"
+        AUDIO = "audio"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="assets")
@@ -287,14 +288,18 @@ class Asset(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
-    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for video.")
+    duration = models.FloatField(null=True, blank=True,
+                                 help_text="Seconds, for video and audio.")
     frame_count = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Audio.")
+    sample_rate = models.PositiveIntegerField(null=True, blank=True, help_text="Audio, Hz.")
     uploaded = models.BooleanField(default=False, help_text="Uploaded by a user, not generated.")
     simulated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Renditions made once, right after the file is stored (executions.assets): WebP
-    # thumbnails 256 and 768 px on the long side (of the poster, for a video) and a video's
-    # poster frame. Empty for files stored before they existed, or that could not be made.
+    # thumbnails 256 and 768 px on the long side (of the poster, for a video; a sound's are
+    # its waveform, 4:1) and a video's poster frame. Empty for files stored before they
+    # existed, or that could not be made.
     thumbnail_small = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,
                                        default="", help_text="WebP, 256 px on the long side.")
     thumbnail = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True,

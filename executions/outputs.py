@@ -17,6 +17,9 @@ from graph.catalog import NO_USAGE, Usage, catalog
 # port -> {"asset": id} | {"text": str}; a port that made several files (e.g. Nano Banana's
 # `num_images`) is {"asset": the first, "assets": [every one, in order]}.
 NodeOutputs = dict[str, dict[str, Any]]
+# Where each kind of file goes in a node run's output shape.
+OUTPUT_LISTS = {Asset.Kind.IMAGE: "images", Asset.Kind.VIDEO: "videos",
+                Asset.Kind.AUDIO: "audios"}
 
 
 def ref_asset_ids(ref: dict[str, Any]) -> list[str]:
@@ -84,21 +87,25 @@ def resolve_inputs(node_run: NodeRun, known: dict[str, NodeOutputs] | None = Non
 @dataclass
 class HandlerContext:
     """What a built-in node's handler (`NodeSpec.handler`) sees: its settings, the values and
-    upstream references on its ports, and a way to store an image from a URL."""
+    upstream references on its ports, and a way to store an image or a sound from a URL."""
 
     node_run: NodeRun
     values: dict[str, list[Any]] = field(default_factory=dict)
     refs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    fetch_image: Callable[[object], dict[str, Any]] | None = None
+    # (url, kind) -> the output reference of the team's asset at that URL ({"asset": id})
+    fetch_media: Callable[[object, str], dict[str, Any]] | None = None
 
     @property
     def config(self) -> dict[str, Any]:
         return self.node_run.config
 
     def image_from_url(self, url: object) -> dict[str, Any]:
-        if self.fetch_image is None:
+        return self.media_from_url(url, "image")
+
+    def media_from_url(self, url: object, kind: str) -> dict[str, Any]:
+        if self.fetch_media is None:
             raise RuntimeError("this node cannot fetch here")
-        return self.fetch_image(url)
+        return self.fetch_media(url, kind)
 
 
 # --- the cache -------------------------------------------------------------------------------
@@ -146,14 +153,13 @@ def output_asset_ids(outputs: NodeOutputs) -> list[str]:
 
 
 def output_shape(outputs: NodeOutputs, assets: dict[str, Asset]) -> dict[str, Any]:
-    """The api.md output shape of a node run: its images, videos and text, from `assets`."""
-    shaped: dict[str, Any] = {"images": [], "videos": [], "text": None}
+    """The api.md output shape of a node run: its images, videos and text, from `assets`, and
+    (our addition) its sounds under `audios`."""
+    shaped: dict[str, Any] = {"images": [], "videos": [], "audios": [], "text": None}
     for ref in outputs.values():
         found = [assets[pk] for pk in ref_asset_ids(ref) if pk in assets]
         for asset in found:
-            shaped["images" if asset.kind == Asset.Kind.IMAGE else "videos"].append(
-                asset_api(asset)
-            )
+            shaped[OUTPUT_LISTS[asset.kind]].append(asset_api(asset))
         if not found and "text" in ref and shaped["text"] is None:
             shaped["text"] = ref["text"]
     return shaped

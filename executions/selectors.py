@@ -93,7 +93,7 @@ def execution_poll_payload(execution: Execution) -> dict[str, Any]:
     final = None
     for run in runs:
         output = output_shape(run.outputs, assets)
-        media = output["images"] + output["videos"]
+        media = output["images"] + output["videos"] + output["audios"]
         urls = [item["url"] for item in media]
         thumbnails = [item["thumbnailUrl"] for item in media]
         if media:

@@ -45,6 +45,8 @@ def _cover(asset: Asset | None) -> dict[str, Any]:
     if asset is None:
         return {"coverUrl": None, "thumbnailUrl": None}
     shaped = asset_api(asset)
+    if asset.kind == Asset.Kind.AUDIO:  # its waveform stands for it
+        return {"coverUrl": shaped["thumbnailUrl"], "thumbnailUrl": shaped["thumbnailUrl"]}
     if asset.kind == Asset.Kind.VIDEO:
         poster = shaped.get("posterUrl")
         return {"coverUrl": poster, "thumbnailUrl": shaped["thumbnailUrl"] or poster}

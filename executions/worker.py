@@ -26,7 +26,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from executions import dispatch, outputs, scheduler, slots
-from executions.fetch import fetch_image_asset
+from executions.fetch import fetch_media_asset
 from executions.models import RUN_SNAPSHOT, NodeRun, NodeStatus
 from executions.providers import Job, Pending, ProviderError, Result, get_provider
 from graph.catalog import NodeError, catalog
@@ -144,9 +144,10 @@ def node_run_inputs(node_run: NodeRun) -> tuple[dict[str, list[Any]], list[str]]
     return outputs.resolve_inputs(node_run, dispatch.known_outputs(node_run.execution_id))
 
 
-def _fetch_image(node_run: NodeRun) -> Callable[[object], dict[str, Any]]:
-    def fetch(url: object) -> dict[str, Any]:
-        return {"asset": str(fetch_image_asset(team=node_run.execution.team, url=url).pk)}
+def _fetch_media(node_run: NodeRun) -> Callable[[object, str], dict[str, Any]]:
+    def fetch(url: object, kind: str) -> dict[str, Any]:
+        asset = fetch_media_asset(team=node_run.execution.team, url=url, kind=kind)
+        return {"asset": str(asset.pk)}
 
     return fetch
 
@@ -157,7 +158,7 @@ def _run_claimed(node_run: NodeRun) -> None:
     spec = catalog.get(node_run.node_type)
     if spec.handler is not None:
         made = spec.handler(outputs.HandlerContext(node_run, values, node_run.input_refs,
-                                                   _fetch_image(node_run)))
+                                                   _fetch_media(node_run)))
         node_run_finish(node_run, made=made, output_api=outputs.output_api(made), cache_key=key)
         return
     hit = outputs.cache_lookup(node_run, key)

@@ -50,3 +50,39 @@ def header_only_png(width: int, height: int) -> bytes:
 def real_bomb_png() -> bytes:
     """A real, whole 12000×12000 PNG (one bit a pixel compresses to almost nothing)."""
     return pillow("PNG", (12000, 12000), mode="1")
+
+
+# How each audio format is encoded for tests (the container ffmpeg writes, and its codec).
+AUDIO_ENCODINGS = {
+    "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
+    "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
+    "m4a": ["-c:a", "aac", "-f", "ipod"],
+    "aac": ["-c:a", "aac", "-f", "adts"],
+    "ogg": ["-c:a", "libvorbis", "-f", "ogg"],
+    "opus": ["-c:a", "libopus", "-f", "ogg"],
+    "flac": ["-c:a", "flac", "-f", "flac"],
+}
+
+
+@cache
+def audio(fmt: str, seconds: float = 1.5, *, channels: int = 2, frequency: int = 440,
+          volume: float = 0.5, rate: int = 44100) -> bytes:
+    """A sine tone of `seconds` in one of AUDIO_ENCODINGS, at `volume` (a gain)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"tone.{fmt}"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi",
+                        "-i", f"sine=frequency={frequency}:duration={seconds}:sample_rate={rate}",
+                        "-af", f"volume={volume}", "-ac", str(channels), *AUDIO_ENCODINGS[fmt],
+                        str(path)], check=True)
+        return path.read_bytes()
+
+
+@cache
+def audio_only_mp4(seconds: float = 1.0) -> bytes:
+    """An MP4 (brand isom, as many vendors write it) that holds only an AAC sound."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sound.mp4"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi",
+                        "-i", f"sine=frequency=330:duration={seconds}", "-c:a", "aac",
+                        "-f", "mp4", str(path)], check=True)
+        return path.read_bytes()

@@ -1,4 +1,5 @@
-"""Uploads that feed input:image nodes: a file, or a URL fetched server-side with an SSRF guard."""
+"""Uploads that feed input:image and input:audio nodes: a file, or a URL fetched server-side
+with an SSRF guard."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _media_out(asset: Asset) -> dict:
             "width": asset.width, "height": asset.height, "mime": asset.mime,
             "size": asset.size, "createdAt": format_timestamp(asset.created_at),
             "thumbnailUrl": item["thumbnailUrl"], "thumbnails": item["thumbnails"],
-            "posterUrl": item.get("posterUrl")}
+            "posterUrl": item.get("posterUrl"), "duration": asset.duration}
 
 
 class MediaUploadApi(APIView):

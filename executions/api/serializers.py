@@ -90,9 +90,19 @@ class RunVideoOut(RunMediaOut):
     frames = serializers.IntegerField(allow_null=True, help_text="(addition) Frame count.")
 
 
+class RunAudioOut(RunMediaOut):
+    duration = serializers.FloatField(allow_null=True, help_text="(addition) Seconds.")
+    channels = serializers.IntegerField(allow_null=True, help_text="(addition)")
+    sampleRate = serializers.IntegerField(allow_null=True, help_text="(addition) Hz.")
+    waveformUrl = serializers.URLField(
+        allow_null=True, help_text="(addition) Signed like `url`: the sound's waveform as a "
+        "transparent 768×192 WebP image (also its thumbnailUrl); null when it has none.")
+
+
 class NodeRunOutputOut(serializers.Serializer):
     images = RunImageOut(many=True)
     videos = RunVideoOut(many=True)
+    audios = RunAudioOut(many=True, help_text="(addition) Sounds the node made.")
     text = serializers.CharField(allow_null=True)
 
 
@@ -409,6 +419,8 @@ class MediaOut(serializers.Serializer):
     thumbnailUrl = serializers.URLField(allow_null=True, help_text=THUMBNAIL_HELP)
     thumbnails = thumbnails_field()
     posterUrl = poster_field()
+    duration = serializers.FloatField(allow_null=True,
+                                      help_text="(addition) Seconds (video and audio).")
 
 
 class MediaUploadOut(serializers.Serializer):
@@ -439,7 +451,8 @@ class AssetOut(serializers.Serializer):
     posterUrl = poster_field()
     width = serializers.IntegerField(allow_null=True, help_text="(addition)")
     height = serializers.IntegerField(allow_null=True, help_text="(addition)")
-    duration = serializers.FloatField(allow_null=True, help_text="(addition) Seconds (video).")
+    duration = serializers.FloatField(allow_null=True,
+                                      help_text="(addition) Seconds (video and audio).")
     size = serializers.IntegerField(help_text="(addition) Bytes of the file.")
     favorite = serializers.BooleanField(help_text="(addition) Retention never deletes it.")
     simulated = serializers.BooleanField(help_text="(addition) The simulator made it.")

@@ -20,9 +20,9 @@ from django.core.files.storage import default_storage
 
 @dataclass(frozen=True)
 class Media:
-    """An image or video flowing along an edge: our stored file, readable as bytes."""
+    """An image, video or sound flowing along an edge: our stored file, readable as bytes."""
 
-    kind: str  # "image" | "video"
+    kind: str  # "image" | "video" | "audio"
     storage_name: str  # name in Django's default storage
     mime: str
     sha256: str
@@ -45,7 +45,7 @@ class Job:
     """What one node run asks of a provider.
 
     `inputs` maps an input port id (without `in-`) to the values on its edges, in edge order:
-    `str` for text, `Media` for images and videos. `config` is the node's effective config
+    `str` for text, `Media` for images, videos and sounds. `config` is the node's effective config
     (defaults applied, inline values filled). `seed` is the resolved seed (never None for
     nodes that have a seed setting). `model` is the vendor model id from the node's declaration.
     """
@@ -73,8 +73,8 @@ class OutputFile:
     """One produced file; the engine stores it and measures it."""
 
     data: bytes
-    mime: str  # image/png, image/jpeg, image/webp, video/mp4
-    extension: str  # "png", "jpg", "webp", "mp4"
+    mime: str  # image/png, image/jpeg, image/webp, video/mp4, audio/mpeg, audio/mp4…
+    extension: str  # "png", "jpg", "webp", "mp4", "mp3", "m4a"…
 
 
 @dataclass(frozen=True)

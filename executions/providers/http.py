@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
+from executions import media_types
 from executions.providers.base import OutputFile, ProviderError
 
 MAX_DOWNLOAD = 200 * 1024 * 1024
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
 
 
 @dataclass(frozen=True)
@@ -91,24 +91,19 @@ def retry_after_header(value: str | None) -> float | None:
 
 def sniff_mime(data: bytes, declared: str) -> str:
     """The file's real type from its first bytes; the declared one when we cannot tell."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp":
-        return "video/mp4"
-    return declared
+    media = media_types.media_sniff(data)
+    return media.mime if media is not None else declared
 
 
 def output_file(data: bytes, declared: str, *, vendor: str) -> OutputFile:
-    """Wrap downloaded bytes; refuse a file type the engine cannot store."""
-    mime = sniff_mime(data, declared)
-    if mime not in EXTENSIONS:
-        raise ProviderError(f"{vendor} sent a file we cannot use ({mime or 'unknown type'})",
+    """Wrap downloaded bytes as the format they are (any image, video or sound we take in:
+    executions.media_types); refuse a file type the engine cannot store. Storing it proves it
+    by a whole decode."""
+    media = media_types.media_sniff(data)
+    if media is None:
+        raise ProviderError(f"{vendor} sent a file we cannot use ({declared or 'unknown type'})",
                             kind="failed")
-    return OutputFile(data=data, mime=mime, extension=EXTENSIONS[mime])
+    return OutputFile(data=data, mime=media.mime, extension=media.extension)
 
 
 def require_key(api_key: str, *, env: str, model: str, vendor: str) -> None:

@@ -14,6 +14,11 @@ def image_outputs(context) -> dict:
     return {"image": context.image_from_url(context.config.get("url"))}
 
 
+def audio_outputs(context) -> dict:
+    """The sound at the node's URL, stored as one of the team's assets."""
+    return {"audio": context.media_from_url(context.config.get("url"), "audio")}
+
+
 TEXT_INPUT = NodeSpec(
     node_type="input:text",
     label="Text Input",
@@ -49,4 +54,22 @@ IMAGE_INPUT = NodeSpec(
     handler=image_outputs,
 )
 
-SPECS = (TEXT_INPUT, IMAGE_INPUT)
+AUDIO_INPUT = NodeSpec(
+    node_type="input:audio",
+    label="Audio Input",
+    category="input",
+    description="A sound (voice-over, music, effects): an uploaded media URL or an https URL "
+    "of an MP3, WAV, M4A, AAC, Ogg or FLAC file.",
+    inputs=(
+        Input("url", "Audio URL", "url", is_port=False, required=True,
+              description="A /media/… URL from POST /media/upload, or an https URL."),
+    ),
+    outputs=(Output("audio", "Audio", "audio"),),
+    provider=None,
+    model=None,
+    model_version="1",
+    credits=no_credits,
+    handler=audio_outputs,
+)
+
+SPECS = (TEXT_INPUT, IMAGE_INPUT, AUDIO_INPUT)

@@ -1,9 +1,9 @@
 """POST /media/upload takes a short list of formats, told from the content: PNG, JPEG, WebP,
-GIF, MP4, MOV and WebM (no audio: no node takes it). Each hole this closes has its own case,
-and each was accepted with 201 before: BMP, TIFF, PPM, EPS or ICO sent as image/png, a PNG
-sent as video/mp4, a header-only 13000×13000 PNG and a real 12000×12000 one. Refused files
-leave nothing behind, neither a row nor a file. The files are built here with Pillow and with
-the ffmpeg of the imageio-ffmpeg wheel."""
+GIF, MP4, MOV and WebM here (sounds: tests/api/test_audio_uploads.py). Each hole this closes
+has its own case, and each was accepted with 201 before: BMP, TIFF, PPM, EPS or ICO sent as
+image/png, a PNG sent as video/mp4, a header-only 13000×13000 PNG and a real 12000×12000 one.
+Refused files leave nothing behind, neither a row nor a file. The files are built here with
+Pillow and with the ffmpeg of the imageio-ffmpeg wheel."""
 
 from __future__ import annotations
 

@@ -53,6 +53,10 @@ def test_no_serious_violations_on_the_workflows_page_and_the_editor(tab, server,
         edge("e2", "nano", "image", "video", "image")])
     tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
     assert axe(tab, "editor-idle") == []
+    tab.click("[data-testid=node-prompt] [data-testid=connect-open]")
+    tab.wait_for_selector("[data-testid=connect-menu] .connect-empty")  # all wired already
+    assert axe(tab, "connect-menu") == []
+    tab.keyboard.press("Escape")
 
     tab.click("[data-testid=run]")
     tab.wait_for_selector("[data-testid=node-video][data-status=RUNNING]", timeout=60000)
@@ -75,6 +79,11 @@ def test_no_serious_violations_on_the_workflows_page_and_the_editor(tab, server,
     tab.click("[data-testid=theme-toggle]")  # light → dark
     assert tab.get_attribute("html", "data-theme") == "dark"
     assert axe(tab, "editor-dark") == []
+    tab.click("[data-testid=theme-toggle]")  # dark → system: follows the system as it changes
+    tab.emulate_media(color_scheme="light")
+    tab.wait_for_selector("html[data-theme=light]")
+    tab.emulate_media(color_scheme="dark")
+    tab.wait_for_selector("html[data-theme=dark]")
 
     tab.goto(f"{server.url}/gallery")
     tab.wait_for_selector("[data-testid=gallery-item]")

@@ -419,3 +419,48 @@ def test_an_image_file_or_url_dropped_on_the_canvas_becomes_an_image_input(
             if n["data"]["nodeType"] == "input:image"}
     assert urls["image-2"] == "https://example.com/reference.jpg"
     assert "/media/" in urls["image-1"] or "assets/" in urls["image-1"]
+
+
+def test_two_nodes_connect_from_the_keyboard_through_the_connect_menu(
+        tab, server, team, designer):
+    from tests.graph.builders import node
+
+    created = _open(tab, server, team, designer, "Connect menu", [
+        node("brief", "input:text", {"prompt": "a lighthouse at dawn"}),
+        node("flux", "generate:flux_2_pro", {}),
+        node("up", "process:upscale_local", {"scale": 2}),
+    ], [])
+    # Focus the text node from the keyboard, select it, press C: the menu lists only the
+    # inputs that take text (FLUX's prompt, from either of its two text outputs), not the
+    # upscaler's image.
+    tab.locator(".react-flow__node[data-id=brief]").focus()
+    tab.keyboard.press("Enter")
+    tab.keyboard.press("c")
+    tab.wait_for_selector("[data-testid=connect-menu]")
+    assert tab.evaluate("document.activeElement.dataset.testid") == "connect-search"
+    choices = tab.locator("[data-testid=connect-choice]").all_inner_texts()
+    assert choices == ["Prompt → flux · Prompt", "Text → flux · Prompt"], choices
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector("[data-testid=connect-menu]", state="detached")
+    tab.wait_for_selector(".react-flow__edge.edge-text", state="attached")
+
+    # FLUX's Connect button: type to filter, arrows move, Esc closes and gives focus back.
+    button = tab.locator("[data-testid=node-flux] [data-testid=connect-open]")
+    button.focus()
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector("[data-testid=connect-menu]")
+    tab.keyboard.type("up")
+    assert tab.locator("[data-testid=connect-choice]").all_inner_texts() == ["up · Image"]
+    tab.screenshot(path=str(SHOTS / "editor-connect-menu.png"))
+    tab.keyboard.press("Escape")
+    tab.wait_for_selector("[data-testid=connect-menu]", state="detached")
+    assert tab.evaluate("document.activeElement.dataset.testid") == "connect-open"
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector("[data-testid=connect-choice]")
+    tab.keyboard.press("ArrowDown")
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector(".react-flow__edge.edge-image", state="attached")
+    tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    created.refresh_from_db()
+    assert sorted((e["source"], e["target"], e["targetHandle"]) for e in created.edges) == [
+        ("brief", "flux", "in-prompt"), ("flux", "up", "in-image")]

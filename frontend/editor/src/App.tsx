@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { describe, fetchCatalog, fetchWorkflow, uploadMedia } from "./api";
 import FlowNode, { FRAME_TYPE } from "./components/FlowNode";
 import Palette from "./components/Palette";
+import ConnectMenu from "./components/ConnectMenu";
 import QuickAdd from "./components/QuickAdd";
 import ShortcutHelp from "./components/ShortcutHelp";
 import SidePanel from "./components/SidePanel";
@@ -281,6 +282,7 @@ function Editor({ workflowId }: { workflowId: string }) {
         <SidePanel onRunTo={run} />
       </div>
       <Viewer />
+      <ConnectMenu />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>
   );

@@ -2,6 +2,7 @@
 
 import { useEffect } from "react";
 
+import { useConnectMenu } from "./components/ConnectMenu";
 import { useEditor } from "./store";
 
 export interface ShortcutHandlers {
@@ -46,6 +47,7 @@ export function useShortcuts({ run, save, help }: ShortcutHandlers) {
         if (mod && key === "v") { editor.paste(); return true; }
         if (mod && key === "d") { editor.duplicate(); return true; }
         if (mod && key === "a") { editor.selectAll(); return true; }
+        if (!mod && key === "c") return openConnect(editor.nodes.filter((n) => n.selected));
         if (!mod && (key === "delete" || key === "backspace")) {
           editor.deleteSelected();
           return true;
@@ -57,4 +59,15 @@ export function useShortcuts({ run, save, help }: ShortcutHandlers) {
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [run, save, help]);
+}
+
+/** C with one node selected: the menu of inputs its outputs can feed, under its Connect button. */
+function openConnect(selected: { id: string }[]): boolean {
+  if (selected.length !== 1) return false;
+  const id = selected[0].id;
+  const anchor = document.querySelector<HTMLElement>(
+    `.react-flow__node[data-id="${CSS.escape(id)}"] [data-testid=connect-open]`);
+  if (!anchor) return false;
+  useConnectMenu.getState().open(id, anchor);
+  return true;
 }

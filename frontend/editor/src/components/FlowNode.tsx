@@ -6,6 +6,7 @@ import { nodeLabel } from "../status";
 import { type FlowNode, useEditor } from "../store";
 import type { NodeStatus } from "../status";
 import type { NodeRunState, NodeSpec, Problem } from "../types";
+import { useConnectMenu } from "./ConnectMenu";
 import { fileName, outputItems, useViewer } from "./Viewer";
 
 const SEP = "\u0001";
@@ -57,6 +58,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
         {data.pinned && <span className="badge badge-pinned" data-testid="node-pinned"
                               title="Pinned: later runs reuse this output for free">pinned</span>}
         {credits ? <span className="credits" title="Credits per run">{credits} cr</span> : null}
+        {spec.outputs.length > 0 && <ConnectButton id={id} label={data.label || spec.label} />}
       </div>
       <div className="node-ports">
         <div>
@@ -267,6 +269,19 @@ function Pin({ id, pinned, offered }: { id: string; pinned: string | null; offer
 function textOf(config: Record<string, unknown> | undefined): string {
   const value = config?.prompt ?? config?.text;
   return typeof value === "string" ? value.trim().slice(0, 140) : "";
+}
+
+/** Opens the menu of inputs this node's outputs can feed: connecting without dragging. */
+function ConnectButton({ id, label }: { id: string; label: string }) {
+  const open = useConnectMenu((s) => s.open);
+  const canEdit = useEditor((s) => s.canEdit);
+  if (!canEdit) return null;
+  return (
+    <button type="button" className="nodrag node-connect" data-testid="connect-open"
+            aria-haspopup="dialog" aria-label={`Connect ${label} to another node (C)`}
+            title="Connect this output to another node's input (C)"
+            onClick={(event) => open(id, event.currentTarget)}>⤳</button>
+  );
 }
 
 /** The node's label, renamed in place with a double click. */
