@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_invites_activity'),
-        ('executions', '0006_asset_renditions_favorite_retention'),
+        ('executions', '0007_asset_audio'),
         ('graph', '0004_workflow_templates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
