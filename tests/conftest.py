@@ -235,8 +235,13 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3_server():
-    """One S3 server for the suite, with the bucket the app writes to."""
+    """One S3 server for the suite, with the bucket the app writes to (under
+    `-p tests.s3_suite`, the server the whole suite already stores its media in)."""
     import logging
+
+    if os.environ.get("WIREFLOW_TEST_S3_ENDPOINT"):
+        yield S3Server(os.environ["WIREFLOW_TEST_S3_ENDPOINT"], os.environ["S3_BUCKET"])
+        return
 
     from moto.server import ThreadedMotoServer
 

@@ -86,3 +86,19 @@ def audio_only_mp4(seconds: float = 1.0) -> bytes:
                         "-i", f"sine=frequency=330:duration={seconds}", "-c:a", "aac",
                         "-f", "mp4", str(path)], check=True)
         return path.read_bytes()
+
+
+def fetched(client, url: str) -> bytes:
+    """The bytes at a media URL the API handed out: ours (/media/…, signed) through the Django
+    test client, the object store's (presigned S3) over HTTP: the same test on either
+    backend."""
+    import httpx
+
+    if "/media/" in url:
+        response = client.get("/media/" + url.split("/media/", 1)[1].split("?", 1)[0],
+                              dict(httpx.URL(url).params))
+        assert response.status_code == 200, url
+        return b"".join(response.streaming_content)
+    response = httpx.get(url)
+    assert response.status_code == 200, (url, response.text[:300])
+    return response.content

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.graph.builders import edge, node
+from tests.media_files import fetched
 from tests.samples import offline_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,10 +64,7 @@ def test_execute_then_poll_to_completed_and_download_the_image(api, live_worker,
     states = {s["nodeId"]: s for s in result["nodeStates"]}
     assert states["up"]["outputUrl"] == runs["up"]["output"]["images"][0]["url"]
     assert result["finalOutput"]["url"] == states["up"]["outputUrl"]
-    path = result["finalOutput"]["url"].split("://", 1)[1].split("/", 1)[1]
-    image = client.get("/" + path)
-    assert image.status_code == 200
-    assert b"".join(image.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fetched(client, result["finalOutput"]["url"])[:8] == b"\x89PNG\r\n\x1a\n"
 
     history = api.get(f"/api/v1/workflows/executions?workflowId={workflow_id}").json()
     assert history["total"] == 1 and history["executions"][0]["status"] == "COMPLETED"

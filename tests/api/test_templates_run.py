@@ -8,6 +8,7 @@ import pytest
 
 from graph.starters import starter_get, starters
 from tests.api.test_executions import poll_until_done
+from tests.media_files import fetched
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,9 +72,7 @@ def test_save_as_template_takes_its_cover_from_the_last_output(rich_api, live_wo
     listed = rich_api.get("/api/v1/templates?source=team").json()["templates"]
     assert listed[0]["id"] == item["id"] and listed[0]["thumbnailUrl"]
     # The signed URL serves the thumbnail; another team sees neither template nor cover.
-    path = "/" + item["thumbnailUrl"].split("://", 1)[1].split("/", 1)[1]
-    image = client.get(path)
-    assert image.status_code == 200
+    assert fetched(client, item["thumbnailUrl"])
     outsider = key_client(make_team())
     assert item["id"] not in {t["id"] for t in
                               outsider.get("/api/v1/templates").json()["templates"]}

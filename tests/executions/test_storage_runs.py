@@ -13,6 +13,7 @@ from executions.selectors import execution_poll_payload
 from executions.services import execution_start
 from tests.conftest import FILESYSTEM_STORAGE
 from tests.executions.test_scheduler import chain, wait_done
+from tests.media_files import fetched
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -32,18 +33,6 @@ def worker_storage(request, settings):
     settings.CELERY_TASK_DEFAULT_QUEUE = worker.queue
     settings.CELERY_REMOTE_QUEUE = f"{worker.queue}.remote"
     return "s3"
-
-
-def fetched(client, url: str) -> bytes:
-    """The bytes at an output URL: our own /media/ through the test client, S3 over HTTP."""
-    if "/media/" in url:
-        response = client.get("/media/" + url.split("/media/", 1)[1].split("?", 1)[0],
-                              dict(httpx.URL(url).params))
-        assert response.status_code == 200, url
-        return b"".join(response.streaming_content)
-    response = httpx.get(url)
-    assert response.status_code == 200, (url, response.text[:300])
-    return response.content
 
 
 def test_a_local_chain_through_the_live_worker_stores_and_serves_its_files(

@@ -20,7 +20,7 @@ from executions.providers import OutputFile
 from executions.selectors import execution_list, execution_poll_payload
 from executions.services import execution_start
 from tests.graph.builders import edge, node
-from tests.media_files import pillow, video
+from tests.media_files import fetched, pillow, video
 
 pytestmark = pytest.mark.django_db
 
@@ -46,18 +46,6 @@ def stored_image(name: str) -> Image.Image:
         image = Image.open(io.BytesIO(handle.read()))
         image.load()
     return image
-
-
-def fetched(client, url: str) -> bytes:
-    """An URL the API handed out: ours through the test client, the object store's over HTTP."""
-    if "/media/" in url:
-        response = client.get("/media/" + url.split("/media/", 1)[1].split("?", 1)[0],
-                              dict(httpx.URL(url).params))
-        assert response.status_code == 200, url
-        return b"".join(response.streaming_content)
-    response = httpx.get(url)
-    assert response.status_code == 200, (url, response.text[:200])
-    return response.content
 
 
 def test_an_image_output_gets_webp_thumbnails_of_768_and_256_px_in_storage(
