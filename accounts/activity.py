@@ -37,8 +37,10 @@ def activity_record(
     workflow_name: str = "",
     subject: str = "",
     details: dict[str, Any] | None = None,
+    actor_label: str = "",
 ) -> ActivityEvent | None:
-    """Append one line. An edit within an editing session already logged adds none."""
+    """Append one line. An edit within an editing session already logged adds none.
+    `actor_label` names an actor that is neither a member nor a key (a client app's visitor)."""
     now = timezone.now()
     if kind == Kind.WORKFLOW_EDITED and workflow_id is not None:
         last = (ActivityEvent.objects.filter(
@@ -49,7 +51,7 @@ def activity_record(
             return None
     return ActivityEvent.objects.create(
         team_id=team_id, kind=Kind(kind), actor=user, api_key=api_key,
-        actor_name=actor_name(user=user, api_key=api_key), source=source,
+        actor_name=(actor_label or actor_name(user=user, api_key=api_key))[:200], source=source,
         workflow_id=workflow_id, workflow_name=workflow_name[:200], subject=subject[:254],
         details=details or {}, created_at=now)
 

@@ -158,3 +158,17 @@ def session_figures(team: Team) -> tuple[int, int, int]:
     window = execution_windows(team)[0]
     used = int(client().get(window.key) or 0)
     return window.limit, max(0, window.limit - used), window.reset
+
+
+def window_admit(*, scope: str, limit: int, seconds: int, message: str = REQUESTS_MESSAGE,
+                 code: str = "rate_limited") -> None:
+    """Count one event in a fixed window of `seconds` named by `scope` (e.g. a client app's
+    visitor), or 429 with Retry-After when the window already holds `limit` of them."""
+    now = int(time.time())
+    reset = (now // seconds + 1) * seconds
+    window = Window(f"wireflow:rl:{scope}:{seconds}:{now // seconds}", 1, limit, reset)
+    admitted, _, _ = _admit([window])
+    if not admitted:
+        error = _too_many(message, window)
+        error.code = code
+        raise error

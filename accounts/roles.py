@@ -22,6 +22,7 @@ class Scope(models.TextChoices):
     WORKFLOWS_EXECUTE = "workflows:execute", "Run workflows"
     EXECUTIONS_READ = "executions:read", "Read executions and their outputs"
     USAGE_READ = "usage:read", "Read credits and usage"
+    APPS_EXECUTE = "apps:execute", "Run the team's client apps"
 
 
 # Scopes only a member can hold (never granted to an API key).
@@ -40,7 +41,7 @@ class Role(models.TextChoices):
 
 
 _VIEWER = frozenset({Scope.WORKFLOWS_READ, Scope.EXECUTIONS_READ, Scope.USAGE_READ})
-_EDITOR = _VIEWER | {Scope.WORKFLOWS_WRITE, Scope.WORKFLOWS_EXECUTE}
+_EDITOR = _VIEWER | {Scope.WORKFLOWS_WRITE, Scope.WORKFLOWS_EXECUTE, Scope.APPS_EXECUTE}
 _ADMIN = _EDITOR | {MANAGE_KEYS, MANAGE_MEMBERS}
 _OWNER = _ADMIN | {MANAGE_TEAM}
 

@@ -54,6 +54,7 @@ class Execution(models.Model):
         WEBHOOK = "webhook"
         BATCH = "batch"
         CLI = "cli"
+        APP = "app"  # a client app's form or POST /apps/{slug}/run
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="executions")
@@ -100,6 +101,10 @@ class Execution(models.Model):
                               related_name="executions")
     run_index_in_batch = models.PositiveIntegerField(null=True, blank=True)
     simulated = models.BooleanField(default=False)
+    # The client app that started it (clientapps.App), kept by id and name like the activity
+    # log keeps a workflow: its daily credit cap sums these runs, the history names the app.
+    app_id = models.UUIDField(null=True, blank=True)
+    app_name = models.CharField(max_length=200, blank=True, default="")
     stale_dependencies = models.JSONField(
         default=list, blank=True,
         help_text="Pinned nodes whose inputs changed since their output was made (the poll's "
@@ -114,7 +119,9 @@ class Execution(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["team", "workflow", "-created_at"])]
+        indexes = [models.Index(fields=["team", "workflow", "-created_at"]),
+                   models.Index(fields=["app_id", "created_at"], name="execution_app_day",
+                                condition=models.Q(app_id__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"

@@ -236,12 +236,14 @@ def execution_create(
     batch=None,
     run_index_in_batch: int | None = None,
     iterators: Any = None,
+    app: tuple[Any, str] | None = None,
 ) -> tuple[Execution, list[Ready]]:
     """Validate the graph, reserve its price, create the run and its node runs; return the run
     and its ready node runs, to be enqueued once the caller's transaction commits. Instant
     nodes (inputs whose value is their settings) are completed here, in the same transaction.
     With the `plan` of the saved version (`nodes`/`edges` being its graph), what depends only on
-    the version is taken from it (executions.plans)."""
+    the version is taken from it (executions.plans). `app` is the (id, name) of the client app
+    that starts it."""
     if iterators:  # Wireflow's iteratorConfigs: a List's items for this run
         inputs = {**(inputs or {}), **iterators_read(iterators, nodes, edges)}
     if inputs:
@@ -286,6 +288,8 @@ def execution_create(
         webhook_url=webhook_url,
         batch=batch,
         run_index_in_batch=run_index_in_batch,
+        app_id=app[0] if app else None,
+        app_name=app[1][:200] if app else "",
         stale_dependencies=pins.stale_dependencies(nodes, edges, pinned) if pinned else [],
         fan_out=fan_out,
         created_by=actor.user if actor else None,

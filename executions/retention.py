@@ -81,9 +81,32 @@ def _named(nodes: Any) -> set[str]:
     return names
 
 
+# Other apps' models whose (team_id, <field>) names an asset retention must keep while the row
+# exists, e.g. a client app's cover: ("clientapps.App", "cover_asset"), registered by that app's
+# AppConfig.ready (so the engine imports none of them).
+KEPT_ASSET_FIELDS: list[tuple[str, str]] = []
+
+
+def asset_field_keep(model_label: str, name: str) -> None:
+    if (model_label, name) not in KEPT_ASSET_FIELDS:
+        KEPT_ASSET_FIELDS.append((model_label, name))
+
+
+def _kept_by_other_apps(team_id: int) -> list:
+    from django.apps import apps
+
+    kept = []
+    for label, name in KEPT_ASSET_FIELDS:
+        model = apps.get_model(label)
+        kept += list(model.objects.filter(team_id=team_id).exclude(
+            **{f"{name}__isnull": True}).values_list(f"{name}_id", flat=True))
+    return kept
+
+
 def referenced_names(team_id: int) -> set[str]:
     """Storage names the team's saved (not deleted) workflows and its templates name by URL,
-    anywhere in their definitions, and its templates' covers."""
+    anywhere in their definitions, its templates' covers and the assets other apps keep
+    (`asset_field_keep`: client apps' covers)."""
     names: set[str] = set()
     pinned = Q()
     for nodes in Workflow.objects.filter(team_id=team_id, deleted_at__isnull=True).values_list(
@@ -105,6 +128,7 @@ def referenced_names(team_id: int) -> set[str]:
         names.update(_named(nodes))
         if cover is not None:
             covers.append(cover)
+    covers += _kept_by_other_apps(team_id)
     if covers:
         names.update(Asset.objects.filter(team_id=team_id, pk__in=covers)
                      .values_list("file", flat=True))

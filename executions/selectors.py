@@ -261,6 +261,8 @@ def execution_list(
             "workflowId": str(execution.workflow_id) if execution.workflow_id else None,
             "status": execution.status,
             "trigger": execution.trigger,
+            "app": {"id": str(execution.app_id), "name": execution.app_name}
+            if execution.app_id else None,
             "error": execution.error or None,
             "credits": {"charged": execution.credits_charged},
             "durationSeconds": duration,

@@ -4,6 +4,7 @@ after it commits (executions.dispatch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -35,12 +36,17 @@ def workflow_require_active(workflow: Workflow) -> None:
 def workflow_execute(
     *, workflow: Workflow, actor: Principal | None, trigger: str,
     nodes: list[dict] | None = None, edges: list[dict] | None = None, admit: bool = True,
+    check: Callable[[Execution], None] | None = None, log: dict[str, Any] | None = None,
     **options: Any,
 ) -> Execution:
     """Start a run of a saved workflow: it must be active; the saved graph runs as its latest
     version (or `nodes`/`edges` as sent, with no version); the team's per-minute and daily
     windows admit it, and take it back if it does not start (`admit=False`: the caller, a
-    batch, admitted it already). `options` go to the planner (inputs, targetNodeId, …)."""
+    batch, admitted it already). `options` go to the planner (inputs, targetNodeId, …).
+
+    `check(execution)` runs in the run's transaction once it is created and priced (its credits
+    held): raising there undoes all of it, the hold included (a client app's daily cap).
+    `log` adds `details` and an `actor_label` to the run's activity line."""
     workflow_require_active(workflow)
     if admit:  # a batch's items were admitted with the batch
         dispatch.intake_admit()
@@ -62,9 +68,13 @@ def workflow_execute(
                 trigger=trigger,
                 **options,
             )
+            if check is not None:
+                check(execution)
             if options.get("batch") is None:  # a batch has one line for all its runs
+                log = log or {}
                 _log_run(workflow, Kind.RUN_STARTED, actor, trigger,
-                         {"executionId": str(execution.pk)})
+                         {"executionId": str(execution.pk), **log.get("details", {})},
+                         actor_label=log.get("actor_label", ""))
         return execution
     except Exception:
         executions_refund(windows)
@@ -72,12 +82,13 @@ def workflow_execute(
 
 
 def _log_run(workflow: Workflow, kind: str, actor: Principal | None, source: str,
-             details: dict[str, Any]) -> None:
+             details: dict[str, Any], actor_label: str = "") -> None:
     """The run's line in the team's activity log (who, and from where: editor, API key,
-    webhook, batch, cli), in the caller's transaction."""
+    webhook, batch, cli, app), in the caller's transaction."""
     activity_record(team_id=workflow.team_id, kind=kind, user=getattr(actor, "user", None),
                     api_key=getattr(actor, "api_key", None), source=source,
-                    workflow_id=workflow.pk, workflow_name=workflow.name, details=details)
+                    workflow_id=workflow.pk, workflow_name=workflow.name, details=details,
+                    actor_label=actor_label)
 
 
 def execution_cancel(*, execution: Execution, actor: Principal | None = None) -> Execution:

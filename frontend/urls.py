@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import team_views, template_views, views
+from frontend import app_views, team_views, template_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,11 @@ urlpatterns = [
     path("workflows/<str:workflow_id>", views.editor, name="editor"),
     path("workflows/<str:workflow_id>/history", team_views.workflow_history,
          name="workflow-history"),
+    path("workflows/<str:workflow_id>/publish", app_views.app_publish, name="app-publish"),
+    path("apps/<str:slug>", app_views.app_page, name="app-page"),
+    path("apps/<str:slug>/unlock", app_views.app_unlock, name="app-unlock"),
+    path("apps/<str:slug>/runs", app_views.app_visitor_run, name="app-runs"),
+    path("apps/<str:slug>/runs/<str:token>", app_views.app_visitor_run_status, name="app-run"),
     path("gallery", views.gallery, name="gallery"),
     path("templates", template_views.templates_gallery, name="templates"),
     path("templates/<str:template_id>/use", template_views.template_use, name="template-use"),
@@ -24,6 +29,7 @@ urlpatterns = [
     path("team/usage", team_views.team_usage, name="team-usage"),
     path("team/usage/chart.svg", team_views.team_usage_chart, name="team-usage-chart"),
     path("team/activity", team_views.team_activity, name="team-activity"),
+    path("team/apps", app_views.team_apps, name="team-apps"),
     path("invite/<str:token>", team_views.invite_page, name="invite"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
 ]

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "accounts",
     "graph",
     "executions",
+    "clientapps",
     "frontend",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("executions.api.urls")),
     path("api/v1/", include("graph.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("clientapps.api.urls")),
     # Stored files whose storage has no server of its own (the file system), by signed URL
     # only (executions.media_urls); an object store serves its files itself.
     re_path(r"^media/(?P<name>.+)$", media_serve, name="media"),

@@ -324,7 +324,9 @@ def activity_summary(event: ActivityEvent) -> str:
         line = f"{event.actor_name} {what} {target}".rstrip()
     if event.source and event.kind in (ActivityEvent.Kind.RUN_STARTED,
                                        ActivityEvent.Kind.RUN_CANCELLED):
-        line += f" (from {event.source})"
+        app = event.details.get("app") if isinstance(event.details, dict) else None
+        named = f" {app['name']}" if isinstance(app, dict) and app.get("name") else ""
+        line += f" (from {event.source}{named})"
     return line
 
 

@@ -286,12 +286,19 @@ class ChargedCreditsOut(serializers.Serializer):
     charged = serializers.IntegerField(help_text="(addition)")
 
 
+class ExecutionAppOut(serializers.Serializer):
+    id = serializers.UUIDField(help_text="(addition)")
+    name = serializers.CharField(help_text="(addition) The app's title when the run started.")
+
+
 class ExecutionItemOut(serializers.Serializer):
     executionId = serializers.UUIDField(help_text="(addition)")
     workflowId = serializers.UUIDField(allow_null=True, help_text="(addition)")
     status = serializers.ChoiceField(ExecutionStatus.values, help_text="(addition)")
     trigger = serializers.ChoiceField(Execution.Trigger.values,
                                       help_text="(addition) What started the run.")
+    app = ExecutionAppOut(allow_null=True, help_text="(addition) The client app that started "
+                          "it (trigger `app`), else null.")
     error = serializers.CharField(allow_null=True, help_text="(addition)")
     credits = ChargedCreditsOut(help_text="(addition)")
     durationSeconds = serializers.FloatField(allow_null=True, help_text="(addition)")

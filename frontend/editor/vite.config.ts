@@ -10,9 +10,10 @@ export default defineConfig({
     outDir: "../dist/editor",
     emptyOutDir: true,
     manifest: true,
-    // Three entries: the editor, the workflows list and the team pages (server-rendered; the
+    // The editor, the workflows list, the team pages, the client app page (server-rendered; the
     // entry adds copy buttons and confirmations); shared code lands in a common chunk.
     rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx", "src/team/main.ts",
+                             "src/apps/main.ts",
                              "src/gallery/main.tsx"] },
   },
   test: { environment: "node", globals: true },

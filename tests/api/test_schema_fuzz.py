@@ -72,6 +72,15 @@ VALID_BUT_REFUSED = {
     "POST /api/v1/assets/zip": {
         "positive_data_acceptance": "generated ids are no asset of the team: 404 not_found "
                                     "(with missingIds), as for another team's"},
+    "POST /api/v1/apps": {
+        "positive_data_acceptance": "generated workflowIds name no workflow of the team (404) "
+                                    "and generated exposedInputs no node of it (400 invalid_app)"},
+    "PATCH /api/v1/apps/{slug}": {
+        "positive_data_acceptance": "generated exposedInputs name no node of the workflow, and "
+                                    "access passcode needs a passcode (400 invalid_app)"},
+    "POST /api/v1/apps/{slug}/run": {
+        "positive_data_acceptance": "generated input ids name no input of the app (400 "
+                                    "invalid_inputs)"},
     "POST /api/v1/batches/{batch_id}/retry": {
         "positive_data_acceptance": "a batch none of whose runs failed has nothing to retry "
                                     "(400 nothing_to_retry)"},
@@ -148,14 +157,18 @@ def real_ids(fuzz_key):
     # A built-in starter (by slug) and a template of the key's team saved from the workflow.
     template = client.post(f"/api/v1/workflows/{valid['id']}/template", {},
                            format="json").json()["data"]
+    # A client app of the valid workflow, so /apps/{slug} reaches past the 404.
+    app = client.post("/api/v1/apps", {"workflowId": valid["id"], "title": "Fuzzed",
+                                       "dailyCreditCap": 1000, "access": "link"},
+                      format="json").json()["data"]
     return [
         {"workflow_id": valid["id"], "webhook_id": valid["webhookId"],
          "node_id": valid["nodes"][0]["id"], "execution_id": run["executionId"],
          "batch_id": batch["batchId"], "asset_id": asset["id"],
-         "template_id": "storyboard-frames", **team},
+         "template_id": "storyboard-frames", "slug": app["slug"], **team},
         {"workflow_id": draft["id"], "webhook_id": draft["webhookId"], "node_id": "odd",
          "execution_id": batch["executionId"], "batch_id": batch["batchId"],
-         "asset_id": asset["id"], "template_id": template["id"], **team},
+         "asset_id": asset["id"], "template_id": template["id"], "slug": app["slug"], **team},
     ]
 
 

@@ -310,7 +310,8 @@ def test_keys_follow_createapikeys_rules(team, member):
     admin, _ = member(team, "admin")
     everything = admin.post(f"{T(team)}/keys", {"name": "all"}, format="json").json()["data"]
     assert set(everything["scopes"]) == {"workflows:read", "workflows:write",
-                                         "workflows:execute", "executions:read", "usage:read"}
+                                         "workflows:execute", "executions:read", "usage:read",
+                                         "apps:execute"}
     assert everything["expiresAt"] is None
     for body in ({"name": "x", "scopes": ["team:keys"]}, {"name": "x", "expiresInDays": 0},
                  {"name": "   "}, {}, {"name": 5}, {"name": "x", "scopes": "workflows:read"}):

@@ -134,3 +134,34 @@ def test_no_violations_on_the_share_page_signed_out_and_signed_in(browser, tab, 
     tab.wait_for_selector("[data-testid=duplicate]")
     axe(tab, "share-signed-in")
     assert json.loads((SHOTS / "axe-share-signed-in.json").read_text()) == []
+
+
+def test_no_serious_violations_on_a_client_app_page(browser, server, team, designer):
+    """The page a client opens from an app's link (no login), with every kind of form field,
+    and its passcode form."""
+    from accounts.selectors import principal_for_user
+    from clientapps.services import app_create
+    from graph.services import workflow_create
+    from tests.graph.builders import edge, node
+
+    actor = principal_for_user(designer)
+    workflow, _ = workflow_create(team=team, actor=actor, name="App page", nodes=[
+        node("prompt", "input:text", {"prompt": "a lantern"}),
+        node("nano", "generate:nano_banana_2", {"num_images": 1}),
+    ], edges=[edge("e1", "prompt", "prompt", "nano", "prompt")], strict=False)
+    fields = [{"nodeId": "prompt", "helpText": "What to draw"},
+              {"nodeId": "nano", "input": "aspect_ratio", "allowedValues": ["1:1", "16:9"]},
+              {"nodeId": "nano", "input": "num_images"}]
+    open_app = app_create(workflow=workflow, actor=actor, title="Lanterns", access="link",
+                          daily_credit_cap=50, exposed_inputs=fields)
+    locked = app_create(workflow=workflow, actor=actor, title="Locked lanterns",
+                        access="passcode", passcode="let me in", daily_credit_cap=50)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    visitor = context.new_page()
+    visitor.goto(f"{server.url}/apps/{open_app.slug}")
+    visitor.wait_for_selector("[data-testid=app-form]")
+    assert axe(visitor, "app-page-form") == []
+    visitor.goto(f"{server.url}/apps/{locked.slug}")
+    visitor.wait_for_selector("[data-testid=passcode-form]")
+    assert axe(visitor, "app-page-passcode") == []
+    context.close()

@@ -182,6 +182,29 @@ def test_a_template_s_cover_and_the_files_its_graph_names_stay_until_it_is_delet
     assert not Asset.objects.filter(pk__in=[cover.pk, upload.pk]).exists()
 
 
+def test_a_client_app_s_cover_stays_until_the_app_is_deleted(
+        make_team, make_user, run, media_storage, django_capture_on_commit_callbacks):
+    from clientapps.services import app_create, app_delete
+
+    team = make_team("free")
+    actor = principal_for_user(make_user(team=team))
+    nodes, edges = graph()
+    workflow, _ = workflow_create(team=team, actor=actor, name="published", nodes=nodes,
+                                  edges=edges, strict=False)
+    execution = run(team, age=8 * DAY, workflow=workflow)  # past the Free plan's 7 days
+    (cover,) = files_of(execution)
+    app = app_create(workflow=workflow, actor=actor, title="Client", daily_credit_cap=10)
+    assert app.cover_asset_id == cover.pk  # the workflow's last output
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.retention_prune()
+    assert Asset.objects.filter(pk=cover.pk).exists()
+    assert set(asset_file_names(cover)) <= set(media_storage.names())
+    app_delete(app=app)
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.retention_prune(now=timezone.now() + 2 * DAY)
+    assert not Asset.objects.filter(pk=cover.pk).exists()
+
+
 def test_a_pinned_output_stays_while_a_saved_workflow_pins_it(
         make_team, make_user, run, media_storage, django_capture_on_commit_callbacks):
     from graph.services import workflow_patch_node

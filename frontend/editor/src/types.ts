@@ -158,6 +158,8 @@ export interface HistoryItem {
   executionId: string;
   status: ExecutionStatus;
   trigger: string;
+  /** The client app that started the run (trigger "app"). */
+  app?: { id: string; name: string } | null;
   error: string | null;
   credits: { charged: number };
   durationSeconds: number | null;

@@ -80,7 +80,7 @@ export default function HistoryPanel() {
                   {executionLabel(item.status)}
                 </span>
                 <span className="muted">{when(item.createdAt)}</span>
-                <span>{duration(item.durationSeconds)} · {item.credits.charged} credits · {item.trigger}</span>
+                <span>{duration(item.durationSeconds)} · {item.credits.charged} credits · {item.app ? `app ${item.app.name}` : item.trigger}</span>
                 {item.error && <span className="error" title={item.error}>{item.error}</span>}
               </span>
             </button>

@@ -10,6 +10,12 @@ import NewMenu from "./NewMenu";
 import ShareMenu from "./ShareMenu";
 import { ThemeToggle } from "./ThemeToggle";
 
+/** Saved first, so the app is published from the graph on screen. */
+async function publishAsApp(): Promise<void> {
+  await save();
+  window.location.assign(`/workflows/${useEditor.getState().workflowId}/publish`);
+}
+
 /** Save state, edit actions, run with its estimate, and the run-level progress. */
 function Toolbar({ onRun, onLayout }: {
   onRun(targetNodeId?: string): void;
@@ -63,6 +69,10 @@ function Toolbar({ onRun, onLayout }: {
           Auto-layout
         </button>
         <button onClick={() => void save()} title="Save (Ctrl+S)">Save</button>
+        <button data-testid="publish-app" onClick={() => void publishAsApp()}
+                title="A form and a results gallery for clients, with its own daily credit cap">
+          Publish as app
+        </button>
         </>}
         {canRun && selectedId && !running && (
           <button onClick={() => onRun(selectedId)} data-testid="run-to-here"

@@ -1,0 +1,347 @@
+"""Writes on client apps: publish, change, delete, unlock with a passcode, and run.
+
+A run of an app is a run of its workflow (executions.services.workflow_execute) with the
+visitor's values for the exposed inputs only, held to three limits besides the team's own plan
+and credits: the app's daily credit cap (checked in the run's own transaction, after its cost
+is held, so concurrent runs never pass it and a refused run charges nothing), the visitor's
+runs per hour, and, for a passcode app, the passcode attempts per visitor."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.ratelimit import window_admit
+from accounts.selectors import Principal
+from clientapps.models import App
+from clientapps.selectors import app_spent_today, exposable_setting, workflow_default_outputs
+from executions import services as runs
+from executions.models import Execution
+from executions.selectors import workflow_run_inputs
+from executions.templates import template_cover_pick
+from graph.catalog.values import check_setting
+from graph.models import Workflow
+from wireflow_site.errors import ApiError
+
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,78})[a-z0-9]")
+MAX_TEXT = 10_000
+MAX_FIELDS = 30
+MAX_CAP = 1_000_000
+PASSCODE_ATTEMPTS = 10  # per visitor and app, per quarter hour
+PASSCODE_WINDOW = 15 * 60
+CAP_MESSAGE = ("This app has reached its daily limit of {cap} credits ({used} used today, "
+               "this run needs {needed}). It resets at 00:00 UTC.")
+
+
+def _invalid(message: str, **extra: Any) -> ApiError:
+    return ApiError(message, code="invalid_app", status=400, **extra)
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def _node(workflow: Workflow, node_id: Any) -> dict:
+    for node in workflow.nodes:
+        if isinstance(node, dict) and node.get("id") == node_id:
+            return node
+    raise _invalid(f"The workflow has no node {node_id!r}", nodeId=node_id)
+
+
+def exposed_inputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]:
+    """The form's fields, checked against the workflow: each names one setting of one node
+    (its main setting if `input` is left out), with a label, help text, default and allowed
+    values that fit that setting. None: the run input schema's inputs (GET /run)."""
+    if items is None:
+        items = [{"nodeId": i["nodeId"]} for i in workflow_run_inputs(workflow=workflow)]
+    if not isinstance(items, list) or len(items) > MAX_FIELDS:
+        raise _invalid(f"exposedInputs must be a list of at most {MAX_FIELDS} inputs")
+    cleaned, seen = [], set()
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("nodeId"), str):
+            raise _invalid("Each exposed input is an object with a nodeId")
+        node = _node(workflow, item["nodeId"])
+        setting = exposable_setting(node, item.get("input"))
+        key = (node["id"], setting.id)
+        if key in seen:
+            raise _invalid(f"{node['id']}.{setting.id} is exposed twice", nodeId=node["id"])
+        seen.add(key)
+        allowed = item.get("allowedValues")
+        if allowed is not None:
+            if not isinstance(allowed, list) or not allowed or len(allowed) > 100:
+                raise _invalid("allowedValues must be a list of 1 to 100 values",
+                               nodeId=node["id"])
+            for value in allowed:
+                _check_value(setting, node["id"], value)
+        default = item.get("default")
+        if default is not None:
+            _check_value(setting, node["id"], default)
+            if allowed is not None and default not in allowed:
+                raise _invalid(f"The default of {node['id']}.{setting.id} is not one of its "
+                               "allowedValues", nodeId=node["id"])
+        data = node.get("data") or {}
+        cleaned.append({
+            "nodeId": node["id"], "input": setting.id, "type": setting.type,
+            "label": _text(item.get("label"), 200) or data.get("label") or setting.label,
+            "helpText": _text(item.get("helpText"), 500) or setting.description,
+            "default": default, "allowedValues": allowed,
+            "required": bool(item.get("required", setting.required)),
+            "min": setting.min, "max": setting.max,
+            "options": list(setting.enum) if setting.enum else None,
+        })
+    return cleaned
+
+
+def exposed_outputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]:
+    """The nodes whose outputs a visitor sees. None: the workflow's last nodes."""
+    if items is None:
+        return workflow_default_outputs(workflow)
+    if not isinstance(items, list) or not items or len(items) > MAX_FIELDS:
+        raise _invalid(f"exposedOutputs must list 1 to {MAX_FIELDS} nodes")
+    cleaned, seen = [], set()
+    for item in items:
+        node_id = item.get("nodeId") if isinstance(item, dict) else item
+        node = _node(workflow, node_id)
+        if node["id"] in seen:
+            continue
+        seen.add(node["id"])
+        label = _text(item.get("label"), 200) if isinstance(item, dict) else ""
+        cleaned.append({"nodeId": node["id"],
+                        "label": label or (node.get("data") or {}).get("label") or node["id"]})
+    return cleaned
+
+
+def _text(value: Any, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid("Labels and help texts are strings")
+    return value.strip()[:limit]
+
+
+def _check_value(setting, node_id: str, value: Any) -> None:
+    problem = check_setting(setting, value)
+    if problem is not None:
+        raise ApiError(problem.message, code="invalid_inputs", status=400, nodeId=node_id,
+                       input=setting.id)
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise ApiError(f"'{setting.id}' is longer than {MAX_TEXT} characters",
+                       code="invalid_inputs", status=400, nodeId=node_id, input=setting.id)
+
+
+def _new_slug(title: str) -> str:
+    base = slugify(title)[:40].strip("-") or "app"
+    while True:
+        slug = f"{base}-{secrets.token_hex(4)}"
+        if not App.objects.filter(slug=slug).exists():
+            return slug
+
+
+def _access(access: Any, passcode: Any, current_hash: str = "") -> tuple[str, str]:
+    if access not in App.Access.values:
+        raise _invalid(f"access must be one of {', '.join(App.Access.values)}")
+    if access != App.Access.PASSCODE:
+        return access, ""
+    if passcode in (None, ""):
+        if not current_hash:
+            raise _invalid("A passcode app needs a passcode (4 to 128 characters)")
+        return access, current_hash
+    if not isinstance(passcode, str) or not 4 <= len(passcode) <= 128:
+        raise _invalid("The passcode must be 4 to 128 characters")
+    return access, make_password(passcode)
+
+
+def _limits(cap: Any, per_hour: Any) -> tuple[int, int]:
+    for name, value, high in (("dailyCreditCap", cap, MAX_CAP),
+                              ("visitorRunsPerHour", per_hour, 10_000)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            raise _invalid(f"{name} must be an integer from 0 to {high}")
+    return cap, per_hour
+
+
+def app_create(*, workflow: Workflow, actor: Principal, title: Any, daily_credit_cap: Any,
+               description: Any = "", exposed_inputs: Any = None, exposed_outputs: Any = None,
+               access: Any = App.Access.TEAM, passcode: Any = None,
+               visitor_runs_per_hour: Any = 10, cover_asset_id: Any = None, slug: Any = None,
+               is_active: bool = True) -> App:
+    """Publish `workflow` as an app of its team (the caller checked workflows:write there)."""
+    title = _text(title, 200)
+    if not title:
+        raise _invalid("An app needs a title")
+    if slug is not None and (not isinstance(slug, str) or not SLUG.fullmatch(slug)):
+        raise _invalid("slug must be 3 to 80 lower-case letters, digits and dashes")
+    if slug and App.objects.filter(slug=slug).exists():
+        raise ApiError("That slug is taken", code="slug_taken", status=409)
+    access, passcode_hash = _access(access, passcode)
+    cap, per_hour = _limits(daily_credit_cap, visitor_runs_per_hour)
+    app = App(
+        team=workflow.team, workflow=workflow, slug=slug or _new_slug(title), title=title,
+        description=_text(description, 2000),
+        exposed_inputs=exposed_inputs_clean(workflow, exposed_inputs),
+        exposed_outputs=exposed_outputs_clean(workflow, exposed_outputs),
+        cover_asset_id=template_cover_pick(principal=actor, workflow=workflow,
+                                           asset_id=cover_asset_id),
+        access=access, passcode_hash=passcode_hash, daily_credit_cap=cap,
+        visitor_runs_per_hour=per_hour, is_active=bool(is_active),
+        created_by=actor.user,
+    )
+    app.save(force_insert=True)
+    return app
+
+
+def app_update(*, app: App, actor: Principal, changes: dict[str, Any]) -> App:
+    """Change what the body names (the keys of POST /apps, camelCase); the rest stays."""
+    with transaction.atomic():
+        app = App.objects.select_for_update().select_related("workflow").get(pk=app.pk)
+        workflow = app.workflow
+        if "title" in changes:
+            app.title = _text(changes["title"], 200)
+            if not app.title:
+                raise _invalid("An app needs a title")
+        if "description" in changes:
+            app.description = _text(changes["description"], 2000)
+        if "exposedInputs" in changes:
+            app.exposed_inputs = exposed_inputs_clean(workflow, changes["exposedInputs"])
+        if "exposedOutputs" in changes:
+            app.exposed_outputs = exposed_outputs_clean(workflow, changes["exposedOutputs"])
+        if "access" in changes or "passcode" in changes:
+            app.access, app.passcode_hash = _access(changes.get("access", app.access),
+                                                    changes.get("passcode"), app.passcode_hash)
+        if "dailyCreditCap" in changes or "visitorRunsPerHour" in changes:
+            app.daily_credit_cap, app.visitor_runs_per_hour = _limits(
+                changes.get("dailyCreditCap", app.daily_credit_cap),
+                changes.get("visitorRunsPerHour", app.visitor_runs_per_hour))
+        if "coverAssetId" in changes:
+            app.cover_asset_id = template_cover_pick(principal=actor, workflow=workflow,
+                                                     asset_id=changes["coverAssetId"])
+        if "isActive" in changes:
+            if not isinstance(changes["isActive"], bool):
+                raise _invalid("isActive must be true or false")
+            app.is_active = changes["isActive"]
+        app.updated_at = timezone.now()
+        app.save()
+    return app
+
+
+def app_delete(*, app: App) -> None:
+    """Unpublish: the link stops working; the runs stay in the team's history."""
+    App.objects.filter(pk=app.pk).delete()
+
+
+# --- visiting --------------------------------------------------------------------------------
+
+def app_passcode_try(*, app: App, passcode: str, visitor: str) -> bool:
+    """Whether `passcode` opens the app; at most PASSCODE_ATTEMPTS tries per visitor in a
+    quarter hour (429 after that), right or wrong."""
+    window_admit(scope=f"app-pass:{app.pk}:{visitor}", limit=PASSCODE_ATTEMPTS,
+                 seconds=PASSCODE_WINDOW, message="Too many passcode attempts. Please try "
+                 "again in a few minutes.")
+    return bool(app.passcode_hash) and check_password(passcode, app.passcode_hash)
+
+
+def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
+    """A run's `inputs` (executions.planner) from what a visitor sent: `{nodeId: value}` for a
+    node with one exposed input, `{nodeId: {input: value}}` for any. Only exposed inputs are
+    taken; each value must fit its setting and the app's allowed values; a left-out input takes
+    the app's default, else the workflow's saved value; a required one with neither is a 400."""
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ApiError("inputs must be an object of {nodeId: value}", code="invalid_inputs")
+    fields: dict[str, dict[str, dict]] = {}
+    for field in app.exposed_inputs:
+        fields.setdefault(field["nodeId"], {})[field["input"]] = field
+    sent: dict[tuple[str, str], Any] = {}
+    for node_id, value in values.items():
+        if node_id not in fields:
+            raise ApiError(f"Not an input of this app: {node_id}", code="invalid_inputs",
+                           nodeId=node_id)
+        if isinstance(value, dict):
+            for input_id, item in value.items():
+                if input_id not in fields[node_id]:
+                    raise ApiError(f"Not an input of this app: {node_id}.{input_id}",
+                                   code="invalid_inputs", nodeId=node_id, input=input_id)
+                sent[(node_id, input_id)] = item
+        elif len(fields[node_id]) == 1:
+            sent[(node_id, next(iter(fields[node_id])))] = value
+        else:
+            raise ApiError(f"{node_id} has several inputs: send {{input: value}} for it",
+                           code="invalid_inputs", nodeId=node_id)
+    nodes = {n["id"]: n for n in app.workflow.nodes if isinstance(n, dict) and "id" in n}
+    inputs: dict[str, dict[str, Any]] = {}
+    for node_id, by_input in fields.items():
+        node = nodes.get(node_id)
+        if node is None:  # the workflow changed since publishing: that field is gone
+            continue
+        for input_id, field in by_input.items():
+            value = sent.get((node_id, input_id), field.get("default"))
+            if value is None or value == "":
+                if field.get("required") and _saved(node, input_id) in (None, ""):
+                    raise ApiError(f"{field['label']} is required", code="invalid_inputs",
+                                   nodeId=node_id, input=input_id)
+                continue
+            setting = exposable_setting(node, input_id)
+            choices = field.get("allowedValues") or field.get("options")
+            if isinstance(value, str) and choices:  # a form's <select> sends the choice's text
+                value = next((c for c in choices if str(c) == value), value)
+            _check_value(setting, node_id, value)
+            allowed = field.get("allowedValues")
+            if allowed is not None and value not in allowed:
+                raise ApiError(f"{field['label']} must be one of the app's choices",
+                               code="invalid_inputs", nodeId=node_id, input=input_id,
+                               allowedValues=allowed)
+            inputs.setdefault(node_id, {})[input_id] = value
+    return inputs
+
+
+def _saved(node: dict, input_id: str) -> Any:
+    data = node.get("data") if isinstance(node.get("data"), dict) else {}
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    return config.get(input_id)
+
+
+def day_reset(now: datetime | None = None) -> datetime:
+    """When the daily caps start again: the next 00:00 UTC."""
+    today = (now or timezone.now()).astimezone(UTC).date()
+    return datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
+            visitor_label: str = "") -> Execution:
+    """Start a run of the app's workflow for a visitor (an IP address, a member or an API key,
+    named by `visitor`; `visitor_label` names an anonymous one in the activity log)."""
+    workflow = app.workflow
+    if not app.is_active or workflow.deleted_at is not None:
+        raise ApiError("This app is not available right now", code="app_inactive", status=409)
+    inputs = app_values_resolve(app, values)
+    window_admit(scope=f"app-run:{app.pk}:{visitor}", limit=app.visitor_runs_per_hour,
+                 seconds=3600, message="You have started too many runs of this app. Please "
+                 "try again later.")
+
+    def within_cap(execution: Execution) -> None:
+        # The app's row lock serialises its runs (the team's balance row already serialises
+        # those that cost anything): each one counts every run committed before it.
+        App.objects.select_for_update().filter(pk=app.pk).values_list("pk").first()
+        used = app_spent_today(app, exclude=execution.pk)
+        needed = execution.credits_estimated
+        if used + needed > app.daily_credit_cap:
+            reset = day_reset()
+            raise ApiError(
+                CAP_MESSAGE.format(cap=app.daily_credit_cap, used=used, needed=needed),
+                code="app_daily_cap", status=429, dailyCreditCap=app.daily_credit_cap,
+                creditsUsedToday=used, requiredCredits=needed,
+                retryAfter=int(reset.timestamp()),
+                headers={"Retry-After": str(max(1, int((reset - timezone.now())
+                                                       .total_seconds())))})
+
+    return runs.workflow_execute(
+        workflow=workflow, actor=actor, trigger=Execution.Trigger.APP, inputs=inputs or None,
+        app=(app.pk, app.title), check=within_cap,
+        log={"details": {"app": {"id": str(app.pk), "slug": app.slug, "name": app.title}},
+             "actor_label": visitor_label if actor is None else ""},
+    )

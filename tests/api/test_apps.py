@@ -1,0 +1,322 @@
+"""Client apps through the public API and the app page's visitor endpoints: publishing checks
+the exposed inputs against the workflow, `POST /apps/{slug}/run` needs `apps:execute`, another
+team's app is a 404, bad input is the documented error shape and changes nothing, the daily
+credit cap refuses a run before anything is charged, visitors see only exposed outputs, and a
+passcode is hashed and its attempts throttled."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.test import Client
+
+from accounts.models import ActivityEvent, CreditLedgerEntry
+from clientapps.models import App
+from executions.models import Execution
+from tests.samples import WIREFLOW_EXAMPLE
+
+pytestmark = pytest.mark.django_db
+
+
+def _workflow(client) -> str:
+    response = client.post("/api/v1/workflows", copy.deepcopy(WIREFLOW_EXAMPLE), format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["data"]["id"]
+
+
+def _publish(client, workflow_id, HTTP_IDEMPOTENCY_KEY=None, **body):
+    payload = {"workflowId": workflow_id, "title": "Neon cows", "dailyCreditCap": 21,
+               "access": "link",
+               "exposedInputs": [{"nodeId": "text-input-1", "label": "Describe the scene",
+                                  "helpText": "One sentence"},
+                                 {"nodeId": "gen-1", "input": "aspect_ratio",
+                                  "allowedValues": ["1:1", "9:16"], "default": "1:1"}],
+               "exposedOutputs": [{"nodeId": "gen-1", "label": "Your image"}], **body}
+    headers = {"HTTP_IDEMPOTENCY_KEY": HTTP_IDEMPOTENCY_KEY} if HTTP_IDEMPOTENCY_KEY else {}
+    return client.post("/api/v1/apps", payload, format="json", **headers)
+
+
+def test_publish_lists_and_reads_an_app_with_its_exposed_fields(api, team):
+    response = _publish(api, _workflow(api))
+    assert response.status_code == 201, response.json()
+    app = response.json()["data"]
+    assert app["slug"].startswith("neon-cows-") and app["url"].endswith(f"/apps/{app['slug']}")
+    prompt, ratio = app["exposedInputs"]
+    assert (prompt["input"], prompt["label"], prompt["helpText"]) == (
+        "prompt", "Describe the scene", "One sentence")
+    assert ratio["allowedValues"] == ["1:1", "9:16"] and ratio["default"] == "1:1"
+    assert app["exposedOutputs"] == [{"nodeId": "gen-1", "label": "Your image"}]
+    assert app["creditsUsedToday"] == 0 and app["hasPasscode"] is False
+    listed = api.get("/api/v1/apps").json()["apps"]
+    assert [a["slug"] for a in listed] == [app["slug"]]
+    assert api.get(f"/api/v1/apps?teamId={team.pk}").json()["apps"] == listed
+    assert api.get(f"/api/v1/apps?teamId={10**30}").json()["apps"] == []
+    assert api.get("/api/v1/apps?teamId=x").json()["code"] == "invalid_request"
+    assert api.get(f"/api/v1/apps/{app['slug']}").json()["data"]["id"] == app["id"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"exposedInputs": [{"nodeId": "nope"}]}, "The workflow has no node 'nope'"),
+    ({"exposedInputs": [{"nodeId": "gen-1", "input": "colour"}]}, "has no setting 'colour'"),
+    ({"exposedInputs": [{"nodeId": "gen-1", "input": "aspect_ratio",
+                         "allowedValues": ["7:3"]}]}, "must be one of"),
+    ({"dailyCreditCap": -1}, "dailyCreditCap: Ensure this value is greater than or equal to 0"),
+    ({"isActive": "yes"}, "isActive"),
+    ({"access": "passcode"}, "needs a passcode"),
+    ({"access": "everyone"}, "access: \"everyone\" is not a valid choice"),
+    ({"title": ""}, "title: This field may not be blank"),
+    ({"title": "   "}, "title: This field may not be blank"),
+])
+def test_a_bad_app_is_refused_in_the_error_shape_and_nothing_is_made(api, change, message):
+    response = _publish(api, _workflow(api), **change)
+    assert response.status_code == 400
+    body = response.json()
+    assert message in body["error"]
+    assert body["code"] in ("invalid_app", "invalid_inputs", "invalid_request")
+    assert App.objects.count() == 0
+
+
+def test_publishing_with_an_idempotency_key_makes_one_app(api):
+    workflow_id = _workflow(api)
+    first = _publish(api, workflow_id, HTTP_IDEMPOTENCY_KEY="publish-1")
+    again = _publish(api, workflow_id, HTTP_IDEMPOTENCY_KEY="publish-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and App.objects.count() == 1
+
+
+def test_run_app_needs_the_apps_execute_scope(team, key_client, make_key):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    without = key_client(team, scopes=["workflows:read", "workflows:execute"])
+    response = without.post(f"/api/v1/apps/{slug}/run", {"inputs": {}}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"] == "Missing required scope: apps:execute"
+    assert Execution.objects.count() == 0
+
+
+def test_run_app_starts_a_run_polled_like_any_with_the_visitor_values(team, key_client):
+    from accounts.services import credits_grant
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    runner = key_client(team, scopes=["apps:execute", "executions:read"])
+    response = runner.post(f"/api/v1/apps/{slug}/run",
+                           {"inputs": {"text-input-1": "a heron at dawn",
+                                       "gen-1": {"aspect_ratio": "9:16"}}}, format="json")
+    assert response.status_code == 202, response.json()
+    execution_id = response.json()["data"]["executionId"]
+    assert response["Location"].endswith(f"/api/v1/workflows/executions/{execution_id}/poll")
+    poll = runner.get(f"/api/v1/workflows/executions/{execution_id}/poll")
+    assert poll.status_code == 200 and poll.json()["executionId"] == execution_id
+    run = Execution.objects.get(pk=execution_id)
+    assert run.trigger == "app" and run.app_name == "Neon cows"
+    assert run.inputs == {"text-input-1": {"prompt": "a heron at dawn"},
+                          "gen-1": {"aspect_ratio": "9:16"}}
+    # In the team's history and activity with the app's name.
+    item = admin.get("/api/v1/workflows/executions").json()["executions"][0]
+    assert item["trigger"] == "app" and item["app"]["name"] == "Neon cows"
+    line = ActivityEvent.objects.get(kind="run.started")
+    assert line.source == "app" and line.details["app"]["name"] == "Neon cows"
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"gen-1": {"num_images": 4}}, "Not an input of this app: gen-1.num_images"),
+    ({"text-input-9": "x"}, "Not an input of this app: text-input-9"),
+    ({"gen-1": {"aspect_ratio": "16:9"}}, "must be one of the app's choices"),
+    ({"text-input-1": 42}, "must be"),
+    ("a string", "inputs: Expected a dictionary of items"),
+])
+def test_run_app_refuses_what_the_app_does_not_expose(team, key_client, inputs, message):
+    from accounts.services import credits_grant
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    response = admin.post(f"/api/v1/apps/{slug}/run", {"inputs": inputs}, format="json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert response.json()["code"] in ("invalid_inputs", "invalid_request")
+    assert Execution.objects.count() == 0
+    team.refresh_from_db()
+    assert team.credit_balance == 100
+
+
+def test_another_teams_app_is_invisible(team, other_team, key_client):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    stranger = key_client(other_team)
+    assert stranger.get("/api/v1/apps").json()["apps"] == []
+    for response in (stranger.get(f"/api/v1/apps/{slug}"),
+                     stranger.patch(f"/api/v1/apps/{slug}", {"title": "Mine"}, format="json"),
+                     stranger.delete(f"/api/v1/apps/{slug}"),
+                     stranger.post(f"/api/v1/apps/{slug}/run", {}, format="json")):
+        assert response.status_code == 404
+        assert response.json() == {"error": "App not found", "code": "not_found"}
+    assert App.objects.get(slug=slug).title == "Neon cows"
+    # Nor can a team publish another team's workflow.
+    assert _publish(stranger, admin.get("/api/v1/workflows").json()["workflows"][0]["id"]
+                    ).status_code == 404
+
+
+def test_update_and_delete_an_app(api):
+    slug = _publish(api, _workflow(api)).json()["data"]["slug"]
+    response = api.patch(f"/api/v1/apps/{slug}", {"dailyCreditCap": 50, "isActive": False},
+                         format="json")
+    assert response.status_code == 200
+    assert response.json()["data"]["dailyCreditCap"] == 50
+    assert response.json()["data"]["isActive"] is False
+    refused = api.post(f"/api/v1/apps/{slug}/run", {}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "app_inactive"
+    assert api.patch(f"/api/v1/apps/{slug}", {"workflowId": "x"}, format="json"
+                     ).status_code == 400
+    assert api.delete(f"/api/v1/apps/{slug}").status_code == 204
+    assert api.get(f"/api/v1/apps/{slug}").status_code == 404
+
+
+def test_the_daily_cap_refuses_a_run_before_anything_is_charged(team, key_client):
+    from accounts.services import credits_grant
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin), dailyCreditCap=14).json()["data"]["slug"]
+    for _ in range(2):  # Nano Banana 2 is 7 credits: two runs fill the cap of 14
+        assert admin.post(f"/api/v1/apps/{slug}/run", {}, format="json").status_code == 202
+    ledger = CreditLedgerEntry.objects.count()
+    response = admin.post(f"/api/v1/apps/{slug}/run", {}, format="json")
+    assert response.status_code == 429
+    body = response.json()
+    assert body["code"] == "app_daily_cap"
+    assert body["error"] == ("This app has reached its daily limit of 14 credits (14 used "
+                             "today, this run needs 7). It resets at 00:00 UTC.")
+    assert (body["dailyCreditCap"], body["creditsUsedToday"], body["requiredCredits"]) == (
+        14, 14, 7)
+    assert int(response["Retry-After"]) > 0
+    team.refresh_from_db()
+    assert team.credit_balance == 86 and CreditLedgerEntry.objects.count() == ledger
+    assert Execution.objects.count() == 2
+    assert admin.get(f"/api/v1/apps/{slug}").json()["data"]["creditsUsedToday"] == 14
+
+
+def test_a_finished_run_counts_what_it_was_charged_not_its_hold(team, key_client):
+    from accounts.services import credits_grant
+    from clientapps.selectors import app_spent_today
+    from executions.models import ExecutionStatus
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin), dailyCreditCap=14).json()["data"]["slug"]
+    admin.post(f"/api/v1/apps/{slug}/run", {}, format="json")
+    app = App.objects.get(slug=slug)
+    assert app_spent_today(app) == 7
+    # A failed run is charged nothing: its hold no longer counts against the cap.
+    Execution.objects.update(status=ExecutionStatus.FAILED, credits_charged=0)
+    assert app_spent_today(app) == 0
+
+
+# --- the app page's visitor endpoints ---------------------------------------------------------
+
+def _visitor_run(client: Client, slug: str, inputs=None):
+    client.get(f"/apps/{slug}")  # the page sets the CSRF cookie
+    return client.post(f"/apps/{slug}/runs", {"inputs": inputs or {}},
+                       content_type="application/json",
+                       HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+
+
+def test_an_anonymous_visitor_runs_a_link_app_and_sees_only_its_exposed_outputs(
+        team, key_client):
+    from accounts.services import credits_grant
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get(f"/apps/{slug}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Describe the scene" in html and "gen-1" in html and "num_images" not in html
+    response = _visitor_run(visitor, slug, {"text-input-1": "a lighthouse"})
+    assert response.status_code == 202, response.json()
+    token, run = response.json()["token"], response.json()["run"]
+    assert [o["nodeId"] for o in run["outputs"]] == ["gen-1"]
+    followed = visitor.get(f"/apps/{slug}/runs/{token}").json()
+    assert followed["executionId"] == run["executionId"]
+    assert set(followed) == {"executionId", "status", "progress", "outputs", "error",
+                             "credits", "createdAt"}
+    # Another app's token, or a made-up one, is not a run of this app.
+    assert visitor.get(f"/apps/{slug}/runs/{token}x").status_code == 404
+    execution = Execution.objects.get()
+    assert execution.created_by is None and execution.trigger == "app"
+    line = ActivityEvent.objects.get(kind="run.started")
+    assert line.actor_name == "visitor of app Neon cows"
+    activity = admin.get(f"/api/v1/teams/{team.pk}/activity").json()["data"][0]
+    assert activity["summary"] == ("visitor of app Neon cows ran workflow Text to Image "
+                                   "(from app Neon cows)")
+
+
+def test_a_team_app_is_closed_to_visitors_and_open_to_members(team, key_client, make_user):
+    from accounts.services import credits_grant
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin), access="team").json()["data"]["slug"]
+    visitor = Client(enforce_csrf_checks=True)
+    assert visitor.get(f"/apps/{slug}")["Location"] == f"/login/?next=/apps/{slug}"
+    refused = visitor.post(f"/apps/{slug}/runs", {}, content_type="application/json")
+    assert refused.status_code == 403  # CSRF first; with a token the app refuses
+    member = Client(enforce_csrf_checks=True)
+    member.force_login(make_user(team=team, role="editor"))
+    assert _visitor_run(member, slug).status_code == 202
+    viewer = Client(enforce_csrf_checks=True)
+    viewer.force_login(make_user(team=team, role="viewer"))
+    response = _visitor_run(viewer, slug)
+    assert response.status_code == 403 and "apps:execute" in response.json()["error"]
+
+
+def test_a_passcode_is_hashed_and_its_attempts_are_throttled(team, key_client):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin), access="passcode",
+                    passcode="open sesame").json()["data"]["slug"]
+    app = App.objects.get(slug=slug)
+    from django.contrib.auth.hashers import check_password, identify_hasher
+
+    # Stored as Django's password hasher makes it (PBKDF2; the test settings' is a fast one).
+    assert "open sesame" not in app.passcode_hash and identify_hasher(app.passcode_hash)
+    assert check_password("open sesame", app.passcode_hash)
+    visitor = Client()
+    page = visitor.get(f"/apps/{slug}").content.decode()
+    assert 'data-testid="passcode-form"' in page and 'data-testid="app-form"' not in page
+    locked = visitor.post(f"/apps/{slug}/runs", {}, content_type="application/json")
+    assert locked.status_code == 403 and locked.json()["code"] == "app_locked"
+    visitor.post(f"/apps/{slug}/unlock", {"passcode": "wrong"})
+    assert 'data-testid="app-form"' not in visitor.get(f"/apps/{slug}").content.decode()
+    visitor.post(f"/apps/{slug}/unlock", {"passcode": "open sesame"})
+    assert 'data-testid="app-form"' in visitor.get(f"/apps/{slug}").content.decode()
+
+    guesser = Client()
+    for attempt in range(10):
+        guesser.post(f"/apps/{slug}/unlock", {"passcode": f"guess {attempt}"})
+    guesser.post(f"/apps/{slug}/unlock", {"passcode": "open sesame"})  # the 11th: refused
+    page = guesser.get(f"/apps/{slug}").content.decode()
+    assert "Too many passcode attempts" in page and 'data-testid="app-form"' not in page
+    # Changing the passcode locks out sessions that entered the old one.
+    admin.patch(f"/api/v1/apps/{slug}", {"passcode": "new secret"}, format="json")
+    assert 'data-testid="app-form"' not in visitor.get(f"/apps/{slug}").content.decode()
+
+
+def test_a_visitor_is_held_to_the_apps_runs_per_hour(team, key_client):
+    from accounts.services import credits_grant
+
+    credits_grant(team=team, amount=1000)
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin), dailyCreditCap=1000,
+                    visitorRunsPerHour=2).json()["data"]["slug"]
+    visitor = Client(enforce_csrf_checks=True)
+    assert [_visitor_run(visitor, slug).status_code for _ in range(2)] == [202, 202]
+    response = _visitor_run(visitor, slug)
+    assert response.status_code == 429
+    assert response.json()["error"] == ("You have started too many runs of this app. Please "
+                                        "try again later.")
+    assert Execution.objects.count() == 2
