@@ -8,24 +8,12 @@ import copy
 from datetime import timedelta
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.models import ActivityEvent
 from graph.models import Workflow, WorkflowVersion
 from tests.graph.builders import edge, node, text_to_image
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def member(make_user):
-    def make(team, role="editor", **kwargs):
-        user = make_user(team=team, role=role, **kwargs)
-        client = APIClient()
-        client.force_login(user)
-        return client, user
-
-    return make
 
 
 def graph(prompt="a cow", scale=2, extra=False):
