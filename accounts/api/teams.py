@@ -320,6 +320,12 @@ def activity_summary(event: ActivityEvent) -> str:
     elif event.kind == ActivityEvent.Kind.WORKFLOW_RENAMED:
         line = (f"{event.actor_name} renamed workflow {event.details.get('from', '')!r} to "
                 f"{event.workflow_name!r}")
+    elif event.kind == ActivityEvent.Kind.VERSION_NAMED:
+        line = (f"{event.actor_name} named version {event.details.get('number')} of "
+                f"{target} {event.details.get('label', '')!r}")
+    elif event.kind == ActivityEvent.Kind.VERSION_RESTORED and "number" in event.details:
+        line = (f"{event.actor_name} restored version {event.details.get('number')} of "
+                f"{target} (as version {event.details.get('as')})")
     else:
         line = f"{event.actor_name} {what} {target}".rstrip()
     if event.source and event.kind in (ActivityEvent.Kind.RUN_STARTED,

@@ -6,6 +6,7 @@ import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
 import TeamMenu from "../team/TeamMenu";
+import { useVersionsUi } from "../team/ui";
 import NewMenu from "./NewMenu";
 import { ThemeToggle } from "./ThemeToggle";
 
@@ -61,6 +62,8 @@ function Toolbar({ onRun, onLayout }: {
           Auto-layout
         </button>
         <button onClick={() => void save()} title="Save (Ctrl+S)">Save</button>
+        <button onClick={useVersionsUi.getState().askName} data-testid="toolbar-save-version"
+                title="Name this graph as a version kept for good">Save version…</button>
         </>}
         {canRun && selectedId && !running && (
           <button onClick={() => onRun(selectedId)} data-testid="run-to-here"
