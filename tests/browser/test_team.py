@@ -257,3 +257,27 @@ def test_the_editor_version_panel_names_diffs_shows_and_restores(browser, server
     assert "olga named version 2 of Poster 'Storm draft'" in text
     assert "olga created workflow Poster" in text
     close(tab)
+
+
+def test_presence_shows_who_else_has_the_workflow_open(browser, server, owner,  # noqa: F811
+                                                       flux_workflow, make_user):
+    team, olga = owner
+    nina = make_user(team=team, role="viewer", username="nina")
+    nina.set_password(PASSWORD)
+    nina.save()
+    olga_tab = logged_in_tab(browser, server, "olga")
+    olga_tab.goto(f"{server.url}/workflows/{flux_workflow.pk}")
+    olga_tab.wait_for_selector("[data-testid=node-prompt]")
+    assert olga_tab.locator("[data-testid=presence]").count() == 0  # alone
+    nina_tab = logged_in_tab(browser, server, "nina")
+    nina_tab.goto(f"{server.url}/workflows/{flux_workflow.pk}")
+    olga_tab.wait_for_selector(f"[data-testid=presence-user][data-user='{nina.pk}']")
+    assert olga_tab.inner_text("[data-testid=presence]") == "NI"
+    assert olga_tab.get_attribute("[data-testid=presence]", "aria-label") == "Also here: nina"
+    nina_tab.wait_for_selector(f"[data-testid=presence-user][data-user='{olga.pk}']")
+    olga_tab.screenshot(path=str(SHOTS / "editor-presence.png"))
+    started = time.monotonic()
+    close(nina_tab)  # the tab closes: nina leaves olga's toolbar within seconds
+    olga_tab.wait_for_selector("[data-testid=presence]", state="detached", timeout=5000)
+    assert time.monotonic() - started < 5
+    close(olga_tab)

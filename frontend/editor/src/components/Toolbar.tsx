@@ -5,6 +5,7 @@ import { cancel, showLatest } from "../runs";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
+import Presence from "../team/Presence";
 import TeamMenu from "../team/TeamMenu";
 import { useVersionsUi } from "../team/ui";
 import NewMenu from "./NewMenu";
@@ -44,6 +45,7 @@ function Toolbar({ onRun, onLayout }: {
         </span>
         {!canEdit && <span className="badge">view only</span>}
         <span style={{ flex: 1 }} />
+        <Presence />
         <NewMenu />
         <TeamMenu />
         {canEdit && <>
