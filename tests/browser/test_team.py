@@ -233,9 +233,12 @@ def test_the_editor_version_panel_names_diffs_shows_and_restores(browser, server
     tab.click("[data-testid=show-version]")
     tab.wait_for_selector("[data-testid=show-version][aria-pressed=true]")
     assert tab.locator(".badge:has-text('view only')").count() == 1
+    assert tab.get_attribute("[data-testid=node-prompt]", "data-version-mark") == "changed"
+    assert tab.get_attribute("[data-testid=node-flux]", "data-version-mark") is None
     tab.screenshot(path=str(SHOTS / "editor-version-panel.png"))
     tab.click("[data-testid=show-version]")
     tab.wait_for_selector("[data-testid=show-version][aria-pressed=false]")
+    assert tab.get_attribute("[data-testid=node-prompt]", "data-version-mark") is None
     # Restore asks first; Cancel changes nothing.
     tab.click("[data-testid=restore-version]")
     tab.wait_for_selector("[data-testid=restore-confirm]")

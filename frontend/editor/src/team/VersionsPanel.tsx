@@ -7,11 +7,31 @@ import {
 import { save } from "../save";
 import { toWorkflowJson, useEditor } from "../store";
 import type { Workflow } from "../types";
-import { useVersionsUi } from "./ui";
+import { useVersionMarks, useVersionsUi, type VersionMark } from "./ui";
 import { diffRows, versionTitle } from "./versions";
 import "./versions.css";
 
 const PAGE = 30;
+
+/** The version's nodes that differ from the current graph, for the canvas to highlight. */
+function marksOf(detail: VersionDetail): Record<string, VersionMark> {
+  const marks: Record<string, VersionMark> = {};
+  for (const id of detail.diff.nodesRemoved) marks[id] = "removed";
+  for (const change of detail.diff.nodesChanged) marks[change.nodeId] = "changed";
+  return marks;
+}
+
+/** Put a version on the canvas (read-only, its differences marked), or today's graph back. */
+function showOnCanvas(detail: VersionDetail | null) {
+  const editor = useEditor.getState();
+  if (detail) {
+    editor.showPastGraph(detail.nodes, detail.edges);
+    useVersionMarks.getState().setMarks(marksOf(detail));
+  } else {
+    editor.restoreGraph();
+    useVersionMarks.getState().setMarks({});
+  }
+}
 
 function when(iso: string): string {
   const date = new Date(iso);
@@ -51,15 +71,14 @@ export default function VersionsPanel() {
   useEffect(() => { if (naming && canEdit) setAsking(true); }, [naming, canEdit]);
   useEffect(() => { if (asking) nameRef.current?.focus(); }, [asking]);
   // Leaving the tab puts today's graph back on the canvas.
-  useEffect(() => () => useEditor.getState().restoreGraph(), []);
+  useEffect(() => () => showOnCanvas(null), []);
 
   const open = async (number: number) => {
     setConfirming(false);
     try {
       const detail = (await getVersion(workflowId, number)).data;
       setSelected(detail);
-      if (useEditor.getState().stashed) useEditor.getState().showPastGraph(detail.nodes,
-                                                                           detail.edges);
+      if (useEditor.getState().stashed) showOnCanvas(detail);
     } catch (e) {
       setError(describe(e));
     }
@@ -71,7 +90,7 @@ export default function VersionsPanel() {
     if (!label) return;
     setBusy(true);
     try {
-      useEditor.getState().restoreGraph();
+      showOnCanvas(null);
       // The current graph becomes a version first; then it is named.
       if (useEditor.getState().dirty && !(await save())) throw new Error("the graph did not save");
       const latest = (await listVersions(workflowId, 1)).data[0];
@@ -103,8 +122,7 @@ export default function VersionsPanel() {
     if (!selected) return;
     setBusy(true);
     try {
-      const editor = useEditor.getState();
-      editor.restoreGraph();
+      showOnCanvas(null);
       // What is on the canvas now is saved first, so restoring loses nothing.
       if (useEditor.getState().dirty && !(await save())) throw new Error("the graph did not save");
       const restored = (await restoreVersion(workflowId, selected.number)).data as
@@ -122,11 +140,7 @@ export default function VersionsPanel() {
     }
   };
 
-  const toggleCanvas = () => {
-    const editor = useEditor.getState();
-    if (showing) editor.restoreGraph();
-    else if (selected) editor.showPastGraph(selected.nodes, selected.edges);
-  };
+  const toggleCanvas = () => showOnCanvas(showing ? null : selected);
 
   const current = useEditor((s) => s.stashed?.nodes ?? s.nodes);
   const rows = selected ? diffRows(selected, toWorkflowJson(current, []).nodes) : [];
@@ -214,6 +228,8 @@ export default function VersionsPanel() {
               </button>
             )}
           </div>
+          {showing && <p className="muted" data-testid="version-legend">On the canvas: nodes
+            changed since are outlined, nodes no longer in the current graph dashed.</p>}
           {confirming && (
             <div role="group" aria-label="Confirm restore" className="confirm"
                  data-testid="restore-confirm">
