@@ -102,10 +102,10 @@ def version_name(*, workflow: Workflow, version: WorkflowVersion, label: Any,
     """Give a version a name (a checkpoint: never coalesced away), or take it back ("")."""
     if not isinstance(label, str):
         raise ApiError("label must be a string (\"\" removes the name)", code="invalid_request")
-    label = " ".join(label.split())
-    if len(label) > LABEL_MAX or not label.isprintable():
-        raise ApiError(f"label must be at most {LABEL_MAX} printable characters",
-                       code="invalid_request")
+    if len(label) > LABEL_MAX:
+        raise ApiError(f"label must be at most {LABEL_MAX} characters", code="invalid_request")
+    # One line of text: runs of whitespace become one space, other control characters go.
+    label = "".join(ch for ch in " ".join(label.split()) if ch.isprintable())
     with transaction.atomic():
         changed = WorkflowVersion.objects.filter(pk=version.pk).exclude(label=label).update(
             label=label, **({"superseded_at": None} if label else {}))

@@ -4,7 +4,7 @@ POST …/versions/{n}/restore."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -121,7 +121,14 @@ def _page(request: Request, name: str, default: int) -> int:
 class WorkflowVersionListApi(APIView):
     required_scopes = {"GET": READ}
 
-    @extend_schema(operation_id="workflows_versions_list", responses={200: VersionListOut})
+    @extend_schema(operation_id="workflows_versions_list", responses={200: VersionListOut},
+                   parameters=[
+                       OpenApiParameter("limit", {"type": "integer", "minimum": 0,
+                                                  "maximum": versions.MAX_NUMBER},
+                                        description=f"At most {versions.PAGE_MAX}; 50 if not "
+                                                    "given"),
+                       OpenApiParameter("offset", {"type": "integer", "minimum": 0,
+                                                   "maximum": versions.MAX_NUMBER})])
     def get(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         limit = max(1, min(_page(request, "limit", 50), versions.PAGE_MAX))
@@ -162,11 +169,12 @@ class WorkflowVersionDetailApi(APIView):
         require_scope(request.principal, workflow.team_id, WRITE)
         version = versions.version_get(workflow=workflow, number=number)
         body = request.data
-        if not isinstance(body, dict) or set(body) != {"label"}:
+        if not isinstance(body, dict):
             raise ApiError('The body must be {"label": "<name>"} ("" removes the name)',
                            code="invalid_request")
-        version = versions.version_name(workflow=workflow, version=version,
-                                        label=body["label"], actor=request.principal)
+        if "label" in body:  # a PATCH without it changes nothing
+            version = versions.version_name(workflow=workflow, version=version,
+                                            label=body["label"], actor=request.principal)
         return Response({"data": _version_out(workflow, version)})
 
 
