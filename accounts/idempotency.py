@@ -9,6 +9,10 @@ operation makes (404 for what the caller cannot see, 403 for what it may not do)
 every keyed request, the replays included: a removed member or a demoted role gets the normal
 refusal, never the stored answer. (A revoked or expired key is refused by authentication.)
 
+A view whose answer carries a secret (a new API key, an invite link) is `sealed`: its stored
+answer is encrypted (Fernet) under a key derived from SECRET_KEY and the request's own
+Idempotency-Key, so a copy of the database alone does not reveal it during its 24 hours.
+
 The unique (team, caller, key) row is the lock, so twenty identical requests at once create
 exactly one thing.
 
@@ -20,12 +24,16 @@ key-less transaction makes its writes in one of its own).
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from datetime import timedelta
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
@@ -54,7 +62,7 @@ def principal_caller(request, *args, **kwargs) -> str:
 
 
 def idempotent(team_of: TeamOf, *, caller_of: CallerOf = principal_caller,
-               keyless_atomic: bool = True):
+               keyless_atomic: bool = True, sealed: bool = False):
     """Make a view method idempotent per (team it acts on, caller, key).
 
     `keyless_atomic=False`: a request without a key runs the view outside a transaction of
@@ -62,10 +70,11 @@ def idempotent(team_of: TeamOf, *, caller_of: CallerOf = principal_caller,
     its node runs and its reservation commit together in the planner). On SQLite a
     transaction holds the database's one write lock from its first statement, so one around
     the whole view would hold it while the request works out the run, and serialise every
-    HTTP process's triggers behind it."""
+    HTTP process's triggers behind it. `sealed`: the stored answer is encrypted (it holds a
+    secret: a new API key, an invite link)."""
 
     def decorate(view_method):
-        return _wrap(view_method, team_of, caller_of, keyless_atomic)
+        return _wrap(view_method, team_of, caller_of, keyless_atomic, sealed)
 
     return decorate
 
@@ -94,7 +103,27 @@ def _claim(where: dict, digest: str) -> IdempotencyRecord | None:
         return records.first()
 
 
-def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf, keyless_atomic: bool):
+class _Seal:
+    """Encrypts a stored answer under SECRET_KEY and the Idempotency-Key that made it."""
+
+    def __init__(self, where: dict) -> None:
+        material = f"idempotency\n{where['team'].pk}\n{where['caller']}\n{where['key']}"
+        digest = hmac.new(settings.SECRET_KEY.encode(), material.encode(), hashlib.sha256)
+        self.fernet = Fernet(base64.urlsafe_b64encode(digest.digest()))
+
+    def close(self, body) -> dict:
+        plain = json.dumps(body, default=str).encode()
+        return {"sealed": self.fernet.encrypt(plain).decode()}
+
+    def open(self, stored) -> dict | None:
+        try:
+            return json.loads(self.fernet.decrypt(stored["sealed"].encode()))
+        except (InvalidToken, KeyError, TypeError, ValueError):
+            return None
+
+
+def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf, keyless_atomic: bool,
+          sealed: bool):
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER, "").strip()
@@ -113,20 +142,21 @@ def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf, keyless_atomic: boo
         where = {"team": team, "caller": caller_of(request, *args, **kwargs), "key": key}
         records = IdempotencyRecord.objects.filter(**where)
         digest = _request_hash(request)
+        seal = _Seal(where) if sealed else None
         existing = _claim(where, digest)
         if existing is not None:
-            return _replay(existing, digest)
+            return _replay(existing, digest, seal)
         try:
             with transaction.atomic():
                 response = view_method(self, request, *args, **kwargs)
                 if response.status_code < 500:
                     headers = {h: response[h] for h in KEPT_HEADERS if h in response}
-                    _store(records, response.status_code, response.data, headers)
+                    _store(records, response.status_code, response.data, headers, seal)
         except ApiError as error:
             if error.status >= 500 or error.status == 429:  # transient: a retry may succeed
                 records.filter(in_progress=True).delete()
                 raise
-            _store(records, error.status, error.body(), error.headers)
+            _store(records, error.status, error.body(), error.headers, seal)
             raise
         except Exception as error:
             # Free the key for a retry, unless the database just gave no connection for the
@@ -141,14 +171,16 @@ def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf, keyless_atomic: boo
     return wrapper
 
 
-def _store(records, status_code, body, headers) -> None:
+def _store(records, status_code, body, headers, seal: _Seal | None = None) -> None:
     records.update(
         in_progress=False, status_code=status_code,
-        body=json.loads(json.dumps(body, default=str)), headers=dict(headers or {}),
+        body=seal.close(body) if seal else json.loads(json.dumps(body, default=str)),
+        headers=dict(headers or {}),
     )
 
 
-def _replay(record: IdempotencyRecord | None, digest: str) -> Response:
+def _replay(record: IdempotencyRecord | None, digest: str,
+            seal: _Seal | None = None) -> Response:
     if record is None:  # expired and removed between our two reads: ask to retry
         raise ApiError("A request with this Idempotency-Key is being processed",
                        code="idempotency_in_progress", status=409)
@@ -160,6 +192,12 @@ def _replay(record: IdempotencyRecord | None, digest: str) -> Response:
     if record.in_progress:
         raise ApiError("A request with this Idempotency-Key is still being processed",
                        code="idempotency_in_progress", status=409)
-    response = Response(record.body, status=record.status_code, headers=record.headers)
+    body = record.body
+    if seal is not None:
+        body = seal.open(record.body)
+        if body is None:  # SECRET_KEY changed since: the answer cannot be read back
+            raise ApiError("The first answer to this Idempotency-Key can no longer be read; "
+                           "use a new key", code="idempotency_key_reused", status=422)
+    response = Response(body, status=record.status_code, headers=record.headers)
     response["Idempotent-Replayed"] = "true"
     return response

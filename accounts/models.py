@@ -210,6 +210,7 @@ class ActivityEvent(models.Model):
         WORKFLOW_DELETED = "workflow.deleted", "deleted workflow"
         WORKFLOW_RESTORED = "workflow.restored", "restored workflow"
         VERSION_RESTORED = "version.restored", "restored a version of"
+        VERSION_NAMED = "version.named", "named a version of"
         RUN_STARTED = "run.started", "ran workflow"
         RUN_CANCELLED = "run.cancelled", "cancelled a run of"
         WEBHOOK_ROTATED = "webhook.rotated", "rotated the webhook URL of"

@@ -36,6 +36,8 @@ from accounts.services import membership_set, team_create  # noqa: E402
 from executions import usage  # noqa: E402
 from executions.api.team_usage import CSV_COLUMNS  # noqa: E402
 from executions.models import Execution  # noqa: E402
+from graph import versions  # noqa: E402
+from graph.models import WorkflowVersion  # noqa: E402
 from graph.services import workflow_create, workflow_update  # noqa: E402
 
 RUNS, WORKFLOWS, MEMBERS = 5000, 20, 8
@@ -93,6 +95,12 @@ def main() -> int:
     print(f"activity line insert: {insert:.2f} ms (median of 300)")
     print(f"autosave (workflow_update, 2 nodes): {save_plain:.2f} ms without the log, "
           f"{save_logged:.2f} ms with it (edits coalesced; median of 200 each)")
+    # The 401 saves above are one editing burst: one version once the superseded ones go.
+    saved_rows = WorkflowVersion.objects.filter(workflow=workflows[1]).count()
+    versions.versions_prune(workflow=workflows[1], now=timezone.now() + versions.GRACE * 2)
+    kept = WorkflowVersion.objects.filter(workflow=workflows[1]).count()
+    print(f"version rows after 401 autosaves: {saved_rows} within the {versions.GRACE.seconds} s "
+          f"grace, {kept} after it (create + the burst's newest)")
 
     now = timezone.now()
     rng = random.Random(7)

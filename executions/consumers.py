@@ -14,6 +14,7 @@ from accounts.member_sockets import member_group
 from accounts.roles import Scope
 from accounts.selectors import principal_for_user, user_active
 from executions.events import ByGroup, workflow_group
+from executions.presence import PresenceMixin
 from executions.selectors import execution_latest, execution_poll_payload
 from graph.selectors import workflow_get
 from wireflow_site.errors import ApiError
@@ -37,8 +38,9 @@ async def events_publish(by_group: ByGroup) -> None:
             log.warning("could not publish %d events to %s", len(batch), group, exc_info=True)
 
 
-class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
-    """Checks access on connect, sends a snapshot of the latest run, then forwards events.
+class WorkflowStatusConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
+    """Checks access on connect, sends a snapshot of the latest run, then forwards events,
+    and who else has the workflow open (executions.presence).
 
     Access is checked again whenever the member's place in the team changes (a message to
     their `member.<team>.<user>` group, sent by the accounts services): a member removed
@@ -69,11 +71,13 @@ class WorkflowStatusConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.send_json({"type": "snapshot", "workflowId": self.workflow_id,
                               "execution": snapshot["execution"]})
+        await self.presence_join(workflow_id=self.workflow_id, user=user)
 
     async def disconnect(self, code: int) -> None:
         await self._leave_groups()
 
     async def _leave_groups(self) -> None:
+        await self.presence_leave()
         for group in (self.group, self.member_group):
             if group:
                 await self.channel_layer.group_discard(group, self.channel_name)

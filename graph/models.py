@@ -82,12 +82,21 @@ class WorkflowVersion(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # A name a user gave it ("Save version…", or named in the history): never coalesced away.
+    label = models.CharField(max_length=120, blank=True, default="")
+    # Autosaves by one author in one editing burst coalesce into the burst's newest version
+    # (graph.versions): when the burst began and how many saves it folds.
+    started_at = models.DateTimeField(default=timezone.now)
+    saves = models.PositiveIntegerField(default=1)
+    # Set when a later save of the same burst took its place; removed a little later.
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["workflow", "number"], name="one_version_number")
         ]
+        indexes = [models.Index(fields=["workflow", "superseded_at"])]
 
     def __str__(self) -> str:
         return f"{self.workflow_id} v{self.number}"

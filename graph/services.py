@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.activity import Kind, activity_record
 from accounts.models import Team
 from accounts.selectors import Principal
+from graph import versions
 from graph.models import Workflow, WorkflowTemplate, WorkflowVersion, new_webhook_id
 from graph.starters import Starter
 from graph.validation import ValidationResult, validate_graph
@@ -102,19 +103,7 @@ def _log(workflow: Workflow, kind: str, actor: Principal | None, *, user=None,
 
 
 def _write_version(workflow: Workflow, *, source: str, valid: bool, actor: Principal) -> None:
-    workflow.version += 1
-    WorkflowVersion.objects.create(
-        workflow=workflow,
-        number=workflow.version,
-        name=workflow.name,
-        description=workflow.description,
-        nodes=workflow.nodes,
-        edges=workflow.edges,
-        source=source,
-        valid=valid,
-        created_by=actor.user,
-        api_key=actor.api_key,
-    )
+    versions.version_write(workflow=workflow, source=source, valid=valid, actor=actor)
 
 
 def workflow_create(
@@ -327,6 +316,7 @@ def workflow_restore_version(*, workflow: Workflow, version: WorkflowVersion,
             workflow=workflow, actor=actor, strict=False,
             changes={"nodes": copy.deepcopy(version.nodes), "edges": copy.deepcopy(version.edges)},
             source=WorkflowVersion.Source.RESTORE, log=False)
+        versions.version_keep(version)  # the log names it: it is not coalesced away
         _log(restored, Kind.VERSION_RESTORED, actor,
              details={"number": version.number, "as": restored.version})
     return restored, result

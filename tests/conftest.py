@@ -80,6 +80,21 @@ def api(team, key_client):
 
 
 @pytest.fixture
+def member(make_user):
+    """A client signed in as a new member of `team` with `role` (an APIClient, which is also
+    Django's test Client for pages): `client, user = member(team, "admin", username="ann")`."""
+    from rest_framework.test import APIClient
+
+    def make(team, role: str = "editor", **kwargs):
+        user = make_user(team=team, role=role, **kwargs)
+        client = APIClient()
+        client.force_login(user)
+        return client, user
+
+    return make
+
+
+@pytest.fixture
 def session_client(make_user):
     """An APIClient logged in as a member with `role`, enforcing CSRF like a browser."""
     from rest_framework.test import APIClient

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, workspace
 from accounts.api import team_serializers as s
+from accounts.idempotency import idempotent
 from accounts.models import ActivityEvent, ApiKey, Invite, Membership
 from accounts.permissions import require_scope
 from accounts.roles import MANAGE_KEYS, MANAGE_MEMBERS, Scope
@@ -176,6 +177,7 @@ class TeamInviteListApi(APIView):
     @extend_schema(operation_id="teams_invites_create", request=s.InviteIn,
                    responses={201: s.InviteSentOut,
                               409: OpenApiResponse(ErrorOut, description="`already_member`")})
+    @idempotent(lambda request, team_id: _team(request, team_id, MANAGE_MEMBERS), sealed=True)
     def post(self, request: Request, team_id: int) -> Response:
         team = _team(request, team_id, MANAGE_MEMBERS)
         data = _body(s.InviteIn, request)
@@ -278,6 +280,7 @@ class TeamKeyListApi(APIView):
 
     @extend_schema(operation_id="teams_keys_create", request=s.KeyIn,
                    responses={201: s.KeyCreatedOut})
+    @idempotent(lambda request, team_id: _team(request, team_id, MANAGE_KEYS), sealed=True)
     def post(self, request: Request, team_id: int) -> Response:
         team = _team(request, team_id, MANAGE_KEYS)
         data = _body(s.KeyIn, request)
@@ -320,6 +323,12 @@ def activity_summary(event: ActivityEvent) -> str:
     elif event.kind == ActivityEvent.Kind.WORKFLOW_RENAMED:
         line = (f"{event.actor_name} renamed workflow {event.details.get('from', '')!r} to "
                 f"{event.workflow_name!r}")
+    elif event.kind == ActivityEvent.Kind.VERSION_NAMED:
+        line = (f"{event.actor_name} named version {event.details.get('number')} of "
+                f"{target} {event.details.get('label', '')!r}")
+    elif event.kind == ActivityEvent.Kind.VERSION_RESTORED and "number" in event.details:
+        line = (f"{event.actor_name} restored version {event.details.get('number')} of "
+                f"{target} (as version {event.details.get('as')})")
     else:
         line = f"{event.actor_name} {what} {target}".rstrip()
     if event.source and event.kind in (ActivityEvent.Kind.RUN_STARTED,

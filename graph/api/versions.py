@@ -1,9 +1,10 @@
-"""GET /workflows/{id}/versions, GET …/versions/{n} (with its diff against the current graph),
+"""GET /workflows/{id}/versions (paged, newest first, each with a change summary), GET and
+PATCH …/versions/{n} (the version with its diff against the current graph; PATCH names it),
 POST …/versions/{n}/restore."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +16,7 @@ from graph import selectors, services, versions
 from graph.api import serializers as s
 from graph.api.views import _saved
 from graph.models import WorkflowVersion
+from wireflow_site.errors import ApiError
 
 READ, WRITE = Scope.WORKFLOWS_READ, Scope.WORKFLOWS_WRITE
 
@@ -23,20 +25,49 @@ def iso(value) -> str:
     return services.format_timestamp(value)
 
 
+class ChangeCountsOut(serializers.Serializer):
+    nodesAdded = serializers.IntegerField()
+    nodesRemoved = serializers.IntegerField()
+    nodesChanged = serializers.IntegerField()
+    settingsChanged = serializers.IntegerField()
+    nodesMoved = serializers.IntegerField()
+    edgesAdded = serializers.IntegerField()
+    edgesRemoved = serializers.IntegerField()
+
+
 class VersionItemOut(serializers.Serializer):
-    number = serializers.IntegerField(help_text="The session's latest version")
-    firstNumber = serializers.IntegerField(help_text="Its first (equal to number when alone)")
-    versions = serializers.IntegerField(help_text="How many saves the entry folds")
+    number = serializers.IntegerField(help_text="The version (the newest save of its burst)")
+    firstNumber = serializers.IntegerField(
+        help_text="The number of the burst's first save (equal to number when alone); the "
+                  "saves in between were coalesced into this version")
+    versions = serializers.IntegerField(help_text="How many saves the version folds")
+    label = serializers.CharField(help_text="The name a user gave it; empty when unnamed")
     name = serializers.CharField(help_text="The workflow's name then")
     source = serializers.ChoiceField(WorkflowVersion.Source.values)
     valid = serializers.BooleanField()
     author = serializers.CharField(help_text="A username, `key <name>`, or `operator`")
     createdAt = serializers.CharField()
-    startedAt = serializers.CharField()
+    startedAt = serializers.CharField(help_text="When its editing burst began")
+    changes = ChangeCountsOut(help_text="What it changed since the version listed before it")
+    summary = serializers.CharField(help_text='The same in words, e.g. "+2 nodes, 1 setting '
+                                              'changed"')
 
 
 class VersionListOut(serializers.Serializer):
     data = VersionItemOut(many=True)
+    total = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
+class SettingValueOut(serializers.Serializer):
+    before = serializers.JSONField(help_text="In this version (null: not set)")
+    after = serializers.JSONField(help_text="In the current graph (null: not set)")
+
+
+class VersionNameIn(serializers.Serializer):
+    label = serializers.CharField(allow_blank=True, max_length=versions.LABEL_MAX,
+                                  help_text='The name; "" removes it')
 
 
 class NodeChangeOut(serializers.Serializer):
@@ -45,6 +76,8 @@ class NodeChangeOut(serializers.Serializer):
                                      help_text="config keys whose value differs")
     fields = serializers.ListField(child=serializers.ChoiceField(
         ["label", "nodeType", "position"]))
+    values = serializers.DictField(child=SettingValueOut(),
+                                   help_text="Each changed setting's value, by key")
 
 
 class DiffOut(serializers.Serializer):
@@ -59,11 +92,13 @@ class DiffOut(serializers.Serializer):
 
 class VersionResult(serializers.Serializer):
     number = serializers.IntegerField()
+    label = serializers.CharField()
     name = serializers.CharField()
     source = serializers.ChoiceField(WorkflowVersion.Source.values)
     valid = serializers.BooleanField()
     author = serializers.CharField()
     createdAt = serializers.CharField()
+    saves = serializers.IntegerField(help_text="How many saves the version folds")
     current = serializers.BooleanField(help_text="Whether this is the current version")
     nodes = serializers.JSONField()
     edges = serializers.JSONField()
@@ -74,32 +109,73 @@ class VersionOut(serializers.Serializer):
     data = VersionResult()
 
 
+def _page(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or int(raw) > versions.MAX_NUMBER:
+        raise ApiError(f"{name} must be a whole number", code="invalid_request", field=name)
+    return int(raw)
+
+
 class WorkflowVersionListApi(APIView):
     required_scopes = {"GET": READ}
 
-    @extend_schema(operation_id="workflows_versions_list", responses={200: VersionListOut})
+    @extend_schema(operation_id="workflows_versions_list", responses={200: VersionListOut},
+                   parameters=[
+                       OpenApiParameter("limit", {"type": "integer", "minimum": 0,
+                                                  "maximum": versions.MAX_NUMBER},
+                                        description=f"At most {versions.PAGE_MAX}; 50 if not "
+                                                    "given"),
+                       OpenApiParameter("offset", {"type": "integer", "minimum": 0,
+                                                   "maximum": versions.MAX_NUMBER})])
     def get(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
+        limit = max(1, min(_page(request, "limit", 50), versions.PAGE_MAX))
+        offset = _page(request, "offset", 0)
+        entries = versions.version_sessions(workflow=workflow, limit=limit, offset=offset)
         return Response({"data": [
             {**entry, "createdAt": iso(entry["createdAt"]), "startedAt": iso(entry["startedAt"])}
-            for entry in versions.version_sessions(workflow=workflow)]})
+            for entry in entries],
+            "total": versions.version_count(workflow=workflow), "limit": limit, "offset": offset})
+
+
+def _version_out(workflow, version) -> dict:
+    return {
+        "number": version.number, "label": version.label, "name": version.name,
+        "source": version.source, "valid": version.valid,
+        "author": versions.version_author(version), "createdAt": iso(version.created_at),
+        "saves": version.saves, "current": version.number == workflow.version,
+        "nodes": version.nodes, "edges": version.edges,
+        "diff": versions.graph_diff(old_nodes=version.nodes, old_edges=version.edges,
+                                    new_nodes=workflow.nodes, new_edges=workflow.edges),
+    }
 
 
 class WorkflowVersionDetailApi(APIView):
-    required_scopes = {"GET": READ}
+    required_scopes = {"GET": READ, "PATCH": WRITE}
 
     @extend_schema(operation_id="workflows_versions_retrieve", responses={200: VersionOut})
     def get(self, request: Request, workflow_id: str, number: int) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         version = versions.version_get(workflow=workflow, number=number)
-        return Response({"data": {
-            "number": version.number, "name": version.name, "source": version.source,
-            "valid": version.valid, "author": versions.version_author(version),
-            "createdAt": iso(version.created_at), "current": version.number == workflow.version,
-            "nodes": version.nodes, "edges": version.edges,
-            "diff": versions.graph_diff(old_nodes=version.nodes, old_edges=version.edges,
-                                        new_nodes=workflow.nodes, new_edges=workflow.edges),
-        }})
+        return Response({"data": _version_out(workflow, version)})
+
+    @extend_schema(operation_id="workflows_versions_name", request=VersionNameIn,
+                   responses={200: VersionOut})
+    def patch(self, request: Request, workflow_id: str, number: int) -> Response:
+        """Name a version (a checkpoint kept for good), or remove its name with ""."""
+        workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
+        require_scope(request.principal, workflow.team_id, WRITE)
+        version = versions.version_get(workflow=workflow, number=number)
+        body = request.data
+        if not isinstance(body, dict):
+            raise ApiError('The body must be {"label": "<name>"} ("" removes the name)',
+                           code="invalid_request")
+        if "label" in body:  # a PATCH without it changes nothing
+            version = versions.version_name(workflow=workflow, version=version,
+                                            label=body["label"], actor=request.principal)
+        return Response({"data": _version_out(workflow, version)})
 
 
 class WorkflowVersionRestoreApi(APIView):

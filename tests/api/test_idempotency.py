@@ -143,3 +143,47 @@ def test_a_keyed_create_with_a_malformed_body_is_a_4xx_and_stores_nothing(api, b
     assert 400 <= response.status_code < 500
     assert set(response.json()) >= {"error", "code"}
     assert Workflow.objects.count() == 0
+
+
+def test_a_repeated_key_creation_replays_the_same_key_sealed_at_rest(team, member):
+    from accounts.models import ApiKey, IdempotencyRecord
+
+    admin, user = member(team, "admin")
+    url = f"/api/v1/teams/{team.pk}/keys"
+    body = {"name": "ci", "scopes": ["workflows:read"]}
+    first = admin.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    again = admin.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert ApiKey.objects.filter(team=team, name="ci").count() == 1
+    raw = first.json()["data"]["key"]
+    stored = IdempotencyRecord.objects.get(key="key-1")
+    assert raw not in str(stored.body) and set(stored.body) == {"sealed"}
+    other = admin.post(url, {**body, "name": "cd"}, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    # Demoted, the same request gets the refusal, never the stored key.
+    membership_set(team=team, user=user, role="editor")
+    refused = admin.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert refused.status_code == 403 and raw not in refused.content.decode()
+
+
+def test_a_repeated_invite_replays_the_same_link_and_invites_once(team, member, other_team):
+    from accounts.models import IdempotencyRecord, Invite
+
+    admin, _ = member(team, "admin")
+    url = f"/api/v1/teams/{team.pk}/invites"
+    first = admin.post(url, {"role": "editor"}, format="json", HTTP_IDEMPOTENCY_KEY="inv")
+    again = admin.post(url, {"role": "editor"}, format="json", HTTP_IDEMPOTENCY_KEY="inv")
+    assert first.status_code == again.status_code == 201, first.json()
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert Invite.objects.filter(team=team).count() == 1
+    link = first.json()["data"]["url"]
+    assert link.rsplit("/", 1)[-1] not in str(IdempotencyRecord.objects.get(key="inv").body)
+    # Another team's admin with the same key makes their own; a stranger gets a 404.
+    theirs, _ = member(other_team, "admin")
+    mine = theirs.post(f"/api/v1/teams/{other_team.pk}/invites", {"role": "editor"},
+                       format="json", HTTP_IDEMPOTENCY_KEY="inv")
+    assert mine.status_code == 201 and "Idempotent-Replayed" not in mine
+    assert theirs.post(url, {"role": "editor"}, format="json",
+                       HTTP_IDEMPOTENCY_KEY="inv").status_code == 404
+    assert Invite.objects.count() == 2

@@ -16,19 +16,6 @@ from accounts.models import ActivityEvent, ApiKey, Invite, Membership
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def member(make_user):
-    """An APIClient signed in as a new member of `team` with `role`."""
-
-    def make(team, role="editor", **kwargs):
-        user = make_user(team=team, role=role, **kwargs)
-        client = APIClient()
-        client.force_login(user)
-        return client, user
-
-    return make
-
-
 def T(team) -> str:
     return f"/api/v1/teams/{team.pk}"
 

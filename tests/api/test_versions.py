@@ -1,4 +1,5 @@
-"""GET /workflows/{id}/versions (autosaves folded into editing sessions), GET …/versions/{n}
+"""Saves coalesced per editing burst, named versions kept for good; GET /workflows/{id}/versions
+(one entry per version, with what it changed), GET/PATCH …/versions/{n}
 (the version and its diff against the current graph), POST …/versions/{n}/restore (a new
 version; nothing overwritten). Another team's versions are a 404."""
 
@@ -8,24 +9,14 @@ import copy
 from datetime import timedelta
 
 import pytest
-from rest_framework.test import APIClient
+from django.utils import timezone
 
 from accounts.models import ActivityEvent
+from graph import versions
 from graph.models import Workflow, WorkflowVersion
 from tests.graph.builders import edge, node, text_to_image
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def member(make_user):
-    def make(team, role="editor", **kwargs):
-        user = make_user(team=team, role=role, **kwargs)
-        client = APIClient()
-        client.force_login(user)
-        return client, user
-
-    return make
 
 
 def graph(prompt="a cow", scale=2, extra=False):
@@ -59,13 +50,146 @@ def test_autosaves_of_one_author_fold_into_one_session(saved):
                                   (1, 1, 1, "eve", "create")]
 
 
-def test_an_idle_gap_starts_a_new_session(saved):
+def test_an_idle_gap_starts_a_new_version(saved):
     editor, url, workflow = saved
-    for number, minutes in ((2, 30), (3, 20), (4, 19)):  # v2 … 10 min … v3, v4
-        WorkflowVersion.objects.filter(workflow=workflow, number=number).update(
-            created_at=workflow.updated_at - timedelta(minutes=minutes))
-    entries = editor.get(f"{url}/versions").json()["data"]
-    assert [(e["number"], e["firstNumber"]) for e in entries] == [(5, 5), (4, 3), (2, 2), (1, 1)]
+    # eve comes back to it ten minutes after the key's save, and edits again twice.
+    WorkflowVersion.objects.filter(workflow=workflow, number=5).update(
+        created_at=timezone.now() - timedelta(minutes=10))
+    key = WorkflowVersion.objects.get(workflow=workflow, number=5)
+    for prompt in ("a cow at 1", "a cow at 2"):
+        assert editor.put(url, graph(prompt), format="json").status_code == 200
+    # An idle gap on one author's own burst starts another one too.
+    WorkflowVersion.objects.filter(workflow=workflow, number=7).update(
+        created_at=timezone.now() - timedelta(minutes=6))
+    assert editor.put(url, graph("a cow at 3"), format="json").status_code == 200
+    entries = editor.get(f"{url}/versions").json()
+    assert [(e["number"], e["versions"]) for e in entries["data"]] == [
+        (8, 1), (7, 2), (5, 1), (4, 3), (1, 1)]
+    assert entries["total"] == 5
+    key.refresh_from_db()
+    assert key.superseded_at is None  # another author's version is never folded
+
+
+def later(seconds: float = 0):
+    return timezone.now() + versions.GRACE + timedelta(seconds=seconds + 1)
+
+
+def test_three_minutes_of_autosave_leave_one_version_with_the_latest_graph(team, member):
+    editor, user = member(team, "editor")
+    created = editor.post("/api/v1/workflows", graph(), format="json").json()["data"]
+    url = f"/api/v1/workflows/{created['id']}"
+    for n in range(120):  # autosave every 1.5 s for three minutes
+        assert editor.put(url, graph(f"a cow, take {n}"), format="json").status_code == 200
+    workflow = Workflow.objects.get(pk=created["id"])
+    assert workflow.version == 121
+    # Superseded versions wait GRACE (a run being started from one still finds it), then go.
+    assert versions.versions_prune(workflow=workflow, now=later()) == 119
+    kept = list(WorkflowVersion.objects.filter(workflow=workflow).order_by("number"))
+    assert [(v.number, v.saves, v.source) for v in kept] == [(1, 1, "create"),
+                                                              (121, 120, "replace")]
+    assert kept[1].nodes == workflow.nodes  # the latest graph is always a version
+    assert kept[1].nodes[0]["data"]["config"]["prompt"] == "a cow, take 119"
+    assert editor.get(f"{url}/versions").json()["data"][0]["firstNumber"] == 2
+    # The next save prunes what is past GRACE by itself.
+    WorkflowVersion.objects.filter(workflow=workflow, number=121).update(
+        created_at=timezone.now() - timedelta(minutes=20),
+        started_at=timezone.now() - timedelta(minutes=20))
+    assert editor.put(url, graph("a new burst"), format="json").status_code == 200
+    assert WorkflowVersion.objects.filter(workflow=workflow).count() == 3
+
+
+def test_a_long_burst_keeps_a_version_every_burst_max(team, member):
+    editor, user = member(team, "editor")
+    created = editor.post("/api/v1/workflows", graph(), format="json").json()["data"]
+    url = f"/api/v1/workflows/{created['id']}"
+    assert editor.put(url, graph("one"), format="json").status_code == 200
+    WorkflowVersion.objects.filter(number=2).update(
+        started_at=timezone.now() - versions.BURST_MAX)
+    assert editor.put(url, graph("two"), format="json").status_code == 200
+    assert WorkflowVersion.objects.get(number=2).superseded_at is None
+
+
+def test_a_named_version_is_never_coalesced_and_naming_is_logged(saved, team, member):
+    editor, url, workflow = saved
+    response = editor.patch(f"{url}/versions/5", {"label": "  Client   approved "},
+                            format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["data"]["label"] == "Client approved"
+    # A name set on a version already superseded keeps it too.
+    assert editor.patch(f"{url}/versions/3", {"label": "dawn"}, format="json").status_code == 200
+    for prompt in ("after 1", "after 2"):
+        assert editor.put(url, graph(prompt), format="json").status_code == 200
+    versions.versions_prune(workflow=workflow, now=later())
+    numbers = list(WorkflowVersion.objects.filter(workflow=workflow).order_by("number")
+                   .values_list("number", "label"))
+    assert numbers == [(1, ""), (3, "dawn"), (4, ""), (5, "Client approved"), (7, "")]
+    listed = editor.get(f"{url}/versions").json()["data"]
+    assert [(e["number"], e["label"]) for e in listed] == [
+        (7, ""), (5, "Client approved"), (4, ""), (3, "dawn"), (1, "")]
+    event = ActivityEvent.objects.get(kind="version.named", details__number=5)
+    assert event.details == {"number": 5, "label": "Client approved"}
+    assert event.actor_name == "eve" and event.workflow_id == workflow.pk
+    # Taking the name back: "" (logged once per name given, not per removal).
+    assert editor.patch(f"{url}/versions/5", {"label": ""}, format="json").json()[
+        "data"]["label"] == ""
+
+
+def test_naming_refuses_bad_bodies_viewers_and_strangers(saved, team, other_team, member,
+                                                         key_client):
+    editor, url, workflow = saved
+    for body in ({"label": 5}, {"label": "x" * 121}, {"label": "a\x00b"}, ["label"]):
+        response = editor.patch(f"{url}/versions/5", body, format="json")
+        assert response.status_code == 400, body
+        assert response.json()["code"] in {"invalid_request", "malformed_body"}
+    viewer, _ = member(team, "viewer")
+    assert viewer.patch(f"{url}/versions/5", {"label": "x"}, format="json").status_code == 403
+    reader = key_client(team, scopes=["workflows:read"])
+    assert reader.patch(f"{url}/versions/5", {"label": "x"}, format="json").status_code == 403
+    stranger, _ = member(other_team, "owner")
+    assert stranger.patch(f"{url}/versions/5", {"label": "x"}, format="json").status_code == 404
+    assert editor.patch(f"{url}/versions/99", {"label": "x"}, format="json").status_code == 404
+    assert not WorkflowVersion.objects.exclude(label="").exists()
+    assert not ActivityEvent.objects.filter(kind="version.named").exists()
+    # Without a label a PATCH changes nothing; control characters are dropped from one.
+    assert editor.patch(f"{url}/versions/5", {}, format="json").json()["data"]["label"] == ""
+    named = editor.patch(f"{url}/versions/5", {"label": "a\tb\x01c"}, format="json")
+    assert named.status_code == 200 and named.json()["data"]["label"] == "a bc"
+
+
+def test_a_version_a_run_was_started_from_is_kept(team, member):
+    from executions.models import Execution
+
+    editor, user = member(team, "editor")
+    created = editor.post("/api/v1/workflows", graph(), format="json").json()["data"]
+    url = f"/api/v1/workflows/{created['id']}"
+    assert editor.put(url, graph("ran this"), format="json").status_code == 200
+    workflow = Workflow.objects.get(pk=created["id"])
+    ran = WorkflowVersion.objects.get(workflow=workflow, number=2)
+    Execution.objects.create(team=team, workflow=workflow, workflow_version=ran,
+                             nodes=ran.nodes, edges=ran.edges)
+    for prompt in ("then this", "and this"):
+        assert editor.put(url, graph(prompt), format="json").status_code == 200
+    versions.versions_prune(workflow=workflow, now=later())
+    assert list(WorkflowVersion.objects.filter(workflow=workflow).order_by("number")
+                .values_list("number", "saves")) == [(1, 1), (2, 1), (4, 2)]
+
+
+def test_the_list_says_what_each_version_changed_and_pages(saved):
+    editor, url, workflow = saved
+    body = editor.get(f"{url}/versions").json()
+    summaries = [(e["number"], e["summary"]) for e in body["data"]]
+    assert summaries == [(5, "+1 node, 2 settings changed"), (4, "1 setting changed"),
+                         (1, "first version")]
+    assert body["data"][0]["changes"] == {
+        "nodesAdded": 1, "nodesRemoved": 0, "nodesChanged": 2, "settingsChanged": 2,
+        "nodesMoved": 0, "edgesAdded": 0, "edgesRemoved": 0}
+    page = editor.get(f"{url}/versions?limit=1&offset=1").json()
+    assert [e["number"] for e in page["data"]] == [4] and page["total"] == 3
+    assert page["data"][0]["summary"] == "1 setting changed"  # against the one before, v1
+    for query in ("limit=x", "offset=-1", f"offset={2**63}"):
+        response = editor.get(f"{url}/versions?{query}")
+        assert response.status_code == 400 and response.json()["code"] == \
+            "invalid_request"
 
 
 def test_a_version_comes_with_its_diff_against_the_current_graph(saved):
@@ -75,8 +199,11 @@ def test_a_version_comes_with_its_diff_against_the_current_graph(saved):
     assert version["nodes"][0]["data"]["config"]["prompt"] == "a cow at dawn"
     assert version["diff"] == {
         "nodesAdded": ["note"], "nodesRemoved": [],
-        "nodesChanged": [{"nodeId": "text", "settings": ["prompt"], "fields": []},
-                         {"nodeId": "upscale", "settings": ["scale"], "fields": []}],
+        "nodesChanged": [
+            {"nodeId": "text", "settings": ["prompt"], "fields": [],
+             "values": {"prompt": {"before": "a cow at dawn", "after": "a cow at night"}}},
+            {"nodeId": "upscale", "settings": ["scale"], "fields": [],
+             "values": {"scale": {"before": 2, "after": 4}}}],
         "edgesAdded": [], "edgesRemoved": []}
     assert editor.get(f"{url}/versions/5").json()["data"]["current"] is True
 
@@ -129,7 +256,7 @@ def test_the_diff_sees_removed_nodes_edges_and_moves():
                                                       "prompt")])
     assert diff["nodesRemoved"] == ["upscale"] and diff["nodesAdded"] == []
     assert diff["nodesChanged"] == [{"nodeId": "preview", "settings": [],
-                                     "fields": ["label", "position"]}]
+                                     "fields": ["label", "position"], "values": {}}]
     assert [e["id"] for e in diff["edgesRemoved"]] == ["e2"]
     assert [e["id"] for e in diff["edgesAdded"]] == ["e9"]
     # A draft's malformed nodes and edges (saved with ?strict=false) are compared, not a 500.

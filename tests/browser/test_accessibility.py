@@ -165,3 +165,32 @@ def test_no_serious_violations_on_a_client_app_page(browser, server, team, desig
     visitor.wait_for_selector("[data-testid=passcode-form]")
     assert axe(visitor, "app-page-passcode") == []
     context.close()
+
+
+def test_no_serious_violations_in_the_version_and_activity_panels(tab, server, team, designer):
+    from accounts.selectors import principal_for_user
+    from graph.services import workflow_update
+    from tests.graph.builders import node
+
+    workflow = _open(tab, server, team, designer, "Versions", [
+        node("prompt", "input:text", {"prompt": "a red kite"})], [])
+    nodes = [dict(workflow.nodes[0], data={**workflow.nodes[0]["data"],
+                                           "config": {"prompt": "a blue kite"}})]
+    workflow_update(workflow=workflow, actor=principal_for_user(designer),
+                    changes={"nodes": nodes + [node("note", "utility:sticky_note",
+                                                    {"text": "hi"})]}, strict=False)
+    tab.reload()
+    tab.wait_for_selector("[data-testid=node-note]")
+    tab.click("[data-testid=tab-versions]")
+    tab.click("[data-testid=version-item][data-number='1']")
+    tab.wait_for_selector("[data-testid=diff-row][data-node=prompt]")
+    tab.click("[data-testid=restore-version]")
+    tab.wait_for_selector("[data-testid=restore-confirm]")
+    tab.click("[data-testid=save-version]")
+    tab.wait_for_selector("[data-testid=save-version-form]")
+    for theme in ("light", "dark"):
+        tab.evaluate("theme => document.documentElement.dataset.theme = theme", theme)
+        assert axe(tab, f"versions-{theme}") == []
+    tab.click("[data-testid=tab-activity]")
+    tab.wait_for_selector("[data-testid=activity-item]")
+    assert axe(tab, "activity") == []

@@ -192,5 +192,95 @@ def test_a_version_is_restored_and_its_diff_shown(browser, server, owner,  # noq
     flux_workflow.refresh_from_db()
     assert flux_workflow.nodes[0]["data"]["config"]["prompt"] == "a lighthouse at dusk"
     tab.goto(f"{server.url}/team/activity")
-    assert "olga restored a version of Poster" in tab.inner_text("[data-testid=activity]")
+    assert "olga restored version 1 of Poster (as version 3)" in tab.inner_text(
+        "[data-testid=activity]")
     close(tab)
+
+
+def test_the_editor_version_panel_names_diffs_shows_and_restores(browser, server, owner,  # noqa: F811
+                                                                 flux_workflow):
+    import copy
+
+    from accounts.selectors import principal_for_user
+    from graph.models import WorkflowVersion
+    from graph.services import workflow_update
+
+    team, olga = owner
+    nodes = copy.deepcopy(flux_workflow.nodes)
+    nodes[0]["data"]["config"]["prompt"] = "a lighthouse in a storm"
+    workflow_update(workflow=flux_workflow, actor=principal_for_user(olga),
+                    changes={"nodes": nodes})
+    tab = logged_in_tab(browser, server, "olga")
+    tab.goto(f"{server.url}/workflows/{flux_workflow.pk}")
+    tab.wait_for_selector("[data-testid=node-prompt]")
+    # "Save version…" in the toolbar opens the Versions tab with its form, focused.
+    tab.click("[data-testid=toolbar-save-version]")
+    tab.wait_for_selector("[data-testid=save-version-form]")
+    assert tab.evaluate("document.activeElement.id") == "version-label"
+    tab.keyboard.type("Storm draft")
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector("[data-testid=version-item][data-number='2']:has-text('Storm draft')")
+    assert WorkflowVersion.objects.get(workflow=flux_workflow, number=2).label == "Storm draft"
+    first = tab.locator("[data-testid=version-item][data-number='2']")
+    assert "1 setting changed" in first.inner_text() and "olga" in first.inner_text()
+    # v1 against the current graph, from the keyboard: the prompt before → after.
+    tab.focus("[data-testid=version-item][data-number='1']")
+    tab.keyboard.press("Enter")
+    row = tab.wait_for_selector("[data-testid=diff-row][data-node=prompt]")
+    assert row.get_attribute("data-state") == "changed"
+    assert "a lighthouse at dusk → a lighthouse in a storm" in row.inner_text()
+    # Shown read-only on the canvas, then back.
+    tab.click("[data-testid=show-version]")
+    tab.wait_for_selector("[data-testid=show-version][aria-pressed=true]")
+    assert tab.locator(".badge:has-text('view only')").count() == 1
+    assert tab.get_attribute("[data-testid=node-prompt]", "data-version-mark") == "changed"
+    assert tab.get_attribute("[data-testid=node-flux]", "data-version-mark") is None
+    tab.screenshot(path=str(SHOTS / "editor-version-panel.png"))
+    tab.click("[data-testid=show-version]")
+    tab.wait_for_selector("[data-testid=show-version][aria-pressed=false]")
+    assert tab.get_attribute("[data-testid=node-prompt]", "data-version-mark") is None
+    # Restore asks first; Cancel changes nothing.
+    tab.click("[data-testid=restore-version]")
+    tab.wait_for_selector("[data-testid=restore-confirm]")
+    tab.click("[data-testid=restore-confirm] button:has-text('Cancel')")
+    flux_workflow.refresh_from_db()
+    assert flux_workflow.version == 2
+    tab.click("[data-testid=restore-version]")
+    tab.click("[data-testid=restore-confirmed]")
+    tab.wait_for_selector("[data-testid=notice]:has-text('Version 1 restored as version 3')")
+    flux_workflow.refresh_from_db()
+    assert flux_workflow.nodes[0]["data"]["config"]["prompt"] == "a lighthouse at dusk"
+    assert flux_workflow.version == 3
+    tab.wait_for_selector("[data-testid=version-item][data-number='3']")
+    # The workflow's activity, in the editor.
+    tab.click("[data-testid=tab-activity]")
+    tab.wait_for_selector("[data-testid=activity-item][data-kind='version.restored']")
+    text = tab.inner_text("[data-testid=activity-panel]")
+    assert "olga restored version 1 of Poster (as version 3)" in text
+    assert "olga named version 2 of Poster 'Storm draft'" in text
+    assert "olga created workflow Poster" in text
+    close(tab)
+
+
+def test_presence_shows_who_else_has_the_workflow_open(browser, server, owner,  # noqa: F811
+                                                       flux_workflow, make_user):
+    team, olga = owner
+    nina = make_user(team=team, role="viewer", username="nina")
+    nina.set_password(PASSWORD)
+    nina.save()
+    olga_tab = logged_in_tab(browser, server, "olga")
+    olga_tab.goto(f"{server.url}/workflows/{flux_workflow.pk}")
+    olga_tab.wait_for_selector("[data-testid=node-prompt]")
+    assert olga_tab.locator("[data-testid=presence]").count() == 0  # alone
+    nina_tab = logged_in_tab(browser, server, "nina")
+    nina_tab.goto(f"{server.url}/workflows/{flux_workflow.pk}")
+    olga_tab.wait_for_selector(f"[data-testid=presence-user][data-user='{nina.pk}']")
+    assert olga_tab.inner_text("[data-testid=presence]") == "NI"
+    assert olga_tab.get_attribute("[data-testid=presence]", "aria-label") == "Also here: nina"
+    nina_tab.wait_for_selector(f"[data-testid=presence-user][data-user='{olga.pk}']")
+    olga_tab.screenshot(path=str(SHOTS / "editor-presence.png"))
+    started = time.monotonic()
+    close(nina_tab)  # the tab closes: nina leaves olga's toolbar within seconds
+    olga_tab.wait_for_selector("[data-testid=presence]", state="detached", timeout=5000)
+    assert time.monotonic() - started < 5
+    close(olga_tab)

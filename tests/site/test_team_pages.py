@@ -17,19 +17,8 @@ from accounts.workspace import invite_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser(make_user):
-    def make(team, role="editor", **kwargs):
-        user = make_user(team=team, role=role, **kwargs)
-        client = Client()
-        client.force_login(user)
-        return client, user
-
-    return make
-
-
-def test_every_page_renders_for_a_viewer_with_the_team_menu(team, browser):
-    client, _ = browser(team, "viewer")
+def test_every_page_renders_for_a_viewer_with_the_team_menu(team, member):
+    client, _ = member(team, "viewer")
     for path in ("/team", "/team/keys", "/team/usage", "/team/activity", "/"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -41,10 +30,10 @@ def test_every_page_renders_for_a_viewer_with_the_team_menu(team, browser):
 
 
 def test_the_switcher_lists_each_team_with_the_role_and_never_another_teams(
-        team, other_team, make_team, browser):
+        team, other_team, make_team, member):
     from accounts.services import membership_set
 
-    client, user = browser(team, "viewer")
+    client, user = member(team, "viewer")
     membership_set(team=other_team, user=user, role="admin")
     stranger = make_team(name="Not Yours")
     html = client.get("/team").content.decode()
@@ -59,8 +48,8 @@ def test_the_switcher_lists_each_team_with_the_role_and_never_another_teams(
     assert 'data-testid="invite-form"' in client.get("/team").content.decode()
 
 
-def test_an_admin_invites_by_link_and_a_newcomer_makes_an_account_and_joins(team, browser):
-    admin, _ = browser(team, "admin")
+def test_an_admin_invites_by_link_and_a_newcomer_makes_an_account_and_joins(team, member):
+    admin, _ = member(team, "admin")
     response = admin.post("/team", {"action": "invite", "email": "", "role": "editor",
                                     "days": "7"}, follow=True)
     html = response.content.decode()
@@ -103,8 +92,8 @@ def test_an_expired_invite_page_says_so(team, make_user):
     assert Client().get("/invite/nope").status_code == 404
 
 
-def test_role_changes_and_removal_on_the_members_page_follow_the_rules(team, browser, make_user):
-    admin, _ = browser(team, "admin")
+def test_role_changes_and_removal_on_the_members_page_follow_the_rules(team, member, make_user):
+    admin, _ = member(team, "admin")
     editor = make_user(team=team, role="editor")
     owner = make_user(team=team, role="owner")
     admin.post("/team", {"action": "role", "user": editor.pk, "role": "viewer"})
@@ -117,8 +106,8 @@ def test_role_changes_and_removal_on_the_members_page_follow_the_rules(team, bro
     assert not Membership.objects.filter(team=team, user=editor).exists()
 
 
-def test_the_keys_page_shows_a_new_key_once(team, browser):
-    admin, _ = browser(team, "admin")
+def test_the_keys_page_shows_a_new_key_once(team, member):
+    admin, _ = member(team, "admin")
     response = admin.post("/team/keys", {"action": "create", "name": "ci",
                                          "scopes": ["workflows:read", "usage:read"],
                                          "days": "30"})
@@ -137,8 +126,8 @@ def test_the_keys_page_shows_a_new_key_once(team, browser):
     assert key.revoked_at is not None
 
 
-def test_the_usage_chart_is_an_svg_with_a_csp_of_its_own(team, browser):
-    client, _ = browser(team, "viewer")
+def test_the_usage_chart_is_an_svg_with_a_csp_of_its_own(team, member):
+    client, _ = member(team, "viewer")
     response = client.get("/team/usage/chart.svg")
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     assert response.content.startswith(b"<?xml") and b"<svg" in response.content
@@ -152,13 +141,13 @@ def test_pages_need_a_login(client):
         assert response.status_code == 302 and response["Location"].startswith("/login/"), path
 
 
-def test_the_history_page_shows_versions_and_restores_for_editors_only(team, browser):
+def test_the_history_page_shows_versions_and_restores_for_editors_only(team, member):
     from graph.models import WorkflowVersion
     from graph.services import workflow_create, workflow_update
     from tests.graph.builders import text_to_image
 
-    editor, user = browser(team, "editor")
-    viewer, _ = browser(team, "viewer")
+    editor, user = member(team, "editor")
+    viewer, _ = member(team, "viewer")
     nodes, edges = text_to_image("first")
     workflow, _ = workflow_create(team=team, actor=principal_for_user(user), name="H",
                                   nodes=nodes, edges=edges)
@@ -173,14 +162,14 @@ def test_the_history_page_shows_versions_and_restores_for_editors_only(team, bro
     assert workflow.version == 3 and workflow.nodes[0]["data"]["config"]["prompt"] == "first"
 
 
-def test_another_teams_history_is_a_404(team, other_team, browser):
+def test_another_teams_history_is_a_404(team, other_team, member):
     from graph.services import workflow_create
     from tests.graph.builders import text_to_image
 
-    theirs, user = browser(other_team, "owner")
+    theirs, user = member(other_team, "owner")
     nodes, edges = text_to_image()
     workflow, _ = workflow_create(team=other_team, actor=principal_for_user(user), name="X",
                                   nodes=nodes, edges=edges)
-    mine, _ = browser(team, "owner")
+    mine, _ = member(team, "owner")
     assert mine.get(f"/workflows/{workflow.pk}/history").status_code == 404
     assert mine.post(f"/workflows/{workflow.pk}/history", {"number": 1}).status_code == 404

@@ -228,6 +228,7 @@ function Canvas() {
 function Editor({ workflowId }: { workflowId: string }) {
   const canEdit = useEditor((s) => s.canEdit);
   const pastGraph = useEditor((s) => s.stashed !== null);
+  const viewingPast = useEditor((s) => s.viewingPast);
   const flow = useReactFlow();
   const [ready, setReady] = useState(false);
   useLiveStatus(workflowId);
@@ -290,7 +291,9 @@ function Editor({ workflowId }: { workflowId: string }) {
       <Toolbar onRun={run} onLayout={layout} />
       <div className="workspace">
         {canEdit ? <Palette /> : <aside className="palette muted" data-testid="read-only">
-          {pastGraph
+          {pastGraph && !viewingPast
+            ? "An earlier version of the graph, read-only: Versions › Back to the current graph."
+            : pastGraph
             ? "The graph as this run ran it, read-only: go back to the latest run to edit."
             : "You can view this workflow and its runs; editing needs the editor role."}
         </aside>}

@@ -1,6 +1,7 @@
 import { useBatch } from "./batch";
 import { connectLive } from "./live";
 import { useEditor } from "./store";
+import { usePresence } from "./team/presence";
 import { pollOf } from "./testPolls";
 
 /** A stand-in socket the test drives: open, deliver events, drop. */
@@ -40,6 +41,16 @@ describe("the live socket", () => {
     stop();
     vi.useRealTimers();
     vi.unstubAllGlobals();
+  });
+
+  it("keeps who else is here, and forgets them when the socket drops", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    const ann = { userId: 2, name: "Ann Lee", initials: "AL", tabs: 1 };
+    socket.send({ type: "presence", workflowId: "w", users: [ann] });
+    expect(usePresence.getState().users).toEqual([ann]);
+    socket.drop();
+    expect(usePresence.getState().users).toEqual([]);
   });
 
   it("turns the editor read-only when the member's role changes to viewer", () => {

@@ -6,6 +6,7 @@ import { useEffect } from "react";
 import { useBatch } from "./batch";
 import { applyPoll, resync } from "./runs";
 import { useEditor } from "./store";
+import { usePresence } from "./team/presence";
 import type { LiveMessage } from "./types";
 
 const FIRST_DELAY = 500;
@@ -75,6 +76,9 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
       case "access.changed":
         editor.setPermissions({ canEdit: message.canEdit, canRun: message.canRun });
         return;
+      case "presence":
+        usePresence.getState().setUsers(message.users);
+        return;
       default: {
         // A type this editor does not know yet (a newer server) is ignored. Assigning it to
         // `never` makes the compiler refuse a new member of the union that no case handles.
@@ -91,6 +95,7 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
     };
     socket.onmessage = (message) => receive(JSON.parse(message.data) as LiveMessage);
     socket.onclose = (event) => {
+      usePresence.getState().setUsers([]);  // told again by the server once back
       if (stopped) return;
       if (event?.code === CLOSE_FORBIDDEN) {
         // Access is gone for good: asking again would be refused again, every few seconds.

@@ -243,5 +243,12 @@ export interface AccessChangedMessage {
   canRun: boolean;
 }
 
+/** Who else has this workflow open (executions.presence): everyone but you. */
+export interface PresenceMessage {
+  type: "presence";
+  workflowId: string;
+  users: { userId: number; name: string; initials: string; tabs: number }[];
+}
+
 export type LiveMessage = SnapshotMessage | NodeStatusEvent | ExecutionStatusEvent
-  | AccessChangedMessage;
+  | AccessChangedMessage | PresenceMessage;

@@ -4,6 +4,7 @@ import { memo, useEffect, useMemo, useState } from "react";
 import { countsOf, statusesOf } from "../fanout";
 import { MEDIA_COLORS, ports } from "../graph";
 import { nodeLabel } from "../status";
+import { useVersionMarks } from "../team/ui";
 import { type FlowNode, useEditor } from "../store";
 import type { NodeStatus } from "../status";
 import type { NodeRunState, NodeSpec, Problem } from "../types";
@@ -38,6 +39,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   const stale = useEditor((s) => s.stale[id]);
   // A node a List fans out has one output per item: there is no one output to pin.
   const fanned = useEditor((s) => Boolean(s.itemCounts[id]));
+  const versionMark = useVersionMarks((s) => s.marks[id]);
   if (!spec) return <div className="node node-unknown">Unknown type {data.nodeType}</div>;
   if (spec.nodeType === FRAME_TYPE) {
     return <Frame id={id} label={data.label || spec.label} selected={Boolean(selected)}
@@ -48,8 +50,10 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
   return (
     <div className={`node ${selected ? "selected" : ""} status-${status?.toLowerCase() ?? ""}`
                     + (problems.length ? " has-problem" : "")
+                    + (versionMark ? ` version-${versionMark}` : "")
                     + (spec.nodeType === NOTE_TYPE ? ` note note-${String(data.config?.color ?? "yellow")}` : "")}
-         data-testid={`node-${id}`} data-status={status ?? ""}>
+         data-testid={`node-${id}`} data-status={status ?? ""}
+         data-version-mark={versionMark}>
       {/* What the node is, large enough to read when zoomed out (shown only then). */}
       <div className="node-overview" aria-hidden="true">
         <span className="node-overview-label">{data.label || spec.label}</span>

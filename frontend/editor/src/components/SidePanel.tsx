@@ -4,13 +4,16 @@ import { useBatch } from "../batch";
 import { openPast } from "../runs";
 import { useEditor } from "../store";
 
+import ActivityPanel from "../team/ActivityPanel";
+import { useVersionsUi } from "../team/ui";
+import VersionsPanel from "../team/VersionsPanel";
 import ApiPanel from "./ApiPanel";
 import BatchPanel from "./BatchPanel";
 import Gallery from "./Gallery";
 import HistoryPanel from "./HistoryPanel";
 import Inspector from "./Inspector";
 
-const TABS = ["Inspector", "History", "Gallery", "Batch", "API"] as const;
+const TABS = ["Inspector", "History", "Versions", "Activity", "Gallery", "Batch", "API"] as const;
 type Tab = typeof TABS[number];
 
 /** The right-hand column: the selected node's settings, past runs, and the API snippets. */
@@ -20,6 +23,9 @@ export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }
   // A batch just started: show its grid.
   const batchId = useBatch((s) => s.batchId);
   useEffect(() => { if (batchId) setTab("Batch"); }, [batchId]);
+  // The toolbar's "Save version…": the Versions tab, with its naming form.
+  const naming = useVersionsUi((s) => s.naming);
+  useEffect(() => { if (naming) setTab("Versions"); }, [naming]);
   return (
     <aside className="side" aria-label="Node settings, history and API">
       <div className="tabs" role="tablist">
@@ -32,6 +38,8 @@ export default function SidePanel({ onRunTo }: { onRunTo(nodeId: string): void }
       <div className="side-body" role="tabpanel" aria-label={tab}>
         {tab === "Inspector" && <Inspector onRunTo={onRunTo} />}
         {tab === "History" && <HistoryPanel />}
+        {tab === "Versions" && <VersionsPanel />}
+        {tab === "Activity" && <ActivityPanel />}
         {tab === "Gallery" && <Gallery workflowId={workflowId}
                                        onOpenRun={(id) => void openPast(id)} />}
         {tab === "Batch" && <BatchPanel />}

@@ -5,7 +5,9 @@ import { cancel, showLatest } from "../runs";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
+import Presence from "../team/Presence";
 import TeamMenu from "../team/TeamMenu";
+import { useVersionsUi } from "../team/ui";
 import NewMenu from "./NewMenu";
 import ShareMenu from "./ShareMenu";
 import { ThemeToggle } from "./ThemeToggle";
@@ -50,6 +52,7 @@ function Toolbar({ onRun, onLayout }: {
         </span>
         {!canEdit && <span className="badge">view only</span>}
         <span style={{ flex: 1 }} />
+        <Presence />
         <NewMenu />
         <ShareMenu />
         <TeamMenu />
@@ -73,6 +76,8 @@ function Toolbar({ onRun, onLayout }: {
                 title="A form and a results gallery for clients, with its own daily credit cap">
           Publish as app
         </button>
+        <button onClick={useVersionsUi.getState().askName} data-testid="toolbar-save-version"
+                title="Name this graph as a version kept for good">Save version…</button>
         </>}
         {canRun && selectedId && !running && (
           <button onClick={() => onRun(selectedId)} data-testid="run-to-here"
