@@ -493,7 +493,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"LinkPermissionEnum": ["view", "private"],
                             "InviteStateEnum": ["pending", "accepted", "revoked", "expired"],
                             "KeyStateEnum": ["active", "expired", "revoked"],
-                            "MediaKindEnum": ["image", "video"],
+                            "MediaKindEnum": ["image", "video", "audio"],
                             "RanByTypeEnum": ["user", "apiKey", "webhook"],
                             "AssetKindEnum": ["output", "upload"],
                             "TemplateSourceEnum": ["builtin", "team"],
