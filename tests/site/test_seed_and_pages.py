@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import ApiKey, CreditLedgerEntry, Team, User
+from graph.demo import DEMO_WORKFLOWS
 from graph.models import Workflow
 from graph.validation import validate_graph
 
@@ -20,7 +21,7 @@ def seeded(db, tmp_path, settings, monkeypatch):
     return SimpleNamespace(var=tmp_path, out=out.getvalue())
 
 
-def test_seed_demo_creates_team_user_key_and_two_valid_workflows(seeded):
+def test_seed_demo_creates_team_user_key_and_the_valid_demo_workflows(seeded):
     team = Team.objects.get(slug="demo")
     assert team.plan == "pro" and team.credit_balance == 1000
     user = User.objects.get(username="demo")
@@ -30,8 +31,11 @@ def test_seed_demo_creates_team_user_key_and_two_valid_workflows(seeded):
     assert password in seeded.out and "sk-" in seeded.out
     workflows = Workflow.objects.filter(team=team)
     assert sorted(w.name for w in workflows) == [
+        "Brief → LLM prompts → FLUX.2 ×3 → Kling ×3 → voice-over → finished cut",
         "Flux 2 Pro → upscale → image-to-video",
         "Local preview → upscale → image-to-video (offline)",
+        "One prompt × 12 styles → contact sheet",
+        "Product photo → background removal → new scene → upscale",
     ]
     for workflow in workflows:
         assert validate_graph(workflow.nodes, workflow.edges).ok
@@ -43,7 +47,7 @@ def test_seed_demo_twice_changes_nothing(seeded, capsys):
     out = capsys.readouterr().out
     assert "sk-" not in out.split("API key:")[1].split("\n")[0]
     assert Team.objects.count() == 1 and User.objects.count() == 1
-    assert ApiKey.objects.count() == 1 and Workflow.objects.count() == 2
+    assert ApiKey.objects.count() == 1 and Workflow.objects.count() == 5
     assert CreditLedgerEntry.objects.count() == 1
 
 
@@ -58,7 +62,7 @@ def test_the_printed_key_lists_the_demo_workflows(seeded, capsys, client):
     call_command("createapikey", "--team", "demo", "--name", "t")
     key = capsys.readouterr().out.strip()
     response = client.get("/api/v1/workflows", HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert len(response.json()["workflows"]) == 2
+    assert len(response.json()["workflows"]) == len(DEMO_WORKFLOWS) == 5
 
 
 def test_home_lists_workflows_after_login(seeded, client):
