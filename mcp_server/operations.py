@@ -149,3 +149,21 @@ def template_clone(principal: Principal, request: HttpRequest, *, template_id: s
     return {"id": str(workflow.pk), "name": workflow.name, "url": editor_url(request, workflow),
             "teamId": team.pk, "templateId": str(template.id)}
 
+
+
+def app_run(principal: Principal, request: HttpRequest, *, slug: str,
+            inputs: dict[str, Any] | None) -> dict[str, Any]:
+    """POST /apps/{slug}/run (Wireflow's run_app): the same service, so the app's exposed
+    inputs, daily credit cap and per-visitor rate apply, with the same errors."""
+    from clientapps import selectors as app_selectors
+    from clientapps import services as app_services
+
+    need(principal, Scope.APPS_EXECUTE)
+    app = app_selectors.app_for_team(principal=principal, slug=slug)
+    require_scope(principal, app.team_id, Scope.APPS_EXECUTE)
+    execution = app_services.app_run(app=app, values=inputs, actor=principal,
+                                      visitor=f"key:{principal.api_key.pk}")
+    return {"executionId": str(execution.pk), "status": execution.status,
+            "workflowId": str(app.workflow_id),
+            "pollUrl": f"{public_base_url(request)}/api/v1/workflows/executions/"
+                       f"{execution.pk}/poll"}

@@ -324,6 +324,15 @@ async def clone_template(
                        name=name)
 
 
-# `run_app` (Wireflow's tool for client apps, scope apps:execute) is declared here once client
-# apps exist: an operation in mcp_server.operations calling the apps' run service, and a tool
-# like run_workflow above.
+@server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False,
+                                         idempotentHint=False, openWorldHint=True))
+async def run_app(
+    ctx: Context,
+    slug: Annotated[str, Field(description="The app's slug, as in its link /apps/{slug}")],
+    inputs: Annotated[dict[str, Any] | None, Field(
+        description="Values for the app's exposed inputs, keyed by node id: a value, or "
+                    "{setting: value}")] = None,
+) -> RunStarted:
+    """Run one of the team's client apps (needs apps:execute): only its exposed inputs are
+    taken, and its daily credit cap applies. Poll it with get_execution."""
+    return await _call(ctx, operations.app_run, _request(ctx), slug=slug, inputs=inputs)

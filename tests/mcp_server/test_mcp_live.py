@@ -17,7 +17,7 @@ from tests.samples import offline_chain
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 TOOLS = {"whoami", "list_workflows", "get_workflow", "list_models", "run_workflow",
-         "get_execution", "get_credit_balance", "list_templates", "clone_template"}
+         "get_execution", "get_credit_balance", "list_templates", "clone_template", "run_app"}
 
 
 @pytest.fixture
@@ -294,3 +294,51 @@ def test_mcp_requests_count_against_the_keys_requests_per_minute(server, make_te
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["error"] == "Too many requests. Please try again later."
     assert rest.status_code == 429
+
+
+def test_run_app_takes_only_the_exposed_inputs_keeps_the_daily_cap_and_needs_its_scope(
+        server, make_team, make_key):
+    """Wireflow's run_app: the app's own service, so its exposed inputs, its daily credit cap
+    and the apps:execute scope apply, with the same messages as POST /apps/{slug}/run."""
+    from accounts.selectors import principal_for_api_key
+    from clientapps.services import app_create
+    from executions.models import Execution
+    from graph.services import workflow_create
+    from tests.graph.builders import edge, node
+
+    team = make_team(credits=1000)
+    key = make_key(team)
+    actor = principal_for_api_key(key.api_key)
+    workflow, _ = workflow_create(team=team, actor=actor, name="Poster app", nodes=[
+        node("prompt", "input:text", {"prompt": "a lantern"}),
+        node("nano", "generate:nano_banana_2", {"num_images": 1}),
+    ], edges=[edge("e1", "prompt", "prompt", "nano", "prompt")], strict=False)
+    app = app_create(workflow=workflow, actor=actor, title="Lanterns", access="link",
+                     daily_credit_cap=10, exposed_inputs=[{"nodeId": "prompt"}])
+    reader = make_key(team, scopes=["workflows:read"])
+
+    async def steps(session):
+        first = await session.call_tool("run_app", {"slug": app.slug,
+                                                    "inputs": {"prompt": "a paper lantern"}})
+        hidden = await session.call_tool("run_app", {"slug": app.slug,
+                                                     "inputs": {"nano": {"num_images": 4}}})
+        second = await session.call_tool("run_app", {"slug": app.slug})
+        missing = await session.call_tool("run_app", {"slug": "no-such-app"})
+        return first, hidden, second, missing
+
+    first, hidden, second, missing = call(server.url, key.raw_key, steps)
+    assert not first.is_error, text(first)
+    run = Execution.objects.get(pk=first.structured_content["executionId"])
+    assert run.app_id == app.pk and "a paper lantern" in str(run.inputs)
+    assert hidden.is_error  # not an exposed input: refused, nothing started
+    # Nano Banana 2 at 1K is 7 credits: the first run holds 7 of the 10, a second would pass
+    # the cap and is refused with the app's message before anything is charged.
+    assert second.is_error and "daily limit" in text(second), text(second)
+    assert missing.is_error and "not found" in text(missing).lower()
+    assert Execution.objects.filter(app_id=app.pk).count() == 1
+
+    async def as_reader(session):
+        return await session.call_tool("run_app", {"slug": app.slug})
+
+    refused = call(server.url, reader.raw_key, as_reader)
+    assert refused.is_error and "apps:execute" in text(refused), text(refused)
