@@ -178,3 +178,20 @@ def clip(seconds: float = 2.0, size: tuple[int, int] = (320, 180), fps: int = 25
         subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *inputs,
                         "-t", str(seconds), *codecs, str(path)], check=True)
         return path.read_bytes()
+
+
+def stored(data: bytes, extension: str):
+    """A file put in the media storage as a node's input would arrive: a `Media` of the kind
+    its content is (told by executions.media_types)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from executions import media_types
+    from executions.providers.base import Media
+
+    name = default_storage.save(f"input.{extension}", ContentFile(data))
+    detected = media_types.media_detect(data)
+    return Media(kind=detected.type.kind, storage_name=name, mime=detected.type.mime,
+                 sha256=hashlib.sha256(data).hexdigest())

@@ -141,3 +141,13 @@ def tls_files(tmp_path_factory) -> tuple[str, str]:
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Inputs stored on the file system: what is tested is the sound and pictures, not the
+    storage (tests/api/test_audio_uploads.py runs both backends)."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}}}
+    return tmp_path

@@ -4,34 +4,12 @@ loudness). And one run through the API with a real worker: upload → Audio Inpu
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 
-from executions import media_types
 from executions.providers.base import Job, Media, ProviderError
 from executions.providers.local import LocalProvider
 from graph.catalog import catalog
-from tests.media_files import audio, loudness, probe
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    """Inputs stored on the file system: what is tested is the sound and pictures, not the
-    storage (tests/api/test_audio_uploads.py runs both backends)."""
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}}}
-    return tmp_path
-
-
-def stored(data: bytes, extension: str) -> Media:
-    name = default_storage.save(f"input.{extension}", ContentFile(data))
-    detected = media_types.media_detect(data)
-    return Media(kind="audio", storage_name=name, mime=detected.type.mime,
-                 sha256=hashlib.sha256(data).hexdigest())
+from tests.media_files import audio, loudness, probe, stored
 
 
 def run(node_type: str, sounds: dict[str, Media], **config):

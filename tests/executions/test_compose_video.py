@@ -5,7 +5,6 @@ crossfades). Clips differ in size, frame rate, container and whether they have s
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -14,32 +13,13 @@ import tempfile
 
 import imageio_ffmpeg
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from PIL import Image
 
-from executions import media_types, video
+from executions import video
 from executions.providers.base import Job, Media, ProviderError
 from executions.providers.local import LocalProvider
 from graph.catalog import catalog
-from tests.media_files import audio, clip, loudness, probe
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    """Inputs stored on the file system: what is tested is the sound and pictures, not the
-    storage (tests/api/test_audio_uploads.py runs both backends)."""
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}}}
-    return tmp_path
-
-
-def stored(data: bytes, extension: str) -> Media:
-    name = default_storage.save(f"input.{extension}", ContentFile(data))
-    detected = media_types.media_detect(data)
-    return Media(kind=detected.type.kind, storage_name=name, mime=detected.type.mime,
-                 sha256=hashlib.sha256(data).hexdigest())
+from tests.media_files import audio, clip, loudness, probe, stored
 
 
 def compose(clips: list[Media], *, voice: Media | None = None, music: Media | None = None,

@@ -43,12 +43,7 @@ class Command(BaseCommand):
                                   f"not checked: {', '.join(models)}")
                 continue
             self.stdout.write(f"{alias}: {where}")
-            provider = get_provider(alias)
-            for model in models:
-                problem = provider.model_check(model)
-                broken += problem is not None
-                self.stdout.write(f"  {'FAIL' if problem else 'ok  '} {model}"
-                                  + (f": {problem}" if problem else ""))
+            broken += self.check_models(alias, models)
         if broken:
             raise CommandError(f"{broken} check(s) failed")
 
@@ -65,10 +60,16 @@ class Command(BaseCommand):
                                   f"not checked: {', '.join(models)}")
                 continue
             self.stdout.write(f"{alias} ({vendor}): {endpoint.get('base_url', '')}")
-            provider = get_provider(alias)
-            for model in models:
-                problem = provider.model_check(model)
-                broken += problem is not None
-                self.stdout.write(f"  {'FAIL' if problem else 'ok  '} {model}"
-                                  + (f": {problem}" if problem else ""))
+            broken += self.check_models(alias, models)
+        return broken
+
+    def check_models(self, alias: str, models: list[str]) -> int:
+        """Ask the provider about each model id, one line each; how many failed."""
+        provider = get_provider(alias)
+        broken = 0
+        for model in models:
+            problem = provider.model_check(model)
+            broken += problem is not None
+            self.stdout.write(f"  {'FAIL' if problem else 'ok  '} {model}"
+                              + (f": {problem}" if problem else ""))
         return broken
