@@ -149,9 +149,10 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
     (all, or the ids in `only`). Cached results may make the real charge lower, never higher."""
     breakdown, warnings = [], []
     complete = True
-    by_id = {node.get("id"): node for node in nodes if isinstance(node, dict)}
+    nodes = [node for node in nodes if isinstance(node, dict) and isinstance(node.get("id"), str)]
+    by_id = {node["id"]: node for node in nodes}
     for node in nodes:
-        data = node.get("data") if isinstance(node, dict) else None
+        data = node.get("data")
         if not isinstance(data, dict):  # malformed: validation names it; nothing to price
             continue
         spec = catalog.get(data.get("nodeType"))
@@ -206,8 +207,13 @@ def _fan_out(nodes: list[dict], edges: list[dict], only: set[str] | None,
     where the graph says it (its own items, or a Text Input's lines); a list made during the
     run is priced for one item (the estimate is then a floor, and each further item is
     reserved when the list is known). By list: its size (None: unknown) and one item's price."""
-    executable = {node["id"] for node in nodes if isinstance(node, dict)
-                  and (spec := catalog.get((node.get("data") or {}).get("nodeType"))) is not None
+    # Malformed nodes and edges (a saved draft may hold anything) are validation's to name:
+    # nothing of them fans out.
+    nodes = [node for node in nodes if isinstance(node, dict) and isinstance(node.get("id"), str)
+             and isinstance(node.get("data"), dict)]
+    edges = [edge for edge in edges if isinstance(edge, dict)]
+    executable = {node["id"] for node in nodes
+                  if (spec := catalog.get(node["data"].get("nodeType"))) is not None
                   and spec.executable and (only is None or node["id"] in only)}
     found, _ = regions(nodes, edges, only=executable)
     result: dict[str, Any] = {}

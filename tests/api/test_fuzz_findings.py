@@ -208,3 +208,11 @@ def test_an_idempotency_key_with_a_control_character_is_a_400_not_a_500(api, wor
     response = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json",
                         HTTP_IDEMPOTENCY_KEY="a\x00b")
     error_shaped(response, 400, "invalid_idempotency_key")
+
+
+def test_a_draft_with_malformed_nodes_saved_as_a_template_is_quoted_not_a_500(api, draft_id):
+    """The template's quote prices it with the fan-out pass too, which read every node's data
+    as an object (schemathesis on PostgreSQL: `POST /workflows/{id}/template` → 500)."""
+    response = api.post(f"/api/v1/workflows/{draft_id}/template", {"name": "0"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["data"]["estimatedCredits"] == 0
