@@ -13,12 +13,10 @@ The URLs fal returns are used as they are; the input image travels as a data URI
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 
-from PIL import Image
-
+from executions import imaging
 from executions.providers.base import (
     Job,
     Media,
@@ -156,9 +154,8 @@ def usage(model: Model, files: list[OutputFile], handle: dict[str, Any]) -> dict
 def megapixels_of(data: bytes) -> float:
     """An image's size in megapixels (1024²), read from its header."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (OSError, ValueError) as exc:
+        _, width, height = imaging.image_info(data)
+    except ProviderError as exc:
         raise ProviderError("fal sent an image that cannot be read", kind="failed") from exc
     return width * height / MEGAPIXEL
 
