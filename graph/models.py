@@ -66,6 +66,7 @@ class WorkflowVersion(models.Model):
         DUPLICATE = "duplicate", "Duplicated"
         RESTORE = "restore", "Restored"
         TEMPLATE = "template", "From a template"
+        MERGE = "merge", "Merged with a teammate's save"
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -90,6 +91,9 @@ class WorkflowVersion(models.Model):
     saves = models.PositiveIntegerField(default=1)
     # Set when a later save of the same burst took its place; removed a little later.
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # How a version resolving a teammate's concurrent save came about ("merged with v12 by
+    # alice", "kept mine over v12 by alice"…); empty for every other version.
+    note = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["-number"]

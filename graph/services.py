@@ -18,6 +18,7 @@ from accounts.activity import Kind, activity_record
 from accounts.models import Team
 from accounts.selectors import Principal
 from graph import versions
+from graph.merge import MalformedGraph, MergeResult, merge_graphs
 from graph.models import Workflow, WorkflowTemplate, WorkflowVersion, new_webhook_id
 from graph.starters import Starter
 from graph.validation import ValidationResult, validate_graph
@@ -60,6 +61,7 @@ def _guard_stale(workflow: Workflow, base_updated_at: Any) -> None:
             status=409,
             currentUpdatedAt=format_timestamp(workflow.updated_at),
             yourBaseUpdatedAt=base_updated_at,
+            currentVersion=workflow.version,
         )
 
 
@@ -102,8 +104,10 @@ def _log(workflow: Workflow, kind: str, actor: Principal | None, *, user=None,
                     details=details)
 
 
-def _write_version(workflow: Workflow, *, source: str, valid: bool, actor: Principal) -> None:
-    versions.version_write(workflow=workflow, source=source, valid=valid, actor=actor)
+def _write_version(workflow: Workflow, *, source: str, valid: bool, actor: Principal,
+                   note: str = "") -> None:
+    versions.version_write(workflow=workflow, source=source, valid=valid, actor=actor,
+                           note=note)
 
 
 def workflow_create(
@@ -151,6 +155,7 @@ def workflow_update(
     strict: bool = True,
     source: str = WorkflowVersion.Source.UPDATE,
     log: bool = True,
+    note: str = "",
 ) -> tuple[Workflow, ValidationResult]:
     """Apply `changes` (model field names: name, description, tags, is_active, nodes, edges).
 
@@ -169,7 +174,7 @@ def workflow_update(
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.updated_at = max(timezone.now(), locked.updated_at)
-        _write_version(locked, source=source, valid=result.ok, actor=actor)
+        _write_version(locked, source=source, valid=result.ok, actor=actor, note=note)
         locked.save()
         if log and "name" in changed:
             _log(locked, Kind.WORKFLOW_RENAMED, actor, details={"from": old_name})
@@ -320,6 +325,69 @@ def workflow_restore_version(*, workflow: Workflow, version: WorkflowVersion,
         _log(restored, Kind.VERSION_RESTORED, actor,
              details={"number": version.number, "as": restored.version})
     return restored, result
+
+
+MERGE_STRATEGIES = ("preview", "merge", "mine", "theirs")
+
+
+def workflow_merge(*, workflow: Workflow, actor: Principal, base: dict[str, Any],
+                   mine: dict[str, Any], strategy: str = "preview",
+                   theirs_updated_at: Any = None) -> tuple[MergeResult, dict[str, Any],
+                                                           Workflow | None]:
+    """Resolve an editor's save that a teammate's save (theirs: the workflow as it is now)
+    overtook, `base` being the graph the editor started from. "preview" writes nothing;
+    "merge" saves both sides' changes as one new version (refused with the conflicts when
+    they touch the same field); "mine" saves mine over theirs; "theirs" saves mine as a
+    version and then theirs again on top. Each writes versions that are never coalesced
+    away, so theirs and mine both stay in the history. With `theirs_updated_at` (the
+    theirs the user saw), a save made since is a 409 stale_write. Returns the merge, what
+    theirs was ({"version", "updatedAt", "author"}) and the saved workflow (None: preview)."""
+    if strategy not in MERGE_STRATEGIES:
+        raise ApiError(f"strategy must be one of {', '.join(MERGE_STRATEGIES)}",
+                       code="invalid_request", field="strategy")
+    with transaction.atomic():
+        locked = (Workflow.objects.select_for_update() if strategy != "preview"
+                  else Workflow.objects).get(pk=workflow.pk)
+        if strategy != "preview":
+            _guard_stale(locked, theirs_updated_at)
+        try:
+            merged = merge_graphs(base=base, mine=mine,
+                                  theirs={"nodes": locked.nodes, "edges": locked.edges})
+        except MalformedGraph as error:
+            raise ApiError(f"Cannot merge: {error}", code="invalid_request") from None
+        latest = (WorkflowVersion.objects.select_related("created_by", "api_key")
+                  .filter(workflow=locked, number=locked.version).first())
+        author = versions.version_author(latest) if latest else "operator"
+        theirs = {"version": locked.version, "updatedAt": format_timestamp(locked.updated_at),
+                  "author": author}
+        if strategy == "preview":
+            return merged, theirs, None
+        of = f"v{locked.version} by {author}"
+        conflicts = [c.as_json() for c in merged.conflicts]
+        if strategy == "merge" and conflicts:
+            raise ApiError(
+                f"Both of you changed the same thing ({len(conflicts)} conflict"
+                f"{'s' if len(conflicts) != 1 else ''}); keep yours or take theirs",
+                code="merge_conflict", status=409, conflicts=conflicts,
+                currentUpdatedAt=theirs["updatedAt"], currentVersion=locked.version)
+
+        def write(graph: dict[str, Any], note: str) -> Workflow:
+            saved, _ = workflow_update(
+                workflow=locked, actor=actor, strict=False,
+                changes={"nodes": graph["nodes"], "edges": graph["edges"]},
+                source=WorkflowVersion.Source.MERGE, note=note)
+            return saved
+
+        if strategy == "merge":
+            saved = write({"nodes": merged.nodes, "edges": merged.edges}, f"merged with {of}")
+        elif strategy == "mine":
+            saved = write(mine, f"kept mine over {of}")
+        else:
+            their_graph = {"nodes": copy.deepcopy(locked.nodes),
+                           "edges": copy.deepcopy(locked.edges)}
+            write(mine, f"mine, set aside for {of}")
+            saved = write(their_graph, f"took {of}")
+    return merged, theirs, saved
 
 
 # Told of each workflow deleted, inside the deleting transaction (executions subscribes: a

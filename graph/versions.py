@@ -59,7 +59,7 @@ def _continues(previous: dict, actor: Principal, now) -> bool:
 
 
 def version_write(*, workflow: Workflow, source: str, valid: bool,
-                  actor: Principal) -> WorkflowVersion:
+                  actor: Principal, note: str = "") -> WorkflowVersion:
     """Append the version of `workflow` as it now stands (the caller holds its row locked and
     saves its `version`), coalescing an autosave into its burst; then delete the versions
     superseded more than GRACE ago."""
@@ -78,7 +78,7 @@ def version_write(*, workflow: Workflow, source: str, valid: bool,
         workflow=workflow, number=workflow.version, name=workflow.name,
         description=workflow.description, nodes=workflow.nodes, edges=workflow.edges,
         source=source, valid=valid, created_by=actor.user, api_key=actor.api_key,
-        created_at=now, started_at=started_at, saves=saves)
+        created_at=now, started_at=started_at, saves=saves, note=note[:200])
     versions_prune(workflow=workflow, now=now)
     return version
 
@@ -142,7 +142,7 @@ def version_sessions(*, workflow: Workflow, limit: int = 50,
     limit = max(1, min(limit, PAGE_MAX))
     rows = list(_listed(workflow).order_by("-number")
                 .values("number", "name", "label", "source", "valid", "created_at",
-                        "started_at", "saves", "nodes", "edges", "created_by__username",
+                        "started_at", "saves", "nodes", "edges", "note", "created_by__username",
                         "api_key__name")[max(0, offset):max(0, offset) + limit + 1])
     entries = []
     for index, row in enumerate(rows[:limit]):
@@ -151,12 +151,14 @@ def version_sessions(*, workflow: Workflow, limit: int = 50,
                           old_edges=before["edges"] if before else [],
                           new_nodes=row["nodes"], new_edges=row["edges"])
         changes = diff_counts(diff)
+        summary = diff_summary(changes) if before else "first version"
         entries.append({
             "number": row["number"], "firstNumber": row["number"] - row["saves"] + 1,
             "versions": row["saves"], "label": row["label"], "name": row["name"],
             "source": row["source"], "valid": row["valid"], "author": _author(row),
             "createdAt": row["created_at"], "startedAt": row["started_at"],
-            "changes": changes, "summary": diff_summary(changes) if before else "first version",
+            "changes": changes, "note": row["note"],
+            "summary": f"{row['note']}: {summary}" if row["note"] else summary,
         })
     return entries
 

@@ -243,6 +243,9 @@ class GraphErrorOut(ErrorOut):
 class StaleWriteOut(ErrorOut):
     currentUpdatedAt = serializers.CharField()
     yourBaseUpdatedAt = serializers.CharField()
+    currentVersion = serializers.IntegerField(
+        help_text="(+) The number of the version that overtook yours: merge against it with "
+                  "POST /workflows/{id}/merge")
 
 
 class VisibilityIn(serializers.Serializer):

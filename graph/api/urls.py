@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from graph.api import versions, views
+from graph.api import merge, versions, views
 
 app_name = "graph"
 
@@ -26,6 +26,7 @@ urlpatterns = [
         views.WorkflowVisibilityApi.as_view(),
         name="visibility",
     ),
+    path("workflows/<str:workflow_id>/merge", merge.WorkflowMergeApi.as_view(), name="merge"),
     path("workflows/<str:workflow_id>/versions", versions.WorkflowVersionListApi.as_view(),
          name="versions"),
     path("workflows/<str:workflow_id>/versions/<int:number>",

@@ -50,7 +50,9 @@ class VersionItemOut(serializers.Serializer):
     startedAt = serializers.CharField(help_text="When its editing burst began")
     changes = ChangeCountsOut(help_text="What it changed since the version listed before it")
     summary = serializers.CharField(help_text='The same in words, e.g. "+2 nodes, 1 setting '
-                                              'changed"')
+                                              'changed", after the note if any')
+    note = serializers.CharField(help_text='How a version resolving a concurrent save came '
+                                           'about, e.g. "merged with v12 by alice"; else ""')
 
 
 class VersionListOut(serializers.Serializer):
@@ -99,6 +101,7 @@ class VersionResult(serializers.Serializer):
     author = serializers.CharField()
     createdAt = serializers.CharField()
     saves = serializers.IntegerField(help_text="How many saves the version folds")
+    note = serializers.CharField(help_text="See the list's note")
     current = serializers.BooleanField(help_text="Whether this is the current version")
     nodes = serializers.JSONField()
     edges = serializers.JSONField()
@@ -145,7 +148,8 @@ def _version_out(workflow, version) -> dict:
         "number": version.number, "label": version.label, "name": version.name,
         "source": version.source, "valid": version.valid,
         "author": versions.version_author(version), "createdAt": iso(version.created_at),
-        "saves": version.saves, "current": version.number == workflow.version,
+        "saves": version.saves, "note": version.note,
+        "current": version.number == workflow.version,
         "nodes": version.nodes, "edges": version.edges,
         "diff": versions.graph_diff(old_nodes=version.nodes, old_edges=version.edges,
                                     new_nodes=workflow.nodes, new_edges=workflow.edges),

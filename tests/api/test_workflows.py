@@ -116,6 +116,7 @@ def test_a_stale_base_updated_at_is_409_and_overwrites_nothing(api):
         "code": "stale_write",
         "currentUpdatedAt": first.json()["data"]["updatedAt"],
         "yourBaseUpdatedAt": created["updatedAt"],
+        "currentVersion": 2,  # (+) for POST /workflows/{id}/merge
     }
     assert api.get(f"{URL}/{created['id']}").json()["name"] == "Mine"
 
