@@ -304,6 +304,8 @@ def invite_page(request, token: str):
 
 # --- a workflow's version history -----------------------------------------------------------
 
+HISTORY_PAGE = 50
+
 @ensure_csrf_cookie
 @login_required(login_url=LOGIN)
 def workflow_history(request, workflow_id: str):
@@ -335,7 +337,11 @@ def workflow_history(request, workflow_id: str):
         except ApiError as error:
             _refused(request, error)
             return redirect(f"/workflows/{workflow.pk}/history")
-    sessions = versions.version_sessions(workflow=workflow)
+    total = versions.version_count(workflow=workflow)
+    pages = max(1, -(-total // HISTORY_PAGE))
+    page = min(max(1, _int(request.GET.get("page"), 1)), pages)
+    sessions = versions.version_sessions(workflow=workflow, limit=HISTORY_PAGE,
+                                         offset=(page - 1) * HISTORY_PAGE)
     selected = _int(request.GET.get("v"), sessions[0]["number"] if sessions else None)
     shown = diff = None
     if selected is not None:
@@ -363,6 +369,8 @@ def workflow_history(request, workflow_id: str):
                          "fields": changed.get(node_id, {}).get("fields", [])})
     return render(request, "team/history.html", {
         "assets": editor_assets("src/team/main.ts"), "workflow": workflow,
-        "sessions": sessions, "shown": shown, "diff": diff, "rows": rows,
+        "sessions": sessions, "shown": shown, "diff": diff, "rows": rows, "total": total,
+        "page": page, "pages": pages, "newer": page - 1 if page > 1 else None,
+        "older": page + 1 if page < pages else None,
         "author": versions.version_author(shown) if shown else "", "can_edit": can_edit,
         "is_current": shown is not None and shown.number == workflow.version})

@@ -263,24 +263,33 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
     assert saved["image-to-video-local-1"]["data"]["config"]["fps"] == 30
     assert len(workflow.edges) == 2
 
-    # A teammate saves in between: the editor warns and overwrites nothing until told.
+    # A teammate saves in between: the editor warns and overwrites nothing until told; their
+    # edit (a node moved) and ours (the prompt) touch different fields, so it offers a merge.
     from accounts.selectors import principal_for_user
+    from graph.models import WorkflowVersion
     from graph.services import workflow_update
 
     theirs = [*workflow.nodes]
+    moved = theirs[0]["id"]
     theirs[0] = {**theirs[0], "position": {"x": -400, "y": -400}}
     workflow_update(workflow=workflow, actor=principal_for_user(designer),
                     changes={"nodes": theirs}, strict=False)
     page.click("[data-testid=node-prompt] .node-label")
     page.fill("#setting-prompt", "mine")
-    page.wait_for_selector("[data-testid=conflict]", timeout=15000)
+    page.wait_for_selector("[data-testid=conflict][data-state=clean]", timeout=15000)
     workflow.refresh_from_db()
     assert workflow.nodes[0]["position"] == {"x": -400, "y": -400}
     page.screenshot(path=str(SHOTS / "editor-conflict.png"))
-    page.click("[data-testid=conflict] button:has-text('Overwrite with mine')")
-    page.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
+    page.click("[data-testid=merge-theirs]")
+    page.wait_for_selector("[data-testid=notice]:has-text('Merged your changes with')",
+                           timeout=15000)
+    assert page.locator("[data-testid=save-state][data-state=saved]").count() == 1
     workflow.refresh_from_db()
-    assert {n["id"]: n for n in workflow.nodes}["prompt"]["data"]["config"]["prompt"] == "mine"
+    saved_nodes = {n["id"]: n for n in workflow.nodes}
+    assert saved_nodes["prompt"]["data"]["config"]["prompt"] == "mine"
+    assert saved_nodes[moved]["position"] == {"x": -400, "y": -400}
+    assert WorkflowVersion.objects.get(workflow=workflow, number=workflow.version).note \
+        .startswith("merged with ")
 
 
 def test_workflows_page_create_rename_duplicate_delete_search_and_switch_team(

@@ -259,6 +259,17 @@ def test_the_editor_version_panel_names_diffs_shows_and_restores(browser, server
     assert "olga restored version 1 of Poster (as version 3)" in text
     assert "olga named version 2 of Poster 'Storm draft'" in text
     assert "olga created workflow Poster" in text
+    # A long history pages by 30: "Load more" brings the older ones.
+    WorkflowVersion.objects.bulk_create([WorkflowVersion(
+        workflow=flux_workflow, number=n, name="Poster", nodes=flux_workflow.nodes,
+        edges=flux_workflow.edges, source="update", created_by=olga) for n in range(4, 41)])
+    tab.click("[data-testid=tab-versions]")
+    tab.wait_for_selector("[data-testid=versions-more]:has-text('10 older')")
+    assert tab.locator("[data-testid=version-item]").count() == 30
+    tab.click("[data-testid=versions-more]")
+    tab.wait_for_selector("[data-testid=version-item][data-number='1']")
+    assert tab.locator("[data-testid=version-item]").count() == 40
+    assert tab.locator("[data-testid=versions-more]").count() == 0
     close(tab)
 
 

@@ -162,6 +162,37 @@ def test_the_history_page_shows_versions_and_restores_for_editors_only(team, mem
     assert workflow.version == 3 and workflow.nodes[0]["data"]["config"]["prompt"] == "first"
 
 
+def test_the_history_page_pages_by_50(team, member):
+    from graph.models import WorkflowVersion
+    from graph.services import workflow_create
+    from tests.graph.builders import text_to_image
+
+    editor, user = member(team, "editor")
+    nodes, edges = text_to_image("first")
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(user), name="H",
+                                  nodes=nodes, edges=edges)
+    WorkflowVersion.objects.bulk_create([WorkflowVersion(
+        workflow=workflow, number=n, name="H", nodes=nodes, edges=edges, source="update",
+        created_by=user) for n in range(2, 61)])
+    type(workflow).objects.filter(pk=workflow.pk).update(version=60)
+    url = f"/workflows/{workflow.pk}/history"
+
+    def listed(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r'<tr data-version="(\d+)"', html)]
+
+    first = editor.get(url).content.decode()
+    assert listed(first) == list(range(60, 10, -1))
+    assert "page 1 of 2 · 60 versions" in first and 'href="?page=2"' in first
+    assert first.count('class="tag active">current') == 1
+    second = editor.get(f"{url}?page=2").content.decode()
+    assert listed(second) == list(range(10, 0, -1))
+    assert 'href="?page=1"' in second and 'data-testid="history-older"' not in second
+    assert 'class="tag active">current' not in second
+    # A page past the end, or not a number, shows the nearest page.
+    assert listed(editor.get(f"{url}?page=9").content.decode()) == list(range(10, 0, -1))
+    assert listed(editor.get(f"{url}?page=x").content.decode())[0] == 60
+
+
 def test_another_teams_history_is_a_404(team, other_team, member):
     from graph.services import workflow_create
     from tests.graph.builders import text_to_image

@@ -5,6 +5,7 @@ import { useEffect, useRef } from "react";
 import { useShallow } from "zustand/react/shallow";
 
 import { api, ApiError, describe, estimate as fetchEstimate, lint, saveWorkflow } from "./api";
+import { previewMerge } from "./merge";
 import { toWorkflowJson, useEditor } from "./store";
 import type { Workflow } from "./types";
 
@@ -27,17 +28,19 @@ async function saveNow({ strict = false, overwrite = false }): Promise<boolean> 
   const { nodes, edges } = editor;
   if (!editor.workflowId || !editor.canEdit) return false;
   try {
-    const saved = await saveWorkflow(editor.workflowId, toWorkflowJson(nodes, edges), {
+    const graph = toWorkflowJson(nodes, edges);
+    const saved = await saveWorkflow(editor.workflowId, graph, {
       strict, baseUpdatedAt: overwrite ? undefined : editor.updatedAt,
     });
     const now = useEditor.getState();
     // Edits made while the request was out stay unsaved; the next autosave takes them.
-    now.saved(saved.data.updatedAt, now.nodes === nodes && now.edges === edges);
+    now.saved(saved.data.updatedAt, now.nodes === nodes && now.edges === edges, graph);
     if (now.notice === CONFLICT) now.notify(null);
     return true;
   } catch (error) {
     if (error instanceof ApiError && error.status === 409) {
       editor.notify(CONFLICT);
+      void previewMerge();  // can the teammate's save and ours be merged?
     } else {
       // Drafts save with problems; what is refused anyway (caps, an empty graph) says why.
       editor.notify(`Not saved: ${describe(error)}`);

@@ -30,6 +30,9 @@ export interface EditorState {
   canRun: boolean;
   name: string;
   updatedAt: string;
+  /** The graph as last loaded or saved: the base a teammate's overtaking save is merged
+   * against (merge.ts). */
+  base: { nodes: WorkflowNode[]; edges: WorkflowEdge[] } | null;
   webhookUrl: string | null;  // null: the caller may not run the workflow
   catalog: Map<string, NodeSpec>;
   nodes: FlowNode[];
@@ -105,8 +108,10 @@ export interface EditorActions {
   autoLayout(sizes: Map<string, Size>): void;
   undo(): void;
   redo(): void;
-  /** A save succeeded; `clean` unless the graph changed while it was on its way. */
-  saved(updatedAt: string, clean?: boolean): void;
+  /** A save succeeded; `clean` unless the graph changed while it was on its way; `graph`
+   * what it saved (the next merge's base). */
+  saved(updatedAt: string, clean?: boolean,
+        graph?: { nodes: WorkflowNode[]; edges: WorkflowEdge[] }): void;
   setName(name: string): void;
   setWebhookUrl(url: string): void;
   setProblems(problems: Problem[]): void;
@@ -213,7 +218,8 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     return { json, ids };
   };
   return {
-    workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", webhookUrl: "",
+    workflowId: "", canEdit: true, canRun: true, name: "", updatedAt: "", base: null,
+    webhookUrl: "",
     catalog: new Map(), nodes: [], edges: [], problems: [], runs: {}, branches: {},
     itemCounts: {},
     executionId: null, runStatus: null, stale: {}, runSeq: 0, runStatusSeq: 0,
@@ -224,12 +230,15 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
 
     setPermissions: (permissions) => set(permissions),
     setCatalog: (specs) => set({ catalog: new Map(specs.map((s) => [s.nodeType, s])) }),
-    load: (workflow) => set({
-      workflowId: workflow.id, name: workflow.name, updatedAt: workflow.updatedAt,
-      webhookUrl: workflow.webhookUrl, nodes: workflow.nodes.map((n) => toFlowNode(n)),
-      edges: workflow.edges.map((e) => toFlowEdge(e)), dirty: false, past: [], future: [],
-      lastEdit: null,
-    }),
+    load: (workflow) => {
+      const nodes = workflow.nodes.map((n) => toFlowNode(n));
+      const edges = workflow.edges.map((e) => toFlowEdge(e));
+      set({
+        workflowId: workflow.id, name: workflow.name, updatedAt: workflow.updatedAt,
+        webhookUrl: workflow.webhookUrl, nodes, edges, dirty: false, past: [], future: [],
+        lastEdit: null, base: toWorkflowJson(nodes, edges),
+      });
+    },
     onNodesChange: (changes) => {
       if (changes.some((c) => c.type === "remove")) remember();
       const structural = changes.some((c) => c.type !== "select" && c.type !== "dimensions");
@@ -395,7 +404,9 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       set({ ...next, past: [...past, { nodes, edges }], future: future.slice(1), dirty: true,
             lastEdit: null });
     },
-    saved: (updatedAt, clean = true) => set({ updatedAt, dirty: !clean }),
+    saved: (updatedAt, clean = true, graph) => set({
+      updatedAt, dirty: !clean, ...(graph ? { base: graph } : {}),
+    }),
     setName: (name) => set({ name }),
     setWebhookUrl: (webhookUrl) => set({ webhookUrl }),
     setProblems: (problems) => set({ problems }),

@@ -114,6 +114,8 @@ export interface Workflow {
   webhookUrl: string | null;  // null: the caller may not run the workflow
   nodes: WorkflowNode[];
   edges: WorkflowEdge[];
+  /** The number of its latest version. */
+  version?: number;
 }
 
 export interface Problem {

@@ -36,6 +36,40 @@ export const saveWorkflow = (id: string, graph: Graph, options: { strict: boolea
                           { id, ...graph, ...(options.baseUpdatedAt
                             ? { baseUpdatedAt: options.baseUpdatedAt } : {}) });
 
+export type MergeStrategy = "merge" | "mine" | "theirs";
+
+export interface MergeConflict {
+  nodeId: string;
+  /** "config.<key>", "label", "position", "in-<port>" (what feeds an input), "node". */
+  field: string;
+  reason: "both_changed" | "both_added" | "deleted_by_you" | "deleted_by_them"
+    | "wired_to_deleted_node";
+  base: unknown;
+  mine: unknown;
+  theirs: unknown;
+}
+
+export interface MergePreview {
+  clean: boolean;
+  conflicts: MergeConflict[];
+  nodes: WorkflowNode[] | null;
+  edges: WorkflowEdge[] | null;
+  theirs: { version: number; updatedAt: string; author: string };
+  mineTouched: string[];
+  theirsTouched: string[];
+}
+
+const mergePath = (id: string) => `/workflows/${encodeURIComponent(id)}/merge`;
+
+/** (+) Would a save a teammate's save overtook merge with it? Writes nothing. */
+export const mergePreview = (id: string, body: Graph & { base: Graph }) =>
+  api<{ data: MergePreview }>("POST", mergePath(id), { ...body, strategy: "preview" });
+
+/** (+) Resolve it: answers as a save does. */
+export const mergeSave = (id: string, body: Graph & {
+  base: Graph; strategy: MergeStrategy; theirsUpdatedAt?: string }) =>
+  api<{ data: Workflow }>("POST", mergePath(id), body);
+
 export const renameWorkflow = (id: string, name: string) =>
   api<{ data: Workflow }>("POST", "/workflows?strict=false", { id, name });
 

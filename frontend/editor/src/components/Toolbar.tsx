@@ -2,6 +2,7 @@ import { memo, useEffect } from "react";
 
 import { csrfToken } from "../api";
 import { cancel, showLatest } from "../runs";
+import { describeConflict, resolveMerge, touchedLabels, useMerge } from "../merge";
 import { CONFLICT, save, saveAsCopy } from "../save";
 import { executionLabel, isActive } from "../status";
 import { selectFinishedCount, selectRunTotal, selectSelectedCount, useEditor } from "../store";
@@ -142,25 +143,62 @@ function Notice() {
     return () => window.clearTimeout(timer);
   }, [notice, notify]);
   if (!notice) return null;
-  if (notice === CONFLICT) {
-    return (
-      <div className="notice" role="alert" data-testid="conflict">
-        A teammate saved this workflow after you opened it. Nothing was overwritten.{" "}
-        <button onClick={() => window.location.reload()}>Reload theirs</button>{" "}
-        <button onClick={() => void save({ overwrite: true })}>Overwrite with mine</button>{" "}
-        <button onClick={() => void saveAsCopy().then((id) => {
-          const editor = useEditor.getState();
-          editor.saved(editor.updatedAt);  // ours is safe in the copy: leave without a warning
-          window.location.assign(`/workflows/${id}`);
-        }, (error) => notify(`Not saved: ${error.message}`))}>
-          Keep both (save mine as a copy)
-        </button>
-      </div>
-    );
-  }
+  if (notice === CONFLICT) return <Conflict />;
   return (
     <div className="notice" role="alert" data-testid="notice">
       <span>{notice}</span> <button onClick={() => notify(null)} aria-label="Dismiss">×</button>
+    </div>
+  );
+}
+
+/** A teammate's save overtook ours: what they changed, and whether the two merge. Merge
+ * their changes (when no field was changed by both), keep mine, take theirs (each keeps both
+ * sides in Versions), or keep both as two workflows. */
+function Conflict() {
+  const { preview, checking, busy, error } = useMerge();
+  const nodes = useEditor((s) => s.nodes);
+  const labelOf = (id: string) => nodes.find((n) => n.id === id)?.data.label
+    ?? preview?.nodes?.find((n) => n.id === id)?.data.label ?? id;
+  const keepBoth = () => void saveAsCopy().then((id) => {
+    const editor = useEditor.getState();
+    editor.saved(editor.updatedAt);  // ours is safe in the copy: leave without a warning
+    window.location.assign(`/workflows/${id}`);
+  }, (e) => useEditor.getState().notify(`Not saved: ${e.message}`));
+  const who = preview ? `${preview.theirs.author} saved v${preview.theirs.version}` : "A teammate saved";
+  return (
+    <div className="notice conflict" role="alert" data-testid="conflict"
+         data-state={checking ? "checking" : preview ? (preview.clean ? "clean" : "conflicts")
+           : "unknown"}>
+      <p>{who} after you opened this workflow
+        {preview?.theirsTouched.length ? ` (changed ${touchedLabels(preview.theirsTouched, labelOf)})`
+          : ""}. Nothing was overwritten.{" "}
+        {checking && <span className="muted">Checking whether your edits merge…</span>}
+        {preview?.clean && <span data-testid="merge-clean">Your edits touch other parts of the
+          graph: the two merge.</span>}
+        {error && <span className="warn">{error}</span>}
+      </p>
+      {preview && !preview.clean && (
+        <>
+          <p>You both changed the same thing; choose whose to keep (the other stays in
+            Versions):</p>
+          <ul className="conflicts" data-testid="conflict-list">
+            {preview.conflicts.map((c) => (
+              <li key={`${c.nodeId}-${c.field}`}>{describeConflict(c, labelOf)}</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {preview?.clean && (
+        <button className="primary" disabled={busy} data-testid="merge-theirs"
+                onClick={() => void resolveMerge("merge")}>Merge their changes</button>
+      )}{" "}
+      <button disabled={busy} data-testid="keep-mine"
+              onClick={() => void (useEditor.getState().base ? resolveMerge("mine")
+                : save({ overwrite: true }))}>Keep mine</button>{" "}
+      <button disabled={busy} data-testid="take-theirs"
+              onClick={() => void (useEditor.getState().base ? resolveMerge("theirs")
+                : Promise.resolve(window.location.reload()))}>Take theirs</button>{" "}
+      <button disabled={busy} onClick={keepBoth}>Keep both (save mine as a copy)</button>
     </div>
   );
 }

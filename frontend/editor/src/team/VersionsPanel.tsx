@@ -8,7 +8,7 @@ import { save } from "../save";
 import { toWorkflowJson, useEditor } from "../store";
 import type { Workflow } from "../types";
 import { useVersionMarks, useVersionsUi, type VersionMark } from "./ui";
-import { diffRows, versionTitle } from "./versions";
+import { diffRows, reloadLimit, versionTitle, withPage } from "./versions";
 import "./versions.css";
 
 const PAGE = 30;
@@ -57,16 +57,35 @@ export default function VersionsPanel() {
   const [busy, setBusy] = useState(false);
   const nameRef = useRef<HTMLInputElement>(null);
 
+  const [more, setMore] = useState(false);
+  const shownCount = useRef(0);
+  shownCount.current = items?.length ?? 0;
+
+  // Read again after a save: the first pages, as many as were shown.
   const refresh = useCallback(async () => {
     if (!workflowId) return;
     try {
-      const page = await listVersions(workflowId, PAGE);
+      const page = await listVersions(workflowId, reloadLimit(shownCount.current, PAGE));
       setItems(page.data);
       setTotal(page.total);
     } catch (e) {
       setError(describe(e));
     }
   }, [workflowId]);
+
+  const loadMore = async () => {
+    if (!items) return;
+    setMore(true);
+    try {
+      const page = await listVersions(workflowId, PAGE, items.length);
+      setItems((shown) => withPage(shown ?? [], page.data));
+      setTotal(page.total);
+    } catch (e) {
+      setError(describe(e));
+    } finally {
+      setMore(false);
+    }
+  };
   useEffect(() => { void refresh(); }, [refresh, updatedAt]);
   useEffect(() => { if (naming && canEdit) setAsking(true); }, [naming, canEdit]);
   useEffect(() => { if (asking) nameRef.current?.focus(); }, [asking]);
@@ -186,6 +205,11 @@ export default function VersionsPanel() {
               </li>
             ))}
           </ul>
+          {items.length < total && (
+            <button onClick={() => void loadMore()} disabled={more} data-testid="versions-more">
+              {more ? "Loading…" : `Load more (${total - items.length} older)`}
+            </button>
+          )}
         </>
       )}
       {selected && (

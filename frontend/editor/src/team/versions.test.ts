@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { VersionDetail } from "../api/versions";
 import type { WorkflowNode } from "../types";
-import { diffRows, shown, versionTitle } from "./versions";
+import { diffRows, reloadLimit, shown, versionTitle, withPage } from "./versions";
 
 const node = (id: string, label: string, config: Record<string, unknown> = {}): WorkflowNode => ({
   id, type: "wireflow", position: { x: 0, y: 0 },
@@ -33,5 +33,23 @@ describe("diffRows", () => {
     expect(shown("x".repeat(100), 10)).toBe(`${"x".repeat(9)}…`);
     expect(versionTitle(12, "Client approved")).toBe("v12 · Client approved");
     expect(versionTitle(12, "")).toBe("v12");
+  });
+});
+
+describe("paging the Versions list", () => {
+  const v = (number: number) => ({ number, label: `v${number}` });
+
+  it("appends an older page, newest first, each version once", () => {
+    const first = [v(90), v(89), v(88)];
+    // A save (v91) arrived between the pages: the next page starts one lower, repeating v88.
+    expect(withPage(first, [v(88), v(87)]).map((i) => i.number)).toEqual([90, 89, 88, 87]);
+    expect(withPage([], [v(2), v(5)]).map((i) => i.number)).toEqual([5, 2]);
+  });
+
+  it("reads as many whole pages again as are shown, within the API's cap", () => {
+    expect(reloadLimit(0, 30)).toBe(30);
+    expect(reloadLimit(30, 30)).toBe(30);
+    expect(reloadLimit(31, 30)).toBe(60);
+    expect(reloadLimit(900, 30)).toBe(200);
   });
 });

@@ -56,3 +56,17 @@ export function diffRows(detail: VersionDetail, current: WorkflowNode[]): DiffRo
 /** "v12 · Client approved", "v12". */
 export const versionTitle = (number: number, label: string) =>
   label ? `v${number} · ${label}` : `v${number}`;
+
+/** The panel's list after a page arrived: newest first, each version once (a save made
+ * between two pages shifts the offsets, so a version can come twice). */
+export function withPage<T extends { number: number }>(items: T[], page: T[]): T[] {
+  const byNumber = new Map(items.map((item) => [item.number, item]));
+  for (const item of page) byNumber.set(item.number, item);
+  return [...byNumber.values()].sort((a, b) => b.number - a.number);
+}
+
+/** How many versions to ask for when the list is read again (after a save): as many as are
+ * shown, in whole pages, at most `max` (the API's page cap). */
+export function reloadLimit(shown: number, page: number, max = 200): number {
+  return Math.min(max, Math.max(page, Math.ceil(shown / page) * page));
+}
