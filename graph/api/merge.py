@@ -13,7 +13,7 @@ from accounts.permissions import require_scope
 from accounts.roles import Scope
 from graph import selectors, services, versions
 from graph.api import serializers as s
-from graph.api.views import _saved, _valid
+from graph.api.views import _valid, _workflow_out
 from wireflow_site.errors import ApiError
 
 WRITE = Scope.WORKFLOWS_WRITE
@@ -69,9 +69,11 @@ class MergePreview(serializers.Serializer):
     mineTouched = serializers.ListField(child=serializers.CharField(),
                                         help_text="Node ids mine changed since base")
     theirsTouched = serializers.ListField(child=serializers.CharField())
+    saved = s.WorkflowOut(allow_null=True, help_text="The workflow as saved (null for a "
+                                                     "preview)")
 
 
-class MergePreviewOut(serializers.Serializer):
+class MergeOut(serializers.Serializer):
     data = MergePreview()
 
 
@@ -86,9 +88,7 @@ class WorkflowMergeApi(APIView):
 
     @extend_schema(
         operation_id="workflows_merge", request=WorkflowMergeIn,
-        responses={200: OpenApiResponse(MergePreviewOut, description="preview; any other "
-                                        "strategy answers as a save does (WorkflowSavedOut) "
-                                        "with meta.merge"),
+        responses={200: MergeOut,
                    400: s.ErrorOut, 404: s.ErrorOut,
                    409: OpenApiResponse(MergeConflictOut, description="merge_conflict, or "
                                         "stale_write (theirsUpdatedAt is old)"),
@@ -113,15 +113,10 @@ class WorkflowMergeApi(APIView):
             workflow=workflow, actor=request.principal, base=base,
             mine={"nodes": body["nodes"], "edges": body["edges"]},
             strategy=body["strategy"], theirs_updated_at=body.get("theirsUpdatedAt"))
-        summary = {"clean": merged.clean, "conflicts": [c.as_json() for c in merged.conflicts],
-                   "theirs": theirs, "mineTouched": merged.mine_touched,
-                   "theirsTouched": merged.theirs_touched}
-        if saved is None:
-            return Response({"data": {
-                **summary, "nodes": merged.nodes if merged.clean else None,
-                "edges": merged.edges if merged.clean else None}})
-        # The saved graph's warnings and remaining problems, as any save answers with them.
-        result = services.check_graph(saved.nodes, saved.edges, strict=False)
-        response = _saved(request, saved, result, created=False)
-        response.data["meta"]["merge"] = {"strategy": body["strategy"], **summary}
-        return response
+        return Response({"data": {
+            "clean": merged.clean, "conflicts": [c.as_json() for c in merged.conflicts],
+            "nodes": merged.nodes if merged.clean else None,
+            "edges": merged.edges if merged.clean else None,
+            "theirs": theirs, "mineTouched": merged.mine_touched,
+            "theirsTouched": merged.theirs_touched,
+            "saved": _workflow_out(request, saved) if saved is not None else None}})

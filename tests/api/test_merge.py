@@ -56,6 +56,7 @@ def test_preview_offers_a_clean_merge_and_writes_nothing(overtaken):
     merged = {n["id"]: n["data"]["config"] for n in data["nodes"]}
     assert merged["text"] == {"prompt": "a horse"} and merged["upscale"] == {"scale": 4}
     assert Workflow.objects.get(pk=loaded["id"]).version == 2
+    assert data["saved"] is None
 
 
 def test_merge_saves_both_changes_as_a_new_version_that_says_merged(overtaken):
@@ -64,9 +65,9 @@ def test_merge_saves_both_changes_as_a_new_version_that_says_merged(overtaken):
     saved = eve.post(f"{url}/merge", {**mine, "baseVersion": 1, "strategy": "merge",
                                       "theirsUpdatedAt": theirs_at}, format="json")
     assert saved.status_code == 200, saved.json()
-    body = saved.json()
-    assert body["meta"]["merge"]["strategy"] == "merge"
-    config = {n["id"]: n["data"]["config"] for n in body["data"]["nodes"]}
+    body = saved.json()["data"]
+    assert body["clean"] is True and body["saved"]["version"] == 3
+    config = {n["id"]: n["data"]["config"] for n in body["saved"]["nodes"]}
     assert config["text"] == {"prompt": "a horse"} and config["upscale"] == {"scale": 4}
     listed = eve.get(f"{url}/versions").json()["data"]
     assert [(v["number"], v["author"], v["source"]) for v in listed] == [
@@ -76,7 +77,7 @@ def test_merge_saves_both_changes_as_a_new_version_that_says_merged(overtaken):
     # eve's next autosave starts a new version: the merge is never coalesced away.
     assert eve.post("/api/v1/workflows?strict=false",
                     {"id": loaded["id"], **graph("a horse, later", scale=4),
-                     "baseUpdatedAt": body["data"]["updatedAt"]},
+                     "baseUpdatedAt": body["saved"]["updatedAt"]},
                     format="json").status_code == 200
     assert WorkflowVersion.objects.filter(workflow_id=loaded["id"], number=3,
                                           superseded_at__isnull=True).exists()
@@ -103,7 +104,7 @@ def test_a_true_conflict_is_shown_and_merge_refused_but_mine_and_theirs_both_sta
                                      "theirsUpdatedAt": preview["theirs"]["updatedAt"]},
                     format="json")
     assert took.status_code == 200, took.json()
-    assert took.json()["data"]["nodes"][2]["data"]["config"]["scale"] == 4
+    assert took.json()["data"]["saved"]["nodes"][2]["data"]["config"]["scale"] == 4
     kept = {v.number: v for v in WorkflowVersion.objects.filter(workflow_id=loaded["id"])}
     assert kept[2].nodes[2]["data"]["config"]["scale"] == 4          # ann's
     assert kept[3].nodes == mine["nodes"] and kept[3].note == "mine, set aside for v2 by ann"
@@ -114,7 +115,7 @@ def test_a_true_conflict_is_shown_and_merge_refused_but_mine_and_theirs_both_sta
     kept_mine = ann.post(f"{url}/merge", {**mine, "baseVersion": 2, "strategy": "mine"},
                          format="json")
     assert kept_mine.status_code == 200
-    assert kept_mine.json()["data"]["nodes"][2]["data"]["config"]["scale"] == 8
+    assert kept_mine.json()["data"]["saved"]["nodes"][2]["data"]["config"]["scale"] == 8
     assert WorkflowVersion.objects.get(workflow_id=loaded["id"], number=5).note == \
         "kept mine over v4 by eve"
     assert WorkflowVersion.objects.filter(workflow_id=loaded["id"]).count() == 5

@@ -81,6 +81,10 @@ VALID_BUT_REFUSED = {
     "POST /api/v1/apps/{slug}/run": {
         "positive_data_acceptance": "generated input ids name no input of the app (400 "
                                     "invalid_inputs)"},
+    "POST /api/v1/workflows/{workflow_id}/merge": {
+        "positive_data_acceptance": "a merge needs exactly one of base and baseVersion (400), "
+                                    "nodes it can key (objects with unique string ids, else "
+                                    "400) and a baseVersion that exists (404)"},
     "POST /api/v1/batches/{batch_id}/retry": {
         "positive_data_acceptance": "a batch none of whose runs failed has nothing to retry "
                                     "(400 nothing_to_retry)"},

@@ -19,7 +19,7 @@ const preview = (clean: boolean): MergePreview => ({
                                     theirs: "pig" }],
   nodes: clean ? [prompt("horse", -400)] : null, edges: clean ? [] : null,
   theirs: { version: 2, updatedAt: "t2", author: "ann" }, mineTouched: ["prompt"],
-  theirsTouched: ["prompt"],
+  theirsTouched: ["prompt"], saved: null,
 });
 
 /** A stand-in server answering each request from `answer`; the requests with their bodies. */
@@ -53,8 +53,9 @@ describe("a save a teammate's save overtook", () => {
                  currentVersion: 2 };
       }
       if (body.strategy === "preview") return { data: preview(true) };
-      return { data: { id: "w", name: "w", updatedAt: "t3", webhookUrl: "", version: 3,
-                       nodes: [prompt("horse", -400)], edges: [] } };
+      return { data: { ...preview(true), saved: {
+        id: "w", name: "w", updatedAt: "t3", webhookUrl: "", version: 3,
+        nodes: [prompt("horse", -400)], edges: [] } } };
     });
     useEditor.getState().setConfig("prompt", "prompt", "horse");
     expect(await save()).toBe(false);

@@ -53,9 +53,9 @@ export async function resolveMerge(strategy: MergeStrategy): Promise<boolean> {
       ...(preview ? { theirsUpdatedAt: preview.theirs.updatedAt } : {}),
     });
     const now = useEditor.getState();
-    now.load(saved.data);
+    now.load(saved.data.saved);
     useMerge.setState({ preview: null, busy: false });
-    now.notify(resolvedMessage(strategy, saved.data.version, preview));
+    now.notify(resolvedMessage(strategy, saved.data.saved.version, preview));
     return true;
   } catch (error) {
     useMerge.setState({ busy: false });

@@ -57,6 +57,8 @@ export interface MergePreview {
   theirs: { version: number; updatedAt: string; author: string };
   mineTouched: string[];
   theirsTouched: string[];
+  /** The workflow as saved; null for a preview. */
+  saved: Workflow | null;
 }
 
 const mergePath = (id: string) => `/workflows/${encodeURIComponent(id)}/merge`;
@@ -65,10 +67,10 @@ const mergePath = (id: string) => `/workflows/${encodeURIComponent(id)}/merge`;
 export const mergePreview = (id: string, body: Graph & { base: Graph }) =>
   api<{ data: MergePreview }>("POST", mergePath(id), { ...body, strategy: "preview" });
 
-/** (+) Resolve it: answers as a save does. */
+/** (+) Resolve it; `saved` is the workflow as saved. */
 export const mergeSave = (id: string, body: Graph & {
   base: Graph; strategy: MergeStrategy; theirsUpdatedAt?: string }) =>
-  api<{ data: Workflow }>("POST", mergePath(id), body);
+  api<{ data: MergePreview & { saved: Workflow } }>("POST", mergePath(id), body);
 
 export const renameWorkflow = (id: string, name: string) =>
   api<{ data: Workflow }>("POST", "/workflows?strict=false", { id, name });
