@@ -1,6 +1,7 @@
 """What the team workspace costs: an activity line on every change, the autosave path with and
-without it, and the usage page's reads on a busy team (5,000 runs, 10,000 ledger lines in 30
-days). Medians; prints figures, asserts nothing about time.
+without it, the usage page's reads on a busy team (5,000 runs, 10,000 ledger lines in 30
+days) and the three-way merge of a teammate's save at the graph caps. Medians; prints
+figures, asserts nothing about time.
 
 Uses its own database (var/bench-team.sqlite3 unless DATABASE_URL is set) and the Redis of
 REDIS_URL. Run from the repository root: python bench/bench_team.py (make bench runs it with
@@ -37,6 +38,7 @@ from executions import usage  # noqa: E402
 from executions.api.team_usage import CSV_COLUMNS  # noqa: E402
 from executions.models import Execution  # noqa: E402
 from graph import versions  # noqa: E402
+from graph.merge import merge_graphs  # noqa: E402
 from graph.models import WorkflowVersion  # noqa: E402
 from graph.services import workflow_create, workflow_update  # noqa: E402
 
@@ -101,6 +103,24 @@ def main() -> int:
     kept = WorkflowVersion.objects.filter(workflow=workflows[1]).count()
     print(f"version rows after 401 autosaves: {saved_rows} within the {versions.GRACE.seconds} s "
           f"grace, {kept} after it (create + the burst's newest)")
+
+    # A teammate's save merged into ours at the caps (100 nodes, 500 edges), each side having
+    # changed 10 nodes' settings: the pure merge the editor's preview and save run.
+    big = [{"id": f"n{i}", "type": "basedNode", "position": {"x": i, "y": 0},
+            "data": {"label": f"n{i}", "nodeType": "process:upscale_local",
+                     "config": {"scale": 2, "note": f"{i}"}}} for i in range(100)]
+    wires = [{"id": f"e{i}", "source": f"n{i % 99}", "sourceHandle": "out-image",
+              "target": f"n{(i % 99) + 1}", "targetHandle": f"in-image-{i // 99}"}
+             for i in range(500)]
+    mine_nodes, theirs_nodes = [dict(n) for n in big], [dict(n) for n in big]
+    for i in range(10):
+        mine_nodes[i] = {**big[i], "data": {**big[i]["data"], "config": {"scale": 4}}}
+        theirs_nodes[50 + i] = {**big[50 + i], "position": {"x": -i, "y": 9}}
+    merge_ms = median_ms(lambda: merge_graphs(
+        base={"nodes": big, "edges": wires}, mine={"nodes": mine_nodes, "edges": wires},
+        theirs={"nodes": theirs_nodes, "edges": wires}), 50)
+    print(f"three-way merge at the caps (100 nodes, 500 edges, 10 nodes changed per side): "
+          f"{merge_ms:.1f} ms (median of 50)")
 
     now = timezone.now()
     rng = random.Random(7)
