@@ -38,13 +38,13 @@ def format_timestamp(value: datetime) -> str:
     )
 
 
-def _parse_base(value: Any) -> datetime | None:
+def _parse_base(value: Any, field: str = "baseUpdatedAt") -> datetime | None:
     if value in (None, ""):
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None:
         raise ApiError(
-            "baseUpdatedAt must be an ISO 8601 timestamp, as returned in updatedAt",
+            f"{field} must be an ISO 8601 timestamp, as returned in updatedAt",
             code="invalid_request",
         )
     if timezone.is_naive(parsed):
@@ -52,8 +52,9 @@ def _parse_base(value: Any) -> datetime | None:
     return parsed
 
 
-def _guard_stale(workflow: Workflow, base_updated_at: Any) -> None:
-    base = _parse_base(base_updated_at)
+def _guard_stale(workflow: Workflow, base_updated_at: Any,
+                 field: str = "baseUpdatedAt") -> None:
+    base = _parse_base(base_updated_at, field)
     if base is not None and base < workflow.updated_at:
         raise ApiError(
             "The workflow was saved by someone else since you loaded it",
@@ -349,7 +350,7 @@ def workflow_merge(*, workflow: Workflow, actor: Principal, base: dict[str, Any]
         locked = (Workflow.objects.select_for_update() if strategy != "preview"
                   else Workflow.objects).get(pk=workflow.pk)
         if strategy != "preview":
-            _guard_stale(locked, theirs_updated_at)
+            _guard_stale(locked, theirs_updated_at, "theirsUpdatedAt")
         try:
             merged = merge_graphs(base=base, mine=mine,
                                   theirs={"nodes": locked.nodes, "edges": locked.edges})

@@ -141,7 +141,7 @@ def test_a_save_since_the_preview_is_stale_again(overtaken, team, member):
     ({"nodes": [], "base": {"nodes": []}, "strategy": "ours"}, "strategy"),
     ({"nodes": [], "base": {"nodes": []}, "extra": 1}, "Unknown field"),
     ({"nodes": [], "base": "x"}, "base"),
-    ({"nodes": [], "base": {"nodes": []}, "theirsUpdatedAt": "soon"}, "baseUpdatedAt"),
+    ({"nodes": [], "base": {"nodes": []}, "theirsUpdatedAt": "soon"}, "theirsUpdatedAt must be"),
 ])
 def test_bad_bodies_are_400_and_change_nothing(overtaken, body, message):
     eve, url, loaded, _, _ = overtaken

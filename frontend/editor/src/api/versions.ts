@@ -26,6 +26,8 @@ export interface VersionItem {
   createdAt: string;
   startedAt: string;
   changes: ChangeCounts;
+  /** How a version a merge wrote came about ("merged with v12 by ann"); else "". */
+  note: string;
   summary: string;
 }
 
@@ -52,6 +54,7 @@ export interface VersionDetail {
   author: string;
   createdAt: string;
   saves: number;
+  note: string;
   current: boolean;
   nodes: WorkflowNode[];
   edges: WorkflowEdge[];

@@ -216,7 +216,8 @@ export default function VersionsPanel() {
         <section className="version-diff" aria-label={`Version ${selected.number}`}
                  data-testid="version-diff">
           <h2>{versionTitle(selected.number, selected.label)}</h2>
-          <p className="muted">{selected.author} · {when(selected.createdAt)}</p>
+          <p className="muted">{selected.author} · {when(selected.createdAt)}
+            {selected.note ? ` · ${selected.note}` : ""}</p>
           {selected.current ? <p>This is the current version.</p> : (
             <>
               <p>From this version to the current graph:</p>
