@@ -19,7 +19,7 @@ from wireflow_site.errors import ErrorOut, InsufficientCreditsOut
 # Operations that start runs, so reserve credits: short → 402.
 CHARGING_OPERATIONS = {"workflows_execute", "workflows_run", "webhook_trigger", "batches_retry"}
 IDEMPOTENT_OPERATIONS = {"workflows_create", "workflows_execute", "workflows_run",
-                         "webhook_trigger"}
+                         "workflows_merge", "webhook_trigger"}
 KEYLESS_OPERATIONS = {"webhook_info", "webhook_trigger", "executions_status"}
 LOCATION = {"Location": {"schema": {"type": "string", "format": "uri"},
                          "description": "The poll URL of the (first) run"}}

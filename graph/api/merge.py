@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.idempotency import idempotent
 from accounts.permissions import require_scope
 from accounts.roles import Scope
 from graph import selectors, services, versions
@@ -83,6 +84,14 @@ class MergeConflictOut(s.ErrorOut):
     currentVersion = serializers.IntegerField()
 
 
+def _merge_team(request: Request, workflow_id: str):
+    """The team a merge writes in, if the caller may edit there (else 404/403), checked on
+    replays too."""
+    workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
+    require_scope(request.principal, workflow.team_id, WRITE)
+    return workflow.team
+
+
 class WorkflowMergeApi(APIView):
     required_scopes = {"POST": WRITE}
 
@@ -93,6 +102,7 @@ class WorkflowMergeApi(APIView):
                    409: OpenApiResponse(MergeConflictOut, description="merge_conflict, or "
                                         "stale_write (theirsUpdatedAt is old)"),
                    422: s.GraphErrorOut})
+    @idempotent(_merge_team)
     def post(self, request: Request, workflow_id: str) -> Response:
         workflow = selectors.workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, WRITE)

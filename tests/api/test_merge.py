@@ -121,6 +121,16 @@ def test_a_true_conflict_is_shown_and_merge_refused_but_mine_and_theirs_both_sta
     assert WorkflowVersion.objects.filter(workflow_id=loaded["id"]).count() == 5
 
 
+def test_a_merge_repeated_with_its_idempotency_key_writes_once(overtaken):
+    eve, url, loaded, mine, _ = overtaken
+    body = {**mine, "baseVersion": 1, "strategy": "mine"}
+    first = eve.post(f"{url}/merge", body, format="json", HTTP_IDEMPOTENCY_KEY="merge-1")
+    again = eve.post(f"{url}/merge", body, format="json", HTTP_IDEMPOTENCY_KEY="merge-1")
+    assert first.status_code == again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert Workflow.objects.get(pk=loaded["id"]).version == 3
+
+
 def test_a_save_since_the_preview_is_stale_again(overtaken, team, member):
     eve, url, loaded, mine, _ = overtaken
     preview = eve.post(f"{url}/merge", {**mine, "base": graph()}, format="json").json()["data"]
