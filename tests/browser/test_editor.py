@@ -263,31 +263,43 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
     assert saved["image-to-video-local-1"]["data"]["config"]["fps"] == 30
     assert len(workflow.edges) == 2
 
-    # A teammate saves in between: the editor warns and overwrites nothing until told; their
-    # edit (a node moved) and ours (the prompt) touch different fields, so it offers a merge.
-    from accounts.selectors import principal_for_user
+    # Someone saves in between from a second page (the same account in another tab: its save
+    # even takes the place of this tab's last version): the editor warns and overwrites
+    # nothing until told; that edit (a node renamed) and ours (the prompt) touch different
+    # nodes, so it offers a merge.
     from graph.models import WorkflowVersion
-    from graph.services import workflow_update
 
-    theirs = [*workflow.nodes]
-    moved = theirs[0]["id"]
-    theirs[0] = {**theirs[0], "position": {"x": -400, "y": -400}}
-    workflow_update(workflow=workflow, actor=principal_for_user(designer),
-                    changes={"nodes": theirs}, strict=False)
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.dblclick("[data-testid=node-image-to-video-local-1] .node-label")
+    other.fill("[data-testid=node-image-to-video-local-1] .node-label-input", "Teaser")
+    other.keyboard.press("Enter")
+
+    def label_of(node_id):
+        workflow.refresh_from_db()
+        return {n["id"]: n for n in workflow.nodes}[node_id]["data"]["label"]
+
+    for _ in range(100):  # its autosave, 1.5 s after the edit
+        if label_of("image-to-video-local-1") == "Teaser":
+            break
+        other.wait_for_timeout(100)
+    assert label_of("image-to-video-local-1") == "Teaser"
+    other.close()
     page.click("[data-testid=node-prompt] .node-label")
     page.fill("#setting-prompt", "mine")
     page.wait_for_selector("[data-testid=conflict][data-state=clean]", timeout=15000)
-    workflow.refresh_from_db()
-    assert workflow.nodes[0]["position"] == {"x": -400, "y": -400}
+    assert {n["id"]: n for n in workflow.nodes}["prompt"]["data"]["config"]["prompt"] != "mine"
     page.screenshot(path=str(SHOTS / "editor-conflict.png"))
     page.click("[data-testid=merge-theirs]")
     page.wait_for_selector("[data-testid=notice]:has-text('Merged your changes with')",
                            timeout=15000)
     assert page.locator("[data-testid=save-state][data-state=saved]").count() == 1
+    page.wait_for_selector("[data-testid=node-image-to-video-local-1] "
+                           ".node-label:has-text('Teaser')")
     workflow.refresh_from_db()
     saved_nodes = {n["id"]: n for n in workflow.nodes}
     assert saved_nodes["prompt"]["data"]["config"]["prompt"] == "mine"
-    assert saved_nodes[moved]["position"] == {"x": -400, "y": -400}
+    assert saved_nodes["image-to-video-local-1"]["data"]["label"] == "Teaser"
     assert WorkflowVersion.objects.get(workflow=workflow, number=workflow.version).note \
         .startswith("merged with ")
 
