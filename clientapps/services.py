@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +22,19 @@ from django.utils.text import slugify
 from accounts.ratelimit import window_admit
 from accounts.selectors import Principal
 from clientapps.models import App
-from clientapps.selectors import app_spent_today, exposable_setting, workflow_default_outputs
+from clientapps.selectors import (
+    app_spent_today,
+    exposable_setting,
+    file_kind,
+    upload_for_token,
+    upload_token,
+    workflow_default_outputs,
+)
 from executions import services as runs
-from executions.models import Execution
+from executions.assets import asset_upload
+from executions.dispatch import renditions_enqueue_on_commit
+from executions.media_types import MediaRefused
+from executions.models import Asset, Execution
 from executions.selectors import workflow_run_inputs
 from executions.templates import template_cover_pick
 from graph.catalog.values import check_setting
@@ -71,6 +82,11 @@ def exposed_inputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]
         if key in seen:
             raise _invalid(f"{node['id']}.{setting.id} is exposed twice", nodeId=node["id"])
         seen.add(key)
+        media = file_kind(node, setting)
+        if media and (item.get("default") is not None or item.get("allowedValues") is not None):
+            raise _invalid(f"{node['id']}.{setting.id} is a file field: it takes no default or "
+                           "allowed values (the workflow's saved file is the default)",
+                           nodeId=node["id"])
         allowed = item.get("allowedValues")
         if allowed is not None:
             if not isinstance(allowed, list) or not allowed or len(allowed) > 100:
@@ -93,6 +109,7 @@ def exposed_inputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]
             "required": bool(item.get("required", setting.required)),
             "min": setting.min, "max": setting.max,
             "options": list(setting.enum) if setting.enum else None,
+            **({"media": media} if media else {}),
         })
     return cleaned
 
@@ -244,11 +261,13 @@ def app_passcode_try(*, app: App, passcode: str, visitor: str) -> bool:
     return bool(app.passcode_hash) and check_password(passcode, app.passcode_hash)
 
 
-def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
+def app_values_resolve(app: App, values: Any, visitor: str = "") -> dict[str, dict[str, Any]]:
     """A run's `inputs` (executions.planner) from what a visitor sent: `{nodeId: value}` for a
     node with one exposed input, `{nodeId: {input: value}}` for any. Only exposed inputs are
     taken; each value must fit its setting and the app's allowed values; a left-out input takes
-    the app's default, else the workflow's saved value; a required one with neither is a 400."""
+    the app's default, else the workflow's saved value; a required one with neither is a 400.
+    A file field's value is the token of a file this `visitor` uploaded to the app (app_upload),
+    never a URL: the run takes that file of the team's."""
     if values is None:
         values = {}
     if not isinstance(values, dict):
@@ -285,6 +304,10 @@ def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
                     raise ApiError(f"{field['label']} is required", code="invalid_inputs",
                                    nodeId=node_id, input=input_id)
                 continue
+            if field.get("media"):
+                asset = upload_for_token(app, value, visitor, field["media"])
+                inputs.setdefault(node_id, {})[input_id] = settings.MEDIA_URL + asset.file.name
+                continue
             setting = exposable_setting(node, input_id)
             choices = field.get("allowedValues") or field.get("options")
             if isinstance(value, str) and choices:  # a form's <select> sends the choice's text
@@ -297,6 +320,35 @@ def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
                                allowedValues=allowed)
             inputs.setdefault(node_id, {})[input_id] = value
     return inputs
+
+
+def app_upload(*, app: App, data: bytes, declared_mime: str, actor: Principal | None,
+               visitor: str) -> tuple[Asset, str]:
+    """A file a visitor sends for one of the app's file fields: checked as any upload is
+    (format sniffed, agreeing with its declared type, under the pixel cap; the caller checked
+    the size), stored among the team's assets with the app as origin. Counted per visitor in
+    the app's hourly window: its runs per hour times its file fields. Returns the asset and
+    the token a run's input names it by (only this visitor's runs of this app take it)."""
+    if not app.is_active or app.workflow.deleted_at is not None:
+        raise ApiError("This app is not available right now", code="app_inactive", status=409)
+    kinds = tuple(dict.fromkeys(f["media"] for f in app.exposed_inputs if f.get("media")))
+    if not kinds:
+        raise ApiError("This app takes no files", code="invalid_request")
+    window_admit(scope=f"app-upload:{app.pk}:{visitor}",
+                 limit=app.visitor_runs_per_hour * sum(
+                     1 for f in app.exposed_inputs if f.get("media")),
+                 seconds=3600, message="You have uploaded too many files to this app. Please "
+                 "try again later.")
+    try:
+        asset = asset_upload(team=app.team, data=data, declared_mime=declared_mime,
+                             kinds=kinds, renditions=False,
+                             uploader={"created_by": actor.user if actor else None,
+                                       "app_id": app.pk})
+    except MediaRefused as error:
+        # 415 not a format the app takes or sent as another; 422 over the pixel cap.
+        raise ApiError(error.message, code=error.code, status=error.http_status) from error
+    renditions_enqueue_on_commit(asset.pk)
+    return asset, upload_token(app, asset, visitor)
 
 
 def _saved(node: dict, input_id: str) -> Any:
@@ -318,7 +370,7 @@ def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
     workflow = app.workflow
     if not app.is_active or workflow.deleted_at is not None:
         raise ApiError("This app is not available right now", code="app_inactive", status=409)
-    inputs = app_values_resolve(app, values)
+    inputs = app_values_resolve(app, values, visitor)
     window_admit(scope=f"app-run:{app.pk}:{visitor}", limit=app.visitor_runs_per_hour,
                  seconds=3600, message="You have started too many runs of this app. Please "
                  "try again later.")

@@ -32,6 +32,10 @@ LOGIN = "/login/"
 UNLOCKED = "clientapps:unlocked:{}"
 MY_RUNS = "clientapps:runs:{}"
 KEEP_RUNS = 12
+# What a file field's picker offers (the server sniffs the file whatever it is called).
+FILE_ACCEPT = {"image": "image/png,image/jpeg,image/webp,image/gif",
+               "audio": "audio/mpeg,audio/wav,audio/x-wav,audio/mp4,audio/aac,audio/ogg,"
+                        "audio/flac,.mp3,.wav,.m4a,.aac,.ogg,.flac"}
 
 
 def _member(request, app: App) -> Principal | None:
@@ -77,13 +81,15 @@ def _field_widgets(app: App) -> list[dict]:
     for index, field in enumerate(app.exposed_inputs):
         choices = field.get("allowedValues") or field.get("options")
         kind = field["type"]
-        widget = ("select" if choices else "checkbox" if kind == "boolean"
+        widget = ("file" if field.get("media") else
+                  "select" if choices else "checkbox" if kind == "boolean"
                   else "textarea" if kind == "text" else
                   "number" if kind in ("integer", "number", "seed") else
                   "color" if kind == "color" else "text")
         fields.append({**field, "widget": widget, "choices": choices or [],
                        "html_id": f"field-{index}",
-                       "step": "1" if kind in ("integer", "seed") else "any"})
+                       "step": "1" if kind in ("integer", "seed") else "any",
+                       "accept": FILE_ACCEPT.get(field.get("media", ""), "")})
     return fields
 
 
@@ -124,6 +130,49 @@ def app_unlock(request, slug: str):
     return redirect("app-page", slug=app.slug)
 
 
+def _visit_refusal(request, app: App, member: Principal | None) -> ApiError | None:
+    """Why this visitor may not run the app (or upload to it), or None."""
+    if not _may_visit(request, app, member):
+        return ApiError("Open the app's page (and enter its passcode) first",
+                        code="app_locked", status=403)
+    if member is not None and not member.can(app.team_id, Scope.APPS_EXECUTE):
+        return ApiError("Your role on this team does not allow running its apps "
+                        "(apps:execute)", code="insufficient_scope", status=403)
+    return None
+
+
+def _visitor_of(request, member: Principal | None) -> str:
+    return f"user:{request.user.pk}" if member else _visitor(request)
+
+
+@require_POST
+def app_visitor_upload(request, slug: str):
+    """A file for one of the app's file fields (multipart "file") → 201 with the token the
+    run's input names it by; the file's URL is never given to the visitor."""
+    from django.conf import settings
+
+    app = _app(slug)
+    member = _member(request, app)
+    refused = _visit_refusal(request, app, member)
+    if refused is not None:
+        return _error(refused)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _error(ApiError('Send the file as multipart "file"', code="invalid_request"))
+    if upload.size > settings.FETCH_MAX_BYTES:
+        return _error(ApiError(f"File too large (limit {settings.FETCH_MAX_BYTES // 2**20} MB)",
+                               code="payload_too_large", status=413))
+    try:
+        asset, token = services.app_upload(
+            app=app, data=upload.read(), declared_mime=(upload.content_type or "").lower(),
+            actor=member, visitor=_visitor_of(request, member))
+    except ApiError as error:
+        return _error(error)
+    return JsonResponse({"upload": token, "type": asset.kind, "width": asset.width,
+                         "height": asset.height, "duration": asset.duration,
+                         "size": asset.size}, status=201)
+
+
 @require_POST
 def app_visitor_run(request, slug: str):
     """A run from the app's form: JSON `{"inputs": {...}}` → 202 with the run's token and its
@@ -132,12 +181,9 @@ def app_visitor_run(request, slug: str):
 
     app = _app(slug)
     member = _member(request, app)
-    if not _may_visit(request, app, member):
-        return _error(ApiError("Open the app's page (and enter its passcode) first",
-                               code="app_locked", status=403))
-    if member is not None and not member.can(app.team_id, Scope.APPS_EXECUTE):
-        return _error(ApiError("Your role on this team does not allow running its apps "
-                               "(apps:execute)", code="insufficient_scope", status=403))
+    refused = _visit_refusal(request, app, member)
+    if refused is not None:
+        return _error(refused)
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -147,7 +193,7 @@ def app_visitor_run(request, slug: str):
     try:
         execution = services.app_run(
             app=app, values=body.get("inputs"), actor=member,
-            visitor=f"user:{request.user.pk}" if member else _visitor(request),
+            visitor=_visitor_of(request, member),
             visitor_label=f"visitor of app {app.title}")
     except ApiError as error:
         return _error(error)
@@ -182,10 +228,12 @@ def _settings_of(workflow) -> list[dict]:
         if spec is None or spec.category == "utility":
             continue
         for index, setting in enumerate(spec.settings()):
-            if setting.type not in selectors.EXPOSABLE:
+            if setting.type not in selectors.EXPOSABLE \
+                    and selectors.file_kind(node, setting) is None:
                 continue
             rows.append({"key": f"{node['id']}::{setting.id}", "node": data.get("label") or
                          spec.label, "nodeId": node["id"], "setting": setting,
+                         "file": selectors.file_kind(node, setting),
                          "checked": node["id"] in exposed and index == 0})
     return rows
 

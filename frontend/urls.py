@@ -13,6 +13,7 @@ urlpatterns = [
     path("apps/<str:slug>", app_views.app_page, name="app-page"),
     path("apps/<str:slug>/unlock", app_views.app_unlock, name="app-unlock"),
     path("apps/<str:slug>/runs", app_views.app_visitor_run, name="app-runs"),
+    path("apps/<str:slug>/uploads", app_views.app_visitor_upload, name="app-uploads"),
     path("apps/<str:slug>/runs/<str:token>", app_views.app_visitor_run_status, name="app-run"),
     path("gallery", views.gallery, name="gallery"),
     path("templates", template_views.templates_gallery, name="templates"),

@@ -320,3 +320,129 @@ def test_a_visitor_is_held_to_the_apps_runs_per_hour(team, key_client):
     assert response.json()["error"] == ("You have started too many runs of this app. Please "
                                         "try again later.")
     assert Execution.objects.count() == 2
+
+
+# --- visitor uploads: a file field ------------------------------------------------------------
+
+def _photo_app(admin, **body) -> str:
+    """An app over Image Input → Lanczos upscale whose image is a file field."""
+    from tests.graph.builders import edge, node
+
+    graph = {"name": "Upscale my photo",
+             "nodes": [node("photo", "input:image", {"url": "https://example.com/saved.png"}),
+                       node("up", "process:upscale_local", {"scale": 2})],
+             "edges": [edge("e1", "photo", "image", "up", "image")]}
+    created = admin.post("/api/v1/workflows", graph, format="json")
+    assert created.status_code == 201, created.json()
+    payload = {"workflowId": created.json()["data"]["id"], "title": "Upscaler",
+               "dailyCreditCap": 100, "access": "link",
+               "exposedInputs": [{"nodeId": "photo", "label": "Your photo"}], **body}
+    response = admin.post("/api/v1/apps", payload, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["data"]["slug"]
+
+
+def _upload(client: Client, slug: str, data: bytes, name="photo.png", mime="image/png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.get(f"/apps/{slug}")
+    return client.post(f"/apps/{slug}/uploads",
+                       {"file": SimpleUploadedFile(name, data, content_type=mime)},
+                       HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+
+
+def test_a_visitor_uploads_an_image_for_a_file_field_and_only_their_run_takes_it(
+        team, key_client, media_storage):
+    from executions.models import Asset, NodeRun
+    from tests.media_files import pillow
+
+    admin = key_client(team)
+    slug = _photo_app(admin)
+    app = App.objects.get(slug=slug)
+    assert app.exposed_inputs[0]["media"] == "image"
+    visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.7")
+    html = visitor.get(f"/apps/{slug}").content.decode()
+    assert 'type="file" accept="image/png,image/jpeg,image/webp,image/gif"' in html
+    response = _upload(visitor, slug, pillow("PNG", (40, 30)))
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["type"], body["width"], body["height"]) == ("image", 40, 30)
+    assert "url" not in body and "/media/" not in response.content.decode()
+    asset = Asset.objects.get()
+    assert (asset.team_id, asset.app_id, asset.uploaded) == (team.pk, app.pk, True)
+
+    # Another visitor holding the token, a made-up token or a URL: refused, nothing started.
+    other = Client(enforce_csrf_checks=True, REMOTE_ADDR="203.0.113.9")
+    for client, value in ((other, body["upload"]), (visitor, body["upload"] + "x"),
+                          (visitor, "https://example.com/elsewhere.png"),
+                          (visitor, f"/media/{asset.file.name}")):
+        refused = _visitor_run(client, slug, {"photo": value})
+        assert refused.status_code == 400, refused.json()
+        assert refused.json()["code"] == "invalid_inputs"
+    assert Execution.objects.count() == 0
+
+    started = _visitor_run(visitor, slug, {"photo": body["upload"]})
+    assert started.status_code == 202, started.json()
+    run = NodeRun.objects.get(execution__app_id=app.pk, node_id="photo")
+    assert run.config["url"] == f"/media/{asset.file.name}"
+
+
+def test_an_upload_is_checked_as_any_upload_and_counted_per_visitor(
+        team, key_client, media_storage, settings):
+    from executions.models import Asset
+    from tests.media_files import pillow
+
+    admin = key_client(team)
+    slug = _photo_app(admin, visitorRunsPerHour=2)
+    visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.8")
+    # Not an image (sniffed, whatever it says it is), a sound for an image field, too many
+    # pixels, too many bytes: the upload endpoint's answers, and nothing stored.
+    assert _upload(visitor, slug, b"hello, not a picture").status_code == 415
+    settings.MEDIA_MAX_PIXELS = 20 * 20
+    over = _upload(visitor, slug, pillow("PNG", (40, 30)))
+    assert over.status_code == 422, over.json()
+    settings.MEDIA_MAX_PIXELS = 8192 * 8192
+    settings.FETCH_MAX_BYTES = 100
+    big = _upload(visitor, slug, pillow("PNG", (400, 300)))
+    assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+    settings.FETCH_MAX_BYTES = 50 * 2**20
+    assert Asset.objects.count() == 0
+    # The app's rate: its runs per hour × its file fields (2 × 1) uploads a visitor an hour;
+    # refused ones above counted too.
+    limited = _upload(visitor, slug, pillow("PNG", (40, 30)))
+    assert limited.status_code == 429
+    assert limited.json()["error"] == ("You have uploaded too many files to this app. Please "
+                                       "try again later.")
+    fresh = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.9")
+    assert _upload(fresh, slug, pillow("PNG", (40, 30))).status_code == 201
+
+
+def test_uploads_follow_the_apps_access_rules(team, key_client, make_user, media_storage):
+    from tests.media_files import pillow
+
+    admin = key_client(team)
+    locked = _photo_app(admin, access="passcode", passcode="open sesame")
+    visitor = Client(enforce_csrf_checks=True)
+    response = _upload(visitor, locked, pillow("PNG"))
+    assert response.status_code == 403 and response.json()["code"] == "app_locked"
+    visitor.post(f"/apps/{locked}/unlock", {"passcode": "open sesame",
+                                            "csrfmiddlewaretoken":
+                                            visitor.cookies["csrftoken"].value})
+    assert _upload(visitor, locked, pillow("PNG")).status_code == 201
+    team_only = _photo_app(admin, access="team")
+    viewer = Client(enforce_csrf_checks=True)
+    viewer.force_login(make_user(team=team, role="viewer"))
+    response = _upload(viewer, team_only, pillow("PNG"))
+    assert response.status_code == 403 and "apps:execute" in response.json()["error"]
+    # An app without file fields takes no files.
+    plain = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    response = _upload(Client(enforce_csrf_checks=True), plain, pillow("PNG"))
+    assert response.status_code == 400 and response.json()["error"] == "This app takes no files"
+
+
+def test_a_file_field_takes_no_default_or_allowed_values(team, key_client):
+    admin = key_client(team)
+    with pytest.raises(AssertionError) as refused:
+        _photo_app(admin, exposedInputs=[{"nodeId": "photo", "default": "https://x.test/a.png"}])
+    assert "is a file field" in str(refused.value)
+    assert App.objects.count() == 0
