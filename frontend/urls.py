@@ -31,6 +31,7 @@ urlpatterns = [
     path("team/usage/chart.svg", team_views.team_usage_chart, name="team-usage-chart"),
     path("team/activity", team_views.team_activity, name="team-activity"),
     path("team/apps", app_views.team_apps, name="team-apps"),
+    path("team/apps/<str:slug>/edit", app_views.app_edit, name="app-edit"),
     path("invite/<str:token>", team_views.invite_page, name="invite"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
 ]

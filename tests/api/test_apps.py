@@ -446,3 +446,76 @@ def test_a_file_field_takes_no_default_or_allowed_values(team, key_client):
         _photo_app(admin, exposedInputs=[{"nodeId": "photo", "default": "https://x.test/a.png"}])
     assert "is a file field" in str(refused.value)
     assert App.objects.count() == 0
+
+
+# --- the publish form: Team → Apps → Edit ------------------------------------------------------
+
+def _edit_form(slug: str, **fields) -> dict:
+    form = {"title": "Neon cows, season 2", "description": "For the spring shoot",
+            "cap": "35", "per_hour": "4", "access": "passcode", "passcode": "moo moo",
+            "expose": ["text-input-1::prompt", "gen-1::aspect_ratio"],
+            "label::text-input-1::prompt": "What should the cow do?",
+            "help::text-input-1::prompt": "",
+            "allowed::gen-1::aspect_ratio": "1:1, 16:9", "default::gen-1::aspect_ratio": "16:9",
+            "output": ["gen-1"], "cover": "keep"}
+    form.update(fields)
+    return form
+
+
+def test_an_app_is_edited_from_team_apps_with_the_form_filled_in(team, key_client, make_user):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    editor = Client()
+    editor.force_login(make_user(team=team, role="editor"))
+    listed = editor.get(f"/team/apps?team={team.pk}").content.decode()
+    assert f'href="/team/apps/{slug}/edit" data-testid="edit-app"' in listed
+    page = editor.get(f"/team/apps/{slug}/edit").content.decode()
+    # The app as it is: title, cap, access, the exposed fields with their labels and values.
+    assert 'value="Neon cows"' in page and 'value="21"' in page
+    assert 'value="link" checked' in page and 'data-testid="save-app"' in page
+    assert 'value="Describe the scene"' in page and 'value="1:1, 9:16"' in page
+    assert 'value="text-input-1::prompt" checked' in page
+
+    response = editor.post(f"/team/apps/{slug}/edit", _edit_form(slug))
+    assert response.status_code == 302 and response["Location"] == f"/team/apps?team={team.pk}"
+    app = App.objects.get()
+    assert app.slug == slug and app.title == "Neon cows, season 2"
+    assert (app.daily_credit_cap, app.visitor_runs_per_hour, app.access) == (35, 4, "passcode")
+    assert app.description == "For the spring shoot"
+    prompt, ratio = app.exposed_inputs
+    assert prompt["label"] == "What should the cow do?"
+    assert (ratio["allowedValues"], ratio["default"]) == (["1:1", "16:9"], "16:9")
+    from django.contrib.auth.hashers import check_password
+    assert check_password("moo moo", app.passcode_hash)
+    # Saved again with the passcode left empty: the passcode stays; an exposed input dropped.
+    editor.post(f"/team/apps/{slug}/edit", _edit_form(
+        slug, passcode="", expose=["text-input-1::prompt"]))
+    app.refresh_from_db()
+    assert check_password("moo moo", app.passcode_hash)
+    assert [f["input"] for f in app.exposed_inputs] == ["prompt"]
+
+
+def test_a_bad_edit_shows_the_error_and_changes_nothing(team, key_client, make_user,
+                                                        make_team):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    before = App.objects.values().get()
+    editor = Client()
+    editor.force_login(make_user(team=team, role="editor"))
+    for bad, message in (({"cap": "-3"}, "dailyCreditCap must be an integer"),
+                         ({"title": "  "}, "An app needs a title"),
+                         ({"access": "passcode", "passcode": ""}, "needs a passcode"),
+                         ({"allowed::gen-1::aspect_ratio": "7:3"}, "must be one of")):
+        page = editor.post(f"/team/apps/{slug}/edit", _edit_form(slug, **bad))
+        assert page.status_code == 200 and message in page.content.decode(), message
+    assert App.objects.values().get() == before
+    # A viewer sees the form read-only and cannot save; another team's member gets a 404.
+    viewer = Client()
+    viewer.force_login(make_user(team=team, role="viewer"))
+    assert "Only the team's editors" in viewer.get(f"/team/apps/{slug}/edit").content.decode()
+    viewer.post(f"/team/apps/{slug}/edit", _edit_form(slug))
+    stranger = Client()
+    stranger.force_login(make_user(team=make_team(), role="admin"))
+    assert stranger.get(f"/team/apps/{slug}/edit").status_code == 404
+    assert stranger.post(f"/team/apps/{slug}/edit", _edit_form(slug)).status_code == 404
+    assert App.objects.values().get() == before

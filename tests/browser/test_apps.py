@@ -92,6 +92,18 @@ def test_publish_run_through_the_link_with_no_login_and_stop_at_the_cap(
     context.close()
     assert not refused, refused
 
+    # Team → Apps → Edit: the form filled in with the app; the cap raised, saved.
+    tab.goto(f"{server.url}/team/apps?team={team.pk}")
+    tab.click(f"[data-testid=app-row][data-slug={app.slug}] [data-testid=edit-app]")
+    tab.wait_for_url(f"**/team/apps/{app.slug}/edit")
+    assert tab.input_value("#title") == "Poster maker" and tab.input_value("#cap") == "7"
+    assert tab.is_checked("[data-testid=expose-photo-url]")
+    assert axe(tab, "app-edit") == []
+    tab.fill("#cap", "14")
+    tab.click("[data-testid=save-app]")
+    tab.wait_for_url("**/team/apps?team=*")
+    assert "7 / 14" in tab.locator(f"[data-testid=app-row][data-slug={app.slug}]").inner_text()
+
     # The team's history (the editor's History tab) names the app.
     tab.goto(f"{server.url}/workflows/{app.workflow_id}")
     tab.click("[data-testid=tab-history]")
