@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core import signing
 from django.db.models import Case, F, Sum, When
@@ -63,11 +64,31 @@ def app_by_slug(slug: str) -> App | None:
         slug=slug, workflow__deleted_at__isnull=True).first()
 
 
+def cap_zone(app: App) -> ZoneInfo:
+    """The time zone of the app's cap day (UTC for a name this machine does not know)."""
+    try:
+        return ZoneInfo(app.cap_timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def cap_day(app: App, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """When the app's cap day began and when the next begins: 00:00 in its time zone (on a
+    day whose midnight a clock change skips, the first instant after it)."""
+    zone = cap_zone(app)
+    today = (now or timezone.now()).astimezone(zone).date()
+
+    def midnight(day):
+        # Round-tripped through UTC so a skipped midnight lands on a real instant.
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+    return midnight(today), midnight(today + timedelta(days=1))
+
+
 def app_spent_today(app: App, *, exclude: Any = None) -> int:
-    """Credits the app's runs started today (UTC) were charged, a run still going counting
-    what it holds (its estimate) until it settles."""
-    now = timezone.now().astimezone(UTC)
-    start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    """Credits the app's runs started this cap day (from 00:00 in its time zone) were charged,
+    a run still going counting what it holds (its estimate) until it settles."""
+    start, _ = cap_day(app)
     runs = Execution.objects.filter(app_id=app.pk, created_at__gte=start)
     if exclude is not None:
         runs = runs.exclude(pk=exclude)
@@ -206,6 +227,8 @@ def app_api(app: App, *, base_url: str = "") -> dict[str, Any]:
         "exposedInputs": app.exposed_inputs, "exposedOutputs": app.exposed_outputs,
         "access": app.access, "hasPasscode": bool(app.passcode_hash),
         "dailyCreditCap": app.daily_credit_cap, "creditsUsedToday": app_spent_today(app),
+        "capTimezone": app.cap_timezone, "capResetsAt": cap_day(app)[1].isoformat()
+        .replace("+00:00", "Z"),
         "visitorRunsPerHour": app.visitor_runs_per_hour, "isActive": app.is_active,
         **app_cover(app),
         "createdAt": app.created_at.isoformat().replace("+00:00", "Z"),

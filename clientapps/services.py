@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -24,6 +25,7 @@ from accounts.selectors import Principal
 from clientapps.models import App
 from clientapps.selectors import (
     app_spent_today,
+    cap_day,
     exposable_setting,
     file_kind,
     upload_for_token,
@@ -48,7 +50,7 @@ MAX_CAP = 1_000_000
 PASSCODE_ATTEMPTS = 10  # per visitor and app, per quarter hour
 PASSCODE_WINDOW = 15 * 60
 CAP_MESSAGE = ("This app has reached its daily limit of {cap} credits ({used} used today, "
-               "this run needs {needed}). It resets at 00:00 UTC.")
+               "this run needs {needed}). It resets at 00:00 {zone}.")
 
 
 def _invalid(message: str, **extra: Any) -> ApiError:
@@ -173,6 +175,18 @@ def _access(access: Any, passcode: Any, current_hash: str = "") -> tuple[str, st
     return access, make_password(passcode)
 
 
+def _cap_timezone(name: Any) -> str:
+    """An IANA time zone name this machine knows ("Europe/Berlin", "UTC")."""
+    if not isinstance(name, str) or name not in _zones():
+        raise _invalid("capTimezone must be an IANA time zone name such as Europe/Berlin or UTC")
+    return name
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
 def _limits(cap: Any, per_hour: Any) -> tuple[int, int]:
     for name, value, high in (("dailyCreditCap", cap, MAX_CAP),
                               ("visitorRunsPerHour", per_hour, 10_000)):
@@ -185,7 +199,7 @@ def app_create(*, workflow: Workflow, actor: Principal, title: Any, daily_credit
                description: Any = "", exposed_inputs: Any = None, exposed_outputs: Any = None,
                access: Any = App.Access.TEAM, passcode: Any = None,
                visitor_runs_per_hour: Any = 10, cover_asset_id: Any = None, slug: Any = None,
-               is_active: bool = True) -> App:
+               is_active: bool = True, cap_timezone: Any = "UTC") -> App:
     """Publish `workflow` as an app of its team (the caller checked workflows:write there)."""
     title = _text(title, 200)
     if not title:
@@ -204,6 +218,7 @@ def app_create(*, workflow: Workflow, actor: Principal, title: Any, daily_credit
         cover_asset_id=template_cover_pick(principal=actor, workflow=workflow,
                                            asset_id=cover_asset_id),
         access=access, passcode_hash=passcode_hash, daily_credit_cap=cap,
+        cap_timezone=_cap_timezone(cap_timezone),
         visitor_runs_per_hour=per_hour, is_active=bool(is_active),
         created_by=actor.user,
     )
@@ -233,6 +248,8 @@ def app_update(*, app: App, actor: Principal, changes: dict[str, Any]) -> App:
             app.daily_credit_cap, app.visitor_runs_per_hour = _limits(
                 changes.get("dailyCreditCap", app.daily_credit_cap),
                 changes.get("visitorRunsPerHour", app.visitor_runs_per_hour))
+        if "capTimezone" in changes:
+            app.cap_timezone = _cap_timezone(changes["capTimezone"])
         if "coverAssetId" in changes:
             app.cover_asset_id = template_cover_pick(principal=actor, workflow=workflow,
                                                      asset_id=changes["coverAssetId"])
@@ -357,11 +374,6 @@ def _saved(node: dict, input_id: str) -> Any:
     return config.get(input_id)
 
 
-def day_reset(now: datetime | None = None) -> datetime:
-    """When the daily caps start again: the next 00:00 UTC."""
-    today = (now or timezone.now()).astimezone(UTC).date()
-    return datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
-
 
 def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
             visitor_label: str = "") -> Execution:
@@ -382,9 +394,10 @@ def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
         used = app_spent_today(app, exclude=execution.pk)
         needed = execution.credits_estimated
         if used + needed > app.daily_credit_cap:
-            reset = day_reset()
+            _, reset = cap_day(app)
             raise ApiError(
-                CAP_MESSAGE.format(cap=app.daily_credit_cap, used=used, needed=needed),
+                CAP_MESSAGE.format(cap=app.daily_credit_cap, used=used, needed=needed,
+                                   zone=app.cap_timezone),
                 code="app_daily_cap", status=429, dailyCreditCap=app.daily_credit_cap,
                 creditsUsedToday=used, requiredCredits=needed,
                 retryAfter=int(reset.timestamp()),

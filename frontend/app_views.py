@@ -10,6 +10,8 @@ the outputs the app exposes: never the workflow's socket, poll or graph."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -275,10 +277,11 @@ def _form_values(settings_rows: list[dict], output_rows: list[dict], *, workflow
             row["checked"] = row["nodeId"] in shown
         values = {"title": app.title, "description": app.description, "access": app.access,
                   "cap": str(app.daily_credit_cap), "per_hour": str(app.visitor_runs_per_hour),
-                  "cover": "keep"}
+                  "timezone": app.cap_timezone, "cover": "keep"}
     else:
         values = {"title": workflow.name, "description": workflow.description,
-                  "access": "team", "cap": "100", "per_hour": "10", "cover": "last"}
+                  "access": "team", "cap": "100", "per_hour": "10", "timezone": "UTC",
+                  "cover": "last"}
     if post:
         chosen, outputs = set(post.getlist("expose")), set(post.getlist("output"))
         for row in settings_rows:
@@ -313,7 +316,8 @@ def _form_changes(post, settings_rows: list[dict]) -> dict:
             "exposedOutputs": [{"nodeId": node_id} for node_id in post.getlist("output")],
             "access": post.get("access", "team"),
             "dailyCreditCap": _int(post.get("cap", ""), -1),
-            "visitorRunsPerHour": _int(post.get("per_hour", ""), -1)}
+            "visitorRunsPerHour": _int(post.get("per_hour", ""), -1),
+            "capTimezone": post.get("timezone", "UTC")}
 
 
 def _publish_page(request, principal: Principal, workflow, app: App | None):
@@ -336,7 +340,8 @@ def _publish_page(request, principal: Principal, workflow, app: App | None):
                     exposed_outputs=changes["exposedOutputs"], access=changes["access"],
                     passcode=post.get("passcode") or None,
                     daily_credit_cap=changes["dailyCreditCap"],
-                    visitor_runs_per_hour=changes["visitorRunsPerHour"], cover_asset_id=cover)
+                    visitor_runs_per_hour=changes["visitorRunsPerHour"], cover_asset_id=cover,
+                    cap_timezone=changes["capTimezone"])
                 done = f"Published {app.title}: share /apps/{app.slug}"
             else:
                 if post.get("passcode"):
@@ -358,7 +363,7 @@ def _publish_page(request, principal: Principal, workflow, app: App | None):
                         post=request.POST if posted else None)
     return render(request, "app_publish.html", {
         "workflow": workflow, "app": app, "can": can, "settings_rows": settings_rows,
-        "output_rows": output_rows, "form": form,
+        "output_rows": output_rows, "form": form, "zones": _zone_names(),
         "assets": editor_assets("src/team/main.ts"),
     })
 
@@ -386,6 +391,13 @@ def app_edit(request, slug: str):
     if app.workflow.deleted_at is not None:
         raise Http404("The app's workflow is deleted")
     return _publish_page(request, principal, app.workflow, app)
+
+
+@cache
+def _zone_names() -> list[str]:
+    from zoneinfo import available_timezones
+
+    return ["UTC", *sorted(available_timezones() - {"UTC"})]
 
 
 def _typed(setting, raw: str):

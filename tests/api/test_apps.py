@@ -457,7 +457,7 @@ def _edit_form(slug: str, **fields) -> dict:
             "label::text-input-1::prompt": "What should the cow do?",
             "help::text-input-1::prompt": "",
             "allowed::gen-1::aspect_ratio": "1:1, 16:9", "default::gen-1::aspect_ratio": "16:9",
-            "output": ["gen-1"], "cover": "keep"}
+            "output": ["gen-1"], "cover": "keep", "timezone": "America/New_York"}
     form.update(fields)
     return form
 
@@ -481,6 +481,9 @@ def test_an_app_is_edited_from_team_apps_with_the_form_filled_in(team, key_clien
     app = App.objects.get()
     assert app.slug == slug and app.title == "Neon cows, season 2"
     assert (app.daily_credit_cap, app.visitor_runs_per_hour, app.access) == (35, 4, "passcode")
+    assert app.cap_timezone == "America/New_York"
+    assert "<option selected>America/New_York</option>" in editor.get(
+        f"/team/apps/{slug}/edit").content.decode()
     assert app.description == "For the spring shoot"
     prompt, ratio = app.exposed_inputs
     assert prompt["label"] == "What should the cow do?"
@@ -505,7 +508,8 @@ def test_a_bad_edit_shows_the_error_and_changes_nothing(team, key_client, make_u
     for bad, message in (({"cap": "-3"}, "dailyCreditCap must be an integer"),
                          ({"title": "  "}, "An app needs a title"),
                          ({"access": "passcode", "passcode": ""}, "needs a passcode"),
-                         ({"allowed::gen-1::aspect_ratio": "7:3"}, "must be one of")):
+                         ({"allowed::gen-1::aspect_ratio": "7:3"}, "must be one of"),
+                         ({"timezone": "Atlantis/Lost"}, "IANA time zone")):
         page = editor.post(f"/team/apps/{slug}/edit", _edit_form(slug, **bad))
         assert page.status_code == 200 and message in page.content.decode(), message
     assert App.objects.values().get() == before
@@ -519,3 +523,67 @@ def test_a_bad_edit_shows_the_error_and_changes_nothing(team, key_client, make_u
     assert stranger.get(f"/team/apps/{slug}/edit").status_code == 404
     assert stranger.post(f"/team/apps/{slug}/edit", _edit_form(slug)).status_code == 404
     assert App.objects.values().get() == before
+
+
+# --- the cap's day in the app's time zone ---------------------------------------------------------
+
+def test_the_cap_day_runs_from_midnight_in_the_apps_time_zone():
+    from datetime import UTC, datetime
+
+    from clientapps.selectors import cap_day
+
+    berlin = App(cap_timezone="Europe/Berlin")
+    # 23:30 UTC on 3 December is 00:30 on the 4th in Berlin (UTC+1): the 4th's day.
+    start, end = cap_day(berlin, datetime(2026, 12, 3, 23, 30, tzinfo=UTC))
+    assert (start, end) == (datetime(2026, 12, 3, 23, 0, tzinfo=UTC),
+                            datetime(2026, 12, 4, 23, 0, tzinfo=UTC))
+    # The day clocks go forward is 23 hours long.
+    start, end = cap_day(berlin, datetime(2026, 3, 29, 12, 0, tzinfo=UTC))
+    assert (start, end) == (datetime(2026, 3, 28, 23, 0, tzinfo=UTC),
+                            datetime(2026, 3, 29, 22, 0, tzinfo=UTC))
+    assert cap_day(App(), datetime(2026, 12, 3, 23, 30, tzinfo=UTC))[0] == datetime(
+        2026, 12, 3, 0, 0, tzinfo=UTC)
+
+
+def test_an_apps_cap_counts_and_resets_by_its_own_time_zone(team, key_client):
+    from datetime import timedelta
+
+    from accounts.services import credits_grant
+    from clientapps.selectors import cap_day
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    created = _publish(admin, _workflow(admin), dailyCreditCap=14, capTimezone="Asia/Tokyo")
+    assert created.status_code == 201, created.json()
+    data = created.json()["data"]
+    app = App.objects.get()
+    start, end = cap_day(app)
+    assert data["capTimezone"] == "Asia/Tokyo"
+    assert data["capResetsAt"] == end.isoformat().replace("+00:00", "Z")
+    assert end.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).hour == 0
+    slug = data["slug"]
+    for _ in range(2):
+        assert admin.post(f"/api/v1/apps/{slug}/run", {}, format="json").status_code == 202
+    # One of them started just before midnight in Tokyo: yesterday's, not counted today.
+    Execution.objects.filter(pk=Execution.objects.first().pk).update(
+        created_at=start - timedelta(minutes=1))
+    assert admin.get(f"/api/v1/apps/{slug}").json()["data"]["creditsUsedToday"] == 7
+    assert admin.post(f"/api/v1/apps/{slug}/run", {}, format="json").status_code == 202
+    refused = admin.post(f"/api/v1/apps/{slug}/run", {}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["error"].endswith("It resets at 00:00 Asia/Tokyo.")
+    assert refused.json()["retryAfter"] == int(end.timestamp())
+
+
+def test_a_cap_time_zone_must_be_a_known_iana_name(api):
+    response = _publish(api, _workflow(api), capTimezone="Mars/Olympus_Mons")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_app"
+    assert "IANA time zone" in response.json()["error"]
+    assert App.objects.count() == 0
+    slug = _publish(api, _workflow(api)).json()["data"]["slug"]
+    assert api.get(f"/api/v1/apps/{slug}").json()["data"]["capTimezone"] == "UTC"
+    for bad in ("+02:00", 7, "", "europe/berlin"):
+        response = api.patch(f"/api/v1/apps/{slug}", {"capTimezone": bad}, format="json")
+        assert response.status_code == 400, bad
+    changed = api.patch(f"/api/v1/apps/{slug}", {"capTimezone": "Europe/Berlin"}, format="json")
+    assert changed.status_code == 200 and changed.json()["data"]["capTimezone"] == "Europe/Berlin"
