@@ -376,9 +376,10 @@ def _saved(node: dict, input_id: str) -> Any:
 
 
 def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
-            visitor_label: str = "") -> Execution:
+            visitor_label: str = "", trigger: str = Execution.Trigger.APP) -> Execution:
     """Start a run of the app's workflow for a visitor (an IP address, a member or an API key,
-    named by `visitor`; `visitor_label` names an anonymous one in the activity log)."""
+    named by `visitor`; `visitor_label` names an anonymous one in the activity log). `trigger`:
+    `app`, or `mcp` for the MCP server's run_app (the run carries the app either way)."""
     workflow = app.workflow
     if not app.is_active or workflow.deleted_at is not None:
         raise ApiError("This app is not available right now", code="app_inactive", status=409)
@@ -405,7 +406,7 @@ def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
                                                        .total_seconds())))})
 
     return runs.workflow_execute(
-        workflow=workflow, actor=actor, trigger=Execution.Trigger.APP, inputs=inputs or None,
+        workflow=workflow, actor=actor, trigger=trigger, inputs=inputs or None,
         app=(app.pk, app.title), check=within_cap,
         log={"details": {"app": {"id": str(app.pk), "slug": app.slug, "name": app.title}},
              "actor_label": visitor_label if actor is None else ""},

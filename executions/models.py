@@ -55,6 +55,7 @@ class Execution(models.Model):
         BATCH = "batch"
         CLI = "cli"
         APP = "app"  # a client app's form or POST /apps/{slug}/run
+        MCP = "mcp"  # a tool of the MCP server (/api/mcp): run_workflow, run_app
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="executions")
