@@ -47,6 +47,9 @@ SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,78})[a-z0-9]")
 MAX_TEXT = 10_000
 MAX_FIELDS = 30
 MAX_CAP = 1_000_000
+# A file field's help unless the app gives one (the setting's own speaks of URLs, for editors).
+FILE_HELP = {"image": "An image file: PNG, JPEG, WebP or GIF.",
+             "audio": "A sound file: MP3, WAV, M4A, AAC, Ogg or FLAC."}
 PASSCODE_ATTEMPTS = 10  # per visitor and app, per quarter hour
 PASSCODE_WINDOW = 15 * 60
 CAP_MESSAGE = ("This app has reached its daily limit of {cap} credits ({used} used today, "
@@ -106,7 +109,8 @@ def exposed_inputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]
         cleaned.append({
             "nodeId": node["id"], "input": setting.id, "type": setting.type,
             "label": _text(item.get("label"), 200) or data.get("label") or setting.label,
-            "helpText": _text(item.get("helpText"), 500) or setting.description,
+            "helpText": _text(item.get("helpText"), 500) or FILE_HELP.get(media or "")
+            or setting.description,
             "default": default, "allowedValues": allowed,
             "required": bool(item.get("required", setting.required)),
             "min": setting.min, "max": setting.max,

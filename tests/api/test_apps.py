@@ -360,6 +360,7 @@ def test_a_visitor_uploads_an_image_for_a_file_field_and_only_their_run_takes_it
     slug = _photo_app(admin)
     app = App.objects.get(slug=slug)
     assert app.exposed_inputs[0]["media"] == "image"
+    assert app.exposed_inputs[0]["helpText"] == "An image file: PNG, JPEG, WebP or GIF."
     visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.7")
     html = visitor.get(f"/apps/{slug}").content.decode()
     assert 'type="file" accept="image/png,image/jpeg,image/webp,image/gif"' in html
