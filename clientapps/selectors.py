@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,12 +64,15 @@ def app_by_slug(slug: str) -> App | None:
         slug=slug, workflow__deleted_at__isnull=True).first()
 
 
-def cap_zone(app: App) -> ZoneInfo:
-    """The time zone of the app's cap day (UTC for a name this machine does not know)."""
+def cap_zone(app: App) -> tzinfo:
+    """The time zone of the app's cap day (UTC for a name this machine does not know; UTC
+    needs no time zone database)."""
+    if app.cap_timezone in ("", "UTC"):
+        return UTC
     try:
-        return ZoneInfo(app.cap_timezone or "UTC")
+        return ZoneInfo(app.cap_timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        return UTC
 
 
 def cap_day(app: App, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -80,7 +83,7 @@ def cap_day(app: App, now: datetime | None = None) -> tuple[datetime, datetime]:
 
     def midnight(day):
         # Round-tripped through UTC so a skipped midnight lands on a real instant.
-        return datetime.combine(day, time.min, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
     return midnight(today), midnight(today + timedelta(days=1))
 
