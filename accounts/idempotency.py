@@ -79,6 +79,52 @@ def idempotent(team_of: TeamOf, *, caller_of: CallerOf = principal_caller,
     return decorate
 
 
+def _check_key(key: str) -> None:
+    if len(key) > 255 or not key.isprintable():  # no control characters, no NUL
+        raise ApiError("Idempotency-Key must be at most 255 printable characters",
+                       code="invalid_idempotency_key")
+
+
+def idempotent_call(*, team: Team, caller: str, key: str, request: str,
+                    call: Callable[[], dict]) -> tuple[dict, bool]:
+    """The same record, lock and replay for a caller that is not a view (an MCP tool's
+    `idempotencyKey`): `request` names the operation and its arguments (the same key with
+    another one is a 422), `call` does it and returns its answer. Returns the answer and
+    whether it was replayed; an error the first call raised (not a 5xx or 429) is raised
+    again on a replay, as the REST replay answers it again. The caller has made the
+    operation's own permission checks, on every call, the replays included."""
+    key = key.strip()
+    _check_key(key)
+    if not key:
+        raise ApiError("idempotencyKey must not be empty", code="invalid_idempotency_key")
+    where = {"team": team, "caller": caller, "key": key}
+    records = IdempotencyRecord.objects.filter(**where)
+    digest = hashlib.sha256(request.encode()).hexdigest()
+    existing = _claim(where, digest)
+    if existing is not None:
+        status_code, body, headers = _replayed(existing, digest)
+        if status_code >= 400:
+            extra = {k: v for k, v in body.items() if k not in ("error", "code")}
+            raise ApiError(body.get("error", ""), code=body.get("code", "error"),
+                           status=status_code, headers=headers, **extra)
+        return body, True
+    try:
+        with transaction.atomic():
+            answer = call()
+            _store(records, 200, answer, {})
+    except ApiError as error:
+        if error.status >= 500 or error.status == 429:
+            records.filter(in_progress=True).delete()
+            raise
+        _store(records, error.status, error.body(), error.headers)
+        raise
+    except Exception as error:
+        if not database_timed_out(error):
+            records.filter(in_progress=True).delete()
+        raise
+    return answer, False
+
+
 def _request_hash(request) -> str:
     try:
         body = json.dumps(request.data, sort_keys=True, default=str)
@@ -132,9 +178,7 @@ def _wrap(view_method, team_of: TeamOf, caller_of: CallerOf, keyless_atomic: boo
                 return view_method(self, request, *args, **kwargs)
             with transaction.atomic():
                 return view_method(self, request, *args, **kwargs)
-        if len(key) > 255 or not key.isprintable():  # no control characters, no NUL
-            raise ApiError("Idempotency-Key must be at most 255 printable characters",
-                           code="invalid_idempotency_key")
+        _check_key(key)
         team = team_of(request, *args, **kwargs)
         if team is None:
             with transaction.atomic():
@@ -181,6 +225,15 @@ def _store(records, status_code, body, headers, seal: _Seal | None = None) -> No
 
 def _replay(record: IdempotencyRecord | None, digest: str,
             seal: _Seal | None = None) -> Response:
+    status_code, body, headers = _replayed(record, digest, seal)
+    response = Response(body, status=status_code, headers=headers)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _replayed(record: IdempotencyRecord | None, digest: str,
+              seal: _Seal | None = None) -> tuple[int, dict, dict]:
+    """The stored answer (status, body, headers) to replay, or the 409/422 refusing it."""
     if record is None:  # expired and removed between our two reads: ask to retry
         raise ApiError("A request with this Idempotency-Key is being processed",
                        code="idempotency_in_progress", status=409)
@@ -198,6 +251,4 @@ def _replay(record: IdempotencyRecord | None, digest: str,
         if body is None:  # SECRET_KEY changed since: the answer cannot be read back
             raise ApiError("The first answer to this Idempotency-Key can no longer be read; "
                            "use a new key", code="idempotency_key_reused", status=422)
-    response = Response(body, status=record.status_code, headers=record.headers)
-    response["Idempotent-Replayed"] = "true"
-    return response
+    return record.status_code, body, record.headers

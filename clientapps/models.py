@@ -36,7 +36,10 @@ class App(models.Model):
     # Django's password hasher (PBKDF2 by default); empty unless access is "passcode".
     passcode_hash = models.CharField(max_length=200, blank=True, default="")
     daily_credit_cap = models.PositiveIntegerField(
-        help_text="Credits the app's runs may be charged per day (UTC), all visitors together.")
+        help_text="Credits the app's runs may be charged per day (in `cap_timezone`), all "
+        "visitors together.")
+    # The IANA time zone whose midnight starts the cap's day (the client's, say); UTC unless set.
+    cap_timezone = models.CharField(max_length=64, default="UTC")
     visitor_runs_per_hour = models.PositiveIntegerField(
         default=10, help_text="Runs one visitor (IP address, member or key) may start per hour.")
     is_active = models.BooleanField(default=True)

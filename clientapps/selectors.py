@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core import signing
 from django.db.models import Case, F, Sum, When
@@ -21,7 +22,21 @@ from graph.models import Workflow
 from wireflow_site.errors import ApiError, NotFound
 
 EXPOSABLE = {"string", "text", "integer", "number", "boolean", "enum", "color", "seed"}
+# Input nodes whose URL setting a form offers as a file field (the visitor uploads the file
+# through the app: clientapps.services.app_upload), by the kind of file they take.
+FILE_INPUTS = {"input:image": Asset.Kind.IMAGE, "input:audio": Asset.Kind.AUDIO}
 RUN_TOKEN_SALT = "clientapps.run"
+UPLOAD_TOKEN_SALT = "clientapps.upload"
+UPLOAD_TOKEN_AGE = 24 * 3600  # seconds an upload may be used in a run after it was made
+
+
+def file_kind(node: dict, setting: Input) -> str | None:
+    """The kind of file (image, audio) a form field for `setting` of `node` takes, or None when
+    it is not a file field."""
+    data = node.get("data") if isinstance(node.get("data"), dict) else {}
+    if setting.type != "url":
+        return None
+    return FILE_INPUTS.get(data.get("nodeType"))
 
 
 def app_for_team(*, principal: Principal, slug: str) -> App:
@@ -49,11 +64,34 @@ def app_by_slug(slug: str) -> App | None:
         slug=slug, workflow__deleted_at__isnull=True).first()
 
 
+def cap_zone(app: App) -> tzinfo:
+    """The time zone of the app's cap day (UTC for a name this machine does not know; UTC
+    needs no time zone database)."""
+    if app.cap_timezone in ("", "UTC"):
+        return UTC
+    try:
+        return ZoneInfo(app.cap_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def cap_day(app: App, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """When the app's cap day began and when the next begins: 00:00 in its time zone (on a
+    day whose midnight a clock change skips, the first instant after it)."""
+    zone = cap_zone(app)
+    today = (now or timezone.now()).astimezone(zone).date()
+
+    def midnight(day):
+        # Round-tripped through UTC so a skipped midnight lands on a real instant.
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+    return midnight(today), midnight(today + timedelta(days=1))
+
+
 def app_spent_today(app: App, *, exclude: Any = None) -> int:
-    """Credits the app's runs started today (UTC) were charged, a run still going counting
-    what it holds (its estimate) until it settles."""
-    now = timezone.now().astimezone(UTC)
-    start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    """Credits the app's runs started this cap day (from 00:00 in its time zone) were charged,
+    a run still going counting what it holds (its estimate) until it settles."""
+    start, _ = cap_day(app)
     runs = Execution.objects.filter(app_id=app.pk, created_at__gte=start)
     if exclude is not None:
         runs = runs.exclude(pk=exclude)
@@ -78,10 +116,9 @@ def exposable_setting(node: dict, input_id: Any) -> Input:
             names = ", ".join(s.id for s in spec.settings())
             raise ApiError(f"{spec.label} has no setting {input_id!r} (it has {names})",
                            code="invalid_app", nodeId=node.get("id"))
-    if setting.type not in EXPOSABLE:
-        raise ApiError(f"{setting.label} ({setting.type}) cannot be a form field: a visitor "
-                       "cannot upload files to an app yet", code="invalid_app",
-                       nodeId=node.get("id"))
+    if setting.type not in EXPOSABLE and file_kind(node, setting) is None:
+        raise ApiError(f"{setting.label} ({setting.type}) cannot be a form field",
+                       code="invalid_app", nodeId=node.get("id"))
     return setting
 
 
@@ -114,6 +151,34 @@ def run_for_token(app: App, token: str) -> Execution:
     if execution is None:
         raise NotFound("Run")
     return execution
+
+
+def upload_token(app: App, asset: Asset, visitor: str) -> str:
+    """What a visitor holds for a file they uploaded to the app: signed, naming the file and
+    the visitor, so only their runs of this app take it (and no one learns its URL)."""
+    return signing.dumps({"asset": str(asset.pk), "visitor": visitor},
+                         salt=f"{UPLOAD_TOKEN_SALT}:{app.pk}")
+
+
+def upload_for_token(app: App, token: Any, visitor: str, kind: str) -> Asset:
+    """The file an upload token names, if this visitor made it through this app, it is still
+    the team's and of `kind`; else a 400 in the shape of the run's input errors."""
+    refused = ApiError("Upload the file again: that upload is not one of yours, is of another "
+                       "kind or has expired", code="invalid_inputs")
+    if not isinstance(token, str) or len(token) > 500:
+        raise refused
+    try:
+        held = signing.loads(token, salt=f"{UPLOAD_TOKEN_SALT}:{app.pk}",
+                             max_age=UPLOAD_TOKEN_AGE)
+    except signing.BadSignature:
+        raise refused from None
+    if not isinstance(held, dict) or held.get("visitor") != visitor:
+        raise refused
+    asset = Asset.objects.filter(pk=held.get("asset"), team_id=app.team_id, app_id=app.pk,
+                                 kind=kind).first()
+    if asset is None:
+        raise refused
+    return asset
 
 
 def app_run_view(app: App, execution: Execution) -> dict[str, Any]:
@@ -165,6 +230,8 @@ def app_api(app: App, *, base_url: str = "") -> dict[str, Any]:
         "exposedInputs": app.exposed_inputs, "exposedOutputs": app.exposed_outputs,
         "access": app.access, "hasPasscode": bool(app.passcode_hash),
         "dailyCreditCap": app.daily_credit_cap, "creditsUsedToday": app_spent_today(app),
+        "capTimezone": app.cap_timezone, "capResetsAt": cap_day(app)[1].isoformat()
+        .replace("+00:00", "Z"),
         "visitorRunsPerHour": app.visitor_runs_per_hour, "isActive": app.is_active,
         **app_cover(app),
         "createdAt": app.created_at.isoformat().replace("+00:00", "Z"),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +23,20 @@ from django.utils.text import slugify
 from accounts.ratelimit import window_admit
 from accounts.selectors import Principal
 from clientapps.models import App
-from clientapps.selectors import app_spent_today, exposable_setting, workflow_default_outputs
+from clientapps.selectors import (
+    app_spent_today,
+    cap_day,
+    exposable_setting,
+    file_kind,
+    upload_for_token,
+    upload_token,
+    workflow_default_outputs,
+)
 from executions import services as runs
-from executions.models import Execution
+from executions.assets import asset_upload
+from executions.dispatch import renditions_enqueue_on_commit
+from executions.media_types import MediaRefused
+from executions.models import Asset, Execution
 from executions.selectors import workflow_run_inputs
 from executions.templates import template_cover_pick
 from graph.catalog.values import check_setting
@@ -34,10 +47,13 @@ SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,78})[a-z0-9]")
 MAX_TEXT = 10_000
 MAX_FIELDS = 30
 MAX_CAP = 1_000_000
+# A file field's help unless the app gives one (the setting's own speaks of URLs, for editors).
+FILE_HELP = {"image": "An image file: PNG, JPEG, WebP or GIF.",
+             "audio": "A sound file: MP3, WAV, M4A, AAC, Ogg or FLAC."}
 PASSCODE_ATTEMPTS = 10  # per visitor and app, per quarter hour
 PASSCODE_WINDOW = 15 * 60
 CAP_MESSAGE = ("This app has reached its daily limit of {cap} credits ({used} used today, "
-               "this run needs {needed}). It resets at 00:00 UTC.")
+               "this run needs {needed}). It resets at 00:00 {zone}.")
 
 
 def _invalid(message: str, **extra: Any) -> ApiError:
@@ -71,6 +87,11 @@ def exposed_inputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]
         if key in seen:
             raise _invalid(f"{node['id']}.{setting.id} is exposed twice", nodeId=node["id"])
         seen.add(key)
+        media = file_kind(node, setting)
+        if media and (item.get("default") is not None or item.get("allowedValues") is not None):
+            raise _invalid(f"{node['id']}.{setting.id} is a file field: it takes no default or "
+                           "allowed values (the workflow's saved file is the default)",
+                           nodeId=node["id"])
         allowed = item.get("allowedValues")
         if allowed is not None:
             if not isinstance(allowed, list) or not allowed or len(allowed) > 100:
@@ -88,11 +109,13 @@ def exposed_inputs_clean(workflow: Workflow, items: Any) -> list[dict[str, Any]]
         cleaned.append({
             "nodeId": node["id"], "input": setting.id, "type": setting.type,
             "label": _text(item.get("label"), 200) or data.get("label") or setting.label,
-            "helpText": _text(item.get("helpText"), 500) or setting.description,
+            "helpText": _text(item.get("helpText"), 500) or FILE_HELP.get(media or "")
+            or setting.description,
             "default": default, "allowedValues": allowed,
             "required": bool(item.get("required", setting.required)),
             "min": setting.min, "max": setting.max,
             "options": list(setting.enum) if setting.enum else None,
+            **({"media": media} if media else {}),
         })
     return cleaned
 
@@ -156,6 +179,18 @@ def _access(access: Any, passcode: Any, current_hash: str = "") -> tuple[str, st
     return access, make_password(passcode)
 
 
+def _cap_timezone(name: Any) -> str:
+    """An IANA time zone name this machine knows ("Europe/Berlin", "UTC")."""
+    if not isinstance(name, str) or name not in _zones():
+        raise _invalid("capTimezone must be an IANA time zone name such as Europe/Berlin or UTC")
+    return name
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
 def _limits(cap: Any, per_hour: Any) -> tuple[int, int]:
     for name, value, high in (("dailyCreditCap", cap, MAX_CAP),
                               ("visitorRunsPerHour", per_hour, 10_000)):
@@ -168,7 +203,7 @@ def app_create(*, workflow: Workflow, actor: Principal, title: Any, daily_credit
                description: Any = "", exposed_inputs: Any = None, exposed_outputs: Any = None,
                access: Any = App.Access.TEAM, passcode: Any = None,
                visitor_runs_per_hour: Any = 10, cover_asset_id: Any = None, slug: Any = None,
-               is_active: bool = True) -> App:
+               is_active: bool = True, cap_timezone: Any = "UTC") -> App:
     """Publish `workflow` as an app of its team (the caller checked workflows:write there)."""
     title = _text(title, 200)
     if not title:
@@ -187,6 +222,7 @@ def app_create(*, workflow: Workflow, actor: Principal, title: Any, daily_credit
         cover_asset_id=template_cover_pick(principal=actor, workflow=workflow,
                                            asset_id=cover_asset_id),
         access=access, passcode_hash=passcode_hash, daily_credit_cap=cap,
+        cap_timezone=_cap_timezone(cap_timezone),
         visitor_runs_per_hour=per_hour, is_active=bool(is_active),
         created_by=actor.user,
     )
@@ -216,6 +252,8 @@ def app_update(*, app: App, actor: Principal, changes: dict[str, Any]) -> App:
             app.daily_credit_cap, app.visitor_runs_per_hour = _limits(
                 changes.get("dailyCreditCap", app.daily_credit_cap),
                 changes.get("visitorRunsPerHour", app.visitor_runs_per_hour))
+        if "capTimezone" in changes:
+            app.cap_timezone = _cap_timezone(changes["capTimezone"])
         if "coverAssetId" in changes:
             app.cover_asset_id = template_cover_pick(principal=actor, workflow=workflow,
                                                      asset_id=changes["coverAssetId"])
@@ -244,11 +282,13 @@ def app_passcode_try(*, app: App, passcode: str, visitor: str) -> bool:
     return bool(app.passcode_hash) and check_password(passcode, app.passcode_hash)
 
 
-def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
+def app_values_resolve(app: App, values: Any, visitor: str = "") -> dict[str, dict[str, Any]]:
     """A run's `inputs` (executions.planner) from what a visitor sent: `{nodeId: value}` for a
     node with one exposed input, `{nodeId: {input: value}}` for any. Only exposed inputs are
     taken; each value must fit its setting and the app's allowed values; a left-out input takes
-    the app's default, else the workflow's saved value; a required one with neither is a 400."""
+    the app's default, else the workflow's saved value; a required one with neither is a 400.
+    A file field's value is the token of a file this `visitor` uploaded to the app (app_upload),
+    never a URL: the run takes that file of the team's."""
     if values is None:
         values = {}
     if not isinstance(values, dict):
@@ -285,6 +325,10 @@ def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
                     raise ApiError(f"{field['label']} is required", code="invalid_inputs",
                                    nodeId=node_id, input=input_id)
                 continue
+            if field.get("media"):
+                asset = upload_for_token(app, value, visitor, field["media"])
+                inputs.setdefault(node_id, {})[input_id] = settings.MEDIA_URL + asset.file.name
+                continue
             setting = exposable_setting(node, input_id)
             choices = field.get("allowedValues") or field.get("options")
             if isinstance(value, str) and choices:  # a form's <select> sends the choice's text
@@ -299,26 +343,51 @@ def app_values_resolve(app: App, values: Any) -> dict[str, dict[str, Any]]:
     return inputs
 
 
+def app_upload(*, app: App, data: bytes, declared_mime: str, actor: Principal | None,
+               visitor: str) -> tuple[Asset, str]:
+    """A file a visitor sends for one of the app's file fields: checked as any upload is
+    (format sniffed, agreeing with its declared type, under the pixel cap; the caller checked
+    the size), stored among the team's assets with the app as origin. Counted per visitor in
+    the app's hourly window: its runs per hour times its file fields. Returns the asset and
+    the token a run's input names it by (only this visitor's runs of this app take it)."""
+    if not app.is_active or app.workflow.deleted_at is not None:
+        raise ApiError("This app is not available right now", code="app_inactive", status=409)
+    kinds = tuple(dict.fromkeys(f["media"] for f in app.exposed_inputs if f.get("media")))
+    if not kinds:
+        raise ApiError("This app takes no files", code="invalid_request")
+    window_admit(scope=f"app-upload:{app.pk}:{visitor}",
+                 limit=app.visitor_runs_per_hour * sum(
+                     1 for f in app.exposed_inputs if f.get("media")),
+                 seconds=3600, message="You have uploaded too many files to this app. Please "
+                 "try again later.")
+    try:
+        asset = asset_upload(team=app.team, data=data, declared_mime=declared_mime,
+                             kinds=kinds, renditions=False,
+                             uploader={"created_by": actor.user if actor else None,
+                                       "app_id": app.pk})
+    except MediaRefused as error:
+        # 415 not a format the app takes or sent as another; 422 over the pixel cap.
+        raise ApiError(error.message, code=error.code, status=error.http_status) from error
+    renditions_enqueue_on_commit(asset.pk)
+    return asset, upload_token(app, asset, visitor)
+
+
 def _saved(node: dict, input_id: str) -> Any:
     data = node.get("data") if isinstance(node.get("data"), dict) else {}
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     return config.get(input_id)
 
 
-def day_reset(now: datetime | None = None) -> datetime:
-    """When the daily caps start again: the next 00:00 UTC."""
-    today = (now or timezone.now()).astimezone(UTC).date()
-    return datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
-
 
 def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
-            visitor_label: str = "") -> Execution:
+            visitor_label: str = "", trigger: str = Execution.Trigger.APP) -> Execution:
     """Start a run of the app's workflow for a visitor (an IP address, a member or an API key,
-    named by `visitor`; `visitor_label` names an anonymous one in the activity log)."""
+    named by `visitor`; `visitor_label` names an anonymous one in the activity log). `trigger`:
+    `app`, or `mcp` for the MCP server's run_app (the run carries the app either way)."""
     workflow = app.workflow
     if not app.is_active or workflow.deleted_at is not None:
         raise ApiError("This app is not available right now", code="app_inactive", status=409)
-    inputs = app_values_resolve(app, values)
+    inputs = app_values_resolve(app, values, visitor)
     window_admit(scope=f"app-run:{app.pk}:{visitor}", limit=app.visitor_runs_per_hour,
                  seconds=3600, message="You have started too many runs of this app. Please "
                  "try again later.")
@@ -330,9 +399,10 @@ def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
         used = app_spent_today(app, exclude=execution.pk)
         needed = execution.credits_estimated
         if used + needed > app.daily_credit_cap:
-            reset = day_reset()
+            _, reset = cap_day(app)
             raise ApiError(
-                CAP_MESSAGE.format(cap=app.daily_credit_cap, used=used, needed=needed),
+                CAP_MESSAGE.format(cap=app.daily_credit_cap, used=used, needed=needed,
+                                   zone=app.cap_timezone),
                 code="app_daily_cap", status=429, dailyCreditCap=app.daily_credit_cap,
                 creditsUsedToday=used, requiredCredits=needed,
                 retryAfter=int(reset.timestamp()),
@@ -340,7 +410,7 @@ def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
                                                        .total_seconds())))})
 
     return runs.workflow_execute(
-        workflow=workflow, actor=actor, trigger=Execution.Trigger.APP, inputs=inputs or None,
+        workflow=workflow, actor=actor, trigger=trigger, inputs=inputs or None,
         app=(app.pk, app.title), check=within_cap,
         log={"details": {"app": {"id": str(app.pk), "slug": app.slug, "name": app.title}},
              "actor_label": visitor_label if actor is None else ""},

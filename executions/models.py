@@ -55,6 +55,7 @@ class Execution(models.Model):
         BATCH = "batch"
         CLI = "cli"
         APP = "app"  # a client app's form or POST /apps/{slug}/run
+        MCP = "mcp"  # a tool of the MCP server (/api/mcp): run_workflow, run_app
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="executions")
@@ -331,6 +332,10 @@ class Asset(models.Model):
     # When a run last took it as an input (an Image Input naming it): retention keeps a file
     # as long as the runs that used it.
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The client app (clientapps.App) a visitor uploaded it through, kept by id as a run keeps
+    # its app: the file is the team's, and only that visitor's runs of that app may take it.
+    app_id = models.UUIDField(null=True, blank=True,
+                              help_text="The client app a visitor uploaded it through.")
 
     class Meta:
         ordering = ["-created_at"]

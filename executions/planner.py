@@ -135,7 +135,8 @@ def _resolve_seed(spec, config: dict[str, Any], reuse: int | None = None) -> int
 
 # Runs whose random-seed nodes may carry on from a "Run to here": not webhook and batch runs,
 # which ask for new results each time.
-REUSING_TRIGGERS = {Execution.Trigger.EDITOR, Execution.Trigger.API, Execution.Trigger.CLI}
+REUSING_TRIGGERS = {Execution.Trigger.EDITOR, Execution.Trigger.API, Execution.Trigger.CLI,
+                    Execution.Trigger.MCP}
 RECENT_RUNS = 50
 
 

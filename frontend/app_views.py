@@ -10,6 +10,8 @@ the outputs the app exposes: never the workflow's socket, poll or graph."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -32,6 +34,10 @@ LOGIN = "/login/"
 UNLOCKED = "clientapps:unlocked:{}"
 MY_RUNS = "clientapps:runs:{}"
 KEEP_RUNS = 12
+# What a file field's picker offers (the server sniffs the file whatever it is called).
+FILE_ACCEPT = {"image": "image/png,image/jpeg,image/webp,image/gif",
+               "audio": "audio/mpeg,audio/wav,audio/x-wav,audio/mp4,audio/aac,audio/ogg,"
+                        "audio/flac,.mp3,.wav,.m4a,.aac,.ogg,.flac"}
 
 
 def _member(request, app: App) -> Principal | None:
@@ -77,13 +83,15 @@ def _field_widgets(app: App) -> list[dict]:
     for index, field in enumerate(app.exposed_inputs):
         choices = field.get("allowedValues") or field.get("options")
         kind = field["type"]
-        widget = ("select" if choices else "checkbox" if kind == "boolean"
+        widget = ("file" if field.get("media") else
+                  "select" if choices else "checkbox" if kind == "boolean"
                   else "textarea" if kind == "text" else
                   "number" if kind in ("integer", "number", "seed") else
                   "color" if kind == "color" else "text")
         fields.append({**field, "widget": widget, "choices": choices or [],
                        "html_id": f"field-{index}",
-                       "step": "1" if kind in ("integer", "seed") else "any"})
+                       "step": "1" if kind in ("integer", "seed") else "any",
+                       "accept": FILE_ACCEPT.get(field.get("media", ""), "")})
     return fields
 
 
@@ -124,6 +132,49 @@ def app_unlock(request, slug: str):
     return redirect("app-page", slug=app.slug)
 
 
+def _visit_refusal(request, app: App, member: Principal | None) -> ApiError | None:
+    """Why this visitor may not run the app (or upload to it), or None."""
+    if not _may_visit(request, app, member):
+        return ApiError("Open the app's page (and enter its passcode) first",
+                        code="app_locked", status=403)
+    if member is not None and not member.can(app.team_id, Scope.APPS_EXECUTE):
+        return ApiError("Your role on this team does not allow running its apps "
+                        "(apps:execute)", code="insufficient_scope", status=403)
+    return None
+
+
+def _visitor_of(request, member: Principal | None) -> str:
+    return f"user:{request.user.pk}" if member else _visitor(request)
+
+
+@require_POST
+def app_visitor_upload(request, slug: str):
+    """A file for one of the app's file fields (multipart "file") → 201 with the token the
+    run's input names it by; the file's URL is never given to the visitor."""
+    from django.conf import settings
+
+    app = _app(slug)
+    member = _member(request, app)
+    refused = _visit_refusal(request, app, member)
+    if refused is not None:
+        return _error(refused)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _error(ApiError('Send the file as multipart "file"', code="invalid_request"))
+    if upload.size > settings.FETCH_MAX_BYTES:
+        return _error(ApiError(f"File too large (limit {settings.FETCH_MAX_BYTES // 2**20} MB)",
+                               code="payload_too_large", status=413))
+    try:
+        asset, token = services.app_upload(
+            app=app, data=upload.read(), declared_mime=(upload.content_type or "").lower(),
+            actor=member, visitor=_visitor_of(request, member))
+    except ApiError as error:
+        return _error(error)
+    return JsonResponse({"upload": token, "type": asset.kind, "width": asset.width,
+                         "height": asset.height, "duration": asset.duration,
+                         "size": asset.size}, status=201)
+
+
 @require_POST
 def app_visitor_run(request, slug: str):
     """A run from the app's form: JSON `{"inputs": {...}}` → 202 with the run's token and its
@@ -132,12 +183,9 @@ def app_visitor_run(request, slug: str):
 
     app = _app(slug)
     member = _member(request, app)
-    if not _may_visit(request, app, member):
-        return _error(ApiError("Open the app's page (and enter its passcode) first",
-                               code="app_locked", status=403))
-    if member is not None and not member.can(app.team_id, Scope.APPS_EXECUTE):
-        return _error(ApiError("Your role on this team does not allow running its apps "
-                               "(apps:execute)", code="insufficient_scope", status=403))
+    refused = _visit_refusal(request, app, member)
+    if refused is not None:
+        return _error(refused)
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -147,7 +195,7 @@ def app_visitor_run(request, slug: str):
     try:
         execution = services.app_run(
             app=app, values=body.get("inputs"), actor=member,
-            visitor=f"user:{request.user.pk}" if member else _visitor(request),
+            visitor=_visitor_of(request, member),
             visitor_label=f"visitor of app {app.title}")
     except ApiError as error:
         return _error(error)
@@ -182,10 +230,12 @@ def _settings_of(workflow) -> list[dict]:
         if spec is None or spec.category == "utility":
             continue
         for index, setting in enumerate(spec.settings()):
-            if setting.type not in selectors.EXPOSABLE:
+            if setting.type not in selectors.EXPOSABLE \
+                    and selectors.file_kind(node, setting) is None:
                 continue
             rows.append({"key": f"{node['id']}::{setting.id}", "node": data.get("label") or
                          spec.label, "nodeId": node["id"], "setting": setting,
+                         "file": selectors.file_kind(node, setting),
                          "checked": node["id"] in exposed and index == 0})
     return rows
 
@@ -207,6 +257,117 @@ def _int(value: str, default: int) -> int:
     return int(value) if value.isascii() and value.isdigit() else default
 
 
+def _form_values(settings_rows: list[dict], output_rows: list[dict], *, workflow,
+                 app: App | None, post) -> dict:
+    """What the publish form shows: the POST being re-shown after an error, else the app's
+    values (editing), else a new app's defaults; each setting row's and output row's state is
+    set on the row."""
+    if app is not None:
+        fields = {(f["nodeId"], f["input"]): f for f in app.exposed_inputs}
+        shown = {o["nodeId"] for o in app.exposed_outputs}
+        for row in settings_rows:
+            field = fields.get((row["nodeId"], row["setting"].id))
+            row["checked"] = field is not None
+            row["values"] = {
+                "label": field.get("label") or "", "help": field.get("helpText") or "",
+                "default": "" if field.get("default") is None else str(field["default"]),
+                "allowed": ", ".join(str(v) for v in field.get("allowedValues") or []),
+            } if field else {}
+        for row in output_rows:
+            row["checked"] = row["nodeId"] in shown
+        values = {"title": app.title, "description": app.description, "access": app.access,
+                  "cap": str(app.daily_credit_cap), "per_hour": str(app.visitor_runs_per_hour),
+                  "timezone": app.cap_timezone, "cover": "keep"}
+    else:
+        values = {"title": workflow.name, "description": workflow.description,
+                  "access": "team", "cap": "100", "per_hour": "10", "timezone": "UTC",
+                  "cover": "last"}
+    if post:
+        chosen, outputs = set(post.getlist("expose")), set(post.getlist("output"))
+        for row in settings_rows:
+            key = row["key"]
+            row["checked"] = key in chosen
+            row["values"] = {name: post.get(f"{name}::{key}", "")
+                             for name in ("label", "help", "default", "allowed")}
+        for row in output_rows:
+            row["checked"] = row["nodeId"] in outputs
+        values.update({name: post.get(name, values[name]) for name in values})
+    return values
+
+
+def _form_changes(post, settings_rows: list[dict]) -> dict:
+    """The posted form as the app's fields (the keys of POST /apps, camelCase)."""
+    chosen = set(post.getlist("expose"))
+    exposed = []
+    for row in settings_rows:
+        if row["key"] not in chosen:
+            continue
+        key = row["key"]
+        allowed = [v.strip() for v in post.get(f"allowed::{key}", "").split(",") if v.strip()]
+        default = post.get(f"default::{key}", "").strip()
+        exposed.append({
+            "nodeId": row["nodeId"], "input": row["setting"].id,
+            "label": post.get(f"label::{key}", ""), "helpText": post.get(f"help::{key}", ""),
+            "default": _typed(row["setting"], default) if default else None,
+            "allowedValues": [_typed(row["setting"], v) for v in allowed] or None,
+        })
+    return {"title": post.get("title", ""), "description": post.get("description", ""),
+            "exposedInputs": exposed,
+            "exposedOutputs": [{"nodeId": node_id} for node_id in post.getlist("output")],
+            "access": post.get("access", "team"),
+            "dailyCreditCap": _int(post.get("cap", ""), -1),
+            "visitorRunsPerHour": _int(post.get("per_hour", ""), -1),
+            "capTimezone": post.get("timezone", "UTC")}
+
+
+def _publish_page(request, principal: Principal, workflow, app: App | None):
+    """The publish form: a new app of `workflow`, or changes to `app` (one of its apps)."""
+    can = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
+    settings_rows, output_rows = _settings_of(workflow), _outputs_of(workflow)
+    posted = request.method == "POST" and can
+    if posted:
+        post = request.POST
+        changes = _form_changes(post, settings_rows)
+        try:
+            cover = None
+            if post.get("cover") == "upload" and request.FILES.get("cover_file"):
+                cover = _upload_cover(request, workflow, principal)
+            if app is None:
+                app = services.app_create(
+                    workflow=workflow, actor=principal, title=changes["title"],
+                    description=changes["description"],
+                    exposed_inputs=changes["exposedInputs"],
+                    exposed_outputs=changes["exposedOutputs"], access=changes["access"],
+                    passcode=post.get("passcode") or None,
+                    daily_credit_cap=changes["dailyCreditCap"],
+                    visitor_runs_per_hour=changes["visitorRunsPerHour"], cover_asset_id=cover,
+                    cap_timezone=changes["capTimezone"])
+                done = f"Published {app.title}: share /apps/{app.slug}"
+            else:
+                if post.get("passcode"):
+                    changes["passcode"] = post["passcode"]
+                if post.get("cover") in ("last", "upload"):  # "keep": as it is
+                    changes["coverAssetId"] = cover
+                app = services.app_update(app=app, actor=principal, changes=changes)
+                done = f"Saved {app.title}"
+            if post.get("cover") == "none":
+                App.objects.filter(pk=app.pk).update(cover_asset=None)
+        except ApiError as error:
+            messages.error(request, error.message)
+            if app is not None:
+                app.refresh_from_db()
+        else:
+            messages.success(request, done)
+            return redirect(f"/team/apps?team={app.team_id}")
+    form = _form_values(settings_rows, output_rows, workflow=workflow, app=app,
+                        post=request.POST if posted else None)
+    return render(request, "app_publish.html", {
+        "workflow": workflow, "app": app, "can": can, "settings_rows": settings_rows,
+        "output_rows": output_rows, "form": form, "zones": _zone_names(),
+        "assets": editor_assets("src/team/main.ts"),
+    })
+
+
 @ensure_csrf_cookie
 @login_required(login_url=LOGIN)
 def app_publish(request, workflow_id: str):
@@ -215,49 +376,28 @@ def app_publish(request, workflow_id: str):
         workflow = workflow_get(principal=principal, workflow_id=workflow_id)
     except ApiError:
         raise Http404("No such workflow") from None
-    can = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
-    settings_rows, output_rows = _settings_of(workflow), _outputs_of(workflow)
-    if request.method == "POST" and can:
-        post = request.POST
-        chosen = set(post.getlist("expose"))
-        exposed = []
-        for row in settings_rows:
-            if row["key"] not in chosen:
-                continue
-            key = row["key"]
-            allowed = [v.strip() for v in post.get(f"allowed::{key}", "").split(",") if v.strip()]
-            default = post.get(f"default::{key}", "").strip()
-            exposed.append({
-                "nodeId": row["nodeId"], "input": row["setting"].id,
-                "label": post.get(f"label::{key}", ""), "helpText": post.get(f"help::{key}", ""),
-                "default": _typed(row["setting"], default) if default else None,
-                "allowedValues": [_typed(row["setting"], v) for v in allowed] or None,
-            })
-        outputs = [{"nodeId": node_id} for node_id in post.getlist("output")]
-        try:
-            cover = None
-            if post.get("cover") == "upload" and request.FILES.get("cover_file"):
-                cover = _upload_cover(request, workflow, principal)
-            app = services.app_create(
-                workflow=workflow, actor=principal, title=post.get("title", ""),
-                description=post.get("description", ""), exposed_inputs=exposed,
-                exposed_outputs=outputs, access=post.get("access", "team"),
-                passcode=post.get("passcode") or None,
-                daily_credit_cap=_int(post.get("cap", ""), -1),
-                visitor_runs_per_hour=_int(post.get("per_hour", ""), -1),
-                cover_asset_id=cover)
-            if post.get("cover") == "none":
-                App.objects.filter(pk=app.pk).update(cover_asset=None)
-        except ApiError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, f"Published {app.title}: share /apps/{app.slug}")
-            return redirect(f"/team/apps?team={app.team_id}")
-    return render(request, "app_publish.html", {
-        "workflow": workflow, "can": can, "settings_rows": settings_rows,
-        "output_rows": output_rows, "post": request.POST if request.method == "POST" else {},
-        "assets": editor_assets("src/team/main.ts"),
-    })
+    return _publish_page(request, principal, workflow, None)
+
+
+@ensure_csrf_cookie
+@login_required(login_url=LOGIN)
+def app_edit(request, slug: str):
+    """Team → Apps → Edit: the publish form filled with the app, saved as PATCH /apps does."""
+    principal = principal_for_user(request.user)
+    try:
+        app = selectors.app_for_team(principal=principal, slug=slug)
+    except ApiError:
+        raise Http404("No such app") from None
+    if app.workflow.deleted_at is not None:
+        raise Http404("The app's workflow is deleted")
+    return _publish_page(request, principal, app.workflow, app)
+
+
+@cache
+def _zone_names() -> list[str]:
+    from zoneinfo import available_timezones
+
+    return ["UTC", *sorted(available_timezones() - {"UTC"})]
 
 
 def _typed(setting, raw: str):

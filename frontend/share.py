@@ -13,12 +13,14 @@ the share.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.urls import reverse
 
 from executions.models import Asset
 from executions.selectors import workflow_latest_outputs
+from graph.catalog import catalog
 from graph.models import Workflow
 from graph.services import public_graph, public_value
 
@@ -65,19 +67,21 @@ def _file_url(token: str, asset: Asset, variant: str) -> str:
     return reverse("shared-workflow-file", args=[token, str(asset.pk), variant])
 
 
+def _position(node: dict[str, Any]) -> tuple[float, float]:
+    position = node.get("position") if isinstance(node.get("position"), dict) else {}
+    try:
+        x, y = float(position.get("x", 0)), float(position.get("y", 0))
+    except (TypeError, ValueError):
+        return 0.0, 0.0
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else (0.0, 0.0)
+
+
 def share_page(workflow: Workflow) -> dict[str, Any]:
     """What the template draws: cards with positions, edges as SVG paths, outputs."""
     graph = public_graph(workflow)
     outputs = workflow_latest_outputs(workflow=workflow)
     token = workflow.share_token
-    placed = []
-    for node in graph["nodes"]:
-        position = node.get("position") if isinstance(node.get("position"), dict) else {}
-        try:
-            x, y = float(position.get("x", 0)), float(position.get("y", 0))
-        except (TypeError, ValueError):
-            x, y = 0.0, 0.0
-        placed.append((node, x, y))
+    placed = [(node, *_position(node)) for node in graph["nodes"]]
     min_x = min((x for _, x, _ in placed), default=0)
     min_y = min((y for _, _, y in placed), default=0)
     cards, where = [], {}
@@ -123,4 +127,47 @@ def share_page(workflow: Workflow) -> dict[str, Any]:
     width = max((c["left"] for c in cards), default=0) + CARD_WIDTH + PADDING
     height = max((c["top"] for c in cards), default=0) + CARD_HEIGHT + PADDING
     return {"graph": graph, "cards": cards, "edges": edges, "width": width, "height": height,
-            "card_width": CARD_WIDTH, "has_outputs": any(c["media"] or c["text"] for c in cards)}
+            "card_width": CARD_WIDTH, "has_outputs": any(c["media"] or c["text"] for c in cards),
+            "canvas": _canvas_data(graph, outputs, token)}
+
+
+def _canvas_data(graph: dict[str, Any], outputs: dict[str, dict[str, Any]],
+                 token: str) -> dict[str, Any]:
+    """What the page's script draws with the editor's own nodes (src/share/main.tsx): the
+    sanitized graph, the catalog entries of the node types it uses, and each node's latest
+    output in the shape of a run's node state, its files by the page's own URLs."""
+    used = {node["data"].get("nodeType") for node in graph["nodes"]}
+    specs = [spec.to_api() for spec in catalog.all() if spec.node_type in used]
+    runs = {}
+    for node_id, shown in outputs.items():
+        output: dict[str, Any] = {"images": [], "videos": [], "audios": [], "text": None}
+        for asset in shown["assets"]:
+            url = _file_url(token, asset, "file")
+            if asset.kind == Asset.Kind.VIDEO:
+                output["videos"].append({
+                    "url": url, "duration": asset.duration or 0,
+                    "posterUrl": _file_url(token, asset, "poster") if asset.poster else None})
+            elif asset.kind == Asset.Kind.IMAGE:
+                output["images"].append({
+                    "url": url, "width": asset.width or 0, "height": asset.height or 0,
+                    "thumbnailUrl": _file_url(token, asset, "thumbnail") if asset.thumbnail
+                    else None})
+            else:
+                output["audios"].append({
+                    "url": url, "duration": asset.duration,
+                    "waveformUrl": _file_url(token, asset, "thumbnail") if asset.thumbnail
+                    else None})
+        if shown["text"]:
+            output["text"] = str(public_value(shown["text"]))
+        runs[node_id] = {"status": "COMPLETED", "progress": 1, "error": None, "output": output}
+    nodes = []
+    for node in graph["nodes"]:
+        if not isinstance(node.get("id"), str):
+            continue
+        x, y = _position(node)
+        nodes.append({**node, "position": {"x": x, "y": y}})
+    ids = {node["id"] for node in nodes}
+    edges = [edge for edge in graph["edges"]
+             if edge["source"] in ids and edge["target"] in ids and isinstance(edge["id"], str)]
+    return {"name": graph["name"], "nodes": nodes, "edges": edges, "catalog": specs,
+            "runs": runs}

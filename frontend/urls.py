@@ -13,6 +13,7 @@ urlpatterns = [
     path("apps/<str:slug>", app_views.app_page, name="app-page"),
     path("apps/<str:slug>/unlock", app_views.app_unlock, name="app-unlock"),
     path("apps/<str:slug>/runs", app_views.app_visitor_run, name="app-runs"),
+    path("apps/<str:slug>/uploads", app_views.app_visitor_upload, name="app-uploads"),
     path("apps/<str:slug>/runs/<str:token>", app_views.app_visitor_run_status, name="app-run"),
     path("gallery", views.gallery, name="gallery"),
     path("templates", template_views.templates_gallery, name="templates"),
@@ -30,6 +31,7 @@ urlpatterns = [
     path("team/usage/chart.svg", team_views.team_usage_chart, name="team-usage-chart"),
     path("team/activity", team_views.team_activity, name="team-activity"),
     path("team/apps", app_views.team_apps, name="team-apps"),
+    path("team/apps/<str:slug>/edit", app_views.app_edit, name="app-edit"),
     path("invite/<str:token>", team_views.invite_page, name="invite"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
 ]

@@ -62,6 +62,7 @@ def shared_workflow(request, token: str):
             user=request.user) if principal.can(m.team_id, Scope.WORKFLOWS_WRITE)]
     return render(request, "shared_workflow.html", {
         **share_page(workflow), "token": token, "teams": teams,
+        "assets": editor_assets("src/share/main.tsx"),
         "error": request.GET.get("error") == "no-team"})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework import exceptions
 
+from accounts.idempotency import idempotent_call
 from accounts.permissions import require_scope
 from accounts.plans import limits_for
 from accounts.ratelimit import executions_today
@@ -52,6 +53,21 @@ def _page(limit: int, offset: int) -> tuple[int, int]:
     return max(1, min(PAGE_MAX, limit)), max(0, offset)
 
 
+def _keyed(principal: Principal, key: str | None, team, tool: str, arguments: dict[str, Any],
+           call) -> dict[str, Any]:
+    """`call()`, or with an idempotencyKey the REST Idempotency-Key's semantics through the same
+    service: per (team, this API key, key), the first answer (or refusal) replayed for 24 h, the
+    same key with other arguments a 422, one still running a 409."""
+    if key is None:
+        return call()
+    if not isinstance(key, str):
+        raise ApiError("idempotencyKey must be a string", code="invalid_idempotency_key")
+    request = f"mcp {tool}\n{json.dumps(arguments, sort_keys=True, default=str)}"
+    answer, _ = idempotent_call(team=team, caller=f"key:{principal.api_key.pk}", key=key,
+                                request=request, call=call)
+    return answer
+
+
 def whoami(principal: Principal) -> dict[str, Any]:
     key = principal.api_key
     team = _team(principal)
@@ -88,18 +104,29 @@ def models(principal: Principal, *, category: str | None) -> dict[str, Any]:
 
 
 def workflow_run(principal: Principal, request: HttpRequest, *, workflow_id: str,
-                 inputs: dict[str, Any] | None) -> dict[str, Any]:
-    """POST /workflows/{id}/run: the same service call, credit check and errors."""
+                 inputs: dict[str, Any] | None,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """POST /workflows/{id}/run: the same service call, credit check and errors; the run's
+    trigger is `mcp`."""
     need(principal, Scope.WORKFLOWS_EXECUTE)
     workflow = graph_selectors.workflow_get(principal=principal, workflow_id=workflow_id)
     require_scope(principal, workflow.team_id, Scope.WORKFLOWS_EXECUTE)
     if inputs is not None and not isinstance(inputs, dict):
         raise ApiError("inputs must be an object of {nodeId: value}", code="invalid_request")
-    execution = execution_services.workflow_execute(
-        workflow=workflow, actor=principal, trigger=Execution.Trigger.API,
-        inputs=inputs or None)
+
+    def start() -> dict[str, Any]:
+        execution = execution_services.workflow_execute(
+            workflow=workflow, actor=principal, trigger=Execution.Trigger.MCP,
+            inputs=inputs or None)
+        return _started(request, execution, workflow.pk)
+
+    return _keyed(principal, idempotency_key, workflow.team, "run_workflow",
+                  {"workflowId": str(workflow.pk), "inputs": inputs}, start)
+
+
+def _started(request: HttpRequest, execution: Execution, workflow_id) -> dict[str, Any]:
     return {"executionId": str(execution.pk), "status": execution.status,
-            "workflowId": str(workflow.pk),
+            "workflowId": str(workflow_id),
             "pollUrl": f"{public_base_url(request)}/api/v1/workflows/executions/"
                        f"{execution.pk}/poll"}
 
@@ -136,7 +163,7 @@ def templates(principal: Principal, *, source: str | None, limit: int,
 
 
 def template_clone(principal: Principal, request: HttpRequest, *, template_id: str,
-                   name: str | None) -> dict[str, Any]:
+                   name: str | None, idempotency_key: str | None = None) -> dict[str, Any]:
     """POST /templates/{id}/clone into the key's team."""
     need(principal, Scope.WORKFLOWS_WRITE)
     template = graph_selectors.template_get(principal=principal, template_id=template_id)
@@ -144,15 +171,22 @@ def template_clone(principal: Principal, request: HttpRequest, *, template_id: s
     require_scope(principal, team.pk, Scope.WORKFLOWS_WRITE)
     if name is not None and not (isinstance(name, str) and 0 < len(name.strip()) <= 200):
         raise ApiError("name must be 1 to 200 characters", code="invalid_request")
-    workflow = graph_services.template_clone(template=template, team=team, actor=principal,
-                                             name=name)
-    return {"id": str(workflow.pk), "name": workflow.name, "url": editor_url(request, workflow),
-            "teamId": team.pk, "templateId": str(template.id)}
+
+    def clone() -> dict[str, Any]:
+        workflow = graph_services.template_clone(template=template, team=team,
+                                                 actor=principal, name=name)
+        return {"id": str(workflow.pk), "name": workflow.name,
+                "url": editor_url(request, workflow), "teamId": team.pk,
+                "templateId": str(template.id)}
+
+    return _keyed(principal, idempotency_key, team, "clone_template",
+                  {"templateId": str(template.id), "name": name}, clone)
 
 
 
 def app_run(principal: Principal, request: HttpRequest, *, slug: str,
-            inputs: dict[str, Any] | None) -> dict[str, Any]:
+            inputs: dict[str, Any] | None, idempotency_key: str | None = None
+            ) -> dict[str, Any]:
     """POST /apps/{slug}/run (Wireflow's run_app): the same service, so the app's exposed
     inputs, daily credit cap and per-visitor rate apply, with the same errors."""
     from clientapps import selectors as app_selectors
@@ -161,9 +195,12 @@ def app_run(principal: Principal, request: HttpRequest, *, slug: str,
     need(principal, Scope.APPS_EXECUTE)
     app = app_selectors.app_for_team(principal=principal, slug=slug)
     require_scope(principal, app.team_id, Scope.APPS_EXECUTE)
-    execution = app_services.app_run(app=app, values=inputs, actor=principal,
-                                      visitor=f"key:{principal.api_key.pk}")
-    return {"executionId": str(execution.pk), "status": execution.status,
-            "workflowId": str(app.workflow_id),
-            "pollUrl": f"{public_base_url(request)}/api/v1/workflows/executions/"
-                       f"{execution.pk}/poll"}
+
+    def start() -> dict[str, Any]:
+        execution = app_services.app_run(app=app, values=inputs, actor=principal,
+                                          visitor=f"key:{principal.api_key.pk}",
+                                          trigger=Execution.Trigger.MCP)
+        return _started(request, execution, app.workflow_id)
+
+    return _keyed(principal, idempotency_key, app.team, "run_app",
+                  {"slug": app.slug, "inputs": inputs}, start)

@@ -232,6 +232,11 @@ class Cloned(TypedDict):
 # --- tools -----------------------------------------------------------------------------------
 
 WorkflowId = Annotated[str, Field(description="The workflow's id (a UUID)")]
+IdempotencyKey = Annotated[str | None, Field(
+    max_length=255,
+    description="As the REST Idempotency-Key header: a retry with the same key and arguments "
+                "within 24 hours returns the first answer (or its error) instead of doing it "
+                "again; the same key with other arguments is an error")]
 
 
 @server.tool(annotations=READ_ONLY)
@@ -275,11 +280,12 @@ async def run_workflow(
     inputs: Annotated[dict[str, Any] | None, Field(
         description="Values for the workflow's input nodes, keyed by node id (see "
                     "get_workflow's inputs): a value, or {setting: value}")] = None,
+    idempotencyKey: IdempotencyKey = None,
 ) -> RunStarted:
     """Start a run of the saved workflow (needs workflows:execute); the team's credits must
     cover its estimate. Poll it with get_execution."""
     return await _call(ctx, operations.workflow_run, _request(ctx), workflow_id=workflowId,
-                       inputs=inputs)
+                       inputs=inputs, idempotency_key=idempotencyKey)
 
 
 @server.tool(annotations=READ_ONLY)
@@ -318,10 +324,11 @@ async def clone_template(
     ctx: Context,
     templateId: Annotated[str, Field(description="A template id from list_templates")],
     name: Annotated[str | None, Field(description="The new workflow's name")] = None,
+    idempotencyKey: IdempotencyKey = None,
 ) -> Cloned:
     """A new workflow in the key's team made from a template (needs workflows:write)."""
     return await _call(ctx, operations.template_clone, _request(ctx), template_id=templateId,
-                       name=name)
+                       name=name, idempotency_key=idempotencyKey)
 
 
 @server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False,
@@ -332,7 +339,9 @@ async def run_app(
     inputs: Annotated[dict[str, Any] | None, Field(
         description="Values for the app's exposed inputs, keyed by node id: a value, or "
                     "{setting: value}")] = None,
+    idempotencyKey: IdempotencyKey = None,
 ) -> RunStarted:
     """Run one of the team's client apps (needs apps:execute): only its exposed inputs are
     taken, and its daily credit cap applies. Poll it with get_execution."""
-    return await _call(ctx, operations.app_run, _request(ctx), slug=slug, inputs=inputs)
+    return await _call(ctx, operations.app_run, _request(ctx), slug=slug, inputs=inputs,
+                       idempotency_key=idempotencyKey)

@@ -23,7 +23,7 @@ READ = Scope.WORKFLOWS_READ
 WRITE = Scope.WORKFLOWS_WRITE
 RUN = Scope.APPS_EXECUTE
 FIELDS = ("title", "description", "exposedInputs", "exposedOutputs", "access", "passcode",
-          "dailyCreditCap", "visitorRunsPerHour", "coverAssetId", "isActive")
+          "dailyCreditCap", "visitorRunsPerHour", "coverAssetId", "isActive", "capTimezone")
 
 
 class ExposedInputOut(serializers.Serializer):
@@ -59,7 +59,12 @@ class AppOut(serializers.Serializer):
     hasPasscode = serializers.BooleanField()
     dailyCreditCap = serializers.IntegerField()
     creditsUsedToday = serializers.IntegerField(help_text="Charged to the app's runs since "
-                                                "00:00 UTC (a running run counts its hold)")
+                                                "00:00 in capTimezone (a running run counts "
+                                                "its hold)")
+    capTimezone = serializers.CharField(help_text="(addition) The IANA time zone of the cap's "
+                                        "day; UTC unless set")
+    capResetsAt = serializers.DateTimeField(help_text="(addition) When the cap's next day "
+                                            "begins")
     visitorRunsPerHour = serializers.IntegerField()
     isActive = serializers.BooleanField()
     coverUrl = serializers.URLField(allow_null=True)
@@ -106,6 +111,9 @@ class AppChangeIn(serializers.Serializer):
     visitorRunsPerHour = StrictIntegerField(required=False, min_value=0, max_value=10_000)
     coverAssetId = serializers.UUIDField(required=False, allow_null=True)
     isActive = StrictBooleanField(required=False)
+    capTimezone = StrictCharField(required=False, max_length=64,
+                                  help_text="The IANA time zone whose midnight starts the "
+                                  "cap's day (e.g. Europe/Berlin); UTC unless set")
 
 
 class AppIn(AppChangeIn):
@@ -182,7 +190,8 @@ class AppListApi(APIView):
             access=body.get("access", "team"), passcode=body.get("passcode"),
             visitor_runs_per_hour=body.get("visitorRunsPerHour", 10),
             cover_asset_id=body.get("coverAssetId"), slug=body.get("slug"),
-            is_active=body.get("isActive", True))
+            is_active=body.get("isActive", True),
+            cap_timezone=body.get("capTimezone", "UTC"))
         return Response({"data": selectors.app_api(app, base_url=public_base_url(request))},
                         status=status.HTTP_201_CREATED)
 

@@ -11,10 +11,11 @@ export default defineConfig({
     emptyOutDir: true,
     manifest: true,
     // The editor, the workflows list, the team pages, the client app page (server-rendered; the
-    // entry adds copy buttons and confirmations); shared code lands in a common chunk.
+    // entry adds copy buttons and confirmations), the gallery and the share page's read-only
+    // canvas; shared code lands in a common chunk.
     rollupOptions: { input: ["src/main.tsx", "src/workflows/main.tsx", "src/team/main.ts",
                              "src/apps/main.ts",
-                             "src/gallery/main.tsx"] },
+                             "src/gallery/main.tsx", "src/share/main.tsx"] },
   },
   test: { environment: "node", globals: true },
 });

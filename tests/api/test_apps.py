@@ -320,3 +320,271 @@ def test_a_visitor_is_held_to_the_apps_runs_per_hour(team, key_client):
     assert response.json()["error"] == ("You have started too many runs of this app. Please "
                                         "try again later.")
     assert Execution.objects.count() == 2
+
+
+# --- visitor uploads: a file field ------------------------------------------------------------
+
+def _photo_app(admin, **body) -> str:
+    """An app over Image Input → Lanczos upscale whose image is a file field."""
+    from tests.graph.builders import edge, node
+
+    graph = {"name": "Upscale my photo",
+             "nodes": [node("photo", "input:image", {"url": "https://example.com/saved.png"}),
+                       node("up", "process:upscale_local", {"scale": 2})],
+             "edges": [edge("e1", "photo", "image", "up", "image")]}
+    created = admin.post("/api/v1/workflows", graph, format="json")
+    assert created.status_code == 201, created.json()
+    payload = {"workflowId": created.json()["data"]["id"], "title": "Upscaler",
+               "dailyCreditCap": 100, "access": "link",
+               "exposedInputs": [{"nodeId": "photo", "label": "Your photo"}], **body}
+    response = admin.post("/api/v1/apps", payload, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["data"]["slug"]
+
+
+def _upload(client: Client, slug: str, data: bytes, name="photo.png", mime="image/png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.get(f"/apps/{slug}")
+    return client.post(f"/apps/{slug}/uploads",
+                       {"file": SimpleUploadedFile(name, data, content_type=mime)},
+                       HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+
+
+def test_a_visitor_uploads_an_image_for_a_file_field_and_only_their_run_takes_it(
+        team, key_client, media_storage):
+    from executions.models import Asset, NodeRun
+    from tests.media_files import pillow
+
+    admin = key_client(team)
+    slug = _photo_app(admin)
+    app = App.objects.get(slug=slug)
+    assert app.exposed_inputs[0]["media"] == "image"
+    assert app.exposed_inputs[0]["helpText"] == "An image file: PNG, JPEG, WebP or GIF."
+    visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.7")
+    html = visitor.get(f"/apps/{slug}").content.decode()
+    assert 'type="file" accept="image/png,image/jpeg,image/webp,image/gif"' in html
+    response = _upload(visitor, slug, pillow("PNG", (40, 30)))
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["type"], body["width"], body["height"]) == ("image", 40, 30)
+    assert "url" not in body and "/media/" not in response.content.decode()
+    asset = Asset.objects.get()
+    assert (asset.team_id, asset.app_id, asset.uploaded) == (team.pk, app.pk, True)
+
+    # Another visitor holding the token, a made-up token or a URL: refused, nothing started.
+    other = Client(enforce_csrf_checks=True, REMOTE_ADDR="203.0.113.9")
+    for client, value in ((other, body["upload"]), (visitor, body["upload"] + "x"),
+                          (visitor, "https://example.com/elsewhere.png"),
+                          (visitor, f"/media/{asset.file.name}")):
+        refused = _visitor_run(client, slug, {"photo": value})
+        assert refused.status_code == 400, refused.json()
+        assert refused.json()["code"] == "invalid_inputs"
+    assert Execution.objects.count() == 0
+
+    started = _visitor_run(visitor, slug, {"photo": body["upload"]})
+    assert started.status_code == 202, started.json()
+    run = NodeRun.objects.get(execution__app_id=app.pk, node_id="photo")
+    assert run.config["url"] == f"/media/{asset.file.name}"
+
+
+def test_an_upload_is_checked_as_any_upload_and_counted_per_visitor(
+        team, key_client, media_storage, settings):
+    from executions.models import Asset
+    from tests.media_files import pillow
+
+    admin = key_client(team)
+    slug = _photo_app(admin, visitorRunsPerHour=2)
+    visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.8")
+    # Not an image (sniffed, whatever it says it is), a sound for an image field, too many
+    # pixels, too many bytes: the upload endpoint's answers, and nothing stored.
+    assert _upload(visitor, slug, b"hello, not a picture").status_code == 415
+    settings.MEDIA_MAX_PIXELS = 20 * 20
+    over = _upload(visitor, slug, pillow("PNG", (40, 30)))
+    assert over.status_code == 422, over.json()
+    settings.MEDIA_MAX_PIXELS = 8192 * 8192
+    settings.FETCH_MAX_BYTES = 100
+    big = _upload(visitor, slug, pillow("PNG", (400, 300)))
+    assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+    settings.FETCH_MAX_BYTES = 50 * 2**20
+    assert Asset.objects.count() == 0
+    # The app's rate: its runs per hour × its file fields (2 × 1) uploads a visitor an hour;
+    # refused ones above counted too.
+    limited = _upload(visitor, slug, pillow("PNG", (40, 30)))
+    assert limited.status_code == 429
+    assert limited.json()["error"] == ("You have uploaded too many files to this app. Please "
+                                       "try again later.")
+    fresh = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.9")
+    assert _upload(fresh, slug, pillow("PNG", (40, 30))).status_code == 201
+
+
+def test_uploads_follow_the_apps_access_rules(team, key_client, make_user, media_storage):
+    from tests.media_files import pillow
+
+    admin = key_client(team)
+    locked = _photo_app(admin, access="passcode", passcode="open sesame")
+    visitor = Client(enforce_csrf_checks=True)
+    response = _upload(visitor, locked, pillow("PNG"))
+    assert response.status_code == 403 and response.json()["code"] == "app_locked"
+    visitor.post(f"/apps/{locked}/unlock", {"passcode": "open sesame",
+                                            "csrfmiddlewaretoken":
+                                            visitor.cookies["csrftoken"].value})
+    assert _upload(visitor, locked, pillow("PNG")).status_code == 201
+    team_only = _photo_app(admin, access="team")
+    viewer = Client(enforce_csrf_checks=True)
+    viewer.force_login(make_user(team=team, role="viewer"))
+    response = _upload(viewer, team_only, pillow("PNG"))
+    assert response.status_code == 403 and "apps:execute" in response.json()["error"]
+    # An app without file fields takes no files.
+    plain = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    response = _upload(Client(enforce_csrf_checks=True), plain, pillow("PNG"))
+    assert response.status_code == 400 and response.json()["error"] == "This app takes no files"
+
+
+def test_a_file_field_takes_no_default_or_allowed_values(team, key_client):
+    admin = key_client(team)
+    with pytest.raises(AssertionError) as refused:
+        _photo_app(admin, exposedInputs=[{"nodeId": "photo", "default": "https://x.test/a.png"}])
+    assert "is a file field" in str(refused.value)
+    assert App.objects.count() == 0
+
+
+# --- the publish form: Team → Apps → Edit ------------------------------------------------------
+
+def _edit_form(slug: str, **fields) -> dict:
+    form = {"title": "Neon cows, season 2", "description": "For the spring shoot",
+            "cap": "35", "per_hour": "4", "access": "passcode", "passcode": "moo moo",
+            "expose": ["text-input-1::prompt", "gen-1::aspect_ratio"],
+            "label::text-input-1::prompt": "What should the cow do?",
+            "help::text-input-1::prompt": "",
+            "allowed::gen-1::aspect_ratio": "1:1, 16:9", "default::gen-1::aspect_ratio": "16:9",
+            "output": ["gen-1"], "cover": "keep", "timezone": "America/New_York"}
+    form.update(fields)
+    return form
+
+
+def test_an_app_is_edited_from_team_apps_with_the_form_filled_in(team, key_client, make_user):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    editor = Client()
+    editor.force_login(make_user(team=team, role="editor"))
+    listed = editor.get(f"/team/apps?team={team.pk}").content.decode()
+    assert f'href="/team/apps/{slug}/edit" data-testid="edit-app"' in listed
+    page = editor.get(f"/team/apps/{slug}/edit").content.decode()
+    # The app as it is: title, cap, access, the exposed fields with their labels and values.
+    assert 'value="Neon cows"' in page and 'value="21"' in page
+    assert 'value="link" checked' in page and 'data-testid="save-app"' in page
+    assert 'value="Describe the scene"' in page and 'value="1:1, 9:16"' in page
+    assert 'value="text-input-1::prompt" checked' in page
+
+    response = editor.post(f"/team/apps/{slug}/edit", _edit_form(slug))
+    assert response.status_code == 302 and response["Location"] == f"/team/apps?team={team.pk}"
+    app = App.objects.get()
+    assert app.slug == slug and app.title == "Neon cows, season 2"
+    assert (app.daily_credit_cap, app.visitor_runs_per_hour, app.access) == (35, 4, "passcode")
+    assert app.cap_timezone == "America/New_York"
+    assert "<option selected>America/New_York</option>" in editor.get(
+        f"/team/apps/{slug}/edit").content.decode()
+    assert app.description == "For the spring shoot"
+    prompt, ratio = app.exposed_inputs
+    assert prompt["label"] == "What should the cow do?"
+    assert (ratio["allowedValues"], ratio["default"]) == (["1:1", "16:9"], "16:9")
+    from django.contrib.auth.hashers import check_password
+    assert check_password("moo moo", app.passcode_hash)
+    # Saved again with the passcode left empty: the passcode stays; an exposed input dropped.
+    editor.post(f"/team/apps/{slug}/edit", _edit_form(
+        slug, passcode="", expose=["text-input-1::prompt"]))
+    app.refresh_from_db()
+    assert check_password("moo moo", app.passcode_hash)
+    assert [f["input"] for f in app.exposed_inputs] == ["prompt"]
+
+
+def test_a_bad_edit_shows_the_error_and_changes_nothing(team, key_client, make_user,
+                                                        make_team):
+    admin = key_client(team)
+    slug = _publish(admin, _workflow(admin)).json()["data"]["slug"]
+    before = App.objects.values().get()
+    editor = Client()
+    editor.force_login(make_user(team=team, role="editor"))
+    for bad, message in (({"cap": "-3"}, "dailyCreditCap must be an integer"),
+                         ({"title": "  "}, "An app needs a title"),
+                         ({"access": "passcode", "passcode": ""}, "needs a passcode"),
+                         ({"allowed::gen-1::aspect_ratio": "7:3"}, "must be one of"),
+                         ({"timezone": "Atlantis/Lost"}, "IANA time zone")):
+        page = editor.post(f"/team/apps/{slug}/edit", _edit_form(slug, **bad))
+        assert page.status_code == 200 and message in page.content.decode(), message
+    assert App.objects.values().get() == before
+    # A viewer sees the form read-only and cannot save; another team's member gets a 404.
+    viewer = Client()
+    viewer.force_login(make_user(team=team, role="viewer"))
+    assert "Only the team's editors" in viewer.get(f"/team/apps/{slug}/edit").content.decode()
+    viewer.post(f"/team/apps/{slug}/edit", _edit_form(slug))
+    stranger = Client()
+    stranger.force_login(make_user(team=make_team(), role="admin"))
+    assert stranger.get(f"/team/apps/{slug}/edit").status_code == 404
+    assert stranger.post(f"/team/apps/{slug}/edit", _edit_form(slug)).status_code == 404
+    assert App.objects.values().get() == before
+
+
+# --- the cap's day in the app's time zone ---------------------------------------------------------
+
+def test_the_cap_day_runs_from_midnight_in_the_apps_time_zone():
+    from datetime import UTC, datetime
+
+    from clientapps.selectors import cap_day
+
+    berlin = App(cap_timezone="Europe/Berlin")
+    # 23:30 UTC on 3 December is 00:30 on the 4th in Berlin (UTC+1): the 4th's day.
+    start, end = cap_day(berlin, datetime(2026, 12, 3, 23, 30, tzinfo=UTC))
+    assert (start, end) == (datetime(2026, 12, 3, 23, 0, tzinfo=UTC),
+                            datetime(2026, 12, 4, 23, 0, tzinfo=UTC))
+    # The day clocks go forward is 23 hours long.
+    start, end = cap_day(berlin, datetime(2026, 3, 29, 12, 0, tzinfo=UTC))
+    assert (start, end) == (datetime(2026, 3, 28, 23, 0, tzinfo=UTC),
+                            datetime(2026, 3, 29, 22, 0, tzinfo=UTC))
+    assert cap_day(App(), datetime(2026, 12, 3, 23, 30, tzinfo=UTC))[0] == datetime(
+        2026, 12, 3, 0, 0, tzinfo=UTC)
+
+
+def test_an_apps_cap_counts_and_resets_by_its_own_time_zone(team, key_client):
+    from datetime import timedelta
+
+    from accounts.services import credits_grant
+    from clientapps.selectors import cap_day
+
+    credits_grant(team=team, amount=100)
+    admin = key_client(team)
+    created = _publish(admin, _workflow(admin), dailyCreditCap=14, capTimezone="Asia/Tokyo")
+    assert created.status_code == 201, created.json()
+    data = created.json()["data"]
+    app = App.objects.get()
+    start, end = cap_day(app)
+    assert data["capTimezone"] == "Asia/Tokyo"
+    assert data["capResetsAt"] == end.isoformat().replace("+00:00", "Z")
+    assert end.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).hour == 0
+    slug = data["slug"]
+    for _ in range(2):
+        assert admin.post(f"/api/v1/apps/{slug}/run", {}, format="json").status_code == 202
+    # One of them started just before midnight in Tokyo: yesterday's, not counted today.
+    Execution.objects.filter(pk=Execution.objects.first().pk).update(
+        created_at=start - timedelta(minutes=1))
+    assert admin.get(f"/api/v1/apps/{slug}").json()["data"]["creditsUsedToday"] == 7
+    assert admin.post(f"/api/v1/apps/{slug}/run", {}, format="json").status_code == 202
+    refused = admin.post(f"/api/v1/apps/{slug}/run", {}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["error"].endswith("It resets at 00:00 Asia/Tokyo.")
+    assert refused.json()["retryAfter"] == int(end.timestamp())
+
+
+def test_a_cap_time_zone_must_be_a_known_iana_name(api):
+    response = _publish(api, _workflow(api), capTimezone="Mars/Olympus_Mons")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_app"
+    assert "IANA time zone" in response.json()["error"]
+    assert App.objects.count() == 0
+    slug = _publish(api, _workflow(api)).json()["data"]["slug"]
+    assert api.get(f"/api/v1/apps/{slug}").json()["data"]["capTimezone"] == "UTC"
+    for bad in ("+02:00", 7, "", "europe/berlin"):
+        response = api.patch(f"/api/v1/apps/{slug}", {"capTimezone": bad}, format="json")
+        assert response.status_code == 400, bad
+    changed = api.patch(f"/api/v1/apps/{slug}", {"capTimezone": "Europe/Berlin"}, format="json")
+    assert changed.status_code == 200 and changed.json()["data"]["capTimezone"] == "Europe/Berlin"

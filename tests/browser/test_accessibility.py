@@ -123,15 +123,18 @@ def test_no_violations_on_the_share_page_signed_out_and_signed_in(browser, tab, 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     visitor = context.new_page()
     visitor.goto(url)
-    visitor.wait_for_function("() => [...document.querySelectorAll('[data-testid=share-image]')]"
-                              ".every(img => img.complete && img.naturalWidth > 0)")
-    visitor.wait_for_selector("[data-testid=share-video]")
+    visitor.wait_for_selector("[data-testid=share-canvas][data-ready=true]")
+    visitor.wait_for_function("() => { const imgs = [...document.querySelectorAll("
+                              "'[data-testid=share-canvas] img.node-preview')];"
+                              " return imgs.length > 0 && imgs.every("
+                              "img => img.complete && img.naturalWidth > 0); }")
     axe(visitor, "share-signed-out")
     assert json.loads((SHOTS / "axe-share-signed-out.json").read_text()) == []
     context.close()
 
     tab.goto(url)
     tab.wait_for_selector("[data-testid=duplicate]")
+    tab.wait_for_selector("[data-testid=share-canvas][data-ready=true]")
     axe(tab, "share-signed-in")
     assert json.loads((SHOTS / "axe-share-signed-in.json").read_text()) == []
 

@@ -1,8 +1,9 @@
 """Client apps in Debian's Chromium against daphne, a real worker and the provider simulator:
 the designer publishes a workflow from the editor's toolbar ("Publish as app"), the team's
-Apps page lists it, a fresh browser context with no login runs it through its link and sees
-the result in the gallery, the next run stops at the app's daily credit cap with a clear
-message (and charges nothing), and the run is in the team's history with the app's name.
+Apps page lists it, a fresh browser context with no login runs it through its link (with an
+image it uploads for a file field) and sees the result in the gallery, the next run stops at
+the app's daily credit cap with a clear message (and charges nothing), and the run is in the
+team's history with the app's name.
 axe finds no serious violation on the app page, the publish form or the team's Apps page."""
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ def test_publish_run_through_the_link_with_no_login_and_stop_at_the_cap(
         browser, tab, server, team, designer):
     from accounts.services import credits_grant
     from clientapps.models import App
-    from executions.models import Execution
+    from executions.models import Asset, Execution
     from tests.graph.builders import edge, node
+    from tests.media_files import pillow
 
     credits_grant(team=team, amount=100)
     open_graph(tab, server, team, designer, "Client posters", [
         node("prompt", "input:text", {"prompt": "a paper boat"}),
         node("nano", "generate:nano_banana_2", {"num_images": 1, "aspect_ratio": "1:1"}),
-    ], [edge("e1", "prompt", "prompt", "nano", "prompt")])
+        # A free branch whose image the client uploads (a file field).
+        node("photo", "input:image", {"url": ""}),
+        node("up", "process:upscale_local", {"scale": 2}),
+    ], [edge("e1", "prompt", "prompt", "nano", "prompt"),
+        edge("e2", "photo", "image", "up", "image")])
     tab.wait_for_selector("[data-testid=save-state][data-state=saved]", timeout=15000)
 
     tab.click("[data-testid=publish-app]")
@@ -36,6 +42,7 @@ def test_publish_run_through_the_link_with_no_login_and_stop_at_the_cap(
     tab.check("input[name=access][value=link]")
     tab.fill("input[name='label::prompt::prompt']", "What should the poster show?")
     assert tab.is_checked("[data-testid=expose-prompt-prompt]")
+    tab.check("[data-testid=expose-photo-url]")
     assert axe(tab, "app-publish") == []
     tab.click("[data-testid=publish]")
     tab.wait_for_url("**/team/apps?team=*")
@@ -55,6 +62,8 @@ def test_publish_run_through_the_link_with_no_login_and_stop_at_the_cap(
     assert client.locator("[data-testid=node-prompt]").count() == 0  # no graph
     assert axe(client, "app-page") == []
     client.fill("label:has-text('What should the poster show?') + textarea", "a red kite")
+    client.set_input_files("input[type=file][data-node=photo]", files=[{
+        "name": "kite.png", "mimeType": "image/png", "buffer": pillow("PNG", (64, 48))}])
     client.click("[data-testid=app-run]")
     client.wait_for_selector(".run[data-status=COMPLETED] [data-testid=run-image]",
                              timeout=60000)
@@ -66,7 +75,10 @@ def test_publish_run_through_the_link_with_no_login_and_stop_at_the_cap(
 
     run = Execution.objects.get(app_id=app.pk)
     assert run.status == "COMPLETED" and run.credits_charged == 7
-    assert run.inputs == {"prompt": {"prompt": "a red kite"}}
+    upload = Asset.objects.get(app_id=app.pk)
+    assert upload.team_id == team.pk and (upload.width, upload.height) == (64, 48)
+    assert run.inputs == {"prompt": {"prompt": "a red kite"},
+                          "photo": {"url": f"/media/{upload.file.name}"}}
 
     client.click("[data-testid=app-run]")
     error = client.locator("[data-testid=app-error]")
@@ -79,6 +91,18 @@ def test_publish_run_through_the_link_with_no_login_and_stop_at_the_cap(
     assert team.credit_balance == 93
     context.close()
     assert not refused, refused
+
+    # Team → Apps → Edit: the form filled in with the app; the cap raised, saved.
+    tab.goto(f"{server.url}/team/apps?team={team.pk}")
+    tab.click(f"[data-testid=app-row][data-slug={app.slug}] [data-testid=edit-app]")
+    tab.wait_for_url(f"**/team/apps/{app.slug}/edit")
+    assert tab.input_value("#title") == "Poster maker" and tab.input_value("#cap") == "7"
+    assert tab.is_checked("[data-testid=expose-photo-url]")
+    assert axe(tab, "app-edit") == []
+    tab.fill("#cap", "14")
+    tab.click("[data-testid=save-app]")
+    tab.wait_for_url("**/team/apps?team=*")
+    assert "7 / 14" in tab.locator(f"[data-testid=app-row][data-slug={app.slug}]").inner_text()
 
     # The team's history (the editor's History tab) names the app.
     tab.goto(f"{server.url}/workflows/{app.workflow_id}")

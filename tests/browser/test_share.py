@@ -1,7 +1,8 @@
 """Share pages in Debian's Chromium against daphne and a real worker: the editor's Share menu
-makes the link; a fresh browser context with no login sees the read-only canvas with the run's
-outputs (an image thumbnail and a playable video) and the description; a signed-in user of
-another team duplicates it into their own team."""
+makes the link; a fresh browser context with no login sees the read-only canvas (the editor's
+nodes in React Flow: pan, zoom, fit, keyboard; nothing editable) with the run's outputs (an
+image thumbnail and a playable video) and the description; a signed-in user of another team
+duplicates it into their own team; without scripts the server's node list stands."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def test_shared_from_the_editor_seen_signed_out_and_duplicated_by_another_team(
 
     tab.click("[data-testid=share-menu] summary")
     tab.check("[data-testid=share-view]")
+    # The menu shows the choice at once; the server has answered once it is enabled again.
+    tab.wait_for_selector("[data-testid=share-menu] fieldset:not([disabled])")
     link = tab.locator("[data-testid=share-url]")
     link.wait_for()
     url = link.inner_text()
@@ -54,24 +57,58 @@ def test_shared_from_the_editor_seen_signed_out_and_duplicated_by_another_team(
     anonymous = browser.new_context(viewport={"width": 1440, "height": 900})
     visitor = anonymous.new_page()
     visitor.goto(url)
-    canvas = visitor.locator("[data-testid=share-canvas]")
+    # The editor's own nodes in a read-only React Flow view (the server's list replaced).
+    canvas = visitor.locator("[data-testid=share-canvas][data-ready=true]")
     canvas.wait_for()
+    assert visitor.locator("[data-testid=share-list]").count() == 0
     assert visitor.locator("[data-testid=share-description]").inner_text() == DESCRIPTION
     for node_id in ("text-input-1", "preview-1", "upscale-1", "video-1"):
-        assert canvas.locator(f"[data-node-id={node_id}]").count() == 1
-    assert canvas.locator("path").count() == 3
-    image = canvas.locator("[data-node-id=upscale-1] [data-testid=share-image]")
+        assert canvas.locator(f"[data-testid=node-{node_id}]").count() == 1
+    assert canvas.locator(".react-flow__edge").count() == 3
+    # Nothing to edit, connect or run.
+    fixed = ".react-flow__node.draggable, .react-flow__handle.connectable"
+    assert canvas.locator(fixed).count() == 0
+    assert visitor.locator("[data-testid=run], [data-testid=connect-open], "
+                           "[data-testid=pin-output], [data-testid=lock-seed]").count() == 0
+    image = canvas.locator("[data-testid=node-upscale-1] img.node-preview")
     visitor.wait_for_function("img => img.complete && img.naturalWidth > 0",
                               arg=image.element_handle())
-    video = canvas.locator("[data-node-id=video-1] [data-testid=share-video]")
+    assert "/thumbnail" in image.get_attribute("src")
+    # Keyboard: the canvas takes focus, the arrow keys pan, 0 fits it again.
+    viewport = visitor.locator(".react-flow__viewport")
+    before = viewport.get_attribute("style")
+    canvas.focus()
+    visitor.keyboard.press("ArrowLeft")
+    visitor.wait_for_function("([el, s]) => el.getAttribute('style') !== s",
+                              arg=[viewport.element_handle(), before])
+    visitor.keyboard.press("0")
+    # The video plays in the editor's viewer, opened from its node with the keyboard.
+    thumb = canvas.locator("[data-testid=node-video-1] [data-testid=node-thumb]")
+    thumb.focus()
+    visitor.keyboard.press("Enter")
+    video = visitor.locator("[data-testid=viewer-video]")
     visitor.wait_for_function("v => v.readyState >= 1 && v.duration > 0",
                               arg=video.element_handle(), timeout=20000)
+    assert f"/share/{workflow.share_token}/files/" in video.get_attribute("src")
+    visitor.keyboard.press("Escape")
+    visitor.locator("[data-testid=viewer]").wait_for(state="detached")
     html = visitor.content()
     assert "sk-live_0123456789abcdefghij" not in html and "signature=" not in html
     assert visitor.locator("[data-testid=sign-in-to-duplicate]").is_visible()
     visitor.screenshot(path=str(SHOTS / "share-page.png"), full_page=True)
     assert axe(visitor, "share-page") == []
     anonymous.close()
+
+    # Without scripts: the server's sanitized node list with the same outputs.
+    plain = browser.new_context(java_script_enabled=False).new_page()
+    plain.goto(url)
+    listed = plain.locator("[data-testid=share-list]")
+    for node_id in ("text-input-1", "preview-1", "upscale-1", "video-1"):
+        assert listed.locator(f"[data-node-id={node_id}]").count() == 1
+    plain.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=listed.locator(
+        "[data-node-id=upscale-1] [data-testid=share-image]").element_handle())
+    assert "sk-live_0123456789abcdefghij" not in plain.content()
+    plain.context.close()
 
     # A member of another team signs in and duplicates it into their team.
     other = make_team()

@@ -63,9 +63,15 @@ def test_an_agent_lists_the_tools_runs_the_offline_demo_and_reads_its_outputs(
         me = await session.call_tool("whoami", {})
         workflows = await session.call_tool("list_workflows", {})
         detail = await session.call_tool("get_workflow", {"workflowId": str(workflow.pk)})
-        started = await session.call_tool("run_workflow", {
-            "workflowId": str(workflow.pk), "inputs": {"text-input-1": "a lighthouse at dusk"}})
+        arguments = {"workflowId": str(workflow.pk),
+                     "inputs": {"text-input-1": "a lighthouse at dusk"},
+                     "idempotencyKey": "agent-run-1"}
+        started = await session.call_tool("run_workflow", arguments)
         assert not started.is_error, text(started)
+        # A retry with the same key is the first answer, not a second run; with other
+        # arguments the key is refused.
+        again = await session.call_tool("run_workflow", arguments)
+        reused = await session.call_tool("run_workflow", {**arguments, "inputs": {}})
         execution_id = started.structured_content["executionId"]
         deadline = time.monotonic() + 120
         while True:
@@ -76,9 +82,19 @@ def test_an_agent_lists_the_tools_runs_the_offline_demo_and_reads_its_outputs(
             assert time.monotonic() < deadline, polled.structured_content
             await anyio.sleep(0.5)
         balance = await session.call_tool("get_credit_balance", {})
-        return tools, me, workflows, detail, started, polled, balance
+        return tools, me, workflows, detail, started, again, reused, polled, balance
 
-    tools, me, workflows, detail, started, polled, balance = call(server.url, key.raw_key, steps)
+    tools, me, workflows, detail, started, again, reused, polled, balance = call(
+        server.url, key.raw_key, steps)
+    from executions.models import Execution
+
+    assert again.structured_content == started.structured_content
+    assert reused.is_error and text(reused) == ("Idempotency-Key was already used with a "
+                                                "different request body")
+    assert reused.structured_content["code"] == "idempotency_key_reused"
+    run = Execution.objects.get(workflow=workflow)  # one run for the two calls
+    assert run.trigger == "mcp"
+    assert tools["run_workflow"].input_schema["properties"]["idempotencyKey"]
 
     assert set(tools) >= TOOLS
     for name in TOOLS:  # every tool declares what it returns
@@ -103,6 +119,12 @@ def test_an_agent_lists_the_tools_runs_the_offline_demo_and_reads_its_outputs(
                      headers={"Authorization": f"Bearer {key.raw_key}"}, timeout=10).json()
     assert rest["nodeStates"] == run["nodeStates"]
     assert rest["credits"]["charged"] == run["credits"]["charged"]
+    # The history and the activity log say where it came from.
+    listed = httpx.get(f"{server.url}/api/v1/workflows/executions",
+                       headers={"Authorization": f"Bearer {key.raw_key}"}, timeout=10).json()
+    assert [item["trigger"] for item in listed["executions"]] == ["mcp"]
+    from accounts.models import ActivityEvent
+    assert ActivityEvent.objects.get(kind="run.started", team=team).source == "mcp"
     for node_id in ("upscale-1", "video-1"):
         url = states[node_id]["outputUrl"]
         assert url.startswith(server.url), url
@@ -213,15 +235,18 @@ def test_templates_are_listed_and_cloned_into_the_keys_team(server, make_team, m
     async def steps(session):
         listed = await session.call_tool("list_templates", {"source": "builtin"})
         first = listed.structured_content["templates"][0]
-        cloned = await session.call_tool("clone_template", {"templateId": first["id"],
-                                                            "name": "From MCP"})
+        arguments = {"templateId": first["id"], "name": "From MCP", "idempotencyKey": "clone-1"}
+        cloned = await session.call_tool("clone_template", arguments)
+        again = await session.call_tool("clone_template", arguments)
         unknown = await session.call_tool("clone_template", {"templateId": "no-such"})
-        return listed, cloned, unknown
+        return listed, cloned, again, unknown
 
-    listed, cloned, unknown = call(server.url, key.raw_key, steps)
+    listed, cloned, again, unknown = call(server.url, key.raw_key, steps)
     assert listed.structured_content["total"] >= 8
     assert not cloned.is_error, text(cloned)
-    workflow = Workflow.objects.get(pk=cloned.structured_content["id"])
+    assert again.structured_content == cloned.structured_content
+    workflow = Workflow.objects.get(team=team)  # one copy for the two calls
+    assert str(workflow.pk) == cloned.structured_content["id"]
     assert workflow.team_id == team.pk and workflow.name == "From MCP"
     assert unknown.is_error and text(unknown) == "Template not found"
 
@@ -318,18 +343,23 @@ def test_run_app_takes_only_the_exposed_inputs_keeps_the_daily_cap_and_needs_its
     reader = make_key(team, scopes=["workflows:read"])
 
     async def steps(session):
-        first = await session.call_tool("run_app", {"slug": app.slug,
-                                                    "inputs": {"prompt": "a paper lantern"}})
+        keyed = {"slug": app.slug, "inputs": {"prompt": "a paper lantern"},
+                 "idempotencyKey": "app-run-1"}
+        first = await session.call_tool("run_app", keyed)
+        # The same key again: the first run's answer, not a refusal at the cap.
+        retried = await session.call_tool("run_app", keyed)
         hidden = await session.call_tool("run_app", {"slug": app.slug,
                                                      "inputs": {"nano": {"num_images": 4}}})
         second = await session.call_tool("run_app", {"slug": app.slug})
         missing = await session.call_tool("run_app", {"slug": "no-such-app"})
-        return first, hidden, second, missing
+        return first, retried, hidden, second, missing
 
-    first, hidden, second, missing = call(server.url, key.raw_key, steps)
+    first, retried, hidden, second, missing = call(server.url, key.raw_key, steps)
     assert not first.is_error, text(first)
+    assert retried.structured_content == first.structured_content
     run = Execution.objects.get(pk=first.structured_content["executionId"])
     assert run.app_id == app.pk and "a paper lantern" in str(run.inputs)
+    assert run.trigger == "mcp" and run.app_name == "Lanterns"
     assert hidden.is_error  # not an exposed input: refused, nothing started
     # Nano Banana 2 at 1K is 7 credits: the first run holds 7 of the 10, a second would pass
     # the cap and is refused with the app's message before anything is charged.

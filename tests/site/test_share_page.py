@@ -67,6 +67,37 @@ def test_the_page_draws_the_canvas_with_the_latest_output_and_the_description(sh
     assert "Sign in to duplicate" in html
 
 
+def test_the_page_embeds_the_read_only_canvas_data_for_its_script(shared):
+    """What src/share/main.tsx draws: the sanitized graph, the catalog entries of the types it
+    uses (only those), and the latest output as a node run state with the page's own URLs."""
+    import json
+    import re
+
+    workflow, asset = shared
+    html = page(Client(), workflow).content.decode()
+    found = re.search(r'<script id="share-data" type="application/json">(.*?)</script>', html,
+                      re.S)
+    assert found, "no embedded canvas data"
+    data = json.loads(found.group(1))
+    assert [n["id"] for n in data["nodes"]] == ["text", "gen"]
+    assert data["nodes"][1]["position"] == {"x": 400.0, "y": 120.0}
+    assert "api_key" not in data["nodes"][1]["data"]["config"]
+    assert [e["id"] for e in data["edges"]] == ["e1"]
+    assert sorted(spec["nodeType"] for spec in data["catalog"]) == [
+        "generate:local_preview", "input:text"]
+    base = f"/share/{workflow.share_token}/files/{asset.pk}"
+    assert data["runs"]["gen"] == {"status": "COMPLETED", "progress": 1, "error": None,
+                                   "output": {"images": [{
+                                       "url": f"{base}/file", "width": 320, "height": 240,
+                                       "thumbnailUrl": f"{base}/thumbnail"
+                                       if asset.thumbnail else None}],
+                                       "videos": [], "audios": [], "text": None}}
+    # A text output passes the same mask as the settings.
+    assert data["runs"]["text"]["output"]["text"] == "a lighthouse; ignore [hidden]"
+    # Without scripts the server's node list is the page.
+    assert '<div id="share-root">' in html and 'data-testid="share-list"' in html
+
+
 def test_no_secret_or_key_like_value_and_no_signed_url_reaches_the_page(shared):
     workflow, asset = shared
     html = page(Client(), workflow).content.decode()

@@ -33,6 +33,7 @@ export function formInputs(form: HTMLFormElement): Record<string, Record<string,
     const input = field.dataset.input ?? "";
     const kind = field.dataset.type ?? "text";
     let value: unknown;
+    if (field instanceof HTMLInputElement && field.type === "file") return; // sent by uploads()
     if (field instanceof HTMLInputElement && field.type === "checkbox") value = field.checked;
     else if (field.value === "") return;
     else if (["integer", "number", "seed"].includes(kind) && field instanceof HTMLInputElement) {
@@ -41,6 +42,26 @@ export function formInputs(form: HTMLFormElement): Record<string, Record<string,
     (inputs[node] ??= {})[input] = value;
   });
   return inputs;
+}
+
+class Refused extends Error {}
+
+/** Each chosen file, uploaded through the app (checked and stored by the server), as the token
+ * its field's input takes; an empty file field keeps the workflow's saved file. */
+async function uploads(form: HTMLFormElement, slug: string,
+                       inputs: Record<string, Record<string, unknown>>): Promise<void> {
+  for (const field of form.querySelectorAll<HTMLInputElement>("input[type=file][data-node]")) {
+    const file = field.files?.[0];
+    if (!file) continue;
+    const body = new FormData();
+    body.append("file", file);
+    const response = await fetch(`/apps/${slug}/uploads`, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() }, body,
+    });
+    const answer = await response.json().catch(() => ({ error: "The upload failed" }));
+    if (!response.ok) throw new Refused(`${file.name}: ${answer.error ?? "the upload failed"}`);
+    (inputs[field.dataset.node ?? ""] ??= {})[field.dataset.input ?? ""] = answer.upload;
+  }
 }
 
 function statusText(run: RunView): string {
@@ -152,10 +173,21 @@ function start(): void {
     if (error) error.hidden = true;
     if (button) button.disabled = true;
     try {
+      const inputs = formInputs(form);
+      try {
+        await uploads(form, slug, inputs);
+      } catch (refused) {
+        if (!(refused instanceof Refused)) throw refused;
+        if (error) {
+          error.textContent = refused.message;
+          error.hidden = false;
+        }
+        return;
+      }
       const response = await fetch(`/apps/${slug}/runs`, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-        body: JSON.stringify({ inputs: formInputs(form) }),
+        body: JSON.stringify({ inputs }),
       });
       const body = await response.json().catch(() => ({ error: "Something went wrong" }));
       if (!response.ok) {

@@ -29,7 +29,7 @@ function parseProblems(text: string): { message: string; fix: string }[] {
 /** One node on the canvas: its ports as coloured handles, its live run state and output.
  * Memoized, and each store read is narrow: a status event for another node changes nothing
  * here. */
-function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
+function WireflowNode({ id, data, selected, isConnectable }: NodeProps<FlowNode>) {
   const spec = useEditor((s) => s.catalog.get(data.nodeType));
   const run = useEditor((s) => s.runs[id]);
   // A string, not an array: a lint answer that says the same about this node re-renders nothing.
@@ -72,6 +72,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
           {ports(spec).map((input) => (
             <div key={input.id} className="port port-in" title={`${input.label}: ${input.type}`}>
               <Handle type="target" position={Position.Left} id={`in-${input.id}`}
+                      isConnectable={isConnectable}
                       className={`media-${input.type}`}
                       style={{ background: MEDIA_COLORS[input.type] ?? "#888" }} />
               <span>{input.label}{input.required ? " *" : ""}</span>
@@ -83,6 +84,7 @@ function WireflowNode({ id, data, selected }: NodeProps<FlowNode>) {
             <div key={output.id} className="port port-out" title={`${output.label}: ${output.type}`}>
               <span>{output.label}</span>
               <Handle type="source" position={Position.Right} id={`out-${output.id}`}
+                      isConnectable={isConnectable}
                       className={`media-${output.type}`}
                       style={{ background: MEDIA_COLORS[output.type] ?? "#888" }} />
             </div>
@@ -354,9 +356,11 @@ function ConnectButton({ id, label }: { id: string; label: string }) {
 function Label({ id, label }: { id: string; label: string }) {
   const [editing, setEditing] = useState(false);
   const setLabel = useEditor((s) => s.setLabel);
-  if (!editing) {
-    return <span className="node-label" onDoubleClick={() => setEditing(true)}
-                 title="Double-click to rename">{label}</span>;
+  const canEdit = useEditor((s) => s.canEdit);
+  if (!editing || !canEdit) {
+    return canEdit ? <span className="node-label" onDoubleClick={() => setEditing(true)}
+                           title="Double-click to rename">{label}</span>
+      : <span className="node-label">{label}</span>;
   }
   return (
     <input className="nodrag node-label-input" defaultValue={label} autoFocus
