@@ -325,6 +325,10 @@ class EstimateLineOut(serializers.Serializer):
     credits = serializers.IntegerField()
     unitCredits = serializers.FloatField()
     iterations = serializers.IntegerField()
+    bound = serializers.ChoiceField(
+        choices=("ceiling", "floor"), required=False,
+        help_text="(addition) ceiling: quoted at the most the node can cost (charged what it "
+        "uses); floor: one item of a list made during the run. Absent when exact.")
 
 
 class EstimateResult(serializers.Serializer):

@@ -78,8 +78,9 @@ def gemini_credits(per_image: dict[str, float]) -> CreditsFn:
     def credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
         size = config.get("image_size")
         price = per_image.get(size if isinstance(size, str) else "", per_image["1K"])
-        images = usage.images if usage.images is not None else int(
-            _number(config, "num_images", 1))
+        asked = int(_number(config, "num_images", 1))
+        # As many as were delivered, never more than were asked for (and quoted).
+        images = min(usage.images, asked) if usage.images is not None else asked
         return price * images
 
     return credits

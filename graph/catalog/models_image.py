@@ -179,7 +179,7 @@ FLUX_FILL = Model(
                   options=("1", "2", "3", "4", "5", "6")), OUTPUT_FORMAT),
     answer=IMAGES, size=Size("input", "image_url"),
     price=Price("megapixel", 0.05, count="num_images",
-                note="an input of unknown size is quoted as 1 MP"),
+                note="an input of unknown size is quoted at the pixel cap"),
     checked=CHECKED, source="fal-ai/flux-pro/v1/fill model page",
     unconfirmed="$0.05 per megapixel as remembered")
 
@@ -231,7 +231,7 @@ UPSCALE_CLARITY = Model(
             SEED),
     answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
     price=Price("megapixel", 0.03,
-                note="of the upscaled image; an input of unknown size is quoted as 1 MP"),
+                note="of the upscaled image; an input of unknown size is quoted at the pixel cap"),
     checked=CHECKED, source="fal.ai/models/fal-ai/clarity-upscaler/llms.txt")
 
 UPSCALE_RECRAFT_CRISP = Model(
@@ -252,7 +252,7 @@ UPSCALE_SEEDVR = Model(
             Field("upscale_factor", "number", "Scale", default=2, min=1, max=10), SEED),
     answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
     price=Price("megapixel", 0.001,
-                note="of the upscaled image; an input of unknown size is quoted as 1 MP"),
+                note="of the upscaled image; an input of unknown size is quoted at the pixel cap"),
     checked=CHECKED, source="fal-ai/seedvr/upscale/image model page",
     unconfirmed="price per megapixel and the factor range as remembered")
 

@@ -30,6 +30,9 @@ class Usage:
     characters: int | None = None  # text sent to a model priced per character (TTS)
     megapixels: tuple[float, ...] = ()  # each delivered image's size, where billed by it
     input_pixels: int | None = None  # the input image's size, for a model billed by output MP
+    # The most pixels one delivered image may have (a larger one is refused when it is read, so
+    # never billed): the estimate quotes an input of unknown size as this, a ceiling.
+    pixel_cap: int | None = None
 
 
 NO_USAGE = Usage()

@@ -100,6 +100,39 @@ def test_the_estimate_reads_a_wired_text_and_a_sized_input_off_the_graph():
     assert {line["nodeId"]: line["credits"] for line in quote["breakdown"]} == {"f": 3, "c": 12}
 
 
+def test_an_input_sized_through_a_chain_is_exact_and_an_unknown_one_a_ceiling():
+    from django.conf import settings
+
+    flux = node("f", "generate:flux_1_dev", prompt="a cat", image_size="landscape_4_3")
+    clarity = node("c", "process:upscale_clarity", upscale_factor=2)
+    seedvr = node("s", "process:upscale_seedvr", upscale_factor=2)
+    chain = [edge("f", "c", "image", "image"), edge("c", "s", "image", "image")]
+    quote = estimate([flux, clarity, seedvr], edges=chain)
+    # 0.75 MP → ×2 = 3 MP (9 credits) → ×2 = 12 MP at 0.1 credit: the sizes follow the chain.
+    lines = {line["nodeId"]: line for line in quote["breakdown"]}
+    assert {key: line["credits"] for key, line in lines.items()} == {"f": 3, "c": 9, "s": 2}
+    assert "bound" not in lines["s"] and not quote["warnings"]
+    # A fractional scale is not exact from a pixel count; an upload's size is not known: the
+    # node is quoted at the pixel cap, the most an image it delivers may have.
+    cap = -(-settings.MEDIA_MAX_PIXELS // 1024 ** 2)
+    clarity["data"]["config"]["upscale_factor"] = 1.5
+    quote = estimate([flux, clarity, seedvr], edges=chain)
+    lines = {line["nodeId"]: line for line in quote["breakdown"]}
+    assert lines["s"]["bound"] == "ceiling" and lines["s"]["credits"] == -(-cap // 10)
+    assert quote["estimateComplete"] is True and "pixel cap" in quote["warnings"][0]
+    upload = node("u", "input:image", url="https://example.com/a.png")
+    fill = node("fill", "process:flux_fill", prompt="a hat", num_images=2)
+    quote = estimate([upload, fill], edges=[edge("u", "fill", "image", "image")])
+    assert quote["breakdown"][0]["credits"] == 2 * cap * 5
+
+
+def test_a_charge_never_counts_more_images_than_were_asked_for():
+    assert credits("generate:seedream_4", Usage(images=9), num_images=2) == 6
+    assert credits("process:upscale_clarity", Usage(megapixels=(4.0, 4.0, 4.0))) == 12
+    assert credits("process:flux_fill", Usage(images=3, megapixels=(1.0, 2.0, 9.0)),
+                   num_images=2) == 15
+
+
 def test_a_text_longer_than_the_vendor_takes_is_a_problem_while_editing():
     from graph.validation import validate_graph
 
