@@ -235,7 +235,8 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             "unitCredits": unit,
             "iterations": 1,  # api.md's field: once per run, or per item of a list (below)
         }
-        if not (sized and texts_known and declared_exact):
+        # A token-priced node (an LLM) is always quoted at its ceiling (max_tokens answered).
+        if spec.usage_ceiling is not None or not (sized and texts_known and declared_exact):
             line["bound"] = "ceiling"  # (addition) the most it can cost; charged what it uses
         breakdown.append(line)
     fan_out = _fan_out(nodes, edges or [], only, breakdown, warnings)
