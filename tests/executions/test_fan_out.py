@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import CreditLedgerEntry, Team
-from executions.models import Execution, NodeRun, NodeStatus
+from executions.models import Asset, Execution, NodeRun, NodeStatus
 from tests.api.test_executions import create, poll_until_done
 from tests.graph.builders import edge, node
 
@@ -367,3 +367,52 @@ def test_run_and_webhook_triggers_price_and_reserve_the_items_or_refuse(api, tea
             assert message in response.json()["error"]
     assert Execution.objects.filter(workflow_id=workflow_id).count() == 2
     assert Team.objects.get(pk=team.pk).credit_balance == 2
+
+
+def test_collect_gathers_each_items_video_and_sound_as_lists(api, team, live_worker,
+                                                              simulator):
+    from tests.media_files import probe
+
+    team.credit_balance = 100  # each voice-over is quoted at its 5,000-character ceiling
+    team.save()
+    # Two lines of different lengths: two voice-overs of different lengths.
+    nodes = [node("styles", "utility:list", {"items": "ink\na chalk drawing of a quiet harbour"}),
+             # No fixed seed: each item's picture, so each clip, is its own.
+             node("gen", "generate:local_preview", {"width": 64, "height": 64}),
+             node("clip", "generate:image_to_video_local", {"duration": 1, "fps": 12}),
+             node("say", "generate:tts_elevenlabs", {"voice": "Aria"}),
+             node("sheet", "utility:collect", {})]
+    edges = [edge("e1", "styles", "item", "gen", "prompt"),
+             edge("e2", "gen", "image", "clip", "image"),
+             edge("e3", "styles", "item", "say", "text"),
+             edge("e4", "clip", "video", "sheet", "videos"),
+             edge("e5", "say", "audio", "sheet", "audios")]
+    done = run(api, create(api, {"name": "clips and voices", "nodes": nodes, "edges": edges}))
+    assert done["status"] == "COMPLETED", done["error"]
+    assert done["credits"]["charged"] == 2  # a few characters each: 1 credit a voice
+    collected = branches(done, "sheet")[0]["output"]
+    assert collected["images"] == []  # videos and sounds make no grid
+    assert len(collected["videos"]) == len(collected["audios"]) == 2
+    # In item order, each the very file its own branch made.
+    sheet = NodeRun.objects.get(execution_id=done["executionId"], node_id="sheet")
+    for port, node_id in (("videos", "clip"), ("audios", "say")):
+        made = [run.assets.get().sha256 for run in NodeRun.objects.filter(
+            execution_id=done["executionId"], node_id=node_id).order_by("item_index")]
+        ids = sheet.outputs[port].get("assets") or [sheet.outputs[port]["asset"]]
+        gathered = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)}
+        assert [gathered[pk].sha256 for pk in ids] == made and len(set(made)) == 2
+        assert {gathered[pk].kind for pk in ids} == {port[:-1] if port == "videos" else "audio"}
+    clip = next(a for a in sheet.assets.all() if a.kind == "video")
+    streams = probe(clip.file.read(), "mp4")["streams"]
+    assert [s["kind"] for s in streams] == ["video"]  # a real MP4, as its branch made it
+
+
+def test_collect_ports_keep_their_media_types(api):
+    nodes = [node("styles", "utility:list", {"items": "a"}),
+             node("gen", "generate:local_preview", PREVIEW),
+             node("sheet", "utility:collect", {})]
+    for wrong in ("videos", "audios"):
+        found = api.post("/api/v1/workflows/lint", {"nodes": nodes, "edges": [
+            edge("e1", "styles", "item", "gen", "prompt"),
+            edge("e2", "gen", "image", "sheet", wrong)]}, format="json").json()["data"]
+        assert [v["rule"] for v in found["violations"]] == ["type_mismatch"], wrong
