@@ -135,6 +135,7 @@ def _assembly(job: Job) -> video.Assembly:
         ducking=bool(job.config.get("ducking", True)),
         caption_position=_setting(job, "caption_position", str),
         caption_size=_setting(job, "caption_size", str),
+        long_voice=_setting(job, "long_voice", str),
     )
 
 
