@@ -22,7 +22,8 @@ from graph.catalog.types import NO_USAGE, CreditsFn, Input, NodeSpec, Output, Us
 # Field kinds: a value in the JSON body, or media sent as a data URI (one, or a list of them).
 VALUE_KINDS = frozenset({"string", "integer", "number", "boolean", "enum", "seed"})
 MEDIA_KINDS = {"image": "image", "images": "image", "video": "video", "audio": "audio"}
-FIELD_KINDS = VALUE_KINDS | set(MEDIA_KINDS) | {"prompt"}
+# "size": fal's custom image size, an object {"width", "height"} from our width/height settings.
+FIELD_KINDS = VALUE_KINDS | set(MEDIA_KINDS) | {"prompt", "size"}
 TASKS = ("text-to-image", "image-editing", "upscaling", "video", "audio")
 MEGAPIXEL = 1024 * 1024
 # With no usage at all (GET /nodes' example price), an input image is taken as this many

@@ -88,3 +88,22 @@ def test_an_input_of_unknown_size_is_quoted_at_the_ceiling_and_charged_by_its_re
     assert execution.credits_estimated == line["credits"] > execution.credits_charged == real
     team.refresh_from_db()
     assert team.credit_balance == balance - real
+
+
+def test_one_flux_2_pro_node_runs_at_either_vendor_and_is_charged_its_estimate(team, live_worker,
+                                                                              simulator):
+    """The vendor setting picks BFL's API or fal for the same node type; each run is charged
+    exactly what its estimate quoted (1536×1024 = 1.5 MP → 3 + 1.5 credits → 5)."""
+    for vendor in ("bfl", "fal"):
+        nodes = [node("text", "input:text", {"prompt": "a lighthouse at dusk"}),
+                 node("pro", "generate:flux_2_pro", {"vendor": vendor, "width": 1536,
+                                                     "height": 1024, "seed": 4})]
+        edges = [edge("e1", "text", "text", "pro", "prompt")]
+        execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges),
+                              timeout=120)
+        assert execution.status == "COMPLETED", (vendor, execution.error)
+        run = NodeRun.objects.get(execution=execution, node_id="pro")
+        assert run.provider == vendor
+        image = run.assets.get()
+        assert (image.width, image.height) == (1536, 1024)
+        assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5}

@@ -175,3 +175,26 @@ def test_get_nodes_serves_the_library_with_task_vendor_and_price(api):
     assert hailuo["modelChecked"] == "2026-12-03"
     duration = next(i for i in hailuo["inputs"] if i["id"] == "duration")
     assert duration["enum"] == ["6", "10"] and duration["default"] == "6"
+
+
+@pytest.mark.django_db
+def test_flux_2_pro_is_one_node_with_a_vendor_choice_priced_per_vendor(api):
+    from graph.validation import validate_graph
+
+    nodes = {item["nodeType"]: item for item in api.get("/api/v1/nodes").json()["nodes"]}
+    assert not [t for t in nodes if t.startswith("generate:flux_2_pro") and t != (
+        "generate:flux_2_pro")]  # one palette entry
+    vendor = next(i for i in nodes["generate:flux_2_pro"]["inputs"] if i["id"] == "vendor")
+    assert vendor["enum"] == ["bfl", "fal"] and vendor["default"] == "bfl"
+    assert "at BFL and at fal alike" in nodes["generate:flux_2_pro"]["priceRule"]
+    # Each vendor's estimate is its price rule: 2048×1024 = 2 MP → 3 + 1.5.
+    for chosen in ("bfl", "fal"):
+        assert credits("generate:flux_2_pro", vendor=chosen, width=2048, height=1024) == 5
+    # fal takes a tolerance of 1–5: 0 is a problem while editing, with BFL it is not.
+    for chosen, expected in (("fal", ["vendor_setting"]), ("bfl", [])):
+        found = validate_graph([node("p", "generate:flux_2_pro", prompt="x", vendor=chosen,
+                                     safety_tolerance=0)], []).violations
+        assert [v["rule"] for v in found if v.get("input") == "safety_tolerance"] == expected
+    refused = validate_graph([node("p", "generate:flux_2_pro", prompt="x", vendor="azure")],
+                             []).violations
+    assert any(v.get("input") == "vendor" for v in refused)
