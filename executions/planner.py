@@ -314,7 +314,7 @@ def execution_create(
             config=config,
             seed=_resolve_seed(spec, config, reused.get(node_id)),
             seed_reused=node_id in reused and not isinstance(config.get("seed"), int),
-            provider=spec.provider or "",
+            provider=spec.route(config).provider,  # a vendor setting may pick it
             status=NodeStatus.PENDING,
         )
         made = _instant_outputs(spec, node_run) if not upstream else None

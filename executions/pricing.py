@@ -15,6 +15,7 @@ import math
 from types import SimpleNamespace
 from typing import Any
 
+from executions import imaging
 from graph.catalog import NO_USAGE, NodeSpec, Usage, catalog
 from graph.fanout import MAX_ITEMS, regions, static_items
 from graph.validation import effective_config
@@ -35,6 +36,34 @@ def _port(handle: Any) -> str:
     return handle[3:] if handle.startswith("in-") else handle
 
 
+def _known_pixels(source: dict, source_spec: NodeSpec, by_id: dict[str, dict],
+                  edges: list[dict], depth: int = 0) -> int | None:
+    """The pixels of the image a node delivers, where the graph fixes them before the run: its
+    settings (`output_pixels`), or, for a library model whose output is its input's size times
+    a scale (an upscaler, an edit), the size known of that input times the scale squared."""
+    config = effective_config(source, source_spec)
+    if source_spec.output_pixels is not None:
+        return source_spec.output_pixels(config)
+    model = source_spec.declaration
+    size = getattr(model, "size", None)
+    if size is None or size.rule != "input" or depth > 50:
+        return None
+    if size.scale:
+        scale = config.get(model.field(size.scale).input_id)
+    else:
+        scale = size.factor
+    # Only a whole scale is exact from the pixel count: the vendor rounds each side of a
+    # fractional one, and the sides are not known here (an unknown size is quoted as a ceiling).
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0 or \
+            scale != int(scale):
+        return None
+    wired = _source_of(source["id"], model.field(size.field).input_id, by_id, edges)
+    pixels = _known_pixels(*wired, by_id, edges, depth + 1) if wired is not None else None
+    if not pixels:
+        return None
+    return pixels * int(scale) ** 2
+
+
 def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
                      edges: list[dict]) -> tuple[Usage, bool]:
     """The reference images wired into a node, in megapixels, and whether every size is known."""
@@ -49,9 +78,9 @@ def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
         data = source.get("data") if isinstance(source, dict) else None
         source_spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
         pixels = None
-        if source_spec is not None and source_spec.output_pixels is not None:
+        if source_spec is not None:
             try:
-                pixels = source_spec.output_pixels(effective_config(source, source_spec))
+                pixels = _known_pixels(source, source_spec, by_id, edges)
             except (TypeError, ValueError, KeyError):
                 pixels = None
         if pixels is None:
@@ -117,14 +146,16 @@ def _source_of(node_id: str, port: str, by_id: dict[str, dict],
 
 
 def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str, dict],
-                    edges: list[dict]) -> Usage:
+                    edges: list[dict]) -> tuple[Usage, bool]:
     """What the graph tells of a library model's billed inputs: the characters of a wired
     text (a Text Input's own; else the most the model takes), and the size of the image an
-    upscale or edit is priced from (when the upstream node's settings fix it)."""
+    upscale or edit is priced from (when the upstream node's settings fix it; else the pixel
+    cap, the most an image we read may have). And whether that is exact (False: a ceiling)."""
     model = spec.declaration
     if model is None:
-        return usage
+        return usage, True
     price, size = model.price, model.size
+    exact = True
     if price.unit == "kchars":
         text_field = model.field(price.text)
         wired = _source_of(node_id, text_field.input_id, by_id, edges)
@@ -133,14 +164,15 @@ def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str,
             value = effective_config(source, source_spec).get("prompt") \
                 if source_spec.node_type == "input:text" else None
             characters = len(value.strip()) if isinstance(value, str) else price.max_chars
+            exact = isinstance(value, str)
             usage = dataclasses.replace(usage, characters=characters)
     if price.unit == "megapixel" and size is not None and size.rule == "input":
+        cap = imaging.media_max_pixels()
         wired = _source_of(node_id, model.field(size.field).input_id, by_id, edges)
-        if wired is not None and wired[1].output_pixels is not None:
-            pixels = wired[1].output_pixels(effective_config(*wired))
-            if pixels:
-                usage = dataclasses.replace(usage, input_pixels=pixels)
-    return usage
+        pixels = _known_pixels(*wired, by_id, edges) if wired is not None else None
+        exact = bool(pixels)
+        usage = dataclasses.replace(usage, input_pixels=pixels or cap, pixel_cap=cap)
+    return usage, exact
 
 
 def estimate(nodes: list[dict], only: set[str] | None = None,
@@ -165,7 +197,8 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             if spec.usage_ceiling is not None:
                 usage, texts_known = _ceiling_usage(node["id"], spec, config, by_id,
                                                     edges or [])
-            usage = _declared_usage(node["id"], spec, usage, by_id, edges or [])
+            usage, declared_exact = _declared_usage(node["id"], spec, usage, by_id,
+                                                    edges or [])
             unit, credits = spec.credits(config, usage) or 0, node_credits(spec, config, usage)
         except (TypeError, ValueError, KeyError):
             complete = False
@@ -183,7 +216,16 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
                 f"{data.get('label') or spec.label}: text from nodes that have not run yet is "
                 "quoted at the most the node takes; the charge follows the tokens the model "
                 "reports")
-        breakdown.append({
+        if not declared_exact and spec.declaration.price.unit == "megapixel":
+            warnings.append(
+                f"{data.get('label') or spec.label}: its input image's size is not known "
+                f"before the run, so it is quoted at the {imaging.media_max_pixels():,}-pixel "
+                "cap, the largest image a run may deliver; the charge follows the real size")
+        elif not declared_exact:
+            warnings.append(
+                f"{data.get('label') or spec.label}: text from nodes that have not run yet is "
+                "quoted at the most the node takes; the charge follows the characters sent")
+        line = {
             "nodeId": node["id"],
             "nodeLabel": data.get("label") or spec.label,
             # A node whose model is a setting (LLM Chat) names the one chosen.
@@ -192,7 +234,11 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             "credits": credits,
             "unitCredits": unit,
             "iterations": 1,  # api.md's field: once per run, or per item of a list (below)
-        })
+        }
+        # A token-priced node (an LLM) is always quoted at its ceiling (max_tokens answered).
+        if spec.usage_ceiling is not None or not (sized and texts_known and declared_exact):
+            line["bound"] = "ceiling"  # (addition) the most it can cost; charged what it uses
+        breakdown.append(line)
     fan_out = _fan_out(nodes, edges or [], only, breakdown, warnings)
     if any(found["items"] is None for found in fan_out.values()):
         complete = False
@@ -223,6 +269,8 @@ def _fan_out(nodes: list[dict], edges: list[dict], only: set[str] | None,
         count = None if items is None else min(len(items), MAX_ITEMS)
         result[source] = {"items": count, "itemCredits": sum(line["credits"] for line in lines)}
         if count is None:
+            for line in lines:
+                line["bound"] = "floor"  # (addition) one item's price; more items cost more
             if lines:
                 warnings.append(
                     f"List '{source}' is made during the run: this estimate counts one item; "

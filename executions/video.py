@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import srt
 from PIL import Image, ImageDraw
@@ -30,6 +30,8 @@ TRANSITIONS = {"fade": "fade", "dissolve": "dissolve", "fadeblack": "fadeblack",
                "wipeleft": "wipeleft", "slideleft": "slideleft"}
 CAPTION_SIZES = {"small": 0.045, "medium": 0.06, "large": 0.08}  # of the frame's height
 MUSIC_FADE_OUT = 1.5  # seconds
+LONG_VOICE = ("hold", "slow", "cut")  # a voice-over longer than the clips: see `fit_to_voice`
+MAX_SLOW = 4.0  # the most the last clip is slowed; past that its last frame is held
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
@@ -41,6 +43,12 @@ class Clip:
     has_audio: bool
     width: int
     height: int
+    slow: float = 1.0  # played this many times slower (the last clip, under a long voice-over)
+
+    @property
+    def length(self) -> float:
+        """How long it is on screen in the cut."""
+        return self.duration * self.slow
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Assembly:
     ducking: bool = True
     caption_position: str = "bottom"
     caption_size: str = "medium"
+    long_voice: str = "hold"  # one of LONG_VOICE
 
 
 @dataclass(frozen=True)
@@ -116,11 +125,31 @@ def crossfade(settings: Assembly, clips: list[Clip]) -> float:
     """The crossfade length: as asked, but never more than half the shortest clip."""
     if settings.transition == "cut" or len(clips) < 2:
         return 0.0
-    return round(min(settings.transition_duration, min(c.duration for c in clips) / 2), 3)
+    return round(min(settings.transition_duration, min(c.length for c in clips) / 2), 3)
 
 
 def total_duration(settings: Assembly, clips: list[Clip]) -> float:
-    return sum(c.duration for c in clips) - crossfade(settings, clips) * (len(clips) - 1)
+    return sum(c.length for c in clips) - crossfade(settings, clips) * (len(clips) - 1)
+
+
+def fit_to_voice(settings: Assembly, clips: list[Clip], voice_seconds: float | None
+                 ) -> tuple[list[Clip], float]:
+    """The clips and the seconds the last frame is held, so the cut lasts as long as a
+    voice-over longer than the clips (never cut mid-word): `hold` holds the last frame, `slow`
+    plays the last clip slower (at most MAX_SLOW times; the rest is held), `cut` ends the voice
+    with the clips, as a shorter voice-over always leaves the clips as they are."""
+    if settings.long_voice not in LONG_VOICE:
+        raise ProviderError(f"Unknown long_voice {settings.long_voice!r}: use one of "
+                            f"{', '.join(LONG_VOICE)}", kind="invalid")
+    extra = (voice_seconds or 0.0) - total_duration(settings, clips)
+    if settings.long_voice == "cut" or extra <= 0.01:
+        return clips, 0.0
+    if settings.long_voice == "slow":
+        last = clips[-1]
+        slow = min(MAX_SLOW, (last.length + extra) / last.length)
+        clips = [*clips[:-1], replace(last, slow=round(slow, 6))]
+        extra = max(0.0, (voice_seconds or 0.0) - total_duration(settings, clips))
+    return clips, round(extra, 6) if extra > 0.01 else 0.0
 
 
 def clip_spans(settings: Assembly, clips: list[Clip]) -> list[tuple[float, float]]:
@@ -129,9 +158,9 @@ def clip_spans(settings: Assembly, clips: list[Clip]) -> list[tuple[float, float
     spans, offset = [], 0.0  # where each clip starts playing, its fade-in included
     for index, clip in enumerate(clips):
         start = offset + (fade / 2 if index else 0)
-        end = offset + clip.duration - (fade / 2 if index < len(clips) - 1 else 0)
+        end = offset + clip.length - (fade / 2 if index < len(clips) - 1 else 0)
         spans.append((start, end))
-        offset += clip.duration - fade
+        offset += clip.length - fade
     return spans
 
 
@@ -213,20 +242,24 @@ def _fit(settings: Assembly, size: tuple[int, int]) -> str:
 
 
 def filter_graph(settings: Assembly, clips: list[Clip], *, size: tuple[int, int],
-                 voice: int | None, music: int | None, captions: list[tuple[int, Caption]]
-                 ) -> str:
-    """The one filter graph: `[vout]` and `[aout]` from the inputs by index."""
+                 voice: int | None, music: int | None, captions: list[tuple[int, Caption]],
+                 hold: float = 0.0) -> str:
+    """The one filter graph: `[vout]` and `[aout]` from the inputs by index. A slowed clip is
+    retimed (its own sound is not stretched: silence fills it out); `hold` seconds of the last
+    frame end the picture (and silence the clips' sound)."""
     parts = []
     for i, clip in enumerate(clips):
+        slowed = (f",setpts={clip.slow:.6f}*PTS,fps={settings.fps}"
+                  if clip.slow != 1.0 else "")
         parts.append(f"[{i}:v:0]{_fit(settings, size)},setsar=1,fps={settings.fps},"
                      f"format=yuv420p,tpad=stop_mode=clone:stop_duration=2,"
-                     f"trim=duration={clip.duration:.6f},setpts=PTS-STARTPTS[v{i}]")
+                     f"trim=duration={clip.duration:.6f},setpts=PTS-STARTPTS{slowed}[v{i}]")
         if clip.has_audio:
-            parts.append(f"[{i}:a:0]{_audio_format()},apad,atrim=duration={clip.duration:.6f},"
+            parts.append(f"[{i}:a:0]{_audio_format()},apad,atrim=duration={clip.length:.6f},"
                          f"asetpts=PTS-STARTPTS[a{i}]")
         else:
             parts.append(f"anullsrc=r={SAMPLE_RATE}:cl=stereo,"
-                         f"atrim=duration={clip.duration:.6f}[a{i}]")
+                         f"atrim=duration={clip.length:.6f}[a{i}]")
     fade = crossfade(settings, clips)
     if len(clips) == 1:
         parts += ["[v0]null[vcat]", "[a0]anull[acat]"]
@@ -239,23 +272,27 @@ def filter_graph(settings: Assembly, clips: list[Clip], *, size: tuple[int, int]
             raise ProviderError(f"Unknown transition {settings.transition!r}", kind="invalid")
         video, sound, offset = "v0", "a0", 0.0
         for i in range(1, len(clips)):
-            offset += clips[i - 1].duration - fade
+            offset += clips[i - 1].length - fade
             last = i == len(clips) - 1
             vnext, anext = ("vcat", "acat") if last else (f"x{i}", f"y{i}")
             parts.append(f"[{video}][v{i}]xfade=transition={kind}:duration={fade:.6f}"
                          f":offset={offset:.6f}[{vnext}]")
             parts.append(f"[{sound}][a{i}]acrossfade=d={fade:.6f}[{anext}]")
             video, sound = vnext, anext
-    total = total_duration(settings, clips)
+    total = total_duration(settings, clips) + hold
     video = "vcat"
+    if hold:
+        parts.append(f"[vcat]tpad=stop_mode=clone:stop_duration={hold:.6f}[vheld]")
+        parts.append(f"[acat]apad=whole_dur={total:.6f}[aheld]")
+        video = "vheld"
     for n, (index, caption) in enumerate(captions):
         out = "vout" if n == len(captions) - 1 else f"c{n}"
         parts.append(f"[{video}][{index}:v:0]overlay=0:0:eof_action=repeat"
                      f":enable='between(t,{caption.start:.3f},{caption.end:.3f})'[{out}]")
         video = out
     if not captions:
-        parts.append("[vcat]null[vout]")
-    mix = [f"[acat]volume={settings.clip_volume:g}[mclips]"]
+        parts.append(f"[{video}]null[vout]")
+    mix = [f"[{'aheld' if hold else 'acat'}]volume={settings.clip_volume:g}[mclips]"]
     inputs = ["[mclips]"]
     if voice is not None:
         mix.append(f"[{voice}:a:0]{_audio_format()},volume={settings.voice_volume:g},apad,"
@@ -294,7 +331,10 @@ def assemble(clips: list[Clip], *, settings: Assembly, folder: str, voice: Track
         raise ProviderError("No clip arrived on the 'clips' input", kind="invalid")
     if len(clips) > MAX_CLIPS:
         raise ProviderError(f"{len(clips)} clips: at most {MAX_CLIPS}", kind="invalid")
-    total = total_duration(settings, clips)
+    spoken = audio.audio_info_file(voice.path, container=voice.container).duration \
+        if voice is not None and settings.long_voice != "cut" else None
+    clips, hold = fit_to_voice(settings, clips, spoken)
+    total = total_duration(settings, clips) + hold
     if total > MAX_SECONDS:
         raise ProviderError(f"The cut would be {total:.0f} s long: at most {MAX_SECONDS} s",
                             kind="invalid")
@@ -312,8 +352,10 @@ def assemble(clips: list[Clip], *, settings: Assembly, folder: str, voice: Track
         music_at, index = index, index + 1
     laid: list[tuple[int, Caption]] = []
     scale = CAPTION_SIZES.get(settings.caption_size, CAPTION_SIZES["medium"])
-    for n, caption in enumerate(captions_parse(captions, spans=clip_spans(settings, clips),
-                                               total=total)):
+    spans = clip_spans(settings, clips)
+    if hold:  # the last clip's span runs on over its held frame
+        spans[-1] = (spans[-1][0], spans[-1][1] + hold)
+    for n, caption in enumerate(captions_parse(captions, spans=spans, total=total)):
         path = os.path.join(folder, f"caption-{n}.png")
         caption_image(caption.text, size=size, scale=scale,
                       position=settings.caption_position).save(path, "PNG")
@@ -321,7 +363,7 @@ def assemble(clips: list[Clip], *, settings: Assembly, folder: str, voice: Track
         laid.append((index, caption))
         index += 1
     graph = filter_graph(settings, clips, size=size, voice=voice_at, music=music_at,
-                         captions=laid)
+                         captions=laid, hold=hold)
     script = os.path.join(folder, "graph.txt")
     with open(script, "w", encoding="utf-8") as handle:
         handle.write(graph)

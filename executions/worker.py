@@ -211,7 +211,8 @@ def node_run_finish(node_run: NodeRun, *, made: outputs.NodeOutputs, **kwargs: A
 
 def _job(node_run: NodeRun, values: dict[str, list[Any]]) -> Job:
     spec = catalog.get(node_run.node_type)
-    return Job(node_type=node_run.node_type, model=spec.model, config=node_run.config,
+    return Job(node_type=node_run.node_type, model=spec.route(node_run.config).model,
+               config=node_run.config,
                inputs=values, seed=node_run.seed, node_run_id=str(node_run.pk))
 
 

@@ -21,6 +21,11 @@ from wireflow_site.fields import (
 NODE_STATUSES = "PENDING, QUEUED, RUNNING, COMPLETED, CACHED, FAILED, SKIPPED or CANCELLED"
 
 
+ITERATOR_CONFIGS_HELP = ('Items for List nodes in this run: {nodeId: {"items": [...]}}, '
+                         '{nodeId: [...]} or [{"nodeId", "items"}]; each item fans the List\'s '
+                         'downstream nodes out once.')
+
+
 class ExecuteIn(serializers.Serializer):
     nodes = serializers.ListField(child=serializers.JSONField(), required=False)
     edges = serializers.ListField(child=serializers.JSONField(), required=False)
@@ -32,10 +37,8 @@ class ExecuteIn(serializers.Serializer):
     webhookUrl = StrictUrlField(required=False, allow_blank=True, max_length=500)
     batch = serializers.ListField(child=serializers.DictField(allow_empty=True), required=False,
                                   min_length=1, max_length=500)
-    iteratorConfigs = serializers.JSONField(
-        required=False, allow_null=True,
-        help_text='Items for List nodes in this run: {nodeId: {"items": [...]}} or '
-                  '[{"nodeId", "items"}]; each item fans the List\'s downstream nodes out once.')
+    iteratorConfigs = serializers.JSONField(required=False, allow_null=True,
+                                            help_text=ITERATOR_CONFIGS_HELP)
 
     def validate_webhookUrl(self, value: str) -> str:
         return public_webhook_url(value)
@@ -43,6 +46,9 @@ class ExecuteIn(serializers.Serializer):
 
 class RunIn(serializers.Serializer):
     inputs = serializers.DictField(required=False, allow_empty=True)
+    iteratorConfigs = serializers.JSONField(
+        required=False, allow_null=True,
+        help_text=f"(addition) As on execute. {ITERATOR_CONFIGS_HELP}")
 
 
 THUMBNAIL_HELP = ("(addition) Signed like `url`: a WebP thumbnail, 768 px on the long side (of "
@@ -325,6 +331,10 @@ class EstimateLineOut(serializers.Serializer):
     credits = serializers.IntegerField()
     unitCredits = serializers.FloatField()
     iterations = serializers.IntegerField()
+    bound = serializers.ChoiceField(
+        choices=("ceiling", "floor"), required=False,
+        help_text="(addition) ceiling: quoted at the most the node can cost (charged what it "
+        "uses); floor: one item of a list made during the run. Absent when exact.")
 
 
 class EstimateResult(serializers.Serializer):
@@ -392,7 +402,8 @@ class BatchRetryOut(serializers.Serializer):
 
 class WebhookTriggerIn(serializers.Serializer):
     """Any JSON value, usually an object. An object becomes the run's triggerData, and its keys
-    that are ids of input nodes set those nodes' values; any other value is kept as
+    that are ids of input nodes set those nodes' values; (addition) its `iteratorConfigs` key,
+    in any form execute takes, sets List nodes' items. Any other value is kept as
     `{"body": value}`."""
 
 

@@ -26,6 +26,7 @@ from wireflow_site.errors import ApiError, ErrorOut, NotFound
 from wireflow_site.parsers import NUL_REFUSED, contains_nul
 
 MAX_BODY = 1024 * 1024
+ITERATORS = "iteratorConfigs"  # the body key that sets List nodes' items (an addition)
 WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -128,6 +129,8 @@ def _trigger(view, request: Request, workflow: Workflow) -> Response:
     execution = services.workflow_execute(
         workflow=workflow, actor=None, trigger=Execution.Trigger.WEBHOOK,
         inputs=inputs or None, trigger_data=trigger_data,
+        # As on execute: a List's items for this run (a node with this id is an input first).
+        iterators=trigger_data.get(ITERATORS) if ITERATORS not in wanted else None,
     )
     return Response(
         {"executionId": str(execution.pk), "status": "queued",

@@ -145,7 +145,8 @@ class WorkflowRunApi(APIView):
         workflow = workflow_get(principal=request.principal, workflow_id=workflow_id)
         require_scope(request.principal, workflow.team_id, EXECUTE)
         data = _body(s.RunIn, request.data)
-        execution = _start(request, workflow, inputs=data.get("inputs") or None)
+        execution = _start(request, workflow, inputs=data.get("inputs") or None,
+                           iterators=data.get("iteratorConfigs") or None)
         return Response({"data": {"executionId": str(execution.pk), "status": execution.status}},
                         status=status.HTTP_202_ACCEPTED,
                         headers={"Location": _poll_url(request, execution)})

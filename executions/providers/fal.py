@@ -60,6 +60,9 @@ def _value(job: Job, item: Field) -> Any:
         return [m.data_uri() for m in media] if media else None
     if item.kind == "seed":
         return job.seed
+    if item.kind == "size":  # fal's custom size, from the node's width and height
+        width, height = job.config.get("width"), job.config.get("height")
+        return {"width": int(width), "height": int(height)} if width and height else None
     value = job.config.get(item.input_id)
     if value is None or (value == "" and not item.required):
         return None
@@ -67,8 +70,10 @@ def _value(job: Job, item: Field) -> Any:
 
 
 def declaration(job: Job) -> Model:
+    """The declaration the job's request is built from: the node's own, or that of the route
+    its vendor setting picks (FLUX.2 [pro] on fal)."""
     spec = catalog.get(job.node_type)
-    model = spec.declaration if spec is not None else None
+    model = spec.route(job.config).declaration if spec is not None else None
     if not isinstance(model, Model):
         raise ProviderError(f"The fal provider cannot run {job.node_type}", kind="config")
     return model
@@ -77,8 +82,14 @@ def declaration(job: Job) -> Model:
 def build_request(job: Job) -> dict[str, Any]:
     """The model's input JSON, field by field from its declaration: each setting and port goes
     to the vendor field it declares; empty optional values are left to the vendor's default."""
+    model = declaration(job)
+    declared = {item.input_id for item in model.fields}
+    unused = sorted(port for port, values in job.inputs.items() if values and port not in declared)
+    if unused:  # a route that takes less than the node offers (FLUX.2 [pro] on fal)
+        raise ProviderError(f"{model.label} takes no {unused[0]}: disconnect it, or choose "
+                            "another vendor", kind="invalid")
     body = {}
-    for item in declaration(job).offered():
+    for item in model.offered():
         value = _value(job, item)
         if value is not None:
             body[item.name] = value

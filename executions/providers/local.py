@@ -135,6 +135,7 @@ def _assembly(job: Job) -> video.Assembly:
         ducking=bool(job.config.get("ducking", True)),
         caption_position=_setting(job, "caption_position", str),
         caption_size=_setting(job, "caption_size", str),
+        long_voice=_setting(job, "long_voice", str),
     )
 
 
@@ -165,14 +166,30 @@ def _compose_video(job: Job) -> Result:
                               music=tracks["music"], captions=job.text("captions"))
     return Result({"video": OutputFile(data=made, mime="video/mp4", extension="mp4")})
 
+def _stored_copy(media: Media, kind: str) -> OutputFile:
+    """A video or sound gathered as it is: the same bytes, MIME and extension as stored (it
+    was checked when it was stored); anything else on the port is refused."""
+    if media.kind != kind:
+        raise ProviderError(f"Collect's {kind} input got a {media.kind}", kind="invalid")
+    return OutputFile(data=media.read(), mime=media.mime,
+                      extension=media.storage_name.rsplit(".", 1)[-1].lower())
+
+
 def _collect(job: Job) -> Result:
     """A fan-out's results gathered: a contact sheet of the images (`columns` across, each
-    fitted in a `cell` square), the images themselves, and the texts one per line."""
+    fitted in a `cell` square), the images, videos and sounds themselves as lists, in item
+    order, and the texts one per line."""
     images = [imaging.decode(media.read()) for media in job.media("images")]
     texts = [value for value in job.inputs.get("text", []) if isinstance(value, str)]
-    if not images and not texts:
+    videos = [_stored_copy(media, "video") for media in job.media("videos")]
+    sounds = [_stored_copy(media, "audio") for media in job.media("audios")]
+    if not images and not texts and not videos and not sounds:
         raise ProviderError("Nothing to collect: no item succeeded", kind="invalid")
     outputs: dict[str, Any] = {}
+    if videos:
+        outputs["videos"] = videos
+    if sounds:
+        outputs["audios"] = sounds
     if texts:
         outputs["text"] = "\n".join(texts)
     if images:

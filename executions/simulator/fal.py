@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from executions.simulator import keys, media
 from executions.simulator.state import SimJob, triggers
-from graph.catalog.library import MEDIA_KINDS, Field, Model, image_size
-from graph.catalog.registry import MODELS
+from graph.catalog.library import FAL_IMAGE_SIZES, MEDIA_KINDS, Field, Model, image_size
+from graph.catalog.registry import MODELS, catalog
 
 if TYPE_CHECKING:
     from executions.simulator.server import Handler
@@ -41,6 +41,9 @@ MESSAGES = {403: "User is locked. Reason: Exhausted balance. Top up your balance
             503: "Service temporarily unavailable"}
 APPS: dict[str, Model] = {model.endpoint: model for model in MODELS
                           if model.provider == "fal"}
+# Models another node type runs on fal by its vendor setting (FLUX.2 [pro]).
+APPS.update({route.declaration.endpoint: route.declaration for spec in catalog.all()
+             for route in spec.routes if route.provider == "fal" and route.declaration})
 ROOTS = {"/".join(app.split("/")[:2]) for app in APPS}  # where an app's requests live
 
 
@@ -128,6 +131,18 @@ def _problem(item: Field, value: Any) -> tuple[str, str] | None:
             repr(o) if not isinstance(o, str) else f"'{o}'" for o in item.options)
     if kind in MEDIA_KINDS:
         return _media_problem(kind, value, item.max_items)
+    if kind == "size":  # a named size, or {"width", "height"} in whole pixels
+        if isinstance(value, str):
+            return None if value in FAL_IMAGE_SIZES else (
+                "literal_error", "Input should be " + " or ".join(
+                    f"'{name}'" for name in FAL_IMAGE_SIZES))
+        sides = [value.get(side) for side in ("width", "height")] \
+            if isinstance(value, dict) else []
+        if len(sides) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                      for v in sides):
+            return "model_attributes_type", ("Input should be a valid ImageSize: a whole "
+                                             "width and height")
+        return None
     integer = kind in ("integer", "seed")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             integer and value != int(value)):

@@ -40,7 +40,7 @@ VIDEO = NodeSpec(
               max_items=MAX_CLIPS, description="Play in the order their edges were wired; "
               "any size or frame rate, with or without sound."),
         Input("voice", "Voice-over", "audio", is_port=True,
-              description="Laid from the start; cut at the end of the video."),
+              description="Laid from the start. Longer than the clips: see 'Longer voice-over'."),
         Input("music", "Music", "audio", is_port=True,
               description="Looped to the video's length and faded out at the end."),
         Input("captions", "Captions", "text", is_port=True, inline=True,
@@ -69,11 +69,16 @@ VIDEO = NodeSpec(
               default="bottom", enum=("bottom", "center", "top")),
         Input("caption_size", "Caption size", "enum", is_port=False, default="medium",
               enum=("small", "medium", "large")),
+        Input("long_voice", "Longer voice-over", "enum", is_port=False, default="hold",
+              enum=("hold", "slow", "cut"),
+              description="When the voice-over runs past the clips: hold the last frame until "
+              "it ends, slow the last clip (up to 4×, then hold), or cut the voice with the "
+              "clips."),
     ),
     outputs=(Output("video", "Video", "video"),),
     provider="local",
     model=None,
-    model_version="1",
+    model_version="2",
     credits=no_credits,
 )
 

@@ -5,16 +5,20 @@ Credits: 1 credit = $0.01 of vendor price, rounded up per run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
+from graph.catalog.models_image import FLUX_2_PRO_FAL
 from graph.catalog.types import (
     NO_USAGE,
+    VENDOR_SETTING,
     ConfigIssue,
     CreditsFn,
     Input,
     NodeSpec,
     Output,
+    Route,
     SizeRule,
     Usage,
     no_credits,
@@ -78,8 +82,9 @@ def gemini_credits(per_image: dict[str, float]) -> CreditsFn:
     def credits(config: dict[str, Any], usage: Usage = NO_USAGE) -> float:
         size = config.get("image_size")
         price = per_image.get(size if isinstance(size, str) else "", per_image["1K"])
-        images = usage.images if usage.images is not None else int(
-            _number(config, "num_images", 1))
+        asked = int(_number(config, "num_images", 1))
+        # As many as were delivered, never more than were asked for (and quoted).
+        images = min(usage.images, asked) if usage.images is not None else asked
         return price * images
 
     return credits
@@ -209,10 +214,34 @@ def _flux(variant: str, label: str, *, first: float, further: float, max_referen
     )
 
 
-FLUX_2_PRO = _flux(
+def _flux_pro_on_fal_check(config: dict[str, Any]) -> list[ConfigIssue]:
+    """FLUX.2's size rule, and what fal's FLUX.2 [pro] takes beyond it when it is chosen."""
+    issues = flux_check_config(config)
+    tolerance = config.get("safety_tolerance")
+    if config.get(VENDOR_SETTING) == "fal" and isinstance(tolerance, int) and \
+            not 1 <= tolerance <= 5:
+        issues.append({"rule": "vendor_setting", "input": "safety_tolerance",
+                       "message": f"fal's FLUX.2 [pro] takes a safety tolerance of 1 to 5, "
+                                  f"not {tolerance}",
+                       "fix": "set it to 1–5, or choose BFL as the vendor"})
+    return issues
+
+
+_FLUX_PRO = _flux(
     "pro", "FLUX.2 [pro]", first=3, further=1.5, max_references=FLUX_MAX_REFERENCES,
     description="Black Forest Labs' FLUX.2 [pro]: fast production text to image, with up to 8 "
-    "reference images.")
+    "reference images; from BFL or fal.",
+    extra=(Input(VENDOR_SETTING, "Vendor", "enum", is_port=False, default="bfl",
+                 enum=("bfl", "fal"),
+                 description="Who runs it: BFL's own API (takes reference images) or fal "
+                 "(text to image only). The same price at both."),))
+FLUX_2_PRO = dataclasses.replace(
+    _FLUX_PRO, check_config=_flux_pro_on_fal_check,
+    routes=(Route("bfl", "bfl", "flux-2-pro", label="Black Forest Labs API"),
+            Route("fal", "fal", FLUX_2_PRO_FAL.endpoint, declaration=FLUX_2_PRO_FAL,
+                  label="fal")),
+    price_rule="at BFL and at fal alike: " + _FLUX_PRO.price_rule + " (fal: text to image "
+    "only, no reference images)")
 
 FLUX_2_MAX = _flux(
     "max", "FLUX.2 [max]", first=7, further=3, max_references=FLUX_MAX_REFERENCES,

@@ -22,12 +22,14 @@ from graph.catalog.types import NO_USAGE, CreditsFn, Input, NodeSpec, Output, Us
 # Field kinds: a value in the JSON body, or media sent as a data URI (one, or a list of them).
 VALUE_KINDS = frozenset({"string", "integer", "number", "boolean", "enum", "seed"})
 MEDIA_KINDS = {"image": "image", "images": "image", "video": "video", "audio": "audio"}
-FIELD_KINDS = VALUE_KINDS | set(MEDIA_KINDS) | {"prompt"}
+# "size": fal's custom image size, an object {"width", "height"} from our width/height settings.
+FIELD_KINDS = VALUE_KINDS | set(MEDIA_KINDS) | {"prompt", "size"}
 TASKS = ("text-to-image", "image-editing", "upscaling", "video", "audio")
 MEGAPIXEL = 1024 * 1024
-# An input image of unknown size (an upload) is quoted as this many megapixels before scaling;
-# the charge follows the real output.
-UNKNOWN_INPUT_MEGAPIXELS = 1.0
+# With no usage at all (GET /nodes' example price), an input image is taken as this many
+# megapixels. The estimate never uses it: an input of unknown size is quoted at the pixel cap
+# (Usage.pixel_cap, see executions.pricing), and the charge follows the delivered images.
+EXAMPLE_INPUT_MEGAPIXELS = 1.0
 # fal's named image sizes (image_size as an enum), width × height.
 FAL_IMAGE_SIZES = {"square_hd": (1024, 1024), "square": (512, 512),
                    "portrait_4_3": (768, 1024), "portrait_16_9": (576, 1024),
@@ -262,18 +264,23 @@ def _count(value: Any) -> int:
 
 
 def _megapixel_units(model: Model, values: dict[str, Any], usage: Usage, images: int) -> int:
-    """Whole megapixels billed: each delivered image's own (the charge), else the size the
-    settings ask for, else the input's size (the estimate reads it off the graph) times the
-    scale squared; an input nobody knows yet is quoted as `UNKNOWN_INPUT_MEGAPIXELS`."""
+    """Whole megapixels billed: each delivered image's own, at most `images` of them (the
+    charge), else the size the settings ask for, else the input's size (the estimate reads it
+    off the graph) times the scale squared, each image held to `usage.pixel_cap` (a larger one
+    is refused when read, never billed). The estimate quotes an input of unknown size as the
+    cap itself: a ceiling."""
     if usage.megapixels:
-        return sum(max(1, math.ceil(mp - 1e-9)) for mp in usage.megapixels)
+        return sum(max(1, math.ceil(mp - 1e-9)) for mp in usage.megapixels[:images])
     size = model.size
     if size is not None and size.rule == "input":
         scale = values.get(size.scale) if size.scale else size.factor
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
             scale = 1
-        pixels = usage.input_pixels or UNKNOWN_INPUT_MEGAPIXELS * MEGAPIXEL
-        return images * max(1, math.ceil(pixels * scale * scale / MEGAPIXEL - 1e-9))
+        pixels = usage.input_pixels or EXAMPLE_INPUT_MEGAPIXELS * MEGAPIXEL
+        pixels = pixels * scale * scale
+        if usage.pixel_cap:
+            pixels = min(pixels, usage.pixel_cap)
+        return images * max(1, math.ceil(pixels / MEGAPIXEL - 1e-9))
     width, height = image_size(model, values) or (1024, 1024)
     return images * max(1, math.ceil(width * height / MEGAPIXEL - 1e-9))
 
@@ -298,8 +305,9 @@ def credits_for(model: Model) -> CreditsFn:
         usd = price.usd
         if price.by is not None:
             usd = price.tiers.get(setting(config, price.by), price.usd)
-        images = usage.images if usage.images is not None else _count(
-            setting(config, price.count)) if price.count else 1
+        asked = _count(setting(config, price.count)) if price.count else 1
+        # What was delivered, never more than was asked for (and quoted).
+        images = min(usage.images, asked) if usage.images is not None else asked
         if price.unit == "image":
             units = images
         elif price.unit == "megapixel":

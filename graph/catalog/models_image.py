@@ -179,7 +179,7 @@ FLUX_FILL = Model(
                   options=("1", "2", "3", "4", "5", "6")), OUTPUT_FORMAT),
     answer=IMAGES, size=Size("input", "image_url"),
     price=Price("megapixel", 0.05, count="num_images",
-                note="an input of unknown size is quoted as 1 MP"),
+                note="an input of unknown size is quoted at the pixel cap"),
     checked=CHECKED, source="fal-ai/flux-pro/v1/fill model page",
     unconfirmed="$0.05 per megapixel as remembered")
 
@@ -231,7 +231,7 @@ UPSCALE_CLARITY = Model(
             SEED),
     answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
     price=Price("megapixel", 0.03,
-                note="of the upscaled image; an input of unknown size is quoted as 1 MP"),
+                note="of the upscaled image; an input of unknown size is quoted at the pixel cap"),
     checked=CHECKED, source="fal.ai/models/fal-ai/clarity-upscaler/llms.txt")
 
 UPSCALE_RECRAFT_CRISP = Model(
@@ -252,9 +252,32 @@ UPSCALE_SEEDVR = Model(
             Field("upscale_factor", "number", "Scale", default=2, min=1, max=10), SEED),
     answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
     price=Price("megapixel", 0.001,
-                note="of the upscaled image; an input of unknown size is quoted as 1 MP"),
+                note="of the upscaled image; an input of unknown size is quoted at the pixel cap"),
     checked=CHECKED, source="fal-ai/seedvr/upscale/image model page",
     unconfirmed="price per megapixel and the factor range as remembered")
+
+# --- routes: a model another node type runs, served by fal too -------------------------------
+
+# FLUX.2 [pro] on fal, the `vendor: fal` route of generate:flux_2_pro (BFL's own API is the
+# other): text to image only; its width and height go as fal's custom image_size.
+FLUX_2_PRO_FAL = Model(
+    node_type="generate:flux_2_pro", label="FLUX.2 [pro] (fal)", vendor="Black Forest Labs",
+    provider=FAL, endpoint="fal-ai/flux-2-pro", task="text-to-image",
+    description="FLUX.2 [pro] served by fal: text to image at a width and height.",
+    fields=(_prompt(),
+            Field("image_size", "size", "Size",
+                  description="{width, height} from the node's Width and Height."),
+            SEED,
+            Field("safety_tolerance", "enum", "Safety tolerance", default="2",
+                  options=("1", "2", "3", "4", "5"), as_string=True),
+            Field("enable_safety_checker", "boolean", default=True, hidden=True),
+            OUTPUT_FORMAT),
+    answer=IMAGES, size=Size("preset", "image_size"),
+    price=Price("megapixel", 0.015,
+                note="$0.03 the first megapixel, $0.015 each further: the node's FLUX.2 rule"),
+    checked=CHECKED, source="fal.ai/docs model-api-reference flux-2-pro (input schema)",
+    unconfirmed="the price ($0.03 + $0.015 per further MP) is from a third-party table of "
+    "fal's prices; fal's bounds on a custom width/height were not read (we send BFL's)")
 
 MODELS = (FLUX_KONTEXT_T2I, RECRAFT_V3, IDEOGRAM_V3, IMAGEN_4, SEEDREAM_4, FLUX_SCHNELL,
           FLUX_DEV, REMOVE_BACKGROUND, FLUX_KONTEXT_EDIT, FLUX_FILL, SEEDREAM_4_EDIT,

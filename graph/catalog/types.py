@@ -30,6 +30,9 @@ class Usage:
     characters: int | None = None  # text sent to a model priced per character (TTS)
     megapixels: tuple[float, ...] = ()  # each delivered image's size, where billed by it
     input_pixels: int | None = None  # the input image's size, for a model billed by output MP
+    # The most pixels one delivered image may have (a larger one is refused when it is read, so
+    # never billed): the estimate quotes an input of unknown size as this, a ceiling.
+    pixel_cap: int | None = None
 
 
 NO_USAGE = Usage()
@@ -165,6 +168,22 @@ class SizeRule:
                 "maxSide": self.max_side, "step": self.step}
 
 
+VENDOR_SETTING = "vendor"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One vendor serving a node's model: the `vendor` setting's value that picks it, the
+    provider alias that speaks that vendor's API, the vendor's model id, and (for a fal route)
+    the library declaration the request is built from and the simulator holds it to."""
+
+    vendor: str
+    provider: str
+    model: str | None
+    declaration: Any = None
+    label: str = ""
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """One node type: what the palette shows, validation checks, the engine runs and bills.
@@ -208,6 +227,9 @@ class NodeSpec:
     task: str = ""  # the palette's group: text-to-image, image-editing, upscaling, video, audio
     vendor: str = ""  # who makes the model, as users know it
     declaration: Any = None  # the library's Model (graph.catalog.library) it was made from
+    # Where one model is served by several vendors: the choices of its `vendor` setting, the
+    # first the default (see `route`).
+    routes: tuple[Route, ...] = ()
     _ports: tuple[Input, ...] = field(init=False, repr=False, compare=False)
     _settings: tuple[Input, ...] = field(init=False, repr=False, compare=False)
 
@@ -229,6 +251,18 @@ class NodeSpec:
             names = {s.id for s in self._settings}
             if not set(self.size_rule.inputs()) <= names:
                 raise ValueError(f"{self.node_type}: its size rule names unknown settings")
+
+    def route(self, config: dict[str, Any]) -> Route:
+        """Who runs a node with this config: the route its `vendor` setting picks, else the
+        node's own provider, model and declaration."""
+        chosen = config.get(VENDOR_SETTING) if isinstance(config, dict) else None
+        for route in self.routes:
+            if route.vendor == chosen:
+                return route
+        if self.routes:
+            return self.routes[0]
+        return Route(vendor="", provider=self.provider or "", model=self.model,
+                     declaration=self.declaration)
 
     def ports(self) -> tuple[Input, ...]:
         return self._ports

@@ -213,21 +213,26 @@ COLLECT = NodeSpec(
     node_type=COLLECT_NODE,
     label="Collect",
     category="utility",
-    description="Gathers a fan-out's results: a contact sheet of the images, the images as a "
-                "list, and the texts one per line. Items that failed are left out.",
+    description="Gathers a fan-out's results: a contact sheet of the images, the images, "
+                "videos and sounds as lists, the texts one per line. Failed items are left out.",
     inputs=(
         Input("images", "Images", "image", is_port=True, multiple=True, max_items=8),
         Input("text", "Texts", "text", is_port=True, multiple=True, max_items=8),
+        Input("videos", "Videos", "video", is_port=True, multiple=True, max_items=8,
+              description="Each item's video, gathered in item order (no grid)."),
+        Input("audios", "Sounds", "audio", is_port=True, multiple=True, max_items=8,
+              description="Each item's sound, gathered in item order."),
         Input("columns", "Columns", "integer", is_port=False, default=4, min=1, max=12,
               description="Images per row of the contact sheet."),
         Input("cell", "Cell size", "integer", is_port=False, default=384, min=64, max=1024,
               description="The long side of each image on the sheet, in pixels."),
     ),
     outputs=(Output("grid", "Grid", "image"), Output("images", "Images", "image"),
-             Output("text", "Texts", "text")),
+             Output("text", "Texts", "text"), Output("videos", "Videos", "video"),
+             Output("audios", "Sounds", "audio")),
     provider="local",
     model=None,
-    model_version="1",
+    model_version="2",
     credits=no_credits,
 )
 

@@ -13,7 +13,7 @@ import tempfile
 
 import imageio_ffmpeg
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from executions import video
 from executions.providers.base import Job, Media, ProviderError
@@ -127,6 +127,30 @@ def test_voice_and_music_are_laid_and_the_music_ducks_under_the_voice(media_root
         band_loudness(plain, 3.0, 4.4, 900), abs=1.5)
     music_only = compose(silent, music=music, music_volume=1.0)
     assert loudness(music_only, "mp4") > -40  # the music loops over the whole cut
+
+
+def test_a_longer_voice_over_holds_the_last_frame_or_slows_the_last_clip_or_is_cut(
+        media_root):
+    clips = [stored(clip(1.0, colour="red"), "mp4"), stored(clip(1.0, fps=25), "mp4")]
+    voice = stored(audio("mp3", 3.0, frequency=300, volume=1.0), "mp3")
+    spoken = probe(voice.read(), "mp3")["duration"]  # what decodes: 3 s and the MP3's padding
+    cuts = {how: compose(clips, voice=voice, long_voice=how) for how in ("hold", "slow", "cut")}
+    for how in ("hold", "slow"):  # the cut lasts as long as the voice: no word is cut off
+        info, _, _ = streams(cuts[how])
+        assert info["duration"] == pytest.approx(spoken, abs=0.1), how
+        assert band_loudness(cuts[how], 2.2, 2.9, 300) > -35, how  # still speaking at the end
+    assert streams(cuts["cut"])[0]["duration"] == pytest.approx(2.0, abs=0.1)
+    # Held: the test pattern stops on its last frame (the same picture, but for the
+    # encoder's noise); slowed: it keeps moving, slower.
+    def change(made: bytes) -> float:
+        first, second = (frame_at(made, t) for t in (2.3, 2.8))
+        return ImageStat.Stat(ImageChops.difference(first, second)).mean[0]
+
+    assert change(cuts["hold"]) < 1 and change(cuts["slow"]) > 2
+    assert catalog.get("compose:video").defaults()["long_voice"] == "hold"
+    # A voice-over shorter than the clips leaves them as they are.
+    short = stored(audio("mp3", 1.0, frequency=300, volume=1.0), "mp3")
+    assert streams(compose(clips, voice=short))[0]["duration"] == pytest.approx(2.0, abs=0.1)
 
 
 def band_loudness(data: bytes, start: float, end: float, frequency: int) -> float:

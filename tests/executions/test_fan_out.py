@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import CreditLedgerEntry, Team
-from executions.models import Execution, NodeRun, NodeStatus
+from executions.models import Asset, Execution, NodeRun, NodeStatus
 from tests.api.test_executions import create, poll_until_done
 from tests.graph.builders import edge, node
 
@@ -144,6 +144,8 @@ def test_a_list_made_during_the_run_is_a_floor_then_reserved_per_item(api, team,
                         format="json").json()["data"]
     assert estimate["estimateComplete"] is False
     assert estimate["estimatedCredits"] == 3  # one item: the floor
+    assert next(line for line in estimate["breakdown"] if line["nodeId"] == "gen")[
+        "bound"] == "floor"
     assert any("made during the run" in w for w in estimate["warnings"])
     done = run(api, workflow_id)
     assert done["status"] == "COMPLETED", done["error"]
@@ -297,3 +299,120 @@ def test_a_batch_takes_iterator_configs_for_each_of_its_runs(api, live_worker):
         done = poll_until_done(api, f"/api/v1/workflows/executions/{started['id']}/poll")
         assert done["status"] == "COMPLETED", done["error"]
         assert [r["itemIndex"] for r in branches(done, "gen")] == [0, 1]
+
+
+def _hook_path(api, workflow_id) -> str:
+    url = api.get(f"/api/v1/workflows/{workflow_id}").json()["webhookUrl"]
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_run_and_webhook_triggers_fan_out_iterator_configs_as_execute_does(api, live_worker):
+    from rest_framework.test import APIClient
+
+    workflow_id = create(api, styles_graph("x"))
+    started = api.post(f"/api/v1/workflows/{workflow_id}/run",
+                       {"iteratorConfigs": {"styles": {"items": ["ink", "chalk", "wax"]}}},
+                       format="json")
+    assert started.status_code == 202, started.json()
+    done = poll_until_done(api, started["Location"])
+    assert done["status"] == "COMPLETED", done["error"]
+    assert [r["itemIndex"] for r in branches(done, "gen")] == [0, 1, 2]
+    assert state(done, "sheet")["items"] == {"total": 3, "gathered": 3, "failed": 0}
+    triggered = APIClient().post(_hook_path(api, workflow_id), {
+        "iteratorConfigs": [{"nodeId": "styles", "items": ["ink", "oil"]}], "source": "crm"},
+        format="json")
+    assert triggered.status_code == 202, triggered.json()
+    run_id = triggered.json()["executionId"]
+    done = poll_until_done(api, f"/api/v1/workflows/executions/{run_id}/poll")
+    assert done["status"] == "COMPLETED", done["error"]
+    gen = branches(done, "gen")
+    assert [r["itemIndex"] for r in gen] == [0, 1]
+    assert gen[0]["status"] == "CACHED"  # "ink" again, as the /run above made it
+    assert Execution.objects.get(pk=run_id).trigger == "webhook"
+
+
+def test_run_and_webhook_triggers_price_and_reserve_the_items_or_refuse(api, team):
+    from rest_framework.test import APIClient
+
+    team.credit_balance = 20
+    team.save()
+    workflow_id = create(api, styles_graph("a", model="generate:flux_2_pro", config=FLUX))
+    hook = _hook_path(api, workflow_id)
+    anonymous = APIClient()
+    started = api.post(f"/api/v1/workflows/{workflow_id}/run",
+                       {"iteratorConfigs": {"styles": ["w", "x", "y", "z"]}}, format="json")
+    assert started.status_code == 202, started.json()
+    run = Execution.objects.get(pk=started.json()["data"]["executionId"])
+    assert run.credits_estimated == run.credits_reserved == 12  # 4 items × 3, all up front
+    assert run.fan_out["regions"]["styles"]["items"] == 4
+    triggered = anonymous.post(hook, {"iteratorConfigs": {"styles": {"items": ["p", "q"]}}},
+                               format="json")
+    assert triggered.status_code == 202, triggered.json()
+    hooked = Execution.objects.get(pk=triggered.json()["executionId"])
+    assert hooked.credits_reserved == 6 and hooked.fan_out["regions"]["styles"]["items"] == 2
+    assert Team.objects.get(pk=team.pk).credit_balance == 2
+    # Two items at 3 credits are more than the 2 left: refused before anything is made.
+    for response in (
+            api.post(f"/api/v1/workflows/{workflow_id}/run",
+                     {"iteratorConfigs": {"styles": ["p", "q"]}}, format="json"),
+            anonymous.post(hook, {"iteratorConfigs": {"styles": ["p", "q"]}}, format="json")):
+        assert response.status_code == 402, response.json()
+    # Bad configs: the same 400s as execute, on both.
+    for body, message in (({"iteratorConfigs": {"gen": ["a"]}}, "not a List"),
+                          ({"iteratorConfigs": {"styles": []}}, "must be 1 to 100 strings"),
+                          ({"iteratorConfigs": 5}, "must be an object")):
+        for response in (api.post(f"/api/v1/workflows/{workflow_id}/run", body, format="json"),
+                         anonymous.post(hook, body, format="json")):
+            assert response.status_code == 400, (body, response.json())
+            assert message in response.json()["error"]
+    assert Execution.objects.filter(workflow_id=workflow_id).count() == 2
+    assert Team.objects.get(pk=team.pk).credit_balance == 2
+
+
+def test_collect_gathers_each_items_video_and_sound_as_lists(api, team, live_worker,
+                                                              simulator):
+    from tests.media_files import probe
+
+    team.credit_balance = 100  # each voice-over is quoted at its 5,000-character ceiling
+    team.save()
+    # Two lines of different lengths: two voice-overs of different lengths.
+    nodes = [node("styles", "utility:list", {"items": "ink\na chalk drawing of a quiet harbour"}),
+             # No fixed seed: each item's picture, so each clip, is its own.
+             node("gen", "generate:local_preview", {"width": 64, "height": 64}),
+             node("clip", "generate:image_to_video_local", {"duration": 1, "fps": 12}),
+             node("say", "generate:tts_elevenlabs", {"voice": "Aria"}),
+             node("sheet", "utility:collect", {})]
+    edges = [edge("e1", "styles", "item", "gen", "prompt"),
+             edge("e2", "gen", "image", "clip", "image"),
+             edge("e3", "styles", "item", "say", "text"),
+             edge("e4", "clip", "video", "sheet", "videos"),
+             edge("e5", "say", "audio", "sheet", "audios")]
+    done = run(api, create(api, {"name": "clips and voices", "nodes": nodes, "edges": edges}))
+    assert done["status"] == "COMPLETED", done["error"]
+    assert done["credits"]["charged"] == 2  # a few characters each: 1 credit a voice
+    collected = branches(done, "sheet")[0]["output"]
+    assert collected["images"] == []  # videos and sounds make no grid
+    assert len(collected["videos"]) == len(collected["audios"]) == 2
+    # In item order, each the very file its own branch made.
+    sheet = NodeRun.objects.get(execution_id=done["executionId"], node_id="sheet")
+    for port, node_id in (("videos", "clip"), ("audios", "say")):
+        made = [run.assets.get().sha256 for run in NodeRun.objects.filter(
+            execution_id=done["executionId"], node_id=node_id).order_by("item_index")]
+        ids = sheet.outputs[port].get("assets") or [sheet.outputs[port]["asset"]]
+        gathered = {str(a.pk): a for a in Asset.objects.filter(pk__in=ids)}
+        assert [gathered[pk].sha256 for pk in ids] == made and len(set(made)) == 2
+        assert {gathered[pk].kind for pk in ids} == {port[:-1] if port == "videos" else "audio"}
+    clip = next(a for a in sheet.assets.all() if a.kind == "video")
+    streams = probe(clip.file.read(), "mp4")["streams"]
+    assert [s["kind"] for s in streams] == ["video"]  # a real MP4, as its branch made it
+
+
+def test_collect_ports_keep_their_media_types(api):
+    nodes = [node("styles", "utility:list", {"items": "a"}),
+             node("gen", "generate:local_preview", PREVIEW),
+             node("sheet", "utility:collect", {})]
+    for wrong in ("videos", "audios"):
+        found = api.post("/api/v1/workflows/lint", {"nodes": nodes, "edges": [
+            edge("e1", "styles", "item", "gen", "prompt"),
+            edge("e2", "gen", "image", "sheet", wrong)]}, format="json").json()["data"]
+        assert [v["rule"] for v in found["violations"]] == ["type_mismatch"], wrong

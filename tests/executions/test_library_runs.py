@@ -49,3 +49,61 @@ def test_text_to_speech_is_stored_as_audio_and_charged_by_the_characters(team, l
     audio = NodeRun.objects.get(execution=execution, node_id="tts").assets.get()
     assert audio.kind == "audio" and audio.mime == "audio/mpeg"
     assert _charges_match_the_estimate(execution, nodes, edges) == {"tts": 3}  # 210 chars
+
+
+def test_an_input_of_unknown_size_is_quoted_at_the_ceiling_and_charged_by_its_real_size(
+        team, live_worker, simulator):
+    """An uploaded 1600×1200 photo (1.83 MP, not known to the estimate) into Clarity ×2: the
+    quote is the pixel cap's price (a ceiling, said so), the charge the price of the real
+    3200×2400 output, and the rest of the reservation goes back."""
+    import math
+
+    from django.conf import settings
+
+    from executions.assets import asset_upload, asset_url
+    from executions.pricing import estimate
+    from tests.media_files import pillow
+
+    upload = asset_upload(team=team, data=pillow("PNG", (1600, 1200)),
+                          declared_mime="image/png")
+    nodes = [node("photo", "input:image", {"url": asset_url(upload)}),
+             node("up", "process:upscale_clarity", {"upscale_factor": 2, "seed": 3})]
+    edges = [edge("e1", "photo", "image", "up", "image")]
+    quoted = estimate(nodes, edges=edges)
+    (line,) = quoted["breakdown"]
+    cap_megapixels = math.ceil(settings.MEDIA_MAX_PIXELS / 1024 ** 2)
+    assert line["credits"] == cap_megapixels * 3 and line["bound"] == "ceiling"
+    assert quoted["estimateComplete"] is True  # a ceiling covers the run; a floor would not
+    assert any("pixel cap" in warning for warning in quoted["warnings"])
+    balance = team.credit_balance
+
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    run = NodeRun.objects.get(execution=execution, node_id="up")
+    upscaled = run.assets.get()
+    assert (upscaled.width, upscaled.height) == (3200, 2400)
+    # The price rule on the real input: 1600×1200 × 2² = 7.32 MP → 8 MP × 3 credits.
+    real = math.ceil(1600 * 1200 * 2 ** 2 / 1024 ** 2) * 3
+    assert run.credits == real == 24
+    assert execution.credits_estimated == line["credits"] > execution.credits_charged == real
+    team.refresh_from_db()
+    assert team.credit_balance == balance - real
+
+
+def test_one_flux_2_pro_node_runs_at_either_vendor_and_is_charged_its_estimate(team, live_worker,
+                                                                              simulator):
+    """The vendor setting picks BFL's API or fal for the same node type; each run is charged
+    exactly what its estimate quoted (1536×1024 = 1.5 MP → 3 + 1.5 credits → 5)."""
+    for vendor in ("bfl", "fal"):
+        nodes = [node("text", "input:text", {"prompt": "a lighthouse at dusk"}),
+                 node("pro", "generate:flux_2_pro", {"vendor": vendor, "width": 1536,
+                                                     "height": 1024, "seed": 4})]
+        edges = [edge("e1", "text", "text", "pro", "prompt")]
+        execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges),
+                              timeout=120)
+        assert execution.status == "COMPLETED", (vendor, execution.error)
+        run = NodeRun.objects.get(execution=execution, node_id="pro")
+        assert run.provider == vendor
+        image = run.assets.get()
+        assert (image.width, image.height) == (1536, 1024)
+        assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5}

@@ -101,6 +101,10 @@ def test_the_estimate_quotes_the_ceiling_of_the_text_known_before_the_run():
     expected = (ceiling.prompt_tokens * 2.5 + 4000 * 10) / 10**4
     assert line["credits"] == math.ceil(expected) and line["unitCredits"] == \
         pytest.approx(expected)
+    # Always a ceiling (max_tokens answered); the total still covers the run.
+    assert line["bound"] == "ceiling" and price["estimateComplete"] is True
+    flux = next(item for item in price["breakdown"] if item["nodeId"] == "flux")
+    assert "bound" not in flux
 
 
 def test_text_from_a_node_that_has_not_run_is_quoted_at_the_input_limit():

@@ -100,6 +100,39 @@ def test_the_estimate_reads_a_wired_text_and_a_sized_input_off_the_graph():
     assert {line["nodeId"]: line["credits"] for line in quote["breakdown"]} == {"f": 3, "c": 12}
 
 
+def test_an_input_sized_through_a_chain_is_exact_and_an_unknown_one_a_ceiling():
+    from django.conf import settings
+
+    flux = node("f", "generate:flux_1_dev", prompt="a cat", image_size="landscape_4_3")
+    clarity = node("c", "process:upscale_clarity", upscale_factor=2)
+    seedvr = node("s", "process:upscale_seedvr", upscale_factor=2)
+    chain = [edge("f", "c", "image", "image"), edge("c", "s", "image", "image")]
+    quote = estimate([flux, clarity, seedvr], edges=chain)
+    # 0.75 MP → ×2 = 3 MP (9 credits) → ×2 = 12 MP at 0.1 credit: the sizes follow the chain.
+    lines = {line["nodeId"]: line for line in quote["breakdown"]}
+    assert {key: line["credits"] for key, line in lines.items()} == {"f": 3, "c": 9, "s": 2}
+    assert "bound" not in lines["s"] and not quote["warnings"]
+    # A fractional scale is not exact from a pixel count; an upload's size is not known: the
+    # node is quoted at the pixel cap, the most an image it delivers may have.
+    cap = -(-settings.MEDIA_MAX_PIXELS // 1024 ** 2)
+    clarity["data"]["config"]["upscale_factor"] = 1.5
+    quote = estimate([flux, clarity, seedvr], edges=chain)
+    lines = {line["nodeId"]: line for line in quote["breakdown"]}
+    assert lines["s"]["bound"] == "ceiling" and lines["s"]["credits"] == -(-cap // 10)
+    assert quote["estimateComplete"] is True and "pixel cap" in quote["warnings"][0]
+    upload = node("u", "input:image", url="https://example.com/a.png")
+    fill = node("fill", "process:flux_fill", prompt="a hat", num_images=2)
+    quote = estimate([upload, fill], edges=[edge("u", "fill", "image", "image")])
+    assert quote["breakdown"][0]["credits"] == 2 * cap * 5
+
+
+def test_a_charge_never_counts_more_images_than_were_asked_for():
+    assert credits("generate:seedream_4", Usage(images=9), num_images=2) == 6
+    assert credits("process:upscale_clarity", Usage(megapixels=(4.0, 4.0, 4.0))) == 12
+    assert credits("process:flux_fill", Usage(images=3, megapixels=(1.0, 2.0, 9.0)),
+                   num_images=2) == 15
+
+
 def test_a_text_longer_than_the_vendor_takes_is_a_problem_while_editing():
     from graph.validation import validate_graph
 
@@ -142,3 +175,26 @@ def test_get_nodes_serves_the_library_with_task_vendor_and_price(api):
     assert hailuo["modelChecked"] == "2026-12-03"
     duration = next(i for i in hailuo["inputs"] if i["id"] == "duration")
     assert duration["enum"] == ["6", "10"] and duration["default"] == "6"
+
+
+@pytest.mark.django_db
+def test_flux_2_pro_is_one_node_with_a_vendor_choice_priced_per_vendor(api):
+    from graph.validation import validate_graph
+
+    nodes = {item["nodeType"]: item for item in api.get("/api/v1/nodes").json()["nodes"]}
+    assert not [t for t in nodes if t.startswith("generate:flux_2_pro") and t != (
+        "generate:flux_2_pro")]  # one palette entry
+    vendor = next(i for i in nodes["generate:flux_2_pro"]["inputs"] if i["id"] == "vendor")
+    assert vendor["enum"] == ["bfl", "fal"] and vendor["default"] == "bfl"
+    assert "at BFL and at fal alike" in nodes["generate:flux_2_pro"]["priceRule"]
+    # Each vendor's estimate is its price rule: 2048×1024 = 2 MP → 3 + 1.5.
+    for chosen in ("bfl", "fal"):
+        assert credits("generate:flux_2_pro", vendor=chosen, width=2048, height=1024) == 5
+    # fal takes a tolerance of 1–5: 0 is a problem while editing, with BFL it is not.
+    for chosen, expected in (("fal", ["vendor_setting"]), ("bfl", [])):
+        found = validate_graph([node("p", "generate:flux_2_pro", prompt="x", vendor=chosen,
+                                     safety_tolerance=0)], []).violations
+        assert [v["rule"] for v in found if v.get("input") == "safety_tolerance"] == expected
+    refused = validate_graph([node("p", "generate:flux_2_pro", prompt="x", vendor="azure")],
+                             []).violations
+    assert any(v.get("input") == "vendor" for v in refused)

@@ -36,7 +36,9 @@ class Command(BaseCommand):
                 broken += self.check_endpoints(alias, opts["endpoints"])
                 continue
             models = sorted({spec.model for spec in catalog.all()
-                             if spec.provider == alias and spec.model})
+                             if spec.provider == alias and spec.model} |
+                            {route.model for spec in catalog.all() for route in spec.routes
+                             if route.provider == alias and route.model})
             where = opts.get("base_url", "")
             if not opts.get("api_key"):
                 self.stdout.write(f"{alias}: no key ({opts.get('key_env', 'key')} is not set); "

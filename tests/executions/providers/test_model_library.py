@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from executions import imaging
-from executions.providers import Job, Media, get_provider
+from executions.providers import Job, Media, ProviderError, get_provider
 from executions.simulator import media as sim_media
 from graph.catalog import catalog
 from graph.catalog.library import image_size
@@ -180,6 +180,16 @@ def _png() -> str:
      "value_error"),
     # an empty required prompt
     ("fal-ai/imagen4/preview", {"prompt": "  "}, "prompt", "string_too_short"),
+    # FLUX.2 [pro] on fal (a route of generate:flux_2_pro): its tolerance is "1"–"5" as a
+    # string, its custom size whole pixels
+    ("fal-ai/flux-2-pro", {"prompt": "x", "safety_tolerance": "6"}, "safety_tolerance",
+     "literal_error"),
+    ("fal-ai/flux-2-pro", {"prompt": "x", "safety_tolerance": 2}, "safety_tolerance",
+     "literal_error"),
+    ("fal-ai/flux-2-pro", {"prompt": "x", "image_size": {"width": "wide", "height": 512}},
+     "image_size", "model_attributes_type"),
+    ("fal-ai/flux-2-pro", {"prompt": "x", "image_size": "huge"}, "image_size",
+     "literal_error"),
 ])
 def test_the_simulator_refuses_what_the_schema_refuses(simulator, endpoint, body, field, kind):
     answer = httpx.post(f"{simulator.url}/{endpoint}", json=body, headers=FAL)
@@ -195,3 +205,34 @@ def test_a_field_outside_the_schema_is_ignored_and_logged_as_fal_does(simulator)
                         json={"prompt": "x", "width": 512})
     assert answer.status_code == 200
     assert sim_requests(simulator, "fal")[-1]["ignored"] == ["width"]
+
+
+def test_flux_2_pro_with_vendor_fal_goes_to_fal_with_its_size_and_tolerance(simulated,
+                                                                          make_media):
+    spec = catalog.get("generate:flux_2_pro")
+    config = {**spec.defaults(), "vendor": "fal", "width": 1536, "height": 1024,
+              "safety_tolerance": 3, "output_format": "png"}
+    route = spec.route(config)
+    assert (route.provider, route.model) == ("fal", "fal-ai/flux-2-pro")
+    assert spec.route(spec.defaults()).provider == "bfl"  # BFL's own API by default
+    provider = get_provider(route.provider)
+    job = Job(node_type=spec.node_type, model=route.model, config=config,
+              inputs={"prompt": ["a lighthouse at dusk"]}, seed=7)
+    result = until_done(provider, job, provider.submit(job), timeout=60)
+    sent = next(entry for entry in reversed(sim_requests(simulated, "fal"))
+                if isinstance(entry.get("body"), dict) and "prompt" in entry["body"])
+    assert sent["status"] == 200 and sent["ignored"] == []
+    assert sent["body"]["image_size"] == {"width": 1536, "height": 1024}
+    assert sent["body"]["safety_tolerance"] == "3" and sent["body"]["seed"] == 7
+    (image,) = result.outputs["image"] if isinstance(result.outputs["image"], list) \
+        else [result.outputs["image"]]
+    assert imaging.image_info(image.data) == ("image/png", 1536, 1024)
+    # fal's FLUX.2 [pro] is text to image: a reference image is refused before anything is
+    # sent, not silently dropped.
+    with_reference = Job(node_type=spec.node_type, model=route.model, config=config,
+                         inputs={"prompt": ["x"], "reference_images": [make_media((64, 48))]},
+                         seed=7)
+    before = len(sim_requests(simulated, "fal"))
+    with pytest.raises(ProviderError, match="takes no reference_images"):
+        provider.submit(with_reference)
+    assert len(sim_requests(simulated, "fal")) == before
