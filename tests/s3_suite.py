@@ -1,4 +1,4 @@
-"""`pytest -p tests.s3_suite` (`make test-s3`): the whole suite with S3 as the media storage.
+"""`pytest -p tests.s3_suite …`: any tests (the whole suite) with S3 as the media storage.
 
 Imported as a plugin, before Django's settings are read: it starts moto's S3 in server mode on
 loopback (a real HTTP server speaking the S3 protocol), makes the bucket and puts the `S3_*`
