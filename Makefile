@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run run-prod test bench install install-dev frontend frontend-test browser lint clean
+.PHONY: run run-prod test test-s3 bench install install-dev frontend frontend-test browser lint clean
 
 EDITOR := frontend/editor
 EDITOR_SOURCES := $(shell find $(EDITOR)/src -type f 2>/dev/null) $(EDITOR)/vite.config.ts
@@ -57,8 +57,16 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 
+# The suite, then the tests marked `storage` again with S3 as the media storage (moto on
+# loopback, tests/s3_suite.py; about a minute): uploads, outputs stored and read, signed and
+# presigned URLs, thumbnails, zips, retention, share pages.
 test: install-dev lint frontend frontend-test browser
 	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-s3
+
+# `make test-s3 PYTEST_S3_ARGS=tests/api` runs those tests on S3 instead of the marked ones.
+test-s3: install-dev
+	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest -p tests.s3_suite $(if $(PYTEST_S3_ARGS),$(PYTEST_S3_ARGS),-m storage)
 
 # bench_intake.py drives the server with wrk, from Debian's packages.
 bench: install-dev

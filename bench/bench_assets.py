@@ -179,10 +179,10 @@ def main() -> None:
     options = s3_options(bucket="bench-assets", endpoint_url=f"http://{host}:{port}",
                          region="us-east-1", access_key="bench", secret_key="bench-secret")
     try:
-        from storages.backends.s3 import S3Storage
+        from wireflow_site.storage import S3Storage
 
         S3Storage(**options).connection.meta.client.create_bucket(Bucket="bench-assets")
-        s3 = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+        s3 = {"BACKEND": "wireflow_site.storage.S3Storage", "OPTIONS": options}
         with override_settings(STORAGES={"default": s3, "staticfiles": {
                 "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}):
             item_cost("S3 (presigned)")

@@ -283,15 +283,17 @@ class MediaStore:
 
 
 FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+S3_STORAGE = "wireflow_site.storage.S3Storage"  # settings.S3_STORAGE
 
 
 @pytest.fixture(params=["filesystem", "s3"])
 def media_storage(request, settings, tmp_path):
     """Run the test on each media backend: the file system (in a temporary folder) and S3 (the
     loopback S3 server, under a prefix of this test's own). Code under test only ever sees
-    Django's storage API."""
-    settings.MEDIA_ROOT = tmp_path
+    Django's storage API: on S3, MEDIA_ROOT is a folder that cannot exist (beneath a regular
+    file), so a write or read through a local path fails."""
     if request.param == "filesystem":
+        settings.MEDIA_ROOT = tmp_path
         settings.STORAGES = {**settings.STORAGES,
                              "default": {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": {}}}
         return MediaStore("filesystem", lambda: sorted(
@@ -299,9 +301,10 @@ def media_storage(request, settings, tmp_path):
     import uuid
 
     s3 = request.getfixturevalue("s3_server")
+    (tmp_path / "not-a-folder").touch()
+    settings.MEDIA_ROOT = tmp_path / "not-a-folder" / "media"
     location = f"test-{uuid.uuid4().hex[:12]}"
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": s3.storage_options(location=location)}}
+        "BACKEND": S3_STORAGE, "OPTIONS": s3.storage_options(location=location)}}
     return MediaStore("s3", lambda: [k.removeprefix(location + "/")
                                      for k in s3.keys(location + "/")], s3)

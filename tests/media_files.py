@@ -184,6 +184,7 @@ def stored(data: bytes, extension: str):
     """A file put in the media storage as a node's input would arrive: a `Media` of the kind
     its content is (told by executions.media_types)."""
     import hashlib
+    import uuid
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -191,7 +192,8 @@ def stored(data: bytes, extension: str):
     from executions import media_types
     from executions.providers.base import Media
 
-    name = default_storage.save(f"input.{extension}", ContentFile(data))
+    # A name of its own, as the app's are (S3 overwrites a name stored twice).
+    name = default_storage.save(f"inputs/{uuid.uuid4().hex}.{extension}", ContentFile(data))
     detected = media_types.media_detect(data)
     return Media(kind=detected.type.kind, storage_name=name, mime=detected.type.mime,
                  sha256=hashlib.sha256(data).hexdigest())

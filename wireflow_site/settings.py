@@ -335,7 +335,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # it, for as long as the file exists).
 MEDIA_URL_LIFETIME = int(os.environ.get("MEDIA_URL_LIFETIME", str(24 * 3600)))
 MEDIA_PUBLIC = env_bool("MEDIA_PUBLIC", False)
-S3_STORAGE = "storages.backends.s3.S3Storage"
+# django-storages' S3 backend with one boto3 client per process (wireflow_site/storage.py);
+# STORAGE_BACKEND=storages.backends.s3.S3Storage names the same one.
+S3_STORAGE = "wireflow_site.storage.S3Storage"
+S3_STORAGE_ALIASES = (S3_STORAGE, "storages.backends.s3.S3Storage")
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
 S3_REGION = os.environ.get("S3_REGION", "")
@@ -377,7 +380,8 @@ def _storage_default() -> dict:
     backend = os.environ.get("STORAGE_BACKEND") or (
         S3_STORAGE if S3_BUCKET else "django.core.files.storage.FileSystemStorage")
     options = {}
-    if backend == S3_STORAGE:
+    if backend in S3_STORAGE_ALIASES:
+        backend = S3_STORAGE
         options = s3_options(
             bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=S3_REGION,
             custom_domain=S3_CUSTOM_DOMAIN, public=MEDIA_PUBLIC, lifetime=MEDIA_URL_LIFETIME,

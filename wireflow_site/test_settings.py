@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from pathlib import Path
 
 # A queue of this test run's own (its worker processes inherit the name), so two suites on
 # one machine and one Redis never take each other's tasks. Set before the settings read it.
@@ -25,7 +26,8 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # Live workers run in other processes, so even SQLite tests use a database file they can open.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+# tests/s3_suite.py points it where nothing can be written, to catch code that assumes a disk.
+MEDIA_ROOT = Path(os.environ.get("WIREFLOW_TEST_MEDIA_ROOT") or VAR_DIR / "test-media")  # noqa: F405
 # Short engine intervals so recovery paths finish within a test (a test that measures them
 # at the production defaults sets the variables for its processes).
 ENGINE = {**ENGINE, "backoff_base": 0.2, "backoff_cap": 2.0}  # noqa: F405

@@ -18,7 +18,7 @@ from graph.services import workflow_create
 from tests.graph.builders import edge, node
 from tests.media_files import pillow, video
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 def flux_graph(prompt: str):

@@ -15,9 +15,9 @@ from executions import media_urls
 from executions.fetch import fetch_image_asset
 from executions.models import Asset
 from executions.providers import ProviderError
-from wireflow_site.settings import s3_options, s3_origins
+from wireflow_site.settings import S3_STORAGE, s3_options, s3_origins
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 def png(color=(200, 30, 30)) -> io.BytesIO:
@@ -143,8 +143,7 @@ def test_s3_urls_are_presigned_for_the_lifetime_and_unsigned_ones_are_refused(
         api, settings, s3_server):
     settings.MEDIA_URL_LIFETIME = 600
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": s3_server.storage_options(querystring_expire=600)}}
+        "BACKEND": S3_STORAGE, "OPTIONS": s3_server.storage_options(querystring_expire=600)}}
     data = upload(api)
     url = data["url"]
     assert url.startswith(s3_server.endpoint + "/")
@@ -157,7 +156,7 @@ def test_s3_urls_are_presigned_for_the_lifetime_and_unsigned_ones_are_refused(
 
 def test_a_presigned_url_is_reused_for_a_step_then_made_anew(settings, s3_server, clock,
                                                            monkeypatch):
-    from storages.backends.s3 import S3Storage
+    from wireflow_site.storage import S3Storage
 
     signed = []
     presign = S3Storage.url
@@ -165,8 +164,7 @@ def test_a_presigned_url_is_reused_for_a_step_then_made_anew(settings, s3_server
                         presign(self, name, **kw))
     settings.MEDIA_URL_LIFETIME = 2400  # a step of 100 s
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": s3_server.storage_options(querystring_expire=2400)}}
+        "BACKEND": S3_STORAGE, "OPTIONS": s3_server.storage_options(querystring_expire=2400)}}
     name = f"assets/{'e' * 32}.png"
     first = media_urls.media_url(name)
     assert "X-Amz-Expires=2500" in first and len(signed) == 1
@@ -176,6 +174,47 @@ def test_a_presigned_url_is_reused_for_a_step_then_made_anew(settings, s3_server
     clock.at += 1
     media_urls.media_url(name)
     assert len(signed) == 2  # signed anew
+
+
+def test_s3_clients_are_made_once_per_process_and_shared_by_its_threads(s3_server,
+                                                                       monkeypatch):
+    """Under ASGI every request runs in a thread of its own: each gets a resource of its own
+    (boto3's are not thread-safe) around the process's one client (which is); storages made
+    anew with the same store (override_settings, tests) share it too; a forked child (another
+    process id) makes its own."""
+    import threading
+
+    from wireflow_site import storage as s3_storage
+
+    first = s3_storage.S3Storage(**s3_server.storage_options())
+    other = s3_storage.S3Storage(**s3_server.storage_options(location="elsewhere"))
+    resources = []
+
+    def request(store) -> None:
+        assert store.exists(f"assets/{'0' * 32}.png") is False  # a HEAD to the S3 server
+        resources.append(store.connection)
+
+    for store in (first, first, other):
+        thread = threading.Thread(target=request, args=(store,))
+        thread.start()
+        thread.join()
+    assert len({id(r) for r in resources}) == 3
+    assert len({id(r.meta.client) for r in resources}) == 1
+    assert first.unsigned_connection.meta.client is not resources[0].meta.client
+    monkeypatch.setattr(s3_storage.os, "getpid", lambda: -1)
+    assert first.connection.meta.client is not resources[0].meta.client
+    assert first.bucket.meta.client is first.connection.meta.client
+
+
+def test_the_s3_backend_named_either_way_is_ours(monkeypatch):
+    from wireflow_site import settings as site_settings
+
+    for name in ("storages.backends.s3.S3Storage", S3_STORAGE):
+        monkeypatch.setenv("STORAGE_BACKEND", name)
+        monkeypatch.setattr(site_settings, "S3_BUCKET", "media")
+        assert site_settings._storage_default()["BACKEND"] == S3_STORAGE
+    monkeypatch.delenv("STORAGE_BACKEND")
+    assert site_settings._storage_default()["OPTIONS"]["bucket_name"] == "media"
 
 
 def test_the_s3_lifetime_is_the_media_url_lifetime_setting():

@@ -19,7 +19,7 @@ from tests.servers import (
     serve_slow_redirect,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from executions.providers import ProviderError
 from tests.media_files import header_only_png, pillow, real_bomb_png, video
 from tests.servers import RawServer, answer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8"/></svg>'

@@ -10,6 +10,7 @@ import copy
 import hashlib
 import io
 import time
+import uuid
 
 import httpx
 import pytest
@@ -72,7 +73,9 @@ def make_media(settings, tmp_path):
         buffer = io.BytesIO()
         Image.new("RGB", size, color).save(buffer, "PNG")
         data = buffer.getvalue()
-        name = default_storage.save("inputs/input.png", ContentFile(data))
+        # A name of its own: S3 overwrites a name stored twice (file_overwrite; the app's
+        # names are random), the file system would have made it unique.
+        name = default_storage.save(f"inputs/{uuid.uuid4().hex}.png", ContentFile(data))
         return Media(kind="image", storage_name=name, mime="image/png",
                      sha256=hashlib.sha256(data).hexdigest(), width=size[0], height=size[1])
 

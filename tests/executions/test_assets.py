@@ -12,7 +12,7 @@ from executions.services import execution_start
 from tests.graph.builders import edge, node
 from tests.media_files import header_only_png, pillow
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 @pytest.fixture

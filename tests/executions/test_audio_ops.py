@@ -9,7 +9,7 @@ import pytest
 from executions.providers.base import Job, Media, ProviderError
 from executions.providers.local import LocalProvider
 from graph.catalog import catalog
-from tests.media_files import audio, loudness, probe, stored
+from tests.media_files import audio, fetched, loudness, probe, stored
 
 
 def run(node_type: str, sounds: dict[str, Media], **config):
@@ -130,6 +130,5 @@ def test_upload_audio_input_trim_then_normalise_runs_to_completed_for_free(api, 
     (sound,) = runs["loud"]["output"]["audios"]
     assert sound["duration"] == pytest.approx(2.0, abs=0.06) and sound["mime"] == "audio/mp4"
     assert result["credits"]["charged"] == 0
-    response = api.get("/" + sound["url"].split("://", 1)[1].split("/", 1)[1])
-    data = b"".join(response.streaming_content)
+    data = fetched(api, sound["url"])
     assert loudness(data, "m4a") == pytest.approx(-14, abs=1.0)

@@ -19,7 +19,7 @@ from executions import video
 from executions.providers.base import Job, Media, ProviderError
 from executions.providers.local import LocalProvider
 from graph.catalog import catalog
-from tests.media_files import audio, clip, loudness, probe, stored
+from tests.media_files import audio, clip, fetched, loudness, probe, stored
 
 
 def compose(clips: list[Media], *, voice: Media | None = None, music: Media | None = None,
@@ -265,7 +265,6 @@ def test_prompt_to_two_clips_and_a_voice_over_makes_one_finished_cut(api, live_w
     (cut,) = runs["cut"]["output"]["videos"]
     assert cut["duration"] == pytest.approx(4.5, abs=0.1)
     assert (cut["width"], cut["height"]) == (480, 854) and cut["posterUrl"]
-    response = api.get("/" + cut["url"].split("://", 1)[1].split("/", 1)[1])
-    info, picture, _ = streams(b"".join(response.streaming_content))
+    info, picture, _ = streams(fetched(api, cut["url"]))
     assert info["duration"] == pytest.approx(4.5, abs=0.1) and picture["fps"] == 30
     assert result["finalOutput"]["url"] == cut["url"]

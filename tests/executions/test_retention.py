@@ -20,7 +20,7 @@ from graph.services import workflow_create, workflow_delete
 from tests.graph.builders import edge, node
 from tests.media_files import pillow
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 DAY = timezone.timedelta(days=1)
 

@@ -11,11 +11,11 @@ from PIL import Image
 from executions.models import Asset, NodeRun
 from executions.selectors import execution_poll_payload
 from executions.services import execution_start
-from tests.conftest import FILESYSTEM_STORAGE
+from tests.conftest import FILESYSTEM_STORAGE, S3_STORAGE
 from tests.executions.test_scheduler import chain, wait_done
 from tests.media_files import fetched
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.storage]
 
 
 @pytest.fixture(params=["filesystem", "s3"])
@@ -29,7 +29,7 @@ def worker_storage(request, settings):
     s3 = request.getfixturevalue("s3_server")
     worker = request.getfixturevalue("s3_live_worker")
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3.storage_options()}}
+        "BACKEND": S3_STORAGE, "OPTIONS": s3.storage_options()}}
     settings.CELERY_TASK_DEFAULT_QUEUE = worker.queue
     settings.CELERY_REMOTE_QUEUE = f"{worker.queue}.remote"
     return "s3"

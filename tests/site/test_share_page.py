@@ -16,7 +16,7 @@ from graph.services import workflow_create, workflow_set_visibility
 from tests.graph.builders import edge, node
 from tests.media_files import pillow
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 KEY = "sk-live_9f8e7d6c5b4a39281706f5e4"
 BEARER = "Bearer abcdefghijklmnop.qrstuvwxyz"
