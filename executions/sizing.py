@@ -76,9 +76,12 @@ def known_sizes(team_id: int, nodes: Iterable[Any], pinned: Mapping[str, NodeRun
         match |= Q(file__in=names)
     if ids:
         match |= Q(pk__in=ids)
-    rows = [(str(pk), name, _pixels(kind, width, height)) for pk, name, kind, width, height
-            in Asset.objects.filter(match, team_id=team_id).order_by("-created_at")
-            .values_list("pk", "file", "kind", "width", "height")]
+    # Sorted here, not by the database: ordering by created_at would make it walk the team's
+    # files newest first (index asset_team_newest) instead of looking the names up (team, file).
+    found_rows = Asset.objects.filter(match, team_id=team_id).order_by().values_list(
+        "created_at", "pk", "file", "kind", "width", "height")
+    rows = [(str(pk), name, _pixels(kind, width, height)) for _, pk, name, kind, width, height
+            in sorted(found_rows, key=lambda row: row[0], reverse=True)]
     by_id = {pk: size for pk, _, size in rows}
     urls = dict(known)
     for url, found in names_by_url.items():
