@@ -102,7 +102,10 @@ def fetch_media_asset(*, team: Team, url: object, kind: str) -> Asset:
         raise ProviderError(f"The {kind} input has no URL", kind="invalid")
     names = own_media_names(url)
     if names:
-        asset = Asset.objects.filter(team=team, file__in=names).first()
+        # The newest of the team's files by these names, sorted here: ordered by the database,
+        # it would walk all the team's files newest first instead of using (team, file).
+        asset = max(Asset.objects.filter(team=team, file__in=names).order_by(),
+                    key=lambda found: found.created_at, default=None)
         if asset is None:
             raise ProviderError(f"No uploaded file at {url.split('?', 1)[0]}", kind="invalid")
         if asset.kind != kind:

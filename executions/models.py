@@ -339,7 +339,9 @@ class Asset(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["team", "-created_at"], name="asset_team_newest")]
+        indexes = [models.Index(fields=["team", "-created_at"], name="asset_team_newest"),
+                   # An Image Input's URL names a file: the run and the estimate find it by name.
+                   models.Index(fields=["team", "file"], name="asset_team_file")]
 
     def __str__(self) -> str:
         return self.file.name

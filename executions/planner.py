@@ -23,6 +23,7 @@ from executions.models import Execution, NodeRun, NodeStatus
 from executions.plans import Step, VersionPlan, steps_for
 from executions.pricing import estimate
 from executions.scheduler import Ready, execution_settle, new_lease
+from executions.sizing import known_sizes
 from graph import fanout as graph_fanout
 from graph.catalog import catalog
 from graph.models import Workflow, WorkflowVersion
@@ -198,9 +199,9 @@ def _needed_by(nodes: list[dict], edges: list[dict],
 
 
 def _pinned_layout(steps: tuple[Step, ...], pinned: dict[str, NodeRun], nodes: list[dict],
-                   edges: list[dict]) -> tuple[tuple[Step, ...], dict[str, Any]]:
+                   edges: list[dict], team: Team) -> tuple[tuple[Step, ...], dict[str, Any]]:
     """The run's steps once pinned nodes wait for nothing and what only fed them is dropped,
-    and its price without either."""
+    and its price without either (what they feed priced by the size of what they delivered)."""
     successors: dict[str, list[str]] = {step.node_id: [] for step in steps}
     for step in steps:
         for source in step.upstream:
@@ -209,7 +210,8 @@ def _pinned_layout(steps: tuple[Step, ...], pinned: dict[str, NodeRun], nodes: l
     kept = tuple(replace(step, upstream=()) if step.node_id in pinned else step
                  for step in steps if step.node_id not in dropped)
     only = {step.node_id for step in kept} - set(pinned)
-    return kept, estimate(nodes, only=only, edges=edges)
+    return kept, estimate(nodes, only=only, edges=edges,
+                          sizes=known_sizes(team.pk, nodes, pinned))
 
 
 def _instant_outputs(spec, node_run: NodeRun) -> outputs.NodeOutputs | None:
@@ -256,13 +258,14 @@ def execution_create(
     if plan is not None and not target_node_id:  # the saved version's work, done once
         laid_out = plan.for_run(nodes, edges, inputs)
     else:
-        laid_out = steps_for(needed, needed_edges, target_node_id)
+        laid_out = steps_for(needed, needed_edges, target_node_id,
+                             sizes=known_sizes(team.pk, needed))
     steps, price = laid_out.steps, laid_out.price
     # Pinned nodes take their pinned output; what only fed them is left out of the run.
     by_id = {node["id"]: node for node in needed if isinstance(node, dict)}
     pinned = pins.pinned_sources(team, [by_id[step.node_id] for step in steps])
     if pinned:
-        steps, price = _pinned_layout(steps, pinned, needed, needed_edges)
+        steps, price = _pinned_layout(steps, pinned, needed, needed_edges, team)
     # Only nodes with a random seed can carry one over: none, and nothing is read.
     fan_out = _fan_out(steps, needed, needed_edges, price, pinned)
     random_seeded = {step.node_id for step in steps

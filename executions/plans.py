@@ -10,6 +10,11 @@ save writes a new one, so a save makes a new key: nothing is ever invalidated by
 also records the workflow's `updated_at` it was made from; a workflow whose row says otherwise
 (its graph changed without a version) gets a new plan.
 
+The price reads the sizes of the team's own files the version's Image Inputs name (they never
+change: a file's name is never reused); the plan keeps them (`image_pixels`), so a run whose
+inputs name another image is priced again with that image's size looked up, and one that does
+not change an image reads nothing.
+
 Only valid graphs get a plan: an invalid one keeps taking the full path, which answers its 422.
 """
 
@@ -27,7 +32,8 @@ from typing import Any
 import networkx as nx
 import redis
 
-from executions.pricing import estimate
+from executions.pricing import NO_SIZES, KnownSizes, estimate
+from executions.sizing import known_sizes
 from graph.catalog import catalog
 from graph.catalog.inputs import TEXT_INPUT
 from graph.catalog.values import check_setting, is_empty
@@ -40,7 +46,7 @@ from wireflow_site.redis_client import client
 log = logging.getLogger(__name__)
 
 # Bump when what a plan holds, or how it is computed, changes: old plans are then never read.
-PLAN_FORMAT = 2
+PLAN_FORMAT = 3
 LIFETIME = 24 * 3600
 LOCAL_MAX = 512
 
@@ -64,9 +70,11 @@ class Steps:
     price: dict[str, Any]
 
 
-def steps_for(nodes: list[dict], edges: list[dict], target_node_id: str | None = None) -> Steps:
+def steps_for(nodes: list[dict], edges: list[dict], target_node_id: str | None = None,
+              sizes: KnownSizes = NO_SIZES) -> Steps:
     """Check (422 on any violation), order and price a graph, or the part of it a targeted
-    run needs (`nodes`/`edges` already cut to the target's ancestors by the caller)."""
+    run needs (`nodes`/`edges` already cut to the target's ancestors by the caller), with the
+    input image sizes known before the run (`sizes`, executions.sizing)."""
     check_graph(nodes, edges, strict=True)
     specs = {node["id"]: catalog.get(node["data"]["nodeType"]) for node in nodes}
     runnable = {node_id for node_id, spec in specs.items() if spec.executable}
@@ -92,7 +100,7 @@ def steps_for(nodes: list[dict], edges: list[dict], target_node_id: str | None =
             upstream=tuple(sorted(graph.predecessors(node_id))),
             config=effective_config(by_id[node_id], spec),
         ))
-    return Steps(tuple(steps), estimate(nodes, only=set(runnable), edges=edges))
+    return Steps(tuple(steps), estimate(nodes, only=set(runnable), edges=edges, sizes=sizes))
 
 
 @dataclass(frozen=True)
@@ -106,20 +114,26 @@ class VersionPlan:
     steps: tuple[Step, ...]
     price: dict[str, Any]
     input_node_ids: frozenset[str]
+    team_id: int
+    # The pixels of the team's files the version's Image Inputs name, by URL (see the module).
+    image_pixels: dict[str, int]
 
     def for_run(self, nodes: list[dict], edges: list[dict],
                 inputs: dict[str, Any] | None) -> Steps:
         """This run's steps: the version's, with the nodes its inputs changed (already applied
         to `nodes`) re-read. Only the changed values are checked; one that might not pass sends
-        the whole graph through validation, which answers exactly as an uncached run would."""
+        the whole graph through validation, which answers exactly as an uncached run would.
+        Inputs are priced again, an image they name at its size (looked up unless the plan
+        knows it)."""
         if not inputs:
             return Steps(self.steps, self.price)
         changed = set(inputs)
         by_id = {node["id"]: node for node in nodes
                  if isinstance(node, dict) and node.get("id") in changed}
+        sizes = known_sizes(self.team_id, nodes, known=self.image_pixels)
         if not all(_inputs_pass(by_id[node_id], inputs[node_id]) for node_id in changed):
             check_graph(nodes, edges, strict=True)  # the 422 of an uncached run
-            return steps_for(nodes, edges)  # over-cautious: the graph is fine after all
+            return steps_for(nodes, edges, sizes=sizes)  # over-cautious: the graph is fine
         steps = tuple(
             Step(step.node_id, step.node_type, step.label, step.upstream,
                  effective_config(by_id[step.node_id], catalog.get(step.node_type)))
@@ -127,7 +141,8 @@ class VersionPlan:
             for step in self.steps)
         # Inputs can change what downstream nodes cost (sizes, counts): priced again (no graph
         # work, a pass over the nodes).
-        return Steps(steps, estimate(nodes, only={s.node_id for s in self.steps}, edges=edges))
+        return Steps(steps, estimate(nodes, only={s.node_id for s in self.steps}, edges=edges,
+                                     sizes=sizes))
 
     def to_json(self) -> str:
         body = asdict(self)
@@ -248,8 +263,9 @@ def _make(workflow: Workflow, updated_at: str) -> VersionPlan | None:
                .values_list("id", "number").first())
     if version is None or version[1] != workflow.version:
         return None
+    sizes = known_sizes(workflow.team_id, workflow.nodes)
     try:
-        laid_out = steps_for(workflow.nodes, workflow.edges)
+        laid_out = steps_for(workflow.nodes, workflow.edges, sizes=sizes)
     except ApiError:
         return None
     input_ids = frozenset(
@@ -258,4 +274,4 @@ def _make(workflow: Workflow, updated_at: str) -> VersionPlan | None:
     return VersionPlan(
         workflow_id=str(workflow.pk), version_number=version[1], version_id=version[0],
         updated_at=updated_at, steps=laid_out.steps, price=laid_out.price,
-        input_node_ids=input_ids)
+        input_node_ids=input_ids, team_id=workflow.team_id, image_pixels=dict(sizes.urls))

@@ -3,7 +3,9 @@
 The estimate and the charge go through one function, `node_credits`. Where a vendor bills the
 inputs too (BFL bills the megapixels of reference images), the estimate reads their sizes off
 the graph: an upstream node whose output size follows from its settings (`output_pixels`) is
-priced exactly; a reference of unknown size (an upload, a crop) is quoted at the 4 MP that is
+priced exactly; so is one of the team's own files an Image Input names, and a pinned node's
+output, whose sizes the caller looked up (`KnownSizes`, executions.sizing: one query for the
+graph). A reference of unknown size (an external URL, a crop) is quoted at the 4 MP that is
 the most BFL bills for one, and charged by its real size, so the charge never exceeds the
 quote.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,6 +25,22 @@ from graph.validation import effective_config
 
 REFERENCE_PORT = "reference_images"
 UNKNOWN_REFERENCE_MEGAPIXELS = 4.0
+IMAGE_INPUT = "input:image"
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownSizes:
+    """Sizes of images a run will take that are known before it starts, looked up by the caller
+    among the team's assets (executions.sizing): `urls`, the pixels of our file an Image Input's
+    URL names (by URL); `outputs`, the pixels of each file a pinned node delivered on an output
+    port (by node id and port, in order). What is not here is unknown (an external URL,
+    another team's file): quoted as a ceiling."""
+
+    urls: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    outputs: Mapping[tuple[str, str], tuple[int, ...]] = dataclasses.field(default_factory=dict)
+
+
+NO_SIZES = KnownSizes()
 
 
 def node_credits(spec: NodeSpec, config: dict[str, Any], usage: Usage = NO_USAGE) -> int:
@@ -36,11 +55,36 @@ def _port(handle: Any) -> str:
     return handle[3:] if handle.startswith("in-") else handle
 
 
+def _out_port(handle: Any) -> str:
+    handle = str(handle or "")
+    return handle[4:] if handle.startswith("out-") else handle
+
+
+def _delivered(source: dict, handle: Any, sizes: KnownSizes) -> tuple[int, ...] | None:
+    """The pixels of the files a pinned node's output port holds, or of our file an Image
+    Input names: known before the run (None: not known here)."""
+    found = sizes.outputs.get((source["id"], _out_port(handle)))
+    if found is not None:
+        return found
+    data = source.get("data")
+    if isinstance(data, dict) and data.get("nodeType") == IMAGE_INPUT:
+        config = data.get("config")
+        url = config.get("url") if isinstance(config, dict) else None
+        pixels = sizes.urls.get(url) if isinstance(url, str) else None
+        return (pixels,) if pixels else None
+    return None
+
+
 def _known_pixels(source: dict, source_spec: NodeSpec, by_id: dict[str, dict],
-                  edges: list[dict], depth: int = 0) -> int | None:
-    """The pixels of the image a node delivers, where the graph fixes them before the run: its
+                  edges: list[dict], sizes: KnownSizes = NO_SIZES, handle: Any = None,
+                  depth: int = 0) -> int | None:
+    """The pixels of the image a node delivers (its first, which a one-image port takes),
+    where they are known before the run: a pinned output's or our file's (`sizes`), its
     settings (`output_pixels`), or, for a library model whose output is its input's size times
     a scale (an upscaler, an edit), the size known of that input times the scale squared."""
+    delivered = _delivered(source, handle, sizes)
+    if delivered:
+        return delivered[0]
     config = effective_config(source, source_spec)
     if source_spec.output_pixels is not None:
         return source_spec.output_pixels(config)
@@ -58,18 +102,20 @@ def _known_pixels(source: dict, source_spec: NodeSpec, by_id: dict[str, dict],
             scale != int(scale):
         return None
     wired = _source_of(source["id"], model.field(size.field).input_id, by_id, edges)
-    pixels = _known_pixels(*wired, by_id, edges, depth + 1) if wired is not None else None
+    pixels = _known_pixels(wired[0], wired[1], by_id, edges, sizes, wired[2], depth + 1) \
+        if wired is not None else None
     if not pixels:
         return None
     return pixels * int(scale) ** 2
 
 
 def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
-                     edges: list[dict]) -> tuple[Usage, bool]:
+                     edges: list[dict], sizes: KnownSizes = NO_SIZES) -> tuple[Usage, bool]:
     """The reference images wired into a node, in megapixels, and whether every size is known."""
     if spec.input(REFERENCE_PORT) is None:
         return NO_USAGE, True
-    sizes, known = [], True
+    megapixels: list[float] = []
+    known = True
     for edge in edges:
         if not isinstance(edge, dict) or edge.get("target") != node_id or \
                 _port(edge.get("targetHandle")) != REFERENCE_PORT:
@@ -77,18 +123,24 @@ def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
         source = by_id.get(edge.get("source"))
         data = source.get("data") if isinstance(source, dict) else None
         source_spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
+        delivered = _delivered(source, edge.get("sourceHandle"), sizes) \
+            if source_spec is not None else None
+        if delivered:  # a pinned output or our file: every image it holds goes as a reference
+            megapixels.extend(pixels / (1024 * 1024) for pixels in delivered)
+            continue
         pixels = None
         if source_spec is not None:
             try:
-                pixels = _known_pixels(source, source_spec, by_id, edges)
+                pixels = _known_pixels(source, source_spec, by_id, edges, sizes,
+                                       edge.get("sourceHandle"))
             except (TypeError, ValueError, KeyError):
                 pixels = None
         if pixels is None:
             known = False
-            sizes.append(UNKNOWN_REFERENCE_MEGAPIXELS)
+            megapixels.append(UNKNOWN_REFERENCE_MEGAPIXELS)
         else:
-            sizes.append(pixels / (1024 * 1024))
-    return Usage(references=tuple(sizes)), known
+            megapixels.append(pixels / (1024 * 1024))
+    return Usage(references=tuple(megapixels)), known
 
 
 def _known_text(source: dict | None, handle: Any) -> str | None:
@@ -133,24 +185,26 @@ def _ceiling_usage(node_id: str, spec: NodeSpec, config: dict[str, Any],
 
 
 def _source_of(node_id: str, port: str, by_id: dict[str, dict],
-               edges: list[dict]) -> tuple[dict, NodeSpec] | None:
-    """The node (and its spec) wired into `port` of `node_id`, if any."""
+               edges: list[dict]) -> tuple[dict, NodeSpec, Any] | None:
+    """The node (its spec, and the output handle) wired into `port` of `node_id`, if any."""
     for edge in edges:
         if isinstance(edge, dict) and edge.get("target") == node_id and \
                 _port(edge.get("targetHandle")) == port:
             source = by_id.get(edge.get("source"))
             data = source.get("data") if isinstance(source, dict) else None
             source_spec = catalog.get(data.get("nodeType")) if isinstance(data, dict) else None
-            return (source, source_spec) if source_spec is not None else None
+            return (source, source_spec, edge.get("sourceHandle")) \
+                if source_spec is not None else None
     return None
 
 
 def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str, dict],
-                    edges: list[dict]) -> tuple[Usage, bool]:
+                    edges: list[dict], sizes: KnownSizes = NO_SIZES) -> tuple[Usage, bool]:
     """What the graph tells of a library model's billed inputs: the characters of a wired
     text (a Text Input's own; else the most the model takes), and the size of the image an
-    upscale or edit is priced from (when the upstream node's settings fix it; else the pixel
-    cap, the most an image we read may have). And whether that is exact (False: a ceiling)."""
+    upscale or edit is priced from (when known before the run: the upstream node's settings,
+    our file, a pinned output; else the pixel cap, the most an image we read may have). And
+    whether that is exact (False: a ceiling)."""
     model = spec.declaration
     if model is None:
         return usage, True
@@ -160,7 +214,7 @@ def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str,
         text_field = model.field(price.text)
         wired = _source_of(node_id, text_field.input_id, by_id, edges)
         if wired is not None:
-            source, source_spec = wired
+            source, source_spec, _ = wired
             value = effective_config(source, source_spec).get("prompt") \
                 if source_spec.node_type == "input:text" else None
             characters = len(value.strip()) if isinstance(value, str) else price.max_chars
@@ -169,16 +223,19 @@ def _declared_usage(node_id: str, spec: NodeSpec, usage: Usage, by_id: dict[str,
     if price.unit == "megapixel" and size is not None and size.rule == "input":
         cap = imaging.media_max_pixels()
         wired = _source_of(node_id, model.field(size.field).input_id, by_id, edges)
-        pixels = _known_pixels(*wired, by_id, edges) if wired is not None else None
+        pixels = _known_pixels(wired[0], wired[1], by_id, edges, sizes, wired[2]) \
+            if wired is not None else None
         exact = bool(pixels)
         usage = dataclasses.replace(usage, input_pixels=pixels or cap, pixel_cap=cap)
     return usage, exact
 
 
 def estimate(nodes: list[dict], only: set[str] | None = None,
-             edges: list[dict] | None = None) -> dict[str, Any]:
+             edges: list[dict] | None = None, sizes: KnownSizes = NO_SIZES) -> dict[str, Any]:
     """`{"estimatedCredits", "breakdown", "estimateComplete", "warnings"}` for these nodes
-    (all, or the ids in `only`). Cached results may make the real charge lower, never higher."""
+    (all, or the ids in `only`), with the image sizes the caller knows (`sizes`; none: every
+    input image of unknown size is quoted as a ceiling). Cached results may make the real
+    charge lower, never higher."""
     breakdown, warnings = [], []
     complete = True
     nodes = [node for node in nodes if isinstance(node, dict) and isinstance(node.get("id"), str)]
@@ -192,13 +249,13 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             continue
         try:
             config = effective_config(node, spec)
-            usage, sized = _reference_usage(node["id"], spec, by_id, edges or [])
+            usage, sized = _reference_usage(node["id"], spec, by_id, edges or [], sizes)
             texts_known = True
             if spec.usage_ceiling is not None:
                 usage, texts_known = _ceiling_usage(node["id"], spec, config, by_id,
                                                     edges or [])
             usage, declared_exact = _declared_usage(node["id"], spec, usage, by_id,
-                                                    edges or [])
+                                                    edges or [], sizes)
             unit, credits = spec.credits(config, usage) or 0, node_credits(spec, config, usage)
         except (TypeError, ValueError, KeyError):
             complete = False
@@ -219,8 +276,9 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
         if not declared_exact and spec.declaration.price.unit == "megapixel":
             warnings.append(
                 f"{data.get('label') or spec.label}: its input image's size is not known "
-                f"before the run, so it is quoted at the {imaging.media_max_pixels():,}-pixel "
-                "cap, the largest image a run may deliver; the charge follows the real size")
+                "before the run (an external URL, or an image made during the run), so it is "
+                f"quoted at the {imaging.media_max_pixels():,}-pixel cap, the largest image a "
+                "run may deliver; the charge follows the real size")
         elif not declared_exact:
             warnings.append(
                 f"{data.get('label') or spec.label}: text from nodes that have not run yet is "

@@ -16,6 +16,7 @@ from executions.assets import asset_api
 from executions.models import NODE_DONE, RUN_SNAPSHOT, Asset, Batch, Execution, NodeRun, NodeStatus
 from executions.outputs import output_asset_ids, output_shape
 from executions.pricing import estimate
+from executions.sizing import known_sizes
 from graph.catalog import catalog
 from graph.models import Workflow
 from graph.services import format_timestamp
@@ -350,18 +351,18 @@ def _well_formed(item: Any, *objects: str) -> bool:
 
 
 def _unpinned(workflow: Workflow, nodes: list[dict], edges: list[dict],
-              only: set[str] | None) -> set[str] | None:
+              only: set[str] | None) -> tuple[set[str] | None, dict[str, Any]]:
     """The nodes a run would price once pinned nodes, and what only feeds them, are left out
-    (as executions.planner does)."""
+    (as executions.planner does), and the pinned nodes' runs."""
     ids = only if only is not None else {node["id"] for node in nodes}
-    pinned = set(pins.pinned_sources(workflow.team, [n for n in nodes if n["id"] in ids]))
+    pinned = pins.pinned_sources(workflow.team, [n for n in nodes if n["id"] in ids])
     if not pinned:
-        return only
+        return only, pinned
     successors: dict[str, list[str]] = {node_id: [] for node_id in ids}
     for edge in edges:
         if edge["source"] in ids and edge["target"] in ids:
             successors[edge["source"]].append(edge["target"])
-    return ids - pinned - pins.only_feeding(pinned, successors)
+    return ids - set(pinned) - pins.only_feeding(set(pinned), successors), pinned
 
 
 def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[dict],
@@ -375,8 +376,11 @@ def workflow_estimate(*, principal: Principal, workflow: Workflow, nodes: list[d
     edges = [edge for edge in edges or [] if _well_formed(edge)
              and isinstance(edge.get("source"), str) and isinstance(edge.get("target"), str)]
     only = ancestors_and_self(nodes, edges, target_node_id) if target_node_id else None
-    only = _unpinned(workflow, nodes, edges, only)
-    price = estimate(nodes, only=only, edges=edges)
+    only, pinned = _unpinned(workflow, nodes, edges, only)
+    # Our files' sizes (an Image Input's upload or earlier output, a pinned output) are read
+    # off the team's assets, as the run would take them: such a quote is exact.
+    price = estimate(nodes, only=only, edges=edges,
+                     sizes=known_sizes(workflow.team_id, nodes, pinned))
     available = workflow.team.credit_balance
     return {
         "workflowId": str(workflow.pk),

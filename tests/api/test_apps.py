@@ -324,13 +324,13 @@ def test_a_visitor_is_held_to_the_apps_runs_per_hour(team, key_client):
 
 # --- visitor uploads: a file field ------------------------------------------------------------
 
-def _photo_app(admin, **body) -> str:
-    """An app over Image Input → Lanczos upscale whose image is a file field."""
+def _photo_app(admin, upscaler=("process:upscale_local", {"scale": 2}), **body) -> str:
+    """An app over Image Input → an upscaler (Lanczos) whose image is a file field."""
     from tests.graph.builders import edge, node
 
     graph = {"name": "Upscale my photo",
              "nodes": [node("photo", "input:image", {"url": "https://example.com/saved.png"}),
-                       node("up", "process:upscale_local", {"scale": 2})],
+                       node("up", *upscaler)],
              "edges": [edge("e1", "photo", "image", "up", "image")]}
     created = admin.post("/api/v1/workflows", graph, format="json")
     assert created.status_code == 201, created.json()
@@ -386,6 +386,26 @@ def test_a_visitor_uploads_an_image_for_a_file_field_and_only_their_run_takes_it
     assert started.status_code == 202, started.json()
     run = NodeRun.objects.get(execution__app_id=app.pk, node_id="photo")
     assert run.config["url"] == f"/media/{asset.file.name}"
+
+
+def test_a_visitors_upload_is_priced_at_its_own_size(make_team, key_client, settings,
+                                                      tmp_path):
+    """Into Clarity ×2 (billed by output megapixel), the saved external URL is quoted at the
+    pixel cap (192), above the team's 100 credits and the app's daily cap of 100; the visitor's
+    1600×1200 upload is priced at its size (8 MP × 3 = 24), so the app runs it and holds just
+    that."""
+    from tests.media_files import pillow
+
+    settings.MEDIA_ROOT = tmp_path
+    team = make_team(credits=100)
+    slug = _photo_app(key_client(team), upscaler=("process:upscale_clarity",
+                                                  {"upscale_factor": 2, "seed": 1}))
+    visitor = Client(enforce_csrf_checks=True, REMOTE_ADDR="198.51.100.10")
+    token = _upload(visitor, slug, pillow("PNG", (1600, 1200))).json()["upload"]
+    started = _visitor_run(visitor, slug, {"photo": token})
+    assert started.status_code == 202, started.json()
+    execution = Execution.objects.get()
+    assert execution.credits_estimated == execution.credits_reserved == 24
 
 
 def test_an_upload_is_checked_as_any_upload_and_counted_per_visitor(

@@ -222,3 +222,38 @@ def test_a_503_is_not_kept_by_idempotency(hook, api, backlog):
     _broker_client().delete(settings.CELERY_TASK_DEFAULT_QUEUE)
     accepted = api.post(path, {}, format="json", **headers)
     assert accepted.status_code == 201  # the retry ran: the 503 was not replayed
+
+
+def test_inputs_that_name_another_image_are_priced_at_its_size_not_the_plans(api, team,
+                                                                              settings, tmp_path):
+    """The version's plan prices its saved upload (1600×1200 into Clarity ×2: 24 credits); a
+    run whose inputs name a smaller upload is priced at that one's size (800×600 ×2: 2 MP, 6),
+    and one naming an external URL at the ceiling, in the estimate and in what the run holds."""
+    from tests.api.test_media_usage_credits import cap_quote, png, upscale_of
+
+    settings.MEDIA_ROOT = tmp_path
+    saved, small = (api.post("/api/v1/media/upload", {"file": png(size)},
+                             format="multipart").json()["data"]["url"]
+                    for size in ((1600, 1200), (800, 600)))
+    workflow_id = api.post("/api/v1/workflows", upscale_of(saved),
+                           format="json").json()["data"]["id"]
+    plans.forget_local()
+
+    def held(body) -> tuple[int, int]:
+        """What the estimate quotes, and what the run holds (or, refused, requires)."""
+        quote = api.post(f"/api/v1/workflows/{workflow_id}/estimate", body, format="json")
+        run = api.post(f"/api/v1/workflows/{workflow_id}/execute", body, format="json")
+        if run.status_code == 402:
+            return quote.json()["data"]["estimatedCredits"], run.json()["requiredCredits"]
+        assert run.status_code == 201, run.json()
+        execution = Execution.objects.get(pk=run.json()["executionId"])
+        assert execution.credits_reserved == execution.credits_estimated
+        return quote.json()["data"]["estimatedCredits"], execution.credits_estimated
+
+    assert held({}) == (24, 24)  # the plan is made here, with the saved upload's size
+    assert held({"inputs": {"photo": small}}) == (6, 6)
+    # The team's balance covers the exact quotes, not the pixel cap's (a 402 names it).
+    team.refresh_from_db()
+    assert team.credit_balance < cap_quote()
+    assert held({"inputs": {"photo": "https://images.example.com/a.png"}}) == (cap_quote(),) * 2
+    assert held({}) == (24, 24)

@@ -51,17 +51,18 @@ def test_text_to_speech_is_stored_as_audio_and_charged_by_the_characters(team, l
     assert _charges_match_the_estimate(execution, nodes, edges) == {"tts": 3}  # 210 chars
 
 
-def test_an_input_of_unknown_size_is_quoted_at_the_ceiling_and_charged_by_its_real_size(
-        team, live_worker, simulator):
-    """An uploaded 1600×1200 photo (1.83 MP, not known to the estimate) into Clarity ×2: the
-    quote is the pixel cap's price (a ceiling, said so), the charge the price of the real
-    3200×2400 output, and the rest of the reservation goes back."""
+def test_an_uploaded_input_is_quoted_at_its_own_size_and_charged_exactly_that(
+        make_team, live_worker, simulator):
+    """An uploaded 1600×1200 photo (1.83 MP, its size on the team's asset) into Clarity ×2: the
+    quote reads the upload's size, so it is exact (no ceiling, no warning), the run reserves
+    just that (a team with 30 credits runs it; quoted at the pixel cap, 192, it was refused),
+    and the charge of the real 3200×2400 output equals it."""
+    team = make_team(credits=30)
     import math
-
-    from django.conf import settings
 
     from executions.assets import asset_upload, asset_url
     from executions.pricing import estimate
+    from executions.sizing import known_sizes
     from tests.media_files import pillow
 
     upload = asset_upload(team=team, data=pillow("PNG", (1600, 1200)),
@@ -69,12 +70,12 @@ def test_an_input_of_unknown_size_is_quoted_at_the_ceiling_and_charged_by_its_re
     nodes = [node("photo", "input:image", {"url": asset_url(upload)}),
              node("up", "process:upscale_clarity", {"upscale_factor": 2, "seed": 3})]
     edges = [edge("e1", "photo", "image", "up", "image")]
-    quoted = estimate(nodes, edges=edges)
+    quoted = estimate(nodes, edges=edges, sizes=known_sizes(team.pk, nodes))
     (line,) = quoted["breakdown"]
-    cap_megapixels = math.ceil(settings.MEDIA_MAX_PIXELS / 1024 ** 2)
-    assert line["credits"] == cap_megapixels * 3 and line["bound"] == "ceiling"
-    assert quoted["estimateComplete"] is True  # a ceiling covers the run; a floor would not
-    assert any("pixel cap" in warning for warning in quoted["warnings"])
+    # The price rule on the real input: 1600×1200 × 2² = 7.32 MP → 8 MP × 3 credits.
+    real = math.ceil(1600 * 1200 * 2 ** 2 / 1024 ** 2) * 3
+    assert line["credits"] == real == 24 and "bound" not in line
+    assert quoted["warnings"] == [] and quoted["estimateComplete"] is True
     balance = team.credit_balance
 
     execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
@@ -82,10 +83,8 @@ def test_an_input_of_unknown_size_is_quoted_at_the_ceiling_and_charged_by_its_re
     run = NodeRun.objects.get(execution=execution, node_id="up")
     upscaled = run.assets.get()
     assert (upscaled.width, upscaled.height) == (3200, 2400)
-    # The price rule on the real input: 1600×1200 × 2² = 7.32 MP → 8 MP × 3 credits.
-    real = math.ceil(1600 * 1200 * 2 ** 2 / 1024 ** 2) * 3
-    assert run.credits == real == 24
-    assert execution.credits_estimated == line["credits"] > execution.credits_charged == real
+    assert run.credits == real
+    assert execution.credits_estimated == execution.credits_charged == real
     team.refresh_from_db()
     assert team.credit_balance == balance - real
 

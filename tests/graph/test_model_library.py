@@ -126,6 +126,33 @@ def test_an_input_sized_through_a_chain_is_exact_and_an_unknown_one_a_ceiling():
     assert quote["breakdown"][0]["credits"] == 2 * cap * 5
 
 
+def test_known_sizes_price_our_files_and_pinned_outputs_exactly():
+    """What executions.sizing looked up: our file an Image Input names, a pinned output's files
+    (every one of them as references, the first into a one-image port)."""
+    from executions.pricing import KnownSizes
+
+    photo = node("u", "input:image", url="/media/uploads/photo.png")
+    pro = node("p", "generate:flux_2_pro", prompt="a hat", width=1024, height=1024)
+    wired = [edge("u", "p", "reference_images", "image")]
+    # 1 MP out (3) + a reference: unknown, 4 MP (3 + 1.5 × 4 = 9); 1600×1200, 2 MP (6).
+    unknown = estimate([photo, pro], edges=wired)
+    assert unknown["breakdown"][0]["credits"] == 9 and unknown["breakdown"][0]["bound"]
+    sizes = KnownSizes(urls={"/media/uploads/photo.png": 1600 * 1200})
+    exact = estimate([photo, pro], edges=wired, sizes=sizes)
+    assert exact["breakdown"][0]["credits"] == 6 and "bound" not in exact["breakdown"][0]
+    assert exact["warnings"] == []
+    made = node("g", "generate:flux_1_dev", prompt="two hats", num_images=2)
+    clarity = node("c", "process:upscale_clarity", upscale_factor=2)
+    graph = [made, pro, clarity]
+    edges = [edge("g", "p", "reference_images", "image"), edge("g", "c", "image", "image")]
+    pinned = KnownSizes(outputs={("g", "image"): (1600 * 1200, 4096 * 4096)})
+    lines = {line["nodeId"]: line["credits"] for line in estimate(
+        graph, only={"p", "c"}, edges=edges, sizes=pinned)["breakdown"]}
+    # References 2 MP + 4 MP (16 MP is billed as 4): 3 + 1.5 × 6 = 12; Clarity takes the
+    # first, 1600×1200 × 2² → 8 MP × 3 = 24.
+    assert lines == {"p": 12, "c": 24}
+
+
 def test_a_charge_never_counts_more_images_than_were_asked_for():
     assert credits("generate:seedream_4", Usage(images=9), num_images=2) == 6
     assert credits("process:upscale_clarity", Usage(megapixels=(4.0, 4.0, 4.0))) == 12
