@@ -360,11 +360,12 @@ CAMERA: dict[str, Callable[..., Box]] = {  # the catalog's `direction` → crop 
 
 
 def pan_zoom_video(image: Image.Image, *, duration: float, fps: int, zoom: float,
-                   direction: str) -> bytes:
+                   direction: str, keep_going: Callable[[], None] = lambda: None) -> bytes:
     """An H.264 MP4 (yuv420p, faststart) of a smooth camera move over the still.
 
     The output keeps the image's aspect, at most MAX_VIDEO_SIDE on its longest side; frames are
     cut from a source up to `zoom` times larger, so zoomed-in frames stay sharp.
+    `keep_going` is called before every frame and raises to stop the work midway.
     """
     camera = _choice(CAMERA, direction, "camera direction")
     zoom = max(1.0, float(zoom))
@@ -386,6 +387,7 @@ def pan_zoom_video(image: Image.Image, *, duration: float, fps: int, zoom: float
         writer.send(None)  # start ffmpeg
         try:
             for index in range(frames):
+                keep_going()
                 t = _smooth(index / max(1, frames - 1))
                 box = camera(source.size, t, zoom=zoom)
                 writer.send(source.resize((out_w, out_h), Image.Resampling.BILINEAR,

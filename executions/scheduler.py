@@ -298,10 +298,12 @@ def node_run_drop_slot(node_run: NodeRun) -> None:
     NodeRun.objects.filter(pk=node_run.pk, holds_slot=True).update(holds_slot=False)
 
 
-def node_run_heartbeat(node_run: NodeRun) -> None:
-    NodeRun.objects.filter(pk=node_run.pk, lease=node_run.lease).update(
-        heartbeat_at=timezone.now()
-    )
+def node_run_heartbeat(node_run: NodeRun) -> bool:
+    """Freshen the heartbeat of a node run this process works on; False once it is no longer
+    running under this lease (cancelled, or taken over), so the work can stop."""
+    return NodeRun.objects.filter(
+        pk=node_run.pk, lease=node_run.lease, status=NodeStatus.RUNNING,
+    ).update(heartbeat_at=timezone.now()) == 1
 
 
 def node_run_is_running(node_run_id: str) -> bool:

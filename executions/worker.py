@@ -28,7 +28,7 @@ from django.utils import timezone
 from executions import dispatch, outputs, scheduler, slots
 from executions.fetch import fetch_media_asset
 from executions.models import RUN_SNAPSHOT, NodeRun, NodeStatus
-from executions.providers import Job, Pending, ProviderError, Result, get_provider
+from executions.providers import Job, Pending, ProviderError, Result, Stopped, get_provider
 from graph.catalog import NodeError, catalog
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,10 @@ def node_run_execute(node_run_id: str, lease: str) -> None:
             dispatch.slot_free(provider_alias, node_run_id)
         return
     try:
-        with _heartbeats.beating(node_run):
-            _run_claimed(node_run)
+        with _heartbeats.beating(node_run) as stop:
+            _run_claimed(node_run, stop)
+    except Stopped:
+        log.info("node run %s stopped midway: no longer running here", node_run.pk)
     except ProviderError as error:
         _on_error(node_run, error, phase="submit")
     except NodeError as error:
@@ -152,7 +154,7 @@ def _fetch_media(node_run: NodeRun) -> Callable[[object, str], dict[str, Any]]:
     return fetch
 
 
-def _run_claimed(node_run: NodeRun) -> None:
+def _run_claimed(node_run: NodeRun, stop: threading.Event | None = None) -> None:
     values, hashes = node_run_inputs(node_run)
     key = outputs.cache_key(node_run, hashes)
     spec = catalog.get(node_run.node_type)
@@ -169,7 +171,7 @@ def _run_claimed(node_run: NodeRun) -> None:
         return
     provider = get_provider(node_run.provider)
     node_run.cache_key = key
-    job = _job(node_run, values)
+    job = _job(node_run, values, stop)
     if node_run.remote:  # resumed after a crash: the vendor already has this job
         scheduler.node_run_save_cache_key(node_run, key)
         _poll(node_run, provider, job)
@@ -209,11 +211,12 @@ def node_run_finish(node_run: NodeRun, *, made: outputs.NodeOutputs, **kwargs: A
     return True
 
 
-def _job(node_run: NodeRun, values: dict[str, list[Any]]) -> Job:
+def _job(node_run: NodeRun, values: dict[str, list[Any]],
+         stop: threading.Event | None = None) -> Job:
     spec = catalog.get(node_run.node_type)
     return Job(node_type=node_run.node_type, model=spec.route(node_run.config).model,
-               config=node_run.config,
-               inputs=values, seed=node_run.seed, node_run_id=str(node_run.pk))
+               config=node_run.config, inputs=values, seed=node_run.seed,
+               node_run_id=str(node_run.pk), stop=stop)
 
 
 # --- polling a remote job --------------------------------------------------------------------
@@ -225,8 +228,10 @@ def node_run_poll(node_run_id: str, lease: str) -> None:
     provider = get_provider(node_run.provider)
     try:
         # The inputs went to the vendor with the submit; a poll needs the job's identity only.
-        with _heartbeats.beating(node_run):  # a download can take a while
-            _poll(node_run, provider, _job(node_run, {}))
+        with _heartbeats.beating(node_run) as stop:  # a download can take a while
+            _poll(node_run, provider, _job(node_run, {}, stop))
+    except Stopped:
+        log.info("poll of node run %s stopped midway: no longer running here", node_run.pk)
     except ProviderError as error:
         _on_error(node_run, error, phase="poll")
     except Exception as error:  # noqa: BLE001
@@ -345,23 +350,26 @@ def remote_job_cancel(provider_alias: str, handle: dict[str, Any] | None, holder
 class _Heartbeats:
     """One daemon thread per process keeps fresh the heartbeat of every node run that is
     busy in this process (a provider call, local rendering), so the reaper leaves them be.
-    Registering is a dict insert: no thread is started per node."""
+    Registering is a dict insert: no thread is started per node. A beat that finds the node
+    run no longer running under its lease sets the event `beating` yields, which long work
+    checks (Job.check_stopped)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.busy: dict[str, NodeRun] = {}
+        self.busy: dict[str, tuple[NodeRun, threading.Event]] = {}
         self.pid = 0
 
     @contextmanager
     def beating(self, node_run: NodeRun):
+        stop = threading.Event()
         with self.lock:
             if self.pid != os.getpid():  # first use in this (possibly forked) process
                 self.pid, self.busy = os.getpid(), {}
                 threading.Thread(target=self._beat_forever, daemon=True,
                                  name="node-heartbeats").start()
-            self.busy[str(node_run.pk)] = node_run
+            self.busy[str(node_run.pk)] = (node_run, stop)
         try:
-            yield
+            yield stop
         finally:
             with self.lock:
                 self.busy.pop(str(node_run.pk), None)
@@ -374,9 +382,10 @@ class _Heartbeats:
                 busy = list(self.busy.values())
             if not busy:
                 continue  # nothing to beat for: no database connection either
-            for node_run in busy:
+            for node_run, stop in busy:
                 try:
-                    scheduler.node_run_heartbeat(node_run)
+                    if not scheduler.node_run_heartbeat(node_run):
+                        stop.set()
                 except Exception:  # noqa: BLE001 - a missed beat is retried next round
                     log.warning("heartbeat of node run %s failed", node_run.pk, exc_info=True)
             try:

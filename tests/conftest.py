@@ -153,6 +153,18 @@ _LIVE: list = []
 
 
 @pytest.fixture(scope="session")
+def daphne_server(live_worker):
+    """daphne at LIVE_SERVER_URL (where the live worker's output links point), one for the
+    suite: starting it costs seconds, and the database it reads is flushed between tests
+    anyway. A test that kills it starts it again (`.start()`)."""
+    from tests.live import LiveServer
+
+    live = LiveServer(url=LIVE_SERVER_URL).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
 def s3_live_worker(django_db_setup, django_db_blocker, simulator_server, s3_server):
     """A second live worker whose media storage is the loopback S3 server, on queues of its
     own (`<queue>-s3`, `<queue>-s3.remote`), so only what a test sends there reaches it."""

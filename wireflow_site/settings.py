@@ -263,7 +263,7 @@ CHANNEL_LAYERS = {
         # 5 s per receive: without a longer timeout every WebSocket drops after ~6 s.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30,
                               "socket_connect_timeout": REDIS_CONNECT_TIMEOUT}],
-                   "prefix": "wireflow:channels"},
+                   "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "wireflow:channels")},
     }
 }
 

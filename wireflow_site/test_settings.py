@@ -11,6 +11,29 @@ os.environ.setdefault("CELERY_QUEUE", f"wireflow-test-{uuid.uuid4().hex[:8]}")
 # on it (the process that enqueues a node takes its slot too); workers inherit the variable.
 os.environ.setdefault("BFL_MAX_CONCURRENCY", "3")
 
+
+def _redis_of_xdist_worker() -> None:
+    """Under `pytest -n N` each xdist worker (gw0, gw1, …) is a suite of its own: its own
+    Redis database (rate-limit windows, provider slots, plans, broker queues are keyed by row
+    ids, which two test databases reuse) and its own pub/sub prefix (channels are not per
+    database). Set once in the environment, so the live workers and daphne it starts agree."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker or os.environ.get("WIREFLOW_TEST_XDIST_WORKER") == worker:
+        return
+    from urllib.parse import urlsplit, urlunsplit
+
+    base = os.environ.get("REDIS_URL")
+    if not base:  # run outside `make test` / the embedded runner: one Redis database for all
+        return
+    parts = urlsplit(base)
+    db = int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw") or 0)
+    os.environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{db}"))
+    os.environ["CHANNEL_LAYER_PREFIX"] = f"wireflow-test-{worker}:channels"
+    os.environ["WIREFLOW_TEST_XDIST_WORKER"] = worker
+
+
+_redis_of_xdist_worker()
+
 from wireflow_site.settings import *  # noqa: E402, F403
 
 HTTPS = False

@@ -16,10 +16,11 @@ from executions.providers.base import (
     Provider,
     ProviderError,
     Result,
+    Stopped,
 )
 
 __all__ = ["Job", "Media", "OutputFile", "Pending", "Provider", "ProviderError", "Result",
-           "get_provider"]
+           "Stopped", "get_provider"]
 
 
 @cache

@@ -12,6 +12,7 @@ A finished result holds the output *bytes*: remote providers download the vendor
 from __future__ import annotations
 
 import base64
+import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,6 +41,10 @@ class Media:
         return f"data:{self.mime};base64,{self.base64()}"
 
 
+class Stopped(Exception):  # noqa: N818 - a signal, not an error
+    """The node run's work was dropped midway: nothing is written, nothing is charged."""
+
+
 @dataclass(frozen=True)
 class Job:
     """What one node run asks of a provider.
@@ -56,6 +61,16 @@ class Job:
     inputs: dict[str, list[Any]] = field(default_factory=dict)
     seed: int | None = None
     node_run_id: str = ""
+    # Set by the worker's heartbeat once the node run is no longer this process's to finish
+    # (the run was cancelled, or the node was taken over after it looked lost).
+    stop: threading.Event | None = field(default=None, compare=False, repr=False)
+
+    def check_stopped(self) -> None:
+        """Raise Stopped if the work should end now: long local work calls this as it goes
+        (every frame of a video), so a cancel frees the worker instead of finishing a result
+        nobody will keep."""
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped(self.node_run_id)
 
     def text(self, port: str, default: str = "") -> str:
         values = [v for v in self.inputs.get(port, []) if isinstance(v, str)]

@@ -70,6 +70,7 @@ def _pan_zoom(job: Job) -> Result:
     video = imaging.pan_zoom_video(
         _image_in(job), duration=_setting(job, "duration", float), fps=_setting(job, "fps", int),
         zoom=_setting(job, "zoom", float), direction=_setting(job, "direction", str),
+        keep_going=job.check_stopped,
     )
     return Result({"video": OutputFile(data=video, mime="video/mp4", extension="mp4")})
 

@@ -32,13 +32,8 @@ def browser():
 
 
 @pytest.fixture
-def server(live_worker):
-    from tests.conftest import LIVE_SERVER_URL
-    from tests.live import LiveServer
-
-    live = LiveServer(url=LIVE_SERVER_URL).start()
-    yield live
-    live.stop()
+def server(daphne_server):
+    return daphne_server
 
 
 PASSWORD = "a long browser password"

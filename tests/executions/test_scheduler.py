@@ -162,12 +162,20 @@ def test_cancel_stops_queued_and_running_nodes(team, live_worker):
     assert execution.status == "CANCELLED"
     assert states(execution)["video"] == "CANCELLED"
     time.sleep(1)
-    assert NodeRun.objects.get(execution=execution, node_id="video").status == "CANCELLED"
+    video = NodeRun.objects.get(execution=execution, node_id="video")
+    assert video.status == "CANCELLED"
+    # The worker drops the render at its next heartbeat instead of finishing ten seconds of
+    # 1024² frames nobody will keep: the worker is free again, nothing was written.
+    deadline = time.monotonic() + 20
+    while f"node run {video.pk} stopped midway" not in live_worker.log.read_text():
+        assert time.monotonic() < deadline, "the cancelled render was not stopped"
+        time.sleep(0.2)
+    assert not video.assets.exists()
 
 
 def test_a_worker_killed_mid_run_does_not_lose_the_run(team, live_worker):
     nodes, edges = chain(prompt="survive", seed=9, video_seconds=10, fps=30)
-    nodes[1]["data"]["config"].update(width=1024, height=1024)
+    nodes[1]["data"]["config"].update(width=512, height=512)
     execution = start(team, nodes, edges)
     wait_for_node(execution, "video", "RUNNING")
     for pid in live_worker.children():

@@ -21,13 +21,8 @@ TOOLS = {"whoami", "list_workflows", "get_workflow", "list_models", "run_workflo
 
 
 @pytest.fixture
-def server(live_worker):
-    from tests.conftest import LIVE_SERVER_URL
-    from tests.live import LiveServer
-
-    live = LiveServer(url=LIVE_SERVER_URL).start()
-    yield live
-    live.stop()
+def server(daphne_server):
+    return daphne_server
 
 
 def call(url: str, key: str, steps):

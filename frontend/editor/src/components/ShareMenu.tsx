@@ -55,7 +55,9 @@ export default function ShareMenu() {
             Anyone with the link can view
           </label>
         </fieldset>
-        {shared && state.url && (
+        {/* the link only once the server has said it is shared: never one to copy while
+            the change is in flight (or about to be refused) */}
+        {shared && !busy && state.url && (
           <p className="share-link">
             <a href={state.url} target="_blank" rel="noopener" data-testid="share-url">{state.url}</a>
             {" "}
