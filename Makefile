@@ -60,8 +60,12 @@ lint: install-dev
 # The suite, then the tests marked `storage` again with S3 as the media storage (moto on
 # loopback, tests/s3_suite.py; about a minute): uploads, outputs stored and read, signed and
 # presigned URLs, thumbnails, zips, retention, share pages.
+# The suite runs on every core (at most 4) with pytest-xdist, a test file per worker at a time;
+# each worker has its own test database, Redis database and pub/sub prefix
+# (wireflow_site/test_settings.py). `make test TEST_JOBS=0` runs it in one process.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 test: install-dev lint frontend frontend-test browser
-	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m wireflow_site.embedded_redis -- $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-s3
 
 # `make test-s3 PYTEST_S3_ARGS=tests/api` runs those tests on S3 instead of the marked ones.
