@@ -502,7 +502,8 @@ SPECTACULAR_SETTINGS = {
                             "AssetKindEnum": ["output", "upload"],
                             "TemplateSourceEnum": ["builtin", "team"],
                             "VersionSourceEnum": ["create", "update", "replace", "patch_node",
-                                                  "duplicate", "restore", "template"]},
+                                                  "duplicate", "restore", "template",
+                                                  "merge"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "wireflow_site.openapi.add_shared_parts",
