@@ -6,7 +6,7 @@ per person and workflow for every `EDIT_SESSION_GAP` (10 minutes) of editing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -49,11 +49,34 @@ def activity_record(
             .order_by("-created_at", "-id").values_list("created_at", flat=True).first())
         if last is not None and now - last < EDIT_SESSION_GAP:
             return None
-    return ActivityEvent.objects.create(
+    line = activity_line(team_id=team_id, kind=kind, user=user, api_key=api_key, source=source,
+                         workflow_id=workflow_id, workflow_name=workflow_name, subject=subject,
+                         details=details, actor_label=actor_label, at=now)
+    line.save(force_insert=True)
+    return line
+
+
+def activity_line(
+    *,
+    team_id: int,
+    kind: str,
+    user: User | None = None,
+    api_key: ApiKey | None = None,
+    source: str = "",
+    workflow_id: Any = None,
+    workflow_name: str = "",
+    subject: str = "",
+    details: dict[str, Any] | None = None,
+    actor_label: str = "",
+    at: datetime | None = None,
+) -> ActivityEvent:
+    """The line `activity_record` appends, unsaved, for a caller that inserts it itself (a run
+    being accepted writes it with its own rows); not for edits (their sessions are checked)."""
+    return ActivityEvent(
         team_id=team_id, kind=Kind(kind), actor=user, api_key=api_key,
         actor_name=(actor_label or actor_name(user=user, api_key=api_key))[:200], source=source,
         workflow_id=workflow_id, workflow_name=workflow_name[:200], subject=subject[:254],
-        details=details or {}, created_at=now)
+        details=details or {}, created_at=at or timezone.now())
 
 
 def activity_by_principal(principal, **fields) -> ActivityEvent | None:

@@ -8,9 +8,13 @@ however many are queued behind the limit.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
+import os
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -148,8 +152,62 @@ def queue_for(provider_alias: str) -> str:
 
 def node_run_send(ready: Ready) -> None:
     """Through the broker, as it is (its slot, if any, already taken)."""
-    tasks.run_node.apply_async((ready.node_run_id, ready.lease),
-                               queue=queue_for(ready.provider))
+    args, queue = (ready.node_run_id, ready.lease), queue_for(ready.provider)
+    app = tasks.run_node.app
+    if app.conf.task_always_eager or app.current_worker_task is not None \
+            or _broker_client() is None:
+        # Inside a task (its lineage goes into the message), eager, or not Redis: Celery's
+        # own path.
+        tasks.run_node.apply_async(args, queue=queue)
+    else:
+        broker_publish(tasks.run_node.name, args, queue)
+
+
+# --- a lighter publish -----------------------------------------------------------------------
+# Every accepted run sends its first ready node. Celery's apply_async spent three times the
+# LPUSH itself on routing, the producer pool, declaring the queue again, retry wrappers and a
+# new Redis client object per message (kombu's Redis transport). The message is the same one
+# (Celery's task protocol 2 in kombu's Redis envelope, JSON, a body in base64): its headers are
+# made once per task by Celery (`as_task_v2`) and only the ids and arguments change; it goes
+# out in one LPUSH on the broker's connection pool. A task (a worker's continuation) still uses
+# apply_async, which records the sending task as the parent.
+
+@functools.cache
+def _message_template(task_name: str, pid: int) -> tuple[dict, dict]:
+    """Celery's headers and properties for a message of this task from this process (its
+    `origin` names the process)."""
+    app = tasks.run_node.app
+    task = app.tasks[task_name]
+    headers, properties, _, _ = app.amqp.as_task_v2(
+        "-", task_name, ("-",), {}, ignore_result=task.ignore_result,
+        time_limit=task.time_limit, soft_time_limit=task.soft_time_limit, kwargsrepr="{}")
+    return headers, properties
+
+
+def broker_publish(task_name: str, args: tuple, queue: str) -> str:
+    """Send a task message for `task_name(*args)` to `queue`, as apply_async would; returns
+    its task id. Redis errors are raised (redis-py retries a dropped connection first)."""
+    headers, properties = _message_template(task_name, os.getpid())
+    task_id = str(uuid.uuid4())
+    body = json.dumps([list(args), {}, _EMBED]).encode()
+    message = {
+        "body": base64.b64encode(body).decode(),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {**headers, "id": task_id, "root_id": task_id, "argsrepr": repr(args)},
+        "properties": {
+            **properties, "correlation_id": task_id,
+            "reply_to": tasks.run_node.app.thread_oid,
+            "delivery_mode": 2,  # persistent, kombu's default
+            "delivery_info": {"exchange": "", "routing_key": queue},
+            "priority": 0, "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+        },
+    }
+    _broker_client().lpush(queue, json.dumps(message))
+    return task_id
+
+
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
 def node_runs_enqueue_on_commit(ready: list[Ready]) -> None:

@@ -162,9 +162,15 @@ def emit_node(node_run: NodeRun, *, seqs: Seqs, output: dict[str, Any] | None = 
     emit_nodes(node_run.execution, [(node_run, output)], seqs)
 
 
-def emit_execution(execution: Execution, *, progress: float, seqs: Seqs) -> None:
-    """The run's own status. A run that ended here is also reported to `on_finished`."""
-    _send_on_commit(execution, [execution_status_event(execution, progress, seqs.numbers[0])],
+def emit_execution(execution: Execution, *, progress: float, seqs: Seqs,
+                   nodes: list[tuple[NodeRun, dict[str, Any] | None]] = ()) -> None:
+    """The run's own status, and then (numbered after it by `seqs`) the changes of `nodes`, as
+    `emit_nodes` sends them, in one hand-over. A run that ended here is also reported to
+    `on_finished`."""
+    assert len(seqs.numbers) == 1 + len(nodes)
+    _send_on_commit(execution, [execution_status_event(execution, progress, seqs.numbers[0])]
+                    + [node_status_event(execution, node_run, output, seq)
+                       for seq, (node_run, output) in zip(seqs.numbers[1:], nodes)],
                     seqs.head)
     if execution.status in EXECUTION_DONE:
         for listener in list(_finished_listeners.values()):
@@ -193,6 +199,7 @@ class _Sender:
         self.pending: list[tuple[tuple[str, ...], list[Event], Heads,
                                  concurrent.futures.Future]] = []
         self.wakeup: asyncio.Event | None = None
+        self.woken = False  # the loop was told of pending events it has not taken yet
         self.pid = 0
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -201,6 +208,7 @@ class _Sender:
                 self.loop = asyncio.new_event_loop()
                 self.pid = os.getpid()
                 self.pending = []
+                self.woken = False
                 self.wakeup = asyncio.Event()
                 self.loop.create_task(self._drain_forever())
                 threading.Thread(target=self.loop.run_forever, daemon=True,
@@ -211,19 +219,21 @@ class _Sender:
                heads: Heads) -> concurrent.futures.Future:
         loop = self._ensure_loop()
         done: concurrent.futures.Future = concurrent.futures.Future()
-
-        def enqueue() -> None:
+        # The loop is woken (a write to its self-pipe, and a thread switch) only if it has not
+        # been since it last took what was pending: a burst of hand-overs wakes it once.
+        with self.lock:
             self.pending.append((tuple(groups), batch, heads, done))
-            self.wakeup.set()
-
-        loop.call_soon_threadsafe(enqueue)
+            wake, self.woken = not self.woken, True
+        if wake:
+            loop.call_soon_threadsafe(self.wakeup.set)
         return done
 
     async def _drain_forever(self) -> None:
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
-            taken, self.pending = self.pending, []
+            with self.lock:
+                taken, self.pending, self.woken = self.pending, [], False
             by_group: ByGroup = {}
             heads: Heads = {}
             for groups, batch, more_heads, _ in taken:

@@ -12,13 +12,12 @@ from typing import Any
 
 import networkx as nx
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Team
 from accounts.selectors import Principal
 from accounts.services import credits_reserve
-from executions import events, outputs, pins
+from executions import events, outputs, pins, rows
 from executions.models import Execution, NodeRun, NodeStatus
 from executions.plans import Step, VersionPlan, steps_for
 from executions.pricing import estimate
@@ -345,17 +344,14 @@ def execution_create(
     ready = [Ready(str(run.pk), run.lease, run.provider, str(execution.pk)) for run in node_runs
              if run.status == NodeStatus.QUEUED]
     with transaction.atomic():
-        execution.save(force_insert=True)
-        NodeRun.objects.bulk_create(node_runs)
+        rows.rows_insert([execution])
+        rows.rows_insert(node_runs)
         _reserve(team, execution, price)
         if workflow is not None:
-            Workflow.objects.filter(pk=workflow.pk).update(
-                execution_count=F("execution_count") + 1, last_executed_at=now
-            )
+            rows.workflow_run_counted(workflow.pk, now)
         events.emit_execution(execution, progress=len(instant) / max(1, len(node_runs)),
-                              seqs=first.part(0, 1))
-        events.emit_nodes(execution, [(run, outputs.output_api(run.outputs))
-                                      for run in instant.values()], first.part(1, len(instant)))
+                              seqs=first, nodes=[(run, outputs.output_api(run.outputs))
+                                                 for run in instant.values()])
         if not ready:
             execution_settle(execution.pk)
     return execution, ready

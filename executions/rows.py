@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models.fields import AutoFieldMixin
 
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
+from graph.models import Workflow
 from wireflow_site.partial import instance_from_row
 
 # Node runs that are not finished: a run with one of these left is not over.
@@ -198,3 +200,93 @@ def execution_settle_update(execution_id: Any, now) -> Execution | None:
     if row is None:
         return None
     return instance_from_row(Execution, [_RUN.get_field(name) for name in SETTLED_FIELDS], row)
+
+
+# --- accepting a run -------------------------------------------------------------------------
+# A trigger's lookup and inserts run once per accepted run. The ORM spent several times the
+# database's own time compiling them (and hydrating every column of the workflow and its team):
+# the statements are built once per process from `_meta`.
+
+def _insert_sql(meta) -> tuple[str, list]:
+    fields = [field for field in meta.concrete_fields if not field.generated
+              and not (field.primary_key and isinstance(field, AutoFieldMixin))]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) " \
+           f"VALUES ({placeholders})", fields
+
+
+_INSERTS: dict[Any, tuple[str, list]] = {}
+
+
+def rows_insert(objs: list) -> None:
+    """INSERT these new instances of one model in one executemany, each value converted by
+    its field as `bulk_create` converts it (`pre_save`, then `get_db_prep_save`); no signals,
+    as with `bulk_create`. Nothing is read back: a UUID key is the instance's own, and an
+    auto-increment key is left to the database (the instance's `pk` stays None)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if model not in _INSERTS:
+        _INSERTS[model] = _insert_sql(model._meta)
+    sql, fields = _INSERTS[model]
+    rows = []
+    for obj in objs:
+        rows.append([field.get_db_prep_save(field.pre_save(obj, True), connection)
+                     for field in fields])
+    with connection.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def workflow_run_counted(workflow_id: Any, now) -> None:
+    """One more run of the workflow, started `now`: `execution_count + 1` in the statement."""
+    meta = Workflow._meta
+    count, last = (meta.get_field(name).column for name in ("execution_count",
+                                                            "last_executed_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {meta.db_table} SET {count} = {count} + 1, {last} = %s "
+            f"WHERE {meta.pk.column} = %s",
+            [meta.get_field("last_executed_at").get_db_prep_save(now, connection),
+             meta.pk.get_db_prep_value(workflow_id, connection)])
+
+
+def _webhook_lookup_sql() -> tuple[str, list, list]:
+    workflow, team = Workflow._meta, Workflow._meta.get_field("team").related_model._meta
+    wf_fields, team_fields = list(workflow.concrete_fields), list(team.concrete_fields)
+    columns = [f"w.{connection.ops.quote_name(f.column)}" for f in wf_fields] + \
+              [f"t.{connection.ops.quote_name(f.column)}" for f in team_fields]
+    column = {name: connection.ops.quote_name(workflow.get_field(name).column)
+              for name in ("team", "webhook_id", "deleted_at")}
+    sql = (f"SELECT {', '.join(columns)} FROM {connection.ops.quote_name(workflow.db_table)} w "
+           f"JOIN {connection.ops.quote_name(team.db_table)} t "
+           f"ON t.{connection.ops.quote_name(team.pk.column)} = w.{column['team']} "
+           f"WHERE w.{column['webhook_id']} = %s AND w.{column['deleted_at']} IS NULL")
+    return sql, wf_fields, team_fields
+
+
+_WEBHOOK_LOOKUP: list[tuple[str, list, list]] = []
+
+
+def workflow_by_webhook(webhook_id: str) -> Workflow | None:
+    """The live workflow with this webhook id, with its team, in one statement, as
+    `Workflow.objects.select_related("team").filter(webhook_id=…, deleted_at__isnull=True)`
+    reads it: every trigger starts with it, and the ORM spent four times the statement's
+    own cost compiling it and hydrating the two rows."""
+    if not _WEBHOOK_LOOKUP:
+        _WEBHOOK_LOOKUP.append(_webhook_lookup_sql())
+    sql, wf_fields, team_fields = _WEBHOOK_LOOKUP[0]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [webhook_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    workflow = instance_from_row(Workflow, wf_fields, row[:len(wf_fields)])
+    workflow.team = instance_from_row(team_fields[0].model, team_fields, row[len(wf_fields):])
+    return workflow

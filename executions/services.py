@@ -10,10 +10,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.activity import Kind, activity_record
+from accounts.activity import Kind, activity_line, activity_record
 from accounts.ratelimit import Window, executions_admit, executions_refund
 from accounts.selectors import Principal
-from executions import dispatch, planner, plans, retention, scheduler
+from executions import dispatch, planner, plans, retention, rows, scheduler
 from executions.models import Asset, Batch, Execution, ExecutionStatus
 from executions.selectors import batch_latest_runs
 from graph.models import Workflow
@@ -72,9 +72,13 @@ def workflow_execute(
                 check(execution)
             if options.get("batch") is None:  # a batch has one line for all its runs
                 log = log or {}
-                _log_run(workflow, Kind.RUN_STARTED, actor, trigger,
-                         {"executionId": str(execution.pk), **log.get("details", {})},
-                         actor_label=log.get("actor_label", ""))
+                # Inserted as the run's rows are (executions.rows): no edit session to check.
+                rows.rows_insert([activity_line(
+                    team_id=workflow.team_id, kind=Kind.RUN_STARTED,
+                    user=getattr(actor, "user", None), api_key=getattr(actor, "api_key", None),
+                    source=trigger, workflow_id=workflow.pk, workflow_name=workflow.name,
+                    details={"executionId": str(execution.pk), **log.get("details", {})},
+                    actor_label=log.get("actor_label", ""))])
         return execution
     except Exception:
         executions_refund(windows)

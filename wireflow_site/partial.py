@@ -15,14 +15,28 @@ def partial_instance(model, values: dict[str, Any]):
     return model.from_db(connection.alias, names, [values[n] for n in names])
 
 
+# (model, field) -> its column and the converters the ORM applies to what it reads of it; the
+# same for every read in a process (one database backend).
+_converters: dict[tuple[Any, Any], tuple[Any, list]] = {}
+
+
+def _reading(model, field) -> tuple[Any, list]:
+    known = _converters.get((model, field))
+    if known is None:
+        column = field.get_col(model._meta.db_table)
+        known = _converters[(model, field)] = (
+            column, connection.ops.get_db_converters(column)
+            + column.get_db_converters(connection))
+    return known
+
+
 def instance_from_row(model, fields: list, row) -> Any:
     """An instance of `model` from a raw row of `fields` (as RETURNING gives it), converted as
     the ORM converts what it reads."""
     values = {}
     for field, value in zip(fields, row):
-        column = field.get_col(model._meta.db_table)
-        for convert in (connection.ops.get_db_converters(column)
-                        + column.get_db_converters(connection)):
+        column, converters = _reading(model, field)
+        for convert in converters:
             value = convert(value, column, connection)
         values[field.attname] = value
     return partial_instance(model, values)

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.ratelimit import webhook_request_admit
-from executions import plans, selectors, services
+from executions import plans, rows, selectors, services
 from executions.api import serializers as s
 from executions.models import Execution
 from graph.api.serializers import public_base_url
@@ -58,9 +58,7 @@ class CorsApiView(APIView):
 def _workflow(webhook_id: str) -> Workflow:
     if not WEBHOOK_ID.fullmatch(webhook_id):  # ours are URL-safe tokens; a NUL is a DB error
         raise NotFound("Workflow")
-    workflow = Workflow.objects.select_related("team").filter(
-        webhook_id=webhook_id, deleted_at__isnull=True
-    ).first()
+    workflow = rows.workflow_by_webhook(webhook_id)
     if workflow is None:
         raise NotFound("Workflow")
     return workflow

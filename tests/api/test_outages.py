@@ -14,7 +14,7 @@ from django.db import utils as db_utils
 from kombu.exceptions import OperationalError
 from psycopg_pool import PoolTimeout
 
-from executions import services, tasks
+from executions import dispatch, services, tasks
 from executions.models import Execution, NodeRun, NodeStatus
 from tests.samples import offline_chain
 from wireflow_site.errors import database_unreachable
@@ -49,7 +49,11 @@ def test_a_run_committed_while_the_broker_is_down_is_answered_201_and_sent_later
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to the broker. Connection refused.")
 
+    def redis_down(*args, **kwargs):  # the request's own publish (executions.dispatch)
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
     monkeypatch.setattr(tasks.run_node, "apply_async", broker_down)
+    monkeypatch.setattr(dispatch, "broker_publish", redis_down)
     headers = {"HTTP_IDEMPOTENCY_KEY": "broker-outage-1"}
     first = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json", **headers)
     again = api.post(f"/api/v1/workflows/{workflow_id}/execute", {}, format="json", **headers)

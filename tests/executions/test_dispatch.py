@@ -49,11 +49,10 @@ def test_a_continuation_keeps_only_work_of_the_queues_its_worker_consumes(monkey
 
 def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_keep(
         monkeypatch):
-    from executions import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.run_node, "apply_async",
-                        lambda args, **options: sent.append(tuple(args)))
+    monkeypatch.setattr(dispatch, "broker_publish",
+                        lambda name, args, queue: sent.append(tuple(args)))
     dispatch.node_runs_enqueue([scheduler.Ready("a", "1")])
     assert sent == [("a", "1")]  # no continuation: everything goes to the broker
 
@@ -65,11 +64,10 @@ def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_k
 
 
 def test_a_task_that_fails_after_keeping_a_node_hands_it_to_the_broker(monkeypatch):
-    from executions import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.run_node, "apply_async",
-                        lambda args, **options: sent.append(tuple(args)))
+    monkeypatch.setattr(dispatch, "broker_publish",
+                        lambda name, args, queue: sent.append(tuple(args)))
 
     def body(node_run_id, lease):
         dispatch.node_runs_enqueue([scheduler.Ready("next", "lease-2")])  # kept by the continuation
@@ -103,14 +101,14 @@ def test_text_inputs_are_completed_when_the_run_starts(team, monkeypatch):
 def test_nodes_over_a_providers_limit_wait_in_line_without_a_task(settings, monkeypatch):
     import uuid
 
-    from executions import slots, tasks
+    from executions import slots
 
     alias = f"limited-{uuid.uuid4().hex[:6]}"
     settings.PROVIDERS = {**settings.PROVIDERS, alias: {
         **settings.PROVIDERS["local"], "OPTIONS": {"max_concurrency": 2}}}
     sent = []
-    monkeypatch.setattr(tasks.run_node, "apply_async",
-                        lambda args, **options: sent.append(tuple(args)))
+    monkeypatch.setattr(dispatch, "broker_publish",
+                        lambda name, args, queue: sent.append(tuple(args)))
     ready = [scheduler.Ready(str(uuid.uuid4()), f"lease-{i}", alias) for i in range(5)]
     dispatch.node_runs_enqueue(ready)
     assert sent == [(r.node_run_id, r.lease) for r in ready[:2]]  # a task only with a slot
@@ -224,3 +222,30 @@ def test_a_node_made_ready_comes_back_whole_so_the_next_step_reads_nothing(team,
     assert ready.row is not None and ready.row.pk == stored.pk
     for field in NodeRun._meta.concrete_fields:  # every field, converted as the ORM reads it
         assert getattr(ready.row, field.attname) == getattr(stored, field.attname), field.name
+
+
+def test_the_light_publish_sends_the_message_celery_sends_but_for_its_ids():
+    import base64
+    import json
+    import uuid
+
+    from executions import tasks
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-envelope-{uuid.uuid4().hex[:8]}"
+    broker = dispatch._broker_client()
+    args = (str(uuid.uuid4()), "lease-1")
+    try:
+        tasks.run_node.apply_async(args, queue=queue)
+        task_id = dispatch.broker_publish(tasks.run_node.name, args, queue)
+        ours, celerys = (json.loads(broker.lpop(queue)) for _ in range(2))
+    finally:
+        broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    assert ours["headers"]["id"] == ours["headers"]["root_id"] == task_id
+    assert ours["properties"]["correlation_id"] == task_id
+    for message in (ours, celerys):  # unique per message
+        for key in ("id", "root_id"):
+            message["headers"].pop(key)
+        for key in ("correlation_id", "delivery_tag"):
+            message["properties"].pop(key)
+    assert ours == celerys
+    assert json.loads(base64.b64decode(ours["body"]))[0] == list(args)
