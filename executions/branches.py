@@ -107,6 +107,7 @@ def expand(list_run: NodeRun, items: list[str], now) -> tuple[list[NodeRun], lis
                 seed=secrets.randbelow(SEED_MAX + 1) if random_seed and index else holder.seed,
                 seed_reused=holder.seed_reused and not random_seed, provider=holder.provider,
                 waiting_inputs=waiting, status=NodeStatus.PENDING,
+                credits_quoted=holder.credits_quoted,  # one item's quote, as each is reserved
             )
             if index >= paid:
                 run.status, run.finished_at, run.error_kind = (

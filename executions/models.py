@@ -176,6 +176,11 @@ class NodeRun(models.Model):
     error = models.TextField(blank=True, default="")
     error_kind = models.CharField(max_length=20, blank=True, default="")
     credits = models.PositiveIntegerField(default=0, help_text="Charged: only when it succeeded.")
+    # What the run's quote reserved for this node run (one item's, in a fan-out): its charge is
+    # the price of what the vendor delivered, never more than this. None only on node runs
+    # planned before it was kept (charged uncapped, as then).
+    credits_quoted = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Quoted and reserved for it: the most it is charged.")
     simulated = models.BooleanField(default=False)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -301,6 +301,10 @@ def execution_create(
     )
     if plan is not None:
         execution.workflow_version_id = plan.version_id
+    # What the quote reserved for each node run (one item's, where a List fans it out): its
+    # charge is never more (a node the quote has no line for is free).
+    quoted = {line["nodeId"]: line["credits"] // max(1, line.get("iterations") or 1)
+              for line in price["breakdown"]}
     node_runs, instant = [], {}
     for position, step in enumerate(steps):
         node_id, spec, config = step.node_id, catalog.get(step.node_type), dict(step.config)
@@ -318,6 +322,7 @@ def execution_create(
             seed_reused=node_id in reused and not isinstance(config.get("seed"), int),
             provider=spec.route(config).provider,  # a vendor setting may pick it
             status=NodeStatus.PENDING,
+            credits_quoted=0 if node_id in pinned else quoted.get(node_id, 0),
         )
         made = _instant_outputs(spec, node_run) if not upstream else None
         if node_id in pinned:  # its pinned output, free, without waiting for anything

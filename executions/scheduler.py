@@ -134,10 +134,14 @@ def node_run_complete(
 ) -> list[Ready] | None:
     """RUNNING → COMPLETED (or CACHED), then count down the successors. Returns the node runs
     made ready (to enqueue after commit), or None when this task had lost the node run. The
-    charge is the node's price for what the provider reports it delivered (`usage`)."""
+    charge is the node's price for what the provider reports it delivered (`usage`), never
+    more than its quote reserved (`credits_quoted`): a vendor that delivers more than was
+    asked (a larger image, more of them) costs the team no more than it was told."""
     spec = catalog.get(node_run.node_type)
     charged = 0 if cached_from is not None or spec is None else node_credits(
         spec, node_run.config, usage)
+    if node_run.credits_quoted is not None:
+        charged = min(charged, node_run.credits_quoted)
     status = NodeStatus.CACHED if cached_from is not None else NodeStatus.COMPLETED
     now = timezone.now()
     with transaction.atomic():

@@ -20,7 +20,8 @@ can be in flight and polled cheaply. Result URLs point back at the simulator and
 
 Control endpoints: POST /__sim/script {"path_prefix", "responses": [429, 500]} (the next
 matching requests answer those statuses), POST /__sim/reset, POST /__sim/config {"latency",
-"fail_rate", "retired": [model ids the vendor has shut down]}, GET /__sim/stats (submissions
+"fail_rate", "retired": [model ids the vendor has shut down], "oversize": each side of fal's
+images times this, a vendor delivering more than asked}, GET /__sim/stats (submissions
 per provider, polls, max_active, …),
 GET /__sim/requests (the last 200 authorised vendor requests: vendor, method, path, redacted
 body, the fields the vendor ignores, and the status answered).
@@ -186,9 +187,12 @@ class Handler(BaseHTTPRequestHandler):
                 latency = float(body.get("latency", self.state.latency))
                 fail_rate = float(body.get("fail_rate", self.state.fail_rate))
                 retired = {str(model) for model in body.get("retired", self.state.retired)}
+                oversize = float(body.get("oversize", self.state.oversize))
+                if not 0.1 <= oversize <= 4:
+                    raise ValueError("oversize must be from 0.1 to 4")
                 with self.state.lock:
                     self.state.latency, self.state.fail_rate = latency, fail_rate
-                    self.state.retired = retired
+                    self.state.retired, self.state.oversize = retired, oversize
                 return self.reply(200, {"ok": True})
         except (TypeError, ValueError) as exc:
             return self.reply(400, {"detail": f"Malformed control request: {exc}"})

@@ -90,6 +90,9 @@ class State:
     # Model ids / apps the vendor has shut down since (POST /__sim/config {"retired": [...]}):
     # answered as unknown ones, as when Google retired the Nano Banana 2 preview.
     retired: set = field(default_factory=set)
+    # Each side of the images fal delivers, times this (POST /__sim/config {"oversize": 2}):
+    # a vendor that delivers a larger image than it was asked for. Tests only; 1 as fal does.
+    oversize: float = 1.0
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -108,6 +111,7 @@ class State:
             self.active.clear()
             self.requests.clear()
             self.retired = set()
+            self.oversize = 1.0
             self.latency, self.fail_rate, self.delivery_lifetime = self.defaults
             self.epoch += 1
 

@@ -154,6 +154,8 @@ def test_a_list_made_during_the_run_is_a_floor_then_reserved_per_item(api, team,
     reserved = CreditLedgerEntry.objects.filter(
         team=team, reference=f"execution:{done['executionId']}", delta__lt=0)
     assert sorted(-e.delta for e in reserved) == [3, 12]  # the floor, then four more items
+    quoted = NodeRun.objects.filter(execution_id=done["executionId"], node_id="gen")
+    assert sorted(quoted.values_list("credits_quoted", "credits")) == [(3, 3)] * 5
 
 
 def test_a_team_short_of_credits_gets_the_items_it_can_pay_and_a_clear_error(
@@ -345,6 +347,8 @@ def test_run_and_webhook_triggers_price_and_reserve_the_items_or_refuse(api, tea
     run = Execution.objects.get(pk=started.json()["data"]["executionId"])
     assert run.credits_estimated == run.credits_reserved == 12  # 4 items × 3, all up front
     assert run.fan_out["regions"]["styles"]["items"] == 4
+    # Each item's node run is charged at most one item's quote, not the four items'.
+    assert NodeRun.objects.get(execution=run, node_id="gen").credits_quoted == 3
     triggered = anonymous.post(hook, {"iteratorConfigs": {"styles": {"items": ["p", "q"]}}},
                                format="json")
     assert triggered.status_code == 202, triggered.json()

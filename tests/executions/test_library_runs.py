@@ -106,3 +106,28 @@ def test_one_flux_2_pro_node_runs_at_either_vendor_and_is_charged_its_estimate(t
         image = run.assets.get()
         assert (image.width, image.height) == (1536, 1024)
         assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5}
+
+
+def test_a_vendor_that_delivers_a_larger_image_than_asked_is_charged_only_the_quote(
+        team, live_worker, simulator):
+    """fal (the simulator, told to) delivers FLUX.1 [dev] images twice the size asked on each
+    side: 2048×1536, 3 MP each where the quote read 1024×768, 1 MP. The price rule on what was
+    delivered is 2 × 3 × 2.5 = 15; the team was quoted (and reserved) 5, and pays 5."""
+    import httpx
+
+    from accounts.models import Team
+
+    httpx.post(f"{simulator.url}/__sim/config", json={"oversize": 2}).raise_for_status()
+    nodes = [node("text", "input:text", {"prompt": "a lighthouse at dusk"}),
+             node("dev", "generate:flux_1_dev", {"image_size": "landscape_4_3",
+                                                 "num_images": 2, "seed": 5})]
+    edges = [edge("e1", "text", "prompt", "dev", "prompt")]
+    before = Team.objects.get(pk=team.pk).credit_balance
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    run = NodeRun.objects.get(execution=execution, node_id="dev")
+    assert {(a.width, a.height) for a in run.assets.all()} == {(2048, 1536)}
+    assert run.credits_quoted == run.credits == 5
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"dev": 5}
+    assert execution.credits_charged <= execution.credits_reserved
+    assert before - Team.objects.get(pk=team.pk).credit_balance == 5
