@@ -46,7 +46,7 @@ from wireflow_site.redis_client import client
 log = logging.getLogger(__name__)
 
 # Bump when what a plan holds, or how it is computed, changes: old plans are then never read.
-PLAN_FORMAT = 3
+PLAN_FORMAT = 4  # 4: references quoted per image an upstream node makes
 LIFETIME = 24 * 3600
 LOCAL_MAX = 512
 

@@ -26,6 +26,7 @@ from graph.validation import effective_config
 REFERENCE_PORT = "reference_images"
 UNKNOWN_REFERENCE_MEGAPIXELS = 4.0
 IMAGE_INPUT = "input:image"
+MAX_IMAGES_MADE = 100  # a count setting above this is not a count (credits never raise)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,11 +110,29 @@ def _known_pixels(source: dict, source_spec: NodeSpec, by_id: dict[str, dict],
     return pixels * int(scale) ** 2
 
 
+def _images_made(spec: NodeSpec, config: dict[str, Any]) -> int:
+    """How many images one run of a node delivers on its image output: the count its settings
+    ask for (`num_images`, or the setting a library model's price counts), else one."""
+    model = spec.declaration
+    if model is not None:
+        counted = model.field(model.price.count) if model.price.count else None
+        value = config.get(counted.input_id) if counted is not None else 1
+    else:
+        value = config.get("num_images") if spec.input("num_images") is not None else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) and \
+        0 < value <= MAX_IMAGES_MADE else 1
+
+
 def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
-                     edges: list[dict], sizes: KnownSizes = NO_SIZES) -> tuple[Usage, bool]:
-    """The reference images wired into a node, in megapixels, and whether every size is known."""
-    if spec.input(REFERENCE_PORT) is None:
-        return NO_USAGE, True
+                     edges: list[dict], sizes: KnownSizes = NO_SIZES
+                     ) -> tuple[Usage, bool, bool]:
+    """The reference images wired into a node, in megapixels; whether every size is known; and
+    whether more images are wired than go (the quote then takes the largest). Every image an
+    edge carries goes as a reference (an upstream node that makes `num_images` images sends
+    them all), up to as many as the port takes (the vendor gets no more)."""
+    port = spec.input(REFERENCE_PORT)
+    if port is None:
+        return NO_USAGE, True, False
     megapixels: list[float] = []
     known = True
     for edge in edges:
@@ -128,19 +147,26 @@ def _reference_usage(node_id: str, spec: NodeSpec, by_id: dict[str, dict],
         if delivered:  # a pinned output or our file: every image it holds goes as a reference
             megapixels.extend(pixels / (1024 * 1024) for pixels in delivered)
             continue
-        pixels = None
+        pixels, count = None, 1
         if source_spec is not None:
             try:
                 pixels = _known_pixels(source, source_spec, by_id, edges, sizes,
                                        edge.get("sourceHandle"))
+                count = _images_made(source_spec, effective_config(source, source_spec))
             except (TypeError, ValueError, KeyError):
                 pixels = None
         if pixels is None:
             known = False
-            megapixels.append(UNKNOWN_REFERENCE_MEGAPIXELS)
+            megapixels.extend([UNKNOWN_REFERENCE_MEGAPIXELS] * count)
         else:
-            megapixels.append(pixels / (1024 * 1024))
-    return Usage(references=tuple(megapixels)), known
+            megapixels.extend([pixels / (1024 * 1024)] * count)
+    chosen = False
+    if port.max_items is not None and len(megapixels) > port.max_items:
+        # More images than the vendor takes: which ones go is the run's order, so the quote
+        # takes the largest (a ceiling, unless they are all of one size).
+        chosen = len(set(megapixels)) > 1
+        megapixels = sorted(megapixels, reverse=True)[:port.max_items]
+    return Usage(references=tuple(megapixels)), known, chosen
 
 
 def _known_text(source: dict | None, handle: Any) -> str | None:
@@ -249,7 +275,8 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             continue
         try:
             config = effective_config(node, spec)
-            usage, sized = _reference_usage(node["id"], spec, by_id, edges or [], sizes)
+            usage, sized, chosen = _reference_usage(node["id"], spec, by_id, edges or [],
+                                                    sizes)
             texts_known = True
             if spec.usage_ceiling is not None:
                 usage, texts_known = _ceiling_usage(node["id"], spec, config, by_id,
@@ -268,6 +295,11 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
                 f"{data.get('label') or spec.label}: reference images of unknown size are "
                 f"quoted at {UNKNOWN_REFERENCE_MEGAPIXELS:g} MP each; the charge follows their "
                 "real size")
+        if chosen:
+            warnings.append(
+                f"{data.get('label') or spec.label}: more reference images are wired than it "
+                f"takes ({spec.input(REFERENCE_PORT).max_items}); the largest are quoted, the "
+                "charge follows those sent")
         if not texts_known:
             warnings.append(
                 f"{data.get('label') or spec.label}: text from nodes that have not run yet is "
@@ -294,7 +326,8 @@ def estimate(nodes: list[dict], only: set[str] | None = None,
             "iterations": 1,  # api.md's field: once per run, or per item of a list (below)
         }
         # A token-priced node (an LLM) is always quoted at its ceiling (max_tokens answered).
-        if spec.usage_ceiling is not None or not (sized and texts_known and declared_exact):
+        if spec.usage_ceiling is not None or chosen or not (sized and texts_known and
+                                                            declared_exact):
             line["bound"] = "ceiling"  # (addition) the most it can cost; charged what it uses
         breakdown.append(line)
     fan_out = _fan_out(nodes, edges or [], only, breakdown, warnings)

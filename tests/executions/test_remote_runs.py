@@ -188,3 +188,28 @@ def test_a_model_the_vendor_retired_fails_the_node_with_the_vendors_message(
               if r["vendor"] == "google"]
     assert len(gemini) == 1  # refused once, not retried
     assert execution.credits_charged == 0
+
+
+def test_every_image_a_generator_makes_is_quoted_and_charged_as_a_reference(
+        team, live_worker, simulator):
+    """FLUX.1 [dev] makes three images and all three go to [klein] 9B as references: the
+    quote counts each (not one for the edge), and BFL's bill for them equals it."""
+    import httpx
+
+    nodes = [node("text", "input:text", {"prompt": "three lighthouses"}),
+             node("dev", "generate:flux_1_dev", {"image_size": "landscape_4_3",
+                                                 "num_images": 3, "seed": 2}),
+             node("klein", "generate:flux_2_klein_9b", {"width": 1024, "height": 1024,
+                                                        "seed": 3})]
+    edges = [edge("e1", "text", "prompt", "dev", "prompt"),
+             edge("e2", "text", "prompt", "klein", "prompt"),
+             edge("e3", "dev", "image", "klein", "reference_images")]
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
+    assert execution.status == "COMPLETED", execution.error
+    sent = [r["body"] for r in httpx.get(f"{simulator.url}/__sim/requests").json()
+            if r["vendor"] == "bfl" and r["method"] == "POST"]
+    assert len(sent) == 1 and {"input_image", "input_image_2", "input_image_3"} <= set(sent[0])
+    # [dev]: 3 × 1 MP × 2.5 = 7.5 → 8; [klein] 9B: 1.5 + 0.2 × 3 (each 0.75 MP, billed 1) = 2.1
+    # → 3 (quoted for one reference it was 2, and the charge 3).
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"dev": 8, "klein": 3}
+    assert execution.credits_charged <= execution.credits_reserved

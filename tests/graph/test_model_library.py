@@ -153,6 +153,29 @@ def test_known_sizes_price_our_files_and_pinned_outputs_exactly():
     assert lines == {"p": 12, "c": 24}
 
 
+def test_every_image_an_upstream_generator_makes_is_quoted_as_a_reference():
+    """A generator asked for `num_images` sends every one of them as a reference: each is
+    quoted, up to the most the port takes (the largest of them, when more are wired)."""
+    dev = node("g", "generate:flux_1_dev", prompt="hats", image_size="landscape_4_3",
+               num_images=3)
+    klein = node("k", "generate:flux_2_klein_9b", prompt="a hat", width=1024, height=1024)
+    wired = [edge("g", "k", "reference_images", "image")]
+    lines = {line["nodeId"]: line for line in estimate([dev, klein], edges=wired)["breakdown"]}
+    # Three 1024×768 references, 1 MP billed each: 1.5 + 0.2 × 3 = 2.1 → 3 (one: 1.7 → 2).
+    assert lines["k"]["credits"] == 3 and "bound" not in lines["k"]
+    nano = node("n", "generate:nano_banana_2", prompt="hats", num_images=4, image_size="2K",
+                aspect_ratio="1:1")
+    local = node("l", "generate:local_preview", prompt="a hat", width=512, height=512)
+    wired = [edge("n", "k", "reference_images", "image"),
+             edge("l", "k", "reference_images", "image")]
+    # Five images into a port that takes 4: the four 2048² ones (4 MP each) are quoted,
+    # 1.5 + 0.2 × 16 = 4.7 → 5 (a ceiling: the 512² one, sent instead, would cost less).
+    quote = estimate([nano, local, klein], edges=wired)
+    lines = {line["nodeId"]: line for line in quote["breakdown"]}
+    assert lines["k"]["credits"] == 5 and lines["k"]["bound"] == "ceiling"
+    assert any("the largest are quoted" in warning for warning in quote["warnings"])
+
+
 def test_a_charge_never_counts_more_images_than_were_asked_for():
     assert credits("generate:seedream_4", Usage(images=9), num_images=2) == 6
     assert credits("process:upscale_clarity", Usage(megapixels=(4.0, 4.0, 4.0))) == 12
