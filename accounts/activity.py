@@ -32,15 +32,11 @@ def activity_record(
     kind: str,
     user: User | None = None,
     api_key: ApiKey | None = None,
-    source: str = "",
     workflow_id: Any = None,
-    workflow_name: str = "",
-    subject: str = "",
-    details: dict[str, Any] | None = None,
-    actor_label: str = "",
+    **fields: Any,
 ) -> ActivityEvent | None:
-    """Append one line. An edit within an editing session already logged adds none.
-    `actor_label` names an actor that is neither a member nor a key (a client app's visitor)."""
+    """Append one line (`fields` as `activity_line` takes them). An edit within an editing
+    session already logged adds none."""
     now = timezone.now()
     if kind == Kind.WORKFLOW_EDITED and workflow_id is not None:
         last = (ActivityEvent.objects.filter(
@@ -49,9 +45,8 @@ def activity_record(
             .order_by("-created_at", "-id").values_list("created_at", flat=True).first())
         if last is not None and now - last < EDIT_SESSION_GAP:
             return None
-    line = activity_line(team_id=team_id, kind=kind, user=user, api_key=api_key, source=source,
-                         workflow_id=workflow_id, workflow_name=workflow_name, subject=subject,
-                         details=details, actor_label=actor_label, at=now)
+    line = activity_line(team_id=team_id, kind=kind, user=user, api_key=api_key,
+                         workflow_id=workflow_id, at=now, **fields)
     line.save(force_insert=True)
     return line
 
@@ -71,7 +66,8 @@ def activity_line(
     at: datetime | None = None,
 ) -> ActivityEvent:
     """The line `activity_record` appends, unsaved, for a caller that inserts it itself (a run
-    being accepted writes it with its own rows); not for edits (their sessions are checked)."""
+    being accepted writes it with its own rows); not for edits (their sessions are checked).
+    `actor_label` names an actor that is neither a member nor a key (a client app's visitor)."""
     return ActivityEvent(
         team_id=team_id, kind=Kind(kind), actor=user, api_key=api_key,
         actor_name=(actor_label or actor_name(user=user, api_key=api_key))[:200], source=source,
