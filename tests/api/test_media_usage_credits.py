@@ -11,7 +11,7 @@ from accounts.models import CreditLedgerEntry
 from executions.models import Execution
 from tests.samples import WIREFLOW_EXAMPLE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 def png(size=(40, 30)) -> io.BytesIO:
