@@ -12,13 +12,15 @@ class ExecutionsConfig(AppConfig):
         from executions import consumers, dispatch, events, pollcache, webhooks
         from executions.models import Execution
         from graph.services import on_workflow_deleted
-        from graph.versions import on_version_in_use
+        from graph.versions import on_version_in_use, on_version_written
 
         pollcache.connect()
         # Transport subscribes to the scheduler's events; the scheduler calls none of it.
         events.on_heads(pollcache.advance)
         events.on_events(consumers.events_publish)
         events.on_finished(webhooks.deliveries_create)
+        # Each save is told to the editors that have the workflow open.
+        on_version_written(events.emit_workflow_saved)
         # A deleted workflow's runs and files go (after the same checks as retention's).
         on_workflow_deleted(lambda workflow: dispatch.workflow_files_delete_on_commit(
             workflow.pk))

@@ -9,6 +9,9 @@ and knows nothing of transport. Three kinds of subscriber (wired in `ExecutionsC
   writes commits, or rolls back, with the run's end.
 
 A client that sees a gap in `seq` re-syncs from the poll endpoint.
+
+Saves of a workflow go the same way to its group (`emit_workflow_saved`, a `workflow.saved`
+event without `seq`: the editor compares `updatedAt` with the one it holds).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any, Literal, NamedTuple, TypedDict
 from django.db import transaction
 
 from executions.models import EXECUTION_DONE, Execution, NodeRun
+from graph.models import Workflow, WorkflowVersion
+from graph.services import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,18 @@ class ExecutionStatusEvent(TypedDict):
     seq: int
 
 
-Event = NodeStatusEvent | ExecutionStatusEvent
+class WorkflowSavedEvent(TypedDict):
+    """A new version of the workflow was saved (editor, API, restore, merge): the editors that
+    have it open fetch it, or offer to merge it. No graph: the group may hold viewers, and a
+    graph can be large; the REST read is the one place it is served from."""
+    type: Literal["workflow.saved"]
+    workflowId: str
+    version: int
+    updatedAt: str
+    author: str  # who saved it: full name or username, "key <name>", or "operator"
+
+
+Event = NodeStatusEvent | ExecutionStatusEvent | WorkflowSavedEvent
 Heads = dict[Any, tuple[int, int]]  # execution id -> (team id, last seq)
 ByGroup = dict[str, list[Event]]
 
@@ -175,6 +191,25 @@ def emit_execution(execution: Execution, *, progress: float, seqs: Seqs,
     if execution.status in EXECUTION_DONE:
         for listener in list(_finished_listeners.values()):
             listener(execution)
+
+
+def workflow_saved_event(workflow: Workflow, version: WorkflowVersion) -> WorkflowSavedEvent:
+    if version.created_by is not None:
+        user = version.created_by
+        author = user.get_full_name().strip() or user.get_username()
+    elif version.api_key is not None:
+        author = f"key {version.api_key.name}"
+    else:
+        author = "operator"
+    return {"type": "workflow.saved", "workflowId": str(workflow.pk), "version": version.number,
+            "updatedAt": format_timestamp(workflow.updated_at), "author": author}
+
+
+def emit_workflow_saved(workflow: Workflow, version: WorkflowVersion) -> None:
+    """Subscribed to every version written (graph.versions.on_version_written): tell the
+    workflow's group once the save commits (nothing if it rolls back)."""
+    event = workflow_saved_event(workflow, version)
+    transaction.on_commit(lambda: send_many([workflow_group(workflow.pk)], [event]))
 
 
 def _send_on_commit(execution: Execution, batch: list[Event], head: tuple[int, int]) -> None:

@@ -44,6 +44,15 @@ def on_version_in_use(unused: Callable[[QuerySet], QuerySet]) -> None:
     _in_use.append(unused)
 
 
+# Told of each version written, inside the saving transaction, with the workflow as saved
+# (executions subscribes: the editors that have the workflow open are told after commit).
+_written: list[Callable[[Workflow, WorkflowVersion], None]] = []
+
+
+def on_version_written(callback: Callable[[Workflow, WorkflowVersion], None]) -> None:
+    _written.append(callback)
+
+
 def _unused(versions: QuerySet) -> QuerySet:
     for unused in _in_use:
         versions = unused(versions)
@@ -62,7 +71,7 @@ def version_write(*, workflow: Workflow, source: str, valid: bool,
                   actor: Principal, note: str = "") -> WorkflowVersion:
     """Append the version of `workflow` as it now stands (the caller holds its row locked and
     saves its `version`), coalescing an autosave into its burst; then delete the versions
-    superseded more than GRACE ago."""
+    superseded more than GRACE ago, and tell the `on_version_written` subscribers."""
     now = timezone.now()
     started_at, saves = now, 1
     if source in EDITS and workflow.version:
@@ -80,6 +89,8 @@ def version_write(*, workflow: Workflow, source: str, valid: bool,
         source=source, valid=valid, created_by=actor.user, api_key=actor.api_key,
         created_at=now, started_at=started_at, saves=saves, note=note[:200])
     versions_prune(workflow=workflow, now=now)
+    for callback in _written:
+        callback(workflow, version)
     return version
 
 

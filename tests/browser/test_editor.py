@@ -263,12 +263,21 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
     assert saved["image-to-video-local-1"]["data"]["config"]["fps"] == 30
     assert len(workflow.edges) == 2
 
-    # Someone saves in between from a second page (the same account in another tab: its save
-    # even takes the place of this tab's last version): the editor warns and overwrites
-    # nothing until told; that edit (a node renamed) and ours (the prompt) touch different
-    # nodes, so it offers a merge.
+    # Someone saves from a second page (the same account in another tab: its save even takes
+    # the place of this tab's last version): this tab, with nothing unsaved, is told over its
+    # socket and shows that save in place, saying who saved, without saving anything itself.
+    from accounts.selectors import principal_for_user
     from graph.models import WorkflowVersion
+    from graph.services import workflow_patch_node
 
+    writes: list[str] = []
+
+    def watch(request):  # what this tab sends that could save (lint and estimate only read)
+        if (request.method != "GET" and "/api/v1/workflows" in request.url
+                and not request.url.endswith(("/lint", "/estimate"))):
+            writes.append(f"{request.method} {request.url}")
+
+    page.on("request", watch)
     other = page.context.new_page()
     other.goto(page.url)
     other.dblclick("[data-testid=node-image-to-video-local-1] .node-label")
@@ -284,10 +293,23 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
             break
         other.wait_for_timeout(100)
     assert label_of("image-to-video-local-1") == "Teaser"
+    page.wait_for_selector("[data-testid=node-image-to-video-local-1] "
+                           ".node-label:has-text('Teaser')", timeout=15000)
+    who = designer.get_full_name().strip() or designer.get_username()
+    page.wait_for_selector(f"[data-testid=notice]:has-text('{who} saved v{workflow.version}')")
+    assert page.locator("[data-testid=save-state][data-state=saved]").count() == 1
     other.close()
+    page.remove_listener("request", watch)
+    assert writes == []
+    # Then a teammate saves while this tab has an edit unsaved (here through the service, at
+    # once): the edits touch different nodes, so the tab offers the merge and overwrites
+    # nothing until told.
     page.click("[data-testid=node-prompt] .node-label")
     page.fill("#setting-prompt", "mine")
+    workflow_patch_node(workflow=workflow, actor=principal_for_user(designer),
+                        node_id="local-preview-1", patch={"label": "Hero"}, strict=False)
     page.wait_for_selector("[data-testid=conflict][data-state=clean]", timeout=15000)
+    workflow.refresh_from_db()
     assert {n["id"]: n for n in workflow.nodes}["prompt"]["data"]["config"]["prompt"] != "mine"
     page.screenshot(path=str(SHOTS / "editor-conflict.png"))
     page.click("[data-testid=merge-theirs]")
@@ -300,6 +322,7 @@ def test_edit_the_canvas_copy_paste_layout_and_inspector(page, workflow, designe
     saved_nodes = {n["id"]: n for n in workflow.nodes}
     assert saved_nodes["prompt"]["data"]["config"]["prompt"] == "mine"
     assert saved_nodes["image-to-video-local-1"]["data"]["label"] == "Teaser"
+    assert saved_nodes["local-preview-1"]["data"]["label"] == "Hero"
     assert WorkflowVersion.objects.get(workflow=workflow, number=workflow.version).note \
         .startswith("merged with ")
 

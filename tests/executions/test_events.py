@@ -65,3 +65,38 @@ def test_a_run_that_ends_is_reported_to_completion_webhooks_in_its_transaction(
     delivery = WebhookDelivery.objects.get(execution=execution)
     assert delivery.event_type == "execution.completed"
     assert delivery.payload["data"]["status"] == "COMPLETED"
+
+
+def test_a_save_is_sent_to_the_workflows_group_once_it_commits_and_never_if_it_rolls_back(
+        team, make_user, monkeypatch):
+    from django.db import transaction
+
+    from accounts.selectors import principal_for_user
+    from graph.services import workflow_create, workflow_update
+    from tests.graph.builders import text_to_image
+
+    sent: list[tuple[list[str], list]] = []
+    monkeypatch.setattr(events, "send_many",
+                        lambda groups, batch, heads=None: sent.append((groups, batch)))
+    ann = make_user(team=team, role="editor", username="ann")
+    nodes, edges = text_to_image()
+    workflow, _ = workflow_create(team=team, actor=principal_for_user(ann), name="w",
+                                  nodes=nodes, edges=edges)
+    sent.clear()
+    with transaction.atomic():
+        saved, _ = workflow_update(workflow=workflow, actor=principal_for_user(ann),
+                                   changes={"name": "renamed"})
+        assert sent == []  # not before the commit
+    assert sent == [([events.workflow_group(workflow.pk)], [{
+        "type": "workflow.saved", "workflowId": str(workflow.pk), "version": saved.version,
+        "updatedAt": saved.updated_at.isoformat(timespec="microseconds").replace(
+            "+00:00", "Z"), "author": "ann"}])]
+    event = sent[0][1][0]
+    assert json.loads(json.dumps(event)) == event
+    assert set(event) == set(typing.get_type_hints(events.WorkflowSavedEvent))
+    sent.clear()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        workflow_update(workflow=workflow, actor=principal_for_user(ann),
+                        changes={"name": "again"})
+        raise RuntimeError("rolled back")
+    assert sent == []

@@ -1,7 +1,8 @@
-"""Presence over the workflow WebSocket, with real WebSocket clients (the `websockets`
-library) against a real daphne on loopback and the Redis channel layer: each member sees who
-else has the workflow open (once per person, with their tab count), a closed socket leaves
-within seconds, and another team's sockets never hear of it."""
+"""Presence and saves over the workflow WebSocket, with real WebSocket clients (the
+`websockets` library) against a real daphne on loopback and the Redis channel layer: each
+member sees who else has the workflow open (once per person, with their tab count), a closed
+socket leaves within seconds, every save (API, node patch, restore, merge) is told to the
+workflow's sockets without its graph, and another team's sockets never hear of any of it."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from executions.presence import initials
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-@pytest.fixture
-def daphne():
+@pytest.fixture(scope="module")
+def daphne(django_db_setup):
     from tests.conftest import _free_port
     from tests.live import LiveServer
 
@@ -118,3 +119,68 @@ def test_initials_from_names():
     assert initials("olga") == "OL"
     assert initials("j.smith") == "JS"
     assert initials("") == "?"
+
+
+def test_every_save_is_told_to_the_workflows_sockets_without_its_graph(daphne, shared):
+    async_to_sync(_saves_scenario)(daphne.url, shared)
+
+
+async def _saved(socket, timeout: float = 5) -> dict:
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+        if message["type"] == "workflow.saved":
+            return message
+
+
+async def _saves_scenario(url, shared):
+    from asgiref.sync import sync_to_async
+
+    from accounts.models import User
+
+    ours = shared["ours"]
+    client = Client()
+    await sync_to_async(client.force_login)(await User.objects.aget(username="ann"))
+    api = f"/api/v1/workflows/{ours}"
+
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        response = getattr(client, method)(path, body or {}, content_type="application/json")
+        assert response.status_code in (200, 201), response.content
+        return response.json()["data"]
+
+    call_ = sync_to_async(call)
+    carl_own = await _open(url, shared["theirs"], shared["carl"])
+    ann = await _open(url, ours, shared["ann"])
+    bob = await _open(url, ours, shared["bob"])  # a viewer is told too: he may read it
+
+    def told(saved: dict, version: int) -> dict:
+        return {"type": "workflow.saved", "workflowId": ours, "version": version,
+                "updatedAt": saved["updatedAt"], "author": "Ann Lee"}
+
+    workflow = await sync_to_async(lambda: client.get(api).json())()
+    nodes, edges = workflow["nodes"], workflow["edges"]
+    first = workflow["version"]
+    # The editor's save (POST with id) and PUT: each socket, its saver's too, hears it once.
+    renamed = [{**nodes[0], "data": {**nodes[0]["data"], "label": "Renamed"}}, *nodes[1:]]
+    saved = await call_("post", "/api/v1/workflows?strict=false",
+                        {"id": ours, "nodes": renamed, "edges": edges,
+                         "baseUpdatedAt": workflow["updatedAt"]})
+    assert saved["version"] == first + 1
+    for socket in (ann, bob):
+        assert await _saved(socket) == told(saved, first + 1)
+    saved = await call_("put", api, {"name": "ours", "nodes": nodes, "edges": edges})
+    assert await _saved(ann) == told(saved, first + 2) == await _saved(bob)
+    # One node patched; an earlier version restored; a merge saved.
+    patched = await call_("patch", f"{api}/nodes/{nodes[0]['id']}", {"label": "Patched"})
+    assert (await _saved(bob))["updatedAt"] == patched["updatedAt"]
+    restored = await call_("post", f"{api}/versions/{first}/restore")
+    event = await _saved(bob)
+    assert event["version"] == first + 4 and "nodes" not in event and "edges" not in event
+    assert event["updatedAt"] == restored["updatedAt"]
+    merged = await call_("post", f"{api}/merge", {
+        "strategy": "merge", "base": {"nodes": nodes, "edges": edges},
+        "nodes": renamed, "edges": edges})
+    assert (await _saved(bob))["version"] == merged["saved"]["version"] == first + 5
+    # Another team's socket heard nothing of it all.
+    assert await _silent(carl_own)
+    for socket in (ann, bob, carl_own):
+        await socket.close()

@@ -7,6 +7,7 @@ import { useBatch } from "./batch";
 import { applyPoll, resync } from "./runs";
 import { useEditor } from "./store";
 import { usePresence } from "./team/presence";
+import { workflowSaved } from "./teammate";
 import type { LiveMessage } from "./types";
 
 const FIRST_DELAY = 500;
@@ -78,6 +79,9 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
         return;
       case "presence":
         usePresence.getState().setUsers(message.users);
+        return;
+      case "workflow.saved":
+        void workflowSaved(message);
         return;
       default: {
         // A type this editor does not know yet (a newer server) is ignored. Assigning it to

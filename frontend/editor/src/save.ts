@@ -27,6 +27,7 @@ async function saveNow({ strict = false, overwrite = false }): Promise<boolean> 
   const editor = useEditor.getState();
   const { nodes, edges } = editor;
   if (!editor.workflowId || !editor.canEdit) return false;
+  editor.setSaving(true);  // a teammate's save told meanwhile waits for our answer (teammate.ts)
   try {
     const graph = toWorkflowJson(nodes, edges);
     const saved = await saveWorkflow(editor.workflowId, graph, {
@@ -46,6 +47,8 @@ async function saveNow({ strict = false, overwrite = false }): Promise<boolean> 
       editor.notify(`Not saved: ${describe(error)}`);
     }
     return false;
+  } finally {
+    useEditor.getState().setSaving(false);
   }
 }
 

@@ -61,6 +61,8 @@ export interface EditorState {
   /** Credits per node from the estimate, for O(1) reads by each node on the canvas. */
   nodeCredits: Record<string, number>;
   dirty: boolean;
+  /** A save of ours is on the wire. */
+  saving: boolean;
   notice: string | null;
   clipboard: Clip | null;
   pastes: number;
@@ -74,6 +76,9 @@ export interface EditorActions {
   setPermissions(permissions: { canEdit: boolean; canRun: boolean }): void;
   setCatalog(specs: NodeSpec[]): void;
   load(workflow: Workflow): void;
+  /** A teammate's save in place of the saved graph on the canvas (which has no unsaved
+   * changes): the viewport stays, and so does the selection of what is still there. */
+  reload(workflow: Workflow): void;
   onNodesChange(changes: NodeChange<FlowNode>[]): void;
   onEdgesChange(changes: EdgeChange[]): void;
   connect(connection: Connection): void;
@@ -117,6 +122,7 @@ export interface EditorActions {
   setProblems(problems: Problem[]): void;
   setEstimate(estimate: Estimate | null): void;
   setLive(live: LiveState): void;
+  setSaving(saving: boolean): void;
   notify(message: string | null): void;
   startRun(executionId: string, options?: { past?: boolean }): void;
   /** Show the graph a past run ran (read-only) in place of today's. */
@@ -225,7 +231,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
     executionId: null, runStatus: null, stale: {}, runSeq: 0, runStatusSeq: 0,
     viewingPast: false, stashed: null, live: "connecting", estimate: null,
     nodeCredits: {},
-    dirty: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
+    dirty: false, saving: false, notice: null, clipboard: null, pastes: 0, past: [], future: [],
     lastEdit: null,
 
     setPermissions: (permissions) => set(permissions),
@@ -237,6 +243,25 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
         workflowId: workflow.id, name: workflow.name, updatedAt: workflow.updatedAt,
         webhookUrl: workflow.webhookUrl, nodes, edges, dirty: false, past: [], future: [],
         lastEdit: null, base: toWorkflowJson(nodes, edges),
+      });
+    },
+    reload: (workflow) => {
+      const { stashed } = get();
+      // Viewing a past run: its graph stays on the canvas; today's (put back later) is theirs.
+      const shown = stashed ?? get();
+      const picked = new Set(shown.nodes.filter((n) => n.selected).map((n) => n.id));
+      const pickedEdges = new Set(shown.edges.filter((e) => e.selected).map((e) => e.id));
+      const sizes = new Map(shown.nodes.map((n) => [n.id, n.measured]));
+      const nodes = workflow.nodes.map((n) => {
+        const node = toFlowNode(n, picked.has(n.id));
+        const measured = sizes.get(n.id);  // no flicker while React Flow measures it again
+        return measured ? { ...node, measured } : node;
+      });
+      const edges = workflow.edges.map((e) => toFlowEdge(e, pickedEdges.has(e.id)));
+      set({
+        name: workflow.name, updatedAt: workflow.updatedAt, webhookUrl: workflow.webhookUrl,
+        dirty: false, past: [], future: [], lastEdit: null, base: toWorkflowJson(nodes, edges),
+        ...(stashed ? { stashed: { ...stashed, nodes, edges } } : { nodes, edges }),
       });
     },
     onNodesChange: (changes) => {
@@ -415,6 +440,7 @@ export const useEditor = create<EditorState & EditorActions>()((set, get) => {
       nodeCredits: Object.fromEntries((estimate?.breakdown ?? []).map((b) => [b.nodeId, b.credits])),
     }),
     setLive: (live) => set({ live }),
+    setSaving: (saving) => set({ saving }),
     notify: (notice) => set({ notice }),
     startRun: (executionId, options) => set({
       executionId, runStatus: "QUEUED", runs: {}, branches: {}, itemCounts: {}, stale: {},

@@ -252,5 +252,16 @@ export interface PresenceMessage {
   users: { userId: number; name: string; initials: string; tabs: number }[];
 }
 
+/** A new version of the workflow was saved, by anyone (this editor too): no graph, the
+ * editor fetches it (executions.events.WorkflowSavedEvent). */
+export interface WorkflowSavedEvent {
+  type: "workflow.saved";
+  workflowId: string;
+  version: number;
+  updatedAt: string;
+  /** Full name or username, "key <name>" for an API key, or "operator". */
+  author: string;
+}
+
 export type LiveMessage = SnapshotMessage | NodeStatusEvent | ExecutionStatusEvent
-  | AccessChangedMessage | PresenceMessage;
+  | AccessChangedMessage | PresenceMessage | WorkflowSavedEvent;

@@ -144,9 +144,16 @@ export default function VersionsPanel() {
       showOnCanvas(null);
       // What is on the canvas now is saved first, so restoring loses nothing.
       if (useEditor.getState().dirty && !(await save())) throw new Error("the graph did not save");
-      const restored = (await restoreVersion(workflowId, selected.number)).data as
-        Workflow & { version?: number };
-      useEditor.getState().load(restored);
+      // A save of ours on the wire: its echo over the socket waits until it is loaded
+      // (teammate.ts).
+      useEditor.getState().setSaving(true);
+      let restored: Workflow & { version?: number };
+      try {
+        restored = (await restoreVersion(workflowId, selected.number)).data;
+        useEditor.getState().load(restored);
+      } finally {
+        useEditor.getState().setSaving(false);
+      }
       useEditor.getState().notify(`Version ${selected.number} restored as version `
                                   + `${restored.version ?? ""}`.trim());
       setConfirming(false);
