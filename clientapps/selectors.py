@@ -153,6 +153,14 @@ def run_for_token(app: App, token: str) -> Execution:
     return execution
 
 
+def api_visitor(principal: Principal) -> str:
+    """Who an API or MCP caller is to an app's per-visitor limits and upload tokens: its key
+    (a member's session: the member, as on the app's page)."""
+    if principal.api_key is not None:
+        return f"key:{principal.api_key.pk}"
+    return f"user:{principal.user.pk}"
+
+
 def upload_token(app: App, asset: Asset, visitor: str) -> str:
     """What a visitor holds for a file they uploaded to the app: signed, naming the file and
     the visitor, so only their runs of this app take it (and no one learns its URL)."""

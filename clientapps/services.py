@@ -35,8 +35,10 @@ from clientapps.selectors import (
 from executions import services as runs
 from executions.assets import asset_upload
 from executions.dispatch import renditions_enqueue_on_commit
+from executions.fetch import fetch_url
 from executions.media_types import MediaRefused
 from executions.models import Asset, Execution
+from executions.providers import ProviderError
 from executions.selectors import workflow_run_inputs
 from executions.templates import template_cover_pick
 from graph.catalog.values import check_setting
@@ -282,13 +284,16 @@ def app_passcode_try(*, app: App, passcode: str, visitor: str) -> bool:
     return bool(app.passcode_hash) and check_password(passcode, app.passcode_hash)
 
 
-def app_values_resolve(app: App, values: Any, visitor: str = "") -> dict[str, dict[str, Any]]:
+def app_values_resolve(app: App, values: Any, visitor: str = "", *, urls: bool = False,
+                       actor: Principal | None = None) -> dict[str, dict[str, Any]]:
     """A run's `inputs` (executions.planner) from what a visitor sent: `{nodeId: value}` for a
     node with one exposed input, `{nodeId: {input: value}}` for any. Only exposed inputs are
     taken; each value must fit its setting and the app's allowed values; a left-out input takes
     the app's default, else the workflow's saved value; a required one with neither is a 400.
-    A file field's value is the token of a file this `visitor` uploaded to the app (app_upload),
-    never a URL: the run takes that file of the team's."""
+    A file field's value is the token of a file this `visitor` uploaded to the app (app_upload):
+    the run takes that file of the team's. With `urls` (an API key's or MCP caller's run, never
+    the page's visitor) it may instead be an http(s) URL, fetched here through the outbound
+    guard and checked as an upload is (app_fetch), once every other value has passed."""
     if values is None:
         values = {}
     if not isinstance(values, dict):
@@ -314,6 +319,7 @@ def app_values_resolve(app: App, values: Any, visitor: str = "") -> dict[str, di
                            code="invalid_inputs", nodeId=node_id)
     nodes = {n["id"]: n for n in app.workflow.nodes if isinstance(n, dict) and "id" in n}
     inputs: dict[str, dict[str, Any]] = {}
+    fetches: list[tuple[str, str, str, str]] = []
     for node_id, by_input in fields.items():
         node = nodes.get(node_id)
         if node is None:  # the workflow changed since publishing: that field is gone
@@ -326,6 +332,9 @@ def app_values_resolve(app: App, values: Any, visitor: str = "") -> dict[str, di
                                    nodeId=node_id, input=input_id)
                 continue
             if field.get("media"):
+                if urls and _is_url(value):
+                    fetches.append((node_id, input_id, field["media"], value))
+                    continue
                 asset = upload_for_token(app, value, visitor, field["media"])
                 inputs.setdefault(node_id, {})[input_id] = settings.MEDIA_URL + asset.file.name
                 continue
@@ -340,7 +349,62 @@ def app_values_resolve(app: App, values: Any, visitor: str = "") -> dict[str, di
                                code="invalid_inputs", nodeId=node_id, input=input_id,
                                allowedValues=allowed)
             inputs.setdefault(node_id, {})[input_id] = value
+    for node_id, input_id, kind, url in fetches:
+        asset = app_fetch(app=app, url=url, kind=kind, actor=actor, visitor=visitor,
+                          where={"nodeId": node_id, "input": input_id})
+        inputs.setdefault(node_id, {})[input_id] = settings.MEDIA_URL + asset.file.name
     return inputs
+
+
+def _is_url(value: Any) -> bool:
+    # An upload token (django.core.signing) never holds "://".
+    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))
+
+
+def _file_admit(app: App, visitor: str) -> None:
+    """One more file (an upload or a URL to fetch) in the visitor's hourly window of the app:
+    its runs per hour times its file fields; refused ones count too."""
+    window_admit(scope=f"app-upload:{app.pk}:{visitor}",
+                 limit=app.visitor_runs_per_hour * sum(
+                     1 for f in app.exposed_inputs if f.get("media")),
+                 seconds=3600, message="You have uploaded too many files to this app. Please "
+                 "try again later.")
+
+
+def _file_in(app: App, *, actor: Principal | None, data: bytes, mime: str,
+             kinds: tuple[str, ...], where: dict[str, Any]) -> Asset:
+    """A file for the app's file fields, checked as any upload is, stored among the team's
+    assets with the app as origin."""
+    try:
+        asset = asset_upload(team=app.team, data=data, declared_mime=mime, kinds=kinds,
+                             renditions=False,
+                             uploader={"created_by": actor.user if actor else None,
+                                       "api_key": actor.api_key if actor else None,
+                                       "app_id": app.pk})
+    except MediaRefused as error:
+        # 415 not a format the field takes or sent as another; 422 over the pixel cap.
+        raise ApiError(error.message, code=error.code, status=error.http_status,
+                       **where) from error
+    renditions_enqueue_on_commit(asset.pk)
+    return asset
+
+
+def app_fetch(*, app: App, url: str, kind: str, actor: Principal | None, visitor: str,
+              where: dict[str, Any]) -> Asset:
+    """The file at `url` for a file field of `kind`, fetched as POST /media/upload {"url"} and
+    an Image Input's URL are (executions.fetch.fetch_url: every hop's address checked against
+    private, loopback and link-local targets, size and time capped), then checked and stored
+    as an upload to the app. A refused or unreachable URL is a 400 naming the field."""
+    if len(url) > 2000:
+        raise ApiError("The file's URL is longer than 2000 characters", code="invalid_inputs",
+                       **where)
+    _file_admit(app, visitor)
+    try:
+        data, mime = fetch_url(url)
+    except ProviderError as error:
+        code = "fetch_failed" if error.kind == "network" else "fetch_refused"
+        raise ApiError(error.message, code=code, **where) from error
+    return _file_in(app, actor=actor, data=data, mime=mime, kinds=(kind,), where=where)
 
 
 def app_upload(*, app: App, data: bytes, declared_mime: str, actor: Principal | None,
@@ -355,20 +419,8 @@ def app_upload(*, app: App, data: bytes, declared_mime: str, actor: Principal | 
     kinds = tuple(dict.fromkeys(f["media"] for f in app.exposed_inputs if f.get("media")))
     if not kinds:
         raise ApiError("This app takes no files", code="invalid_request")
-    window_admit(scope=f"app-upload:{app.pk}:{visitor}",
-                 limit=app.visitor_runs_per_hour * sum(
-                     1 for f in app.exposed_inputs if f.get("media")),
-                 seconds=3600, message="You have uploaded too many files to this app. Please "
-                 "try again later.")
-    try:
-        asset = asset_upload(team=app.team, data=data, declared_mime=declared_mime,
-                             kinds=kinds, renditions=False,
-                             uploader={"created_by": actor.user if actor else None,
-                                       "app_id": app.pk})
-    except MediaRefused as error:
-        # 415 not a format the app takes or sent as another; 422 over the pixel cap.
-        raise ApiError(error.message, code=error.code, status=error.http_status) from error
-    renditions_enqueue_on_commit(asset.pk)
+    _file_admit(app, visitor)
+    asset = _file_in(app, actor=actor, data=data, mime=declared_mime, kinds=kinds, where={})
     return asset, upload_token(app, asset, visitor)
 
 
@@ -380,14 +432,16 @@ def _saved(node: dict, input_id: str) -> Any:
 
 
 def app_run(*, app: App, values: Any, actor: Principal | None, visitor: str,
-            visitor_label: str = "", trigger: str = Execution.Trigger.APP) -> Execution:
+            visitor_label: str = "", trigger: str = Execution.Trigger.APP,
+            urls: bool = False) -> Execution:
     """Start a run of the app's workflow for a visitor (an IP address, a member or an API key,
     named by `visitor`; `visitor_label` names an anonymous one in the activity log). `trigger`:
-    `app`, or `mcp` for the MCP server's run_app (the run carries the app either way)."""
+    `app`, or `mcp` for the MCP server's run_app (the run carries the app either way). `urls`:
+    a file field may be given as an http(s) URL (the API's and MCP's callers)."""
     workflow = app.workflow
     if not app.is_active or workflow.deleted_at is not None:
         raise ApiError("This app is not available right now", code="app_inactive", status=409)
-    inputs = app_values_resolve(app, values, visitor)
+    inputs = app_values_resolve(app, values, visitor, urls=urls, actor=actor)
     window_admit(scope=f"app-run:{app.pk}:{visitor}", limit=app.visitor_runs_per_hour,
                  seconds=3600, message="You have started too many runs of this app. Please "
                  "try again later.")

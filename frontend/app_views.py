@@ -16,12 +16,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.csrf import csrf_exempt, csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Scope
 from accounts.selectors import Principal, principal_for_user
 from clientapps import selectors, services
+from clientapps.api.views import AppUploadApi, upload_answer
 from clientapps.models import App
 from executions.selectors import workflow_run_inputs
 from frontend.team_context import current_membership
@@ -147,10 +148,24 @@ def _visitor_of(request, member: Principal | None) -> str:
     return f"user:{request.user.pk}" if member else _visitor(request)
 
 
+_key_upload = AppUploadApi.as_view()
+
+
+@csrf_exempt  # a key's request carries no CSRF token; the page's visitor's is checked below
 @require_POST
 def app_visitor_upload(request, slug: str):
     """A file for one of the app's file fields (multipart "file") → 201 with the token the
-    run's input names it by; the file's URL is never given to the visitor."""
+    run's input names it by; the file's URL is never given to the visitor. A request with a
+    Bearer Authorization header is an API caller's (a key with apps:execute): the API's view
+    answers it, in the API's error shape, with a token bound to the key. (A proxy's Basic
+    credentials leave the page's visitor a page visitor.)"""
+    if request.META.get("HTTP_AUTHORIZATION", "").lstrip()[:7].lower() == "bearer ":
+        return _key_upload(request, slug=slug)
+    return _page_upload(request, slug)
+
+
+@csrf_protect
+def _page_upload(request, slug: str):
     from django.conf import settings
 
     app = _app(slug)
@@ -170,9 +185,7 @@ def app_visitor_upload(request, slug: str):
             actor=member, visitor=_visitor_of(request, member))
     except ApiError as error:
         return _error(error)
-    return JsonResponse({"upload": token, "type": asset.kind, "width": asset.width,
-                         "height": asset.height, "duration": asset.duration,
-                         "size": asset.size}, status=201)
+    return JsonResponse(upload_answer(asset, token), status=201)
 
 
 @require_POST

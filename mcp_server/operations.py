@@ -188,7 +188,9 @@ def app_run(principal: Principal, request: HttpRequest, *, slug: str,
             inputs: dict[str, Any] | None, idempotency_key: str | None = None
             ) -> dict[str, Any]:
     """POST /apps/{slug}/run (Wireflow's run_app): the same service, so the app's exposed
-    inputs, daily credit cap and per-visitor rate apply, with the same errors."""
+    inputs, daily credit cap and per-visitor rate apply, with the same errors. A file field
+    takes an upload token this key got from POST /apps/{slug}/uploads, or an http(s) URL
+    fetched through the outbound guard."""
     from clientapps import selectors as app_selectors
     from clientapps import services as app_services
 
@@ -198,8 +200,8 @@ def app_run(principal: Principal, request: HttpRequest, *, slug: str,
 
     def start() -> dict[str, Any]:
         execution = app_services.app_run(app=app, values=inputs, actor=principal,
-                                          visitor=f"key:{principal.api_key.pk}",
-                                          trigger=Execution.Trigger.MCP)
+                                          visitor=app_selectors.api_visitor(principal),
+                                          trigger=Execution.Trigger.MCP, urls=True)
         return _started(request, execution, app.workflow_id)
 
     return _keyed(principal, idempotency_key, app.team, "run_app",

@@ -338,7 +338,10 @@ async def run_app(
     slug: Annotated[str, Field(description="The app's slug, as in its link /apps/{slug}")],
     inputs: Annotated[dict[str, Any] | None, Field(
         description="Values for the app's exposed inputs, keyed by node id: a value, or "
-                    "{setting: value}")] = None,
+                    "{setting: value}. A file field (an exposed input with `media`) takes an "
+                    "http(s) URL of the image or sound, fetched by the server (no private or "
+                    "loopback addresses), or the `upload` token of POST /apps/{slug}/uploads "
+                    "made with this key")] = None,
     idempotencyKey: IdempotencyKey = None,
 ) -> RunStarted:
     """Run one of the team's client apps (needs apps:execute): only its exposed inputs are

@@ -4,8 +4,10 @@ addition. Another team's app is a 404 everywhere."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -128,7 +130,10 @@ class AppIn(AppChangeIn):
 class AppRunIn(serializers.Serializer):
     inputs = serializers.DictField(child=serializers.JSONField(), required=False,
                                    help_text="{nodeId: value} or {nodeId: {input: value}}: "
-                                   "the app's exposed inputs only")
+                                   "the app's exposed inputs only. (addition) A file field "
+                                   "(exposedInputs[].media) takes the `upload` token of POST "
+                                   "/apps/{slug}/uploads made with this key, or an http(s) "
+                                   "URL fetched as an Image Input's URL is")
 
 
 class AppRunStarted(serializers.Serializer):
@@ -236,6 +241,52 @@ def _app_team(request: Request, slug: str):
     return app.team
 
 
+class AppUploadIn(serializers.Serializer):
+    file = serializers.FileField(help_text="An image or sound for one of the app's file fields")
+
+
+class AppUploadOut(serializers.Serializer):
+    upload = serializers.CharField(help_text="The token a run's input names the file by; only "
+                                   "this key's runs of this app take it, for 24 hours")
+    type = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True)
+    size = serializers.IntegerField()
+
+
+def upload_answer(asset, token: str) -> dict:
+    """What POST /apps/{slug}/uploads answers, to the page's visitor and to a key alike."""
+    return {"upload": token, "type": asset.kind, "width": asset.width, "height": asset.height,
+            "duration": asset.duration, "size": asset.size}
+
+
+class AppUploadApi(APIView):
+    """(addition) A file for an app's file field, sent with an API key (apps:execute): the
+    app page's own upload endpoint, POST /apps/{slug}/uploads, hands a request with an
+    Authorization header to this view. The token it answers is bound to the key."""
+
+    parser_classes = [MultiPartParser]
+    required_scopes = {"POST": RUN}
+
+    @extend_schema(operation_id="apps_upload", request={"multipart/form-data": AppUploadIn},
+                   responses={201: AppUploadOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                              413: ErrorOut, 415: ErrorOut, 422: ErrorOut, 429: ErrorOut})
+    def post(self, request: Request, slug: str) -> Response:
+        app = selectors.app_for_team(principal=request.principal, slug=slug)
+        require_scope(request.principal, app.team_id, RUN)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApiError('Send the file as multipart "file"', code="invalid_request")
+        if upload.size > settings.FETCH_MAX_BYTES:
+            raise ApiError(f"File too large (limit {settings.FETCH_MAX_BYTES // 2**20} MB)",
+                           code="payload_too_large", status=413)
+        asset, token = services.app_upload(
+            app=app, data=upload.read(), declared_mime=(upload.content_type or "").lower(),
+            actor=request.principal, visitor=selectors.api_visitor(request.principal))
+        return Response(upload_answer(asset, token), status=status.HTTP_201_CREATED)
+
+
 class AppRunApi(APIView):
     """Run an app as Wireflow's `run_app` does: its exposed inputs → 202 and an executionId,
     polled at GET /workflows/executions/{id}/poll like any run."""
@@ -253,11 +304,10 @@ class AppRunApi(APIView):
         app = selectors.app_for_team(principal=request.principal, slug=slug)
         require_scope(request.principal, app.team_id, RUN)
         body = _object(request.data, AppRunIn)
-        principal = request.principal
-        visitor = (f"key:{principal.api_key.pk}" if principal.api_key
-                   else f"user:{principal.user.pk}")
-        execution = services.app_run(app=app, values=body.get("inputs"), actor=principal,
-                                     visitor=visitor)
+        execution = services.app_run(app=app, values=body.get("inputs"),
+                                     actor=request.principal,
+                                     visitor=selectors.api_visitor(request.principal),
+                                     urls=True)
         poll = request.build_absolute_uri(f"/api/v1/workflows/executions/{execution.pk}/poll")
         return Response({"data": {"executionId": str(execution.pk), "status": execution.status}},
                         status=status.HTTP_202_ACCEPTED, headers={"Location": poll})

@@ -608,3 +608,94 @@ def test_a_cap_time_zone_must_be_a_known_iana_name(api):
         assert response.status_code == 400, bad
     changed = api.patch(f"/api/v1/apps/{slug}", {"capTimezone": "Europe/Berlin"}, format="json")
     assert changed.status_code == 200 and changed.json()["data"]["capTimezone"] == "Europe/Berlin"
+
+
+# --- file fields from API callers: a key's upload, or a URL -----------------------------------
+
+def _key_upload(client, slug: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(f"/apps/{slug}/uploads",
+                       {"file": SimpleUploadedFile("photo.png", data, content_type="image/png")},
+                       format="multipart")
+
+
+def test_a_key_uploads_through_the_apps_endpoint_and_only_its_runs_take_the_token(
+        team, other_team, make_key, key_client, settings, tmp_path):
+    from rest_framework.test import APIClient
+
+    from executions.models import Asset, NodeRun
+    from tests.media_files import pillow
+
+    settings.MEDIA_ROOT = tmp_path
+    slug = _photo_app(key_client(team))
+    key = make_key(team, scopes=["apps:execute"])
+    runner = APIClient(enforce_csrf_checks=True)  # a key needs no CSRF token; a page does
+    runner.credentials(HTTP_AUTHORIZATION=f"Bearer {key.raw_key}")
+    response = _key_upload(runner, slug, pillow("PNG", (40, 30)))
+    assert response.status_code == 201, response.json()
+    token = response.json()["upload"]
+    assert (response.json()["type"], response.json()["width"]) == ("image", 40)
+    asset = Asset.objects.get()
+    assert (asset.app_id, asset.api_key_id) == (App.objects.get(slug=slug).pk, key.api_key.pk)
+    # The page's visitors still need the CSRF token.
+    page = Client(enforce_csrf_checks=True)
+    page.get(f"/apps/{slug}")
+    assert page.post(f"/apps/{slug}/uploads", {}).status_code == 403
+
+    # Another key of the team, or the page's visitor, holding the token: refused, nothing runs.
+    refused = key_client(team, scopes=["apps:execute"]).post(
+        f"/api/v1/apps/{slug}/run", {"inputs": {"photo": token}}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_inputs"
+    assert _visitor_run(Client(enforce_csrf_checks=True), slug,
+                        {"photo": token}).status_code == 400
+    assert Execution.objects.count() == 0
+    started = runner.post(f"/api/v1/apps/{slug}/run", {"inputs": {"photo": token}},
+                          format="json")
+    assert started.status_code == 202, started.json()
+    run = NodeRun.objects.get(node_id="photo")
+    assert run.config["url"] == f"/media/{asset.file.name}"
+
+    # Without apps:execute a 403, another team's key a 404, a bad key the API's 401.
+    for client, status in ((key_client(team, scopes=["workflows:read"]), 403),
+                           (key_client(other_team), 404)):
+        assert _key_upload(client, slug, pillow("PNG")).status_code == status
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Bearer sk-not-a-key-at-all")
+    answer = _key_upload(bad, slug, pillow("PNG"))
+    assert answer.status_code == 401 and answer.json()["error"] == "Invalid API key"
+    assert Asset.objects.count() == 1
+
+
+def test_a_url_for_a_file_field_is_fetched_through_the_outbound_guard(
+        team, key_client, settings, tmp_path):
+    from executions.models import Asset, NodeRun
+    from tests.servers import RawServer, serve_png
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.FETCH_ALLOW_PRIVATE = False
+    admin = key_client(team)
+    slug = _photo_app(admin)
+    server = RawServer(serve_png)
+    try:
+        url = f"http://127.0.0.1:{server.port}/blue.png"
+        for refused_url in (url, "http://10.20.30.40/a.png"):
+            refused = admin.post(f"/api/v1/apps/{slug}/run",
+                                 {"inputs": {"photo": refused_url}}, format="json")
+            assert refused.status_code == 400, refused.json()
+            body = refused.json()
+            assert (body["code"], body["nodeId"], body["input"]) == ("fetch_refused", "photo",
+                                                                     "url")
+        assert server.requests == []
+        assert Execution.objects.count() == 0 and Asset.objects.count() == 0
+
+        settings.FETCH_ALLOW_PRIVATE = True  # the loopback server stands for the internet
+        started = admin.post(f"/api/v1/apps/{slug}/run", {"inputs": {"photo": url}},
+                             format="json")
+        assert started.status_code == 202, started.json()
+    finally:
+        server.close()
+    asset = Asset.objects.get()
+    assert (asset.app_id, asset.width, asset.height) == (App.objects.get(slug=slug).pk, 8, 8)
+    assert NodeRun.objects.get(node_id="photo").config["url"] == f"/media/{asset.file.name}"
+    assert len(server.requests) == 1
