@@ -26,9 +26,8 @@ from clientapps.api.views import AppUploadApi, upload_answer
 from clientapps.models import App
 from executions.selectors import workflow_run_inputs
 from frontend.team_context import current_membership
-from frontend.views import editor_assets
+from frontend.views import editor_assets, workflow_or_404
 from graph.catalog import catalog
-from graph.selectors import workflow_get
 from wireflow_site.errors import ApiError
 
 LOGIN = "/login/"
@@ -385,11 +384,7 @@ def _publish_page(request, principal: Principal, workflow, app: App | None):
 @login_required(login_url=LOGIN)
 def app_publish(request, workflow_id: str):
     principal = principal_for_user(request.user)
-    try:
-        workflow = workflow_get(principal=principal, workflow_id=workflow_id)
-    except ApiError:
-        raise Http404("No such workflow") from None
-    return _publish_page(request, principal, workflow, None)
+    return _publish_page(request, principal, workflow_or_404(principal, workflow_id), None)
 
 
 @ensure_csrf_cookie

@@ -23,7 +23,7 @@ from accounts.roles import MANAGE_KEYS, MANAGE_MEMBERS, MANAGE_TEAM, Role, Scope
 from accounts.selectors import principal_for_user
 from executions import usage
 from frontend.team_context import current_membership
-from frontend.views import editor_assets
+from frontend.views import editor_assets, workflow_or_404
 from wireflow_site.errors import ApiError
 
 LOGIN = "/login/"
@@ -314,13 +314,8 @@ def workflow_history(request, workflow_id: str):
     it as a new version. The same reads and service as /api/v1/workflows/{id}/versions."""
     from graph import services as graph_services
     from graph import versions
-    from graph.selectors import workflow_get
-
     principal = principal_for_user(request.user)
-    try:
-        workflow = workflow_get(principal=principal, workflow_id=workflow_id)
-    except ApiError:
-        raise Http404("No such workflow") from None
+    workflow = workflow_or_404(principal, workflow_id)
     can_edit = principal.can(workflow.team_id, Scope.WORKFLOWS_WRITE)
     if request.method == "POST":
         try:

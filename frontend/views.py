@@ -146,18 +146,25 @@ def _read_manifest() -> dict:
     return json.loads(manifest_path.read_text())
 
 
+def workflow_or_404(principal, workflow_id: str):
+    """The workflow a page shows, or a 404 when it is missing or not this principal's to
+    read (another team's looks missing, as in the API)."""
+    from graph.selectors import workflow_get
+    from wireflow_site.errors import ApiError
+
+    try:
+        return workflow_get(principal=principal, workflow_id=workflow_id)
+    except ApiError:
+        raise Http404("No such workflow") from None
+
+
 @ensure_csrf_cookie
 @login_required(login_url="/login/")
 def editor(request, workflow_id: str):
     from accounts.roles import Scope
-    from graph.selectors import workflow_get
-    from wireflow_site.errors import ApiError
 
     principal = principal_for_user(request.user)
-    try:
-        workflow = workflow_get(principal=principal, workflow_id=workflow_id)
-    except ApiError:
-        raise Http404("No such workflow") from None
+    workflow = workflow_or_404(principal, workflow_id)
     assets = editor_assets()
     if not assets["js"]:
         return render(request, "editor_missing.html", status=503)

@@ -25,6 +25,19 @@ WIREFLOW_EXAMPLE = {
 }
 
 
+def lantern_workflow(team, actor, name: str):
+    """A saved workflow of a prompt ("a lantern") into Nano Banana 2 at one image (7 credits
+    at 1K): the app and MCP tests' paid run."""
+    from graph.services import workflow_create
+    from tests.graph.builders import edge, node
+
+    workflow, _ = workflow_create(team=team, actor=actor, name=name, nodes=[
+        node("prompt", "input:text", {"prompt": "a lantern"}),
+        node("nano", "generate:nano_banana_2", {"num_images": 1}),
+    ], edges=[edge("e1", "prompt", "prompt", "nano", "prompt")], strict=False)
+    return workflow
+
+
 def offline_chain() -> dict:
     """Text → local preview → Lanczos upscale → pan & zoom video: valid and runnable offline."""
     spec = copy.deepcopy(DEMO_WORKFLOWS[1])

@@ -144,14 +144,10 @@ def test_no_serious_violations_on_a_client_app_page(browser, server, team, desig
     and its passcode form."""
     from accounts.selectors import principal_for_user
     from clientapps.services import app_create
-    from graph.services import workflow_create
-    from tests.graph.builders import edge, node
+    from tests.samples import lantern_workflow
 
     actor = principal_for_user(designer)
-    workflow, _ = workflow_create(team=team, actor=actor, name="App page", nodes=[
-        node("prompt", "input:text", {"prompt": "a lantern"}),
-        node("nano", "generate:nano_banana_2", {"num_images": 1}),
-    ], edges=[edge("e1", "prompt", "prompt", "nano", "prompt")], strict=False)
+    workflow = lantern_workflow(team, actor, "App page")
     fields = [{"nodeId": "prompt", "helpText": "What to draw"},
               {"nodeId": "nano", "input": "aspect_ratio", "allowedValues": ["1:1", "16:9"]},
               {"nodeId": "nano", "input": "num_images"}]

@@ -10,9 +10,8 @@ from django.test import RequestFactory
 from accounts.models import IdempotencyRecord
 from accounts.selectors import principal_for_api_key
 from executions.models import Execution
-from graph.services import workflow_create
 from mcp_server import operations
-from tests.graph.builders import edge, node
+from tests.samples import lantern_workflow
 from wireflow_site.errors import ApiError
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +22,7 @@ def _setup(make_team, make_key, credits):
     team = make_team(credits=credits)
     key = make_key(team)
     principal = principal_for_api_key(key.api_key)
-    workflow, _ = workflow_create(team=team, actor=principal, name="Poster", nodes=[
-        node("prompt", "input:text", {"prompt": "a lantern"}),
-        node("nano", "generate:nano_banana_2", {"num_images": 1}),
-    ], edges=[edge("e1", "prompt", "prompt", "nano", "prompt")], strict=False)
-    return team, key, principal, workflow
+    return team, key, principal, lantern_workflow(team, principal, "Poster")
 
 
 def test_a_refusal_is_replayed_as_first_given_and_the_key_is_the_api_keys_own(

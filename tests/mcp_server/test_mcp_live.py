@@ -12,7 +12,7 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.samples import offline_chain
+from tests.samples import lantern_workflow, offline_chain
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -327,16 +327,11 @@ def test_run_app_takes_only_the_exposed_inputs_keeps_the_daily_cap_and_needs_its
     from accounts.selectors import principal_for_api_key
     from clientapps.services import app_create
     from executions.models import Execution
-    from graph.services import workflow_create
-    from tests.graph.builders import edge, node
 
     team = make_team(credits=1000)
     key = make_key(team)
     actor = principal_for_api_key(key.api_key)
-    workflow, _ = workflow_create(team=team, actor=actor, name="Poster app", nodes=[
-        node("prompt", "input:text", {"prompt": "a lantern"}),
-        node("nano", "generate:nano_banana_2", {"num_images": 1}),
-    ], edges=[edge("e1", "prompt", "prompt", "nano", "prompt")], strict=False)
+    workflow = lantern_workflow(team, actor, "Poster app")
     app = app_create(workflow=workflow, actor=actor, title="Lanterns", access="link",
                      daily_credit_cap=10, exposed_inputs=[{"nodeId": "prompt"}])
     reader = make_key(team, scopes=["workflows:read"])
