@@ -14,6 +14,7 @@ Two changes to daphne's own command line, both through the hooks daphne offers (
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from daphne.access import AccessLogGenerator
@@ -47,6 +48,16 @@ class WireflowServer(Server):
         # daphne's request factory does not pass; tests/site/test_daphne.py holds us to it.
         protocol._parsePOSTFormSubmission = False
         super().protocol_connected(protocol)
+
+
+    def run(self) -> None:
+        # Everything loaded so far (Django, the apps, the URL conf, the catalog) lives as long
+        # as the process: out of the collector's sight, a full collection no longer walks it.
+        # On this app that took `GET /healthz` from 1.9 to 1.3 ms of CPU and its p99 from
+        # ~200 to ~100 ms at 32 clients (README, Benchmarks: intake).
+        gc.collect()
+        gc.freeze()
+        super().run()
 
 
 class WireflowCommandLine(CommandLineInterface):

@@ -1,0 +1,89 @@
+"""Django's ASGI handler with each request's synchronous work on a thread kept for it.
+
+Under ASGI, Django runs a request's synchronous middleware and view in a thread made for that
+request (asgiref's ThreadSensitiveContext) and joins it afterwards. With 32 requests in flight a
+daphne process then holds 32 threads contending for the GIL with its event loop: the loop that
+reads requests and writes answers gets the GIL between them, so answers wait behind everyone's
+time slices (p99 of a trigger at 32 clients 2–3 s, `GET /healthz` 200–500 ms), and every request
+pays a thread start and join and opens a database connection of its own (a new thread has none).
+
+Here a fixed set of WEB_THREADS threads serves the requests in turn (asgiref's
+ThreadSensitiveContext with an executor the caller owns, as asgiref documents): a request takes
+an idle thread, runs its synchronous parts there, and gives it back; a request that finds none
+idle waits for one. The threads keep their database connections across requests, recycled as
+Django recycles them (CONN_MAX_AGE, health checks, the pool on PostgreSQL). Several threads,
+not one: a request blocked on another machine (an object-store upload, an SMTP server) holds
+its thread only, not the whole process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext
+from django.core.handlers.asgi import ASGIHandler
+
+
+class _Executors:
+    """Idle single-thread executors, handed to waiting requests first come, first served.
+    Safe across event loops (a test suite runs many), hence a lock and plain futures."""
+
+    def __init__(self, executors: list[ThreadPoolExecutor]) -> None:
+        self._idle = deque(executors)
+        self._waiters: deque[asyncio.Future] = deque()
+        self._lock = threading.Lock()
+
+    async def take(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._idle:
+                return self._idle.popleft()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # Cancelled while waiting: _hand() gives the executor back, unless it was handed
+            # over just before the cancellation reached us.
+            if waiter.done() and not waiter.cancelled():
+                self.give_back(waiter.result())
+            raise
+
+    def give_back(self, executor: ThreadPoolExecutor) -> None:
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.get_loop().call_soon_threadsafe(self._hand, waiter, executor)
+                    return
+            self._idle.append(executor)
+
+    def _hand(self, waiter: asyncio.Future, executor: ThreadPoolExecutor) -> None:
+        if waiter.done():  # its request went away meanwhile
+            self.give_back(executor)
+        else:
+            waiter.set_result(executor)
+
+
+class PooledThreadsASGIHandler(ASGIHandler):
+    def __init__(self, threads: int) -> None:
+        if threads < 1:
+            raise ValueError("WEB_THREADS must be at least 1")
+        super().__init__()
+        self.threads = threads
+        self._executors = _Executors(
+            [ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+             for _ in range(threads)])
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(
+                f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        executor = await self._executors.take()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            self._executors.give_back(executor)
