@@ -233,15 +233,14 @@ _FLUX_PRO = _flux(
     "reference images; from BFL or fal.",
     extra=(Input(VENDOR_SETTING, "Vendor", "enum", is_port=False, default="bfl",
                  enum=("bfl", "fal"),
-                 description="Who runs it: BFL's own API (takes reference images) or fal "
-                 "(text to image only). The same price at both."),))
+                 description="Who runs it: BFL's own API or fal (with reference images, "
+                 "fal's FLUX.2 [pro] edit app). The same price at both."),))
 FLUX_2_PRO = dataclasses.replace(
     _FLUX_PRO, check_config=_flux_pro_on_fal_check,
     routes=(Route("bfl", "bfl", "flux-2-pro", label="Black Forest Labs API"),
             Route("fal", "fal", FLUX_2_PRO_FAL.endpoint, declaration=FLUX_2_PRO_FAL,
                   label="fal")),
-    price_rule="at BFL and at fal alike: " + _FLUX_PRO.price_rule + " (fal: text to image "
-    "only, no reference images)")
+    price_rule="at BFL and at fal alike: " + _FLUX_PRO.price_rule)
 
 FLUX_2_MAX = _flux(
     "max", "FLUX.2 [max]", first=7, further=3, max_references=FLUX_MAX_REFERENCES,

@@ -5,7 +5,7 @@ llms.txt: input schema and pricing), read on `CHECKED`; `unconfirmed` says what 
 read there and was kept to the least we could rely on.
 """
 
-from graph.catalog.library import Answer, Field, Model, Price, Size
+from graph.catalog.library import MEGAPIXEL, Answer, Field, Model, Price, Size
 
 CHECKED = "2026-12-03"
 FAL = "fal"
@@ -259,7 +259,39 @@ UPSCALE_SEEDVR = Model(
 # --- routes: a model another node type runs, served by fal too -------------------------------
 
 # FLUX.2 [pro] on fal, the `vendor: fal` route of generate:flux_2_pro (BFL's own API is the
-# other): text to image only; its width and height go as fal's custom image_size.
+# other): text to image at fal-ai/flux-2-pro, and with reference images at its edit app
+# fal-ai/flux-2-pro/edit (the same fields and `image_urls`); width and height go as fal's
+# custom image_size. fal prices both alike, as BFL does: $0.03 for the first megapixel of
+# output and $0.015 per further megapixel of input and output, rounded up (the node's rule).
+FLUX_2_FAL_PRICE = Price("megapixel", 0.015,
+                         note="$0.03 the first megapixel, $0.015 each further one of output "
+                         "and of every reference: the node's FLUX.2 rule")
+FLUX_2_FAL_SOURCE = ("fal's llms.txt for fal-ai/flux-2-pro and fal-ai/flux-2-pro/edit (input "
+                     "schema and pricing; a stored copy in the code corpus)")
+FLUX_2_FAL_UNCONFIRMED = ("fal states no bounds on a custom width/height nor a most number of "
+                          "image_urls; we send BFL's (multiples of 16, 256–4096 a side, 4 MP; "
+                          "at most 8 references, each scaled to 4 MP at most)")
+FLUX_2_TOLERANCE = Field("safety_tolerance", "enum", "Safety tolerance", default="2",
+                         options=("1", "2", "3", "4", "5"), as_string=True)
+
+FLUX_2_PRO_EDIT_FAL = Model(
+    node_type="generate:flux_2_pro", label="FLUX.2 [pro] Edit (fal)",
+    vendor="Black Forest Labs", provider=FAL, endpoint="fal-ai/flux-2-pro/edit",
+    task="image-editing",
+    description="FLUX.2 [pro] served by fal: edits and combines reference images as the "
+    "prompt says.",
+    fields=(_prompt(),
+            Field("image_urls", "images", "Reference images", required=True,
+                  setting="reference_images", max_pixels=4 * MEGAPIXEL,
+                  description="The node's reference images, each sent at most 4 MP."),
+            Field("image_size", "size", "Size", default="auto", options=("auto",),
+                  description="{width, height} from the node's Width and Height."),
+            SEED, FLUX_2_TOLERANCE,
+            Field("enable_safety_checker", "boolean", default=True, hidden=True),
+            OUTPUT_FORMAT),
+    answer=IMAGES, size=Size("preset", "image_size"), price=FLUX_2_FAL_PRICE,
+    checked=CHECKED, source=FLUX_2_FAL_SOURCE, unconfirmed=FLUX_2_FAL_UNCONFIRMED)
+
 FLUX_2_PRO_FAL = Model(
     node_type="generate:flux_2_pro", label="FLUX.2 [pro] (fal)", vendor="Black Forest Labs",
     provider=FAL, endpoint="fal-ai/flux-2-pro", task="text-to-image",
@@ -267,17 +299,12 @@ FLUX_2_PRO_FAL = Model(
     fields=(_prompt(),
             Field("image_size", "size", "Size",
                   description="{width, height} from the node's Width and Height."),
-            SEED,
-            Field("safety_tolerance", "enum", "Safety tolerance", default="2",
-                  options=("1", "2", "3", "4", "5"), as_string=True),
+            SEED, FLUX_2_TOLERANCE,
             Field("enable_safety_checker", "boolean", default=True, hidden=True),
             OUTPUT_FORMAT),
-    answer=IMAGES, size=Size("preset", "image_size"),
-    price=Price("megapixel", 0.015,
-                note="$0.03 the first megapixel, $0.015 each further: the node's FLUX.2 rule"),
-    checked=CHECKED, source="fal.ai/docs model-api-reference flux-2-pro (input schema)",
-    unconfirmed="the price ($0.03 + $0.015 per further MP) is from a third-party table of "
-    "fal's prices; fal's bounds on a custom width/height were not read (we send BFL's)")
+    answer=IMAGES, size=Size("preset", "image_size"), price=FLUX_2_FAL_PRICE,
+    checked=CHECKED, source=FLUX_2_FAL_SOURCE, unconfirmed=FLUX_2_FAL_UNCONFIRMED,
+    edit=FLUX_2_PRO_EDIT_FAL)
 
 MODELS = (FLUX_KONTEXT_T2I, RECRAFT_V3, IDEOGRAM_V3, IMAGEN_4, SEEDREAM_4, FLUX_SCHNELL,
           FLUX_DEV, REMOVE_BACKGROUND, FLUX_KONTEXT_EDIT, FLUX_FILL, SEEDREAM_4_EDIT,
