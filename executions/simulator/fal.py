@@ -144,6 +144,10 @@ def _problem(item: Field, value: Any) -> tuple[str, str] | None:
                                       for v in sides):
             return "model_attributes_type", ("Input should be a valid ImageSize: a whole "
                                              "width and height")
+        if item.min is not None and min(sides) < item.min:
+            return "greater_than_equal", f"Each side should be at least {item.min:g}"
+        if item.max is not None and max(sides) > item.max:
+            return "less_than_equal", f"Each side should be at most {item.max:g}"
         return None
     integer = kind in ("integer", "seed")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (

@@ -9,7 +9,7 @@ import dataclasses
 import math
 from typing import Any
 
-from graph.catalog.models_image import FLUX_2_PRO_FAL
+from graph.catalog.models_image import FAL_FLUX_2_MAX_SIDE, FLUX_2_PRO_FAL
 from graph.catalog.types import (
     NO_USAGE,
     VENDOR_SETTING,
@@ -215,15 +215,27 @@ def _flux(variant: str, label: str, *, first: float, further: float, max_referen
 
 
 def _flux_pro_on_fal_check(config: dict[str, Any]) -> list[ConfigIssue]:
-    """FLUX.2's size rule, and what fal's FLUX.2 [pro] takes beyond it when it is chosen."""
+    """FLUX.2's size rule, and what fal's FLUX.2 [pro] takes beyond it when it is chosen: a
+    safety tolerance of 1–5 and sides of at most 2,560 (fal's schema; BFL takes 4,096)."""
     issues = flux_check_config(config)
+    if config.get(VENDOR_SETTING) != "fal":
+        return issues
     tolerance = config.get("safety_tolerance")
-    if config.get(VENDOR_SETTING) == "fal" and isinstance(tolerance, int) and \
-            not 1 <= tolerance <= 5:
+    if isinstance(tolerance, int) and not 1 <= tolerance <= 5:
         issues.append({"rule": "vendor_setting", "input": "safety_tolerance",
                        "message": f"fal's FLUX.2 [pro] takes a safety tolerance of 1 to 5, "
                                   f"not {tolerance}",
                        "fix": "set it to 1–5, or choose BFL as the vendor"})
+    sized = any(issue["rule"] == "flux_size" for issue in issues)  # said once, that way
+    for side in ("width", "height"):
+        value = config.get(side)
+        if isinstance(value, int) and not isinstance(value, bool) and \
+                value > FAL_FLUX_2_MAX_SIDE and not sized:
+            issues.append({"rule": "vendor_setting", "input": side,
+                           "message": f"fal's FLUX.2 [pro] takes sides of at most "
+                                      f"{FAL_FLUX_2_MAX_SIDE:,} pixels, not {value:,}",
+                           "fix": f"set the {side} to {FAL_FLUX_2_MAX_SIDE:,} or less, or "
+                                  "choose BFL as the vendor"})
     return issues
 
 

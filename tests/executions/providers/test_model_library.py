@@ -280,3 +280,16 @@ def test_fal_flux_2_pro_edit_app_refuses_what_fal_refuses(simulator):
     ok = httpx.post(url, headers=FAL, json={"prompt": "x", "image_urls": [image],
                                              "image_size": "auto"})
     assert ok.status_code == 200, ok.text
+
+
+def test_fal_flux_2_pro_refuses_a_side_over_2560_as_its_schema_does(simulator):
+    url = f"{simulator.url}/fal-ai/flux-2-pro"
+    for size, kind in (({"width": 3072, "height": 1024}, "less_than_equal"),
+                       ({"width": 1024, "height": 128}, "greater_than_equal")):
+        answer = httpx.post(url, headers=FAL, json={"prompt": "x", "image_size": size})
+        assert answer.status_code == 422, size
+        assert [(d["loc"], d["type"]) for d in answer.json()["detail"]] == [
+            (["body", "image_size"], kind)]
+    ok = httpx.post(url, headers=FAL, json={"prompt": "x",
+                                             "image_size": {"width": 2560, "height": 1536}})
+    assert ok.status_code == 200, ok.text
