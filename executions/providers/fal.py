@@ -17,6 +17,7 @@ are the run's usage, as BFL's are.
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from typing import Any
 
@@ -49,6 +50,17 @@ def _media(job: Job, item: Field) -> list[Media]:
     return media
 
 
+def _data_uri(media: Media, item: Field) -> str:
+    """A medium as a data URI, converted to the first of the field's `formats` (PNG) when the
+    vendor takes only those and it is not one of them."""
+    if not item.formats or media.mime in item.formats:
+        return media.data_uri()
+    with imaging.open_image(media.read()) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format=item.formats[0].split("/", 1)[1].upper())
+    return f"data:{item.formats[0]};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
 def _images(job: Job, item: Field, sent: list[float]) -> list[str] | None:
     """An `images` field's data URIs; one over the field's `max_pixels` scaled down to it, and
     the megapixels of each sent added to `sent` (the vendor bills them)."""
@@ -73,7 +85,7 @@ def _value(job: Job, item: Field, sent: list[float]) -> Any:
         return text or None
     if item.kind in ("image", "video", "audio"):
         media = _media(job, item)
-        return media[0].data_uri() if media else None
+        return _data_uri(media[0], item) if media else None
     if item.kind == "images":
         return _images(job, item, sent)
     if item.kind == "seed":

@@ -132,7 +132,7 @@ def _problem(item: Field, value: Any) -> tuple[str, str] | None:
         return "literal_error", "Input should be " + " or ".join(
             repr(o) if not isinstance(o, str) else f"'{o}'" for o in item.options)
     if kind in MEDIA_KINDS:
-        return _media_problem(kind, value, item.max_items)
+        return _media_problem(kind, value, item.max_items) or _format_problem(item, value)
     if kind == "size":  # a named size, or {"width", "height"} in whole pixels
         if isinstance(value, str):  # fal's presets, and the app's own names ("auto")
             names = (*FAL_IMAGE_SIZES, *item.options)
@@ -180,6 +180,23 @@ def _media_problem(kind: str, value: Any, max_items: int | None) -> tuple[str, s
                 media.data_uri_bytes(one)
         except ValueError as exc:
             return "value_error", f"Value error, {exc}"
+    return None
+
+
+def _format_problem(item: Field, value: Any) -> tuple[str, str] | None:
+    """An image of a type the app does not take (Recraft's crisp upscale: PNG only), by the
+    data URI's type and the file's own signature."""
+    if not item.formats:
+        return None
+    signatures = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
+                  "image/webp": b"RIFF"}
+    for one in value if isinstance(value, list) else [value]:
+        mime = one[5:].split(";", 1)[0]
+        data = media.data_uri_bytes(one)
+        if mime not in item.formats or not any(data.startswith(signatures[f])
+                                                for f in item.formats if f in signatures):
+            return "value_error", (f"Value error, the image must be "
+                                   f"{' or '.join(f.split('/')[1].upper() for f in item.formats)}")
     return None
 
 

@@ -54,6 +54,12 @@ class Field:
     `min`/`max`/`options`, which is what the simulator holds requests to); `as_string` sends
     our value as a string (Kling takes "5", our saved workflows hold 5); `hidden` is in the
     vendor's schema but not offered (never sent by us; the simulator still knows it).
+    `max_pixels` (image ports): the vendor bills the megapixels of these images, so one larger
+    is scaled down to that many pixels before it is sent, and the megapixels sent are the
+    run's `references` usage (FLUX.2 [pro] edit on fal, as BFL does). `formats` (image
+    ports): the image types the vendor takes; another is converted to the first before it is
+    sent (Recraft's crisp upscale takes PNG only). A `size` field's `options` are the named
+    sizes it takes beyond fal's presets (e.g. "auto").
     """
 
     name: str
@@ -73,6 +79,7 @@ class Field:
     hidden: bool = False
     our_default: Any = None  # our setting's default where it differs from the vendor's
     max_pixels: int | None = None
+    formats: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
@@ -81,8 +88,10 @@ class Field:
                 self.options and self.kind not in ("enum", "size"):
             raise ValueError(f"field {self.name!r}: an enum field needs its options, and only "
                              "it (and a size field its extra named sizes) has them")
-        if self.max_pixels is not None and self.kind not in ("image", "images"):
-            raise ValueError(f"field {self.name!r}: only an image port has max_pixels")
+        if (self.max_pixels is not None or self.formats) and self.kind not in ("image",
+                                                                               "images"):
+            raise ValueError(f"field {self.name!r}: only an image port has max_pixels or "
+                             "formats")
         object.__setattr__(self, "options", tuple(self.options))
 
     @property

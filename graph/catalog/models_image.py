@@ -256,14 +256,15 @@ UPSCALE_RECRAFT_CRISP = Model(
     node_type="process:upscale_recraft_crisp", label="Recraft Crisp Upscale", vendor="Recraft",
     provider=FAL, endpoint="fal-ai/recraft/upscale/crisp", task="upscaling",
     description="Sharpens and enlarges an image faithfully, without inventing detail.",
-    fields=(_image(),),
+    fields=(Field("image_url", "image", "Image", required=True, setting="image",
+                  formats=("image/png",)),),
     answer=IMAGE, size=Size("input", "image_url", factor=4),
     price=Price("image", 0.004), checked=CHECKED,
     source=LLMS.format("fal-ai/recraft/upscale/crisp") + " (\"$0.004 per images\"); "
     "Recraft's own docs ($0.004 per crisp upscale)",
     unconfirmed="the output's size is stated by neither fal nor Recraft in the stored pages "
-    "(×4 is kept: it only sizes the estimate of what follows, the price is per image); fal "
-    "says the input must be a PNG, which we do not enforce")
+    "(×4 is kept: it only sizes the estimate of what follows, the price is per image). fal "
+    "says the input must be a PNG: another image is converted to PNG before it is sent")
 
 UPSCALE_SEEDVR = Model(
     node_type="process:upscale_seedvr", label="SeedVR2 Upscale", vendor="ByteDance",

@@ -70,7 +70,8 @@ VEO_3_FAST = Model(
     description="Google Veo 3 Fast: text to video with native sound (dialogue, effects).",
     fields=(_prompt(),
             Field("aspect_ratio", "enum", "Aspect ratio", default="16:9",
-                  options=("16:9", "9:16")),
+                  options=("16:9", "9:16", "1:1"), choices=("16:9", "9:16"),
+                  description="fal also takes 1:1 (outpainted); we offer 16:9 and 9:16."),
             Field("duration", "enum", "Duration", default="8s", options=("4s", "6s", "8s")),
             NEGATIVE,
             Field("generate_audio", "boolean", "Generate audio", default=True,
@@ -79,7 +80,8 @@ VEO_3_FAST = Model(
     answer=VIDEO,
     price=Price("second", 0.15, by="generate_audio", tiers={True: 0.15, False: 0.10},
                 seconds="duration"),
-    checked=CHECKED, source="fal.ai/models/fal-ai/veo3/fast/llms.txt")
+    checked=CHECKED, source="fal.ai/models/fal-ai/veo3/fast/llms.txt (price; a stored copy of "
+    "its schema: 16:9 / 9:16 / 1:1, 4s / 6s / 8s, sound off uses a third less)")
 
 VEO_3 = Model(
     node_type="generate:veo_3", label="Veo 3", vendor="Google", provider=FAL,
@@ -91,7 +93,9 @@ VEO_3 = Model(
                 seconds="duration"),
     checked=CHECKED, source="fal's pricing note for fal-ai/veo3 (\"$0.20 (audio off) or "
     "$0.40 (audio on)\" per second, a generated copy of fal's pricing data); the schema is "
-    "veo3/fast's")
+    "veo3/fast's",
+    unconfirmed="the stored copy of fal's veo3 schema lists a duration of \"8s\" only (the "
+    "veo3/fast copy lists 4s / 6s / 8s); we offer veo3/fast's three for both")
 
 HAILUO_02 = Model(
     node_type="generate:hailuo_02", label="MiniMax Hailuo 02 (image to video)",
@@ -211,8 +215,8 @@ SOUND_EFFECTS = Model(
     checked=CHECKED, source="fal's pricing data for fal-ai/elevenlabs/sound-effects as two "
     "integrations copied it (\"$0.002 per seconds\")",
     unconfirmed="duration_seconds is optional at fal (the model picks one); we always send "
-    "it so the price is known. Its 0.5–22 s bounds were not found in the stored pages on "
-    "2026-12-03")
+    "it so the price is known. Its 0.5–22 s bounds are an integration's summary of fal's "
+    "page, not fal's own schema text")
 
 MUSIC_LYRIA_2 = Model(
     node_type="generate:music_lyria_2", label="Music (Lyria 2)", vendor="Google",

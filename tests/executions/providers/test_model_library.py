@@ -293,3 +293,33 @@ def test_fal_flux_2_pro_refuses_a_side_over_2560_as_its_schema_does(simulator):
     ok = httpx.post(url, headers=FAL, json={"prompt": "x",
                                              "image_size": {"width": 2560, "height": 1536}})
     assert ok.status_code == 200, ok.text
+
+
+def _jpeg_media() -> Media:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 140, 60)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    name = default_storage.save("inputs/input.jpg", ContentFile(data))
+    return Media(kind="image", storage_name=name, mime="image/jpeg",
+                 sha256=hashlib.sha256(data).hexdigest(), width=40, height=30)
+
+
+def test_recraft_crisp_takes_png_only_and_a_jpeg_is_converted_before_it_is_sent(simulated,
+                                                                                simulator):
+    """fal's crisp upscale says its input "must be in PNG format": the simulator refuses a
+    JPEG, and the provider sends any other image as a PNG."""
+    url = f"{simulator.url}/fal-ai/recraft/upscale/crisp"
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buffer, "JPEG")
+    jpeg = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    refused = httpx.post(url, headers=FAL, json={"image_url": jpeg})
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["detail"]] == [["body", "image_url"]]
+    assert httpx.post(url, headers=FAL, json={"image_url": _png()}).status_code == 200
+    provider = get_provider("fal")
+    job = Job(node_type="process:upscale_recraft_crisp", model="fal-ai/recraft/upscale/crisp",
+              config={}, inputs={"image": [_jpeg_media()]}, seed=None)
+    result = until_done(provider, job, provider.submit(job), timeout=60)
+    sent = [e for e in sim_requests(simulated, "fal") if e["method"] == "POST"][-1]
+    assert sent["status"] == 200 and sent["path"] == "/fal-ai/recraft/upscale/crisp"
+    assert imaging.image_info(result.outputs["image"].data)[1:] == (160, 120)  # ×4
