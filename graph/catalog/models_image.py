@@ -232,8 +232,12 @@ UPSCALE_ESRGAN = Model(
             Field("output_format", "enum", default="png", options=("png", "jpeg"),
                   hidden=True)),
     answer=IMAGE, size=Size("input", "image_url", scale="scale"),
-    price=Price("run", 0.02, note="fal bills GPU seconds; an upscale takes well under 20 s"),
-    checked="2026-12-02", source="fal-ai/esrgan model page")
+    price=Price("run", 0.02, note="fal bills $0.00111 per compute second: 2 credits cover 18 s"),
+    checked=CHECKED, source=LLMS.format("fal-ai/esrgan") + " (\"$0.00111 per compute "
+    "second\")",
+    unconfirmed="fal prices ESRGAN by compute time, which is known only after the run; we "
+    "charge a flat 2 credits, the price of 18 s: a run fal bills longer costs us the "
+    "difference")
 
 UPSCALE_CLARITY = Model(
     node_type="process:upscale_clarity", label="Clarity Upscaler", vendor="Clarity AI",

@@ -37,9 +37,12 @@ KLING_2_1_I2V = Model(
             Field("cfg_scale", "number", "Prompt adherence", default=0.5, min=0, max=1,
                   description="How closely the video follows the prompt (fal's cfg_scale).")),
     answer=VIDEO,
-    price=Price("second", 0.05, seconds="duration",
-                note="$0.25 for 5 s, $0.05 per further second"),
-    checked="2026-12-02", source="fal-ai/kling-video/v2.1/standard/image-to-video page")
+    price=Price("second", 0.056, seconds="duration",
+                note="$0.28 for 5 s, $0.056 per further second"),
+    checked=CHECKED, source="fal.ai/models/fal-ai/kling-video/v2.1/standard/image-to-video/"
+    "llms.txt (a stored copy: \"For 5s video your request will cost $0.28. For every "
+    "additional second you will be charged $0.056\"; the $0.25 / $0.05 kept before is the "
+    "older figure integrations still quote)")
 
 KLING_2_5_T2V = Model(
     node_type="generate:kling_2_5_text_to_video", label="Kling 2.5 Turbo Pro (text to video)",

@@ -47,8 +47,9 @@ def test_kling_and_esrgan_keep_their_node_types_settings_and_credits():
     assert [i.id for i in kling.inputs] == ["image", "prompt", "duration", "negative_prompt",
                                            "cfg_scale"]
     assert kling.defaults() == {"duration": 5, "negative_prompt": "", "cfg_scale": 0.5}
-    assert credits("generate:kling_video") == 25 and credits("generate:kling_video",
-                                                             duration=10) == 50
+    # fal's price (2026-12-03): $0.28 for 5 s and $0.056 each further second.
+    assert credits("generate:kling_video") == 28 and credits("generate:kling_video",
+                                                             duration=10) == 56
     esrgan = catalog.get("process:upscale_esrgan")
     assert [i.id for i in esrgan.inputs] == ["image", "scale"]
     assert esrgan.input("scale").enum == (2, 4) and credits("process:upscale_esrgan") == 2
