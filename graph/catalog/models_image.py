@@ -195,11 +195,9 @@ FLUX_FILL = Model(
     answer=IMAGES, size=Size("input", "image_url"),
     price=Price("megapixel", 0.05, count="num_images",
                 note="an input of unknown size is quoted at the pixel cap"),
-    checked=CHECKED, source="two integrations' price tables (fal-ai/flux-pro/v1/fill "
-    "$0.05 per megapixel, rounded up, marked verified against fal's invoices)",
-    unconfirmed="fal's own page for fal-ai/flux-pro/v1/fill was not found in the stored "
-    "vendor pages on 2026-12-03; $0.05 per megapixel is what those integrations record (and "
-    "fal's own price for FLUX.1 [pro], fal-ai/flux-pro)")
+    checked=CHECKED, source="fal.ai/docs model-api-reference for fal-ai/flux-pro/v1/fill (a "
+    "stored copy: \"$0.05 per megapixel\", billed by rounding up to the nearest megapixel; "
+    "num_images 1–4, safety_tolerance 1–6 default 2, jpeg / png)")
 
 SEEDREAM_4_EDIT = Model(
     node_type="process:seedream_4_edit", label="Seedream 4.0 Edit", vendor="ByteDance",

@@ -23,6 +23,9 @@ SEED = Field("seed", "seed", "Seed")
 NEGATIVE = Field("negative_prompt", "string", "Negative prompt", default="",
                  description="What the video should avoid.")
 
+KLING_PROMPT_LIMIT = ("the 2,500-character limit on the prompt and the negative prompt is not "
+                      "stated on fal's page (kept as declared before, not confirmed)")
+
 KLING_2_1_I2V = Model(
     node_type="generate:kling_video", label="Kling Image to Video (fal)", vendor="Kuaishou",
     provider=FAL, endpoint="fal-ai/kling-video/v2.1/standard/image-to-video", task="video",
@@ -42,7 +45,8 @@ KLING_2_1_I2V = Model(
     checked=CHECKED, source="fal.ai/models/fal-ai/kling-video/v2.1/standard/image-to-video/"
     "llms.txt (a stored copy: \"For 5s video your request will cost $0.28. For every "
     "additional second you will be charged $0.056\"; the $0.25 / $0.05 kept before is the "
-    "older figure integrations still quote)")
+    "older figure integrations still quote)",
+    unconfirmed=KLING_PROMPT_LIMIT)
 
 KLING_2_5_T2V = Model(
     node_type="generate:kling_2_5_text_to_video", label="Kling 2.5 Turbo Pro (text to video)",
@@ -58,14 +62,12 @@ KLING_2_5_T2V = Model(
     answer=VIDEO,
     price=Price("second", 0.07, seconds="duration",
                 note="$0.35 for 5 s, $0.07 per further second"),
-    checked=CHECKED, source="fal's pricing note for the image-to-video sibling "
-    "fal-ai/kling-video/v2.5-turbo/pro/image-to-video (\"For 5s video your request will cost "
-    "$0.35. For every additional second you will be charged $0.07\", a generated copy of "
-    "fal's pricing data); an integration's table for this endpoint (the same figures); a "
-    "typed copy of its schema (aspect ratios, fal's default negative prompt)",
-    unconfirmed="fal's own price line for the text-to-video endpoint was not found in the "
-    "stored pages on 2026-12-03; $0.07 a second is its image-to-video sibling's, which "
-    "integrations record for this one too")
+    checked=CHECKED,
+    source="fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/text-to-video/llms.txt (a stored "
+    "copy: \"For 5s video your request will cost $0.35. For every aditional second you will "
+    "be charged $0.07\"; duration 5 / 10, 16:9 / 9:16 / 1:1, cfg_scale 0–1, the default "
+    "negative prompt)",
+    unconfirmed=KLING_PROMPT_LIMIT)
 
 VEO_3_FAST = Model(
     node_type="generate:veo_3_fast", label="Veo 3 Fast", vendor="Google", provider=FAL,
@@ -156,13 +158,11 @@ LUMA_RAY_2 = Model(
     price=Price("second", 0.10, by="resolution", tiers={"540p": 0.10, "720p": 0.20,
                                                          "1080p": 0.40}, seconds="duration"),
     checked=CHECKED, source="fal.ai/models/fal-ai/luma-dream-machine/ray-2/llms.txt (a stored "
-    "copy, schema only); fal's price line for the image-to-video sibling (\"$0.5 per 5 "
-    "second\", recorded 2026-08-09); an integration's notes from fal's schema (prompt up to "
-    "5,000 characters, 5s / 9s, 540p default; 720p costs 2×, 1080p 4×)",
-    unconfirmed="fal's own price line for text to video was not in the stored pages on "
-    "2026-12-03: $0.10 a second at 540p is the image-to-video sibling's $0.50 per 5 s, and "
-    "2× / 4× for 720p / 1080p is fal's schema text as an integration quotes it; whether fal "
-    "bills 9 s as 9 s or as two 5 s blocks is not stated")
+    "copy for the schema; an integration's summary of it fetched 2026-04-17 for the price: "
+    "\"$0.5 per 5 seconds (540p). 720p is 2×, 1080p is 4×\"; the image-to-video sibling's "
+    "line reads the same)",
+    unconfirmed="whether fal bills 9 s as 9 seconds ($0.90 at 540p, as we charge) or as two "
+    "5-second blocks ($1.00) is not stated")
 
 MMAUDIO_V2 = Model(
     node_type="generate:mmaudio_v2", label="MMAudio V2 (video to audio)", vendor="MMAudio",
