@@ -42,23 +42,31 @@ class Ready:
     meta: dict[str, Any]
 
 
-def reference(media: Media) -> tuple[str, float]:
-    """A reference image as BFL takes it (base64), and the megapixels it will bill: the image
-    as it is, or scaled down to 4 MP when larger."""
+def within_pixels(media: Media, max_pixels: int = MAX_REFERENCE_PIXELS
+                  ) -> tuple[bytes, str, int]:
+    """An image as it is, or scaled down to `max_pixels` (as a PNG) when larger: its bytes,
+    its MIME type and its pixels (what a vendor billing input megapixels bills)."""
     data = media.read()
     width, height = media.width, media.height
     if not (width and height):
         with imaging.open_image(data) as image:
             width, height = image.size
-    if width * height > MAX_REFERENCE_PIXELS:
-        scale = math.sqrt(MAX_REFERENCE_PIXELS / (width * height))
-        width, height = max(1, int(width * scale)), max(1, int(height * scale))
-        with imaging.open_image(data) as image:
-            smaller = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        smaller.save(buffer, format="PNG")
-        data = buffer.getvalue()
-    return base64.b64encode(data).decode("ascii"), width * height / MEGAPIXEL
+    if width * height <= max_pixels:
+        return data, media.mime, width * height
+    scale = math.sqrt(max_pixels / (width * height))
+    width, height = max(1, int(width * scale)), max(1, int(height * scale))
+    with imaging.open_image(data) as image:
+        smaller = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    smaller.save(buffer, format="PNG")
+    return buffer.getvalue(), "image/png", width * height
+
+
+def reference(media: Media) -> tuple[str, float]:
+    """A reference image as BFL takes it (base64), and the megapixels it will bill: the image
+    as it is, or scaled down to 4 MP when larger."""
+    data, _, pixels = within_pixels(media)
+    return base64.b64encode(data).decode("ascii"), pixels / MEGAPIXEL
 
 
 def build_request(job: Job) -> tuple[dict[str, Any], list[float]]:

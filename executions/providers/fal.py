@@ -8,15 +8,21 @@
                          a failed request answers 4xx/5xx {"detail": …} here instead
     PUT <cancel_url>   → 202 CANCELLATION_REQUESTED (400 ALREADY_COMPLETED, 404 NOT_FOUND)
 
-The URLs fal returns are used as they are; the input image travels as a data URI.
+The URLs fal returns are used as they are; the input image travels as a data URI. A model
+with an edit app (FLUX.2 [pro]) sends a request with reference images there; fal bills their
+megapixels, so one over the field's `max_pixels` is scaled down first and the megapixels sent
+are the run's usage, as BFL's are.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 from typing import Any
 
 from executions import imaging
+from executions.providers import bfl
 from executions.providers.base import (
     Job,
     Media,
@@ -44,7 +50,32 @@ def _media(job: Job, item: Field) -> list[Media]:
     return media
 
 
-def _value(job: Job, item: Field) -> Any:
+def _data_uri(media: Media, item: Field) -> str:
+    """A medium as a data URI, converted to the first of the field's `formats` (PNG) when the
+    vendor takes only those and it is not one of them."""
+    if not item.formats or media.mime in item.formats:
+        return media.data_uri()
+    with imaging.open_image(media.read()) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format=item.formats[0].split("/", 1)[1].upper())
+    return f"data:{item.formats[0]};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+def _images(job: Job, item: Field, sent: list[float]) -> list[str] | None:
+    """An `images` field's data URIs; one over the field's `max_pixels` scaled down to it, and
+    the megapixels of each sent added to `sent` (the vendor bills them)."""
+    media = _media(job, item)
+    if item.max_pixels is None:
+        return [m.data_uri() for m in media] if media else None
+    uris = []
+    for one in media[:item.max_items] if item.max_items else media:
+        data, mime, pixels = bfl.within_pixels(one, item.max_pixels)
+        uris.append(f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
+        sent.append(round(pixels / MEGAPIXEL, 6))
+    return uris or None
+
+
+def _value(job: Job, item: Field, sent: list[float]) -> Any:
     """One field's value for the body, or None to leave it out (the vendor's default)."""
     if item.kind == "prompt":
         text = job.text(item.input_id).strip()
@@ -54,10 +85,9 @@ def _value(job: Job, item: Field) -> Any:
         return text or None
     if item.kind in ("image", "video", "audio"):
         media = _media(job, item)
-        return media[0].data_uri() if media else None
+        return _data_uri(media[0], item) if media else None
     if item.kind == "images":
-        media = _media(job, item)
-        return [m.data_uri() for m in media] if media else None
+        return _images(job, item, sent)
     if item.kind == "seed":
         return job.seed
     if item.kind == "size":  # fal's custom size, from the node's width and height
@@ -71,29 +101,37 @@ def _value(job: Job, item: Field) -> Any:
 
 def declaration(job: Job) -> Model:
     """The declaration the job's request is built from: the node's own, or that of the route
-    its vendor setting picks (FLUX.2 [pro] on fal)."""
+    its vendor setting picks (FLUX.2 [pro] on fal); its edit app's when images arrived on an
+    image port only that app takes."""
     spec = catalog.get(job.node_type)
     model = spec.route(job.config).declaration if spec is not None else None
     if not isinstance(model, Model):
         raise ProviderError(f"The fal provider cannot run {job.node_type}", kind="config")
-    return model
+    return model.for_media(lambda port: bool(job.media(port)))
 
 
 def build_request(job: Job) -> dict[str, Any]:
     """The model's input JSON, field by field from its declaration: each setting and port goes
     to the vendor field it declares; empty optional values are left to the vendor's default."""
+    return request_and_megapixels(job)[0]
+
+
+def request_and_megapixels(job: Job) -> tuple[dict[str, Any], list[float]]:
+    """The input JSON (build_request) and the megapixels of each image in it whose megapixels
+    fal bills (a field with `max_pixels`)."""
     model = declaration(job)
     declared = {item.input_id for item in model.fields}
     unused = sorted(port for port, values in job.inputs.items() if values and port not in declared)
     if unused:  # a route that takes less than the node offers (FLUX.2 [pro] on fal)
         raise ProviderError(f"{model.label} takes no {unused[0]}: disconnect it, or choose "
                             "another vendor", kind="invalid")
-    body = {}
+    body: dict[str, Any] = {}
+    sent: list[float] = []
     for item in model.offered():
-        value = _value(job, item)
+        value = _value(job, item, sent)
         if value is not None:
             body[item.name] = value
-    return body
+    return body, sent
 
 
 def characters_sent(job: Job, body: dict[str, Any]) -> int | None:
@@ -159,6 +197,8 @@ def usage(model: Model, files: list[OutputFile], handle: dict[str, Any]) -> dict
             said["megapixels"] = [megapixels_of(f.data) for f in files]
     if handle.get("characters") is not None:
         said["characters"] = handle["characters"]
+    if handle.get("references"):
+        said["references"] = handle["references"]
     return said
 
 
@@ -189,10 +229,13 @@ class FalProvider(Provider):
     def submit(self, job: Job) -> Pending:
         model = declaration(job)
         require_key(self.api_key, env="FAL_KEY", model=model.label, vendor="fal")
-        body = build_request(job)
-        payload = self.http.send_json("POST", f"{self.base_url}/{job.model}",
+        body, references = request_and_megapixels(job)
+        # The declaration's own app: the route's model id, or its edit app for reference images.
+        payload = self.http.send_json("POST", f"{self.base_url}/{model.endpoint}",
                                       headers=self._headers(), json=body, billed_if_lost=True)
         handle = parse_submit(payload)
+        if references:  # the charge follows the megapixels sent, as BFL's does
+            handle["references"] = references
         characters = characters_sent(job, body)
         if characters is not None:  # the charge follows the text sent; polls no longer see it
             handle["characters"] = characters

@@ -41,9 +41,11 @@ MESSAGES = {403: "User is locked. Reason: Exhausted balance. Top up your balance
             503: "Service temporarily unavailable"}
 APPS: dict[str, Model] = {model.endpoint: model for model in MODELS
                           if model.provider == "fal"}
-# Models another node type runs on fal by its vendor setting (FLUX.2 [pro]).
+# Models another node type runs on fal by its vendor setting (FLUX.2 [pro]), and the edit
+# apps a declaration sends requests with images to (fal-ai/flux-2-pro/edit).
 APPS.update({route.declaration.endpoint: route.declaration for spec in catalog.all()
              for route in spec.routes if route.provider == "fal" and route.declaration})
+APPS.update({model.edit.endpoint: model.edit for model in list(APPS.values()) if model.edit})
 ROOTS = {"/".join(app.split("/")[:2]) for app in APPS}  # where an app's requests live
 
 
@@ -130,18 +132,22 @@ def _problem(item: Field, value: Any) -> tuple[str, str] | None:
         return "literal_error", "Input should be " + " or ".join(
             repr(o) if not isinstance(o, str) else f"'{o}'" for o in item.options)
     if kind in MEDIA_KINDS:
-        return _media_problem(kind, value, item.max_items)
+        return _media_problem(kind, value, item.max_items) or _format_problem(item, value)
     if kind == "size":  # a named size, or {"width", "height"} in whole pixels
-        if isinstance(value, str):
-            return None if value in FAL_IMAGE_SIZES else (
-                "literal_error", "Input should be " + " or ".join(
-                    f"'{name}'" for name in FAL_IMAGE_SIZES))
+        if isinstance(value, str):  # fal's presets, and the app's own names ("auto")
+            names = (*FAL_IMAGE_SIZES, *item.options)
+            return None if value in names else (
+                "literal_error", "Input should be " + " or ".join(f"'{n}'" for n in names))
         sides = [value.get(side) for side in ("width", "height")] \
             if isinstance(value, dict) else []
         if len(sides) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
                                       for v in sides):
             return "model_attributes_type", ("Input should be a valid ImageSize: a whole "
                                              "width and height")
+        if item.min is not None and min(sides) < item.min:
+            return "greater_than_equal", f"Each side should be at least {item.min:g}"
+        if item.max is not None and max(sides) > item.max:
+            return "less_than_equal", f"Each side should be at most {item.max:g}"
         return None
     integer = kind in ("integer", "seed")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
@@ -174,6 +180,23 @@ def _media_problem(kind: str, value: Any, max_items: int | None) -> tuple[str, s
                 media.data_uri_bytes(one)
         except ValueError as exc:
             return "value_error", f"Value error, {exc}"
+    return None
+
+
+def _format_problem(item: Field, value: Any) -> tuple[str, str] | None:
+    """An image of a type the app does not take (Recraft's crisp upscale: PNG only), by the
+    data URI's type and the file's own signature."""
+    if not item.formats:
+        return None
+    signatures = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
+                  "image/webp": b"RIFF"}
+    for one in value if isinstance(value, list) else [value]:
+        mime = one[5:].split(";", 1)[0]
+        data = media.data_uri_bytes(one)
+        if mime not in item.formats or not any(data.startswith(signatures[f])
+                                                for f in item.formats if f in signatures):
+            return "value_error", (f"Value error, the image must be "
+                                   f"{' or '.join(f.split('/')[1].upper() for f in item.formats)}")
     return None
 
 
@@ -326,7 +349,8 @@ def _images(model: Model, request: dict[str, Any],
     if isinstance(source, list):
         source = source[0]
     base = media.decode_data_uri(source) if isinstance(source, str) else None
-    size = image_size(model, request, base.size if base is not None else None) or (1024, 1024)
+    size = image_size(model, request, base.size if base is not None else None) or \
+        _first_input_size(model, request) or (1024, 1024)
     if oversize != 1:  # a vendor delivering a larger image than asked (tests: /__sim/config)
         size = (max(1, round(size[0] * oversize)), max(1, round(size[1] * oversize)))
     prompt = next((request[f.name] for f in model.fields
@@ -342,6 +366,16 @@ def _images(model: Model, request: dict[str, Any],
         made.append((data, mime, "png" if mime == "image/png" else "jpg",
                      {"width": size[0], "height": size[1]}))
     return made
+
+
+def _first_input_size(model: Model, request: dict[str, Any]) -> tuple[int, int] | None:
+    """The size of the first input image: what an edit app makes at image_size "auto"."""
+    for item in model.fields:
+        value = request.get(item.name) if item.kind in ("image", "images") else None
+        first = value[0] if isinstance(value, list) and value else value
+        if isinstance(first, str):
+            return media.decode_data_uri(first).size
+    return None
 
 
 def _seconds(model: Model, request: dict[str, Any]) -> float:

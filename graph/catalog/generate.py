@@ -9,7 +9,7 @@ import dataclasses
 import math
 from typing import Any
 
-from graph.catalog.models_image import FLUX_2_PRO_FAL
+from graph.catalog.models_image import FAL_FLUX_2_MAX_SIDE, FLUX_2_PRO_FAL
 from graph.catalog.types import (
     NO_USAGE,
     VENDOR_SETTING,
@@ -215,15 +215,27 @@ def _flux(variant: str, label: str, *, first: float, further: float, max_referen
 
 
 def _flux_pro_on_fal_check(config: dict[str, Any]) -> list[ConfigIssue]:
-    """FLUX.2's size rule, and what fal's FLUX.2 [pro] takes beyond it when it is chosen."""
+    """FLUX.2's size rule, and what fal's FLUX.2 [pro] takes beyond it when it is chosen: a
+    safety tolerance of 1–5 and sides of at most 2,560 (fal's schema; BFL takes 4,096)."""
     issues = flux_check_config(config)
+    if config.get(VENDOR_SETTING) != "fal":
+        return issues
     tolerance = config.get("safety_tolerance")
-    if config.get(VENDOR_SETTING) == "fal" and isinstance(tolerance, int) and \
-            not 1 <= tolerance <= 5:
+    if isinstance(tolerance, int) and not 1 <= tolerance <= 5:
         issues.append({"rule": "vendor_setting", "input": "safety_tolerance",
                        "message": f"fal's FLUX.2 [pro] takes a safety tolerance of 1 to 5, "
                                   f"not {tolerance}",
                        "fix": "set it to 1–5, or choose BFL as the vendor"})
+    sized = any(issue["rule"] == "flux_size" for issue in issues)  # said once, that way
+    for side in ("width", "height"):
+        value = config.get(side)
+        if isinstance(value, int) and not isinstance(value, bool) and \
+                value > FAL_FLUX_2_MAX_SIDE and not sized:
+            issues.append({"rule": "vendor_setting", "input": side,
+                           "message": f"fal's FLUX.2 [pro] takes sides of at most "
+                                      f"{FAL_FLUX_2_MAX_SIDE:,} pixels, not {value:,}",
+                           "fix": f"set the {side} to {FAL_FLUX_2_MAX_SIDE:,} or less, or "
+                                  "choose BFL as the vendor"})
     return issues
 
 
@@ -233,15 +245,14 @@ _FLUX_PRO = _flux(
     "reference images; from BFL or fal.",
     extra=(Input(VENDOR_SETTING, "Vendor", "enum", is_port=False, default="bfl",
                  enum=("bfl", "fal"),
-                 description="Who runs it: BFL's own API (takes reference images) or fal "
-                 "(text to image only). The same price at both."),))
+                 description="Who runs it: BFL's own API or fal (with reference images, "
+                 "fal's FLUX.2 [pro] edit app). The same price at both."),))
 FLUX_2_PRO = dataclasses.replace(
     _FLUX_PRO, check_config=_flux_pro_on_fal_check,
     routes=(Route("bfl", "bfl", "flux-2-pro", label="Black Forest Labs API"),
             Route("fal", "fal", FLUX_2_PRO_FAL.endpoint, declaration=FLUX_2_PRO_FAL,
                   label="fal")),
-    price_rule="at BFL and at fal alike: " + _FLUX_PRO.price_rule + " (fal: text to image "
-    "only, no reference images)")
+    price_rule="at BFL and at fal alike: " + _FLUX_PRO.price_rule)
 
 FLUX_2_MAX = _flux(
     "max", "FLUX.2 [max]", first=7, further=3, max_references=FLUX_MAX_REFERENCES,

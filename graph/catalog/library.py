@@ -54,6 +54,12 @@ class Field:
     `min`/`max`/`options`, which is what the simulator holds requests to); `as_string` sends
     our value as a string (Kling takes "5", our saved workflows hold 5); `hidden` is in the
     vendor's schema but not offered (never sent by us; the simulator still knows it).
+    `max_pixels` (image ports): the vendor bills the megapixels of these images, so one larger
+    is scaled down to that many pixels before it is sent, and the megapixels sent are the
+    run's `references` usage (FLUX.2 [pro] edit on fal, as BFL does). `formats` (image
+    ports): the image types the vendor takes; another is converted to the first before it is
+    sent (Recraft's crisp upscale takes PNG only). A `size` field's `options` are the named
+    sizes it takes beyond fal's presets (e.g. "auto").
     """
 
     name: str
@@ -72,12 +78,20 @@ class Field:
     as_string: bool = False
     hidden: bool = False
     our_default: Any = None  # our setting's default where it differs from the vendor's
+    max_pixels: int | None = None
+    formats: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
             raise ValueError(f"field {self.name!r}: unknown kind {self.kind!r}")
-        if (self.kind == "enum") != bool(self.options):
-            raise ValueError(f"field {self.name!r}: an enum field needs its options, and only it")
+        if self.kind == "enum" and not self.options or \
+                self.options and self.kind not in ("enum", "size"):
+            raise ValueError(f"field {self.name!r}: an enum field needs its options, and only "
+                             "it (and a size field its extra named sizes) has them")
+        if (self.max_pixels is not None or self.formats) and self.kind not in ("image",
+                                                                               "images"):
+            raise ValueError(f"field {self.name!r}: only an image port has max_pixels or "
+                             "formats")
         object.__setattr__(self, "options", tuple(self.options))
 
     @property
@@ -194,6 +208,9 @@ class Model:
     source: str = ""  # where the schema and price were read
     unconfirmed: str = ""  # what could not be confirmed there
     model_version: str = "1"
+    # The same model's endpoint for a request with images (fal's `…/edit` apps): a run with
+    # media on one of its image ports goes there instead (FLUX.2 [pro] on fal).
+    edit: Model | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -206,6 +223,17 @@ class Model:
         unknown = {name for name in referred if name} - set(names)
         if unknown:
             raise ValueError(f"{self.node_type}: price or size names unknown fields {unknown}")
+        if self.edit is not None and not any(f.kind in MEDIA_KINDS for f in self.edit.fields):
+            raise ValueError(f"{self.node_type}: its edit endpoint takes no images")
+
+    def for_media(self, has_media) -> Model:
+        """The declaration a request goes to: the edit endpoint's when `has_media(input_id)`
+        is true for one of its image ports, else this one."""
+        edit = self.edit
+        if edit is not None and any(has_media(f.input_id) for f in edit.fields
+                                    if f.kind in MEDIA_KINDS and self.field(f.name) is None):
+            return edit
+        return self
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)

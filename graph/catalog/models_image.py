@@ -1,11 +1,12 @@
 """Image models on fal: text to image, image editing and upscaling, one declaration each.
 
 Every declaration is written from the model's page on fal (fal.ai/models/<endpoint>, its
-llms.txt: input schema and pricing), read on `CHECKED`; `unconfirmed` says what could not be
-read there and was kept to the least we could rely on.
+llms.txt: input schema and pricing), read on `CHECKED` in the stored copies of public pages
+and code (the `search` corpora): `source` names what was read, `unconfirmed` says plainly what
+was not found there and what the figure kept rests on.
 """
 
-from graph.catalog.library import Answer, Field, Model, Price, Size
+from graph.catalog.library import MEGAPIXEL, Answer, Field, Model, Price, Size
 
 CHECKED = "2026-12-03"
 FAL = "fal"
@@ -31,6 +32,8 @@ def _num_images(high: int) -> Field:
 
 SEED = Field("seed", "seed", "Seed")
 SAFETY_CHECKER = Field("enable_safety_checker", "boolean", "Safety checker", default=True)
+# fal's llms.txt pages, as stored copies of them in public code give them (read 2026-12-03).
+LLMS = "fal.ai/models/{}/llms.txt (input schema and pricing; a stored copy)"
 OUTPUT_FORMAT = Field("output_format", "enum", "Format", default="jpeg",
                       options=("jpeg", "png"))
 KONTEXT_SAFETY = Field("safety_tolerance", "enum", "Safety tolerance", default="2",
@@ -50,9 +53,9 @@ FLUX_KONTEXT_T2I = Model(
                   options=KONTEXT_RATIOS)),
     answer=IMAGES, size=Size("aspect", "aspect_ratio"),
     price=Price("image", 0.04, count="num_images"), checked=CHECKED,
-    source="fal.ai/docs model-api-reference flux-pro-kontext-text-to-image",
-    unconfirmed="safety_tolerance options beyond 1–5 and the exact price were not on the "
-    "excerpt read; $0.04 per image is BFL's own Kontext [pro] price")
+    source="fal's price line \"Your request will cost $0.04 per image\" and its OpenAPI "
+    "schema (aspect ratios) as an integration recorded them on 2026-08-09; a parse of fal's "
+    "llms.txt (safety_tolerance \"1\"–\"6\", num_images 1–4, guidance_scale 1–20)")
 
 RECRAFT_V3 = Model(
     node_type="generate:recraft_v3", label="Recraft V3", vendor="Recraft", provider=FAL,
@@ -67,11 +70,15 @@ RECRAFT_V3 = Model(
                            "realistic_image/natural_light", "realistic_image/studio_portrait",
                            "realistic_image/motion_blur"),
                   description="Vector styles cost twice as much."),
-            SAFETY_CHECKER),
+            Field("enable_safety_checker", "boolean", "Safety checker", default=False,
+                  our_default=True)),
     answer=IMAGES, size=Size("preset", "image_size"),
     price=Price("image", 0.04, by="style", tiers={"vector_illustration": 0.08}),
-    checked=CHECKED, source="fal.ai/models/fal-ai/recraft/v3/text-to-image",
-    unconfirmed="the style list is the part shown on fal's Recraft pages (V2/V3 share it)")
+    checked=CHECKED, source="fal's pricing note for fal-ai/recraft/v3/text-to-image (\"$0.04 "
+    "per image (or $0.08 if you are using a vector style)\"); a parse of its llms.txt "
+    "(enable_safety_checker defaults to false there; we send true)",
+    unconfirmed="fal's style enum has 85 values and the stored copies name only the first "
+    "four; we declare the 10 we offer, so the simulator refuses the other 75")
 
 IDEOGRAM_V3 = Model(
     node_type="generate:ideogram_v3", label="Ideogram V3", vendor="Ideogram", provider=FAL,
@@ -88,9 +95,9 @@ IDEOGRAM_V3 = Model(
     price=Price("image", 0.06, by="rendering_speed", tiers={"TURBO": 0.03, "BALANCED": 0.06,
                                                                "QUALITY": 0.09},
                 count="num_images"),
-    checked=CHECKED, source="litellm fal provider table (Balanced: $0.06/image); fal model page",
-    unconfirmed="TURBO $0.03 and QUALITY $0.09 and num_images up to 8 are from fal's page as "
-    "remembered, not read today")
+    checked=CHECKED, source="a parse of fal's llms.txt for fal-ai/ideogram/v3 ($0.03 / $0.06 / "
+    "$0.09); Ideogram's own API pricing (3.0 Turbo $0.03, Default $0.06, Quality $0.09); "
+    "fal.ai/docs model-api-reference ideogram-v3 (num_images 1–8, rendering_speed)")
 
 IMAGEN_4 = Model(
     node_type="generate:imagen_4", label="Imagen 4", vendor="Google", provider=FAL,
@@ -102,10 +109,13 @@ IMAGEN_4 = Model(
                   options=("1:1", "16:9", "9:16", "3:4", "4:3")),
             _num_images(4), SEED),
     answer=IMAGES, size=Size("aspect", "aspect_ratio"),
-    price=Price("image", 0.05, count="num_images"), checked=CHECKED,
-    source="fal-ai/imagen4/preview (muapi comparison quotes fal at $0.05 per generation; "
-    "Vertex AI model card for the ratios)",
-    unconfirmed="fal's own llms.txt for imagen4/preview was not in the corpus")
+    price=Price("image", 0.04, count="num_images"), checked=CHECKED,
+    source=LLMS.format("fal-ai/imagen4/preview") + " for the schema; Lumenfall's catalog for "
+    "the price (fal-ai/imagen4/preview $0.04 per image, source fal's API page, effective "
+    "2026-01-26; Google's own Imagen 4 price is the same)",
+    unconfirmed="the stored copy of fal's llms.txt has no pricing section: $0.04 is fal's "
+    "price as Lumenfall records it from fal's page (the $0.05 kept before came from a reseller "
+    "comparison that also misquotes fal's Imagen 4 Ultra)")
 
 SEEDREAM_4 = Model(
     node_type="generate:seedream_4", label="Seedream 4.0", vendor="ByteDance", provider=FAL,
@@ -117,8 +127,11 @@ SEEDREAM_4 = Model(
             _num_images(6), SEED, SAFETY_CHECKER),
     answer=IMAGES, size=Size("preset", "image_size"),
     price=Price("image", 0.03, count="num_images"), checked=CHECKED,
-    source="fal.ai/models/fal-ai/bytedance/seedream/v4/text-to-image/llms.txt",
-    unconfirmed="max_images (multi-image sequences) is left out")
+    source=LLMS.format("fal-ai/bytedance/seedream/v4/text-to-image") + " ($0.03 per image)",
+    unconfirmed="left out: max_images (multi-image sequences). fal's default size is "
+    "2048×2048 and it asks for 960²–4096² pixels in all; its page does not say whether it "
+    "refuses or enlarges our smaller presets (the edit app enlarges them): priced per image "
+    "either way")
 
 FLUX_SCHNELL = Model(
     node_type="generate:flux_1_schnell", label="FLUX.1 [schnell]", vendor="Black Forest Labs",
@@ -130,8 +143,8 @@ FLUX_SCHNELL = Model(
             SEED, _num_images(4), SAFETY_CHECKER),
     answer=IMAGES, size=Size("preset", "image_size"),
     price=Price("megapixel", 0.003, count="num_images"), checked=CHECKED,
-    source="docs.fal.ai generating images from text; fal pricing page (per megapixel)",
-    unconfirmed="$0.003 per megapixel is fal's listed price as remembered")
+    source=LLMS.format("fal-ai/flux/schnell") + " (\"$0.003 per megapixels\"; "
+    "num_inference_steps 1–12)")
 
 FLUX_DEV = Model(
     node_type="generate:flux_1_dev", label="FLUX.1 [dev]", vendor="Black Forest Labs",
@@ -143,8 +156,8 @@ FLUX_DEV = Model(
             GUIDANCE, SEED, _num_images(4), SAFETY_CHECKER),
     answer=IMAGES, size=Size("preset", "image_size"),
     price=Price("megapixel", 0.025, count="num_images"), checked=CHECKED,
-    source="docs.fal.ai generating images from text (fal-ai/flux/dev)",
-    unconfirmed="$0.025 per megapixel is fal's listed price as remembered")
+    source=LLMS.format("fal-ai/flux/dev") + " (\"$0.025 per megapixels\"; "
+    "num_inference_steps 1–50, guidance_scale 1–20)")
 
 # --- image editing -----------------------------------------------------------------------------
 
@@ -155,19 +168,21 @@ REMOVE_BACKGROUND = Model(
     fields=(_image(),),
     answer=Answer("image", "image", transparent=True), size=Size("input", "image_url"),
     price=Price("image", 0.018), checked=CHECKED,
-    source="fal-ai/bria/background/remove model page",
-    unconfirmed="only image_url was relied on; $0.018 per image as remembered")
+    source=LLMS.format("fal-ai/bria/background/remove") + " (\"$0.018 per generations\"; "
+    "image_url required)")
 
 FLUX_KONTEXT_EDIT = Model(
     node_type="process:flux_kontext_edit", label="FLUX.1 Kontext [pro] Edit",
     vendor="Black Forest Labs", provider=FAL, endpoint="fal-ai/flux-pro/kontext",
     task="image-editing",
     description="Edits an image as the prompt says (\"make it night\"), keeping the rest.",
-    fields=(_prompt(), _image(), SEED, GUIDANCE, _num_images(4), KONTEXT_SAFETY, OUTPUT_FORMAT),
+    fields=(_prompt(), _image(), SEED, GUIDANCE, _num_images(4), KONTEXT_SAFETY, OUTPUT_FORMAT,
+            Field("aspect_ratio", "enum", options=KONTEXT_RATIOS, hidden=True)),
     answer=IMAGES, size=Size("input", "image_url"),
     price=Price("image", 0.04, count="num_images"), checked=CHECKED,
-    source="fal.ai/models/fal-ai/flux-pro/kontext",
-    unconfirmed="aspect_ratio (crop of the edit) left out")
+    source="fal's price line for fal-ai/flux-pro/kontext (\"$0.04 per image\") and its "
+    "OpenAPI schema (image_url required, an optional aspect_ratio enum, not offered) as an "
+    "integration recorded them on 2026-08-09")
 
 FLUX_FILL = Model(
     node_type="process:flux_fill", label="FLUX.1 Fill [pro] (inpaint)",
@@ -180,8 +195,9 @@ FLUX_FILL = Model(
     answer=IMAGES, size=Size("input", "image_url"),
     price=Price("megapixel", 0.05, count="num_images",
                 note="an input of unknown size is quoted at the pixel cap"),
-    checked=CHECKED, source="fal-ai/flux-pro/v1/fill model page",
-    unconfirmed="$0.05 per megapixel as remembered")
+    checked=CHECKED, source="fal.ai/docs model-api-reference for fal-ai/flux-pro/v1/fill (a "
+    "stored copy: \"$0.05 per megapixel\", billed by rounding up to the nearest megapixel; "
+    "num_images 1–4, safety_tolerance 1–6 default 2, jpeg / png)")
 
 SEEDREAM_4_EDIT = Model(
     node_type="process:seedream_4_edit", label="Seedream 4.0 Edit", vendor="ByteDance",
@@ -194,8 +210,8 @@ SEEDREAM_4_EDIT = Model(
             _num_images(6), SEED, SAFETY_CHECKER),
     answer=IMAGES, size=Size("preset", "image_size"),
     price=Price("image", 0.03, count="num_images"), checked=CHECKED,
-    source="fal-ai/bytedance/seedream/v4/edit (same family page as text-to-image)",
-    unconfirmed="the 10-image limit as remembered")
+    source=LLMS.format("fal-ai/bytedance/seedream/v4/edit") + " (\"$0.03 per images\"; "
+    "image_urls: up to 10, fal keeps the last 10 of more, which our port never sends)")
 
 # --- upscaling ---------------------------------------------------------------------------------
 
@@ -214,8 +230,12 @@ UPSCALE_ESRGAN = Model(
             Field("output_format", "enum", default="png", options=("png", "jpeg"),
                   hidden=True)),
     answer=IMAGE, size=Size("input", "image_url", scale="scale"),
-    price=Price("run", 0.02, note="fal bills GPU seconds; an upscale takes well under 20 s"),
-    checked="2026-12-02", source="fal-ai/esrgan model page")
+    price=Price("run", 0.02, note="fal bills $0.00111 per compute second: 2 credits cover 18 s"),
+    checked=CHECKED, source=LLMS.format("fal-ai/esrgan") + " (\"$0.00111 per compute "
+    "second\")",
+    unconfirmed="fal prices ESRGAN by compute time, which is known only after the run; we "
+    "charge a flat 2 credits, the price of 18 s: a run fal bills longer costs us the "
+    "difference")
 
 UPSCALE_CLARITY = Model(
     node_type="process:upscale_clarity", label="Clarity Upscaler", vendor="Clarity AI",
@@ -238,11 +258,15 @@ UPSCALE_RECRAFT_CRISP = Model(
     node_type="process:upscale_recraft_crisp", label="Recraft Crisp Upscale", vendor="Recraft",
     provider=FAL, endpoint="fal-ai/recraft/upscale/crisp", task="upscaling",
     description="Sharpens and enlarges an image faithfully, without inventing detail.",
-    fields=(_image(),),
+    fields=(Field("image_url", "image", "Image", required=True, setting="image",
+                  formats=("image/png",)),),
     answer=IMAGE, size=Size("input", "image_url", factor=4),
     price=Price("image", 0.004), checked=CHECKED,
-    source="fal-ai/recraft/upscale/crisp model page",
-    unconfirmed="the ×4 output and $0.004 per image as remembered")
+    source=LLMS.format("fal-ai/recraft/upscale/crisp") + " (\"$0.004 per images\"); "
+    "Recraft's own docs ($0.004 per crisp upscale)",
+    unconfirmed="the output's size is stated by neither fal nor Recraft in the stored pages "
+    "(×4 is kept: it only sizes the estimate of what follows, the price is per image). fal "
+    "says the input must be a PNG: another image is converted to PNG before it is sent")
 
 UPSCALE_SEEDVR = Model(
     node_type="process:upscale_seedvr", label="SeedVR2 Upscale", vendor="ByteDance",
@@ -253,31 +277,62 @@ UPSCALE_SEEDVR = Model(
     answer=IMAGE, size=Size("input", "image_url", scale="upscale_factor"),
     price=Price("megapixel", 0.001,
                 note="of the upscaled image; an input of unknown size is quoted at the pixel cap"),
-    checked=CHECKED, source="fal-ai/seedvr/upscale/image model page",
-    unconfirmed="price per megapixel and the factor range as remembered")
+    checked=CHECKED,
+    source=LLMS.format("fal-ai/seedvr/upscale/image") + " (\"$0.001 per megapixels\"; "
+    "upscale_factor 1–10, default 2)")
 
 # --- routes: a model another node type runs, served by fal too -------------------------------
 
 # FLUX.2 [pro] on fal, the `vendor: fal` route of generate:flux_2_pro (BFL's own API is the
-# other): text to image only; its width and height go as fal's custom image_size.
+# other): text to image at fal-ai/flux-2-pro, and with reference images at its edit app
+# fal-ai/flux-2-pro/edit (the same fields and `image_urls`); width and height go as fal's
+# custom image_size. fal prices both alike, as BFL does: $0.03 for the first megapixel of
+# output and $0.015 per further megapixel of input and output, rounded up (the node's rule).
+FLUX_2_FAL_PRICE = Price("megapixel", 0.015,
+                         note="$0.03 the first megapixel, $0.015 each further one of output "
+                         "and of every reference: the node's FLUX.2 rule")
+FLUX_2_FAL_SOURCE = ("fal's llms.txt for fal-ai/flux-2-pro and fal-ai/flux-2-pro/edit (input "
+                     "schema and pricing; a stored copy in the code corpus); the text-to-image "
+                     "app's size bounds from its OpenAPI schema as an integration recorded "
+                     "them on 2026-08-09 (multiples of 16, 256–2560 a side, 4.19 MP)")
+FLUX_2_FAL_UNCONFIRMED = ("the edit app's size bounds and its most number of image_urls are not "
+                          "stated in the stored pages; we hold it to the text-to-image app's "
+                          "sides and BFL's 8 references, each scaled to 4 MP at most")
+FAL_FLUX_2_MIN_SIDE, FAL_FLUX_2_MAX_SIDE = 256, 2560
+FLUX_2_TOLERANCE = Field("safety_tolerance", "enum", "Safety tolerance", default="2",
+                         options=("1", "2", "3", "4", "5"), as_string=True)
+
+FLUX_2_PRO_EDIT_FAL = Model(
+    node_type="generate:flux_2_pro", label="FLUX.2 [pro] Edit (fal)",
+    vendor="Black Forest Labs", provider=FAL, endpoint="fal-ai/flux-2-pro/edit",
+    task="image-editing",
+    description="FLUX.2 [pro] served by fal: edits and combines reference images as the "
+    "prompt says.",
+    fields=(_prompt(),
+            Field("image_urls", "images", "Reference images", required=True,
+                  setting="reference_images", max_pixels=4 * MEGAPIXEL,
+                  description="The node's reference images, each sent at most 4 MP."),
+            Field("image_size", "size", "Size", default="auto", options=("auto",),
+                  description="{width, height} from the node's Width and Height."),
+            SEED, FLUX_2_TOLERANCE,
+            Field("enable_safety_checker", "boolean", default=True, hidden=True),
+            OUTPUT_FORMAT),
+    answer=IMAGES, size=Size("preset", "image_size"), price=FLUX_2_FAL_PRICE,
+    checked=CHECKED, source=FLUX_2_FAL_SOURCE, unconfirmed=FLUX_2_FAL_UNCONFIRMED)
+
 FLUX_2_PRO_FAL = Model(
     node_type="generate:flux_2_pro", label="FLUX.2 [pro] (fal)", vendor="Black Forest Labs",
     provider=FAL, endpoint="fal-ai/flux-2-pro", task="text-to-image",
     description="FLUX.2 [pro] served by fal: text to image at a width and height.",
     fields=(_prompt(),
-            Field("image_size", "size", "Size",
+            Field("image_size", "size", "Size", min=FAL_FLUX_2_MIN_SIDE, max=FAL_FLUX_2_MAX_SIDE,
                   description="{width, height} from the node's Width and Height."),
-            SEED,
-            Field("safety_tolerance", "enum", "Safety tolerance", default="2",
-                  options=("1", "2", "3", "4", "5"), as_string=True),
+            SEED, FLUX_2_TOLERANCE,
             Field("enable_safety_checker", "boolean", default=True, hidden=True),
             OUTPUT_FORMAT),
-    answer=IMAGES, size=Size("preset", "image_size"),
-    price=Price("megapixel", 0.015,
-                note="$0.03 the first megapixel, $0.015 each further: the node's FLUX.2 rule"),
-    checked=CHECKED, source="fal.ai/docs model-api-reference flux-2-pro (input schema)",
-    unconfirmed="the price ($0.03 + $0.015 per further MP) is from a third-party table of "
-    "fal's prices; fal's bounds on a custom width/height were not read (we send BFL's)")
+    answer=IMAGES, size=Size("preset", "image_size"), price=FLUX_2_FAL_PRICE,
+    checked=CHECKED, source=FLUX_2_FAL_SOURCE, unconfirmed=FLUX_2_FAL_UNCONFIRMED,
+    edit=FLUX_2_PRO_EDIT_FAL)
 
 MODELS = (FLUX_KONTEXT_T2I, RECRAFT_V3, IDEOGRAM_V3, IMAGEN_4, SEEDREAM_4, FLUX_SCHNELL,
           FLUX_DEV, REMOVE_BACKGROUND, FLUX_KONTEXT_EDIT, FLUX_FILL, SEEDREAM_4_EDIT,

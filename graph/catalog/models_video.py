@@ -23,6 +23,9 @@ SEED = Field("seed", "seed", "Seed")
 NEGATIVE = Field("negative_prompt", "string", "Negative prompt", default="",
                  description="What the video should avoid.")
 
+KLING_PROMPT_LIMIT = ("the 2,500-character limit on the prompt and the negative prompt is not "
+                      "stated on fal's page (kept as declared before, not confirmed)")
+
 KLING_2_1_I2V = Model(
     node_type="generate:kling_video", label="Kling Image to Video (fal)", vendor="Kuaishou",
     provider=FAL, endpoint="fal-ai/kling-video/v2.1/standard/image-to-video", task="video",
@@ -37,9 +40,13 @@ KLING_2_1_I2V = Model(
             Field("cfg_scale", "number", "Prompt adherence", default=0.5, min=0, max=1,
                   description="How closely the video follows the prompt (fal's cfg_scale).")),
     answer=VIDEO,
-    price=Price("second", 0.05, seconds="duration",
-                note="$0.25 for 5 s, $0.05 per further second"),
-    checked="2026-12-02", source="fal-ai/kling-video/v2.1/standard/image-to-video page")
+    price=Price("second", 0.056, seconds="duration",
+                note="$0.28 for 5 s, $0.056 per further second"),
+    checked=CHECKED, source="fal.ai/models/fal-ai/kling-video/v2.1/standard/image-to-video/"
+    "llms.txt (a stored copy: \"For 5s video your request will cost $0.28. For every "
+    "additional second you will be charged $0.056\"; the $0.25 / $0.05 kept before is the "
+    "older figure integrations still quote)",
+    unconfirmed=KLING_PROMPT_LIMIT)
 
 KLING_2_5_T2V = Model(
     node_type="generate:kling_2_5_text_to_video", label="Kling 2.5 Turbo Pro (text to video)",
@@ -55,8 +62,12 @@ KLING_2_5_T2V = Model(
     answer=VIDEO,
     price=Price("second", 0.07, seconds="duration",
                 note="$0.35 for 5 s, $0.07 per further second"),
-    checked=CHECKED, source="fal-ai/kling-video/v2.5-turbo/pro/text-to-video page",
-    unconfirmed="price as remembered from fal's page ($0.35 / 5 s)")
+    checked=CHECKED,
+    source="fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/text-to-video/llms.txt (a stored "
+    "copy: \"For 5s video your request will cost $0.35. For every aditional second you will "
+    "be charged $0.07\"; duration 5 / 10, 16:9 / 9:16 / 1:1, cfg_scale 0–1, the default "
+    "negative prompt)",
+    unconfirmed=KLING_PROMPT_LIMIT)
 
 VEO_3_FAST = Model(
     node_type="generate:veo_3_fast", label="Veo 3 Fast", vendor="Google", provider=FAL,
@@ -64,7 +75,8 @@ VEO_3_FAST = Model(
     description="Google Veo 3 Fast: text to video with native sound (dialogue, effects).",
     fields=(_prompt(),
             Field("aspect_ratio", "enum", "Aspect ratio", default="16:9",
-                  options=("16:9", "9:16")),
+                  options=("16:9", "9:16", "1:1"), choices=("16:9", "9:16"),
+                  description="fal also takes 1:1 (outpainted); we offer 16:9 and 9:16."),
             Field("duration", "enum", "Duration", default="8s", options=("4s", "6s", "8s")),
             NEGATIVE,
             Field("generate_audio", "boolean", "Generate audio", default=True,
@@ -73,7 +85,8 @@ VEO_3_FAST = Model(
     answer=VIDEO,
     price=Price("second", 0.15, by="generate_audio", tiers={True: 0.15, False: 0.10},
                 seconds="duration"),
-    checked=CHECKED, source="fal.ai/models/fal-ai/veo3/fast/llms.txt")
+    checked=CHECKED, source="fal.ai/models/fal-ai/veo3/fast/llms.txt (price; a stored copy of "
+    "its schema: 16:9 / 9:16 / 1:1, 4s / 6s / 8s, sound off uses a third less)")
 
 VEO_3 = Model(
     node_type="generate:veo_3", label="Veo 3", vendor="Google", provider=FAL,
@@ -83,8 +96,11 @@ VEO_3 = Model(
     answer=VIDEO,
     price=Price("second", 0.40, by="generate_audio", tiers={True: 0.40, False: 0.20},
                 seconds="duration"),
-    checked=CHECKED, source="fal-ai/veo3 page (same schema as veo3/fast)",
-    unconfirmed="$0.40/s with sound and $0.20/s without as remembered from fal's page")
+    checked=CHECKED, source="fal's pricing note for fal-ai/veo3 (\"$0.20 (audio off) or "
+    "$0.40 (audio on)\" per second, a generated copy of fal's pricing data); the schema is "
+    "veo3/fast's",
+    unconfirmed="the stored copy of fal's veo3 schema lists a duration of \"8s\" only (the "
+    "veo3/fast copy lists 4s / 6s / 8s); we offer veo3/fast's three for both")
 
 HAILUO_02 = Model(
     node_type="generate:hailuo_02", label="MiniMax Hailuo 02 (image to video)",
@@ -112,7 +128,8 @@ SEEDANCE_PRO_FAST = Model(
                   options=("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto")),
             Field("resolution", "enum", "Resolution", default="1080p",
                   options=("480p", "720p", "1080p")),
-            Field("duration", "enum", "Duration (s)", default="5", options=("5", "10")),
+            Field("duration", "enum", "Duration (s)", default="5",
+                  options=tuple(str(n) for n in range(2, 13)), choices=("5", "10")),
             SEED),
     answer=VIDEO,
     # $1.0 per million video tokens, tokens = height × width × 24 fps × seconds / 1024.
@@ -120,8 +137,11 @@ SEEDANCE_PRO_FAST = Model(
                 tiers={"1080p": 0.0486, "720p": 0.0216, "480p": 0.00972}, seconds="duration",
                 note="fal's $1 per million video tokens at 24 fps"),
     checked=CHECKED,
-    source="fal.ai/models/fal-ai/bytedance/seedance/v1/pro/fast/image-to-video/llms.txt",
-    unconfirmed="the resolution and duration options were not on the excerpt read")
+    source="fal.ai/models/fal-ai/bytedance/seedance/v1/pro/fast/image-to-video/llms.txt "
+    "(price); an integration's notes from fal's API page (480p / 720p / 1080p, 2–12 s in "
+    "whole seconds, the aspect ratios)",
+    unconfirmed="the 2–12 s duration range is an integration's reading of fal's page, not "
+    "fal's own text; we offer 5 and 10")
 
 LUMA_RAY_2 = Model(
     node_type="generate:luma_ray_2", label="Luma Ray 2", vendor="Luma AI", provider=FAL,
@@ -137,8 +157,12 @@ LUMA_RAY_2 = Model(
     answer=VIDEO,
     price=Price("second", 0.10, by="resolution", tiers={"540p": 0.10, "720p": 0.20,
                                                          "1080p": 0.40}, seconds="duration"),
-    checked=CHECKED, source="Luma's Ray 2 schema (AWS Bedrock model parameters, same fields)",
-    unconfirmed="fal's Ray 2 page was not in the corpus; $0.50 per 5 s at 540p as remembered")
+    checked=CHECKED, source="fal.ai/models/fal-ai/luma-dream-machine/ray-2/llms.txt (a stored "
+    "copy for the schema; an integration's summary of it fetched 2026-04-17 for the price: "
+    "\"$0.5 per 5 seconds (540p). 720p is 2×, 1080p is 4×\"; the image-to-video sibling's "
+    "line reads the same)",
+    unconfirmed="whether fal bills 9 s as 9 seconds ($0.90 at 540p, as we charge) or as two "
+    "5-second blocks ($1.00) is not stated")
 
 MMAUDIO_V2 = Model(
     node_type="generate:mmaudio_v2", label="MMAudio V2 (video to audio)", vendor="MMAudio",
@@ -153,8 +177,8 @@ MMAUDIO_V2 = Model(
             Field("cfg_strength", "number", "Guidance", default=4.5, min=0, max=20)),
     answer=VIDEO,
     price=Price("second", 0.001, seconds="duration"),
-    checked=CHECKED, source="fal.ai/models/fal-ai/mmaudio-v2/api; bifrost fal table "
-    "($0.001 per second)")
+    checked=CHECKED, source="fal.ai/models/fal-ai/mmaudio-v2/api; fal's pricing data as two "
+    "integrations copied it (\"$0.001 per seconds\")")
 
 ELEVENLABS_VOICES = ("Aria", "Roger", "Sarah", "Laura", "Charlie", "George", "Callum",
                      "River", "Liam", "Charlotte", "Alice", "Matilda", "Will", "Jessica",
@@ -174,9 +198,11 @@ TTS_ELEVENLABS = Model(
     price=Price("kchars", 0.10, text="text", max_chars=5000,
                 note="quoted from the text typed in or wired from a Text Input, else as the "
                 "5,000 it takes at most; charged by the characters sent"),
-    checked=CHECKED, source="fal-ai/elevenlabs/tts/multilingual-v2 page",
-    unconfirmed="the voice list and speed bounds as remembered; wavespeed lists the same "
-    "model at $0.10 per 1,000 characters")
+    checked=CHECKED, source="an integration's table \"checked against official fal "
+    "documentation on September 18, 2026\" ($0.10 per 1,000 characters, stock voice Rachel)",
+    unconfirmed="fal's schema for this endpoint was not found in the stored pages on "
+    "2026-12-03: the voice list beyond Rachel, the stability / similarity defaults and the "
+    "0.7–1.2 speed bounds are not confirmed there")
 
 SOUND_EFFECTS = Model(
     node_type="generate:sound_effects", label="Sound Effects (ElevenLabs)",
@@ -189,9 +215,11 @@ SOUND_EFFECTS = Model(
                   max=1)),
     answer=Answer("audio", "audio", seconds="duration_seconds"),
     price=Price("second", 0.002, seconds="duration_seconds"),
-    checked=CHECKED, source="fal-ai/elevenlabs/sound-effects page",
+    checked=CHECKED, source="fal's pricing data for fal-ai/elevenlabs/sound-effects as two "
+    "integrations copied it (\"$0.002 per seconds\")",
     unconfirmed="duration_seconds is optional at fal (the model picks one); we always send "
-    "it so the price is known; $0.002 per second as remembered")
+    "it so the price is known. Its 0.5–22 s bounds are an integration's summary of fal's "
+    "page, not fal's own schema text")
 
 MUSIC_LYRIA_2 = Model(
     node_type="generate:music_lyria_2", label="Music (Lyria 2)", vendor="Google",
@@ -202,8 +230,8 @@ MUSIC_LYRIA_2 = Model(
             SEED),
     answer=Answer("audio", "audio", default_seconds=30),
     price=Price("run", 0.10, note="$0.10 per 30 s clip"),
-    checked=CHECKED, source="fal-ai/lyria2 page",
-    unconfirmed="price per 30 s clip as remembered")
+    checked=CHECKED, source="fal.ai/models/fal-ai/lyria2/llms.txt (a stored copy: \"$0.1 per "
+    "30 seconds\")")
 
 MODELS = (KLING_2_1_I2V, KLING_2_5_T2V, VEO_3_FAST, VEO_3, HAILUO_02, SEEDANCE_PRO_FAST,
           LUMA_RAY_2, MMAUDIO_V2, TTS_ELEVENLABS, SOUND_EFFECTS, MUSIC_LYRIA_2)

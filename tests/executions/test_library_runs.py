@@ -108,6 +108,35 @@ def test_one_flux_2_pro_node_runs_at_either_vendor_and_is_charged_its_estimate(t
         assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5}
 
 
+def test_flux_2_pro_with_a_reference_image_runs_at_either_vendor_at_one_price(
+        team, live_worker, simulator):
+    """With a reference image wired in, the fal route goes to fal's edit app
+    (fal-ai/flux-2-pro/edit) and BFL's to its own API; both bill the reference's megapixels,
+    so each run is charged what it was quoted: 1536×1024 (2 MP) → 3 + 1.5, and the 512² Local
+    Preview reference (0.25 MP, billed as 1) → 1.5: 6 credits."""
+    from tests.executions.conftest import sim_requests
+
+    for vendor in ("bfl", "fal"):
+        nodes = [node("text", "input:text", {"prompt": "a lighthouse at dusk"}),
+                 node("ref", "generate:local_preview", {"width": 512, "height": 512,
+                                                        "seed": 2}),
+                 node("pro", "generate:flux_2_pro", {"vendor": vendor, "width": 1536,
+                                                     "height": 1024, "seed": 4})]
+        edges = [edge("e1", "text", "text", "pro", "prompt"),
+                 edge("e2", "text", "text", "ref", "prompt"),
+                 edge("e3", "ref", "image", "pro", "reference_images")]
+        execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges),
+                              timeout=120)
+        assert execution.status == "COMPLETED", (vendor, execution.error)
+        run = NodeRun.objects.get(execution=execution, node_id="pro")
+        assert run.provider == vendor
+        image = run.assets.get()
+        assert (image.width, image.height) == (1536, 1024)
+        assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 6}
+    posted = [e["path"] for e in sim_requests(simulator, "fal") if e["method"] == "POST"]
+    assert posted[-1] == "/fal-ai/flux-2-pro/edit"
+
+
 def test_a_vendor_that_delivers_a_larger_image_than_asked_is_charged_only_the_quote(
         team, live_worker, simulator):
     """fal (the simulator, told to) delivers FLUX.1 [dev] images twice the size asked on each

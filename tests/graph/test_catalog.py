@@ -171,7 +171,7 @@ def test_credits_at_defaults_and_per_setting():
     assert by_type["generate:flux_2_pro"].to_api()["credits"] == 3
     assert by_type["generate:flux_2_klein_4b"].to_api()["credits"] == 2  # 1.4, in whole credits
     assert by_type["generate:nano_banana_2"].to_api()["credits"] == 7
-    assert node_credits(by_type["generate:kling_video"], {"duration": 10}) == 50
+    assert node_credits(by_type["generate:kling_video"], {"duration": 10}) == 56
     assert by_type["process:upscale_esrgan"].to_api()["credits"] == 2
     assert by_type["generate:local_preview"].to_api()["credits"] == 0
     assert node_credits(by_type["generate:flux_2_pro"], {"width": "wide", "height": None}) == 3

@@ -47,8 +47,9 @@ def test_kling_and_esrgan_keep_their_node_types_settings_and_credits():
     assert [i.id for i in kling.inputs] == ["image", "prompt", "duration", "negative_prompt",
                                            "cfg_scale"]
     assert kling.defaults() == {"duration": 5, "negative_prompt": "", "cfg_scale": 0.5}
-    assert credits("generate:kling_video") == 25 and credits("generate:kling_video",
-                                                             duration=10) == 50
+    # fal's price (2026-12-03): $0.28 for 5 s and $0.056 each further second.
+    assert credits("generate:kling_video") == 28 and credits("generate:kling_video",
+                                                             duration=10) == 56
     esrgan = catalog.get("process:upscale_esrgan")
     assert [i.id for i in esrgan.inputs] == ["image", "scale"]
     assert esrgan.input("scale").enum == (2, 4) and credits("process:upscale_esrgan") == 2
@@ -212,6 +213,18 @@ def test_the_readme_table_is_the_declarations():
         "README's model table drifted: paste graph.catalog.library.model_table()"
 
 
+def test_no_declaration_rests_on_a_price_remembered():
+    """Every price and bound is the vendor's published one, or says plainly what it rests on
+    (issue 19): no declaration may cite memory, and each names where it was read."""
+    from graph.catalog.models_image import FLUX_2_PRO_EDIT_FAL, FLUX_2_PRO_FAL
+
+    for model in (*MODELS, FLUX_2_PRO_FAL, FLUX_2_PRO_EDIT_FAL):
+        assert model.source, model.node_type
+        assert "remember" not in f"{model.source} {model.unconfirmed}".lower(), model.node_type
+    # Figures the vendors' pages corrected on 2026-12-03: Imagen 4 on fal is $0.04 an image.
+    assert credits("generate:imagen_4", num_images=2) == 8
+
+
 @pytest.mark.django_db
 def test_get_nodes_serves_the_library_with_task_vendor_and_price(api):
     answer = api.get("/api/v1/nodes")
@@ -248,3 +261,8 @@ def test_flux_2_pro_is_one_node_with_a_vendor_choice_priced_per_vendor(api):
     refused = validate_graph([node("p", "generate:flux_2_pro", prompt="x", vendor="azure")],
                              []).violations
     assert any(v.get("input") == "vendor" for v in refused)
+    # fal's schema holds each side to 2,560 (BFL's to 4,096): 3072×1024 is a fal problem only.
+    for chosen, expected in (("fal", ["vendor_setting"]), ("bfl", [])):
+        found = validate_graph([node("p", "generate:flux_2_pro", prompt="x", vendor=chosen,
+                                     width=3072, height=1024)], []).violations
+        assert [v["rule"] for v in found if v.get("input") == "width"] == expected, found

@@ -38,7 +38,11 @@ class Command(BaseCommand):
             models = sorted({spec.model for spec in catalog.all()
                              if spec.provider == alias and spec.model} |
                             {route.model for spec in catalog.all() for route in spec.routes
-                             if route.provider == alias and route.model})
+                             if route.provider == alias and route.model} |
+                            # a route's edit app too (fal-ai/flux-2-pro/edit)
+                            {route.declaration.edit.endpoint for spec in catalog.all()
+                             for route in spec.routes if route.provider == alias
+                             and getattr(route.declaration, "edit", None)})
             where = opts.get("base_url", "")
             if not opts.get("api_key"):
                 self.stdout.write(f"{alias}: no key ({opts.get('key_env', 'key')} is not set); "

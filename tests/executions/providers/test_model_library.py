@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from executions import imaging
-from executions.providers import Job, Media, ProviderError, get_provider
+from executions.providers import Job, Media, get_provider
 from executions.simulator import media as sim_media
 from graph.catalog import catalog
 from graph.catalog.library import image_size
@@ -225,12 +225,101 @@ def test_flux_2_pro_with_vendor_fal_goes_to_fal_with_its_size_and_tolerance(simu
     (image,) = result.outputs["image"] if isinstance(result.outputs["image"], list) \
         else [result.outputs["image"]]
     assert imaging.image_info(image.data) == ("image/png", 1536, 1024)
-    # fal's FLUX.2 [pro] is text to image: a reference image is refused before anything is
-    # sent, not silently dropped.
-    with_reference = Job(node_type=spec.node_type, model=route.model, config=config,
-                         inputs={"prompt": ["x"], "reference_images": [make_media((64, 48))]},
-                         seed=7)
-    before = len(sim_requests(simulated, "fal"))
-    with pytest.raises(ProviderError, match="takes no reference_images"):
-        provider.submit(with_reference)
-    assert len(sim_requests(simulated, "fal")) == before
+    assert sent["path"] == "/fal-ai/flux-2-pro"
+
+
+def test_flux_2_pro_on_fal_with_reference_images_goes_to_its_edit_app(simulated, make_media):
+    """fal serves FLUX.2 [pro] edits at fal-ai/flux-2-pro/edit (prompt and `image_urls`); the
+    same node with reference images goes there, a reference over 4 MP scaled down first, and
+    the megapixels sent are the run's usage (fal bills input megapixels, as BFL does)."""
+    spec = catalog.get("generate:flux_2_pro")
+    config = {**spec.defaults(), "vendor": "fal", "width": 1024, "height": 768,
+              "safety_tolerance": 4}
+    provider = get_provider("fal")
+    small, large = make_media((64, 48)), make_media((2600, 2000))  # 5.2 MP, over fal's 4
+    job = Job(node_type=spec.node_type, model=spec.route(config).model, config=config,
+              inputs={"prompt": ["put the cat on the boat"],
+                      "reference_images": [small, large]}, seed=9)
+    result = until_done(provider, job, provider.submit(job), timeout=60)
+    submit = [e for e in sim_requests(simulated, "fal") if e["method"] == "POST"][-1]
+    assert submit["path"] == "/fal-ai/flux-2-pro/edit" and submit["status"] == 200
+    assert submit["ignored"] == []
+    body = submit["body"]
+    assert len(body["image_urls"]) == 2 and body["image_size"] == {"width": 1024,
+                                                                   "height": 768}
+    assert body["safety_tolerance"] == "4" and body["seed"] == 9
+    references = result.meta["usage"]["references"]
+    assert references[0] == round(64 * 48 / 1024 ** 2, 6)
+    assert 3.99 < references[1] <= 4.0  # scaled to 4 MP before it was sent
+    image = result.outputs["image"]
+    image = image[0] if isinstance(image, list) else image
+    assert imaging.image_info(image.data)[1:] == (1024, 768)
+    # Without reference images the same node stays on the text-to-image app.
+    plain = Job(node_type=spec.node_type, model=job.model, config=config,
+                inputs={"prompt": ["a boat"]}, seed=9)
+    until_done(provider, plain, provider.submit(plain), timeout=60)
+    assert [e["path"] for e in sim_requests(simulated, "fal")
+            if e["method"] == "POST"][-1] == "/fal-ai/flux-2-pro"
+
+
+def test_fal_flux_2_pro_edit_app_refuses_what_fal_refuses(simulator):
+    """The edit app requires `image_urls` (a list of data URIs / URLs), takes image_size
+    "auto", a preset or {width, height}, and safety_tolerance "1"–"5" only."""
+    url = f"{simulator.url}/fal-ai/flux-2-pro/edit"
+    missing = httpx.post(url, headers=FAL, json={"prompt": "x"})
+    assert missing.status_code == 422
+    assert {"loc": ["body", "image_urls"], "msg": "Field required", "type": "missing"} in \
+        missing.json()["detail"]
+    image = _png()
+    for bad, field in (({"image_urls": image}, "image_urls"),
+                       ({"image_urls": [image], "safety_tolerance": "6"}, "safety_tolerance"),
+                       ({"image_urls": [image], "image_size": "huge"}, "image_size")):
+        answer = httpx.post(url, headers=FAL, json={"prompt": "x", **bad})
+        assert answer.status_code == 422, bad
+        assert [d["loc"] for d in answer.json()["detail"]] == [["body", field]]
+    ok = httpx.post(url, headers=FAL, json={"prompt": "x", "image_urls": [image],
+                                             "image_size": "auto"})
+    assert ok.status_code == 200, ok.text
+
+
+def test_fal_flux_2_pro_refuses_a_side_over_2560_as_its_schema_does(simulator):
+    url = f"{simulator.url}/fal-ai/flux-2-pro"
+    for size, kind in (({"width": 3072, "height": 1024}, "less_than_equal"),
+                       ({"width": 1024, "height": 128}, "greater_than_equal")):
+        answer = httpx.post(url, headers=FAL, json={"prompt": "x", "image_size": size})
+        assert answer.status_code == 422, size
+        assert [(d["loc"], d["type"]) for d in answer.json()["detail"]] == [
+            (["body", "image_size"], kind)]
+    ok = httpx.post(url, headers=FAL, json={"prompt": "x",
+                                             "image_size": {"width": 2560, "height": 1536}})
+    assert ok.status_code == 200, ok.text
+
+
+def _jpeg_media() -> Media:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 140, 60)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    name = default_storage.save("inputs/input.jpg", ContentFile(data))
+    return Media(kind="image", storage_name=name, mime="image/jpeg",
+                 sha256=hashlib.sha256(data).hexdigest(), width=40, height=30)
+
+
+def test_recraft_crisp_takes_png_only_and_a_jpeg_is_converted_before_it_is_sent(simulated,
+                                                                                simulator):
+    """fal's crisp upscale says its input "must be in PNG format": the simulator refuses a
+    JPEG, and the provider sends any other image as a PNG."""
+    url = f"{simulator.url}/fal-ai/recraft/upscale/crisp"
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buffer, "JPEG")
+    jpeg = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    refused = httpx.post(url, headers=FAL, json={"image_url": jpeg})
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["detail"]] == [["body", "image_url"]]
+    assert httpx.post(url, headers=FAL, json={"image_url": _png()}).status_code == 200
+    provider = get_provider("fal")
+    job = Job(node_type="process:upscale_recraft_crisp", model="fal-ai/recraft/upscale/crisp",
+              config={}, inputs={"image": [_jpeg_media()]}, seed=None)
+    result = until_done(provider, job, provider.submit(job), timeout=60)
+    sent = [e for e in sim_requests(simulated, "fal") if e["method"] == "POST"][-1]
+    assert sent["status"] == 200 and sent["path"] == "/fal-ai/recraft/upscale/crisp"
+    assert imaging.image_info(result.outputs["image"].data)[1:] == (160, 120)  # ×4

@@ -21,7 +21,8 @@ def test_working_keys_and_served_models_are_all_ok(simulated):
     said = check()
     for model in ("flux-2-pro", "flux-2-max", "flux-2-flex", "flux-2-klein-4b", "flux-2-klein-9b",
                   "gemini-3.1-flash-image", "gemini-3-pro-image", "fal-ai/esrgan",
-                  "fal-ai/kling-video/v2.1/standard/image-to-video"):
+                  "fal-ai/kling-video/v2.1/standard/image-to-video", "fal-ai/flux-2-pro",
+                  "fal-ai/flux-2-pro/edit"):
         assert f"ok   {model}" in said
     assert "FAIL" not in said
     stats = sim_stats(simulated)
