@@ -13,7 +13,8 @@ an idle thread, runs its synchronous parts there, and gives it back; a request t
 idle waits for one. The threads keep their database connections across requests, recycled as
 Django recycles them (CONN_MAX_AGE, health checks, the pool on PostgreSQL). Several threads,
 not one: a request blocked on another machine (an object-store upload, an SMTP server) holds
-its thread only, not the whole process.
+its thread only, not the whole process. The middleware chain runs synchronously on that thread,
+as under WSGI (one crossing in, one out), instead of Django's async chain.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 
@@ -76,6 +77,17 @@ class PooledThreadsASGIHandler(ASGIHandler):
         self._executors = _Executors(
             [ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
              for _ in range(threads)])
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # The middleware chain as under WSGI: every middleware and the view run in one go on
+        # the request's thread. In Django's async chain the bottom of the stack is async, so a
+        # sync view, each process_view and each response's render each cross back to the
+        # thread on their own: three round trips between the event loop and the thread per
+        # request, about a quarter of a daphne's CPU in a profile of triggers at 32 clients.
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
