@@ -25,6 +25,10 @@ on time. Environment:
   INTAKE_BENCH_QUEUE_LIMIT  the server's INTAKE_QUEUE_LIMIT (500: reached by the last load)
   INTAKE_WS_CLIENTS, INTAKE_WS_SECONDS, INTAKE_WS_RATE  WebSocket watchers (1,200), seconds
                     (3) and runs started per second (10) of the event latency figures
+  INTAKE_LOADS      http,ws (default both): `ws` alone skips the HTTP loads and measures only
+                    the WebSocket event latency
+  INTAKE_PROFILE    a directory: py-spy records each daphne process and this one (the
+                    watchers' reader) during the largest WebSocket phase, as speedscope files
   WEB_CONCURRENCY   daphne processes of the runner
 """
 
@@ -60,6 +64,8 @@ QUEUE_LIMIT = os.environ.get("INTAKE_BENCH_QUEUE_LIMIT", "500")
 WS_CLIENTS = [int(n) for n in os.environ.get("INTAKE_WS_CLIENTS", "1,200").split(",") if n]
 WS_SECONDS = float(os.environ.get("INTAKE_WS_SECONDS", "3"))
 WS_RATE = float(os.environ.get("INTAKE_WS_RATE", "10"))
+LOADS = set(os.environ.get("INTAKE_LOADS", "http,ws").split(","))
+PROFILE = os.environ.get("INTAKE_PROFILE", "")
 
 
 def postgres_reachable(url: str) -> bool:
@@ -255,42 +261,43 @@ def measure(stack: Stack, database: str) -> list[dict]:
         rows.append({"database": database, "layout": processes, "load": name,
                      "clients": clients, "worker": worker, **figures, "drain": drained})
 
-    healthz = wrk(f"{stack.url}/healthz", 32, get=True)
-    row("GET /healthz", 32, "on", healthz, 0.0)
-    single = daphnes > 1 and SCALING
-    if single:  # the same stack with one daphne process serving: what the others add
-        stack.one_daphne(True)
-        try:
-            row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0, "1")
-        finally:
-            stack.one_daphne(False)
-    for clients in CLIENTS:
-        figures = wrk(trigger, clients, body=body)
-        row("trigger 3-node", clients, "on", figures, drain())
-    figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
-                  auth=f"Bearer {key}")
-    row("execute 3-node", 32, "on", figures, drain())
-    stack.pause_workers()  # intake alone (/healthz would report the workers down)
-    off = []
-    try:
-        if single:
+    if "http" in LOADS:
+        healthz = wrk(f"{stack.url}/healthz", 32, get=True)
+        row("GET /healthz", 32, "on", healthz, 0.0)
+        single = daphnes > 1 and SCALING
+        if single:  # the same stack with one daphne process serving: what the others add
             stack.one_daphne(True)
             try:
-                off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), "1"))
+                row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0, "1")
             finally:
                 stack.one_daphne(False)
-        off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
-        off.append(("trigger demo", 32,
-                    wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
-        # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
-        off.append(("trigger 3-node", max(CLIENTS),
-                    wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS), layout))
-    finally:
-        stack.resume_workers()
-    drained = drain()  # the backlog of them all
-    for name, clients, figures, processes in off:
-        row(name, clients, "off", figures, drained, processes)
-    for watchers in WS_CLIENTS:
+        for clients in CLIENTS:
+            figures = wrk(trigger, clients, body=body)
+            row("trigger 3-node", clients, "on", figures, drain())
+        figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
+                      auth=f"Bearer {key}")
+        row("execute 3-node", 32, "on", figures, drain())
+        stack.pause_workers()  # intake alone (/healthz would report the workers down)
+        off = []
+        try:
+            if single:
+                stack.one_daphne(True)
+                try:
+                    off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), "1"))
+                finally:
+                    stack.one_daphne(False)
+            off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
+            off.append(("trigger demo", 32,
+                        wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
+            # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
+            off.append(("trigger 3-node", max(CLIENTS),
+                        wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS), layout))
+        finally:
+            stack.resume_workers()
+        drained = drain()  # the backlog of them all
+        for name, clients, figures, processes in off:
+            row(name, clients, "off", figures, drained, processes)
+    for watchers in WS_CLIENTS if "ws" in LOADS else ():
         rows.append({"database": database, "watchers": watchers,
                      **event_latency(stack, team, trivial, trigger, body, watchers)})
     drain()
@@ -349,6 +356,8 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
         ready, sockets = asyncio.Event(), []
         tasks = [asyncio.create_task(watch(ready, sockets)) for _ in range(watchers)]
         await asyncio.wait_for(ready.wait(), 120)
+        if PROFILE and watchers == max(WS_CLIENTS):
+            profilers.extend(profile_start(stack, f"ws{watchers}"))
         async with httpx.AsyncClient(timeout=30) as http:
             end = time.monotonic() + WS_SECONDS
             while time.monotonic() < end:
@@ -375,7 +384,11 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
         return NodeRun.objects.filter(execution_id__in=started,
                                       status__in=("COMPLETED", "CACHED")).count()
 
-    asyncio.run(main())
+    profilers: list[subprocess.Popen] = []
+    try:
+        asyncio.run(main())
+    finally:
+        profile_stop(profilers)
     finished = {(str(e), n): f for e, n, f in NodeRun.objects.filter(
         execution_id__in=started).values_list("execution_id", "node_id", "finished_at")}
     latencies = sorted(
@@ -388,6 +401,30 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
     return {"events": len(latencies), "runs": len(started),
             "p50": latencies[len(latencies) // 2],
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+
+
+def profile_start(stack: Stack, name: str) -> list[subprocess.Popen]:
+    """py-spy on each daphne process and on this one (which reads every watcher's socket),
+    collapsed stacks in INTAKE_PROFILE; stopped (and written) by profile_stop."""
+    out = Path(PROFILE)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = [(f"daphne{i}", pid) for i, pid in
+               enumerate(stack.children(b"wireflow_site.serve"))] + [("client", os.getpid())]
+    return [subprocess.Popen(
+        [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
+         "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking",
+         "--output", str(out / f"{name}-{label}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for label, pid in targets]
+
+
+def profile_stop(profilers: list[subprocess.Popen]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for profiler in profilers:
+        try:
+            profiler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
 
 
 # --- the table ---------------------------------------------------------------------------------
