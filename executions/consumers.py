@@ -99,11 +99,14 @@ class WorkflowStatusConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         self.group = self.member_group = None
 
     async def status_events(self, message) -> None:
-        """A burst of events from one sender, in order: each goes out as its own frame."""
+        """A burst of events from one sender, in order, in one frame: a lone event as itself,
+        several as `{"type": "events", "events": [...]}`. Each frame costs daphne as much as
+        its JSON (framing, a write per socket), and a burst is told to every socket."""
         if self.closing:
             return
-        for event in message["events"]:
-            await self.send_json(event)
+        events = message["events"]
+        await self.send_json(events[0] if len(events) == 1 else {"type": "events",
+                                                                  "events": events})
 
     async def member_access_changed(self, message) -> None:
         """The member was removed from the team or their role changed: may they still? If
