@@ -134,7 +134,8 @@ class PresenceMixin:
             return
         now = time.monotonic()
         changed = False
-        for member in message["members"]:
+        # A process of the version before speaks for one socket: the message is the member.
+        for member in message.get("members") or [message]:
             if member["channel"] != self.channel_name:
                 changed = self._seen(member, now) or changed
         if changed:
