@@ -25,6 +25,10 @@ on time. Environment:
   INTAKE_BENCH_QUEUE_LIMIT  the server's INTAKE_QUEUE_LIMIT (500: reached by the last load)
   INTAKE_WS_CLIENTS, INTAKE_WS_SECONDS, INTAKE_WS_RATE  WebSocket watchers (1,200), seconds
                     (3) and runs started per second (10) of the event latency figures
+  INTAKE_LOADS      http,ws (default both): `ws` alone skips the HTTP loads and measures only
+                    the WebSocket event latency
+  INTAKE_PROFILE    a directory: py-spy records each daphne process and this one (the
+                    watchers' reader) during the largest WebSocket phase, as speedscope files
   WEB_CONCURRENCY   daphne processes of the runner
 """
 
@@ -60,6 +64,8 @@ QUEUE_LIMIT = os.environ.get("INTAKE_BENCH_QUEUE_LIMIT", "500")
 WS_CLIENTS = [int(n) for n in os.environ.get("INTAKE_WS_CLIENTS", "1,200").split(",") if n]
 WS_SECONDS = float(os.environ.get("INTAKE_WS_SECONDS", "3"))
 WS_RATE = float(os.environ.get("INTAKE_WS_RATE", "10"))
+LOADS = set(os.environ.get("INTAKE_LOADS", "http,ws").split(","))
+PROFILE = os.environ.get("INTAKE_PROFILE", "")
 
 
 def postgres_reachable(url: str) -> bool:
@@ -255,42 +261,43 @@ def measure(stack: Stack, database: str) -> list[dict]:
         rows.append({"database": database, "layout": processes, "load": name,
                      "clients": clients, "worker": worker, **figures, "drain": drained})
 
-    healthz = wrk(f"{stack.url}/healthz", 32, get=True)
-    row("GET /healthz", 32, "on", healthz, 0.0)
-    single = daphnes > 1 and SCALING
-    if single:  # the same stack with one daphne process serving: what the others add
-        stack.one_daphne(True)
-        try:
-            row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0, "1")
-        finally:
-            stack.one_daphne(False)
-    for clients in CLIENTS:
-        figures = wrk(trigger, clients, body=body)
-        row("trigger 3-node", clients, "on", figures, drain())
-    figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
-                  auth=f"Bearer {key}")
-    row("execute 3-node", 32, "on", figures, drain())
-    stack.pause_workers()  # intake alone (/healthz would report the workers down)
-    off = []
-    try:
-        if single:
+    if "http" in LOADS:
+        healthz = wrk(f"{stack.url}/healthz", 32, get=True)
+        row("GET /healthz", 32, "on", healthz, 0.0)
+        single = daphnes > 1 and SCALING
+        if single:  # the same stack with one daphne process serving: what the others add
             stack.one_daphne(True)
             try:
-                off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), "1"))
+                row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0, "1")
             finally:
                 stack.one_daphne(False)
-        off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
-        off.append(("trigger demo", 32,
-                    wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
-        # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
-        off.append(("trigger 3-node", max(CLIENTS),
-                    wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS), layout))
-    finally:
-        stack.resume_workers()
-    drained = drain()  # the backlog of them all
-    for name, clients, figures, processes in off:
-        row(name, clients, "off", figures, drained, processes)
-    for watchers in WS_CLIENTS:
+        for clients in CLIENTS:
+            figures = wrk(trigger, clients, body=body)
+            row("trigger 3-node", clients, "on", figures, drain())
+        figures = wrk(f"{stack.url}/api/v1/workflows/{trivial.pk}/execute", 32,
+                      auth=f"Bearer {key}")
+        row("execute 3-node", 32, "on", figures, drain())
+        stack.pause_workers()  # intake alone (/healthz would report the workers down)
+        off = []
+        try:
+            if single:
+                stack.one_daphne(True)
+                try:
+                    off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), "1"))
+                finally:
+                    stack.one_daphne(False)
+            off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
+            off.append(("trigger demo", 32,
+                        wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
+            # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
+            off.append(("trigger 3-node", max(CLIENTS),
+                        wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS), layout))
+        finally:
+            stack.resume_workers()
+        drained = drain()  # the backlog of them all
+        for name, clients, figures, processes in off:
+            row(name, clients, "off", figures, drained, processes)
+    for watchers in WS_CLIENTS if "ws" in LOADS else ():
         rows.append({"database": database, "watchers": watchers,
                      **event_latency(stack, team, trivial, trigger, body, watchers)})
     drain()
@@ -315,7 +322,7 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
     from accounts.models import User
     from accounts.roles import Role
     from accounts.services import membership_set
-    from executions.models import NodeRun
+    from executions.models import Execution, ExecutionStatus, NodeRun
 
     user = User.objects.filter(username="bench-watcher").first() or \
         User.objects.create_user(username="bench-watcher", password="bench-watcher-pw")
@@ -326,8 +333,8 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
 
     cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
     url = f"ws://127.0.0.1:{stack.port}/ws/workflows/{workflow.pk}/"
-    received: list[tuple[str, str, float]] = []
-    started: list[str] = []
+    frames: list[tuple[float, str]] = []  # (receipt time, frame): decoded after the phase,
+    started: list[str] = []  # so that reading 200 sockets in this one process stays light
 
     opening = asyncio.Semaphore(20)  # editors open their pages over time, not in one instant
 
@@ -340,15 +347,14 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
             if len(sockets) == watchers:
                 ready.set()
             async for frame in ws:
-                event = json.loads(frame)
-                if event.get("type") == "node.status" and event.get("status") in (
-                        "COMPLETED", "CACHED"):
-                    received.append((event["executionId"], event["nodeId"], time.time()))
+                frames.append((time.time(), frame))
 
     async def main() -> None:
         ready, sockets = asyncio.Event(), []
         tasks = [asyncio.create_task(watch(ready, sockets)) for _ in range(watchers)]
         await asyncio.wait_for(ready.wait(), 120)
+        if PROFILE and watchers == max(WS_CLIENTS):
+            profilers.extend(profile_start(stack, f"ws{watchers}"))
         async with httpx.AsyncClient(timeout=30) as http:
             end = time.monotonic() + WS_SECONDS
             while time.monotonic() < end:
@@ -357,25 +363,40 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
                 if response.status_code == 202:
                     started.append(response.json()["executionId"])
                 await asyncio.sleep(1 / WS_RATE)
-        # Until the runs are done and every client has them all, or nothing more arrives.
-        deadline, seen = time.monotonic() + DRAIN_TIMEOUT, -1
+        # Until the runs are done and nothing more arrives for a second (or for five).
+        deadline, seen, quiet = time.monotonic() + DRAIN_TIMEOUT, -1, 0
         while time.monotonic() < deadline:
             await asyncio.sleep(1)
-            expected = await asyncio.to_thread(count_completions)
-            if len(received) >= expected * watchers or len(received) == seen:
+            quiet = quiet + 1 if len(frames) == seen else 0
+            if quiet >= 5 or quiet and not await asyncio.to_thread(runs_open):
                 break
-            seen = len(received)
+            seen = len(frames)
         for ws in sockets:
             await ws.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def count_completions() -> int:
-        return NodeRun.objects.filter(execution_id__in=started,
-                                      status__in=("COMPLETED", "CACHED")).count()
+    def runs_open() -> bool:
+        return Execution.objects.filter(pk__in=started, status__in=(
+            ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)).exists()
 
-    asyncio.run(main())
+    profilers: list[subprocess.Popen] = []
+    try:
+        asyncio.run(main())
+    finally:
+        profile_stop(profilers)
+    received: list[tuple[str, str, float]] = []
+    events = 0
+    for at, frame in frames:
+        message = json.loads(frame)
+        # A burst of status events comes as one frame {"type": "events", "events": [...]}.
+        batch = message["events"] if message.get("type") == "events" else [message]
+        events += len(batch)
+        received += [(event["executionId"], event["nodeId"], at) for event in batch
+                     if event.get("type") == "node.status"
+                     and event.get("status") in ("COMPLETED", "CACHED")]
+    figures = {"frames": len(frames), "events_per_frame": events / max(1, len(frames))}
     finished = {(str(e), n): f for e, n, f in NodeRun.objects.filter(
         execution_id__in=started).values_list("execution_id", "node_id", "finished_at")}
     latencies = sorted(
@@ -384,10 +405,35 @@ def event_latency(stack: Stack, team, workflow, trigger: str, body: str, watcher
         if finished.get((execution, node)) is not None
         and isinstance(finished[(execution, node)], datetime))
     if not latencies:
-        return {"events": 0, "p50": float("nan"), "p99": float("nan"), "runs": len(started)}
-    return {"events": len(latencies), "runs": len(started),
+        return {"events": 0, "p50": float("nan"), "p99": float("nan"), "runs": len(started),
+                **figures}
+    return {"events": len(latencies), "runs": len(started), **figures,
             "p50": latencies[len(latencies) // 2],
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+
+
+def profile_start(stack: Stack, name: str) -> list[subprocess.Popen]:
+    """py-spy on each daphne process and on this one (which reads every watcher's socket),
+    collapsed stacks in INTAKE_PROFILE; stopped (and written) by profile_stop."""
+    out = Path(PROFILE)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = [(f"daphne{i}", pid) for i, pid in
+               enumerate(stack.children(b"wireflow_site.serve"))] + [("client", os.getpid())]
+    return [subprocess.Popen(
+        [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
+         "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking",
+         "--output", str(out / f"{name}-{label}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for label, pid in targets]
+
+
+def profile_stop(profilers: list[subprocess.Popen]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for profiler in profilers:
+        try:
+            profiler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -408,11 +454,13 @@ def print_table(rows: list[dict]) -> None:
               f"{r['refused']:>6} {r['errors']:>6} {drain:>8}")
     print("WebSocket events, finished_at (committed with the change) → client receipt, while "
           f"runs start at {WS_RATE:g}/s and the workers run them (aim p50 < 20 ms, p99 < 100 ms)")
-    print(f"{'database':9} {'watchers':>8} {'runs':>6} {'events':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'database':9} {'watchers':>8} {'runs':>6} {'events':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'frames':>7} {'ev/frame':>8}")
     for r in rows:
         if "watchers" in r:
             print(f"{r['database']:9} {r['watchers']:>8} {r['runs']:>6} {r['events']:>7} "
-                  f"{r['p50']:>8.1f} {r['p99']:>8.1f}")
+                  f"{r['p50']:>8.1f} {r['p99']:>8.1f} {r['frames']:>7} "
+                  f"{r['events_per_frame']:>8.2f}")
     cells: dict[tuple, dict] = {}
     for r in rows:
         if "statuses" not in r and "watchers" not in r:

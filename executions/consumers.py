@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -23,6 +24,14 @@ CLOSE_FORBIDDEN = 4403
 # Status events carry run outputs: the stream is for those who may read executions.
 STREAM_SCOPE = Scope.EXECUTIONS_READ
 log = logging.getLogger(__name__)
+# Channel messages whose handlers never touch the database. channels (4.2+) runs Django's
+# close_old_connections before every handler, in asgiref's one thread per process: with 200
+# editors on a workflow that was a thread hop per socket for each burst of events and each
+# presence message, queued one behind the other (README, "Intake under concurrency"). These
+# handlers skip it; the others, and every database call here (database_sync_to_async closes
+# old connections around itself), keep it.
+NO_DATABASE = frozenset({"status.events", "presence.hello", "presence.here", "presence.beat",
+                         "presence.bye"})
 
 
 async def events_publish(by_group: ByGroup) -> None:
@@ -73,6 +82,12 @@ class WorkflowStatusConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
                               "execution": snapshot["execution"]})
         await self.presence_join(workflow_id=self.workflow_id, user=user)
 
+    async def dispatch(self, message) -> None:
+        if message.get("type") in NO_DATABASE:
+            await getattr(self, get_handler_name(message))(message)
+            return
+        await super().dispatch(message)
+
     async def disconnect(self, code: int) -> None:
         await self._leave_groups()
 
@@ -84,11 +99,14 @@ class WorkflowStatusConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         self.group = self.member_group = None
 
     async def status_events(self, message) -> None:
-        """A burst of events from one sender, in order: each goes out as its own frame."""
+        """A burst of events from one sender, in order, in one frame: a lone event as itself,
+        several as `{"type": "events", "events": [...]}`. Each frame costs daphne as much as
+        its JSON (framing, a write per socket), and a burst is told to every socket."""
         if self.closing:
             return
-        for event in message["events"]:
-            await self.send_json(event)
+        events = message["events"]
+        await self.send_json(events[0] if len(events) == 1 else {"type": "events",
+                                                                  "events": events})
 
     async def member_access_changed(self, message) -> None:
         """The member was removed from the team or their role changed: may they still? If

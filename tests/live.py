@@ -169,3 +169,9 @@ class LiveServer:
                 kept = self.log.with_suffix(".hung.log")
                 kept.write_bytes(self.log.read_bytes())
                 warnings.warn(f"daphne ignored SIGTERM for 20 s (log: {kept})", stacklevel=2)
+
+
+def frame_events(frame: dict) -> list[dict]:
+    """The status events of one frame of the workflow socket: a burst comes as
+    {"type": "events", "events": [...]}, a lone event as itself."""
+    return frame["events"] if frame.get("type") == "events" else [frame]

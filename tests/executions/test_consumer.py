@@ -12,6 +12,7 @@ from accounts.selectors import principal_for_user
 from executions.services import execution_start
 from graph.services import workflow_create
 from tests.graph.builders import text_to_image
+from tests.live import frame_events
 from wireflow_site.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,9 +58,14 @@ async def _member_scenario(workflow, member, stranger):
     execution = await sync_to_async(execution_start)(
         team=workflow.team, workflow=workflow, nodes=workflow.nodes, edges=workflow.edges
     )
-    event = await communicator.receive_json_from(timeout=5)
+    # The run's first events were handed over together: one frame carries them, in order.
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "events" and len(frame["events"]) > 1
+    event = frame["events"][0]
     assert event["type"] == "execution.status" and event["status"] == "QUEUED"
     assert event["executionId"] == str(execution.pk) and event["seq"] == 1
+    assert [e["seq"] for e in frame["events"]] == list(range(1, len(frame["events"]) + 1))
+    assert {e["type"] for e in frame["events"][1:]} == {"node.status"}
     await communicator.disconnect()
 
     # A reconnecting client gets the latest run in its snapshot, with the same sequence.
@@ -97,6 +103,6 @@ async def _long_scenario(workflow, member, stranger):
     execution = await sync_to_async(execution_start)(
         team=workflow.team, workflow=workflow, nodes=workflow.nodes, edges=workflow.edges
     )
-    event = await communicator.receive_json_from(timeout=5)
+    event = frame_events(await communicator.receive_json_from(timeout=5))[0]
     assert event["executionId"] == str(execution.pk)
     await communicator.disconnect()

@@ -14,6 +14,7 @@ from accounts.services import membership_remove, membership_set
 from executions.consumers import CLOSE_FORBIDDEN
 from executions.services import execution_start
 from tests.executions.test_consumer import _connect, _cookie_for
+from tests.live import frame_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +50,7 @@ async def _closed_with(communicator) -> int:
 async def _still_streams(communicator, workflow) -> None:
     execution = await sync_to_async(execution_start)(
         team=workflow.team, workflow=workflow, nodes=workflow.nodes, edges=workflow.edges)
-    event = await communicator.receive_json_from(timeout=5)
+    event = frame_events(await communicator.receive_json_from(timeout=5))[0]
     assert event["executionId"] == str(execution.pk)
 
 

@@ -184,3 +184,84 @@ async def _saves_scenario(url, shared):
     assert await _silent(carl_own)
     for socket in (ann, bob, carl_own):
         await socket.close()
+
+
+# --- what presence costs: one answer and one beat per process, however many sockets ---------
+# In-process (channels' WebsocketCommunicator, the Redis pub/sub layer), with a bare channel of
+# the layer in the presence group standing for another server process's socket.
+
+async def _member_sockets(workflow_id: str, cookie: str, count: int) -> list:
+    from channels.testing import WebsocketCommunicator
+
+    from wireflow_site.asgi import application
+
+    sockets = []
+    for _ in range(count):
+        socket = WebsocketCommunicator(
+            application, f"/ws/workflows/{workflow_id}/",
+            headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"),
+                     (b"cookie", cookie.encode())])
+        assert (await socket.connect(timeout=5))[0]
+        assert (await socket.receive_json_from(timeout=5))["type"] == "snapshot"
+        sockets.append(socket)
+    return sockets
+
+
+async def _told(socket, timeout: float = 5) -> list[dict]:
+    while True:
+        message = await socket.receive_json_from(timeout=timeout)
+        if message["type"] == "presence":
+            return message["users"]
+
+
+def test_a_process_answers_a_hello_once_and_beats_once_for_all_its_sockets(
+        shared, monkeypatch):
+    from executions import presence
+
+    monkeypatch.setattr(presence, "BEAT", 0.3)
+    monkeypatch.setattr(presence, "EXPIRY", 1.0)
+    async_to_sync(_cost_scenario)(shared)
+
+
+async def _cost_scenario(shared):
+    from channels.layers import get_channel_layer
+
+    from executions.presence import presence_group
+
+    sockets = await _member_sockets(shared["ours"], shared["ann"], 5)  # Ann's five tabs
+    layer = get_channel_layer()
+    ghost = await layer.new_channel()  # a socket of a server process that will die
+    group = presence_group(shared["ours"])
+    await layer.group_add(group, ghost)
+    heard: list[tuple[float, dict]] = []
+
+    async def listen() -> None:
+        while True:
+            heard.append((time.monotonic(), await layer.receive(ghost)))
+
+    listener = asyncio.create_task(listen())
+    started = time.monotonic()
+    await layer.group_send(group, {"type": "presence.hello", "channel": ghost,
+                                   "userId": 10**9, "name": "Gus Host"})
+    ghost_user = {"userId": 10**9, "name": "Gus Host", "initials": "GH", "tabs": 1}
+    for socket in sockets:
+        assert await _told(socket) == [ghost_user]
+    # It never beats: within EXPIRY and a beat every tab has dropped it.
+    for socket in sockets:
+        assert await _told(socket) == []
+    elapsed = time.monotonic() - started
+    listener.cancel()
+    await asyncio.gather(listener, return_exceptions=True)
+    for socket in sockets:
+        await socket.disconnect()
+    assert elapsed < 1.0 + 2 * 0.3 + 1.0
+    kinds = [message["type"] for _, message in heard]
+    # One answer to the hello, listing all five tabs; then one beat per BEAT for all five
+    # (five sockets each answering and beating on their own would be five of each).
+    assert kinds.count("presence.here") == 1
+    assert kinds.count("presence.beat") <= elapsed / 0.3 + 1
+    for _, message in heard:
+        if message["type"] in ("presence.here", "presence.beat"):
+            assert len(message["members"]) == 5
+            assert {m["name"] for m in message["members"]} == {"Ann Lee"}
+            assert len({m["channel"] for m in message["members"]}) == 5

@@ -83,6 +83,27 @@ describe("the live socket", () => {
     expect(polls).toEqual([]);  // no gap, no poll
   });
 
+  it("applies a burst sent as one frame in order, as if each event had come alone", () => {
+    const socket = FakeSocket.all[0];
+    socket.open();
+    socket.send({ type: "snapshot", execution: pollOf("run-1", "RUNNING",
+                                                      [["a", "RUNNING"], ["b", "PENDING"]]) });
+    socket.send({ type: "events", events: [
+      { type: "node.status", executionId: "run-1", nodeId: "a", status: "COMPLETED",
+        progress: 1, error: null, output: null, seq: 10 },
+      { type: "node.status", executionId: "run-1", nodeId: "b", status: "RUNNING",
+        progress: 0, error: null, output: null, seq: 11 },
+      { type: "node.status", executionId: "run-1", nodeId: "b", status: "COMPLETED",
+        progress: 1, error: null, output: null, seq: 12 },
+      { type: "execution.status", executionId: "run-1", status: "COMPLETED", progress: 1,
+        error: null, seq: 13 }] });
+    const { runs, runStatus } = useEditor.getState();
+    expect(runs.a.status).toBe("COMPLETED");
+    expect(runs.b).toMatchObject({ status: "COMPLETED", progress: 1 });
+    expect(runStatus).toBe("COMPLETED");
+    expect(polls).toEqual([]);  // numbered 10–13 in order: no gap seen, no poll
+  });
+
   it("follows a run started elsewhere and ignores stray events of other runs", () => {
     const socket = FakeSocket.all[0];
     socket.open();

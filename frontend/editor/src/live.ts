@@ -83,6 +83,9 @@ export function connectLive({ url, socket: makeSocket = (u) => new WebSocket(u) 
       case "workflow.saved":
         void workflowSaved(message);
         return;
+      case "events":  // a burst, in order: each as if it had come alone
+        message.events.forEach(receive);
+        return;
       default: {
         // A type this editor does not know yet (a newer server) is ignored. Assigning it to
         // `never` makes the compiler refuse a new member of the union that no case handles.

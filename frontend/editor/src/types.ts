@@ -263,5 +263,11 @@ export interface WorkflowSavedEvent {
   author: string;
 }
 
+/** A burst of status events sent together, in order (a lone event comes as itself). */
+export interface EventsMessage {
+  type: "events";
+  events: (NodeStatusEvent | ExecutionStatusEvent | WorkflowSavedEvent)[];
+}
+
 export type LiveMessage = SnapshotMessage | NodeStatusEvent | ExecutionStatusEvent
-  | AccessChangedMessage | PresenceMessage | WorkflowSavedEvent;
+  | AccessChangedMessage | PresenceMessage | WorkflowSavedEvent | EventsMessage;
