@@ -26,6 +26,16 @@ DB_POOL_TIMEOUT=60 s: 4 workers × 12 stay under PostgreSQL's default max_connec
 with room for others; with the default 3 s wait, threads failed their tasks and the runs waited
 for the reaper), SCALE_DATABASE_URL
 (postgres://postgres@127.0.0.1:5432/bench_scale).
+
+SCALE_PROFILE=<dir>: sample each worker with py-spy (`record --nonblocking`, so the worker is
+never paused) from its resume to the last generation, write the collapsed stacks there
+(round-<workers>-host<n>.txt) and print where the CPU went as ms per generation
+(bench/profile_stacks.py reads the files again). The sampler costs CPU of its own on a shared
+machine: take the CPU figure from a run without it. py-spy samples the thread holding the GIL
+(`--gil`): what runs without it (system calls, much of libpq, Pillow's codecs) is missed.
+SCALE_PHASES=1: each worker adds up the CPU time of its threads inside each step of a
+generation (bench/cpu_phases.py: claim, submit, polls, download, type check, thumbnails, S3
+writes, queries, events...) and the table is printed per host, in ms per generation.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench import cpu_phases  # noqa: E402
+from bench.profile_stacks import summary  # noqa: E402
 from bench.support import free_port, wait_live  # noqa: E402
 
 GENERATIONS = int(os.environ.get("SCALE_GENERATIONS", "400"))
@@ -57,6 +69,9 @@ THREADS = int(os.environ.get("SCALE_THREADS", "16"))
 POOL_SIZE = os.environ.get("SCALE_DB_POOL_SIZE", "12")
 DATABASE_URL = os.environ.get("SCALE_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/bench_scale")
+PROFILE_DIR = os.environ.get("SCALE_PROFILE", "")
+PROFILE_RATE = 250  # samples per second per worker
+PHASES = os.environ.get("SCALE_PHASES", "") == "1"
 
 
 def recreate_database(url: str) -> None:
@@ -148,6 +163,8 @@ def start_workers(count: int, round_id: str) -> list[LiveWorker]:
     workers = []
     for index in range(count):
         var_dir = tempfile.mkdtemp(prefix=f"bench-scale-host{index + 1}-")  # empty, its own
+        phases = {"PYTHONPATH": str(ROOT / "bench" / "phases_site"),
+                  "CPU_PHASES_OUT": f"{var_dir}/cpu-phases.json"} if PHASES else {}
         workers.append(LiveWorker(
             concurrency=THREADS, pool="threads", beat=index == 0,  # beat exactly once
             hostname=f"remote-{round_id}-{index + 1}@host{index + 1}",
@@ -157,16 +174,48 @@ def start_workers(count: int, round_id: str) -> list[LiveWorker]:
                        # More threads than pooled connections: a thread waits for one rather
                        # than failing its task after the default 3 s.
                        "DB_POOL_TIMEOUT": "60",
-                       "WEBHOOK_ALLOW_PRIVATE": "0", "FETCH_ALLOW_PRIVATE": "0"}))
+                       "WEBHOOK_ALLOW_PRIVATE": "0", "FETCH_ALLOW_PRIVATE": "0",
+                       **phases}))
     with ThreadPoolExecutor(len(workers)) as pool:  # they start in parallel, as hosts would
         list(pool.map(LiveWorker.start, workers))
     return workers
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (a threads worker is one process)."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds a process has used (a threads worker is one process)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
+
+
+def start_profiles(workers: list[LiveWorker], count: int) -> list[tuple[subprocess.Popen, Path]]:
+    """py-spy on each worker (all its threads, never pausing it), until stop_profiles."""
+    if not PROFILE_DIR:
+        return []
+    Path(PROFILE_DIR).mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).with_name("py-spy")
+    profiles = []
+    for index, worker in enumerate(workers):
+        out = Path(PROFILE_DIR) / f"round-{count}-host{index + 1}.txt"
+        profiles.append((subprocess.Popen(
+            [str(py_spy), "record", "--pid", str(worker.process.pid), "--nonblocking", "--gil",
+             "--rate", str(PROFILE_RATE), "--format", "raw", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    return profiles
+
+
+def stop_profiles(profiles: list[tuple[subprocess.Popen, Path]]) -> None:
+    for process, _out in profiles:
+        process.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
+    for process, _out in profiles:
+        process.wait(timeout=60)
+    for _process, out in profiles:
+        print(summary(out, rate=PROFILE_RATE, generations=GENERATIONS / len(profiles)),
+              flush=True)
 
 
 def signal_workers(workers: list[LiveWorker], signum: int) -> None:
@@ -227,12 +276,16 @@ def one_round(count: int, team, headers, api: str) -> dict:
             ids.append(execution_start(team=team, nodes=nodes, edges=edges).pk)
         enqueued = time.perf_counter() - enqueue_start
         cpu_before = sum(cpu_seconds(w.process.pid) for w in workers)
+        system_before = sum(cpu_split(w.process.pid)[1] for w in workers)
         start = time.time()
         signal_workers(workers, signal.SIGCONT)
+        profiles = start_profiles(workers, count)
         runs = wait_all(ids, timeout=600)
         last = max(run.finished_at.timestamp() for run in runs)
         wall = last - start
         cpu = sum(cpu_seconds(w.process.pid) for w in workers) - cpu_before
+        system = sum(cpu_split(w.process.pid)[1] for w in workers) - system_before
+        stop_profiles(profiles)
         failed = runs.exclude(status=ExecutionStatus.COMPLETED).count()
         # Which host's worker last held each generation (finished it).
         by_host = dict(Counter(
@@ -242,12 +295,17 @@ def one_round(count: int, team, headers, api: str) -> dict:
         signal_workers(workers, signal.SIGCONT)  # a stopped process ignores SIGTERM
         for worker in workers:
             worker.stop()
+    if PHASES:
+        for index, worker in enumerate(workers):
+            out = worker.extra_env["CPU_PHASES_OUT"]
+            print(cpu_phases.report(out, by_host.get(f"host{index + 1}", 0) or 1), flush=True)
     check_start = time.perf_counter()
     problems = unreadable_outputs(api, headers, ids, since)
     checked = time.perf_counter() - check_start
     return {"workers": count, "wall": wall, "rate": GENERATIONS / wall, "failed": failed,
             "unreadable": len(problems), "first_problem": problems[0] if problems else "",
             "enqueued": enqueued, "cpu_ms": cpu / GENERATIONS * 1000, "checked": checked,
+            "system_ms": system / GENERATIONS * 1000,
             "by_host": by_host}
 
 
@@ -271,7 +329,9 @@ def main() -> int:
                 results.append(one_round(count, team, headers, f"http://127.0.0.1:{port}/api/v1"))
                 row = results[-1]
                 print(f"  {count} worker(s): wall {row['wall']:.1f} s (enqueued beforehand in "
-                      f"{row['enqueued']:.1f} s; outputs checked in {row['checked']:.1f} s)",
+                      f"{row['enqueued']:.1f} s; outputs checked in {row['checked']:.1f} s); "
+                      f"worker CPU {row['cpu_ms']:.1f} ms per generation, of which system "
+                      f"{row['system_ms']:.1f} ms; load average {os.getloadavg()[0]:.1f}",
                       flush=True)
         finally:
             os.killpg(api_process.pid, signal.SIGTERM)

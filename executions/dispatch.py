@@ -17,9 +17,11 @@ import time
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 import redis
+from celery.utils.time import maybe_make_aware
 from django.conf import settings
 from django.db import transaction
 
@@ -152,15 +154,16 @@ def queue_for(provider_alias: str) -> str:
 
 def node_run_send(ready: Ready) -> None:
     """Through the broker, as it is (its slot, if any, already taken)."""
-    args, queue = (ready.node_run_id, ready.lease), queue_for(ready.provider)
-    app = tasks.run_node.app
-    if app.conf.task_always_eager or app.current_worker_task is not None \
-            or _broker_client() is None:
-        # Inside a task (its lineage goes into the message), eager, or not Redis: Celery's
-        # own path.
-        tasks.run_node.apply_async(args, queue=queue)
+    _task_send(tasks.run_node, (ready.node_run_id, ready.lease), queue_for(ready.provider))
+
+
+def _task_send(entry, args: tuple, queue: str, *, countdown: float = 0.0) -> None:
+    """`entry(*args)` on `queue`, in `countdown` s: the light publish below on a Redis broker,
+    Celery's own path when eager or on another broker."""
+    if entry.app.conf.task_always_eager or _broker_client() is None:
+        entry.apply_async(args, queue=queue, countdown=countdown)
     else:
-        broker_publish(tasks.run_node.name, args, queue)
+        broker_publish(entry.name, args, queue, countdown=countdown)
 
 
 # --- a lighter publish -----------------------------------------------------------------------
@@ -169,8 +172,10 @@ def node_run_send(ready: Ready) -> None:
 # new Redis client object per message (kombu's Redis transport). The message is the same one
 # (Celery's task protocol 2 in kombu's Redis envelope, JSON, a body in base64): its headers are
 # made once per task by Celery (`as_task_v2`) and only the ids and arguments change; it goes
-# out in one LPUSH on the broker's connection pool. A task (a worker's continuation) still uses
-# apply_async, which records the sending task as the parent.
+# out in one LPUSH on the broker's connection pool. Sent from inside a task (a poll scheduled
+# after a submit, a node the continuation hands on), it records the sending task as its
+# parent as Celery does; with a countdown, it carries Celery's `eta`. In a worker this cut
+# apply_async's ~1.7 ms of CPU per poll scheduled (bench/bench_scale.py, SCALE_PHASES=1).
 
 @functools.cache
 def _message_template(task_name: str, pid: int) -> tuple[dict, dict]:
@@ -184,17 +189,27 @@ def _message_template(task_name: str, pid: int) -> tuple[dict, dict]:
     return headers, properties
 
 
-def broker_publish(task_name: str, args: tuple, queue: str) -> str:
-    """Send a task message for `task_name(*args)` to `queue`, as apply_async would; returns
-    its task id. Redis errors are raised (redis-py retries a dropped connection first)."""
+def broker_publish(task_name: str, args: tuple, queue: str, *, countdown: float = 0.0) -> str:
+    """Send a task message for `task_name(*args)` to `queue`, to run in `countdown` s, as
+    apply_async would; returns its task id. Redis errors are raised (redis-py retries a
+    dropped connection first)."""
     headers, properties = _message_template(task_name, os.getpid())
     task_id = str(uuid.uuid4())
+    app = tasks.run_node.app
+    lineage: dict[str, Any] = {"root_id": task_id}
+    parent = app.current_worker_task
+    if parent is not None:  # what Celery's send_task records of the task sending it
+        lineage = {"root_id": parent.request.root_id or parent.request.id,
+                   "parent_id": parent.request.id}
+    if countdown:
+        lineage["eta"] = maybe_make_aware(app.now() + timedelta(seconds=countdown),
+                                          tz=app.timezone).isoformat()
     body = json.dumps([list(args), {}, _EMBED]).encode()
     message = {
         "body": base64.b64encode(body).decode(),
         "content-encoding": "utf-8",
         "content-type": "application/json",
-        "headers": {**headers, "id": task_id, "root_id": task_id, "argsrepr": repr(args)},
+        "headers": {**headers, "id": task_id, **lineage, "argsrepr": repr(args)},
         "properties": {
             **properties, "correlation_id": task_id,
             "reply_to": tasks.run_node.app.thread_oid,
@@ -223,14 +238,19 @@ def node_run_schedule(task: str, node_run_id: str, lease: str, countdown: float,
     """After commit, run (`task="run"`, on its provider's queue) or poll (`"poll"`) the node
     run in `countdown` s."""
     if task == "run":
-        entry, route = tasks.run_node, {"queue": queue_for(provider)}
+        entry, queue = tasks.run_node, queue_for(provider)
     else:
-        entry, route = tasks.poll_node, {}
+        entry, queue = tasks.poll_node, _routed_queue(tasks.poll_node.name)
     transaction.on_commit(  # robust: a node run left unsent is the dispatcher's (see above)
-        lambda: entry.apply_async((node_run_id, lease), countdown=max(0.0, countdown),
-                                  **route),
+        lambda: _task_send(entry, (node_run_id, lease), queue, countdown=max(0.0, countdown)),
         robust=True,
     )
+
+
+@functools.cache
+def _routed_queue(task_name: str) -> str:
+    """The queue CELERY_TASK_ROUTES sends this task to."""
+    return tasks.run_node.app.amqp.router.route({}, task_name)["queue"].name
 
 
 def node_runs_resend(resent: list[Resend]) -> None:

@@ -465,9 +465,12 @@ def renditions(image: Image.Image) -> dict[int, bytes]:
     than a small one once decoded."""
     current = image.convert("RGBA" if image.has_transparency_data else "RGB")  # a copy
     made: dict[int, bytes] = {}
+    encoded: tuple[tuple[int, int], bytes] | None = None  # the last size encoded, and how
     for side in THUMBNAIL_SIDES:
         current.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        made[side] = _webp(current)
+        if encoded is None or encoded[0] != current.size:
+            encoded = (current.size, _webp(current))
+        made[side] = encoded[1]  # a source no larger than a side: the same pixels, once
     return made
 
 

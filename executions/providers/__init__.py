@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -23,8 +23,24 @@ __all__ = ["Job", "Media", "OutputFile", "Pending", "Provider", "ProviderError",
            "Stopped", "get_provider"]
 
 
-@cache
+_providers: dict[str, Provider] = {}
+_making = threading.Lock()
+
+
 def get_provider(alias: str) -> Provider:
+    """The process's provider for `alias`, made once. Made under a lock: a worker's threads
+    all ask at once when it starts, and each would otherwise build a provider of its own, and
+    with it an HTTP client (its SSL context alone costs ~10 ms of CPU)."""
+    provider = _providers.get(alias)
+    if provider is None:
+        with _making:
+            provider = _providers.get(alias)
+            if provider is None:
+                provider = _providers[alias] = _provider_make(alias)
+    return provider
+
+
+def _provider_make(alias: str) -> Provider:
     try:
         config = settings.PROVIDERS[alias]
     except KeyError:
@@ -35,7 +51,8 @@ def get_provider(alias: str) -> Provider:
 
 def _reset(*, setting, **kwargs):
     if setting == "PROVIDERS":
-        get_provider.cache_clear()
+        with _making:
+            _providers.clear()
 
 
 setting_changed.connect(_reset)

@@ -266,3 +266,47 @@ def test_an_expired_upload_url_still_feeds_its_own_teams_input_image(api, team, 
     clock.at += 3600
     assert fetch_image_asset(team=team, url=data["url"]).pk == Asset.objects.get(
         pk=data["id"]).pk
+
+
+def test_a_small_file_goes_to_s3_in_one_put_with_its_type_and_no_thread(s3_server,
+                                                                         monkeypatch):
+    """An image or thumbnail (below the multipart threshold) is one PutObject on the
+    process's client: stored with the type its name says, and no transfer threads started
+    for it (django-storages' path made a transfer manager, and threads, per file)."""
+    import threading
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    from wireflow_site import storage as s3_storage
+
+    location = f"test-{uuid.uuid4().hex[:12]}"
+    store = s3_storage.S3Storage(**s3_server.storage_options(location=location))
+    store.connection  # noqa: B018 - the process's client, made before counting
+    started = []
+    start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start",
+                        lambda thread: started.append(thread.name) or start(thread))
+    data = png().getvalue()
+    name = store.save(f"assets/{'a' * 32}.png", ContentFile(data))
+    # (the S3 server runs in this process, a thread per request it answers)
+    assert [n for n in started if "process_request_thread" not in n] == []
+    assert name == f"assets/{'a' * 32}.png"
+    stored = s3_server.client().get_object(Bucket=s3_server.bucket, Key=f"{location}/{name}")
+    assert stored["ContentType"] == "image/png" and stored["Body"].read() == data
+
+
+def test_a_file_over_the_multipart_threshold_goes_through_the_transfer_manager(s3_server):
+    from boto3.s3.transfer import TransferConfig
+    from django.core.files.base import ContentFile
+
+    from wireflow_site import storage as s3_storage
+
+    store = s3_storage.S3Storage(**s3_server.storage_options(
+        location="test-multipart", transfer_config=TransferConfig(
+            multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)))
+    data = bytes(range(256)) * (6 * 1024 * 1024 // 256)  # two parts
+    name = store.save(f"assets/{'b' * 32}.mp4", ContentFile(data))
+    stored = s3_server.client().get_object(Bucket=s3_server.bucket, Key=f"test-multipart/{name}")
+    assert stored["ContentType"] == "video/mp4" and stored["Body"].read() == data
+    assert "-2" in stored["ETag"]  # a multipart upload's ETag ends with its part count

@@ -122,6 +122,7 @@ def no_tasks(monkeypatch):
     suite's queue) for the live workers of later tests."""
     monkeypatch.setattr(dispatch, "node_runs_enqueue_on_commit", lambda ready: None)
     monkeypatch.setattr(Task, "apply_async", lambda self, *args, **kwargs: None)
+    monkeypatch.setattr(dispatch, "broker_publish", lambda *args, **kwargs: "")
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_nodes_enqueue_sends_through_the_broker_what_the_continuation_does_not_k
 
     sent = []
     monkeypatch.setattr(dispatch, "broker_publish",
-                        lambda name, args, queue: sent.append(tuple(args)))
+                        lambda name, args, queue, **_: sent.append(tuple(args)))
     dispatch.node_runs_enqueue([scheduler.Ready("a", "1")])
     assert sent == [("a", "1")]  # no continuation: everything goes to the broker
 
@@ -67,7 +67,7 @@ def test_a_task_that_fails_after_keeping_a_node_hands_it_to_the_broker(monkeypat
 
     sent = []
     monkeypatch.setattr(dispatch, "broker_publish",
-                        lambda name, args, queue: sent.append(tuple(args)))
+                        lambda name, args, queue, **_: sent.append(tuple(args)))
 
     def body(node_run_id, lease):
         dispatch.node_runs_enqueue([scheduler.Ready("next", "lease-2")])  # kept by the continuation
@@ -108,7 +108,7 @@ def test_nodes_over_a_providers_limit_wait_in_line_without_a_task(settings, monk
         **settings.PROVIDERS["local"], "OPTIONS": {"max_concurrency": 2}}}
     sent = []
     monkeypatch.setattr(dispatch, "broker_publish",
-                        lambda name, args, queue: sent.append(tuple(args)))
+                        lambda name, args, queue, **_: sent.append(tuple(args)))
     ready = [scheduler.Ready(str(uuid.uuid4()), f"lease-{i}", alias) for i in range(5)]
     dispatch.node_runs_enqueue(ready)
     assert sent == [(r.node_run_id, r.lease) for r in ready[:2]]  # a task only with a slot
@@ -249,3 +249,64 @@ def test_the_light_publish_sends_the_message_celery_sends_but_for_its_ids():
             message["properties"].pop(key)
     assert ours == celerys
     assert json.loads(base64.b64decode(ours["body"]))[0] == list(args)
+
+
+def test_a_poll_scheduled_inside_a_task_is_celerys_message_with_its_parent_and_eta():
+    """From inside a worker's task, with a countdown: the message apply_async sends (its
+    parent and root recorded, its `eta` the countdown from now), in one LPUSH."""
+    import base64
+    import json
+    import uuid
+    from datetime import datetime, timedelta
+
+    from celery._state import _task_stack
+
+    from executions import tasks
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-poll-envelope-{uuid.uuid4().hex[:8]}"
+    broker = dispatch._broker_client()
+    args = (str(uuid.uuid4()), "lease-2")
+    sender = tasks.run_node
+    sender.push_request(id="the-submitting-task", root_id="its-root", called_directly=False)
+    _task_stack.push(sender)
+    try:
+        assert app.current_worker_task is sender
+        tasks.poll_node.apply_async(args, queue=queue, countdown=2.5)
+        before = datetime.now(tz=app.timezone)
+        dispatch.broker_publish(tasks.poll_node.name, args, queue, countdown=2.5)
+        after = datetime.now(tz=app.timezone)
+        ours, celerys = (json.loads(broker.lpop(queue)) for _ in range(2))
+    finally:
+        _task_stack.pop()
+        sender.pop_request()
+        broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    assert ours["headers"]["parent_id"] == celerys["headers"]["parent_id"] == "the-submitting-task"
+    assert ours["headers"]["root_id"] == celerys["headers"]["root_id"] == "its-root"
+    eta = datetime.fromisoformat(ours["headers"]["eta"])
+    assert before + timedelta(seconds=2.5) <= eta <= after + timedelta(seconds=2.5)
+    assert abs(eta - datetime.fromisoformat(celerys["headers"]["eta"])) < timedelta(seconds=1)
+    for message in (ours, celerys):  # unique per message
+        for key in ("id", "eta"):
+            message["headers"].pop(key)
+        for key in ("correlation_id", "delivery_tag"):
+            message["properties"].pop(key)
+    assert ours == celerys
+    assert json.loads(base64.b64decode(ours["body"]))[0] == list(args)
+
+
+@pytest.mark.django_db
+def test_polls_and_retries_go_to_their_queues_through_the_light_publish(
+        monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(dispatch, "broker_publish",
+                        lambda name, args, queue, countdown=0.0: sent.append(
+                            (name, args, queue, countdown)))
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.node_run_schedule("poll", "n1", "l1", 1.5)
+        dispatch.node_run_schedule("run", "n2", "l2", -1, provider="bfl")
+        dispatch.node_run_schedule("run", "n3", "l3", 0.25)
+        assert sent == []  # after commit only
+    assert sent == [
+        ("executions.poll_node", ("n1", "l1"), settings.CELERY_REMOTE_QUEUE, 1.5),
+        ("executions.run_node", ("n2", "l2"), settings.CELERY_REMOTE_QUEUE, 0.0),
+        ("executions.run_node", ("n3", "l3"), settings.CELERY_TASK_DEFAULT_QUEUE, 0.25)]

@@ -75,3 +75,16 @@ def test_every_image_open_in_the_code_goes_through_open_image():
     source = (root / "executions" / "imaging.py").read_text()
     assert source.count("Image.open(") == 1
     assert "Image.open(io.BytesIO(data), formats=list(formats))" in source
+
+
+def test_a_source_no_larger_than_the_small_thumbnail_is_encoded_once(monkeypatch):
+    """Both thumbnails of a 200×150 image are that image: one WebP encode, the same bytes."""
+    encoded = []
+    webp = imaging._webp
+    monkeypatch.setattr(imaging, "_webp", lambda image: encoded.append(image.size) or webp(image))
+    made = imaging.renditions(Image.new("RGB", (200, 150), (10, 120, 200)))
+    assert encoded == [(200, 150)] and made[768] == made[256]
+    assert Image.open(io.BytesIO(made[256])).size == (200, 150)
+    encoded.clear()
+    made = imaging.renditions(Image.new("RGB", (1000, 500), (10, 120, 200)))
+    assert encoded == [(768, 384), (256, 128)] and made[768] != made[256]
