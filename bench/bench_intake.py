@@ -22,7 +22,7 @@ on time. Environment:
   INTAKE_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/test_intake
   INTAKE_DRAIN_TIMEOUT seconds to wait for a drain (default 60)
   INTAKE_SCALING    0: skip the one-process rows
-  INTAKE_BENCH_QUEUE_LIMIT  the server's INTAKE_QUEUE_LIMIT (500: reached by the last load)
+  INTAKE_BENCH_QUEUE_LIMIT  the server's INTAKE_QUEUE_LIMIT (1500: reached by the last load only)
   INTAKE_WS_CLIENTS, INTAKE_WS_SECONDS, INTAKE_WS_RATE  WebSocket watchers (1,200), seconds
                     (3) and runs started per second (10) of the event latency figures
   INTAKE_LOADS      http,ws (default both): `ws` alone skips the HTTP loads and measures only
@@ -60,7 +60,7 @@ DRAIN_TIMEOUT = float(os.environ.get("INTAKE_DRAIN_TIMEOUT", "60"))
 SCALING = os.environ.get("INTAKE_SCALING", "1") not in ("0", "")
 # The server's back-pressure bound: low enough that the last load with the workers stopped
 # reaches it (its rows then show 503s, and the p99 they keep).
-QUEUE_LIMIT = os.environ.get("INTAKE_BENCH_QUEUE_LIMIT", "500")
+QUEUE_LIMIT = os.environ.get("INTAKE_BENCH_QUEUE_LIMIT", "1500")
 WS_CLIENTS = [int(n) for n in os.environ.get("INTAKE_WS_CLIENTS", "1,200").split(",") if n]
 WS_SECONDS = float(os.environ.get("INTAKE_WS_SECONDS", "3"))
 WS_RATE = float(os.environ.get("INTAKE_WS_RATE", "10"))
