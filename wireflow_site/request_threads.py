@@ -10,7 +10,8 @@ pays a thread start and join and opens a database connection of its own (a new t
 Here a fixed set of WEB_THREADS threads serves the requests in turn (asgiref's
 ThreadSensitiveContext with an executor the caller owns, as asgiref documents): a request takes
 an idle thread, runs its synchronous parts there, and gives it back; a request that finds none
-idle waits for one. The threads keep their database connections across requests, recycled as
+idle waits for one, up to SPILL_AFTER (1 s), and then runs on a thread of its own as under
+Django's handler. The threads keep their database connections across requests, recycled as
 Django recycles them (CONN_MAX_AGE, health checks, the pool on PostgreSQL). Several threads,
 not one: a request blocked on another machine (an object-store upload, an SMTP server) holds
 its thread only, not the whole process. The middleware chain runs synchronously on that thread,
@@ -37,17 +38,21 @@ class _Executors:
         self._waiters: deque[asyncio.Future] = deque()
         self._lock = threading.Lock()
 
-    async def take(self) -> ThreadPoolExecutor:
+    async def take(self, wait: float) -> ThreadPoolExecutor | None:
+        """An idle executor, waiting up to `wait` seconds for one; None if none came."""
         with self._lock:
             if self._idle:
                 return self._idle.popleft()
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
         try:
-            return await waiter
+            # wait_for returns the executor if it was handed over as the time ran out.
+            return await asyncio.wait_for(waiter, wait)
+        except TimeoutError:
+            return None  # give_back() skips a waiter that is done
         except asyncio.CancelledError:
-            # Cancelled while waiting: _hand() gives the executor back, unless it was handed
-            # over just before the cancellation reached us.
+            # The request went away while waiting: _hand() gives the executor back, unless
+            # it was handed over just before the cancellation reached us.
             if waiter.done() and not waiter.cancelled():
                 self.give_back(waiter.result())
             raise
@@ -68,12 +73,21 @@ class _Executors:
             waiter.set_result(executor)
 
 
+# How long a request waits for a kept thread before it takes one of its own, as Django's
+# handler would give it: long enough that under load requests queue for the kept threads
+# (a few ms each), short enough that when every kept thread waits on another machine (a
+# database that went away: each request then waits out its connect timeout) `/healthz` and
+# the rest still answer within about a second.
+SPILL_AFTER = 1.0
+
+
 class PooledThreadsASGIHandler(ASGIHandler):
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, spill_after: float = SPILL_AFTER) -> None:
         if threads < 1:
             raise ValueError("WEB_THREADS must be at least 1")
         super().__init__()
         self.threads = threads
+        self.spill_after = spill_after
         self._executors = _Executors(
             [ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
              for _ in range(threads)])
@@ -93,7 +107,11 @@ class PooledThreadsASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(
                 f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        executor = await self._executors.take()
+        executor = await self._executors.take(self.spill_after)
+        if executor is None:  # every kept thread is held: a thread of its own
+            async with ThreadSensitiveContext():
+                await self.handle(scope, receive, send)
+            return
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)

@@ -65,3 +65,22 @@ def test_a_blocked_request_holds_its_own_thread_only():
 def test_at_least_one_thread():
     with pytest.raises(ValueError, match="WEB_THREADS"):
         PooledThreadsASGIHandler(0)
+
+
+def test_when_every_kept_thread_is_held_a_request_gets_one_of_its_own_after_the_wait():
+    app = PooledThreadsASGIHandler(1, spill_after=0.3)
+    request_threads_urls.gate.clear()
+
+    async def scenario():
+        blocked = asyncio.ensure_future(get(app, "blocked", timeout=15))
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        answer = await get(app, "whoami", timeout=5)  # the one kept thread is held
+        waited = loop.time() - started
+        request_threads_urls.gate.set()
+        held = await blocked
+        assert answer["thread"] != held["thread"]
+        assert 0.25 <= waited < 3
+
+    asyncio.run(scenario())
