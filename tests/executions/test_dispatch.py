@@ -225,7 +225,6 @@ def test_a_node_made_ready_comes_back_whole_so_the_next_step_reads_nothing(team,
 
 
 def test_the_light_publish_sends_the_message_celery_sends_but_for_its_ids():
-    import base64
     import json
     import uuid
 
@@ -242,19 +241,12 @@ def test_the_light_publish_sends_the_message_celery_sends_but_for_its_ids():
         broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     assert ours["headers"]["id"] == ours["headers"]["root_id"] == task_id
     assert ours["properties"]["correlation_id"] == task_id
-    for message in (ours, celerys):  # unique per message
-        for key in ("id", "root_id"):
-            message["headers"].pop(key)
-        for key in ("correlation_id", "delivery_tag"):
-            message["properties"].pop(key)
-    assert ours == celerys
-    assert json.loads(base64.b64decode(ours["body"]))[0] == list(args)
+    _assert_same_message(ours, celerys, args, unique=("id", "root_id"))
 
 
 def test_a_poll_scheduled_inside_a_task_is_celerys_message_with_its_parent_and_eta():
     """From inside a worker's task, with a countdown: the message apply_async sends (its
     parent and root recorded, its `eta` the countdown from now), in one LPUSH."""
-    import base64
     import json
     import uuid
     from datetime import datetime, timedelta
@@ -285,13 +277,7 @@ def test_a_poll_scheduled_inside_a_task_is_celerys_message_with_its_parent_and_e
     eta = datetime.fromisoformat(ours["headers"]["eta"])
     assert before + timedelta(seconds=2.5) <= eta <= after + timedelta(seconds=2.5)
     assert abs(eta - datetime.fromisoformat(celerys["headers"]["eta"])) < timedelta(seconds=1)
-    for message in (ours, celerys):  # unique per message
-        for key in ("id", "eta"):
-            message["headers"].pop(key)
-        for key in ("correlation_id", "delivery_tag"):
-            message["properties"].pop(key)
-    assert ours == celerys
-    assert json.loads(base64.b64decode(ours["body"]))[0] == list(args)
+    _assert_same_message(ours, celerys, args, unique=("id", "eta"))
 
 
 @pytest.mark.django_db
@@ -310,3 +296,18 @@ def test_polls_and_retries_go_to_their_queues_through_the_light_publish(
         ("executions.poll_node", ("n1", "l1"), settings.CELERY_REMOTE_QUEUE, 1.5),
         ("executions.run_node", ("n2", "l2"), settings.CELERY_REMOTE_QUEUE, 0.0),
         ("executions.run_node", ("n3", "l3"), settings.CELERY_TASK_DEFAULT_QUEUE, 0.25)]
+
+
+def _assert_same_message(ours: dict, celerys: dict, args: tuple, *, unique: tuple) -> None:
+    """Our LPUSHed message is Celery's own, but for the headers and properties that are
+    unique per message."""
+    import base64
+    import json
+
+    for message in (ours, celerys):
+        for key in unique:
+            message["headers"].pop(key)
+        for key in ("correlation_id", "delivery_tag"):
+            message["properties"].pop(key)
+    assert ours == celerys
+    assert json.loads(base64.b64decode(ours["body"]))[0] == list(args)

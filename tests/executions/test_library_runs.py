@@ -89,6 +89,18 @@ def test_an_uploaded_input_is_quoted_at_its_own_size_and_charged_exactly_that(
     assert team.credit_balance == balance - real
 
 
+def _runs_1536_by_1024_at(vendor, team, nodes, edges, *, credits):
+    """The graph's FLUX.2 [pro] node `pro` ran at `vendor`, made its 1536×1024 image and was
+    charged `credits`, what the estimate quoted."""
+    execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges), timeout=120)
+    assert execution.status == "COMPLETED", (vendor, execution.error)
+    run = NodeRun.objects.get(execution=execution, node_id="pro")
+    assert run.provider == vendor
+    image = run.assets.get()
+    assert (image.width, image.height) == (1536, 1024)
+    assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": credits}
+
+
 def test_one_flux_2_pro_node_runs_at_either_vendor_and_is_charged_its_estimate(team, live_worker,
                                                                               simulator):
     """The vendor setting picks BFL's API or fal for the same node type; each run is charged
@@ -98,14 +110,7 @@ def test_one_flux_2_pro_node_runs_at_either_vendor_and_is_charged_its_estimate(t
                  node("pro", "generate:flux_2_pro", {"vendor": vendor, "width": 1536,
                                                      "height": 1024, "seed": 4})]
         edges = [edge("e1", "text", "text", "pro", "prompt")]
-        execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges),
-                              timeout=120)
-        assert execution.status == "COMPLETED", (vendor, execution.error)
-        run = NodeRun.objects.get(execution=execution, node_id="pro")
-        assert run.provider == vendor
-        image = run.assets.get()
-        assert (image.width, image.height) == (1536, 1024)
-        assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 5}
+        _runs_1536_by_1024_at(vendor, team, nodes, edges, credits=5)
 
 
 def test_flux_2_pro_with_a_reference_image_runs_at_either_vendor_at_one_price(
@@ -125,14 +130,7 @@ def test_flux_2_pro_with_a_reference_image_runs_at_either_vendor_at_one_price(
         edges = [edge("e1", "text", "text", "pro", "prompt"),
                  edge("e2", "text", "text", "ref", "prompt"),
                  edge("e3", "ref", "image", "pro", "reference_images")]
-        execution = wait_done(execution_start(team=team, nodes=nodes, edges=edges),
-                              timeout=120)
-        assert execution.status == "COMPLETED", (vendor, execution.error)
-        run = NodeRun.objects.get(execution=execution, node_id="pro")
-        assert run.provider == vendor
-        image = run.assets.get()
-        assert (image.width, image.height) == (1536, 1024)
-        assert _charges_match_the_estimate(execution, nodes, edges) == {"pro": 6}
+        _runs_1536_by_1024_at(vendor, team, nodes, edges, credits=6)
     posted = [e["path"] for e in sim_requests(simulator, "fal") if e["method"] == "POST"]
     assert posted[-1] == "/fal-ai/flux-2-pro/edit"
 
