@@ -10,7 +10,7 @@ process (wrk, from Debian's packages) with N keep-alive clients for a bounded ti
   - keyed POST /workflows/{id}/execute of the same workflow, and a trigger of the offline demo;
   - the same trigger with the workers stopped (SIGSTOP: intake alone), then resumed;
   - with several daphne processes (WEB_CONCURRENCY, default one per core), GET /healthz and
-    intake alone again with all but one of them stopped: the one-process layout, same stack.
+    intake alone again on a stack started with WEB_CONCURRENCY=1: the one-process layout.
 
 After each load the drain time is measured: until every accepted run is final (all must end
 COMPLETED). Rate limits are off (RATE_LIMITS_ENABLED=0), DEBUG=0. Prints a table; never fails
@@ -150,21 +150,12 @@ class Stack:
         for pid in self.workers():
             os.killpg(pid, signal.SIGCONT)
 
-    def one_daphne(self, alone: bool) -> int:
-        """Stop (or resume) every daphne but the first: the one left accepts every new
-        connection on the shared socket, which is the one-process layout on the same stack."""
-        daphnes = self.children(b"wireflow_site.serve")
-        for pid in daphnes[1:]:
-            os.killpg(pid, signal.SIGSTOP if alone else signal.SIGCONT)
-        return len(daphnes)
-
-    def stop_all(self) -> None:
-        self.one_daphne(False)
-        self.resume_workers()
+    def daphnes(self) -> int:
+        return len(self.children(b"wireflow_site.serve"))
 
     def stop(self) -> None:
         if self.process is not None:
-            self.stop_all()
+            self.resume_workers()
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
@@ -193,8 +184,9 @@ def wrk(url: str, clients: int, *, body: str = "{}", auth: str = "", get: bool =
     raise RuntimeError(f"wrk gave no figures: {result.stdout} {result.stderr}")
 
 
-def one_pass(database: str) -> list[dict]:
-    """Run in a child process (Django is set up once per database)."""
+def one_pass(database: str, single: bool) -> list[dict]:
+    """Run in a child process (Django is set up once per database and layout). `single`: the
+    one-process layout (WEB_CONCURRENCY=1), GET /healthz and intake alone only."""
     if database == "postgres":
         postgres_reset(POSTGRES_URL)
         database_url = POSTGRES_URL
@@ -202,6 +194,8 @@ def one_pass(database: str) -> list[dict]:
         (ROOT / "var").mkdir(exist_ok=True)
         database_url = ""  # set below, inside the stack's var dir
     stack = Stack(database_url)
+    if single:
+        stack.env["WEB_CONCURRENCY"] = "1"
     if database == "sqlite":
         stack.env["DATABASE_URL"] = f"sqlite:///{stack.var / 'db.sqlite3'}"
     stack.start()
@@ -215,12 +209,12 @@ def one_pass(database: str) -> list[dict]:
         import django
 
         django.setup()
-        return measure(stack, database)
+        return measure(stack, database, single)
     finally:
         stack.stop()
 
 
-def measure(stack: Stack, database: str) -> list[dict]:
+def measure(stack: Stack, database: str, single: bool) -> list[dict]:
     from django.db.models import Count
 
     from accounts.selectors import Principal
@@ -253,24 +247,23 @@ def measure(stack: Stack, database: str) -> list[dict]:
     wrk(trigger, 4, body=body, seconds=1)  # warm: first requests import, connect, cache
     drain()
     rows: list[dict] = []
-    daphnes = stack.one_daphne(False)
-    layout = str(daphnes)
+    layout = str(stack.daphnes())
 
-    def row(name: str, clients: int, worker: str, figures: dict, drained,
-            processes: str = layout) -> None:
-        rows.append({"database": database, "layout": processes, "load": name,
+    def row(name: str, clients: int, worker: str, figures: dict, drained) -> None:
+        rows.append({"database": database, "layout": layout, "load": name,
                      "clients": clients, "worker": worker, **figures, "drain": drained})
 
-    if "http" in LOADS:
+    if single:  # what one process does, to compare the others' share with
+        row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0)
+        stack.pause_workers()
+        try:
+            figures = wrk(trigger, 32, body=body)
+        finally:
+            stack.resume_workers()
+        row("trigger 3-node", 32, "off", figures, drain())
+    elif "http" in LOADS:
         healthz = wrk(f"{stack.url}/healthz", 32, get=True)
         row("GET /healthz", 32, "on", healthz, 0.0)
-        single = daphnes > 1 and SCALING
-        if single:  # the same stack with one daphne process serving: what the others add
-            stack.one_daphne(True)
-            try:
-                row("GET /healthz", 32, "on", wrk(f"{stack.url}/healthz", 32, get=True), 0.0, "1")
-            finally:
-                stack.one_daphne(False)
         for clients in CLIENTS:
             figures = wrk(trigger, clients, body=body)
             row("trigger 3-node", clients, "on", figures, drain())
@@ -280,24 +273,18 @@ def measure(stack: Stack, database: str) -> list[dict]:
         stack.pause_workers()  # intake alone (/healthz would report the workers down)
         off = []
         try:
-            if single:
-                stack.one_daphne(True)
-                try:
-                    off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), "1"))
-                finally:
-                    stack.one_daphne(False)
-            off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body), layout))
+            off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body)))
             off.append(("trigger demo", 32,
-                        wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32), layout))
+                        wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32)))
             # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
             off.append(("trigger 3-node", max(CLIENTS),
-                        wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS), layout))
+                        wrk(trigger, max(CLIENTS), body=body, seconds=2 * SECONDS)))
         finally:
             stack.resume_workers()
         drained = drain()  # the backlog of them all
-        for name, clients, figures, processes in off:
-            row(name, clients, "off", figures, drained, processes)
-    for watchers in WS_CLIENTS if "ws" in LOADS else ():
+        for name, clients, figures in off:
+            row(name, clients, "off", figures, drained)
+    for watchers in WS_CLIENTS if "ws" in LOADS and not single else ():
         rows.append({"database": database, "watchers": watchers,
                      **event_latency(stack, team, trivial, trigger, body, watchers)})
     drain()
@@ -487,28 +474,34 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--pass":
-        print("ROWS " + json.dumps(one_pass(sys.argv[2])), flush=True)
+    if len(sys.argv) == 4 and sys.argv[1] == "--pass":
+        print("ROWS " + json.dumps(one_pass(sys.argv[2], sys.argv[3] == "single")), flush=True)
         return 0
     if shutil.which("wrk") is None:
         print("bench_intake: wrk is not installed (apt-get install wrk); skipped")
         return 0
+    from wireflow_site.runner import web_concurrency
+
+    layouts = ["several"] + (["single"] if SCALING and "http" in LOADS
+                             and web_concurrency(os.environ) > 1 else [])
     rows: list[dict] = []
     for database in DATABASES:
         if database == "postgres" and not postgres_reachable(POSTGRES_URL):
             print(f"bench_intake: PostgreSQL not reachable at {POSTGRES_URL}; skipped")
             continue
-        started = time.monotonic()
-        result = subprocess.run([sys.executable, __file__, "--pass", database], cwd=ROOT,
-                                capture_output=True, text=True)
-        found = [line for line in result.stdout.splitlines() if line.startswith("ROWS ")]
-        if not found:
-            print(f"bench_intake: the {database} pass failed:\n{result.stdout}\n{result.stderr}")
-            continue
-        rows += json.loads(found[-1][5:])
-        print(f"({database} pass, WEB_CONCURRENCY="
-              f"{os.environ.get('WEB_CONCURRENCY', 'cores')}: "
-              f"{time.monotonic() - started:.0f} s; {os.cpu_count()} cores)", flush=True)
+        for layout in layouts:
+            started = time.monotonic()
+            result = subprocess.run([sys.executable, __file__, "--pass", database, layout],
+                                    cwd=ROOT, capture_output=True, text=True)
+            found = [line for line in result.stdout.splitlines() if line.startswith("ROWS ")]
+            if not found:
+                print(f"bench_intake: the {database} pass failed:\n{result.stdout}\n"
+                      f"{result.stderr}")
+                continue
+            rows += json.loads(found[-1][5:])
+            processes = "1" if layout == "single" else os.environ.get("WEB_CONCURRENCY", "cores")
+            print(f"({database} pass, WEB_CONCURRENCY={processes}: "
+                  f"{time.monotonic() - started:.0f} s; {os.cpu_count()} cores)", flush=True)
     print_table(rows)
     return 0
 

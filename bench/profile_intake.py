@@ -33,7 +33,9 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
 
 from accounts.selectors import Principal  # noqa: E402
@@ -55,6 +57,11 @@ def main() -> int:
     body = json.dumps({"t": "a product photo of a red sneaker"})
     for _ in range(20):  # warm: imports, connections, caches
         assert client.post(url, body, content_type="application/json").status_code == 202
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url, body, content_type="application/json").status_code == 202
+    print(f"one trigger's statements ({len(queries)}):")
+    for query in queries:
+        print(f"  {query['sql'][:150]}")
     # Unprofiled first: what one accepted run costs this process (CPU of all its threads, the
     # event sender's included; the database and Redis servers' own CPU is not in it).
     cpu, start = time.process_time(), time.perf_counter()

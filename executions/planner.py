@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Team
@@ -239,13 +241,15 @@ def execution_create(
     run_index_in_batch: int | None = None,
     iterators: Any = None,
     app: tuple[Any, str] | None = None,
+    activity: Callable[[Execution], Model] | None = None,
 ) -> tuple[Execution, list[Ready]]:
     """Validate the graph, reserve its price, create the run and its node runs; return the run
     and its ready node runs, to be enqueued once the caller's transaction commits. Instant
     nodes (inputs whose value is their settings) are completed here, in the same transaction.
     With the `plan` of the saved version (`nodes`/`edges` being its graph), what depends only on
     the version is taken from it (executions.plans). `app` is the (id, name) of the client app
-    that starts it."""
+    that starts it; `activity(execution)` builds a row (the run's activity line) inserted with
+    the run's own."""
     if iterators:  # Wireflow's iteratorConfigs: a List's items for this run
         inputs = {**(inputs or {}), **iterators_read(iterators, nodes, edges)}
     if inputs:
@@ -351,14 +355,19 @@ def execution_create(
     with transaction.atomic():
         rows.rows_insert([execution])
         rows.rows_insert(node_runs)
+        if activity is not None:
+            rows.rows_insert([activity(execution)])
+        # Rows every run of the team or workflow updates come last: on PostgreSQL each holds
+        # its row lock until the commit, so concurrent triggers of one workflow queue behind
+        # each other only for the statements that follow it.
         _reserve(team, execution, price)
-        if workflow is not None:
-            rows.workflow_run_counted(workflow.pk, now)
         events.emit_execution(execution, progress=len(instant) / max(1, len(node_runs)),
                               seqs=first, nodes=[(run, outputs.output_api(run.outputs))
                                                  for run in instant.values()])
         if not ready:
             execution_settle(execution.pk)
+        if workflow is not None:
+            rows.workflow_run_counted(workflow.pk, now)
     return execution, ready
 
 

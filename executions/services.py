@@ -5,6 +5,7 @@ after it commits (executions.dispatch)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -13,7 +14,7 @@ from django.utils import timezone
 from accounts.activity import Kind, activity_line, activity_record
 from accounts.ratelimit import Window, executions_admit, executions_refund
 from accounts.selectors import Principal
-from executions import dispatch, planner, plans, retention, rows, scheduler
+from executions import dispatch, planner, plans, retention, scheduler
 from executions.models import Asset, Batch, Execution, ExecutionStatus
 from executions.selectors import batch_latest_runs
 from graph.models import Workflow
@@ -55,7 +56,18 @@ def workflow_execute(
         # The saved graph's version-only work (checks, order, price, layout) is done once per
         # version (executions.plans); without a plan (an invalid graph) the full path answers.
         plan = plans.version_plan(workflow) if nodes is None else None
-        with transaction.atomic():
+        log = log or {}
+
+        def activity(execution: Execution):  # inserted with the run's rows (executions.rows)
+            return activity_line(
+                team_id=workflow.team_id, kind=Kind.RUN_STARTED,
+                user=getattr(actor, "user", None), api_key=getattr(actor, "api_key", None),
+                source=trigger, workflow_id=workflow.pk, workflow_name=workflow.name,
+                details={"executionId": str(execution.pk), **log.get("details", {})},
+                actor_label=log.get("actor_label", ""))
+
+        # One transaction, the planner's, unless `check` must run in it after the planner.
+        with transaction.atomic() if check is not None else nullcontext():
             execution = execution_start(
                 team=workflow.team,
                 workflow=workflow,
@@ -66,19 +78,12 @@ def workflow_execute(
                 edges=workflow.edges if edges is None else (edges or []),
                 actor=actor,
                 trigger=trigger,
+                # A batch has one line for all its runs.
+                activity=activity if options.get("batch") is None else None,
                 **options,
             )
             if check is not None:
                 check(execution)
-            if options.get("batch") is None:  # a batch has one line for all its runs
-                log = log or {}
-                # Inserted as the run's rows are (executions.rows): no edit session to check.
-                rows.rows_insert([activity_line(
-                    team_id=workflow.team_id, kind=Kind.RUN_STARTED,
-                    user=getattr(actor, "user", None), api_key=getattr(actor, "api_key", None),
-                    source=trigger, workflow_id=workflow.pk, workflow_name=workflow.name,
-                    details={"executionId": str(execution.pk), **log.get("details", {})},
-                    actor_label=log.get("actor_label", ""))])
         return execution
     except Exception:
         executions_refund(windows)

@@ -1,5 +1,7 @@
-"""Several daphne processes on one listening socket, as the runner starts them (WEB_CONCURRENCY,
-daphne --fd): each of them answers HTTP on its own, and a WebSocket works through the socket."""
+"""Several daphne processes on one port (WEB_CONCURRENCY, daphne --fd): on one shared socket (a
+systemd socket unit's layout) each of them answers HTTP on its own and a WebSocket works through
+it; on the runner's sockets, one per process with SO_REUSEPORT, new connections are spread over
+all of them."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,26 +20,41 @@ from websockets.sync.client import connect
 
 from tests.live import ROOT, database_url
 from tests.samples import offline_chain
-from wireflow_site.runner import listening_socket, web_concurrency
+from wireflow_site.runner import listening_socket, listening_sockets, web_concurrency
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-@pytest.fixture
-def two_daphnes():
-    listener = listening_socket("127.0.0.1", 0)
-    port = listener.getsockname()[1]
+def daphnes_on(listeners):
+    """A daphne on each of `listeners` (one shared socket may appear twice): its URL, the
+    processes; stopped at the end."""
+    port = listeners[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wireflow_site.test_settings",
            "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "1",
            "PUBLIC_BASE_URL": url, "PYTHONUNBUFFERED": "1"}
-    fd = listener.fileno()
     processes = [subprocess.Popen(
-        [sys.executable, "-m", "wireflow_site.serve", "--fd", str(fd),
-         "wireflow_site.asgi:application"], cwd=ROOT, env=env, pass_fds=(fd,),
+        [sys.executable, "-m", "wireflow_site.serve", "--fd", str(listener.fileno()),
+         "wireflow_site.asgi:application"], cwd=ROOT, env=env, pass_fds=(listener.fileno(),),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(2)]
-    listener.close()  # the processes hold it now
+        for listener in listeners]
+    for listener in listeners:
+        listener.close()  # the processes hold them now
+    return url, processes
+
+
+@pytest.fixture
+def two_daphnes():
+    shared = listening_socket("127.0.0.1", 0)
+    yield from _stopped_after(*daphnes_on([shared, shared]))
+
+
+@pytest.fixture
+def runners_daphnes():
+    yield from _stopped_after(*daphnes_on(listening_sockets("127.0.0.1", 0, 2)))
+
+
+def _stopped_after(url, processes):
     try:
         yield url, processes
     finally:
@@ -96,6 +114,42 @@ def test_two_daphne_processes_on_one_socket_each_answer_and_a_websocket_works(
             events = message.get("events", [message])
             seen = next((e for e in events if e.get("executionId") == execution_id), None)
         assert seen is not None and seen["type"] in ("execution.status", "node.status")
+
+
+def _established_by_process(port: int, processes) -> dict[int, int]:
+    """How many established connections to `port` each process holds, from /proc."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    held = {}
+    for process in processes:
+        fds = Path(f"/proc/{process.pid}/fd")
+        links = [os.readlink(fd) for fd in fds.iterdir() if fd.name.isdigit()]
+        held[process.pid] = sum(1 for link in links if link[8:-1] in inodes
+                                and link.startswith("socket:["))
+    return held
+
+
+def test_the_runners_sockets_spread_new_connections_over_every_process(runners_daphnes):
+    url, processes = runners_daphnes
+    assert answers(url)
+    port = int(url.rsplit(":", 1)[1])
+    clients = [httpx.Client(timeout=10) for _ in range(40)]
+    try:
+        for client in clients:  # 40 keep-alive connections, each from a port of its own
+            assert client.get(f"{url}/livez").status_code == 200
+        held = _established_by_process(port, processes)
+        # The kernel hashes each connection to one socket: all 40 on one has odds 2^-39. On
+        # one shared socket, 40 connections made one after the other often all went to one.
+        assert sum(held.values()) == 40, held
+        assert all(count >= 5 for count in held.values()), held
+    finally:
+        for client in clients:
+            client.close()
 
 
 def test_web_concurrency_defaults_to_the_cores_and_refuses_nonsense():
