@@ -357,15 +357,15 @@ def execution_create(
         rows.rows_insert(node_runs)
         if activity is not None:
             rows.rows_insert([activity(execution)])
-        # Rows every run of the team or workflow updates come last: on PostgreSQL each holds
-        # its row lock until the commit, so concurrent triggers of one workflow queue behind
-        # each other only for the statements that follow it.
         _reserve(team, execution, price)
         events.emit_execution(execution, progress=len(instant) / max(1, len(node_runs)),
                               seqs=first, nodes=[(run, outputs.output_api(run.outputs))
                                                  for run in instant.values()])
         if not ready:
             execution_settle(execution.pk)
+        # Last: on PostgreSQL this UPDATE holds the workflow's row lock until the commit, and
+        # every concurrent run of the workflow waits for it (the team's credit row, above, is
+        # only touched by priced runs).
         if workflow is not None:
             rows.workflow_run_counted(workflow.pk, now)
     return execution, ready
