@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.fields import AutoFieldMixin
 
 from executions.models import Execution, ExecutionStatus, NodeRun, NodeStatus
@@ -230,11 +230,13 @@ def rows_insert(objs: list) -> None:
     if model not in _INSERTS:
         _INSERTS[model] = _insert_sql(model._meta)
     sql, fields = _INSERTS[model]
-    rows = []
-    for obj in objs:
-        rows.append([field.get_db_prep_save(field.pre_save(obj, True), connection)
-                     for field in fields])
-    with connection.cursor() as cursor:
+    # The thread's connection itself, not the `connection` proxy: each field's conversion
+    # reads the connection's attributes, and through the proxy each read is a thread-local
+    # lookup (a quarter of this function's time).
+    db = connections[DEFAULT_DB_ALIAS]
+    rows = [[field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+            for obj in objs]
+    with db.cursor() as cursor:
         if len(rows) == 1:
             cursor.execute(sql, rows[0])
         else:

@@ -193,6 +193,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # Write transactions queue on a lock file instead of sleeping in SQLite's busy handler
+    # (wireflow_site/backends/sqlite3): 0 for Django's own backend (benchmarks compare the two).
+    if env_bool("SQLITE_SERIAL_WRITERS", True):
+        DATABASES["default"]["ENGINE"] = "wireflow_site.backends.sqlite3"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

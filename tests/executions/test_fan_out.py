@@ -355,8 +355,11 @@ def test_run_and_webhook_triggers_price_and_reserve_the_items_or_refuse(api, tea
     run = Execution.objects.get(pk=started.json()["data"]["executionId"])
     assert run.credits_estimated == run.credits_reserved == 12  # 4 items × 3, all up front
     assert run.fan_out["regions"]["styles"]["items"] == 4
-    # Each item's node run is charged at most one item's quote, not the four items'.
-    assert NodeRun.objects.get(execution=run, node_id="gen").credits_quoted == 3
+    # Each item's node run is charged at most one item's quote, not the four items'. (The
+    # worker may have made the items' node runs from the planned one already: each says 3.)
+    quotes = NodeRun.objects.filter(execution=run, node_id="gen").values_list("credits_quoted",
+                                                                               flat=True)
+    assert set(quotes) == {3}
     triggered = anonymous.post(hook, {"iteratorConfigs": {"styles": {"items": ["p", "q"]}}},
                                format="json")
     assert triggered.status_code == 202, triggered.json()

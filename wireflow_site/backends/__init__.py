@@ -1,0 +1,1 @@
+"""Database backends of our own: Django's, with one behaviour changed each."""
