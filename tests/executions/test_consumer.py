@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.selectors import principal_for_user
+from executions.consumers import events_publish
+from executions.events import workflow_group
 from executions.services import execution_start
 from graph.services import workflow_create
 from tests.graph.builders import text_to_image
@@ -105,4 +108,26 @@ async def _long_scenario(workflow, member, stranger):
     )
     event = frame_events(await communicator.receive_json_from(timeout=5))[0]
     assert event["executionId"] == str(execution.pk)
+    await communicator.disconnect()
+
+
+def test_a_burst_from_a_publisher_of_the_release_before_is_told_the_same(workflow_and_members):
+    """During a rolling deploy an older worker publishes the events themselves, not the text."""
+    async_to_sync(_older_publisher_scenario)(*workflow_and_members)
+
+
+async def _older_publisher_scenario(workflow, member, stranger):
+    cookie = await sync_to_async(_cookie_for)(member)
+    communicator, connected, _ = await _connect(workflow.pk, cookie)
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+    burst = [{"type": "node.status", "seq": 7, "nodeId": "a", "status": "RUNNING"},
+             {"type": "node.status", "seq": 8, "nodeId": "a", "status": "COMPLETED"}]
+    group = workflow_group(workflow.pk)
+    await get_channel_layer().group_send(group, {"type": "status.events", "events": burst})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "events", "events": burst}
+    await events_publish({group: burst})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "events", "events": burst}
+    await events_publish({group: burst[:1]})
+    assert await communicator.receive_json_from(timeout=5) == burst[0]
     await communicator.disconnect()
