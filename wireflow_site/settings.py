@@ -647,10 +647,10 @@ RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 INTAKE_QUEUE_LIMIT = int(os.environ.get("INTAKE_QUEUE_LIMIT", "2000"))
 INTAKE_RETRY_AFTER = int(os.environ.get("INTAKE_RETRY_AFTER", "5"))
 INTAKE_QUEUE_CHECK_EVERY = float(os.environ.get("INTAKE_QUEUE_CHECK_EVERY", "0.25"))
-# Completion webhooks to private, loopback or link-local hosts are refused unless allowed.
 # Threads of each daphne process that run requests' synchronous middleware and views, kept
 # across requests (wireflow_site.request_threads).
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "4"))
+# Completion webhooks to private, loopback or link-local hosts are refused unless allowed.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 FETCH_MAX_BYTES = int(os.environ.get("FETCH_MAX_BYTES", str(25 * 1024 * 1024)))
 # Seconds one outbound request may take in all (connect, redirects, headers and body).
