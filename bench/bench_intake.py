@@ -28,7 +28,8 @@ on time. Environment:
   INTAKE_LOADS      http,ws (default both): `ws` alone skips the HTTP loads and measures only
                     the WebSocket event latency
   INTAKE_PROFILE    a directory: py-spy records each daphne process and this one (the
-                    watchers' reader) during the largest WebSocket phase, as speedscope files
+                    watchers' reader) during the largest WebSocket phase, and each daphne
+                    during the first load of intake alone (32 clients), as collapsed stacks
   WEB_CONCURRENCY   daphne processes of the runner
 """
 
@@ -273,7 +274,11 @@ def measure(stack: Stack, database: str, single: bool) -> list[dict]:
         stack.pause_workers()  # intake alone (/healthz would report the workers down)
         off = []
         try:
-            off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body)))
+            profilers = profile_start(stack, "trigger32") if PROFILE else []
+            try:
+                off.append(("trigger 3-node", 32, wrk(trigger, 32, body=body)))
+            finally:
+                profile_stop(profilers)
             off.append(("trigger demo", 32,
                         wrk(f"{stack.url}/api/v1/workflow/{demo.webhook_id}/trigger", 32)))
             # Last and twice as long: the backlog passes INTAKE_QUEUE_LIMIT and the rest is 503.
