@@ -352,11 +352,14 @@ def execution_create(
     execution.seq = first.numbers[-1]
     ready = [Ready(str(run.pk), run.lease, run.provider, str(execution.pk)) for run in node_runs
              if run.status == NodeStatus.QUEUED]
+    # Converted for the database here too: on SQLite the transaction below holds the one
+    # write lock, and every other writer (the workers, the other daphnes) waits for it.
+    inserts = [rows.rows_prepared([execution]), rows.rows_prepared(node_runs)]
+    if activity is not None:
+        inserts.append(rows.rows_prepared([activity(execution)]))
     with transaction.atomic():
-        rows.rows_insert([execution])
-        rows.rows_insert(node_runs)
-        if activity is not None:
-            rows.rows_insert([activity(execution)])
+        for prepared in inserts:
+            rows.rows_write(prepared)
         _reserve(team, execution, price)
         events.emit_execution(execution, progress=len(instant) / max(1, len(node_runs)),
                               seqs=first, nodes=[(run, outputs.output_api(run.outputs))

@@ -219,13 +219,19 @@ def _insert_sql(meta) -> tuple[str, list]:
 _INSERTS: dict[Any, tuple[str, list]] = {}
 
 
-def rows_insert(objs: list) -> None:
-    """INSERT these new instances of one model in one executemany, each value converted by
-    its field as `bulk_create` converts it (`pre_save`, then `get_db_prep_save`); no signals,
-    as with `bulk_create`. Nothing is read back: a UUID key is the instance's own, and an
-    auto-increment key is left to the database (the instance's `pk` stays None)."""
+class Prepared(NamedTuple):
+    """New rows of one model, converted for the database and not yet written."""
+    objs: list
+    sql: str
+    rows: list[list]
+
+
+def rows_prepared(objs: list) -> Prepared:
+    """Convert these new instances of one model for one INSERT, each value by its field as
+    `bulk_create` converts it (`pre_save`, then `get_db_prep_save`): done before the
+    transaction, so that on SQLite the write lock is not held for it."""
     if not objs:
-        return
+        return Prepared([], "", [])
     model = type(objs[0])
     if model not in _INSERTS:
         _INSERTS[model] = _insert_sql(model._meta)
@@ -234,14 +240,22 @@ def rows_insert(objs: list) -> None:
     # reads the connection's attributes, and through the proxy each read is a thread-local
     # lookup (a quarter of this function's time).
     db = connections[DEFAULT_DB_ALIAS]
-    rows = [[field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
-            for obj in objs]
-    with db.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
+    return Prepared(objs, sql, [[field.get_db_prep_save(field.pre_save(obj, True), db)
+                                 for field in fields] for obj in objs])
+
+
+def rows_write(prepared: Prepared) -> None:
+    """INSERT prepared rows in one executemany; no signals, as with `bulk_create`. Nothing is
+    read back: a UUID key is the instance's own, and an auto-increment key is left to the
+    database (the instance's `pk` stays None)."""
+    if not prepared.objs:
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        if len(prepared.rows) == 1:
+            cursor.execute(prepared.sql, prepared.rows[0])
         else:
-            cursor.executemany(sql, rows)
-    for obj in objs:
+            cursor.executemany(prepared.sql, prepared.rows)
+    for obj in prepared.objs:
         obj._state.adding = False
         obj._state.db = connection.alias
 

@@ -9,7 +9,8 @@ at once, triggers at 32 clients had a p99 of ~360 ms at a p50 of 74 ms (bench_in
 each connection first takes an exclusive `flock` on `<database>-writers.lock`, a blocking
 call the kernel wakes as soon as the holder lets go; the holder then finds SQLite's lock free
 (writes outside a transaction, one statement each, still go through the busy handler). The
-same load: p99 ~140 ms, throughput within 5 %.
+same load: p99 ~140 ms, throughput 5–10 % lower (a waiter is woken by the kernel instead of
+whoever retries at the right moment getting in).
 
 The lock is held from BEGIN to COMMIT or ROLLBACK (or the connection's close): only while one
 write transaction runs, as SQLite's own. The kernel lets go of a dead process's lock. An
