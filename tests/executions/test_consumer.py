@@ -37,6 +37,15 @@ async def _connect(workflow_id, cookie: bytes | None):
     return communicator, connected, code
 
 
+async def _watching(workflow, member) -> WebsocketCommunicator:
+    """A member's socket on the workflow, past its snapshot."""
+    cookie = await sync_to_async(_cookie_for)(member)
+    communicator, connected, _ = await _connect(workflow.pk, cookie)
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+    return communicator
+
+
 @pytest.fixture
 def workflow_and_members(team, other_team, make_user):
     member = make_user(team=team, role="viewer")
@@ -98,10 +107,7 @@ def test_the_socket_stays_open_past_the_redis_receive_timeout(workflow_and_membe
 async def _long_scenario(workflow, member, stranger):
     import asyncio
 
-    cookie = await sync_to_async(_cookie_for)(member)
-    communicator, connected, _ = await _connect(workflow.pk, cookie)
-    assert connected
-    await communicator.receive_json_from(timeout=5)  # the snapshot
+    communicator = await _watching(workflow, member)
     await asyncio.sleep(7)  # longer than channels_redis's 5 s blocking receive
     execution = await sync_to_async(execution_start)(
         team=workflow.team, workflow=workflow, nodes=workflow.nodes, edges=workflow.edges
@@ -117,10 +123,7 @@ def test_a_burst_from_a_publisher_of_the_release_before_is_told_the_same(workflo
 
 
 async def _older_publisher_scenario(workflow, member, stranger):
-    cookie = await sync_to_async(_cookie_for)(member)
-    communicator, connected, _ = await _connect(workflow.pk, cookie)
-    assert connected
-    await communicator.receive_json_from(timeout=5)  # the snapshot
+    communicator = await _watching(workflow, member)
     burst = [{"type": "node.status", "seq": 7, "nodeId": "a", "status": "RUNNING"},
              {"type": "node.status", "seq": 8, "nodeId": "a", "status": "COMPLETED"}]
     group = workflow_group(workflow.pk)
