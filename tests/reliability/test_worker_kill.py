@@ -90,16 +90,13 @@ def _wait_node(execution_id: str, node_id: str, check, timeout: float = 60) -> N
 def _wait_final(http, execution_ids: list[str], timeout: float = 90) -> dict[str, dict]:
     """Until every run is final, read from the database (the plan's 60 requests a minute
     would have the test sleep out a 429 to the next minute, up to 60 s it would count as the
-    system's), then each run's poll answer once, through the API."""
-    from executions.models import EXECUTION_DONE, Execution
+    system's), then each run's poll answer through the API."""
+    from executions.models import Execution
+    from tests.executions.test_scheduler import wait_done
 
     deadline = time.monotonic() + timeout
-    while Execution.objects.filter(pk__in=execution_ids).exclude(
-            status__in=EXECUTION_DONE).exists():
-        assert time.monotonic() < deadline, "not final: " + ", ".join(
-            f"{pk} {status}" for pk, status in Execution.objects.filter(
-                pk__in=execution_ids).values_list("pk", "status"))
-        time.sleep(0.1)
+    for execution in Execution.objects.filter(pk__in=execution_ids):
+        wait_done(execution, timeout=max(0.0, deadline - time.monotonic()))
     done: dict[str, dict] = {}
     for execution_id in execution_ids:
         while execution_id not in done:  # the poll cache's head moves just after the commit
